@@ -1,0 +1,162 @@
+//! The server event Meta receives, built from a conversion joined with its click.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::domain::{ActionSource, CustomerData, ValueSource};
+use crate::storage::clicks::StoredClick;
+use crate::storage::conversions::StoredConversion;
+use crate::storage::Campaign;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServerEvent {
+    pub event_name: String,
+    pub event_time: i64,
+    pub event_id: String,
+    pub action_source: ActionSource,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_source_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub referrer_url: Option<String>,
+    pub user_data: UserData,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custom_data: Option<CustomData>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_processing_options: Option<Vec<&'static str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_processing_options_country: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_processing_options_state: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct UserData {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_ip_address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_user_agent: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fbc: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fbp: Option<String>,
+    /// `em`, `ph`, ... `external_id`: arrays of SHA-256 hex digests.
+    #[serde(flatten)]
+    pub hashed: BTreeMap<&'static str, Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CustomData {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+}
+
+pub struct EventInput<'a> {
+    pub campaign: &'a Campaign,
+    pub click: Option<&'a StoredClick>,
+    pub conversion: &'a StoredConversion,
+    pub event_name: &'a str,
+    pub event_id: String,
+}
+
+/// A field Meta requires that neither the click nor the postback supplied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field} is required by Meta for action_source {action_source} and neither the click nor the postback has it")]
+pub struct MissingField {
+    pub field: &'static str,
+    pub action_source: &'static str,
+}
+
+/// Click values first, then what the postback carried.
+pub fn build_event(input: EventInput<'_>) -> Result<ServerEvent, MissingField> {
+    let EventInput { campaign, click, conversion: conv, event_name, event_id } = input;
+
+    let client_ip_address = click
+        .and_then(|c| c.client_ip_address.clone())
+        .or_else(|| conv.ip.clone());
+    let client_user_agent = click
+        .and_then(|c| c.client_user_agent.clone())
+        .or_else(|| conv.user_agent.clone());
+    if campaign.action_source == ActionSource::Website && client_user_agent.is_none() {
+        return Err(MissingField { field: "client_user_agent", action_source: "website" });
+    }
+
+    let customer = match click {
+        Some(c) => c.customer().or(&conv.customer()),
+        None => conv.customer(),
+    };
+    let user_data = UserData {
+        client_ip_address,
+        client_user_agent,
+        fbc: fbc(click, conv),
+        fbp: click.and_then(|c| c.fbp.clone()),
+        hashed: hashed(&customer),
+    };
+
+    let value = match campaign.value_source {
+        ValueSource::Payout => conv.payout.filter(|v| *v >= 0.0),
+        ValueSource::None => None,
+        ValueSource::Fixed(v) => Some(v),
+    };
+    // Meta refuses a Purchase without value and currency.
+    let value = value.or((event_name == "Purchase").then_some(0.0));
+    let currency = value.map(|_| {
+        conv.currency
+            .clone()
+            .unwrap_or_else(|| campaign.currency.as_str().to_owned())
+    });
+    let order_id = (!conv.txid.is_empty()).then(|| conv.txid.clone());
+    let custom_data = (value.is_some() || order_id.is_some()).then_some(CustomData {
+        value,
+        currency,
+        order_id,
+    });
+
+    let ldu = campaign.limited_data_use;
+    Ok(ServerEvent {
+        event_name: event_name.to_owned(),
+        event_time: conv.event_time.timestamp(),
+        event_id,
+        action_source: campaign.action_source,
+        event_source_url: click.and_then(|c| c.event_source_url.clone()),
+        referrer_url: click.and_then(|c| c.referrer_url.clone()),
+        user_data,
+        custom_data,
+        data_processing_options: ldu.then(|| vec!["LDU"]),
+        // 0 and 0: Meta geolocates the event.
+        data_processing_options_country: ldu.then_some(0),
+        data_processing_options_state: ldu.then_some(0),
+    })
+}
+
+/// The stored `_fbc` cookie verbatim; else one built from the fbclid with the time the click was
+/// first seen (never the conversion time: Meta reads it as when the ad was clicked). Without a
+/// registered click there is no click time, so an fbclid from the postback alone is not sent.
+fn fbc(click: Option<&StoredClick>, conv: &StoredConversion) -> Option<String> {
+    let click = click?;
+    if let Some(cookie) = &click.fbc {
+        return Some(cookie.clone());
+    }
+    let fbclid = click.fbclid.as_ref().or(conv.fbclid.as_ref())?;
+    Some(fbc_from_fbclid(click.first_seen_at, fbclid))
+}
+
+pub fn fbc_from_fbclid(first_seen: DateTime<Utc>, fbclid: &str) -> String {
+    format!("fb.1.{}.{}", first_seen.timestamp_millis(), fbclid)
+}
+
+fn hashed(customer: &CustomerData) -> BTreeMap<&'static str, Vec<String>> {
+    customer
+        .iter()
+        .map(|(field, hash)| (field.name(), vec![hash.as_str().to_owned()]))
+        .collect()
+}
+
+#[cfg(test)]
+#[path = "event_tests.rs"]
+mod tests;

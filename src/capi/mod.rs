@@ -1,0 +1,6 @@
+//! Meta Conversions API: the server event, its `event_id`, its `fbc`.
+
+pub mod event;
+pub mod event_id;
+
+pub use event::{build_event, EventInput, ServerEvent};

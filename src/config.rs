@@ -1,0 +1,276 @@
+//! Command line and environment. Every option is a flag and an environment variable of the same
+//! name; secrets are hidden from `--help` so the help text never prints a token.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use ipnet::IpNet;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "capi-bridge",
+    version,
+    about = "Sends affiliate tracker conversions to Meta's Conversions API",
+    long_about = "Captures ad clicks from landing pages, receives conversion postbacks from \
+                  trackers (Keitaro, Binom, BeMob, ...) and delivers them to Meta's Conversions \
+                  API as hashed, deduplicable server events.\n\nEvery option can also be set by \
+                  the environment variable shown next to it."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub config: Config,
+}
+
+#[derive(Debug, Clone, Copy, Subcommand, PartialEq, Eq)]
+pub enum Command {
+    /// Apply migrations, then serve HTTP and deliver events (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// GET /healthz on LISTEN_ADDR; exit 0 when healthy, 1 otherwise.
+    Healthcheck,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Clone, Parser)]
+pub struct Config {
+    /// Postgres connection string. Required by serve and migrate.
+    #[arg(long, env = "DATABASE_URL", value_name = "DATABASE_URL", hide_env_values = true, global = true)]
+    pub database_url: Option<String>,
+
+    /// Maximum number of Postgres connections in the pool.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16, value_parser = clap::value_parser!(u32).range(2..=1000), global = true)]
+    pub database_max_connections: u32,
+
+    /// HTTP listen address.
+    #[arg(long, env = "LISTEN_ADDR", value_name = "LISTEN_ADDR", default_value = "0.0.0.0:8080", global = true)]
+    pub listen_addr: SocketAddr,
+
+    /// Bearer token for /admin/v1 (at least 16 characters). Required by serve.
+    #[arg(long, env = "ADMIN_TOKEN", value_name = "ADMIN_TOKEN", hide_env_values = true, value_parser = secret("ADMIN_TOKEN"), global = true)]
+    pub admin_token: Option<String>,
+
+    /// Secret every postback must carry as key=... or X-Postback-Key (at least 16 characters).
+    /// Required by serve.
+    #[arg(long, env = "POSTBACK_KEY", value_name = "POSTBACK_KEY", hide_env_values = true, value_parser = secret("POSTBACK_KEY"), global = true)]
+    pub postback_key: Option<String>,
+
+    /// Graph API base URL (tests point it at a fake).
+    #[arg(long, env = "META_GRAPH_URL", value_name = "META_GRAPH_URL", default_value = "https://graph.facebook.com", value_parser = parse_base_url, global = true)]
+    pub meta_graph_url: String,
+
+    /// Graph API version.
+    #[arg(long, env = "META_API_VERSION", value_name = "META_API_VERSION", default_value = "v26.0", value_parser = parse_api_version, global = true)]
+    pub meta_api_version: String,
+
+    /// Meta app secret; when set, requests carry appsecret_proof.
+    #[arg(long, env = "META_APP_SECRET", value_name = "META_APP_SECRET", hide_env_values = true, global = true)]
+    pub meta_app_secret: Option<String>,
+
+    /// Comma-separated CIDRs of reverse proxies whose X-Forwarded-For is trusted.
+    #[arg(long, env = "TRUSTED_PROXIES", value_name = "TRUSTED_PROXIES", default_value = "", value_parser = parse_cidrs, global = true)]
+    pub trusted_proxies: TrustedProxies,
+
+    /// Log format.
+    #[arg(long, env = "LOG_FORMAT", value_name = "LOG_FORMAT", default_value = "json", global = true)]
+    pub log_format: LogFormat,
+
+    /// How long a postback for an unknown click waits for the click to be registered.
+    #[arg(long, env = "UNMATCHED_GRACE", value_name = "UNMATCHED_GRACE", default_value = "15m", value_parser = humantime::parse_duration, global = true)]
+    pub unmatched_grace: Duration,
+
+    /// Most events in one request to Meta (Meta's limit is 1000).
+    #[arg(long, env = "DELIVERY_BATCH_MAX", value_name = "DELIVERY_BATCH_MAX", default_value_t = 1000, value_parser = clap::value_parser!(u16).range(1..=1000), global = true)]
+    pub delivery_batch_max: u16,
+
+    /// Fallback interval at which the delivery worker looks for due events.
+    #[arg(long, env = "DELIVERY_POLL_INTERVAL", value_name = "DELIVERY_POLL_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration, global = true)]
+    pub delivery_poll_interval: Duration,
+
+    /// Retry schedule after transient failures; the last delay repeats.
+    #[arg(long, env = "DELIVERY_RETRY_DELAYS", value_name = "DELIVERY_RETRY_DELAYS", default_value = "10s,1m,5m,15m,1h,3h,6h,12h,24h", value_parser = parse_delays, global = true)]
+    pub delivery_retry_delays: RetryDelays,
+
+    /// Timeout of one request to Meta.
+    #[arg(long, env = "DELIVERY_TIMEOUT", value_name = "DELIVERY_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration, global = true)]
+    pub delivery_timeout: Duration,
+
+    /// Requests to Meta in flight at once (per process).
+    #[arg(long, env = "DELIVERY_CONCURRENCY", value_name = "DELIVERY_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), global = true)]
+    pub delivery_concurrency: u16,
+
+    /// How long shutdown waits for in-flight requests and deliveries.
+    #[arg(long, env = "SHUTDOWN_TIMEOUT", value_name = "SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration, global = true)]
+    pub shutdown_timeout: Duration,
+
+    /// HTTP worker threads (default: one per CPU core).
+    #[arg(long, env = "HTTP_WORKERS", value_name = "HTTP_WORKERS", global = true)]
+    pub http_workers: Option<usize>,
+
+    /// Tests drive the delivery worker themselves, step by step.
+    #[arg(skip = true)]
+    pub run_delivery_worker: bool,
+}
+
+/// Settings `serve` cannot run without, checked once at start-up.
+#[derive(Debug, Clone)]
+pub struct Secrets {
+    pub database_url: String,
+    pub admin_token: String,
+    pub postback_key: String,
+}
+
+impl Config {
+    pub fn database_url(&self) -> Result<&str, String> {
+        self.database_url
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| "DATABASE_URL is required (a Postgres connection string)".to_owned())
+    }
+
+    pub fn secrets(&self) -> Result<Secrets, String> {
+        let required = |v: &Option<String>, name: &str| {
+            v.clone()
+                .ok_or_else(|| format!("{name} is required (at least 16 characters)"))
+        };
+        Ok(Secrets {
+            database_url: self.database_url()?.to_owned(),
+            admin_token: required(&self.admin_token, "ADMIN_TOKEN")?,
+            postback_key: required(&self.postback_key, "POSTBACK_KEY")?,
+        })
+    }
+}
+
+fn secret(name: &'static str) -> impl Fn(&str) -> Result<String, String> + Clone {
+    move |s: &str| {
+        if s.chars().count() < 16 {
+            Err(format!("{name} must be at least 16 characters"))
+        } else if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            Err(format!("{name} must not contain spaces or control characters"))
+        } else {
+            Ok(s.to_owned())
+        }
+    }
+}
+
+fn parse_base_url(s: &str) -> Result<String, String> {
+    if (s.starts_with("http://") || s.starts_with("https://")) && reqwest::Url::parse(s).is_ok() {
+        Ok(s.trim_end_matches('/').to_owned())
+    } else {
+        Err("META_GRAPH_URL must be an http:// or https:// URL".into())
+    }
+}
+
+fn parse_api_version(s: &str) -> Result<String, String> {
+    let ok = s
+        .strip_prefix('v')
+        .and_then(|rest| rest.split_once('.'))
+        .is_some_and(|(a, b)| {
+            !a.is_empty()
+                && !b.is_empty()
+                && a.bytes().all(|c| c.is_ascii_digit())
+                && b.bytes().all(|c| c.is_ascii_digit())
+        });
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err("META_API_VERSION must look like v26.0".into())
+    }
+}
+
+/// Reverse proxies whose `X-Forwarded-For` header is believed.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies(pub Vec<IpNet>);
+
+impl TrustedProxies {
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        self.0.iter().any(|net| net.contains(&ip))
+    }
+}
+
+fn parse_cidrs(s: &str) -> Result<TrustedProxies, String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse::<IpNet>()
+                .or_else(|_| p.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map_err(|_| format!("TRUSTED_PROXIES: {p:?} is not a CIDR such as 10.0.0.0/8"))
+        })
+        .collect::<Result<_, _>>()
+        .map(TrustedProxies)
+}
+
+#[derive(Debug, Clone)]
+pub struct RetryDelays(pub Vec<Duration>);
+
+fn parse_delays(s: &str) -> Result<RetryDelays, String> {
+    let delays = s
+        .split(',')
+        .map(|d| humantime::parse_duration(d.trim()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("DELIVERY_RETRY_DELAYS: {e}; expected a list like 10s,1m,1h"))?;
+    if delays.is_empty() {
+        return Err("DELIVERY_RETRY_DELAYS needs at least one delay".into());
+    }
+    Ok(RetryDelays(delays))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("capi-bridge").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn defaults_match_the_documented_table() {
+        let cli = parse(&[]).unwrap();
+        let c = cli.config;
+        assert_eq!(c.listen_addr.to_string(), "0.0.0.0:8080");
+        assert_eq!(c.meta_graph_url, "https://graph.facebook.com");
+        assert_eq!(c.meta_api_version, "v26.0");
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!(c.unmatched_grace, Duration::from_secs(900));
+        assert_eq!(c.delivery_batch_max, 1000);
+        assert_eq!(c.delivery_retry_delays.0.len(), 9);
+        assert_eq!(c.delivery_retry_delays.0[8], Duration::from_secs(86400));
+        assert!(cli.command.is_none());
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let err = parse(&["--admin-token", "short"]).unwrap_err().to_string();
+        assert!(err.contains("ADMIN_TOKEN"), "{err}");
+        let err = parse(&["--trusted-proxies", "10.0.0.0/8,nope"]).unwrap_err().to_string();
+        assert!(err.contains("TRUSTED_PROXIES"), "{err}");
+        let err = parse(&["--meta-api-version", "26"]).unwrap_err().to_string();
+        assert!(err.contains("META_API_VERSION"), "{err}");
+        assert!(parse(&["--delivery-batch-max", "1001"]).is_err());
+    }
+
+    #[test]
+    fn secrets_are_required_for_serve() {
+        let cli = parse(&["--database-url", "postgres://x"]).unwrap();
+        let err = cli.config.secrets().unwrap_err();
+        assert!(err.starts_with("ADMIN_TOKEN"), "{err}");
+    }
+
+    #[test]
+    fn trusted_proxies_take_cidrs_and_bare_addresses() {
+        let cli = parse(&["--trusted-proxies", "10.0.0.0/8, 127.0.0.1"]).unwrap();
+        let p = cli.config.trusted_proxies;
+        assert!(p.contains("10.1.2.3".parse().unwrap()));
+        assert!(p.contains("127.0.0.1".parse().unwrap()));
+        assert!(!p.contains("192.168.0.1".parse().unwrap()));
+    }
+}

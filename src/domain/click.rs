@@ -1,0 +1,198 @@
+use std::collections::BTreeMap;
+
+use super::{EventName, ParseError};
+
+/// A tracker's click id (Keitaro subid, Binom clickid, BeMob cid...): 1-128 URL-safe characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct ClickId(String);
+
+impl ClickId {
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        let ok = (1..=128).contains(&s.len())
+            && s
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'~' | b'-'));
+        if ok {
+            Ok(ClickId(s.to_owned()))
+        } else {
+            Err(ParseError::new(
+                "must be 1-128 characters of A-Z a-z 0-9 . _ ~ -",
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ClickId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An absolute http(s) URL, as Meta requires for `event_source_url`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpUrl(String);
+
+impl HttpUrl {
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        let lower = s.get(..8).unwrap_or(s).to_ascii_lowercase();
+        let scheme_ok = lower.starts_with("http://") || lower.starts_with("https://");
+        if !scheme_ok || s.len() > 2048 || s.chars().any(char::is_control) || s.contains(' ') {
+            return Err(ParseError::new(
+                "must be an absolute http:// or https:// URL of at most 2048 characters",
+            ));
+        }
+        Ok(HttpUrl(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A browser User-Agent header value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserAgent(String);
+
+impl UserAgent {
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        let s = s.trim();
+        if s.is_empty() || s.len() > 1024 || s.chars().any(char::is_control) {
+            return Err(ParseError::new(
+                "must be 1-1024 characters without control characters",
+            ));
+        }
+        Ok(UserAgent(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An opaque identifier passed to Meta verbatim: `fbclid`, the `_fbc` and `_fbp` cookies.
+/// Never re-cased: Meta treats the fbclid as case-sensitive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CookieValue(String);
+
+impl CookieValue {
+    /// `fbclid`: printable ASCII without spaces.
+    pub fn parse_fbclid(s: &str) -> Result<Self, ParseError> {
+        Self::parse_token(s, 512)
+    }
+
+    /// `_fbc` / `_fbp`: `fb.{subdomain index}.{creation time ms}.{value}`.
+    pub fn parse_cookie(s: &str) -> Result<Self, ParseError> {
+        let token = Self::parse_token(s, 1024)?;
+        let mut parts = s.splitn(4, '.');
+        let well_formed = parts.next() == Some("fb")
+            && parts
+                .next()
+                .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+            && parts
+                .next()
+                .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+            && parts.next().is_some_and(|p| !p.is_empty());
+        if well_formed {
+            Ok(token)
+        } else {
+            Err(ParseError::new(
+                "must look like fb.{subdomain index}.{creation time ms}.{value}",
+            ))
+        }
+    }
+
+    fn parse_token(s: &str, max: usize) -> Result<Self, ParseError> {
+        if s.is_empty() || s.len() > max || !s.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ParseError::new(format!(
+                "must be 1-{max} printable ASCII characters without spaces"
+            )));
+        }
+        Ok(CookieValue(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Meta event name -> the `eventID` the landing page gave the pixel for that event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventIds(BTreeMap<String, String>);
+
+impl EventIds {
+    pub fn parse(raw: BTreeMap<String, String>) -> Result<Self, ParseError> {
+        if raw.len() > 32 {
+            return Err(ParseError::new("at most 32 event ids"));
+        }
+        let mut out = BTreeMap::new();
+        for (name, id) in raw {
+            let name = EventName::parse(&name)?;
+            if id.is_empty() || id.len() > 256 || !id.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(ParseError::new(format!(
+                    "event id for {} must be 1-256 printable ASCII characters",
+                    name.as_str()
+                )));
+            }
+            out.insert(name.as_str().to_owned(), id);
+        }
+        Ok(EventIds(out))
+    }
+
+    /// Values read back from the database, which only ever holds parsed ids.
+    pub fn from_stored(map: BTreeMap<String, String>) -> Self {
+        EventIds(map)
+    }
+
+    pub fn get(&self, event_name: &str) -> Option<&str> {
+        self.0.get(event_name).map(String::as_str)
+    }
+
+    pub fn as_map(&self) -> &BTreeMap<String, String> {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn click_id_accepts_tracker_ids_and_refuses_the_rest() {
+        assert!(ClickId::parse("3b5fk2a0e1c9.x_y~z-1").is_ok());
+        assert!(ClickId::parse(&"a".repeat(128)).is_ok());
+        for bad in ["", "a b", "a/b", "ä", "a%20", &"a".repeat(129)] {
+            assert!(ClickId::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn cookies_must_have_meta_shape() {
+        assert!(CookieValue::parse_cookie("fb.1.1596403881668.1116446470").is_ok());
+        assert!(CookieValue::parse_cookie("fb.1.1554763741205.AbCdEfGhIjKlMnOpQrStUvWxYz1234567890").is_ok());
+        for bad in ["", "fb.1.x.y", "fb.1.123", "xx.1.123.abc", "fb.1.123.a b"] {
+            assert!(CookieValue::parse_cookie(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn urls_must_be_http() {
+        assert!(HttpUrl::parse("https://example.com/lp?a=1").is_ok());
+        assert!(HttpUrl::parse("HTTP://EXAMPLE.COM").is_ok());
+        for bad in ["javascript:alert(1)", "example.com", "https://a b", "ftp://x"] {
+            assert!(HttpUrl::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn event_ids_are_keyed_by_valid_event_names() {
+        let ok = EventIds::parse([("Lead".to_owned(), "ev-1".to_owned())].into()).unwrap();
+        assert_eq!(ok.get("Lead"), Some("ev-1"));
+        assert!(EventIds::parse([("Lead".to_owned(), "".to_owned())].into()).is_err());
+        assert!(EventIds::parse([("".to_owned(), "x".to_owned())].into()).is_err());
+    }
+}

@@ -1,0 +1,24 @@
+//! Domain types that parse, not validate: once a value has one of these types it is known good.
+
+mod campaign;
+mod click;
+mod currency;
+mod customer;
+
+pub use campaign::{
+    ActionSource, CampaignKey, EventIdTemplate, EventMap, EventName, PixelId, ValueSource,
+};
+pub use click::{ClickId, CookieValue, EventIds, HttpUrl, UserAgent};
+pub use currency::Currency;
+pub use customer::{CustomerData, CustomerField, Sha256Hash};
+
+/// Why a value was refused; the message is written for the integrator who sent it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(pub String);
+
+impl ParseError {
+    pub fn new(msg: impl Into<String>) -> Self {
+        ParseError(msg.into())
+    }
+}

@@ -1,0 +1,236 @@
+//! The one error type of the HTTP boundary. Known cases become 4xx problem bodies with a stable
+//! `code`; an unreachable database becomes 503 with `Retry-After`; anything else is an opaque 500
+//! whose cause chain is logged, never sent.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+
+use crate::domain::ParseError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{detail}")]
+    BadRequest { code: &'static str, detail: String },
+    #[error("{detail}")]
+    Unprocessable { code: &'static str, detail: String },
+    #[error("missing or invalid credentials")]
+    Unauthorized,
+    #[error("{detail}")]
+    Forbidden { code: &'static str, detail: String },
+    #[error("{detail}")]
+    NotFound { code: &'static str, detail: String },
+    #[error("{detail}")]
+    Conflict { code: &'static str, detail: String },
+    #[error("request body larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("unsupported content type {0:?}")]
+    UnsupportedMediaType(String),
+    #[error("too many requests")]
+    TooManyRequests { retry_after_secs: u64 },
+    #[error("database unavailable")]
+    Unavailable(#[source] sqlx::Error),
+    #[error("server busy")]
+    Overloaded,
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        ApiError::BadRequest { code, detail: detail.into() }
+    }
+
+    /// A field that is present but not acceptable.
+    pub fn invalid_field(field: &str, err: ParseError) -> Self {
+        ApiError::Unprocessable {
+            code: "invalid_field",
+            detail: format!("{field} {err}"),
+        }
+    }
+
+    pub fn missing_field(field: &str) -> Self {
+        ApiError::BadRequest {
+            code: "missing_field",
+            detail: format!("{field} is required"),
+        }
+    }
+
+    pub fn not_found(code: &'static str, detail: impl Into<String>) -> Self {
+        ApiError::NotFound { code, detail: detail.into() }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest { code, .. }
+            | ApiError::Unprocessable { code, .. }
+            | ApiError::Forbidden { code, .. }
+            | ApiError::NotFound { code, .. }
+            | ApiError::Conflict { code, .. } => code,
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ApiError::TooManyRequests { .. } => "rate_limited",
+            ApiError::Unavailable(_) => "database_unavailable",
+            ApiError::Overloaded => "overloaded",
+            ApiError::Internal(_) => "internal_error",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        self.status_code().canonical_reason().unwrap_or("Error")
+    }
+}
+
+/// Which database errors mean "try again shortly" rather than "bug".
+pub fn is_transient_db_error(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+        sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| {
+            // 08: connection exception, 53: insufficient resources, 57P: operator intervention
+            // (shutdown), 40001/40P01: serialization failure / deadlock.
+            c.starts_with("08")
+                || c.starts_with("53")
+                || c.starts_with("57P")
+                || c == "40001"
+                || c == "40P01"
+        }),
+        _ => false,
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        if is_transient_db_error(&e) {
+            return ApiError::Unavailable(e);
+        }
+        if let sqlx::Error::Database(db) = &e {
+            if db.is_unique_violation() {
+                let (code, detail) = match db.constraint() {
+                    Some("campaigns_key_key") => {
+                        ("campaign_exists", "a campaign with this key already exists")
+                    }
+                    Some("clicks_click_id_key") => (
+                        "click_exists",
+                        "this click id is registered to another campaign",
+                    ),
+                    Some("conversions_dedup_key") => {
+                        ("duplicate_conversion", "this conversion is already recorded")
+                    }
+                    _ => ("conflict", "the request conflicts with stored data"),
+                };
+                return ApiError::Conflict { code, detail: detail.into() };
+            }
+        }
+        ApiError::Internal(e.into())
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(e: anyhow::Error) -> Self {
+        match e.downcast::<sqlx::Error>() {
+            Ok(db) => db.into(),
+            Err(e) => ApiError::Internal(e),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) | ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        let detail = match self {
+            ApiError::Internal(e) => {
+                tracing::error!(error.cause_chain = ?e, "request failed");
+                "an internal error occurred; it has been logged".to_owned()
+            }
+            ApiError::Unavailable(e) => {
+                tracing::warn!(error.cause_chain = %e, "database unavailable");
+                "the database is unavailable; retry shortly".to_owned()
+            }
+            ApiError::Overloaded => "the server is at capacity; retry shortly".to_owned(),
+            other => other.to_string(),
+        };
+        let mut resp = HttpResponse::build(status);
+        resp.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        match self {
+            ApiError::Unavailable(_) | ApiError::Overloaded => {
+                resp.insert_header((header::RETRY_AFTER, "1"));
+            }
+            ApiError::TooManyRequests { retry_after_secs } => {
+                resp.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            ApiError::Unauthorized => {
+                resp.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            _ => {}
+        }
+        resp.body(problem_body(status, self.code(), self.title(), &detail))
+    }
+}
+
+pub fn problem_body(status: StatusCode, code: &str, title: &str, detail: &str) -> String {
+    json!({
+        "type": format!("https://capi-bridge.dev/problems/{code}"),
+        "title": title,
+        "status": status.as_u16(),
+        "detail": detail,
+        "code": code,
+    })
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::MessageBody;
+
+    fn body(e: &ApiError) -> serde_json::Value {
+        let bytes = e.error_response().into_body().try_into_bytes().unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[test]
+    fn internal_errors_are_opaque() {
+        let e = ApiError::Internal(anyhow::anyhow!("relation \"secret_table\" does not exist"));
+        assert_eq!(e.status_code(), 500);
+        let b = body(&e);
+        assert!(!b.to_string().contains("secret_table"));
+        assert_eq!(b["code"], "internal_error");
+    }
+
+    #[test]
+    fn pool_timeout_is_503_with_retry_after() {
+        let e = ApiError::from(sqlx::Error::PoolTimedOut);
+        let resp = e.error_response();
+        assert_eq!(resp.status(), 503);
+        assert_eq!(resp.headers().get("retry-after").unwrap(), "1");
+        assert_eq!(body(&e)["code"], "database_unavailable");
+    }
+
+    #[test]
+    fn problem_bodies_have_every_member() {
+        let b = body(&ApiError::missing_field("subid"));
+        assert_eq!(b["status"], 400);
+        assert_eq!(b["code"], "missing_field");
+        assert_eq!(b["detail"], "subid is required");
+        assert_eq!(b["title"], "Bad Request");
+        assert!(b["type"].as_str().unwrap().ends_with("/missing_field"));
+    }
+}

@@ -1,0 +1,10 @@
+//! HTTP plumbing shared by the routes: problem bodies, authentication, strict parameter parsing,
+//! the client's address, and the request span.
+
+pub mod auth;
+pub mod client_ip;
+pub mod error;
+pub mod params;
+pub mod request_span;
+
+pub use error::ApiError;

@@ -1,0 +1,185 @@
+//! Strict `application/x-www-form-urlencoded` parsing. The usual decoders replace invalid UTF-8
+//! with U+FFFD and pass malformed `%` escapes through; a hashed email built from such a value would
+//! silently never match, so malformed input is refused with a 400 instead.
+
+use std::collections::HashMap;
+
+use super::ApiError;
+
+/// Most parameters one request may carry.
+const MAX_PAIRS: usize = 256;
+
+pub fn parse_urlencoded(input: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
+    let mut pairs = Vec::new();
+    for part in input.split(|&b| b == b'&') {
+        if part.is_empty() {
+            continue;
+        }
+        if pairs.len() == MAX_PAIRS {
+            return Err(ApiError::bad_request(
+                "too_many_parameters",
+                format!("at most {MAX_PAIRS} parameters"),
+            ));
+        }
+        let (name, value) = match part.iter().position(|&b| b == b'=') {
+            Some(i) => (&part[..i], &part[i + 1..]),
+            None => (part, &b""[..]),
+        };
+        pairs.push((decode(name)?, decode(value)?));
+    }
+    Ok(pairs)
+}
+
+fn decode(raw: &[u8]) -> Result<String, ApiError> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        match raw[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = raw.get(i + 1..i + 3).and_then(|h| {
+                    let s = std::str::from_utf8(h).ok()?;
+                    u8::from_str_radix(s, 16).ok()
+                });
+                match hex {
+                    Some(byte) => out.push(byte),
+                    None => {
+                        return Err(ApiError::bad_request(
+                            "bad_percent_encoding",
+                            "a % in the parameters is not followed by two hex digits",
+                        ))
+                    }
+                }
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| {
+        ApiError::bad_request("invalid_utf8", "the parameters are not valid UTF-8")
+    })
+}
+
+/// Postback parameters by name. A name given twice keeps its first value, as trackers put the
+/// real value first and appended macros later.
+#[derive(Debug, Default, Clone)]
+pub struct Params(HashMap<String, String>);
+
+impl Params {
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
+        let mut map = HashMap::new();
+        for (k, v) in pairs {
+            map.entry(k).or_insert(v);
+        }
+        Params(map)
+    }
+
+    /// Adds pairs whose names are not present yet.
+    pub fn extend(&mut self, pairs: impl IntoIterator<Item = (String, String)>) {
+        for (k, v) in pairs {
+            self.0.entry(k).or_insert(v);
+        }
+    }
+
+    /// A non-blank value, trimmed. Unfilled tracker macros (`{payout}`, `{{txid}}`, `[cid]`,
+    /// `REPLACE`) count as absent: networks send them when a value is unknown.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        let v = self.0.get(name)?.trim();
+        let unfilled = v.is_empty()
+            || (v.starts_with('{') && v.ends_with('}'))
+            || (v.starts_with('[') && v.ends_with(']'))
+            || v == "REPLACE";
+        (!unfilled).then_some(v)
+    }
+
+    /// The first of several alternative names that is present.
+    pub fn first_of(&self, names: &[&str]) -> Option<&str> {
+        names.iter().find_map(|n| self.get(n))
+    }
+
+    pub fn remove(&mut self, name: &str) -> Option<String> {
+        self.0.remove(name)
+    }
+
+    /// Flattens a JSON object body; numbers and booleans become their text.
+    pub fn from_json_object(body: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
+        let value: serde_json::Value = serde_json::from_slice(body)
+            .map_err(|e| ApiError::bad_request("invalid_json", format!("invalid JSON: {e}")))?;
+        let serde_json::Value::Object(map) = value else {
+            return Err(ApiError::bad_request("invalid_json", "the body must be a JSON object"));
+        };
+        let mut pairs = Vec::with_capacity(map.len());
+        for (k, v) in map {
+            let s = match v {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Number(n) => n.to_string(),
+                serde_json::Value::Bool(b) => b.to_string(),
+                serde_json::Value::Null => continue,
+                _ => {
+                    return Err(ApiError::bad_request(
+                        "invalid_json",
+                        format!("{k} must be a string or a number"),
+                    ))
+                }
+            };
+            pairs.push((k, s));
+        }
+        Ok(pairs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_plus_and_escapes() {
+        let pairs = parse_urlencoded(b"a=1+2&b=%C3%A9&c&&d=x%3Dy").unwrap();
+        assert_eq!(
+            pairs,
+            vec![
+                ("a".into(), "1 2".into()),
+                ("b".into(), "é".into()),
+                ("c".into(), "".into()),
+                ("d".into(), "x=y".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn refuses_malformed_input() {
+        for bad in [&b"a=%zz"[..], b"a=%4", b"a=%", b"a=%FF", b"a=\xff"] {
+            let err = parse_urlencoded(bad).unwrap_err();
+            assert!(matches!(err, ApiError::BadRequest { .. }), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn caps_the_number_of_parameters() {
+        let many = "a=1&".repeat(MAX_PAIRS + 1);
+        assert!(parse_urlencoded(many.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn unfilled_macros_are_absent_and_first_value_wins() {
+        let p = Params::from_pairs([
+            ("payout".to_owned(), "{payout}".to_owned()),
+            ("txid".to_owned(), " t1 ".to_owned()),
+            ("txid".to_owned(), "t2".to_owned()),
+            ("cid".to_owned(), "REPLACE".to_owned()),
+        ]);
+        assert_eq!(p.get("payout"), None);
+        assert_eq!(p.get("txid"), Some("t1"));
+        assert_eq!(p.get("cid"), None);
+        assert_eq!(p.first_of(&["nope", "txid"]), Some("t1"));
+    }
+
+    #[test]
+    fn json_bodies_flatten_scalars() {
+        let pairs = Params::from_json_object(br#"{"subid":"a","payout":1.5,"x":null}"#).unwrap();
+        assert_eq!(pairs.len(), 2);
+        assert!(Params::from_json_object(b"[1]").is_err());
+        assert!(Params::from_json_object(br#"{"a":{"b":1}}"#).is_err());
+    }
+}

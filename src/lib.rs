@@ -1,0 +1,23 @@
+//! capi-bridge: affiliate tracker postbacks to Meta Conversions API events.
+//!
+//! - [`routes`]: the HTTP surface (click capture, postbacks, admin, health)
+//! - [`trackers`]: postback dialects of Keitaro, Binom, BeMob and others
+//! - [`capi`]: the Meta server event, its event id and fbc
+//! - [`domain`]: parsed values (click ids, campaigns, hashed customer data)
+//! - [`ingest`]: postback -> conversion -> outbox event, in one transaction
+//! - [`delivery`]: the worker that drains the outbox to Meta, and its retry policy
+//! - [`storage`]: every SQL statement
+//! - [`config`], [`startup`], [`cli`], [`telemetry`]: running it
+
+pub mod capi;
+pub mod cli;
+pub mod config;
+pub mod delivery;
+pub mod domain;
+pub mod http;
+pub mod ingest;
+pub mod routes;
+pub mod startup;
+pub mod storage;
+pub mod telemetry;
+pub mod trackers;

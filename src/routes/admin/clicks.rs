@@ -1,0 +1,39 @@
+use actix_web::{web, HttpResponse};
+use serde_json::{json, Map, Value};
+
+use super::Admin;
+use crate::http::ApiError;
+use crate::startup::AppState;
+use crate::storage::clicks;
+
+/// A stored click. Customer fields only ever exist as hashes, and are shown as such.
+pub async fn get(
+    _: Admin,
+    click_id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let c = clicks::find(&state.pool, &click_id).await?.ok_or_else(|| {
+        ApiError::not_found("click_not_found", format!("no click with id {:?}", click_id.as_str()))
+    })?;
+    let hashes: Map<String, Value> = c
+        .customer()
+        .iter()
+        .map(|(f, h)| (f.name().to_owned(), Value::String(h.as_str().to_owned())))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({
+        "click_id": c.click_id,
+        "campaign": c.campaign_key,
+        "first_seen_at": c.first_seen_at,
+        "updated_at": c.updated_at,
+        "fbclid": c.fbclid,
+        "fbc": c.fbc,
+        "fbp": c.fbp,
+        "event_source_url": c.event_source_url,
+        "referrer_url": c.referrer_url,
+        "client_ip_address": c.client_ip_address,
+        "client_user_agent": c.client_user_agent,
+        "consent": c.consent,
+        "event_ids": c.event_ids.0,
+        "user_data_hashes": hashes,
+    })))
+}

@@ -1,0 +1,274 @@
+//! Click capture: landing pages register the click id, Meta cookies, the visitor's address and
+//! the pixel's eventIDs, so a later postback can be joined to them.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::header::{self, ContentType};
+use actix_web::http::StatusCode;
+use actix_web::web::{self, Bytes};
+use actix_web::{HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use crate::capi::event_id::base_event_id;
+use crate::domain::{
+    ClickId, CookieValue, CustomerData, CustomerField, EventIds, HttpUrl, ParseError, UserAgent,
+};
+use crate::http::client_ip::client_ip;
+use crate::http::params::parse_urlencoded;
+use crate::http::ApiError;
+use crate::startup::AppState;
+use crate::storage::clicks::{self, NewClick};
+use crate::storage::{campaigns, Campaign};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClickRequest {
+    campaign: Option<String>,
+    click_id: Option<String>,
+    fbclid: Option<String>,
+    fbc: Option<String>,
+    fbp: Option<String>,
+    event_source_url: Option<String>,
+    referrer_url: Option<String>,
+    client_ip_address: Option<String>,
+    client_user_agent: Option<String>,
+    external_id: Option<String>,
+    consent: Option<bool>,
+    event_ids: Option<BTreeMap<String, String>>,
+    em: Option<String>,
+    ph: Option<String>,
+    #[serde(rename = "fn")]
+    fn_: Option<String>,
+    ln: Option<String>,
+    ge: Option<String>,
+    db: Option<String>,
+    ct: Option<String>,
+    st: Option<String>,
+    zp: Option<String>,
+    country: Option<String>,
+}
+
+/// `POST /v1/clicks`: JSON, a form, or JSON sent as `text/plain` by `navigator.sendBeacon`.
+#[tracing::instrument(skip_all, fields(campaign, click_id))]
+pub async fn register_post(
+    req: HttpRequest,
+    body: Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let mime = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let request = match mime.as_str() {
+        "application/json" | "text/plain" | "" => from_json(&body)?,
+        "application/x-www-form-urlencoded" => from_pairs(parse_urlencoded(&body)?)?,
+        other => return Err(ApiError::UnsupportedMediaType(other.to_owned())),
+    };
+    let (status, answer) = register(&req, &state, request).await?;
+    Ok(HttpResponse::build(status).json(answer))
+}
+
+/// `GET /v1/clicks?...`: the same fields as query parameters, for an `<img>` tag. Answers a 1x1
+/// GIF, or the JSON answer when the client asks for JSON.
+#[tracing::instrument(skip_all, fields(campaign, click_id))]
+pub async fn register_get(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let request = from_pairs(parse_urlencoded(req.query_string().as_bytes())?)?;
+    let (status, answer) = register(&req, &state, request).await?;
+    let wants_json = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"));
+    if wants_json {
+        return Ok(HttpResponse::build(status).json(answer));
+    }
+    Ok(HttpResponse::build(status)
+        .insert_header(ContentType(mime_gif()))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(PIXEL_GIF))
+}
+
+fn mime_gif() -> actix_web::mime::Mime {
+    "image/gif".parse().expect("static mime")
+}
+
+/// A transparent 1x1 GIF.
+const PIXEL_GIF: &[u8] = &[
+    0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00,
+    0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x01, 0x44, 0x00, 0x3b,
+];
+
+fn from_json(body: &[u8]) -> Result<ClickRequest, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        let msg = e.to_string();
+        // serde's "at line 1 column 42" locates the error in a body the client has; keep it.
+        ApiError::bad_request("invalid_body", format!("invalid click body: {msg}"))
+    })
+}
+
+/// Query or form pairs into the JSON shape: `event_ids[Lead]=x` nests, `consent` is a boolean.
+fn from_pairs(pairs: Vec<(String, String)>) -> Result<ClickRequest, ApiError> {
+    let mut object = Map::new();
+    let mut event_ids = Map::new();
+    for (name, value) in pairs {
+        if let Some(event) = name
+            .strip_prefix("event_ids[")
+            .and_then(|rest| rest.strip_suffix(']'))
+        {
+            event_ids.entry(event.to_owned()).or_insert(Value::String(value));
+            continue;
+        }
+        let value = if name == "consent" {
+            match value.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" => Value::Bool(true),
+                "false" | "0" | "no" | "off" => Value::Bool(false),
+                "" => continue,
+                _ => {
+                    return Err(ApiError::invalid_field(
+                        "consent",
+                        ParseError::new("must be true or false"),
+                    ))
+                }
+            }
+        } else {
+            Value::String(value)
+        };
+        object.entry(name).or_insert(value);
+    }
+    if !event_ids.is_empty() {
+        object.insert("event_ids".into(), Value::Object(event_ids));
+    }
+    serde_json::from_value(Value::Object(object))
+        .map_err(|e| ApiError::bad_request("invalid_parameters", format!("invalid click: {e}")))
+}
+
+async fn register(
+    req: &HttpRequest,
+    state: &AppState,
+    r: ClickRequest,
+) -> Result<(StatusCode, Value), ApiError> {
+    let campaign_key = required(r.campaign.as_deref(), "campaign")?;
+    let click_id = ClickId::parse(required(r.click_id.as_deref(), "click_id")?)
+        .map_err(|e| ApiError::invalid_field("click_id", e))?;
+    let span = tracing::Span::current();
+    span.record("campaign", campaign_key);
+    span.record("click_id", click_id.as_str());
+
+    let campaign = campaigns::find_by_key(&state.pool, campaign_key)
+        .await?
+        .filter(|c| c.enabled)
+        .ok_or_else(|| {
+            ApiError::not_found(
+                "campaign_not_found",
+                format!("no enabled campaign with key {campaign_key:?}"),
+            )
+        })?;
+
+    let click = parse_click(req, state, &campaign, click_id, r)?;
+    let stored = clicks::upsert(&state.pool, &click).await?.ok_or_else(|| ApiError::Conflict {
+        code: "click_exists",
+        detail: "this click id is registered to another campaign".into(),
+    })?;
+
+    let event_ids: Map<String, Value> = campaign
+        .event_map
+        .event_names()
+        .into_iter()
+        .map(|name| {
+            let id = base_event_id(
+                &stored.event_ids,
+                &campaign.event_id_template,
+                name.as_str(),
+                click.click_id.as_str(),
+                "",
+                campaign.key.as_str(),
+            );
+            (name.as_str().to_owned(), Value::String(id))
+        })
+        .collect();
+    let status = if stored.inserted { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, json!({ "click_id": click.click_id, "event_ids": event_ids })))
+}
+
+fn required<'a>(v: Option<&'a str>, name: &str) -> Result<&'a str, ApiError> {
+    v.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::missing_field(name))
+}
+
+/// Blank optional fields are "not given": pages often send `fbclid=` when there is none.
+fn optional<T>(
+    v: Option<String>,
+    name: &str,
+    parse: impl FnOnce(&str) -> Result<T, ParseError>,
+) -> Result<Option<T>, ApiError> {
+    match v.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(s) => parse(s).map(Some).map_err(|e| ApiError::invalid_field(name, e)),
+    }
+}
+
+fn parse_click(
+    req: &HttpRequest,
+    state: &AppState,
+    campaign: &Campaign,
+    click_id: ClickId,
+    r: ClickRequest,
+) -> Result<NewClick, ApiError> {
+    let client_ip_address = optional(r.client_ip_address, "client_ip_address", |s| {
+        s.parse()
+            .map_err(|_| ParseError::new("is not an IPv4 or IPv6 address"))
+    })?
+    .or_else(|| client_ip(req, &state.trusted_proxies));
+    let header_ua = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| UserAgent::parse(s).ok());
+    let client_user_agent =
+        optional(r.client_user_agent, "client_user_agent", UserAgent::parse)?.or(header_ua);
+
+    let mut customer = CustomerData::default();
+    for (field, raw) in [
+        (CustomerField::Em, r.em),
+        (CustomerField::Ph, r.ph),
+        (CustomerField::Fn, r.fn_),
+        (CustomerField::Ln, r.ln),
+        (CustomerField::Ge, r.ge),
+        (CustomerField::Db, r.db),
+        (CustomerField::Ct, r.ct),
+        (CustomerField::St, r.st),
+        (CustomerField::Zp, r.zp),
+        (CustomerField::Country, r.country),
+        (CustomerField::ExternalId, r.external_id),
+    ] {
+        if let Some(raw) = raw {
+            customer
+                .set_raw(field, &raw)
+                .map_err(|e| ApiError::invalid_field(field.name(), e))?;
+        }
+    }
+
+    Ok(NewClick {
+        click_id,
+        campaign_id: campaign.id,
+        fbclid: optional(r.fbclid, "fbclid", CookieValue::parse_fbclid)?,
+        fbc: optional(r.fbc, "fbc", CookieValue::parse_cookie)?,
+        fbp: optional(r.fbp, "fbp", CookieValue::parse_cookie)?,
+        event_source_url: optional(r.event_source_url, "event_source_url", HttpUrl::parse)?,
+        referrer_url: optional(r.referrer_url, "referrer_url", HttpUrl::parse)?,
+        client_ip_address,
+        client_user_agent,
+        consent: r.consent,
+        event_ids: EventIds::parse(r.event_ids.unwrap_or_default())
+            .map_err(|e| ApiError::invalid_field("event_ids", e))?,
+        customer,
+    })
+}

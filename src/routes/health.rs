@@ -1,0 +1,21 @@
+use std::time::Duration;
+
+use actix_web::{web, HttpResponse};
+
+use crate::http::ApiError;
+use crate::startup::AppState;
+
+/// Alive: answers without touching the database (the container healthcheck).
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+}
+
+/// Ready: the database answers within two seconds.
+pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let ping = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.pool);
+    match tokio::time::timeout(Duration::from_secs(2), ping).await {
+        Ok(Ok(_)) => Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ready" }))),
+        Ok(Err(e)) => Err(ApiError::Unavailable(e)),
+        Err(_) => Err(ApiError::Unavailable(sqlx::Error::PoolTimedOut)),
+    }
+}

@@ -1,0 +1,99 @@
+//! `GET|POST /v1/postback/{tracker}`: conversions reported by networks and trackers.
+
+use actix_web::http::{header, Method, StatusCode};
+use actix_web::web::{self, Bytes};
+use actix_web::{HttpRequest, HttpResponse};
+use chrono::Utc;
+use serde_json::json;
+
+use crate::http::auth::secret_matches;
+use crate::http::params::{parse_urlencoded, Params};
+use crate::http::ApiError;
+use crate::ingest::{self, Outcome};
+use crate::startup::AppState;
+use crate::trackers::{self, Parsed, PostbackError, Tracker};
+
+#[tracing::instrument(skip_all, fields(tracker = %path, click_id, outcome))]
+pub async fn receive(
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let tracker = Tracker::parse(&path).ok_or_else(|| {
+        ApiError::not_found(
+            "unknown_tracker",
+            "tracker must be one of keitaro, binom, bemob, voluum, redtrack, clickflare, generic",
+        )
+    })?;
+    let mut params = Params::from_pairs(parse_urlencoded(req.query_string().as_bytes())?);
+    let key = params.remove("key");
+    let presented = req
+        .headers()
+        .get("x-postback-key")
+        .map(|v| v.as_bytes().to_vec())
+        .or(key.map(String::into_bytes));
+    if !presented.is_some_and(|k| secret_matches(&k, state.postback_key.as_bytes())) {
+        return Err(ApiError::Unauthorized);
+    }
+    if req.method() == Method::POST && !body.is_empty() {
+        params.extend(body_pairs(&req, &body)?);
+    }
+
+    let now = Utc::now();
+    let parsed = trackers::parse(tracker, &params, now).map_err(|e| match e {
+        PostbackError::MissingClickId(name) => ApiError::BadRequest {
+            code: "missing_click_id",
+            detail: format!("{name} is required (the click id)"),
+        },
+        PostbackError::Invalid { field, error } => ApiError::invalid_field(field, error),
+    })?;
+    // Keitaro's `return=OK`: networks that check the answer's text get exactly that.
+    let reply_text = (tracker == Tracker::Keitaro)
+        .then(|| params.get("return").map(str::to_owned))
+        .flatten();
+    let span = tracing::Span::current();
+
+    let postback = match parsed {
+        Parsed::Ignored { .. } => {
+            span.record("outcome", "ignored");
+            return Ok(answer(StatusCode::OK, json!({ "status": "ignored" }), reply_text));
+        }
+        Parsed::Conversion(p) => p,
+    };
+    span.record("click_id", postback.click_id.as_str());
+
+    let outcome = ingest::record_postback(&state.pool, &postback, now).await?;
+    let status = match &outcome {
+        Outcome::Unmatched { .. } => StatusCode::ACCEPTED,
+        _ => StatusCode::OK,
+    };
+    if matches!(outcome, Outcome::Accepted { .. }) {
+        state.delivery_signal.notify_one();
+    }
+    let body = serde_json::to_value(&outcome).map_err(|e| ApiError::Internal(e.into()))?;
+    span.record("outcome", body["status"].as_str().unwrap_or_default());
+    tracing::info!("postback recorded");
+    Ok(answer(status, body, reply_text))
+}
+
+fn body_pairs(req: &HttpRequest, body: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
+    let mime = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    match mime.as_str() {
+        "application/json" => Params::from_json_object(body),
+        "application/x-www-form-urlencoded" | "" => parse_urlencoded(body),
+        other => Err(ApiError::UnsupportedMediaType(other.to_owned())),
+    }
+}
+
+fn answer(status: StatusCode, body: serde_json::Value, text: Option<String>) -> HttpResponse {
+    match text {
+        Some(t) => HttpResponse::build(status).content_type("text/plain; charset=utf-8").body(t),
+        None => HttpResponse::build(status).json(body),
+    }
+}

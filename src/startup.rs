@@ -1,0 +1,141 @@
+//! Building and running the application: HTTP server plus delivery worker.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::middleware::ErrorHandlers;
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+use sqlx::PgPool;
+use tokio::sync::{watch, Notify};
+use tracing_actix_web::TracingLogger;
+
+use crate::config::{Config, TrustedProxies};
+use crate::delivery::worker::WorkerSettings;
+use crate::delivery::{DeliveryWorker, GraphClient, RetryPolicy};
+use crate::http::request_span::RequestSpan;
+use crate::routes;
+use crate::storage;
+
+/// Largest request body any endpoint takes.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// Shared by every request handler.
+pub struct AppState {
+    pub pool: PgPool,
+    pub admin_token: String,
+    pub postback_key: String,
+    pub trusted_proxies: TrustedProxies,
+    /// Wakes the delivery worker when an event is committed.
+    pub delivery_signal: Arc<Notify>,
+}
+
+pub struct Application {
+    port: u16,
+    server: actix_web::dev::Server,
+    pool: PgPool,
+    worker: DeliveryWorker,
+    config: Config,
+}
+
+impl Application {
+    /// Connects, migrates and binds. `LISTEN_ADDR` with port 0 picks a free port (tests).
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let secrets = config.secrets().map_err(anyhow::Error::msg)?;
+        let pool = storage::pool(&secrets.database_url, config.database_max_connections)
+            .context("DATABASE_URL is not a valid Postgres connection string")?;
+        storage::migrate(&pool)
+            .await
+            .context("applying database migrations failed")?;
+
+        let signal = Arc::new(Notify::new());
+        let worker = build_worker(&config, pool.clone(), Arc::clone(&signal))?;
+
+        let listener = TcpListener::bind(config.listen_addr)
+            .with_context(|| format!("cannot listen on LISTEN_ADDR {}", config.listen_addr))?;
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState {
+            pool: pool.clone(),
+            admin_token: secrets.admin_token,
+            postback_key: secrets.postback_key,
+            trusted_proxies: config.trusted_proxies.clone(),
+            delivery_signal: signal,
+        });
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap(ErrorHandlers::new().default_handler(routes::problem_for_framework_errors))
+                .wrap(TracingLogger::<RequestSpan>::new())
+                .app_data(state.clone())
+                .app_data(web::PayloadConfig::new(BODY_LIMIT))
+                .configure(routes::configure)
+                .default_service(web::to(routes::not_found))
+        })
+        .listen(listener)?
+        .shutdown_timeout(config.shutdown_timeout.as_secs().max(1));
+        if let Some(n) = config.http_workers {
+            server = server.workers(n.max(1));
+        }
+        let server = server.run();
+        Ok(Application { port, server, pool, worker, config })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// A handle on the delivery worker, for tests that drive it pass by pass.
+    pub fn worker(&self) -> DeliveryWorker {
+        self.worker.clone()
+    }
+
+    /// Serves until SIGTERM or SIGINT: actix stops accepting, finishes in-flight requests
+    /// within the shutdown timeout; then the worker finishes its pass and gives back its leases.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let worker = self
+            .config
+            .run_delivery_worker
+            .then(|| tokio::spawn(self.worker.clone().run(stop_rx)));
+        let served = self.server.await;
+        let _ = stop_tx.send(true);
+        if let Some(handle) = worker {
+            let abort = handle.abort_handle();
+            if tokio::time::timeout(self.config.shutdown_timeout, handle).await.is_err() {
+                tracing::warn!("delivery did not finish within the shutdown timeout");
+                abort.abort();
+                self.worker.release().await;
+            }
+        }
+        self.pool.close().await;
+        tracing::info!("stopped");
+        served.context("HTTP server failed")
+    }
+}
+
+fn build_worker(config: &Config, pool: PgPool, signal: Arc<Notify>) -> anyhow::Result<DeliveryWorker> {
+    let graph = GraphClient::new(
+        &config.meta_graph_url,
+        &config.meta_api_version,
+        config.meta_app_secret.clone(),
+        config.delivery_timeout,
+    )
+    .context("building the HTTP client for Meta failed")?;
+    let settings = WorkerSettings {
+        batch_max: usize::from(config.delivery_batch_max),
+        concurrency: usize::from(config.delivery_concurrency),
+        poll_interval: config.delivery_poll_interval,
+        request_timeout: config.delivery_timeout,
+        unmatched_grace: config.unmatched_grace,
+    };
+    Ok(DeliveryWorker::new(
+        pool,
+        graph,
+        RetryPolicy::new(config.delivery_retry_delays.0.clone()),
+        settings,
+        signal,
+    ))
+}

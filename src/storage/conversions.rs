@@ -1,0 +1,272 @@
+use chrono::{DateTime, Utc};
+use sqlx::{PgPool, Postgres, Transaction};
+
+use crate::domain::CustomerData;
+use crate::trackers::Postback;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoredConversion {
+    pub id: i64,
+    pub click_id: String,
+    pub click_row_id: Option<i64>,
+    pub campaign_id: Option<i64>,
+    pub campaign_hint: Option<String>,
+    pub tracker: String,
+    pub raw_status: String,
+    pub status: String,
+    pub txid: String,
+    pub payout: Option<f64>,
+    pub currency: Option<String>,
+    pub received_at: DateTime<Utc>,
+    pub event_time: DateTime<Utc>,
+    pub state: String,
+    pub event_name: Option<String>,
+    pub failure_reason: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub fbclid: Option<String>,
+    pub em: Option<String>,
+    pub ph: Option<String>,
+    #[sqlx(rename = "fn")]
+    pub fn_: Option<String>,
+    pub ln: Option<String>,
+    pub ge: Option<String>,
+    pub db: Option<String>,
+    pub ct: Option<String>,
+    pub st: Option<String>,
+    pub zp: Option<String>,
+    pub country: Option<String>,
+    pub external_id: Option<String>,
+}
+
+impl StoredConversion {
+    pub fn customer(&self) -> CustomerData {
+        CustomerData::from_columns([
+            self.em.clone(),
+            self.ph.clone(),
+            self.fn_.clone(),
+            self.ln.clone(),
+            self.ge.clone(),
+            self.db.clone(),
+            self.ct.clone(),
+            self.st.clone(),
+            self.zp.clone(),
+            self.country.clone(),
+            self.external_id.clone(),
+        ])
+    }
+}
+
+const COLUMNS: &str = "id, click_id, click_row_id, campaign_id, campaign_hint, tracker, \
+    raw_status, status, txid, payout, currency, received_at, event_time, state, event_name, \
+    failure_reason, ip, user_agent, fbclid, em, ph, fn, ln, ge, db, ct, st, zp, country, \
+    external_id";
+
+/// Serialises all work on one click id for the rest of the transaction, so two concurrent
+/// postbacks for a click cannot both believe they are its first Purchase.
+pub async fn lock_click_id(
+    tx: &mut Transaction<'_, Postgres>,
+    click_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7001))")
+        .bind(click_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Records a postback as an unmatched conversion. `None` when the same click, status and
+/// transaction id are already recorded: the tracker is repeating itself.
+pub async fn insert(
+    tx: &mut Transaction<'_, Postgres>,
+    p: &Postback,
+    received_at: DateTime<Utc>,
+) -> Result<Option<StoredConversion>, sqlx::Error> {
+    let [em, ph, fn_, ln, ge, db, ct, st, zp, country, external_id] = p.customer.to_columns();
+    let sql = format!(
+        "INSERT INTO conversions (click_id, campaign_hint, tracker, raw_status, status, txid, \
+            payout, currency, received_at, event_time, state, ip, user_agent, fbclid, \
+            em, ph, fn, ln, ge, db, ct, st, zp, country, external_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'unmatched', $11, $12, $13, \
+            $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24) \
+         ON CONFLICT ON CONSTRAINT conversions_dedup_key DO NOTHING \
+         RETURNING {COLUMNS}"
+    );
+    sqlx::query_as::<_, StoredConversion>(&sql)
+        .bind(p.click_id.as_str())
+        .bind(p.campaign.as_ref().map(|c| c.as_str()))
+        .bind(p.tracker.as_str())
+        .bind(&p.raw_status)
+        .bind(&p.status)
+        .bind(&p.txid)
+        .bind(p.payout)
+        .bind(p.currency.map(|c| c.as_str().to_owned()))
+        .bind(received_at)
+        .bind(p.event_time.unwrap_or(received_at))
+        .bind(p.ip.map(|ip| ip.to_string()))
+        .bind(p.user_agent.as_ref().map(|u| u.as_str()))
+        .bind(p.fbclid.as_ref().map(|f| f.as_str()))
+        .bind(em)
+        .bind(ph)
+        .bind(fn_)
+        .bind(ln)
+        .bind(ge)
+        .bind(db)
+        .bind(ct)
+        .bind(st)
+        .bind(zp)
+        .bind(country)
+        .bind(external_id)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+pub async fn find(pool: &PgPool, id: i64) -> Result<Option<StoredConversion>, sqlx::Error> {
+    sqlx::query_as::<_, StoredConversion>(&format!(
+        "SELECT {COLUMNS} FROM conversions WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Re-reads an unmatched conversion under the click lock; `None` if someone resolved it.
+pub async fn find_unmatched_for_update(
+    tx: &mut Transaction<'_, Postgres>,
+    id: i64,
+) -> Result<Option<StoredConversion>, sqlx::Error> {
+    sqlx::query_as::<_, StoredConversion>(&format!(
+        "SELECT {COLUMNS} FROM conversions WHERE id = $1 AND state = 'unmatched' FOR UPDATE"
+    ))
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// The outcome of joining a conversion to its click and campaign.
+pub struct Resolution<'a> {
+    pub state: &'a str,
+    pub click_row_id: Option<i64>,
+    pub campaign_id: Option<i64>,
+    pub event_name: Option<&'a str>,
+    pub failure_reason: Option<String>,
+}
+
+pub async fn set_resolution(
+    tx: &mut Transaction<'_, Postgres>,
+    id: i64,
+    r: &Resolution<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE conversions SET state = $2, click_row_id = $3, campaign_id = $4, \
+         event_name = $5, failure_reason = $6 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(r.state)
+    .bind(r.click_row_id)
+    .bind(r.campaign_id)
+    .bind(r.event_name)
+    .bind(&r.failure_reason)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Whether an earlier conversion on the click already produced `event_name`.
+pub async fn has_earlier_event(
+    tx: &mut Transaction<'_, Postgres>,
+    click_id: &str,
+    event_name: &str,
+    before_id: i64,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM conversions WHERE click_id = $1 AND event_name = $2 \
+         AND id < $3)",
+    )
+    .bind(click_id)
+    .bind(event_name)
+    .bind(before_id)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// Unmatched conversions whose click has arrived, and those whose grace period is over.
+pub async fn unmatched_due(
+    pool: &PgPool,
+    grace_cutoff: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT c.id FROM conversions c WHERE c.state = 'unmatched' \
+         AND (c.received_at < $1 OR EXISTS (SELECT 1 FROM clicks k WHERE k.click_id = c.click_id)) \
+         ORDER BY c.id LIMIT $2",
+    )
+    .bind(grace_cutoff)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// One row of the admin conversion list: the conversion with its event's delivery state.
+#[derive(Debug, sqlx::FromRow, serde::Serialize)]
+pub struct ConversionView {
+    pub id: i64,
+    pub click_id: String,
+    pub campaign: Option<String>,
+    pub tracker: String,
+    pub raw_status: String,
+    pub status: String,
+    pub txid: String,
+    pub event_name: Option<String>,
+    pub event_id: Option<String>,
+    pub value: Option<f64>,
+    pub currency: Option<String>,
+    pub state: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub received_at: DateTime<Utc>,
+    pub event_time: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub payload: Option<serde_json::Value>,
+}
+
+const VIEW: &str = "SELECT c.id, c.click_id, COALESCE(k.key, c.campaign_hint) AS campaign, \
+    c.tracker, c.raw_status, c.status, c.txid, c.event_name, e.event_id, \
+    (e.payload -> 'custom_data' ->> 'value')::float8 AS value, \
+    COALESCE(e.payload -> 'custom_data' ->> 'currency', c.currency) AS currency, \
+    COALESCE(e.state, c.state) AS state, COALESCE(e.attempts, 0) AS attempts, \
+    COALESCE(e.last_error, c.failure_reason) AS last_error, c.received_at, c.event_time, \
+    e.sent_at, CASE WHEN e.state = 'pending' THEN e.next_attempt_at END AS next_attempt_at, \
+    e.payload \
+    FROM conversions c LEFT JOIN events e ON e.conversion_id = c.id \
+    LEFT JOIN campaigns k ON k.id = c.campaign_id";
+
+pub async fn view(pool: &PgPool, id: i64) -> Result<Option<ConversionView>, sqlx::Error> {
+    sqlx::query_as::<_, ConversionView>(&format!("{VIEW} WHERE c.id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// Newest first; `before` pages backwards through ids.
+pub async fn list(
+    pool: &PgPool,
+    campaign: Option<&str>,
+    state: Option<&str>,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<ConversionView>, sqlx::Error> {
+    sqlx::query_as::<_, ConversionView>(&format!(
+        "{VIEW} WHERE ($1::text IS NULL OR COALESCE(k.key, c.campaign_hint) = $1) \
+         AND ($2::text IS NULL OR COALESCE(e.state, c.state) = $2) \
+         AND ($3::bigint IS NULL OR c.id < $3) \
+         ORDER BY c.id DESC LIMIT $4"
+    ))
+    .bind(campaign)
+    .bind(state)
+    .bind(before)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}

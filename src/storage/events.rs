@@ -1,0 +1,228 @@
+//! The outbox: events waiting for Meta, and the record of every attempt to deliver them.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::types::Json;
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+pub async fn insert(
+    tx: &mut Transaction<'_, Postgres>,
+    conversion_id: i64,
+    campaign_id: i64,
+    event_name: &str,
+    event_id: &str,
+    event_time: DateTime<Utc>,
+    payload: &serde_json::Value,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO events (conversion_id, campaign_id, event_name, event_id, event_time, payload) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(conversion_id)
+    .bind(campaign_id)
+    .bind(event_name)
+    .bind(event_id)
+    .bind(event_time)
+    .bind(Json(payload))
+    .fetch_one(&mut **tx)
+    .await
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClaimedEvent {
+    pub id: i64,
+    pub conversion_id: i64,
+    pub campaign_id: i64,
+    pub event_id: String,
+    pub event_time: DateTime<Utc>,
+    pub attempts: i32,
+    pub payload: Json<serde_json::Value>,
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+/// Takes up to `limit` due events for `owner` until `now + lease`. The row locks last only for
+/// this statement: the lease, not a lock, keeps other workers away while Meta is called.
+pub async fn claim(
+    pool: &PgPool,
+    owner: Uuid,
+    limit: i64,
+    lease: Duration,
+) -> Result<Vec<ClaimedEvent>, sqlx::Error> {
+    sqlx::query_as(
+        "WITH due AS ( \
+            SELECT id FROM events \
+            WHERE state = 'pending' AND next_attempt_at <= now() \
+              AND (lease_until IS NULL OR lease_until < now()) \
+            ORDER BY next_attempt_at, id \
+            LIMIT $1 \
+            FOR UPDATE SKIP LOCKED) \
+         UPDATE events e SET lease_owner = $2, \
+            lease_until = now() + make_interval(secs => $3) \
+         FROM due WHERE e.id = due.id \
+         RETURNING e.id, e.conversion_id, e.campaign_id, e.event_id, e.event_time, e.attempts, \
+            e.payload",
+    )
+    .bind(limit)
+    .bind(owner)
+    .bind(secs(lease))
+    .fetch_all(pool)
+    .await
+}
+
+/// Pushes the lease of events still being worked on (a long bisection) further out.
+pub async fn extend_lease(
+    pool: &PgPool,
+    owner: Uuid,
+    ids: &[i64],
+    lease: Duration,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE events SET lease_until = now() + make_interval(secs => $3) \
+         WHERE id = ANY($1) AND lease_owner = $2",
+    )
+    .bind(ids)
+    .bind(owner)
+    .bind(secs(lease))
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Gives back every lease `owner` holds (shutdown): the events are due again at once.
+pub async fn release_leases(pool: &PgPool, owner: Uuid) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE events SET lease_owner = NULL, lease_until = NULL \
+         WHERE lease_owner = $1 AND state = 'pending'",
+    )
+    .bind(owner)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Meta's answer to one request, as recorded for each event it carried.
+#[derive(Debug, Clone, Default)]
+pub struct AttemptRecord {
+    pub outcome: &'static str,
+    pub http_status: Option<i32>,
+    pub error_code: Option<i32>,
+    pub error_subcode: Option<i32>,
+    pub message: Option<String>,
+    pub fbtrace_id: Option<String>,
+}
+
+/// The new state of a group of events after an attempt.
+#[derive(Debug, Clone)]
+pub struct Transition {
+    pub state: &'static str,
+    pub failure_class: Option<&'static str>,
+    pub last_error: Option<String>,
+    /// Whether a request carried the events (false for events expired before sending).
+    pub attempted: bool,
+}
+
+/// Records the outcome for events this owner holds, and frees their lease. `next_attempts`
+/// gives each event its own retry time (events of one batch may be on different attempts).
+pub async fn record(
+    pool: &PgPool,
+    owner: Uuid,
+    ids: &[i64],
+    next_attempts: &[Option<DateTime<Utc>>],
+    t: &Transition,
+    attempt: &AttemptRecord,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "WITH input AS (SELECT * FROM UNNEST($1::bigint[], $2::timestamptz[]) AS t(id, next_at)), \
+         updated AS ( \
+            UPDATE events e SET state = $4, failure_class = $5, last_error = $6, \
+                attempts = e.attempts + (CASE WHEN $7 THEN 1 ELSE 0 END), \
+                next_attempt_at = COALESCE(input.next_at, e.next_attempt_at), \
+                sent_at = CASE WHEN $4 = 'sent' THEN now() ELSE e.sent_at END, \
+                lease_owner = NULL, lease_until = NULL \
+            FROM input WHERE e.id = input.id AND e.lease_owner = $3 \
+            RETURNING e.id) \
+         INSERT INTO delivery_attempts (event_row_id, outcome, http_status, error_code, \
+            error_subcode, message, fbtrace_id) \
+         SELECT id, $8, $9, $10, $11, $12, $13 FROM updated WHERE $7",
+    )
+    .bind(ids)
+    .bind(next_attempts)
+    .bind(owner)
+    .bind(t.state)
+    .bind(t.failure_class)
+    .bind(&t.last_error)
+    .bind(t.attempted)
+    .bind(attempt.outcome)
+    .bind(attempt.http_status)
+    .bind(attempt.error_code)
+    .bind(attempt.error_subcode)
+    .bind(&attempt.message)
+    .bind(&attempt.fbtrace_id)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Events parked on a token or permission error go back in the queue (new token or pixel).
+pub async fn requeue_auth_failures(
+    tx: &mut Transaction<'_, Postgres>,
+    campaign_id: i64,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE events SET state = 'pending', failure_class = NULL, next_attempt_at = now() \
+         WHERE campaign_id = $1 AND state = 'failed' AND failure_class = 'auth'",
+    )
+    .bind(campaign_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Manual replay of failed events (never expired ones: Meta would refuse them).
+pub async fn requeue_failed(
+    pool: &PgPool,
+    conversion_id: Option<i64>,
+    campaign_id: Option<i64>,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE events SET state = 'pending', failure_class = NULL, next_attempt_at = now() \
+         WHERE state = 'failed' AND ($1::bigint IS NULL OR conversion_id = $1) \
+           AND ($2::bigint IS NULL OR campaign_id = $2)",
+    )
+    .bind(conversion_id)
+    .bind(campaign_id)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+#[derive(Debug, sqlx::FromRow, serde::Serialize)]
+pub struct AttemptView {
+    pub attempted_at: DateTime<Utc>,
+    pub outcome: String,
+    pub http_status: Option<i32>,
+    pub error_code: Option<i32>,
+    pub error_subcode: Option<i32>,
+    pub message: Option<String>,
+    pub fbtrace_id: Option<String>,
+}
+
+pub async fn attempts_for_conversion(
+    pool: &PgPool,
+    conversion_id: i64,
+) -> Result<Vec<AttemptView>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT a.attempted_at, a.outcome, a.http_status, a.error_code, a.error_subcode, \
+            a.message, a.fbtrace_id \
+         FROM delivery_attempts a JOIN events e ON e.id = a.event_row_id \
+         WHERE e.conversion_id = $1 ORDER BY a.id",
+    )
+    .bind(conversion_id)
+    .fetch_all(pool)
+    .await
+}

@@ -1,0 +1,35 @@
+//! Every SQL statement of the service lives below this module, one file per table, each with
+//! integration tests over a real Postgres (`tests/api/storage.rs` and the route tests).
+
+pub mod campaigns;
+pub mod clicks;
+pub mod conversions;
+pub mod events;
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+
+pub use campaigns::{AccessToken, Campaign};
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// A lazily connecting pool: the service starts (and answers /healthz, and 503 elsewhere) even
+/// while Postgres is still coming up or briefly down.
+pub fn pool(database_url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
+    let options: PgConnectOptions = database_url.parse()?;
+    let options = options.application_name("capi-bridge");
+    Ok(PgPoolOptions::new()
+        .max_connections(max_connections)
+        .min_connections(0)
+        // Bounded: a request waits at most this long for a connection before answering 503.
+        .acquire_timeout(Duration::from_secs(3))
+        .connect_lazy_with(options))
+}
+
+/// Applies pending migrations. sqlx holds a Postgres advisory lock while migrating, so two
+/// processes starting together apply each migration once.
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    MIGRATOR.run(pool).await
+}

@@ -1,0 +1,21 @@
+use tracing_subscriber::{fmt, EnvFilter};
+
+use crate::config::LogFormat;
+
+/// JSON logs by default (one object per line for log shippers), `pretty` for humans.
+/// `RUST_LOG` overrides the level; sqlx's per-statement logs are kept at warn.
+pub fn init(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,actix_server=warn"));
+    let builder = fmt().with_env_filter(filter).with_writer(std::io::stdout);
+    // try_init: tests build several applications in one process.
+    let _ = match format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+        LogFormat::Pretty => builder.try_init(),
+    };
+}

@@ -1,0 +1,91 @@
+//! Tracker postback dialects. Each tracker names the same facts differently (Keitaro `subid`,
+//! Binom `cnv_id`, BeMob `cid`...); a dialect reads its names into one [`Postback`].
+
+mod dialect;
+mod status;
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::{CampaignKey, ClickId, CookieValue, Currency, CustomerData, ParseError, UserAgent};
+
+pub use dialect::parse;
+pub use status::normalise_status;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tracker {
+    Keitaro,
+    Binom,
+    Bemob,
+    Voluum,
+    Redtrack,
+    Clickflare,
+    Generic,
+}
+
+impl Tracker {
+    pub const ALL: [Tracker; 7] = [
+        Tracker::Keitaro,
+        Tracker::Binom,
+        Tracker::Bemob,
+        Tracker::Voluum,
+        Tracker::Redtrack,
+        Tracker::Clickflare,
+        Tracker::Generic,
+    ];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tracker::Keitaro => "keitaro",
+            Tracker::Binom => "binom",
+            Tracker::Bemob => "bemob",
+            Tracker::Voluum => "voluum",
+            Tracker::Redtrack => "redtrack",
+            Tracker::Clickflare => "clickflare",
+            Tracker::Generic => "generic",
+        }
+    }
+}
+
+/// One conversion as a tracker reported it; customer data is hashed already.
+#[derive(Debug, Clone)]
+pub struct Postback {
+    pub tracker: Tracker,
+    pub click_id: ClickId,
+    /// The word the network sent (or the dialect's default), as sent.
+    pub raw_status: String,
+    /// Lowercased and mapped onto lead / sale / rejected / rebill where the word is known.
+    pub status: String,
+    /// Transaction id; empty when the tracker sent none.
+    pub txid: String,
+    pub payout: Option<f64>,
+    pub currency: Option<Currency>,
+    /// The conversion time the tracker reported (generic dialect), never in the future.
+    pub event_time: Option<DateTime<Utc>>,
+    /// `campaign=<key>`: where to send the conversion if its click is never registered.
+    pub campaign: Option<CampaignKey>,
+    pub ip: Option<IpAddr>,
+    pub user_agent: Option<UserAgent>,
+    pub fbclid: Option<CookieValue>,
+    pub customer: CustomerData,
+}
+
+#[derive(Debug, Clone)]
+pub enum Parsed {
+    Conversion(Box<Postback>),
+    /// The status is in Keitaro's `ignore_status` list: accept and record nothing.
+    Ignored { raw_status: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PostbackError {
+    #[error("{0} is required (the click id)")]
+    MissingClickId(&'static str),
+    #[error("{field} {error}")]
+    Invalid { field: &'static str, error: ParseError },
+}
