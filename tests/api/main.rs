@@ -1,0 +1,10 @@
+//! Integration tests: one binary, a fresh database per test, the real server on port 0 and a
+//! fake Graph API (wiremock) that speaks Meta's request and error formats.
+
+mod helpers;
+
+mod admin_campaigns;
+mod clicks;
+mod delivery;
+mod health_and_errors;
+mod postbacks;
