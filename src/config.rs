@@ -43,7 +43,13 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Parser)]
 pub struct Config {
     /// Postgres connection string. Required by serve and migrate.
-    #[arg(long, env = "DATABASE_URL", value_name = "DATABASE_URL", hide_env_values = true, global = true)]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        value_name = "DATABASE_URL",
+        hide_env_values = true,
+        global = true
+    )]
     pub database_url: Option<String>,
 
     /// Maximum number of Postgres connections in the pool.
@@ -51,7 +57,13 @@ pub struct Config {
     pub database_max_connections: u32,
 
     /// HTTP listen address.
-    #[arg(long, env = "LISTEN_ADDR", value_name = "LISTEN_ADDR", default_value = "0.0.0.0:8080", global = true)]
+    #[arg(
+        long,
+        env = "LISTEN_ADDR",
+        value_name = "LISTEN_ADDR",
+        default_value = "0.0.0.0:8080",
+        global = true
+    )]
     pub listen_addr: SocketAddr,
 
     /// Bearer token for /admin/v1 (at least 16 characters). Required by serve.
@@ -72,7 +84,13 @@ pub struct Config {
     pub meta_api_version: String,
 
     /// Meta app secret; when set, requests carry appsecret_proof.
-    #[arg(long, env = "META_APP_SECRET", value_name = "META_APP_SECRET", hide_env_values = true, global = true)]
+    #[arg(
+        long,
+        env = "META_APP_SECRET",
+        value_name = "META_APP_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
     pub meta_app_secret: Option<String>,
 
     /// Comma-separated CIDRs of reverse proxies whose X-Forwarded-For is trusted.
@@ -80,7 +98,13 @@ pub struct Config {
     pub trusted_proxies: TrustedProxies,
 
     /// Log format.
-    #[arg(long, env = "LOG_FORMAT", value_name = "LOG_FORMAT", default_value = "json", global = true)]
+    #[arg(
+        long,
+        env = "LOG_FORMAT",
+        value_name = "LOG_FORMAT",
+        default_value = "json",
+        global = true
+    )]
     pub log_format: LogFormat,
 
     /// How long a postback for an unknown click waits for the click to be registered.
@@ -154,7 +178,9 @@ fn secret(name: &'static str) -> impl Fn(&str) -> Result<String, String> + Clone
         if s.chars().count() < 16 {
             Err(format!("{name} must be at least 16 characters"))
         } else if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            Err(format!("{name} must not contain spaces or control characters"))
+            Err(format!(
+                "{name} must not contain spaces or control characters"
+            ))
         } else {
             Ok(s.to_owned())
         }
@@ -251,9 +277,13 @@ mod tests {
     fn bad_values_name_the_variable() {
         let err = parse(&["--admin-token", "short"]).unwrap_err().to_string();
         assert!(err.contains("ADMIN_TOKEN"), "{err}");
-        let err = parse(&["--trusted-proxies", "10.0.0.0/8,nope"]).unwrap_err().to_string();
+        let err = parse(&["--trusted-proxies", "10.0.0.0/8,nope"])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("TRUSTED_PROXIES"), "{err}");
-        let err = parse(&["--meta-api-version", "26"]).unwrap_err().to_string();
+        let err = parse(&["--meta-api-version", "26"])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("META_API_VERSION"), "{err}");
         assert!(parse(&["--delivery-batch-max", "1001"]).is_err());
     }

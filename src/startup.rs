@@ -76,7 +76,13 @@ impl Application {
             server = server.workers(n.max(1));
         }
         let server = server.run();
-        Ok(Application { port, server, pool, worker, config })
+        Ok(Application {
+            port,
+            server,
+            pool,
+            worker,
+            config,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -104,7 +110,10 @@ impl Application {
         let _ = stop_tx.send(true);
         if let Some(handle) = worker {
             let abort = handle.abort_handle();
-            if tokio::time::timeout(self.config.shutdown_timeout, handle).await.is_err() {
+            if tokio::time::timeout(self.config.shutdown_timeout, handle)
+                .await
+                .is_err()
+            {
                 tracing::warn!("delivery did not finish within the shutdown timeout");
                 abort.abort();
                 self.worker.release().await;
@@ -116,7 +125,11 @@ impl Application {
     }
 }
 
-fn build_worker(config: &Config, pool: PgPool, signal: Arc<Notify>) -> anyhow::Result<DeliveryWorker> {
+fn build_worker(
+    config: &Config,
+    pool: PgPool,
+    signal: Arc<Notify>,
+) -> anyhow::Result<DeliveryWorker> {
     let graph = GraphClient::new(
         &config.meta_graph_url,
         &config.meta_api_version,

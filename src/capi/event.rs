@@ -74,7 +74,13 @@ pub struct MissingField {
 
 /// Click values first, then what the postback carried.
 pub fn build_event(input: EventInput<'_>) -> Result<ServerEvent, MissingField> {
-    let EventInput { campaign, click, conversion: conv, event_name, event_id } = input;
+    let EventInput {
+        campaign,
+        click,
+        conversion: conv,
+        event_name,
+        event_id,
+    } = input;
 
     let client_ip_address = click
         .and_then(|c| c.client_ip_address.clone())
@@ -83,7 +89,10 @@ pub fn build_event(input: EventInput<'_>) -> Result<ServerEvent, MissingField> {
         .and_then(|c| c.client_user_agent.clone())
         .or_else(|| conv.user_agent.clone());
     if campaign.action_source == ActionSource::Website && client_user_agent.is_none() {
-        return Err(MissingField { field: "client_user_agent", action_source: "website" });
+        return Err(MissingField {
+            field: "client_user_agent",
+            action_source: "website",
+        });
     }
 
     let customer = match click {

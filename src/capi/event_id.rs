@@ -35,12 +35,21 @@ mod tests {
         let ids = EventIds::parse([("Lead".into(), "pix-1".into())].into()).unwrap();
         let t = EventIdTemplate::default();
         assert_eq!(base_event_id(&ids, &t, "Lead", "c1", "", "k"), "pix-1");
-        assert_eq!(base_event_id(&ids, &t, "Purchase", "c1", "", "k"), "Purchase-c1");
+        assert_eq!(
+            base_event_id(&ids, &t, "Purchase", "c1", "", "k"),
+            "Purchase-c1"
+        );
     }
 
     #[test]
     fn repeats_get_distinct_stable_ids() {
-        assert_eq!(repeat_event_id("Purchase-c1", "tx2", "rebill"), "Purchase-c1-tx2");
-        assert_eq!(repeat_event_id("Purchase-c1", "", "rebill"), "Purchase-c1-rebill");
+        assert_eq!(
+            repeat_event_id("Purchase-c1", "tx2", "rebill"),
+            "Purchase-c1-tx2"
+        );
+        assert_eq!(
+            repeat_event_id("Purchase-c1", "", "rebill"),
+            "Purchase-c1-rebill"
+        );
     }
 }

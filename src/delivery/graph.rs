@@ -105,7 +105,10 @@ impl GraphClient {
 
     /// The token travels in the body, never the URL, so it stays out of proxies' access logs.
     pub async fn send(&self, batch: &Batch<'_>) -> SendResult {
-        let url = format!("{}/{}/{}/events", self.base_url, self.version, batch.pixel_id);
+        let url = format!(
+            "{}/{}/{}/events",
+            self.base_url, self.version, batch.pixel_id
+        );
         let mut body = json!({
             "data": batch.events,
             "access_token": batch.access_token.expose(),
@@ -159,7 +162,11 @@ pub fn interpret(status: u16, body: &[u8], retry_after: Option<Duration>) -> Sen
         }
     }
     match serde_json::from_slice::<ErrorEnvelope>(body) {
-        Ok(env) => SendResult::MetaError { http_status: status, error: env.error, retry_after },
+        Ok(env) => SendResult::MetaError {
+            http_status: status,
+            error: env.error,
+            retry_after,
+        },
         Err(_) => SendResult::Transport {
             http_status: Some(status),
             message: format!("HTTP {status} without a Graph API error body"),
@@ -205,7 +212,10 @@ mod tests {
         let ok = interpret(200, br#"{"events_received":2,"fbtrace_id":"Ab"}"#, None);
         assert_eq!(
             ok,
-            SendResult::Accepted { events_received: Some(2), fbtrace_id: Some("Ab".into()) }
+            SendResult::Accepted {
+                events_received: Some(2),
+                fbtrace_id: Some("Ab".into())
+            }
         );
         let err = interpret(
             400,
@@ -214,11 +224,22 @@ mod tests {
                 "fbtrace_id":"X"}}"#,
             None,
         );
-        let SendResult::MetaError { error, .. } = err else { panic!("{err:?}") };
-        assert_eq!((error.code, error.error_subcode), (Some(100), Some(2804003)));
+        let SendResult::MetaError { error, .. } = err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(
+            (error.code, error.error_subcode),
+            (Some(100), Some(2804003))
+        );
         assert_eq!(error.readable(), "too old");
         let html = interpret(502, b"<html>Bad gateway</html>", None);
-        assert!(matches!(html, SendResult::Transport { http_status: Some(502), .. }));
+        assert!(matches!(
+            html,
+            SendResult::Transport {
+                http_status: Some(502),
+                ..
+            }
+        ));
         let odd = interpret(200, b"not json", None);
         assert!(matches!(odd, SendResult::Transport { .. }));
     }

@@ -9,7 +9,9 @@ use super::graph::SendResult;
 pub enum Verdict {
     Delivered,
     /// Not the events' fault: try again later (no sooner than `retry_after`).
-    Retry { retry_after: Option<Duration> },
+    Retry {
+        retry_after: Option<Duration>,
+    },
     /// Token or permission problem: park until the campaign's token or pixel changes.
     Auth,
     /// Meta refused some event's content: split the batch to find it.
@@ -23,9 +25,17 @@ const RETRY_CODES: [i64; 10] = [1, 2, 4, 17, 32, 341, 368, 613, 80003, 80004];
 pub fn classify(result: &SendResult) -> Verdict {
     match result {
         SendResult::Accepted { .. } => Verdict::Delivered,
-        SendResult::Transport { retry_after, .. } => Verdict::Retry { retry_after: *retry_after },
-        SendResult::MetaError { http_status, error, retry_after } => {
-            let retry = Verdict::Retry { retry_after: *retry_after };
+        SendResult::Transport { retry_after, .. } => Verdict::Retry {
+            retry_after: *retry_after,
+        },
+        SendResult::MetaError {
+            http_status,
+            error,
+            retry_after,
+        } => {
+            let retry = Verdict::Retry {
+                retry_after: *retry_after,
+            };
             let code = error.code.unwrap_or(0);
             let subcode = error.error_subcode.unwrap_or(0);
             // Codes first: Meta has answered token errors (190) with HTTP 500.
@@ -60,8 +70,14 @@ pub struct RetryPolicy {
 
 impl RetryPolicy {
     pub fn new(delays: Vec<Duration>) -> Self {
-        assert!(!delays.is_empty(), "a retry schedule needs at least one delay");
-        RetryPolicy { delays, jitter: 0.2 }
+        assert!(
+            !delays.is_empty(),
+            "a retry schedule needs at least one delay"
+        );
+        RetryPolicy {
+            delays,
+            jitter: 0.2,
+        }
     }
 
     /// The delay before the attempt after `attempts` failed ones (1 = the first failure).
@@ -102,7 +118,10 @@ mod tests {
         let p = schedule();
         for r in [0.0, 0.3, 0.999, 5.0] {
             let d = p.delay(2, None, r);
-            assert!(d >= Duration::from_secs(60) && d <= Duration::from_secs(72), "{d:?}");
+            assert!(
+                d >= Duration::from_secs(60) && d <= Duration::from_secs(72),
+                "{d:?}"
+            );
         }
         assert_eq!(p.delay(2, None, 0.5), Duration::from_secs(66));
     }
@@ -110,8 +129,14 @@ mod tests {
     #[test]
     fn retry_after_is_a_lower_bound() {
         let p = schedule();
-        assert_eq!(p.delay(1, Some(Duration::from_secs(120)), 0.0), Duration::from_secs(120));
-        assert_eq!(p.delay(3, Some(Duration::from_secs(1)), 0.0), Duration::from_secs(300));
+        assert_eq!(
+            p.delay(1, Some(Duration::from_secs(120)), 0.0),
+            Duration::from_secs(120)
+        );
+        assert_eq!(
+            p.delay(3, Some(Duration::from_secs(1)), 0.0),
+            Duration::from_secs(300)
+        );
     }
 
     fn meta(status: u16, code: i64, subcode: Option<i64>, transient: bool) -> SendResult {
@@ -141,8 +166,14 @@ mod tests {
         assert_eq!(classify(&meta(403, 200, None, false)), Verdict::Auth);
         assert_eq!(classify(&meta(403, 299, None, false)), Verdict::Auth);
         assert_eq!(classify(&meta(400, 100, Some(33), false)), Verdict::Auth);
-        assert_eq!(classify(&meta(400, 100, Some(2804003), false)), Verdict::Expired);
-        assert_eq!(classify(&meta(400, 100, Some(2804050), false)), Verdict::Invalid);
+        assert_eq!(
+            classify(&meta(400, 100, Some(2804003), false)),
+            Verdict::Expired
+        );
+        assert_eq!(
+            classify(&meta(400, 100, Some(2804050), false)),
+            Verdict::Invalid
+        );
         assert_eq!(classify(&meta(400, 100, None, false)), Verdict::Invalid);
     }
 
@@ -153,8 +184,16 @@ mod tests {
             message: "x".into(),
             retry_after: Some(Duration::from_secs(30)),
         };
-        assert_eq!(classify(&r), Verdict::Retry { retry_after: Some(Duration::from_secs(30)) });
-        let ok = SendResult::Accepted { events_received: Some(1), fbtrace_id: None };
+        assert_eq!(
+            classify(&r),
+            Verdict::Retry {
+                retry_after: Some(Duration::from_secs(30))
+            }
+        );
+        let ok = SendResult::Accepted {
+            events_received: Some(1),
+            fbtrace_id: None,
+        };
         assert_eq!(classify(&ok), Verdict::Delivered);
     }
 }

@@ -132,7 +132,9 @@ impl DeliveryWorker {
         match events::release_leases(&self.inner.pool, self.inner.owner).await {
             Ok(n) if n > 0 => tracing::info!(released = n, "delivery leases released"),
             Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "could not release leases; they expire by themselves"),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not release leases; they expire by themselves")
+            }
         }
     }
 
@@ -176,7 +178,9 @@ impl DeliveryWorker {
         while let Some(done) = set.join_next().await {
             match done {
                 Ok(Ok(r)) => report.add(&r),
-                Ok(Err(e)) => tracing::warn!(error = %e, "recording a delivery failed; the lease will expire and the events go again"),
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "recording a delivery failed; the lease will expire and the events go again")
+                }
                 Err(e) => tracing::error!(error = %e, "delivery task panicked"),
             }
         }
@@ -200,7 +204,10 @@ impl DeliveryWorker {
 
     async fn expire(&self, expired: &[ClaimedEvent]) -> Result<usize, sqlx::Error> {
         let ids: Vec<i64> = expired.iter().map(|e| e.id).collect();
-        tracing::warn!(events = ids.len(), "events older than Meta accepts; marked expired");
+        tracing::warn!(
+            events = ids.len(),
+            "events older than Meta accepts; marked expired"
+        );
         let n = events::record(
             &self.inner.pool,
             self.inner.owner,
@@ -209,7 +216,9 @@ impl DeliveryWorker {
             &Transition {
                 state: "expired",
                 failure_class: None,
-                last_error: Some("event_time is older than Meta accepts (7 days); never sent".into()),
+                last_error: Some(
+                    "event_time is older than Meta accepts (7 days); never sent".into(),
+                ),
                 attempted: false,
             },
             &AttemptRecord::default(),
@@ -252,7 +261,10 @@ impl DeliveryWorker {
             job.events.sort_by_key(|e| e.id);
             while job.events.len() > max {
                 let rest = job.events.split_off(max);
-                jobs.push(Job { events: std::mem::replace(&mut job.events, rest), ..job.clone_target() });
+                jobs.push(Job {
+                    events: std::mem::replace(&mut job.events, rest),
+                    ..job.clone_target()
+                });
             }
             jobs.push(job);
         }
@@ -348,12 +360,18 @@ impl Inner {
                 Verdict::Auth => {
                     report.failed += ids.len();
                     tracing::warn!(pixel_id = %job.pixel_id, conversions = ?conversion_ids(&chunk), "token or permission refused by Meta; events parked until the campaign's access_token or pixel_id changes");
-                    (transition("failed", Some("auth"), attempt.message.clone()), none)
+                    (
+                        transition("failed", Some("auth"), attempt.message.clone()),
+                        none,
+                    )
                 }
                 Verdict::Invalid => {
                     report.failed += ids.len();
                     tracing::warn!(conversions = ?conversion_ids(&chunk), "Meta refused the event as invalid");
-                    (transition("failed", Some("invalid"), attempt.message.clone()), none)
+                    (
+                        transition("failed", Some("invalid"), attempt.message.clone()),
+                        none,
+                    )
                 }
                 Verdict::Expired => {
                     report.expired += ids.len();
@@ -375,7 +393,12 @@ fn transition(
     failure_class: Option<&'static str>,
     last_error: Option<String>,
 ) -> Transition {
-    Transition { state, failure_class, last_error, attempted: true }
+    Transition {
+        state,
+        failure_class,
+        last_error,
+        attempted: true,
+    }
 }
 
 fn attempt_record(result: &SendResult, verdict: &Verdict) -> AttemptRecord {
@@ -393,7 +416,9 @@ fn attempt_record(result: &SendResult, verdict: &Verdict) -> AttemptRecord {
             fbtrace_id: fbtrace_id.clone(),
             ..AttemptRecord::default()
         },
-        SendResult::MetaError { http_status, error, .. } => AttemptRecord {
+        SendResult::MetaError {
+            http_status, error, ..
+        } => AttemptRecord {
             outcome,
             http_status: Some(*http_status as i32),
             error_code: error.code.map(|c| c as i32),
@@ -401,7 +426,11 @@ fn attempt_record(result: &SendResult, verdict: &Verdict) -> AttemptRecord {
             message: Some(error.readable()),
             fbtrace_id: error.fbtrace_id.clone(),
         },
-        SendResult::Transport { http_status, message, .. } => AttemptRecord {
+        SendResult::Transport {
+            http_status,
+            message,
+            ..
+        } => AttemptRecord {
             outcome,
             http_status: http_status.map(i32::from),
             message: Some(message.clone()),

@@ -12,8 +12,7 @@ pub struct CampaignKey(String);
 impl CampaignKey {
     pub fn parse(s: &str) -> Result<Self, ParseError> {
         let ok = (1..=64).contains(&s.len())
-            && s
-                .bytes()
+            && s.bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
         if ok {
             Ok(CampaignKey(s.to_owned()))
@@ -89,10 +88,13 @@ impl ActionSource {
     }
 
     pub fn parse(s: &str) -> Result<Self, ParseError> {
-        Self::ALL.into_iter().find(|a| a.as_str() == s).ok_or_else(|| {
-            let names: Vec<_> = Self::ALL.iter().map(|a| a.as_str()).collect();
-            ParseError::new(format!("must be one of {}", names.join(", ")))
-        })
+        Self::ALL
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = Self::ALL.iter().map(|a| a.as_str()).collect();
+                ParseError::new(format!("must be one of {}", names.join(", ")))
+            })
     }
 
     /// How many days in the past Meta still accepts an event.
@@ -112,8 +114,7 @@ pub struct EventName(String);
 impl EventName {
     pub fn parse(s: &str) -> Result<Self, ParseError> {
         let ok = (1..=50).contains(&s.len())
-            && s
-                .bytes()
+            && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b' ' || b == b'-');
         if ok {
             Ok(EventName(s.to_owned()))
@@ -213,7 +214,10 @@ impl ValueSource {
         match s {
             "payout" => ValueSource::Payout,
             "none" => ValueSource::None,
-            n => n.parse().map(ValueSource::Fixed).unwrap_or(ValueSource::Payout),
+            n => n
+                .parse()
+                .map(ValueSource::Fixed)
+                .unwrap_or(ValueSource::Payout),
         }
     }
 
@@ -333,7 +337,11 @@ mod tests {
 
     #[test]
     fn value_source_round_trips() {
-        for v in [ValueSource::Payout, ValueSource::None, ValueSource::Fixed(12.5)] {
+        for v in [
+            ValueSource::Payout,
+            ValueSource::None,
+            ValueSource::Fixed(12.5),
+        ] {
             assert_eq!(ValueSource::from_db(&v.to_db()), v);
             assert_eq!(ValueSource::parse_json(&v.to_json()).unwrap(), v);
         }
@@ -343,8 +351,16 @@ mod tests {
 
     #[test]
     fn action_source_names_are_metas() {
-        assert_eq!(ActionSource::parse("website").unwrap(), ActionSource::Website);
-        assert_eq!(ActionSource::parse("physical_store").unwrap().max_age_days(), 62);
+        assert_eq!(
+            ActionSource::parse("website").unwrap(),
+            ActionSource::Website
+        );
+        assert_eq!(
+            ActionSource::parse("physical_store")
+                .unwrap()
+                .max_age_days(),
+            62
+        );
         assert!(ActionSource::parse("web").is_err());
     }
 }

@@ -10,8 +10,7 @@ pub struct ClickId(String);
 impl ClickId {
     pub fn parse(s: &str) -> Result<Self, ParseError> {
         let ok = (1..=128).contains(&s.len())
-            && s
-                .bytes()
+            && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'~' | b'-'));
         if ok {
             Ok(ClickId(s.to_owned()))
@@ -173,7 +172,10 @@ mod tests {
     #[test]
     fn cookies_must_have_meta_shape() {
         assert!(CookieValue::parse_cookie("fb.1.1596403881668.1116446470").is_ok());
-        assert!(CookieValue::parse_cookie("fb.1.1554763741205.AbCdEfGhIjKlMnOpQrStUvWxYz1234567890").is_ok());
+        assert!(CookieValue::parse_cookie(
+            "fb.1.1554763741205.AbCdEfGhIjKlMnOpQrStUvWxYz1234567890"
+        )
+        .is_ok());
         for bad in ["", "fb.1.x.y", "fb.1.123", "xx.1.123.abc", "fb.1.123.a b"] {
             assert!(CookieValue::parse_cookie(bad).is_err(), "{bad:?} accepted");
         }
@@ -183,7 +185,12 @@ mod tests {
     fn urls_must_be_http() {
         assert!(HttpUrl::parse("https://example.com/lp?a=1").is_ok());
         assert!(HttpUrl::parse("HTTP://EXAMPLE.COM").is_ok());
-        for bad in ["javascript:alert(1)", "example.com", "https://a b", "ftp://x"] {
+        for bad in [
+            "javascript:alert(1)",
+            "example.com",
+            "https://a b",
+            "ftp://x",
+        ] {
             assert!(HttpUrl::parse(bad).is_err(), "{bad:?} accepted");
         }
     }

@@ -26,7 +26,9 @@ impl Currency {
             let b = upper.as_bytes();
             Ok(Currency([b[0], b[1], b[2]]))
         } else {
-            Err(ParseError::new("must be an ISO 4217 currency code such as USD or EUR"))
+            Err(ParseError::new(
+                "must be an ISO 4217 currency code such as USD or EUR",
+            ))
         }
     }
 

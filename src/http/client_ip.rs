@@ -14,7 +14,9 @@ pub fn client_ip(req: &HttpRequest, trusted: &TrustedProxies) -> Option<IpAddr> 
     }
     let mut chain: Vec<IpAddr> = Vec::new();
     for value in req.headers().get_all("x-forwarded-for") {
-        let Ok(s) = value.to_str() else { return Some(peer) };
+        let Ok(s) = value.to_str() else {
+            return Some(peer);
+        };
         for part in s.split(',') {
             match part.trim().parse::<IpAddr>() {
                 Ok(ip) => chain.push(ip),
@@ -46,7 +48,10 @@ mod tests {
             .peer_addr("203.0.113.9:1234".parse().unwrap())
             .insert_header(("x-forwarded-for", "1.2.3.4"))
             .to_http_request();
-        assert_eq!(client_ip(&req, &proxies(&[])).unwrap().to_string(), "203.0.113.9");
+        assert_eq!(
+            client_ip(&req, &proxies(&[])).unwrap().to_string(),
+            "203.0.113.9"
+        );
     }
 
     #[test]

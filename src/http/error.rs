@@ -38,7 +38,10 @@ pub enum ApiError {
 
 impl ApiError {
     pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
-        ApiError::BadRequest { code, detail: detail.into() }
+        ApiError::BadRequest {
+            code,
+            detail: detail.into(),
+        }
     }
 
     /// A field that is present but not acceptable.
@@ -57,7 +60,10 @@ impl ApiError {
     }
 
     pub fn not_found(code: &'static str, detail: impl Into<String>) -> Self {
-        ApiError::NotFound { code, detail: detail.into() }
+        ApiError::NotFound {
+            code,
+            detail: detail.into(),
+        }
     }
 
     pub fn code(&self) -> &'static str {
@@ -115,12 +121,16 @@ impl From<sqlx::Error> for ApiError {
                         "click_exists",
                         "this click id is registered to another campaign",
                     ),
-                    Some("conversions_dedup_key") => {
-                        ("duplicate_conversion", "this conversion is already recorded")
-                    }
+                    Some("conversions_dedup_key") => (
+                        "duplicate_conversion",
+                        "this conversion is already recorded",
+                    ),
                     _ => ("conflict", "the request conflicts with stored data"),
                 };
-                return ApiError::Conflict { code, detail: detail.into() };
+                return ApiError::Conflict {
+                    code,
+                    detail: detail.into(),
+                };
             }
         }
         ApiError::Internal(e.into())

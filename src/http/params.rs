@@ -6,6 +6,21 @@ use std::collections::HashMap;
 
 use super::ApiError;
 
+/// The media type of a request body, lowercased, without parameters (`; charset=...`).
+pub fn media_type(req: &actix_web::HttpRequest) -> String {
+    req.headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default()
+}
+
 /// Most parameters one request may carry.
 const MAX_PAIRS: usize = 256;
 
@@ -56,9 +71,8 @@ fn decode(raw: &[u8]) -> Result<String, ApiError> {
         }
         i += 1;
     }
-    String::from_utf8(out).map_err(|_| {
-        ApiError::bad_request("invalid_utf8", "the parameters are not valid UTF-8")
-    })
+    String::from_utf8(out)
+        .map_err(|_| ApiError::bad_request("invalid_utf8", "the parameters are not valid UTF-8"))
 }
 
 /// Postback parameters by name. A name given twice keeps its first value, as trackers put the
@@ -107,7 +121,10 @@ impl Params {
         let value: serde_json::Value = serde_json::from_slice(body)
             .map_err(|e| ApiError::bad_request("invalid_json", format!("invalid JSON: {e}")))?;
         let serde_json::Value::Object(map) = value else {
-            return Err(ApiError::bad_request("invalid_json", "the body must be a JSON object"));
+            return Err(ApiError::bad_request(
+                "invalid_json",
+                "the body must be a JSON object",
+            ));
         };
         let mut pairs = Vec::with_capacity(map.len());
         for (k, v) in map {

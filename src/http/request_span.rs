@@ -20,7 +20,11 @@ impl RootSpanBuilder for RequestSpan {
         let path = request.path();
         // Postback keys could in principle be sent as a path segment by a confused integrator;
         // the route pattern is always safe, the raw path only when short.
-        let path = if path.len() <= 200 { path } else { &path[..200] };
+        let path = if path.len() <= 200 {
+            path
+        } else {
+            &path[..200]
+        };
         tracing::info_span!(
             "http_request",
             request_id = %request_id,

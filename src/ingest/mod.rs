@@ -18,7 +18,10 @@ use crate::trackers::Postback;
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Outcome {
     /// An event is queued for Meta.
-    Accepted { conversion_id: i64, events: Vec<QueuedEvent> },
+    Accepted {
+        conversion_id: i64,
+        events: Vec<QueuedEvent>,
+    },
     /// The same click, status and transaction id were reported before.
     Duplicate,
     /// The status maps to no Meta event (e.g. rejected): recorded, never sent.
@@ -64,7 +67,9 @@ pub async fn resolve_unmatched(
     let ids = conversions::unmatched_due(pool, cutoff, limit).await?;
     let mut resolved = 0;
     for id in ids {
-        let Some(conv) = conversions::find(pool, id).await? else { continue };
+        let Some(conv) = conversions::find(pool, id).await? else {
+            continue;
+        };
         let mut tx = pool.begin().await?;
         conversions::lock_click_id(&mut tx, &conv.click_id).await?;
         // Another process may have resolved it between the two reads.
@@ -158,13 +163,28 @@ async fn resolve(
     let event = match build_event(input) {
         Ok(e) => e,
         Err(missing) => {
-            return fail(tx, conv, click_row_id, Some(campaign.id), Some(&event_name), missing.to_string())
-                .await
+            return fail(
+                tx,
+                conv,
+                click_row_id,
+                Some(campaign.id),
+                Some(&event_name),
+                missing.to_string(),
+            )
+            .await
         }
     };
     let payload = serde_json::to_value(&event).map_err(|e| sqlx::Error::Encode(e.into()))?;
-    events::insert(tx, conversion_id, campaign.id, &event_name, &event_id, conv.event_time, &payload)
-        .await?;
+    events::insert(
+        tx,
+        conversion_id,
+        campaign.id,
+        &event_name,
+        &event_id,
+        conv.event_time,
+        &payload,
+    )
+    .await?;
     let r = Resolution {
         state: "queued",
         click_row_id,
@@ -175,7 +195,10 @@ async fn resolve(
     conversions::set_resolution(tx, conversion_id, &r).await?;
     Ok(Outcome::Accepted {
         conversion_id,
-        events: vec![QueuedEvent { event_name, event_id }],
+        events: vec![QueuedEvent {
+            event_name,
+            event_id,
+        }],
     })
 }
 
@@ -206,7 +229,11 @@ async fn event_id_for(
         campaign.key.as_str(),
     );
     let repeat = conversions::has_earlier_event(tx, &conv.click_id, event_name, conv.id).await?;
-    Ok(if repeat { repeat_event_id(&base, &conv.txid, &conv.status) } else { base })
+    Ok(if repeat {
+        repeat_event_id(&base, &conv.txid, &conv.status)
+    } else {
+        base
+    })
 }
 
 async fn fail(
@@ -225,5 +252,8 @@ async fn fail(
         failure_reason: Some(reason.clone()),
     };
     conversions::set_resolution(tx, conv.id, &r).await?;
-    Ok(Outcome::Failed { conversion_id: conv.id, reason })
+    Ok(Outcome::Failed {
+        conversion_id: conv.id,
+        reason,
+    })
 }

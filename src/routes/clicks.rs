@@ -15,7 +15,7 @@ use crate::domain::{
     ClickId, CookieValue, CustomerData, CustomerField, EventIds, HttpUrl, ParseError, UserAgent,
 };
 use crate::http::client_ip::client_ip;
-use crate::http::params::parse_urlencoded;
+use crate::http::params::{media_type, parse_urlencoded};
 use crate::http::ApiError;
 use crate::startup::AppState;
 use crate::storage::clicks::{self, NewClick};
@@ -56,13 +56,7 @@ pub async fn register_post(
     body: Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let mime = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
-        .unwrap_or_default();
-    let request = match mime.as_str() {
+    let request = match media_type(&req).as_str() {
         "application/json" | "text/plain" | "" => from_json(&body)?,
         "application/x-www-form-urlencoded" => from_pairs(parse_urlencoded(&body)?)?,
         other => return Err(ApiError::UnsupportedMediaType(other.to_owned())),
@@ -100,9 +94,9 @@ fn mime_gif() -> actix_web::mime::Mime {
 
 /// A transparent 1x1 GIF.
 const PIXEL_GIF: &[u8] = &[
-    0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00,
-    0x00, 0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00,
-    0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x01, 0x44, 0x00, 0x3b,
+    0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x01, 0x44, 0x00, 0x3b,
 ];
 
 fn from_json(body: &[u8]) -> Result<ClickRequest, ApiError> {
@@ -122,7 +116,9 @@ fn from_pairs(pairs: Vec<(String, String)>) -> Result<ClickRequest, ApiError> {
             .strip_prefix("event_ids[")
             .and_then(|rest| rest.strip_suffix(']'))
         {
-            event_ids.entry(event.to_owned()).or_insert(Value::String(value));
+            event_ids
+                .entry(event.to_owned())
+                .or_insert(Value::String(value));
             continue;
         }
         let value = if name == "consent" {
@@ -172,10 +168,12 @@ async fn register(
         })?;
 
     let click = parse_click(req, state, &campaign, click_id, r)?;
-    let stored = clicks::upsert(&state.pool, &click).await?.ok_or_else(|| ApiError::Conflict {
-        code: "click_exists",
-        detail: "this click id is registered to another campaign".into(),
-    })?;
+    let stored = clicks::upsert(&state.pool, &click)
+        .await?
+        .ok_or_else(|| ApiError::Conflict {
+            code: "click_exists",
+            detail: "this click id is registered to another campaign".into(),
+        })?;
 
     let event_ids: Map<String, Value> = campaign
         .event_map
@@ -193,8 +191,15 @@ async fn register(
             (name.as_str().to_owned(), Value::String(id))
         })
         .collect();
-    let status = if stored.inserted { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, json!({ "click_id": click.click_id, "event_ids": event_ids })))
+    let status = if stored.inserted {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        json!({ "click_id": click.click_id, "event_ids": event_ids }),
+    ))
 }
 
 fn required<'a>(v: Option<&'a str>, name: &str) -> Result<&'a str, ApiError> {
@@ -211,7 +216,9 @@ fn optional<T>(
 ) -> Result<Option<T>, ApiError> {
     match v.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
-        Some(s) => parse(s).map(Some).map_err(|e| ApiError::invalid_field(name, e)),
+        Some(s) => parse(s)
+            .map(Some)
+            .map_err(|e| ApiError::invalid_field(name, e)),
     }
 }
 

@@ -57,12 +57,25 @@ pub fn problem_for_framework_errors<B>(
     }
     let status = res.status();
     let (code, detail) = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "the request body is larger than 64 KiB"),
-        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "this endpoint does not take that method"),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "payload_too_large",
+            "the request body is larger than 64 KiB",
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "this endpoint does not take that method",
+        ),
         StatusCode::NOT_FOUND => ("route_not_found", "no such endpoint"),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "unsupported content type"),
-        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => ("headers_too_large", "the request headers are too large"),
-        s if s.is_server_error() => ("internal_error", "an internal error occurred; it has been logged"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ("unsupported_media_type", "unsupported content type")
+        }
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => {
+            ("headers_too_large", "the request headers are too large")
+        }
+        s if s.is_server_error() => (
+            "internal_error",
+            "an internal error occurred; it has been logged",
+        ),
         _ => ("bad_request", "the request is malformed"),
     };
     let (req, old) = res.into_parts();

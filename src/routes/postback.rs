@@ -1,13 +1,13 @@
 //! `GET|POST /v1/postback/{tracker}`: conversions reported by networks and trackers.
 
-use actix_web::http::{header, Method, StatusCode};
+use actix_web::http::{Method, StatusCode};
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::Utc;
 use serde_json::json;
 
 use crate::http::auth::secret_matches;
-use crate::http::params::{parse_urlencoded, Params};
+use crate::http::params::{media_type, parse_urlencoded, Params};
 use crate::http::ApiError;
 use crate::ingest::{self, Outcome};
 use crate::startup::AppState;
@@ -57,7 +57,11 @@ pub async fn receive(
     let postback = match parsed {
         Parsed::Ignored { .. } => {
             span.record("outcome", "ignored");
-            return Ok(answer(StatusCode::OK, json!({ "status": "ignored" }), reply_text));
+            return Ok(answer(
+                StatusCode::OK,
+                json!({ "status": "ignored" }),
+                reply_text,
+            ));
         }
         Parsed::Conversion(p) => p,
     };
@@ -78,13 +82,7 @@ pub async fn receive(
 }
 
 fn body_pairs(req: &HttpRequest, body: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
-    let mime = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
-        .unwrap_or_default();
-    match mime.as_str() {
+    match media_type(req).as_str() {
         "application/json" => Params::from_json_object(body),
         "application/x-www-form-urlencoded" | "" => parse_urlencoded(body),
         other => Err(ApiError::UnsupportedMediaType(other.to_owned())),
@@ -93,7 +91,9 @@ fn body_pairs(req: &HttpRequest, body: &[u8]) -> Result<Vec<(String, String)>, A
 
 fn answer(status: StatusCode, body: serde_json::Value, text: Option<String>) -> HttpResponse {
     match text {
-        Some(t) => HttpResponse::build(status).content_type("text/plain; charset=utf-8").body(t),
+        Some(t) => HttpResponse::build(status)
+            .content_type("text/plain; charset=utf-8")
+            .body(t),
         None => HttpResponse::build(status).json(body),
     }
 }

@@ -122,7 +122,8 @@ impl TryFrom<CampaignRow> for Campaign {
             test_event_code: r.test_event_code.clone(),
             action_source: ActionSource::parse(&r.action_source)
                 .map_err(|e| corrupt("action_source", e))?,
-            event_map: EventMap::parse(r.event_map.0.clone()).map_err(|e| corrupt("event_map", e))?,
+            event_map: EventMap::parse(r.event_map.0.clone())
+                .map_err(|e| corrupt("event_map", e))?,
             currency: Currency::parse(&r.currency).map_err(|e| corrupt("currency", e))?,
             value_source: ValueSource::from_db(&r.value_source),
             event_id_template: EventIdTemplate::from_stored(r.event_id_template.clone()),

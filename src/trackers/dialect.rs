@@ -2,8 +2,7 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use super::{normalise_status, Parsed, Postback, PostbackError, Tracker};
 use crate::domain::{
-    CampaignKey, ClickId, CookieValue, Currency, CustomerData, CustomerField, ParseError,
-    UserAgent,
+    CampaignKey, ClickId, CookieValue, Currency, CustomerData, CustomerField, ParseError, UserAgent,
 };
 use crate::http::params::Params;
 
@@ -109,14 +108,22 @@ pub fn parse(tracker: Tracker, p: &Params, now: DateTime<Utc>) -> Result<Parsed,
     if txid.len() > 128 || txid.chars().any(char::is_control) {
         return Err(invalid(n.txid[0], "must be at most 128 characters"));
     }
-    let payout = p.first_of(n.payout).map(parse_amount).transpose().map_err(|e| {
-        PostbackError::Invalid { field: n.payout[0], error: e }
-    })?;
+    let payout = p
+        .first_of(n.payout)
+        .map(parse_amount)
+        .transpose()
+        .map_err(|e| PostbackError::Invalid {
+            field: n.payout[0],
+            error: e,
+        })?;
     let currency = p
         .first_of(n.currency)
         .map(Currency::parse)
         .transpose()
-        .map_err(|error| PostbackError::Invalid { field: n.currency[0], error })?;
+        .map_err(|error| PostbackError::Invalid {
+            field: n.currency[0],
+            error,
+        })?;
     let event_time = match (tracker, p.get("event_time")) {
         (Tracker::Generic, Some(t)) => Some(parse_event_time(t, now)?),
         _ => None,
@@ -133,20 +140,27 @@ pub fn parse(tracker: Tracker, p: &Params, now: DateTime<Utc>) -> Result<Parsed,
         event_time,
         campaign: common(p, "campaign", CampaignKey::parse)?,
         ip: common(p, "ip", |s| {
-            s.parse().map_err(|_| ParseError::new("is not an IP address"))
+            s.parse()
+                .map_err(|_| ParseError::new("is not an IP address"))
         })?,
         user_agent: p
             .first_of(&["user_agent", "ua"])
             .map(UserAgent::parse)
             .transpose()
-            .map_err(|error| PostbackError::Invalid { field: "user_agent", error })?,
+            .map_err(|error| PostbackError::Invalid {
+                field: "user_agent",
+                error,
+            })?,
         fbclid: common(p, "fbclid", CookieValue::parse_fbclid)?,
         customer: customer(p)?,
     })))
 }
 
 fn invalid(field: &'static str, msg: &str) -> PostbackError {
-    PostbackError::Invalid { field, error: ParseError::new(msg) }
+    PostbackError::Invalid {
+        field,
+        error: ParseError::new(msg),
+    }
 }
 
 fn in_list(list: Option<&str>, word: &str) -> bool {
@@ -169,7 +183,10 @@ fn customer(p: &Params) -> Result<CustomerData, PostbackError> {
     for field in CustomerField::ALL {
         if let Some(raw) = p.get(field.name()) {
             data.set_raw(field, raw)
-                .map_err(|error| PostbackError::Invalid { field: field.name(), error })?;
+                .map_err(|error| PostbackError::Invalid {
+                    field: field.name(),
+                    error,
+                })?;
         }
     }
     Ok(data)
@@ -214,14 +231,26 @@ mod tests {
 
     #[test]
     fn keitaro_defaults_to_sale_and_maps_network_words() {
-        let p = conv(Tracker::Keitaro, "subid=abc&payout=12,5&tid=t1&currency=eur");
+        let p = conv(
+            Tracker::Keitaro,
+            "subid=abc&payout=12,5&tid=t1&currency=eur",
+        );
         assert_eq!((p.click_id.as_str(), p.status.as_str()), ("abc", "sale"));
         assert_eq!(p.payout, Some(12.5));
         assert_eq!(p.txid, "t1");
         assert_eq!(p.currency.unwrap().as_str(), "EUR");
-        let p = conv(Tracker::Keitaro, "subid=abc&status=Hold2&lead_status=hold1,hold2");
-        assert_eq!((p.raw_status.as_str(), p.status.as_str()), ("Hold2", "lead"));
-        let p = conv(Tracker::Keitaro, "subid=abc&status=trash&rejected_status=trash");
+        let p = conv(
+            Tracker::Keitaro,
+            "subid=abc&status=Hold2&lead_status=hold1,hold2",
+        );
+        assert_eq!(
+            (p.raw_status.as_str(), p.status.as_str()),
+            ("Hold2", "lead")
+        );
+        let p = conv(
+            Tracker::Keitaro,
+            "subid=abc&status=trash&rejected_status=trash",
+        );
         assert_eq!(p.status, "rejected");
         let p = conv(Tracker::Keitaro, "subid=abc&revenue=3");
         assert_eq!(p.payout, Some(3.0));
@@ -229,14 +258,24 @@ mod tests {
 
     #[test]
     fn keitaro_ignore_status() {
-        let r = parse(Tracker::Keitaro, &params("subid=a&status=ping&ignore_status=test,ping"), Utc::now());
+        let r = parse(
+            Tracker::Keitaro,
+            &params("subid=a&status=ping&ignore_status=test,ping"),
+            Utc::now(),
+        );
         assert!(matches!(r, Ok(Parsed::Ignored { .. })));
     }
 
     #[test]
     fn binom_bemob_and_the_others() {
-        let p = conv(Tracker::Binom, "cnv_id=c1&cnv_status=approve&payout=5&cnv_currency=usd&txid=x");
-        assert_eq!((p.click_id.as_str(), p.status.as_str(), p.txid.as_str()), ("c1", "sale", "x"));
+        let p = conv(
+            Tracker::Binom,
+            "cnv_id=c1&cnv_status=approve&payout=5&cnv_currency=usd&txid=x",
+        );
+        assert_eq!(
+            (p.click_id.as_str(), p.status.as_str(), p.txid.as_str()),
+            ("c1", "sale", "x")
+        );
         assert_eq!(conv(Tracker::Binom, "clickid=c2").click_id.as_str(), "c2");
         let p = conv(Tracker::Bemob, "cid=c3&status=approved&payout=1&txid=t");
         assert_eq!(p.status, "sale");
@@ -244,9 +283,17 @@ mod tests {
         assert_eq!(p.status, "lead");
         let p = conv(Tracker::Redtrack, "clickid=c5&type=Lead&sum=3.5");
         assert_eq!((p.status.as_str(), p.payout), ("lead", Some(3.5)));
-        assert_eq!(conv(Tracker::Clickflare, "click_id=c6&payout=1").click_id.as_str(), "c6");
+        assert_eq!(
+            conv(Tracker::Clickflare, "click_id=c6&payout=1")
+                .click_id
+                .as_str(),
+            "c6"
+        );
         let p = conv(Tracker::Generic, "click_id=c7&event=lead&value=9&txid=z");
-        assert_eq!((p.status.as_str(), p.payout, p.txid.as_str()), ("lead", Some(9.0), "z"));
+        assert_eq!(
+            (p.status.as_str(), p.payout, p.txid.as_str()),
+            ("lead", Some(9.0), "z")
+        );
     }
 
     #[test]
@@ -257,7 +304,12 @@ mod tests {
             (Tracker::Bemob, "cid"),
             (Tracker::Generic, "click_id"),
         ] {
-            let err = parse(t, &params("status=lead&subid={subid}&cid=REPLACE"), Utc::now()).unwrap_err();
+            let err = parse(
+                t,
+                &params("status=lead&subid={subid}&cid=REPLACE"),
+                Utc::now(),
+            )
+            .unwrap_err();
             assert_eq!(err, PostbackError::MissingClickId(name));
         }
     }
@@ -265,9 +317,26 @@ mod tests {
     #[test]
     fn bad_values_are_named() {
         let err = parse(Tracker::Keitaro, &params("subid=a&payout=ten"), Utc::now()).unwrap_err();
-        assert!(matches!(err, PostbackError::Invalid { field: "payout", .. }));
-        let err = parse(Tracker::Keitaro, &params("subid=a&currency=XXX1"), Utc::now()).unwrap_err();
-        assert!(matches!(err, PostbackError::Invalid { field: "currency", .. }));
+        assert!(matches!(
+            err,
+            PostbackError::Invalid {
+                field: "payout",
+                ..
+            }
+        ));
+        let err = parse(
+            Tracker::Keitaro,
+            &params("subid=a&currency=XXX1"),
+            Utc::now(),
+        )
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            PostbackError::Invalid {
+                field: "currency",
+                ..
+            }
+        ));
         let err = parse(Tracker::Keitaro, &params("subid=a&em=nope"), Utc::now()).unwrap_err();
         assert!(matches!(err, PostbackError::Invalid { field: "em", .. }));
         let err = parse(Tracker::Keitaro, &params("subid=a b"), Utc::now()).unwrap_err();
@@ -281,7 +350,10 @@ mod tests {
             Parsed::Conversion(p) => p.event_time,
             _ => unreachable!(),
         };
-        assert_eq!(p("click_id=a&event_time=1799999000").unwrap().timestamp(), 1_799_999_000);
+        assert_eq!(
+            p("click_id=a&event_time=1799999000").unwrap().timestamp(),
+            1_799_999_000
+        );
         assert_eq!(p("click_id=a&event_time=1900000000").unwrap(), now);
         assert!(parse(Tracker::Generic, &params("click_id=a&event_time=soon"), now).is_err());
     }

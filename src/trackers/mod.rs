@@ -8,7 +8,9 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{CampaignKey, ClickId, CookieValue, Currency, CustomerData, ParseError, UserAgent};
+use crate::domain::{
+    CampaignKey, ClickId, CookieValue, Currency, CustomerData, ParseError, UserAgent,
+};
 
 pub use dialect::parse;
 pub use status::normalise_status;
@@ -79,7 +81,9 @@ pub struct Postback {
 pub enum Parsed {
     Conversion(Box<Postback>),
     /// The status is in Keitaro's `ignore_status` list: accept and record nothing.
-    Ignored { raw_status: String },
+    Ignored {
+        raw_status: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -87,5 +91,8 @@ pub enum PostbackError {
     #[error("{0} is required (the click id)")]
     MissingClickId(&'static str),
     #[error("{field} {error}")]
-    Invalid { field: &'static str, error: ParseError },
+    Invalid {
+        field: &'static str,
+        error: ParseError,
+    },
 }

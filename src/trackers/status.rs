@@ -9,8 +9,8 @@ pub fn normalise_status(raw: &str) -> String {
         "sale" | "approve" | "approved" | "confirm" | "confirmed" | "accept" | "accepted"
         | "paid" | "purchase" | "conversion" | "complete" | "completed" => "sale",
         "rejected" | "reject" | "decline" | "declined" | "deny" | "denied" | "trash" | "fraud"
-        | "chargeback" | "charge" | "refund" | "refunded" | "cancel" | "cancelled"
-        | "canceled" | "invalid" => "rejected",
+        | "chargeback" | "charge" | "refund" | "refunded" | "cancel" | "cancelled" | "canceled"
+        | "invalid" => "rejected",
         "rebill" | "recurring" | "renewal" => "rebill",
         _ => return lower,
     };

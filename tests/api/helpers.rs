@@ -61,13 +61,20 @@ impl Respond for GraphOk {
             .ok()
             .and_then(|b| b["data"].as_array().map(Vec::len))
             .unwrap_or(0);
-        ResponseTemplate::new(200)
-            .set_body_json(json!({"events_received": n, "messages": [], "fbtrace_id": "AbFakeTrace"}))
+        ResponseTemplate::new(200).set_body_json(
+            json!({"events_received": n, "messages": [], "fbtrace_id": "AbFakeTrace"}),
+        )
     }
 }
 
 /// Meta's error body.
-pub fn graph_error(status: u16, code: i64, subcode: Option<i64>, transient: bool, user_msg: &str) -> ResponseTemplate {
+pub fn graph_error(
+    status: u16,
+    code: i64,
+    subcode: Option<i64>,
+    transient: bool,
+    user_msg: &str,
+) -> ResponseTemplate {
     let mut error = json!({
         "message": "Invalid parameter",
         "type": "OAuthException",
@@ -130,7 +137,9 @@ pub async fn spawn_on(database_url: &str, graph: MockServer, extra: &[&str]) -> 
     let mut config = Cli::try_parse_from(args).expect("test config").config;
     // Tests drive delivery pass by pass, unless they ask for the background worker.
     config.run_delivery_worker = extra.contains(&"--delivery-poll-interval");
-    let app = Application::build(config).await.expect("application builds");
+    let app = Application::build(config)
+        .await
+        .expect("application builds");
     let port = app.port();
     let pool = app.pool().clone();
     let worker = app.worker();
@@ -154,7 +163,12 @@ impl TestApp {
         format!("{}{}", self.address, path)
     }
 
-    pub async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> reqwest::Response {
+    pub async fn admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> reqwest::Response {
         let mut req = self
             .client
             .request(method, self.url(path))
@@ -182,7 +196,9 @@ impl TestApp {
         for (k, v) in extra.as_object().cloned().unwrap_or_default() {
             body[k] = v;
         }
-        let resp = self.admin(reqwest::Method::POST, "/admin/v1/campaigns", Some(body)).await;
+        let resp = self
+            .admin(reqwest::Method::POST, "/admin/v1/campaigns", Some(body))
+            .await;
         assert_eq!(resp.status(), 201, "create campaign {key}");
         resp.json().await.unwrap()
     }
@@ -201,7 +217,10 @@ impl TestApp {
     /// GET /v1/postback/{tracker}?key=...&{query}
     pub async fn postback(&self, tracker: &str, query: &str) -> reqwest::Response {
         self.client
-            .get(format!("{}/v1/postback/{tracker}?key={POSTBACK_KEY}&{query}", self.address))
+            .get(format!(
+                "{}/v1/postback/{tracker}?key={POSTBACK_KEY}&{query}",
+                self.address
+            ))
             .send()
             .await
             .expect("postback request")

@@ -6,5 +6,6 @@ mod helpers;
 mod admin_campaigns;
 mod clicks;
 mod delivery;
+mod deployment;
 mod health_and_errors;
 mod postbacks;

@@ -20,13 +20,24 @@ async fn keitaro_lead_reaches_meta_with_the_registered_event_id_and_fbc_from_cli
             .await
             .unwrap();
 
-    let resp = app.postback("keitaro", "subid=clk1&status=lead&payout=12.50&currency=eur&tid=T1").await;
+    let resp = app
+        .postback(
+            "keitaro",
+            "subid=clk1&status=lead&payout=12.50&currency=eur&tid=T1",
+        )
+        .await;
     assert_eq!(resp.status(), 200);
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(body["status"], "accepted");
-    assert_eq!(body["events"], json!([{"event_name": "Lead", "event_id": "pixel-lead-1"}]));
+    assert_eq!(
+        body["events"],
+        json!([{"event_name": "Lead", "event_id": "pixel-lead-1"}])
+    );
 
-    assert!(app.graph_requests().await.is_empty(), "nothing is sent inside the request");
+    assert!(
+        app.graph_requests().await.is_empty(),
+        "nothing is sent inside the request"
+    );
     let report = app.deliver().await;
     assert_eq!(report.delivered, 1);
 

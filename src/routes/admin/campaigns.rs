@@ -84,7 +84,9 @@ fn parse_test_event_code(s: &str) -> Result<Option<String>, ParseError> {
         return Ok(None);
     }
     if s.len() > 64 || !s.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(ParseError::new("must be 1-64 letters and digits, like TEST12345"));
+        return Err(ParseError::new(
+            "must be 1-64 letters and digits, like TEST12345",
+        ));
     }
     Ok(Some(s.to_owned()))
 }
@@ -96,7 +98,10 @@ pub async fn create(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let c: CampaignCreate = json_body(&body)?;
-    let key = field("key", CampaignKey::parse(c.key.as_deref().ok_or(missing("key"))?))?;
+    let key = field(
+        "key",
+        CampaignKey::parse(c.key.as_deref().ok_or(missing("key"))?),
+    )?;
     tracing::Span::current().record("campaign", key.as_str());
     let pixel_id = field(
         "pixel_id",
@@ -118,14 +123,17 @@ pub async fn create(
             Some(t) => field("test_event_code", parse_test_event_code(t))?,
             None => None,
         },
-        action_source: opt("action_source", c.action_source.as_deref(), ActionSource::parse)?
-            .unwrap_or(ActionSource::Website),
+        action_source: opt(
+            "action_source",
+            c.action_source.as_deref(),
+            ActionSource::parse,
+        )?
+        .unwrap_or(ActionSource::Website),
         event_map: match c.event_map {
             Some(m) => field("event_map", EventMap::parse(m))?,
             None => EventMap::default(),
         },
-        currency: opt("currency", c.currency.as_deref(), Currency::parse)?
-            .unwrap_or(Currency::USD),
+        currency: opt("currency", c.currency.as_deref(), Currency::parse)?.unwrap_or(Currency::USD),
         value_source: match &c.value_source {
             Some(v) => field("value_source", ValueSource::parse_json(v))?,
             None => ValueSource::Payout,
@@ -143,7 +151,10 @@ pub async fn create(
     let campaign = campaigns::insert(&state.pool, &fields).await?;
     tracing::info!(campaign = campaign.key.as_str(), "campaign created");
     Ok(HttpResponse::Created()
-        .insert_header(("location", format!("/admin/v1/campaigns/{}", campaign.key.as_str())))
+        .insert_header((
+            "location",
+            format!("/admin/v1/campaigns/{}", campaign.key.as_str()),
+        ))
         .json(view(&campaign)))
 }
 
@@ -206,7 +217,11 @@ pub async fn patch(
             None => None,
         };
     }
-    if let Some(v) = opt("action_source", p.action_source.as_deref(), ActionSource::parse)? {
+    if let Some(v) = opt(
+        "action_source",
+        p.action_source.as_deref(),
+        ActionSource::parse,
+    )? {
         f.action_source = v;
     }
     if let Some(m) = p.event_map {
@@ -218,7 +233,11 @@ pub async fn patch(
     if let Some(v) = &p.value_source {
         f.value_source = field("value_source", ValueSource::parse_json(v))?;
     }
-    if let Some(v) = opt("event_id_template", p.event_id_template.as_deref(), EventIdTemplate::parse)? {
+    if let Some(v) = opt(
+        "event_id_template",
+        p.event_id_template.as_deref(),
+        EventIdTemplate::parse,
+    )? {
         f.event_id_template = v;
     }
     f.require_consent = p.require_consent.unwrap_or(f.require_consent);
@@ -255,7 +274,10 @@ pub async fn delete(
 }
 
 fn not_found(key: &str) -> ApiError {
-    ApiError::not_found("campaign_not_found", format!("no campaign with key {key:?}"))
+    ApiError::not_found(
+        "campaign_not_found",
+        format!("no campaign with key {key:?}"),
+    )
 }
 
 /// The public view of a campaign: the access token is write-only.

@@ -13,7 +13,10 @@ pub async fn get(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let c = clicks::find(&state.pool, &click_id).await?.ok_or_else(|| {
-        ApiError::not_found("click_not_found", format!("no click with id {:?}", click_id.as_str()))
+        ApiError::not_found(
+            "click_not_found",
+            format!("no click with id {:?}", click_id.as_str()),
+        )
     })?;
     let hashes: Map<String, Value> = c
         .customer()

@@ -7,7 +7,15 @@ use crate::http::ApiError;
 use crate::startup::AppState;
 use crate::storage::{campaigns, conversions, events};
 
-const STATES: [&str; 7] = ["pending", "sent", "failed", "expired", "skipped", "suppressed", "unmatched"];
+const STATES: [&str; 7] = [
+    "pending",
+    "sent",
+    "failed",
+    "expired",
+    "skipped",
+    "suppressed",
+    "unmatched",
+];
 
 /// `GET /admin/v1/conversions?campaign=&state=&limit=&before=`: newest first.
 pub async fn list(
@@ -42,7 +50,9 @@ pub async fn list(
     let before = number("before", 0, i64::MAX)?;
     let items =
         conversions::list(&state.pool, q.get("campaign"), wanted_state, before, limit).await?;
-    let next_before = (items.len() as i64 == limit).then(|| items.last().map(|c| c.id)).flatten();
+    let next_before = (items.len() as i64 == limit)
+        .then(|| items.last().map(|c| c.id))
+        .flatten();
     Ok(HttpResponse::Ok().json(json!({ "conversions": items, "next_before": next_before })))
 }
 
@@ -99,9 +109,14 @@ pub async fn retry_campaign(
     key: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let campaign = campaigns::find_by_key(&state.pool, &key).await?.ok_or_else(|| {
-        ApiError::not_found("campaign_not_found", format!("no campaign with key {:?}", key.as_str()))
-    })?;
+    let campaign = campaigns::find_by_key(&state.pool, &key)
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found(
+                "campaign_not_found",
+                format!("no campaign with key {:?}", key.as_str()),
+            )
+        })?;
     let requeued = events::requeue_failed(&state.pool, None, Some(campaign.id)).await?;
     state.delivery_signal.notify_one();
     Ok(HttpResponse::Ok().json(json!({ "requeued": requeued })))

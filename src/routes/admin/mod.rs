@@ -25,7 +25,11 @@ impl FromRequest for Admin {
             .app_data::<web::Data<AppState>>()
             .zip(bearer_token(req))
             .is_some_and(|(state, token)| secret_matches(token, state.admin_token.as_bytes()));
-        ready(if ok { Ok(Admin) } else { Err(ApiError::Unauthorized) })
+        ready(if ok {
+            Ok(Admin)
+        } else {
+            Err(ApiError::Unauthorized)
+        })
     }
 }
 
@@ -44,7 +48,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/clicks/{click_id}", web::get().to(clicks::get))
             .route("/conversions", web::get().to(conversions::list))
             .route("/conversions/{id}", web::get().to(conversions::get))
-            .route("/conversions/{id}/retry", web::post().to(conversions::retry)),
+            .route(
+                "/conversions/{id}/retry",
+                web::post().to(conversions::retry),
+            ),
     );
 }
 

@@ -1,0 +1,214 @@
+//! The shipped artefacts: the binary's command line, the compose file and the Dockerfile.
+
+use std::process::Command;
+
+use crate::helpers::*;
+
+fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_capi-bridge"));
+    for var in [
+        "DATABASE_URL",
+        "ADMIN_TOKEN",
+        "POSTBACK_KEY",
+        "LISTEN_ADDR",
+        "RUST_LOG",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+#[test]
+fn a_missing_setting_is_one_line_naming_the_variable() {
+    let out = bin()
+        .env("DATABASE_URL", "postgres://nowhere/x")
+        .env("POSTBACK_KEY", "0123456789abcdef0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("ADMIN_TOKEN"), "{err}");
+
+    let out = bin().env("ADMIN_TOKEN", "short").output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("ADMIN_TOKEN must be at least 16 characters"),
+        "{err}"
+    );
+
+    let out = bin()
+        .env("LISTEN_ADDR", "nope")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("LISTEN_ADDR"));
+
+    let out = bin().arg("migrate").output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("DATABASE_URL is required"));
+}
+
+#[test]
+fn help_documents_every_setting_and_hides_secret_values() {
+    let out = bin()
+        .env("ADMIN_TOKEN", "super-secret-admin-token-value")
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for var in [
+        "DATABASE_URL",
+        "LISTEN_ADDR",
+        "ADMIN_TOKEN",
+        "POSTBACK_KEY",
+        "META_GRAPH_URL",
+        "META_API_VERSION",
+        "TRUSTED_PROXIES",
+        "LOG_FORMAT",
+        "UNMATCHED_GRACE",
+        "DELIVERY_BATCH_MAX",
+        "DELIVERY_POLL_INTERVAL",
+        "DELIVERY_RETRY_DELAYS",
+        "DELIVERY_TIMEOUT",
+        "DELIVERY_CONCURRENCY",
+        "META_APP_SECRET",
+    ] {
+        assert!(help.contains(var), "--help does not mention {var}");
+    }
+    for cmd in ["serve", "migrate", "healthcheck"] {
+        assert!(help.contains(cmd), "--help does not mention {cmd}");
+    }
+    assert!(!help.contains("super-secret-admin-token-value"));
+}
+
+#[tokio::test]
+async fn healthcheck_command_reports_the_servers_health() {
+    let app = spawn_app().await;
+    let port = app.port;
+    let ok = tokio::task::spawn_blocking(move || {
+        bin()
+            .args(["healthcheck", "--listen-addr", &format!("0.0.0.0:{port}")])
+            .status()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(ok.success());
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let down = bin()
+        .args([
+            "healthcheck",
+            "--listen-addr",
+            &format!("127.0.0.1:{dead_port}"),
+        ])
+        .status()
+        .unwrap();
+    assert_eq!(down.code(), Some(1));
+}
+
+#[tokio::test]
+async fn migrate_command_applies_the_schema_and_is_repeatable() {
+    let url = fresh_database().await;
+    for _ in 0..2 {
+        let out = bin()
+            .args(["migrate", "--database-url", &url])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    for t in [
+        "campaigns",
+        "clicks",
+        "conversions",
+        "delivery_attempts",
+        "events",
+    ] {
+        assert!(tables.contains(&t.to_owned()), "{t} missing: {tables:?}");
+    }
+}
+
+#[tokio::test]
+async fn two_processes_migrating_at_once_both_succeed() {
+    let url = fresh_database().await;
+    let run = |url: String| {
+        std::thread::spawn(move || {
+            bin()
+                .args(["migrate", "--database-url", &url])
+                .output()
+                .unwrap()
+        })
+    };
+    let (a, b) = (run(url.clone()), run(url));
+    assert!(a.join().unwrap().status.success());
+    assert!(b.join().unwrap().status.success());
+}
+
+#[test]
+fn compose_file_is_valid() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let dir = std::env::temp_dir().join(format!("capi-compose-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(
+        format!("{root}/docker-compose.yml"),
+        dir.join("docker-compose.yml"),
+    )
+    .unwrap();
+    std::fs::copy(format!("{root}/.env.example"), dir.join(".env")).unwrap();
+    let plugin = Command::new("docker").args(["compose", "version"]).output();
+    let mut cmd = if plugin.is_ok_and(|o| o.status.success()) {
+        let mut c = Command::new("docker");
+        c.arg("compose");
+        c
+    } else {
+        Command::new("docker-compose")
+    };
+    let out = match cmd.args(["config", "-q"]).current_dir(&dir).output() {
+        Ok(out) => out,
+        Err(e) if std::env::var("CI").is_err() => {
+            eprintln!("skipped: neither `docker compose` nor `docker-compose` is installed ({e})");
+            return;
+        }
+        Err(e) => panic!("CI must have docker-compose: {e}"),
+    };
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let compose = std::fs::read_to_string(format!("{root}/docker-compose.yml")).unwrap();
+    for needle in [
+        "pg_isready",
+        "service_healthy",
+        "capi-bridge\", \"healthcheck",
+        "env_file: .env",
+    ] {
+        assert!(compose.contains(needle), "compose file lacks {needle}");
+    }
+    let dockerfile = std::fs::read_to_string(format!("{root}/Dockerfile")).unwrap();
+    for needle in [
+        "cargo build --locked --release",
+        "ca-certificates",
+        "USER capi",
+    ] {
+        assert!(dockerfile.contains(needle), "Dockerfile lacks {needle}");
+    }
+}
