@@ -135,6 +135,18 @@ pub struct Config {
     #[arg(long, env = "SHUTDOWN_TIMEOUT", value_name = "SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration, global = true)]
     pub shutdown_timeout: Duration,
 
+    /// Most clicks written in one transaction (group commit).
+    #[arg(long, env = "CLICK_BATCH_MAX", value_name = "CLICK_BATCH_MAX", default_value_t = 500, value_parser = clap::value_parser!(u16).range(1..=5000), global = true)]
+    pub click_batch_max: u16,
+
+    /// Clicks waiting to be written before new ones are refused with 503.
+    #[arg(long, env = "CLICK_QUEUE_MAX", value_name = "CLICK_QUEUE_MAX", default_value_t = 20_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000), global = true)]
+    pub click_queue_max: u32,
+
+    /// Click-writing transactions in flight at once.
+    #[arg(long, env = "CLICK_WRITERS", value_name = "CLICK_WRITERS", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), global = true)]
+    pub click_writers: u16,
+
     /// HTTP worker threads (default: one per CPU core).
     #[arg(long, env = "HTTP_WORKERS", value_name = "HTTP_WORKERS", global = true)]
     pub http_workers: Option<usize>,

@@ -2,6 +2,7 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::middleware::ErrorHandlers;
 use actix_web::{web, App, HttpServer};
@@ -16,6 +17,8 @@ use crate::delivery::{DeliveryWorker, GraphClient, RetryPolicy};
 use crate::http::request_span::RequestSpan;
 use crate::routes;
 use crate::storage;
+use crate::storage::campaign_cache::CampaignCache;
+use crate::storage::group_commit::{ClickWriter, GroupCommitSettings};
 
 /// Largest request body any endpoint takes.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -28,6 +31,8 @@ pub struct AppState {
     pub trusted_proxies: TrustedProxies,
     /// Wakes the delivery worker when an event is committed.
     pub delivery_signal: Arc<Notify>,
+    pub campaigns: CampaignCache,
+    pub click_writer: ClickWriter,
 }
 
 pub struct Application {
@@ -60,6 +65,15 @@ impl Application {
             postback_key: secrets.postback_key,
             trusted_proxies: config.trusted_proxies.clone(),
             delivery_signal: signal,
+            campaigns: CampaignCache::new(pool.clone(), Duration::from_secs(2)),
+            click_writer: ClickWriter::start(
+                pool.clone(),
+                GroupCommitSettings {
+                    max_batch: usize::from(config.click_batch_max),
+                    queue: config.click_queue_max as usize,
+                    writers: usize::from(config.click_writers),
+                },
+            ),
         });
         let mut server = HttpServer::new(move || {
             App::new()

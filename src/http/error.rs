@@ -29,7 +29,7 @@ pub enum ApiError {
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },
     #[error("database unavailable")]
-    Unavailable(#[source] sqlx::Error),
+    Unavailable(#[source] anyhow::Error),
     #[error("server busy")]
     Overloaded,
     #[error("internal error")]
@@ -109,7 +109,7 @@ pub fn is_transient_db_error(e: &sqlx::Error) -> bool {
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         if is_transient_db_error(&e) {
-            return ApiError::Unavailable(e);
+            return ApiError::Unavailable(e.into());
         }
         if let sqlx::Error::Database(db) = &e {
             if db.is_unique_violation() {

@@ -18,8 +18,9 @@ use crate::http::client_ip::client_ip;
 use crate::http::params::{media_type, parse_urlencoded};
 use crate::http::ApiError;
 use crate::startup::AppState;
-use crate::storage::clicks::{self, NewClick};
-use crate::storage::{campaigns, Campaign};
+use crate::storage::clicks::NewClick;
+use crate::storage::group_commit::WriteError;
+use crate::storage::Campaign;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -157,7 +158,9 @@ async fn register(
     span.record("campaign", campaign_key);
     span.record("click_id", click_id.as_str());
 
-    let campaign = campaigns::find_by_key(&state.pool, campaign_key)
+    let campaign = state
+        .campaigns
+        .get(campaign_key)
         .await?
         .filter(|c| c.enabled)
         .ok_or_else(|| {
@@ -168,12 +171,19 @@ async fn register(
         })?;
 
     let click = parse_click(req, state, &campaign, click_id, r)?;
-    let stored = clicks::upsert(&state.pool, &click)
-        .await?
-        .ok_or_else(|| ApiError::Conflict {
-            code: "click_exists",
-            detail: "this click id is registered to another campaign".into(),
-        })?;
+    let click_id = click.click_id.clone();
+    let stored = match state.click_writer.write(click).await {
+        Ok(Some(stored)) => stored,
+        Ok(None) => {
+            return Err(ApiError::Conflict {
+                code: "click_exists",
+                detail: "this click id is registered to another campaign".into(),
+            })
+        }
+        Err(WriteError::Overloaded) => return Err(ApiError::Overloaded),
+        Err(WriteError::Unavailable(e)) => return Err(ApiError::Unavailable(anyhow::anyhow!(e))),
+        Err(e @ WriteError::Failed(_)) => return Err(ApiError::Internal(e.into())),
+    };
 
     let event_ids: Map<String, Value> = campaign
         .event_map
@@ -184,7 +194,7 @@ async fn register(
                 &stored.event_ids,
                 &campaign.event_id_template,
                 name.as_str(),
-                click.click_id.as_str(),
+                click_id.as_str(),
                 "",
                 campaign.key.as_str(),
             );
@@ -198,7 +208,7 @@ async fn register(
     };
     Ok((
         status,
-        json!({ "click_id": click.click_id, "event_ids": event_ids }),
+        json!({ "click_id": click_id, "event_ids": event_ids }),
     ))
 }
 

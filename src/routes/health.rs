@@ -15,7 +15,9 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     let ping = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.pool);
     match tokio::time::timeout(Duration::from_secs(2), ping).await {
         Ok(Ok(_)) => Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ready" }))),
-        Ok(Err(e)) => Err(ApiError::Unavailable(e)),
-        Err(_) => Err(ApiError::Unavailable(sqlx::Error::PoolTimedOut)),
+        Ok(Err(e)) => Err(ApiError::Unavailable(e.into())),
+        Err(_) => Err(ApiError::Unavailable(anyhow::anyhow!(
+            "database ping timed out"
+        ))),
     }
 }

@@ -1,9 +1,9 @@
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
-use sqlx::{PgExecutor, PgPool};
+use sqlx::{PgExecutor, PgPool, Postgres, Transaction};
 
 use crate::domain::{ClickId, CookieValue, CustomerData, EventIds, HttpUrl, UserAgent};
 
@@ -90,13 +90,80 @@ pub struct Upserted {
 /// missing values are filled in, and the latest consent answer counts (a visitor may accept or
 /// withdraw after landing). `None` when the click id belongs to another campaign.
 pub async fn upsert(pool: &PgPool, c: &NewClick) -> Result<Option<Upserted>, sqlx::Error> {
-    let [em, ph, fn_, ln, ge, db, ct, st, zp, country, external_id] = c.customer.to_columns();
-    let row: Option<(bool, Json<BTreeMap<String, String>>)> = sqlx::query_as(
+    let mut tx = pool.begin().await?;
+    let mut out = upsert_many(&mut tx, std::slice::from_ref(c)).await?;
+    tx.commit().await?;
+    Ok(out.pop().flatten())
+}
+
+/// [`upsert`] for many clicks in one statement per round; the answers are in input order.
+/// One statement cannot touch a row twice, so a click id repeated in the batch goes into a
+/// later round, applied in arrival order.
+pub async fn upsert_many(
+    tx: &mut Transaction<'_, Postgres>,
+    clicks: &[NewClick],
+) -> Result<Vec<Option<Upserted>>, sqlx::Error> {
+    let mut answers: Vec<Option<Upserted>> = (0..clicks.len()).map(|_| None).collect();
+    let mut pending: Vec<usize> = (0..clicks.len()).collect();
+    while !pending.is_empty() {
+        let mut seen = HashSet::new();
+        let (round, later): (Vec<usize>, Vec<usize>) = pending
+            .into_iter()
+            .partition(|&i| seen.insert(clicks[i].click_id.as_str()));
+        let rows = upsert_round(tx, round.iter().map(|&i| &clicks[i])).await?;
+        let mut by_id: HashMap<String, Upserted> = rows
+            .into_iter()
+            .map(|(id, inserted, ids)| {
+                (
+                    id,
+                    Upserted {
+                        inserted,
+                        event_ids: EventIds::from_stored(ids.0),
+                    },
+                )
+            })
+            .collect();
+        for i in round {
+            answers[i] = by_id.remove(clicks[i].click_id.as_str());
+        }
+        pending = later;
+    }
+    Ok(answers)
+}
+
+type UpsertRow = (String, bool, Json<BTreeMap<String, String>>);
+
+async fn upsert_round<'a>(
+    tx: &mut Transaction<'_, Postgres>,
+    clicks: impl Iterator<Item = &'a NewClick>,
+) -> Result<Vec<UpsertRow>, sqlx::Error> {
+    let mut cols = Columns::default();
+    for c in clicks {
+        cols.push(c);
+    }
+    let Columns {
+        click_id,
+        campaign_id,
+        fbclid,
+        fbc,
+        fbp,
+        event_source_url,
+        referrer_url,
+        ip,
+        ua,
+        consent,
+        event_ids,
+        customer,
+    } = cols;
+    let [em, ph, fn_, ln, ge, db, ct, st, zp, country, external_id] = customer;
+    sqlx::query_as(
         "INSERT INTO clicks (click_id, campaign_id, fbclid, fbc, fbp, event_source_url, \
             referrer_url, client_ip_address, client_user_agent, consent, event_ids, \
             em, ph, fn, ln, ge, db, ct, st, zp, country, external_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-            $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) \
+         SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], \
+            $6::text[], $7::text[], $8::text[], $9::text[], $10::bool[], $11::jsonb[], \
+            $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], \
+            $18::text[], $19::text[], $20::text[], $21::text[], $22::text[]) \
          ON CONFLICT (click_id) DO UPDATE SET \
             fbclid = COALESCE(clicks.fbclid, EXCLUDED.fbclid), \
             fbc = COALESCE(clicks.fbc, EXCLUDED.fbc), \
@@ -120,19 +187,19 @@ pub async fn upsert(pool: &PgPool, c: &NewClick) -> Result<Option<Upserted>, sql
             external_id = COALESCE(clicks.external_id, EXCLUDED.external_id), \
             updated_at = now() \
          WHERE clicks.campaign_id = EXCLUDED.campaign_id \
-         RETURNING (xmax = 0), event_ids",
+         RETURNING click_id, (xmax = 0), event_ids",
     )
-    .bind(c.click_id.as_str())
-    .bind(c.campaign_id)
-    .bind(c.fbclid.as_ref().map(CookieValue::as_str))
-    .bind(c.fbc.as_ref().map(CookieValue::as_str))
-    .bind(c.fbp.as_ref().map(CookieValue::as_str))
-    .bind(c.event_source_url.as_ref().map(HttpUrl::as_str))
-    .bind(c.referrer_url.as_ref().map(HttpUrl::as_str))
-    .bind(c.client_ip_address.map(|ip| ip.to_string()))
-    .bind(c.client_user_agent.as_ref().map(UserAgent::as_str))
-    .bind(c.consent)
-    .bind(Json(c.event_ids.as_map()))
+    .bind(click_id)
+    .bind(campaign_id)
+    .bind(fbclid)
+    .bind(fbc)
+    .bind(fbp)
+    .bind(event_source_url)
+    .bind(referrer_url)
+    .bind(ip)
+    .bind(ua)
+    .bind(consent)
+    .bind(event_ids)
     .bind(em)
     .bind(ph)
     .bind(fn_)
@@ -144,12 +211,49 @@ pub async fn upsert(pool: &PgPool, c: &NewClick) -> Result<Option<Upserted>, sql
     .bind(zp)
     .bind(country)
     .bind(external_id)
-    .fetch_optional(pool)
-    .await?;
-    Ok(row.map(|(inserted, ids)| Upserted {
-        inserted,
-        event_ids: EventIds::from_stored(ids.0),
-    }))
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Column arrays for UNNEST.
+#[derive(Default)]
+struct Columns {
+    click_id: Vec<String>,
+    campaign_id: Vec<i64>,
+    fbclid: Vec<Option<String>>,
+    fbc: Vec<Option<String>>,
+    fbp: Vec<Option<String>>,
+    event_source_url: Vec<Option<String>>,
+    referrer_url: Vec<Option<String>>,
+    ip: Vec<Option<String>>,
+    ua: Vec<Option<String>>,
+    consent: Vec<Option<bool>>,
+    event_ids: Vec<Json<BTreeMap<String, String>>>,
+    customer: [Vec<Option<String>>; 11],
+}
+
+impl Columns {
+    fn push(&mut self, c: &NewClick) {
+        let s = |v: Option<&str>| v.map(str::to_owned);
+        self.click_id.push(c.click_id.as_str().to_owned());
+        self.campaign_id.push(c.campaign_id);
+        self.fbclid
+            .push(s(c.fbclid.as_ref().map(CookieValue::as_str)));
+        self.fbc.push(s(c.fbc.as_ref().map(CookieValue::as_str)));
+        self.fbp.push(s(c.fbp.as_ref().map(CookieValue::as_str)));
+        self.event_source_url
+            .push(s(c.event_source_url.as_ref().map(HttpUrl::as_str)));
+        self.referrer_url
+            .push(s(c.referrer_url.as_ref().map(HttpUrl::as_str)));
+        self.ip.push(c.client_ip_address.map(|ip| ip.to_string()));
+        self.ua
+            .push(s(c.client_user_agent.as_ref().map(UserAgent::as_str)));
+        self.consent.push(c.consent);
+        self.event_ids.push(Json(c.event_ids.as_map().clone()));
+        for (col, v) in self.customer.iter_mut().zip(c.customer.to_columns()) {
+            col.push(v);
+        }
+    }
 }
 
 const SELECT: &str = "SELECT k.id, k.click_id, k.campaign_id, c.key AS campaign_key, \

@@ -1,10 +1,12 @@
 //! Every SQL statement of the service lives below this module, one file per table, each with
 //! integration tests over a real Postgres (`tests/api/storage.rs` and the route tests).
 
+pub mod campaign_cache;
 pub mod campaigns;
 pub mod clicks;
 pub mod conversions;
 pub mod events;
+pub mod group_commit;
 
 use std::time::Duration;
 

@@ -149,6 +149,7 @@ pub async fn create(
         enabled: c.enabled.unwrap_or(true),
     };
     let campaign = campaigns::insert(&state.pool, &fields).await?;
+    state.campaigns.invalidate(campaign.key.as_str());
     tracing::info!(campaign = campaign.key.as_str(), "campaign created");
     Ok(HttpResponse::Created()
         .insert_header((
@@ -253,6 +254,7 @@ pub async fn patch(
         0
     };
     tx.commit().await?;
+    state.campaigns.invalidate(&key);
     if requeued > 0 {
         tracing::info!(requeued, "credentials changed; parked events re-queued");
         state.delivery_signal.notify_one();
@@ -266,6 +268,7 @@ pub async fn delete(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     if campaigns::delete(&state.pool, &key).await? {
+        state.campaigns.invalidate(&key);
         tracing::info!(campaign = %key, "campaign deleted");
         Ok(HttpResponse::NoContent().finish())
     } else {
