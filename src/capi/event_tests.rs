@@ -1,1 +1,596 @@
+//! `build_event` from hand-built campaigns, clicks and conversions: no database involved.
 
+use chrono::TimeZone;
+use serde_json::json;
+use sqlx::types::Json;
+
+use super::*;
+use crate::domain::{CampaignKey, Currency, CustomerField, EventIdTemplate, EventMap, PixelId};
+use crate::storage::AccessToken;
+
+const CLICK_UA: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148";
+const POSTBACK_UA: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Network/1.0";
+/// `John_Smith@gmail.com`, Meta's published vector.
+const EM_JOHN: &str = "62a14e44f765419d10fea99367361a727c12365e2520f32218d505ed9aa0f62f";
+/// `+1 (650) 555-1212`, Meta's published vector.
+const PH_US: &str = "e323ec626319ca94ee8bff2e4c87cf613be6ea19919ed1364124e16807ab3176";
+/// `Mary`, Meta's published vector.
+const FN_MARY: &str = "6915771be1c5aa0c886870b6951b03d7eafc121fea0e80a5ea83beb7c449f4ec";
+/// 2023-11-14T22:13:20.123Z: the click's first-seen time, with milliseconds that matter.
+const FIRST_SEEN_MS: i64 = 1_700_000_000_123;
+/// The conversion time, an hour and a bit later.
+const CONVERSION_SECS: i64 = 1_700_003_700;
+
+fn hash(field: CustomerField, raw: &str) -> String {
+    field.hash(raw).unwrap().unwrap().as_str().to_owned()
+}
+
+fn campaign() -> Campaign {
+    let t = Utc.timestamp_opt(1_690_000_000, 0).unwrap();
+    Campaign {
+        id: 7,
+        key: CampaignKey::parse("offer1").unwrap(),
+        name: "Offer 1".into(),
+        pixel_id: PixelId::parse("1234567890").unwrap(),
+        access_token: AccessToken::new("EAAunit-test-token".into()),
+        test_event_code: None,
+        action_source: ActionSource::Website,
+        event_map: EventMap::default(),
+        currency: Currency::USD,
+        value_source: ValueSource::Payout,
+        event_id_template: EventIdTemplate::default(),
+        require_consent: false,
+        limited_data_use: false,
+        enabled: true,
+        created_at: t,
+        updated_at: t,
+    }
+}
+
+/// A click with nothing but its identity, campaign and first-seen time.
+fn bare_click() -> StoredClick {
+    let first_seen = Utc.timestamp_millis_opt(FIRST_SEEN_MS).unwrap();
+    StoredClick {
+        id: 11,
+        click_id: "clk1".into(),
+        campaign_id: 7,
+        campaign_key: "offer1".into(),
+        first_seen_at: first_seen,
+        updated_at: first_seen,
+        fbclid: None,
+        fbc: None,
+        fbp: None,
+        event_source_url: None,
+        referrer_url: None,
+        client_ip_address: None,
+        client_user_agent: None,
+        consent: None,
+        event_ids: Json(BTreeMap::new()),
+        em: None,
+        ph: None,
+        fn_: None,
+        ln: None,
+        ge: None,
+        db: None,
+        ct: None,
+        st: None,
+        zp: None,
+        country: None,
+        external_id: None,
+    }
+}
+
+/// A click as a landing page registers it.
+fn click() -> StoredClick {
+    StoredClick {
+        fbclid: Some("IwAR_ClickFbclid".into()),
+        fbp: Some("fb.1.1596403881668.1116446470".into()),
+        event_source_url: Some("https://lp.example.com/offer?utm_source=fb".into()),
+        referrer_url: Some("https://l.facebook.com/".into()),
+        client_ip_address: Some("203.0.113.7".into()),
+        client_user_agent: Some(CLICK_UA.into()),
+        em: Some(EM_JOHN.into()),
+        ..bare_click()
+    }
+}
+
+/// A postback with a click id and a status, nothing else.
+fn conversion() -> StoredConversion {
+    let received = Utc.timestamp_opt(CONVERSION_SECS, 0).unwrap();
+    StoredConversion {
+        id: 21,
+        click_id: "clk1".into(),
+        click_row_id: None,
+        campaign_id: None,
+        campaign_hint: None,
+        tracker: "keitaro".into(),
+        raw_status: "sale".into(),
+        status: "sale".into(),
+        txid: String::new(),
+        payout: None,
+        currency: None,
+        received_at: received,
+        event_time: received,
+        state: "unmatched".into(),
+        event_name: None,
+        failure_reason: None,
+        ip: None,
+        user_agent: None,
+        fbclid: None,
+        em: None,
+        ph: None,
+        fn_: None,
+        ln: None,
+        ge: None,
+        db: None,
+        ct: None,
+        st: None,
+        zp: None,
+        country: None,
+        external_id: None,
+    }
+}
+
+fn build(
+    campaign: &Campaign,
+    click: Option<&StoredClick>,
+    conversion: &StoredConversion,
+    event_name: &str,
+) -> Result<ServerEvent, MissingField> {
+    build_event(EventInput {
+        campaign,
+        click,
+        conversion,
+        event_name,
+        event_id: format!("{event_name}-{}", conversion.click_id),
+    })
+}
+
+fn ok(
+    campaign: &Campaign,
+    click: Option<&StoredClick>,
+    conversion: &StoredConversion,
+    event_name: &str,
+) -> ServerEvent {
+    build(campaign, click, conversion, event_name).expect("event builds")
+}
+
+fn custom(
+    value: Option<f64>,
+    currency: Option<&str>,
+    order_id: Option<&str>,
+) -> Option<CustomData> {
+    Some(CustomData {
+        value,
+        currency: currency.map(str::to_owned),
+        order_id: order_id.map(str::to_owned),
+    })
+}
+
+#[test]
+fn a_click_and_a_postback_serialise_to_the_exact_server_event() {
+    let conv = StoredConversion {
+        payout: Some(12.5),
+        currency: Some("EUR".into()),
+        txid: "T1".into(),
+        raw_status: "lead".into(),
+        status: "lead".into(),
+        ..conversion()
+    };
+    let event = ok(&campaign(), Some(&click()), &conv, "Lead");
+    assert_eq!(
+        serde_json::to_value(&event).unwrap(),
+        json!({
+            "event_name": "Lead",
+            "event_time": CONVERSION_SECS,
+            "event_id": "Lead-clk1",
+            "action_source": "website",
+            "event_source_url": "https://lp.example.com/offer?utm_source=fb",
+            "referrer_url": "https://l.facebook.com/",
+            "user_data": {
+                "client_ip_address": "203.0.113.7",
+                "client_user_agent": CLICK_UA,
+                "fbc": format!("fb.1.{FIRST_SEEN_MS}.IwAR_ClickFbclid"),
+                "fbp": "fb.1.1596403881668.1116446470",
+                "em": [EM_JOHN],
+            },
+            "custom_data": {"value": 12.5, "currency": "EUR", "order_id": "T1"},
+        })
+    );
+}
+
+#[test]
+fn value_source_payout_sends_the_payout_with_the_postbacks_currency() {
+    let conv = StoredConversion {
+        payout: Some(7.25),
+        currency: Some("GBP".into()),
+        ..conversion()
+    };
+    let event = ok(&campaign(), Some(&click()), &conv, "Purchase");
+    assert_eq!(event.custom_data, custom(Some(7.25), Some("GBP"), None));
+}
+
+#[test]
+fn value_source_payout_falls_back_to_the_campaign_currency() {
+    let c = Campaign {
+        currency: Currency::parse("EUR").unwrap(),
+        ..campaign()
+    };
+    let conv = StoredConversion {
+        payout: Some(3.0),
+        ..conversion()
+    };
+    let event = ok(&c, Some(&click()), &conv, "Lead");
+    assert_eq!(event.custom_data, custom(Some(3.0), Some("EUR"), None));
+}
+
+#[test]
+fn value_source_none_sends_no_value() {
+    let c = Campaign {
+        value_source: ValueSource::None,
+        ..campaign()
+    };
+    let conv = StoredConversion {
+        payout: Some(40.0),
+        currency: Some("EUR".into()),
+        ..conversion()
+    };
+    let event = ok(&c, Some(&click()), &conv, "Lead");
+    assert_eq!(event.custom_data, None);
+    let json = serde_json::to_value(&event).unwrap();
+    assert!(json.get("custom_data").is_none(), "{json}");
+
+    // With a transaction id only the order id goes out.
+    let conv = StoredConversion {
+        txid: "T5".into(),
+        ..conv
+    };
+    let event = ok(&c, Some(&click()), &conv, "Lead");
+    assert_eq!(event.custom_data, custom(None, None, Some("T5")));
+
+    // A Purchase still needs a value and a currency.
+    let event = ok(&c, Some(&click()), &conv, "Purchase");
+    assert_eq!(
+        event.custom_data,
+        custom(Some(0.0), Some("EUR"), Some("T5"))
+    );
+}
+
+#[test]
+fn value_source_fixed_replaces_the_payout() {
+    let c = Campaign {
+        value_source: ValueSource::Fixed(25.0),
+        ..campaign()
+    };
+    let conv = StoredConversion {
+        payout: Some(3.0),
+        ..conversion()
+    };
+    let event = ok(&c, Some(&click()), &conv, "Lead");
+    assert_eq!(event.custom_data, custom(Some(25.0), Some("USD"), None));
+    // Also without any payout.
+    let event = ok(&c, Some(&click()), &conversion(), "Lead");
+    assert_eq!(event.custom_data, custom(Some(25.0), Some("USD"), None));
+}
+
+#[test]
+fn a_purchase_without_payout_gets_value_zero_and_a_currency() {
+    let event = ok(&campaign(), Some(&click()), &conversion(), "Purchase");
+    assert_eq!(event.custom_data, custom(Some(0.0), Some("USD"), None));
+    let json = serde_json::to_value(&event).unwrap();
+    assert_eq!(
+        json["custom_data"],
+        json!({"value": 0.0, "currency": "USD"})
+    );
+
+    let conv = StoredConversion {
+        currency: Some("EUR".into()),
+        txid: "T2".into(),
+        ..conversion()
+    };
+    let event = ok(&campaign(), Some(&click()), &conv, "Purchase");
+    assert_eq!(
+        event.custom_data,
+        custom(Some(0.0), Some("EUR"), Some("T2"))
+    );
+}
+
+#[test]
+fn a_lead_without_payout_or_txid_has_no_custom_data() {
+    let event = ok(&campaign(), Some(&click()), &conversion(), "Lead");
+    assert_eq!(event.custom_data, None);
+}
+
+#[test]
+fn a_negative_payout_is_omitted() {
+    let conv = StoredConversion {
+        payout: Some(-5.0),
+        currency: Some("EUR".into()),
+        ..conversion()
+    };
+    let event = ok(&campaign(), Some(&click()), &conv, "Lead");
+    assert_eq!(event.custom_data, None);
+
+    let conv = StoredConversion {
+        txid: "T3".into(),
+        ..conv
+    };
+    let event = ok(&campaign(), Some(&click()), &conv, "Lead");
+    assert_eq!(event.custom_data, custom(None, None, Some("T3")));
+    let json = serde_json::to_value(&event).unwrap();
+    assert_eq!(json["custom_data"], json!({"order_id": "T3"}));
+}
+
+#[test]
+fn a_zero_payout_is_sent_as_zero() {
+    let conv = StoredConversion {
+        payout: Some(0.0),
+        ..conversion()
+    };
+    let event = ok(&campaign(), Some(&click()), &conv, "Lead");
+    assert_eq!(event.custom_data, custom(Some(0.0), Some("USD"), None));
+}
+
+#[test]
+fn a_website_event_without_a_user_agent_is_a_missing_field() {
+    let click = StoredClick {
+        client_user_agent: None,
+        ..click()
+    };
+    let err = build(&campaign(), Some(&click), &conversion(), "Lead").unwrap_err();
+    assert_eq!(
+        err,
+        MissingField {
+            field: "client_user_agent",
+            action_source: "website"
+        }
+    );
+    assert!(err.to_string().contains("client_user_agent"), "{err}");
+
+    // Without a click at all, too.
+    let err = build(&campaign(), None, &conversion(), "Lead").unwrap_err();
+    assert_eq!(err.field, "client_user_agent");
+
+    // The postback's user agent is enough.
+    let conv = StoredConversion {
+        user_agent: Some(POSTBACK_UA.into()),
+        ..conversion()
+    };
+    let event = ok(&campaign(), Some(&click), &conv, "Lead");
+    assert_eq!(
+        event.user_data.client_user_agent.as_deref(),
+        Some(POSTBACK_UA)
+    );
+}
+
+#[test]
+fn other_action_sources_do_not_need_a_user_agent() {
+    let c = Campaign {
+        action_source: ActionSource::SystemGenerated,
+        ..campaign()
+    };
+    let event = ok(&c, None, &conversion(), "Lead");
+    assert_eq!(event.action_source, ActionSource::SystemGenerated);
+    assert_eq!(event.user_data.client_user_agent, None);
+    let json = serde_json::to_value(&event).unwrap();
+    assert_eq!(json["action_source"], "system_generated");
+    assert_eq!(json["user_data"], json!({}));
+}
+
+#[test]
+fn click_values_win_over_postback_values() {
+    let conv = StoredConversion {
+        ip: Some("198.51.100.4".into()),
+        user_agent: Some(POSTBACK_UA.into()),
+        fbclid: Some("IwAR_PostbackFbclid".into()),
+        em: Some(hash(CustomerField::Em, "other@example.com")),
+        ..conversion()
+    };
+    let event = ok(&campaign(), Some(&click()), &conv, "Lead");
+    assert_eq!(
+        event.user_data.client_ip_address.as_deref(),
+        Some("203.0.113.7")
+    );
+    assert_eq!(event.user_data.client_user_agent.as_deref(), Some(CLICK_UA));
+    assert_eq!(
+        event.user_data.fbc,
+        Some(format!("fb.1.{FIRST_SEEN_MS}.IwAR_ClickFbclid"))
+    );
+    assert_eq!(
+        event.user_data.hashed.get("em"),
+        Some(&vec![EM_JOHN.to_owned()])
+    );
+    assert_eq!(event.user_data.hashed.len(), 1);
+}
+
+#[test]
+fn postback_data_fills_what_the_click_lacks() {
+    let conv = StoredConversion {
+        ip: Some("198.51.100.4".into()),
+        user_agent: Some(POSTBACK_UA.into()),
+        em: Some(hash(CustomerField::Em, "other@example.com")),
+        ph: Some(PH_US.into()),
+        fn_: Some(FN_MARY.into()),
+        external_id: Some(hash(CustomerField::ExternalId, "user-42")),
+        ..conversion()
+    };
+    // The click has an email but no address, no user agent and no other customer data.
+    let click = StoredClick {
+        client_ip_address: None,
+        client_user_agent: None,
+        ..click()
+    };
+    let event = ok(&campaign(), Some(&click), &conv, "Lead");
+    let user = serde_json::to_value(&event.user_data).unwrap();
+    assert_eq!(
+        user,
+        json!({
+            "client_ip_address": "198.51.100.4",
+            "client_user_agent": POSTBACK_UA,
+            "fbc": format!("fb.1.{FIRST_SEEN_MS}.IwAR_ClickFbclid"),
+            "fbp": "fb.1.1596403881668.1116446470",
+            "em": [EM_JOHN],
+            "ph": [PH_US],
+            "fn": [FN_MARY],
+            "external_id": [hash(CustomerField::ExternalId, "user-42")],
+        })
+    );
+}
+
+#[test]
+fn without_a_click_the_postback_data_is_all_there_is() {
+    let conv = StoredConversion {
+        ip: Some("198.51.100.4".into()),
+        user_agent: Some(POSTBACK_UA.into()),
+        em: Some(EM_JOHN.into()),
+        payout: Some(3.0),
+        txid: "G1".into(),
+        ..conversion()
+    };
+    let event = ok(&campaign(), None, &conv, "Lead");
+    assert_eq!(
+        serde_json::to_value(&event).unwrap(),
+        json!({
+            "event_name": "Lead",
+            "event_time": CONVERSION_SECS,
+            "event_id": "Lead-clk1",
+            "action_source": "website",
+            "user_data": {
+                "client_ip_address": "198.51.100.4",
+                "client_user_agent": POSTBACK_UA,
+                "em": [EM_JOHN],
+            },
+            "custom_data": {"value": 3.0, "currency": "USD", "order_id": "G1"},
+        })
+    );
+}
+
+#[test]
+fn limited_data_use_campaigns_send_ldu_with_country_and_state_zero() {
+    let c = Campaign {
+        limited_data_use: true,
+        ..campaign()
+    };
+    let event = ok(&c, Some(&click()), &conversion(), "Lead");
+    assert_eq!(event.data_processing_options, Some(vec!["LDU"]));
+    assert_eq!(event.data_processing_options_country, Some(0));
+    assert_eq!(event.data_processing_options_state, Some(0));
+    let json = serde_json::to_value(&event).unwrap();
+    assert_eq!(json["data_processing_options"], json!(["LDU"]));
+    assert_eq!(json["data_processing_options_country"], json!(0));
+    assert_eq!(json["data_processing_options_state"], json!(0));
+
+    let event = ok(&campaign(), Some(&click()), &conversion(), "Lead");
+    let json = serde_json::to_value(&event).unwrap();
+    for key in [
+        "data_processing_options",
+        "data_processing_options_country",
+        "data_processing_options_state",
+    ] {
+        assert!(json.get(key).is_none(), "{key} sent without LDU: {json}");
+    }
+}
+
+#[test]
+fn a_stored_fbc_cookie_is_sent_verbatim() {
+    let click = StoredClick {
+        fbc: Some("fb.2.1554763741205.AbCdEf_GhIj".into()),
+        ..click()
+    };
+    let conv = StoredConversion {
+        fbclid: Some("IwAR_PostbackFbclid".into()),
+        ..conversion()
+    };
+    let event = ok(&campaign(), Some(&click), &conv, "Lead");
+    assert_eq!(
+        event.user_data.fbc.as_deref(),
+        Some("fb.2.1554763741205.AbCdEf_GhIj")
+    );
+}
+
+#[test]
+fn fbc_is_built_from_the_fbclid_with_the_clicks_first_seen_time() {
+    let click = StoredClick {
+        fbclid: Some("IwAR2xYz_MiXeD-Case".into()),
+        ..click()
+    };
+    let event = ok(&campaign(), Some(&click), &conversion(), "Lead");
+    // Milliseconds of the click, never the conversion time; the fbclid's case untouched.
+    assert_eq!(
+        event.user_data.fbc.as_deref(),
+        Some("fb.1.1700000000123.IwAR2xYz_MiXeD-Case")
+    );
+    assert_eq!(
+        fbc_from_fbclid(click.first_seen_at, "AbC"),
+        "fb.1.1700000000123.AbC"
+    );
+}
+
+#[test]
+fn a_postback_fbclid_is_used_with_the_clicks_first_seen_time() {
+    let click = StoredClick {
+        fbclid: None,
+        ..click()
+    };
+    let conv = StoredConversion {
+        fbclid: Some("IwAR_PostbackFbclid".into()),
+        ..conversion()
+    };
+    let event = ok(&campaign(), Some(&click), &conv, "Lead");
+    assert_eq!(
+        event.user_data.fbc,
+        Some(format!("fb.1.{FIRST_SEEN_MS}.IwAR_PostbackFbclid"))
+    );
+}
+
+#[test]
+fn no_click_means_no_fbc() {
+    let conv = StoredConversion {
+        fbclid: Some("IwAR_PostbackFbclid".into()),
+        user_agent: Some(POSTBACK_UA.into()),
+        ..conversion()
+    };
+    let event = ok(&campaign(), None, &conv, "Lead");
+    assert_eq!(event.user_data.fbc, None);
+    assert_eq!(event.user_data.fbp, None);
+}
+
+#[test]
+fn a_click_without_fbclid_or_cookie_has_no_fbc() {
+    let click = StoredClick {
+        fbclid: None,
+        fbc: None,
+        ..click()
+    };
+    let event = ok(&campaign(), Some(&click), &conversion(), "Lead");
+    assert_eq!(event.user_data.fbc, None);
+}
+
+#[test]
+fn event_time_is_the_conversions_and_urls_come_from_the_click() {
+    let when = Utc.timestamp_opt(1_700_001_234, 0).unwrap();
+    let conv = StoredConversion {
+        event_time: when,
+        ..conversion()
+    };
+    let event = ok(&campaign(), Some(&click()), &conv, "Lead");
+    assert_eq!(event.event_time, 1_700_001_234);
+    assert_eq!(event.event_id, "Lead-clk1");
+    assert_eq!(event.event_name, "Lead");
+    assert_eq!(
+        event.event_source_url.as_deref(),
+        Some("https://lp.example.com/offer?utm_source=fb")
+    );
+    assert_eq!(
+        event.referrer_url.as_deref(),
+        Some("https://l.facebook.com/")
+    );
+
+    let bare = StoredClick {
+        client_user_agent: Some(CLICK_UA.into()),
+        ..bare_click()
+    };
+    let json = serde_json::to_value(ok(&campaign(), Some(&bare), &conv, "Lead")).unwrap();
+    assert!(json.get("event_source_url").is_none(), "{json}");
+    assert!(json.get("referrer_url").is_none(), "{json}");
+}

@@ -41,9 +41,11 @@ pub fn classify(result: &SendResult) -> Verdict {
             // Codes first: Meta has answered token errors (190) with HTTP 500.
             if code == 100 && subcode == 2_804_003 {
                 Verdict::Expired
-            } else if code == 190 || code == 10 || (200..=299).contains(&code) {
-                Verdict::Auth
-            } else if code == 100 && subcode == 33 {
+            } else if code == 190
+                || code == 10
+                || (200..=299).contains(&code)
+                || (code == 100 && subcode == 33)
+            {
                 Verdict::Auth
             } else if error.is_transient || RETRY_CODES.contains(&code) {
                 retry

@@ -164,7 +164,7 @@ impl DeliveryWorker {
             report.expired += self.expire(&expired).await?;
         }
 
-        let jobs = self.group(live).await?;
+        let jobs = self.group(live, &mut report).await?;
         let permits = Arc::new(Semaphore::new(self.inner.settings.concurrency));
         let mut set = JoinSet::new();
         for job in jobs {
@@ -227,8 +227,37 @@ impl DeliveryWorker {
         Ok(n as usize)
     }
 
+    async fn park(&self, evs: &[ClaimedEvent]) -> Result<usize, sqlx::Error> {
+        let ids: Vec<i64> = evs.iter().map(|e| e.id).collect();
+        let n = events::record(
+            &self.inner.pool,
+            self.inner.owner,
+            &ids,
+            &vec![None; ids.len()],
+            &Transition {
+                state: "failed",
+                failure_class: Some("auth"),
+                last_error: Some(
+                    "not sent: Meta refused this campaign's access token or pixel; \
+                     waiting for a new access_token or pixel_id"
+                        .into(),
+                ),
+                attempted: false,
+            },
+            &AttemptRecord::default(),
+        )
+        .await?;
+        Ok(n as usize)
+    }
+
     /// Groups events by pixel, token and test event code, in requests of at most `batch_max`.
-    async fn group(&self, live: Vec<ClaimedEvent>) -> Result<Vec<Job>, sqlx::Error> {
+    /// Events of a campaign whose token Meta refused are parked with the others instead of
+    /// being sent: they would be refused the same way (see `has_auth_failures`).
+    async fn group(
+        &self,
+        live: Vec<ClaimedEvent>,
+        report: &mut TickReport,
+    ) -> Result<Vec<Job>, sqlx::Error> {
         let mut by_campaign: HashMap<i64, Vec<ClaimedEvent>> = HashMap::new();
         for e in live {
             by_campaign.entry(e.campaign_id).or_default().push(e);
@@ -239,6 +268,10 @@ impl DeliveryWorker {
             let Some(c) = campaigns::find_by_id(&self.inner.pool, campaign_id).await? else {
                 continue;
             };
+            if events::has_auth_failures(&self.inner.pool, campaign_id).await? {
+                report.failed += self.park(&evs).await?;
+                continue;
+            }
             let key = (
                 c.pixel_id.as_str().to_owned(),
                 c.access_token.expose().to_owned(),
@@ -328,7 +361,9 @@ impl Inner {
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "delivery attempt"
             );
-            if verdict == Verdict::Invalid && chunk.len() > 1 {
+            // One invalid or too-old event makes Meta refuse the whole request: halve the batch
+            // until the offending events are alone, so the others still go out.
+            if matches!(verdict, Verdict::Invalid | Verdict::Expired) && chunk.len() > 1 {
                 let mut left = chunk;
                 let right = left.split_off(left.len() / 2);
                 stack.push(right);

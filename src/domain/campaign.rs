@@ -155,8 +155,10 @@ impl EventMap {
         let mut out = BTreeMap::new();
         for (word, event) in raw {
             let word = word.trim().to_lowercase();
-            if word.is_empty() || word.len() > 64 {
-                return Err(ParseError::new("status words must be 1-64 characters"));
+            if word.is_empty() || word.len() > 64 || word.chars().any(char::is_control) {
+                return Err(ParseError::new(
+                    "status words must be 1-64 characters without control characters",
+                ));
             }
             let event = event.as_deref().map(EventName::parse).transpose()?;
             out.insert(word, event);

@@ -112,6 +112,14 @@ impl From<sqlx::Error> for ApiError {
             return ApiError::Unavailable(e.into());
         }
         if let sqlx::Error::Database(db) = &e {
+            // Class 22, data exception: a value Postgres cannot hold (a NUL character, an
+            // out-of-range number) reached it; the request is at fault, not the server.
+            if db.code().is_some_and(|c| c.starts_with("22")) {
+                return ApiError::bad_request(
+                    "invalid_value",
+                    "a value in the request cannot be stored (for example a NUL character)",
+                );
+            }
             if db.is_unique_violation() {
                 let (code, detail) = match db.constraint() {
                     Some("campaigns_key_key") => {

@@ -51,6 +51,20 @@ pub async fn record_postback(
     let Some(conversion) = conversions::insert(&mut tx, postback, received_at).await? else {
         return Ok(Outcome::Duplicate);
     };
+    // Conversions of this click that arrived before it was registered are joined first, so
+    // event ids follow arrival order (the first sale gets the pixel's eventID, a rebill the
+    // suffixed one) whichever postback happens to find the click.
+    let earlier =
+        conversions::unmatched_before(&mut tx, &conversion.click_id, conversion.id).await?;
+    if !earlier.is_empty()
+        && clicks::find(&mut *tx, &conversion.click_id)
+            .await?
+            .is_some()
+    {
+        for conv in &earlier {
+            resolve(&mut tx, conv, false).await?;
+        }
+    }
     let outcome = resolve(&mut tx, &conversion, false).await?;
     tx.commit().await?;
     Ok(outcome)
@@ -228,7 +242,7 @@ async fn event_id_for(
         &conv.txid,
         campaign.key.as_str(),
     );
-    let repeat = conversions::has_earlier_event(tx, &conv.click_id, event_name, conv.id).await?;
+    let repeat = conversions::has_other_with_event(tx, &conv.click_id, event_name, conv.id).await?;
     Ok(if repeat {
         repeat_event_id(&base, &conv.txid, &conv.status)
     } else {

@@ -12,7 +12,8 @@ use serde_json::{json, Map, Value};
 
 use crate::capi::event_id::base_event_id;
 use crate::domain::{
-    ClickId, CookieValue, CustomerData, CustomerField, EventIds, HttpUrl, ParseError, UserAgent,
+    CampaignKey, ClickId, CookieValue, CustomerData, CustomerField, EventIds, HttpUrl, ParseError,
+    UserAgent,
 };
 use crate::http::client_ip::client_ip;
 use crate::http::params::{media_type, parse_urlencoded};
@@ -158,17 +159,18 @@ async fn register(
     span.record("campaign", campaign_key);
     span.record("click_id", click_id.as_str());
 
-    let campaign = state
-        .campaigns
-        .get(campaign_key)
-        .await?
-        .filter(|c| c.enabled)
-        .ok_or_else(|| {
-            ApiError::not_found(
-                "campaign_not_found",
-                format!("no enabled campaign with key {campaign_key:?}"),
-            )
-        })?;
+    let known_shape = CampaignKey::parse(campaign_key).is_ok();
+    let campaign = if known_shape {
+        state.campaigns.get(campaign_key).await?
+    } else {
+        None
+    };
+    let campaign = campaign.filter(|c| c.enabled).ok_or_else(|| {
+        ApiError::not_found(
+            "campaign_not_found",
+            format!("no enabled campaign with key {campaign_key:?}"),
+        )
+    })?;
 
     let click = parse_click(req, state, &campaign, click_id, r)?;
     let click_id = click.click_id.clone();

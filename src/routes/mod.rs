@@ -16,8 +16,8 @@ use crate::http::error::problem_body;
 use crate::http::ApiError;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(health::healthz))
-        .route("/readyz", web::get().to(health::readyz))
+    cfg.service(web::resource("/healthz").get(health::healthz))
+        .service(web::resource("/readyz").get(health::readyz))
         .service(
             web::resource("/v1/clicks")
                 // Landing pages live on other domains.

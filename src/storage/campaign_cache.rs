@@ -15,10 +15,13 @@ use super::{campaigns, Campaign};
 /// database); the map is cleared when it grows past this many keys.
 const MAX_KEYS: usize = 10_000;
 
+/// When it was read, and the campaign (`None`: no such key).
+type Entry = (Instant, Option<Arc<Campaign>>);
+
 pub struct CampaignCache {
     pool: PgPool,
     ttl: Duration,
-    entries: RwLock<HashMap<String, (Instant, Option<Arc<Campaign>>)>>,
+    entries: RwLock<HashMap<String, Entry>>,
 }
 
 impl CampaignCache {

@@ -143,6 +143,22 @@ pub async fn find_unmatched_for_update(
     .await
 }
 
+/// Unmatched conversions of a click recorded before `id`, oldest first.
+pub async fn unmatched_before(
+    tx: &mut Transaction<'_, Postgres>,
+    click_id: &str,
+    id: i64,
+) -> Result<Vec<StoredConversion>, sqlx::Error> {
+    sqlx::query_as::<_, StoredConversion>(&format!(
+        "SELECT {COLUMNS} FROM conversions WHERE click_id = $1 AND id < $2 \
+         AND state = 'unmatched' ORDER BY id"
+    ))
+    .bind(click_id)
+    .bind(id)
+    .fetch_all(&mut **tx)
+    .await
+}
+
 /// The outcome of joining a conversion to its click and campaign.
 pub struct Resolution<'a> {
     pub state: &'a str,
@@ -172,20 +188,23 @@ pub async fn set_resolution(
     Ok(())
 }
 
-/// Whether an earlier conversion on the click already produced `event_name`.
-pub async fn has_earlier_event(
+/// Whether another conversion on the click was already given `event_name`. Resolution of one
+/// click is serialised by [`lock_click_id`], so the first conversion resolved to an event gets
+/// the plain id and every later one a suffixed id, whatever order their postbacks arrived in
+/// (an unmatched sale may be joined after a later sale on the same click).
+pub async fn has_other_with_event(
     tx: &mut Transaction<'_, Postgres>,
     click_id: &str,
     event_name: &str,
-    before_id: i64,
+    conversion_id: i64,
 ) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM conversions WHERE click_id = $1 AND event_name = $2 \
-         AND id < $3)",
+         AND id <> $3)",
     )
     .bind(click_id)
     .bind(event_name)
-    .bind(before_id)
+    .bind(conversion_id)
     .fetch_one(&mut **tx)
     .await
 }

@@ -136,7 +136,7 @@ pub async fn record(
     t: &Transition,
     attempt: &AttemptRecord,
 ) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query(
+    let updated: i64 = sqlx::query_scalar(
         "WITH input AS (SELECT * FROM UNNEST($1::bigint[], $2::timestamptz[]) AS t(id, next_at)), \
          updated AS ( \
             UPDATE events e SET state = $4, failure_class = $5, last_error = $6, \
@@ -145,10 +145,12 @@ pub async fn record(
                 sent_at = CASE WHEN $4 = 'sent' THEN now() ELSE e.sent_at END, \
                 lease_owner = NULL, lease_until = NULL \
             FROM input WHERE e.id = input.id AND e.lease_owner = $3 \
-            RETURNING e.id) \
-         INSERT INTO delivery_attempts (event_row_id, outcome, http_status, error_code, \
-            error_subcode, message, fbtrace_id) \
-         SELECT id, $8, $9, $10, $11, $12, $13 FROM updated WHERE $7",
+            RETURNING e.id), \
+         logged AS ( \
+            INSERT INTO delivery_attempts (event_row_id, outcome, http_status, error_code, \
+                error_subcode, message, fbtrace_id) \
+            SELECT id, $8, $9, $10, $11, $12, $13 FROM updated WHERE $7) \
+         SELECT count(*) FROM updated",
     )
     .bind(ids)
     .bind(next_attempts)
@@ -163,9 +165,21 @@ pub async fn record(
     .bind(attempt.error_subcode)
     .bind(&attempt.message)
     .bind(&attempt.fbtrace_id)
-    .execute(pool)
+    .fetch_one(pool)
     .await?;
-    Ok(done.rows_affected())
+    Ok(updated as u64)
+}
+
+/// Whether the campaign has events parked on a token or permission error: until its token or
+/// pixel changes, new events would only be refused the same way.
+pub async fn has_auth_failures(pool: &PgPool, campaign_id: i64) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM events WHERE campaign_id = $1 AND state = 'failed' \
+         AND failure_class = 'auth')",
+    )
+    .bind(campaign_id)
+    .fetch_one(pool)
+    .await
 }
 
 /// Events parked on a token or permission error go back in the queue (new token or pixel).

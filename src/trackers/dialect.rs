@@ -84,8 +84,11 @@ pub fn parse(tracker: Tracker, p: &Params, now: DateTime<Utc>) -> Result<Parsed,
     // Conversions without a status word are sales: that is what every one of these trackers
     // assumes for a bare postback.
     let raw_status = p.first_of(n.status).unwrap_or("sale").to_owned();
-    if raw_status.len() > 64 {
-        return Err(invalid("status", "must be at most 64 characters"));
+    if raw_status.len() > 64 || raw_status.chars().any(char::is_control) {
+        return Err(invalid(
+            n.status.first().copied().unwrap_or("status"),
+            "must be at most 64 characters without control characters",
+        ));
     }
     let mut status = normalise_status(&raw_status);
     if tracker == Tracker::Keitaro {

@@ -1,1 +1,738 @@
+//! The campaign admin API, `/admin/v1/campaigns`, and the admin bearer token.
+
+use reqwest::header::{CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
+use reqwest::Method;
+use serde_json::{json, Value};
+
 use crate::helpers::*;
+
+const NEW_ACCESS_TOKEN: &str = "EAAnew-access-token-1122334455";
+
+/// A problem body: the exact set of members, the status and code; returns the detail.
+async fn assert_problem(resp: reqwest::Response, status: u16, code: &str) -> String {
+    assert_eq!(resp.status(), status, "status");
+    let content_type = resp
+        .headers()
+        .get(CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    assert!(
+        content_type.starts_with("application/problem+json"),
+        "content-type {content_type:?}"
+    );
+    let body: Value = resp.json().await.expect("problem body is JSON");
+    let mut keys: Vec<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        ["code", "detail", "status", "title", "type"],
+        "{body}"
+    );
+    assert_eq!(body["status"], status, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(
+        body["type"],
+        format!("https://capi-bridge.dev/problems/{code}"),
+        "{body}"
+    );
+    assert!(
+        body["title"].as_str().is_some_and(|t| !t.is_empty()),
+        "{body}"
+    );
+    body["detail"].as_str().unwrap().to_owned()
+}
+
+async fn post_campaign(app: &TestApp, body: Value) -> reqwest::Response {
+    app.admin(Method::POST, "/admin/v1/campaigns", Some(body))
+        .await
+}
+
+async fn post_campaign_raw(app: &TestApp, body: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/admin/v1/campaigns"))
+        .bearer_auth(ADMIN_TOKEN)
+        .header(CONTENT_TYPE, "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn campaign_count(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM campaigns")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+/// Drops the two timestamps after checking they are RFC 3339 times.
+fn without_timestamps(mut v: Value) -> Value {
+    let obj = v.as_object_mut().expect("campaign is an object");
+    for name in ["created_at", "updated_at"] {
+        let ts = obj.remove(name).unwrap_or_else(|| panic!("{name} missing"));
+        chrono::DateTime::parse_from_rfc3339(ts.as_str().expect("timestamp string"))
+            .unwrap_or_else(|e| panic!("{name} = {ts}: {e}"));
+    }
+    v
+}
+
+fn defaults_for(key: &str, name: &str) -> Value {
+    json!({
+        "key": key,
+        "name": name,
+        "pixel_id": "1234567890",
+        "access_token_set": true,
+        "test_event_code": null,
+        "action_source": "website",
+        "event_map": {"lead": "Lead", "sale": "Purchase", "rebill": "Purchase", "rejected": null},
+        "currency": "USD",
+        "value_source": "payout",
+        "event_id_template": "{event_name}-{click_id}",
+        "require_consent": false,
+        "limited_data_use": false,
+        "enabled": true,
+    })
+}
+
+#[tokio::test]
+async fn create_answers_201_with_the_documented_defaults() {
+    let app = spawn_app().await;
+
+    let resp = post_campaign(
+        &app,
+        json!({"key": "offer1", "pixel_id": "1234567890", "access_token": ACCESS_TOKEN}),
+    )
+    .await;
+
+    assert_eq!(resp.status(), 201);
+    assert_eq!(resp.headers()[LOCATION], "/admin/v1/campaigns/offer1");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(without_timestamps(body), defaults_for("offer1", "offer1"));
+
+    let stored: (
+        String,
+        String,
+        String,
+        Value,
+        String,
+        String,
+        bool,
+        bool,
+        bool,
+    ) = sqlx::query_as(
+        "SELECT access_token, action_source, currency, event_map, value_source, \
+            event_id_template, require_consent, limited_data_use, enabled \
+         FROM campaigns WHERE key = 'offer1'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        stored,
+        (
+            ACCESS_TOKEN.to_owned(),
+            "website".to_owned(),
+            "USD".to_owned(),
+            json!({"lead": "Lead", "sale": "Purchase", "rebill": "Purchase", "rejected": null}),
+            "payout".to_owned(),
+            "{event_name}-{click_id}".to_owned(),
+            false,
+            false,
+            true
+        )
+    );
+}
+
+#[tokio::test]
+async fn create_takes_every_field() {
+    let app = spawn_app().await;
+
+    let resp = post_campaign(
+        &app,
+        json!({
+            "key": "full_1", "name": "  Full campaign ", "pixel_id": "42",
+            "access_token": ACCESS_TOKEN, "test_event_code": "TEST123",
+            "action_source": "physical_store", "event_map": {"Approved": "Purchase", "trash": null},
+            "currency": "eur", "value_source": 19.5,
+            "event_id_template": "{campaign}-{event_name}-{click_id}-{txid}",
+            "require_consent": true, "limited_data_use": true, "enabled": false
+        }),
+    )
+    .await;
+
+    assert_eq!(resp.status(), 201);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(
+        without_timestamps(body),
+        json!({
+            "key": "full_1", "name": "Full campaign", "pixel_id": "42", "access_token_set": true,
+            "test_event_code": "TEST123", "action_source": "physical_store",
+            "event_map": {"approved": "Purchase", "trash": null}, "currency": "EUR",
+            "value_source": 19.5, "event_id_template": "{campaign}-{event_name}-{click_id}-{txid}",
+            "require_consent": true, "limited_data_use": true, "enabled": false
+        })
+    );
+}
+
+#[tokio::test]
+async fn the_access_token_never_appears_in_a_response() {
+    let app = spawn_app().await;
+    let check = |what: &str, text: &str| {
+        assert!(
+            !text.contains(ACCESS_TOKEN),
+            "{what} leaks the token: {text}"
+        );
+        assert!(
+            !text.contains(NEW_ACCESS_TOKEN),
+            "{what} leaks the new token: {text}"
+        );
+        assert!(
+            !text.contains("\"access_token\""),
+            "{what} has an access_token member: {text}"
+        );
+    };
+
+    let resp = post_campaign(
+        &app,
+        json!({"key": "offer1", "pixel_id": "1234567890", "access_token": ACCESS_TOKEN}),
+    )
+    .await;
+    assert_eq!(resp.status(), 201);
+    check("create", &resp.text().await.unwrap());
+
+    let resp = app
+        .admin(Method::GET, "/admin/v1/campaigns/offer1", None)
+        .await;
+    assert_eq!(resp.status(), 200);
+    let text = resp.text().await.unwrap();
+    check("get", &text);
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).unwrap()["access_token_set"],
+        true
+    );
+
+    let resp = app.admin(Method::GET, "/admin/v1/campaigns", None).await;
+    assert_eq!(resp.status(), 200);
+    check("list", &resp.text().await.unwrap());
+
+    let resp = app
+        .admin(
+            Method::PATCH,
+            "/admin/v1/campaigns/offer1",
+            Some(json!({"access_token": NEW_ACCESS_TOKEN})),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let text = resp.text().await.unwrap();
+    check("patch", &text);
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).unwrap()["access_token_set"],
+        true
+    );
+
+    let stored: String =
+        sqlx::query_scalar("SELECT access_token FROM campaigns WHERE key = 'offer1'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(stored, NEW_ACCESS_TOKEN, "the PATCH did replace the token");
+
+    // An invalid token is refused without echoing it.
+    let resp = app
+        .admin(
+            Method::PATCH,
+            "/admin/v1/campaigns/offer1",
+            Some(json!({"access_token": "EAA bad token with spaces"})),
+        )
+        .await;
+    let detail = assert_problem(resp, 422, "invalid_field").await;
+    assert!(detail.starts_with("access_token "), "{detail}");
+    assert!(!detail.contains("EAA bad"), "{detail}");
+}
+
+#[tokio::test]
+async fn a_duplicate_key_is_409_campaign_exists() {
+    let app = spawn_app().await;
+    app.create_campaign("offer1", json!({})).await;
+
+    let resp = post_campaign(
+        &app,
+        json!({"key": "offer1", "pixel_id": "999", "access_token": NEW_ACCESS_TOKEN}),
+    )
+    .await;
+
+    assert_problem(resp, 409, "campaign_exists").await;
+    assert_eq!(campaign_count(&app).await, 1);
+    let pixel: String = sqlx::query_scalar("SELECT pixel_id FROM campaigns WHERE key = 'offer1'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(pixel, "1234567890", "the first campaign is untouched");
+}
+
+#[tokio::test]
+async fn invalid_fields_are_422_naming_the_field() {
+    let app = spawn_app().await;
+
+    for (field, value) in [
+        ("key", json!("Offer 1")),
+        ("key", json!("")),
+        ("key", json!("a".repeat(65))),
+        ("pixel_id", json!("12ab")),
+        ("pixel_id", json!("")),
+        ("access_token", json!("short")),
+        ("currency", json!("XYZ")),
+        ("currency", json!("US")),
+        ("action_source", json!("web")),
+        ("event_id_template", json!("{event_name}")),
+        ("event_id_template", json!("{nope}-{click_id}")),
+        ("event_id_template", json!("{click_id")),
+        ("value_source", json!("all")),
+        ("value_source", json!(-1)),
+        ("value_source", json!(true)),
+        ("event_map", json!({"lead": "Bad/Name"})),
+        ("test_event_code", json!("TEST 1")),
+        ("name", json!("   ")),
+    ] {
+        let mut body =
+            json!({"key": "offer1", "pixel_id": "1234567890", "access_token": ACCESS_TOKEN});
+        body[field] = value.clone();
+        let resp = post_campaign(&app, body).await;
+        let detail = assert_problem(resp, 422, "invalid_field").await;
+        assert!(
+            detail.starts_with(&format!("{field} ")),
+            "{field}={value}: {detail}"
+        );
+    }
+    assert_eq!(campaign_count(&app).await, 0);
+}
+
+#[tokio::test]
+async fn missing_required_fields_are_400() {
+    let app = spawn_app().await;
+
+    for (missing, body) in [
+        (
+            "key",
+            json!({"pixel_id": "1234567890", "access_token": ACCESS_TOKEN}),
+        ),
+        (
+            "pixel_id",
+            json!({"key": "offer1", "access_token": ACCESS_TOKEN}),
+        ),
+        (
+            "access_token",
+            json!({"key": "offer1", "pixel_id": "1234567890"}),
+        ),
+    ] {
+        let resp = post_campaign(&app, body).await;
+        let detail = assert_problem(resp, 400, "missing_field").await;
+        assert_eq!(detail, format!("{missing} is required"));
+    }
+    assert_eq!(campaign_count(&app).await, 0);
+}
+
+#[tokio::test]
+async fn an_unknown_field_is_400_naming_it() {
+    let app = spawn_app().await;
+
+    let resp = post_campaign(
+        &app,
+        json!({
+            "key": "offer1", "pixel_id": "1234567890", "access_token": ACCESS_TOKEN,
+            "colour": "red"
+        }),
+    )
+    .await;
+
+    let detail = assert_problem(resp, 400, "invalid_body").await;
+    assert!(detail.contains("colour"), "{detail}");
+    assert_eq!(campaign_count(&app).await, 0);
+}
+
+#[tokio::test]
+async fn malformed_json_bodies_are_400() {
+    let app = spawn_app().await;
+
+    for body in [
+        "",
+        "{",
+        "[]",
+        "null",
+        r#"{"key": 1}"#,
+        r#"{"enabled": "yes"}"#,
+    ] {
+        let resp = post_campaign_raw(&app, body).await;
+        assert_problem(resp, 400, "invalid_body").await;
+    }
+    assert_eq!(campaign_count(&app).await, 0);
+}
+
+#[tokio::test]
+async fn list_returns_every_campaign_by_key() {
+    let app = spawn_app().await;
+    let empty = app.admin_get("/admin/v1/campaigns").await;
+    assert_eq!(empty, json!({"campaigns": []}));
+
+    app.create_campaign("b-offer", json!({})).await;
+    app.create_campaign("a-offer", json!({"currency": "EUR"}))
+        .await;
+
+    let list = app.admin_get("/admin/v1/campaigns").await;
+    let items = list["campaigns"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    let mut a_offer = defaults_for("a-offer", "Campaign a-offer");
+    a_offer["currency"] = json!("EUR");
+    assert_eq!(without_timestamps(items[0].clone()), a_offer);
+    assert_eq!(
+        without_timestamps(items[1].clone()),
+        defaults_for("b-offer", "Campaign b-offer")
+    );
+}
+
+#[tokio::test]
+async fn get_returns_the_campaign_and_unknown_is_404() {
+    let app = spawn_app().await;
+    let created = app
+        .create_campaign("offer1", json!({"test_event_code": "TEST42"}))
+        .await;
+
+    let got = app.admin_get("/admin/v1/campaigns/offer1").await;
+    assert_eq!(got, created);
+    assert_eq!(got["test_event_code"], "TEST42");
+
+    let resp = app
+        .admin(Method::GET, "/admin/v1/campaigns/nope", None)
+        .await;
+    let detail = assert_problem(resp, 404, "campaign_not_found").await;
+    assert!(detail.contains("nope"), "{detail}");
+}
+
+#[tokio::test]
+async fn patch_changes_fields_and_null_clears_the_test_event_code() {
+    let app = spawn_app().await;
+    let created = app
+        .create_campaign("offer1", json!({"test_event_code": "TEST123"}))
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+
+    let resp = app
+        .admin(
+            Method::PATCH,
+            "/admin/v1/campaigns/offer1",
+            Some(json!({
+                "name": "Renamed", "pixel_id": "555", "currency": "gbp",
+                "action_source": "app", "value_source": "none", "require_consent": true,
+                "event_map": {"Approved": "Purchase"},
+                "event_id_template": "x-{click_id}-{event_name}"
+            })),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let patched: Value = resp.json().await.unwrap();
+    let mut expected = defaults_for("offer1", "Renamed");
+    expected["pixel_id"] = json!("555");
+    expected["currency"] = json!("GBP");
+    expected["action_source"] = json!("app");
+    expected["value_source"] = json!("none");
+    expected["require_consent"] = json!(true);
+    expected["event_map"] = json!({"approved": "Purchase"});
+    expected["event_id_template"] = json!("x-{click_id}-{event_name}");
+    expected["test_event_code"] = json!("TEST123");
+    assert_eq!(
+        without_timestamps(patched.clone()),
+        expected,
+        "absent fields are unchanged"
+    );
+    assert_eq!(patched["created_at"], created["created_at"]);
+    assert_ne!(patched["updated_at"], created["updated_at"]);
+
+    let resp = app
+        .admin(
+            Method::PATCH,
+            "/admin/v1/campaigns/offer1",
+            Some(json!({"test_event_code": null})),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let cleared: Value = resp.json().await.unwrap();
+    expected["test_event_code"] = Value::Null;
+    assert_eq!(without_timestamps(cleared), expected);
+
+    let got = app.admin_get("/admin/v1/campaigns/offer1").await;
+    assert_eq!(without_timestamps(got), expected);
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT test_event_code FROM campaigns WHERE key = 'offer1'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(stored, None);
+}
+
+#[tokio::test]
+async fn patch_can_disable_and_re_enable() {
+    let app = spawn_app().await;
+    app.create_campaign("offer1", json!({})).await;
+
+    for enabled in [false, true] {
+        let resp = app
+            .admin(
+                Method::PATCH,
+                "/admin/v1/campaigns/offer1",
+                Some(json!({"enabled": enabled})),
+            )
+            .await;
+        assert_eq!(resp.status(), 200);
+        let stored: bool = sqlx::query_scalar("SELECT enabled FROM campaigns WHERE key = 'offer1'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        assert_eq!(stored, enabled);
+    }
+}
+
+#[tokio::test]
+async fn patch_of_an_invalid_field_is_422_and_changes_nothing() {
+    let app = spawn_app().await;
+    let created = app.create_campaign("offer1", json!({})).await;
+
+    for (field, value) in [
+        ("currency", json!("XYZ")),
+        ("pixel_id", json!("abc")),
+        ("event_id_template", json!("{event_name}")),
+        ("value_source", json!("everything")),
+        ("action_source", json!("tv")),
+    ] {
+        let mut body = json!({"name": "Should not stick"});
+        body[field] = value;
+        let resp = app
+            .admin(Method::PATCH, "/admin/v1/campaigns/offer1", Some(body))
+            .await;
+        let detail = assert_problem(resp, 422, "invalid_field").await;
+        assert!(detail.starts_with(&format!("{field} ")), "{detail}");
+    }
+    assert_eq!(app.admin_get("/admin/v1/campaigns/offer1").await, created);
+}
+
+#[tokio::test]
+async fn patch_with_an_unknown_field_is_400_naming_it() {
+    let app = spawn_app().await;
+    app.create_campaign("offer1", json!({})).await;
+
+    for field in ["key", "colour"] {
+        let mut body = json!({});
+        body[field] = json!("x");
+        let resp = app
+            .admin(Method::PATCH, "/admin/v1/campaigns/offer1", Some(body))
+            .await;
+        let detail = assert_problem(resp, 400, "invalid_body").await;
+        assert!(detail.contains(field), "{detail}");
+    }
+}
+
+#[tokio::test]
+async fn patch_of_an_unknown_campaign_is_404() {
+    let app = spawn_app().await;
+
+    let resp = app
+        .admin(
+            Method::PATCH,
+            "/admin/v1/campaigns/nope",
+            Some(json!({"name": "x"})),
+        )
+        .await;
+
+    assert_problem(resp, 404, "campaign_not_found").await;
+    assert_eq!(campaign_count(&app).await, 0);
+}
+
+#[tokio::test]
+async fn delete_is_204_then_404_and_takes_the_clicks_along() {
+    let app = spawn_app().await;
+    app.create_campaign("offer1", json!({})).await;
+    app.create_campaign("offer2", json!({})).await;
+    for (campaign, click) in [("offer1", "c1"), ("offer2", "c2")] {
+        let resp = app
+            .register_click(json!({"campaign": campaign, "click_id": click}))
+            .await;
+        assert_eq!(resp.status(), 201);
+    }
+
+    let resp = app
+        .admin(Method::DELETE, "/admin/v1/campaigns/offer1", None)
+        .await;
+    assert_eq!(resp.status(), 204);
+    assert!(resp.bytes().await.unwrap().is_empty());
+
+    let resp = app
+        .admin(Method::GET, "/admin/v1/campaigns/offer1", None)
+        .await;
+    assert_problem(resp, 404, "campaign_not_found").await;
+    let resp = app
+        .admin(Method::DELETE, "/admin/v1/campaigns/offer1", None)
+        .await;
+    assert_problem(resp, 404, "campaign_not_found").await;
+
+    let clicks: Vec<String> = sqlx::query_scalar("SELECT click_id FROM clicks ORDER BY click_id")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(clicks, ["c2"]);
+    assert_eq!(campaign_count(&app).await, 1);
+}
+
+#[tokio::test]
+async fn every_admin_route_requires_the_bearer_token() {
+    let app = spawn_app().await;
+    app.create_campaign("offer1", json!({})).await;
+    let create = json!({"key": "offer9", "pixel_id": "1", "access_token": ACCESS_TOKEN});
+    let routes: Vec<(Method, &str, Option<Value>)> = vec![
+        (Method::GET, "/admin/v1/campaigns", None),
+        (Method::POST, "/admin/v1/campaigns", Some(create)),
+        (Method::GET, "/admin/v1/campaigns/offer1", None),
+        (
+            Method::PATCH,
+            "/admin/v1/campaigns/offer1",
+            Some(json!({"enabled": false})),
+        ),
+        (Method::DELETE, "/admin/v1/campaigns/offer1", None),
+        (Method::GET, "/admin/v1/clicks/x", None),
+        (Method::GET, "/admin/v1/conversions", None),
+        (Method::GET, "/admin/v1/conversions/1", None),
+        (Method::POST, "/admin/v1/conversions/1/retry", None),
+        (
+            Method::POST,
+            "/admin/v1/campaigns/offer1/retry-failed",
+            None,
+        ),
+    ];
+    let wrong = format!("{ADMIN_TOKEN}x");
+    let auths: [Option<String>; 6] = [
+        None,
+        Some(format!("Bearer {wrong}")),
+        Some("Bearer ".to_owned()),
+        Some("Bearer".to_owned()),
+        Some(format!("Basic {ADMIN_TOKEN}")),
+        Some(ADMIN_TOKEN.to_owned()),
+    ];
+
+    for (method, path, body) in &routes {
+        for auth in &auths {
+            let mut req = app.client.request(method.clone(), app.url(path));
+            if let Some(a) = auth {
+                req = req.header("authorization", a);
+            }
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            let resp = req.send().await.unwrap();
+            assert_eq!(
+                resp.headers()
+                    .get(WWW_AUTHENTICATE)
+                    .map(|v| v.to_str().unwrap()),
+                Some("Bearer"),
+                "{method} {path} {auth:?}"
+            );
+            let detail = assert_problem(resp, 401, "unauthorized").await;
+            assert!(!detail.contains(ADMIN_TOKEN), "{detail}");
+        }
+    }
+
+    let campaign: (String, bool) =
+        sqlx::query_as("SELECT key, enabled FROM campaigns ORDER BY key")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(campaign, ("offer1".to_owned(), true), "nothing was changed");
+    assert_eq!(
+        campaign_count(&app).await,
+        1,
+        "nothing was created or deleted"
+    );
+}
+
+#[tokio::test]
+async fn the_right_token_is_accepted_case_insensitively_in_the_scheme() {
+    let app = spawn_app().await;
+
+    let resp = app
+        .client
+        .get(app.url("/admin/v1/campaigns"))
+        .header("authorization", format!("bearer {ADMIN_TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(resp.status(), 200);
+}
+
+#[tokio::test]
+async fn a_nul_character_in_the_campaign_path_is_404_not_500() {
+    let app = spawn_app().await;
+    app.create_campaign("offer1", json!({})).await;
+
+    let resp = app
+        .admin(Method::GET, "/admin/v1/campaigns/offer%001", None)
+        .await;
+    assert_problem(resp, 404, "campaign_not_found").await;
+    let resp = app
+        .admin(
+            Method::PATCH,
+            "/admin/v1/campaigns/offer%001",
+            Some(json!({"name": "x"})),
+        )
+        .await;
+    assert_problem(resp, 404, "campaign_not_found").await;
+    let resp = app
+        .admin(Method::DELETE, "/admin/v1/campaigns/offer%001", None)
+        .await;
+    assert_problem(resp, 404, "campaign_not_found").await;
+    let resp = app
+        .admin(
+            Method::POST,
+            "/admin/v1/campaigns/offer%001/retry-failed",
+            None,
+        )
+        .await;
+    assert_problem(resp, 404, "campaign_not_found").await;
+    let resp = app.admin(Method::GET, "/admin/v1/clicks/c%001", None).await;
+    assert_problem(resp, 404, "click_not_found").await;
+    let resp = app
+        .admin(
+            Method::GET,
+            "/admin/v1/conversions?campaign=offer%001",
+            None,
+        )
+        .await;
+    assert_eq!(
+        resp.status(),
+        200,
+        "an unknown campaign filter lists nothing"
+    );
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body, json!({"conversions": [], "next_before": null}));
+    assert_eq!(campaign_count(&app).await, 1);
+}
+
+#[tokio::test]
+async fn a_nul_character_in_an_event_map_word_is_422_not_500() {
+    let app = spawn_app().await;
+
+    let resp = post_campaign(
+        &app,
+        json!({
+            "key": "offer1", "pixel_id": "1234567890", "access_token": ACCESS_TOKEN,
+            "event_map": {"lea\u{0}d": "Lead"}
+        }),
+    )
+    .await;
+
+    let detail = assert_problem(resp, 422, "invalid_field").await;
+    assert!(detail.starts_with("event_map "), "{detail}");
+    assert_eq!(campaign_count(&app).await, 0);
+}

@@ -5,7 +5,7 @@ use actix_web::HttpResponse;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{json_body, Admin};
+use super::{campaign_key, json_body, Admin};
 use crate::domain::{
     ActionSource, CampaignKey, Currency, EventIdTemplate, EventMap, ParseError, PixelId,
     ValueSource,
@@ -182,9 +182,10 @@ pub async fn get(
     key: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let campaign = campaigns::find_by_key(&state.pool, &key)
+    let key = campaign_key(&key)?;
+    let campaign = campaigns::find_by_key(&state.pool, key.as_str())
         .await?
-        .ok_or_else(|| not_found(&key))?;
+        .ok_or_else(|| not_found(key.as_str()))?;
     Ok(HttpResponse::Ok().json(view(&campaign)))
 }
 
@@ -197,11 +198,13 @@ pub async fn patch(
     body: Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let key = campaign_key(&key)?;
+    let key = key.as_str();
     let p: CampaignPatch = json_body(&body)?;
     let mut tx = state.pool.begin().await?;
-    let current = campaigns::find_by_key_for_update(&mut tx, &key)
+    let current = campaigns::find_by_key_for_update(&mut tx, key)
         .await?
-        .ok_or_else(|| not_found(&key))?;
+        .ok_or_else(|| not_found(key))?;
     let mut f = current.fields();
     if let Some(n) = p.name.as_deref() {
         f.name = field("name", parse_name(n))?;
@@ -254,7 +257,7 @@ pub async fn patch(
         0
     };
     tx.commit().await?;
-    state.campaigns.invalidate(&key);
+    state.campaigns.invalidate(key);
     if requeued > 0 {
         tracing::info!(requeued, "credentials changed; parked events re-queued");
         state.delivery_signal.notify_one();
@@ -267,12 +270,14 @@ pub async fn delete(
     key: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    if campaigns::delete(&state.pool, &key).await? {
-        state.campaigns.invalidate(&key);
+    let key = campaign_key(&key)?;
+    let key = key.as_str();
+    if campaigns::delete(&state.pool, key).await? {
+        state.campaigns.invalidate(key);
         tracing::info!(campaign = %key, "campaign deleted");
         Ok(HttpResponse::NoContent().finish())
     } else {
-        Err(not_found(&key))
+        Err(not_found(key))
     }
 }
 

@@ -2,6 +2,7 @@ use actix_web::{web, HttpResponse};
 use serde_json::{json, Map, Value};
 
 use super::Admin;
+use crate::domain::ClickId;
 use crate::http::ApiError;
 use crate::startup::AppState;
 use crate::storage::clicks;
@@ -12,7 +13,11 @@ pub async fn get(
     click_id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let c = clicks::find(&state.pool, &click_id).await?.ok_or_else(|| {
+    let found = match ClickId::parse(&click_id) {
+        Ok(id) => clicks::find(&state.pool, id.as_str()).await?,
+        Err(_) => None,
+    };
+    let c = found.ok_or_else(|| {
         ApiError::not_found(
             "click_not_found",
             format!("no click with id {:?}", click_id.as_str()),

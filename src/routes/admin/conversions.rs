@@ -1,7 +1,8 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use super::Admin;
+use super::{campaign_key, Admin};
+use crate::domain::CampaignKey;
 use crate::http::params::{parse_urlencoded, Params};
 use crate::http::ApiError;
 use crate::startup::AppState;
@@ -48,8 +49,12 @@ pub async fn list(
     };
     let limit = number("limit", 50, 1000)?.unwrap_or(50);
     let before = number("before", 0, i64::MAX)?;
-    let items =
-        conversions::list(&state.pool, q.get("campaign"), wanted_state, before, limit).await?;
+    // A filter that cannot be a campaign key matches nothing.
+    let campaign = q.get("campaign");
+    if campaign.is_some_and(|c| CampaignKey::parse(c).is_err()) {
+        return Ok(HttpResponse::Ok().json(json!({ "conversions": [], "next_before": null })));
+    }
+    let items = conversions::list(&state.pool, campaign, wanted_state, before, limit).await?;
     let next_before = (items.len() as i64 == limit)
         .then(|| items.last().map(|c| c.id))
         .flatten();
@@ -109,7 +114,8 @@ pub async fn retry_campaign(
     key: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let campaign = campaigns::find_by_key(&state.pool, &key)
+    let key = campaign_key(&key)?;
+    let campaign = campaigns::find_by_key(&state.pool, key.as_str())
         .await?
         .ok_or_else(|| {
             ApiError::not_found(

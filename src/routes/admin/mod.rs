@@ -8,6 +8,7 @@ use std::future::{ready, Ready};
 
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 
+use crate::domain::CampaignKey;
 use crate::http::auth::{bearer_token, secret_matches};
 use crate::http::ApiError;
 use crate::startup::AppState;
@@ -36,23 +37,35 @@ impl FromRequest for Admin {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/admin/v1")
-            .route("/campaigns", web::post().to(campaigns::create))
-            .route("/campaigns", web::get().to(campaigns::list))
-            .route("/campaigns/{key}", web::get().to(campaigns::get))
-            .route("/campaigns/{key}", web::patch().to(campaigns::patch))
-            .route("/campaigns/{key}", web::delete().to(campaigns::delete))
-            .route(
-                "/campaigns/{key}/retry-failed",
-                web::post().to(conversions::retry_campaign),
+            .service(
+                web::resource("/campaigns")
+                    .post(campaigns::create)
+                    .get(campaigns::list),
             )
-            .route("/clicks/{click_id}", web::get().to(clicks::get))
-            .route("/conversions", web::get().to(conversions::list))
-            .route("/conversions/{id}", web::get().to(conversions::get))
-            .route(
-                "/conversions/{id}/retry",
-                web::post().to(conversions::retry),
-            ),
+            .service(
+                web::resource("/campaigns/{key}")
+                    .get(campaigns::get)
+                    .patch(campaigns::patch)
+                    .delete(campaigns::delete),
+            )
+            .service(
+                web::resource("/campaigns/{key}/retry-failed").post(conversions::retry_campaign),
+            )
+            .service(web::resource("/clicks/{click_id}").get(clicks::get))
+            .service(web::resource("/conversions").get(conversions::list))
+            .service(web::resource("/conversions/{id}").get(conversions::get))
+            .service(web::resource("/conversions/{id}/retry").post(conversions::retry)),
     );
+}
+
+/// A campaign key from the path; one that cannot be a key names no campaign.
+pub fn campaign_key(raw: &str) -> Result<CampaignKey, ApiError> {
+    CampaignKey::parse(raw).map_err(|_| {
+        ApiError::not_found(
+            "campaign_not_found",
+            format!("no campaign with key {raw:?}"),
+        )
+    })
 }
 
 /// Parses an admin JSON body; unknown fields are refused by name.

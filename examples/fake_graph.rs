@@ -1,0 +1,139 @@
+//! A fast local stand-in for Meta's Graph API, for the benchmark and the crash and outage runs.
+//!
+//! `fake_graph <port>`: answers `POST /{version}/{pixel}/events` like Meta, and counts what it
+//! received. `GET /_stats` reports the counts; `POST /_mode/ok` and `POST /_mode/fail` switch
+//! between success and HTTP 500 (a Meta outage). An event whose `custom_data.order_id` is `t`
+//! followed by the send time in microseconds yields a postback -> Meta latency sample.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use actix_web::{web, App, HttpResponse, HttpServer};
+use serde_json::{json, Value};
+
+#[derive(Default)]
+struct Stats {
+    failing: bool,
+    requests: u64,
+    failed_requests: u64,
+    events: u64,
+    max_batch: usize,
+    ids: HashSet<String>,
+    /// event_id -> payload, to detect one id arriving with two different payloads.
+    payloads: HashMap<String, u64>,
+    conflicting_payloads: u64,
+    duplicates: u64,
+    latencies_us: Vec<u64>,
+    last_event_at_ms: u128,
+}
+
+fn now_us() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_micros()
+}
+
+fn fingerprint(event: &Value) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut e = event.clone();
+    // The same conversion re-sent keeps every field; only these may legitimately differ.
+    if let Some(o) = e.as_object_mut() {
+        o.remove("event_time");
+    }
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    e.to_string().hash(&mut h);
+    h.finish()
+}
+
+async fn events(body: web::Bytes, stats: web::Data<Mutex<Stats>>) -> HttpResponse {
+    let Ok(parsed) = serde_json::from_slice::<Value>(&body) else {
+        return HttpResponse::BadRequest()
+            .json(json!({"error": {"message": "bad json", "code": 100}}));
+    };
+    let data = parsed["data"].as_array().cloned().unwrap_or_default();
+    let mut s = stats.lock().unwrap();
+    s.requests += 1;
+    if s.failing {
+        s.failed_requests += 1;
+        return HttpResponse::InternalServerError().body("Service Unavailable");
+    }
+    let now = now_us();
+    s.events += data.len() as u64;
+    s.max_batch = s.max_batch.max(data.len());
+    s.last_event_at_ms = now / 1000;
+    for e in &data {
+        let id = e["event_id"].as_str().unwrap_or_default().to_owned();
+        let fp = fingerprint(e);
+        if !s.ids.insert(id.clone()) {
+            s.duplicates += 1;
+        }
+        match s.payloads.insert(id, fp) {
+            Some(old) if old != fp => s.conflicting_payloads += 1,
+            _ => {}
+        }
+        if let Some(sent) = e["custom_data"]["order_id"]
+            .as_str()
+            .and_then(|o| o.strip_prefix('t'))
+            .and_then(|t| t.parse::<u128>().ok())
+        {
+            s.latencies_us.push(now.saturating_sub(sent) as u64);
+        }
+    }
+    HttpResponse::Ok()
+        .json(json!({"events_received": data.len(), "messages": [], "fbtrace_id": "FakeTrace"}))
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i] as f64 / 1000.0
+}
+
+async fn stats(stats: web::Data<Mutex<Stats>>) -> HttpResponse {
+    let s = stats.lock().unwrap();
+    let mut lat = s.latencies_us.clone();
+    lat.sort_unstable();
+    HttpResponse::Ok().json(json!({
+        "requests": s.requests,
+        "failed_requests": s.failed_requests,
+        "events": s.events,
+        "unique_event_ids": s.ids.len(),
+        "duplicates": s.duplicates,
+        "conflicting_payloads": s.conflicting_payloads,
+        "max_batch": s.max_batch,
+        "latency_samples": lat.len(),
+        "latency_p50_ms": percentile(&lat, 0.5),
+        "latency_p99_ms": percentile(&lat, 0.99),
+        "last_event_at_ms": s.last_event_at_ms,
+    }))
+}
+
+async fn mode(path: web::Path<String>, stats: web::Data<Mutex<Stats>>) -> HttpResponse {
+    stats.lock().unwrap().failing = path.as_str() == "fail";
+    HttpResponse::Ok().finish()
+}
+
+#[actix_web::main]
+async fn main() -> std::io::Result<()> {
+    let port: u16 = std::env::args()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(18091);
+    let stats = web::Data::new(Mutex::new(Stats::default()));
+    HttpServer::new(move || {
+        App::new()
+            .app_data(stats.clone())
+            .app_data(web::PayloadConfig::new(64 * 1024 * 1024))
+            .route("/_stats", web::get().to(self::stats))
+            .route("/_mode/{mode}", web::post().to(mode))
+            .route("/{version}/{pixel}/events", web::post().to(events))
+    })
+    .workers(1)
+    .bind(("127.0.0.1", port))?
+    .run()
+    .await
+}
