@@ -139,9 +139,17 @@ pub struct Config {
     #[arg(long, env = "CLICK_BATCH_MAX", value_name = "CLICK_BATCH_MAX", default_value_t = 500, value_parser = clap::value_parser!(u16).range(1..=5000), global = true)]
     pub click_batch_max: u16,
 
-    /// Clicks waiting to be written before new ones are refused with 503.
-    #[arg(long, env = "CLICK_QUEUE_MAX", value_name = "CLICK_QUEUE_MAX", default_value_t = 20_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000), global = true)]
-    pub click_queue_max: u32,
+    /// Clicks or postbacks waiting to be written before new ones are refused with 503.
+    #[arg(long, env = "WRITE_QUEUE_MAX", value_name = "WRITE_QUEUE_MAX", default_value_t = 20_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000), global = true)]
+    pub write_queue_max: u32,
+
+    /// Most postbacks recorded in one transaction (group commit).
+    #[arg(long, env = "POSTBACK_BATCH_MAX", value_name = "POSTBACK_BATCH_MAX", default_value_t = 200, value_parser = clap::value_parser!(u16).range(1..=5000), global = true)]
+    pub postback_batch_max: u16,
+
+    /// Postback-recording transactions in flight at once.
+    #[arg(long, env = "POSTBACK_WRITERS", value_name = "POSTBACK_WRITERS", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), global = true)]
+    pub postback_writers: u16,
 
     /// Click-writing transactions in flight at once.
     #[arg(long, env = "CLICK_WRITERS", value_name = "CLICK_WRITERS", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), global = true)]

@@ -15,10 +15,12 @@ use crate::config::{Config, TrustedProxies};
 use crate::delivery::worker::WorkerSettings;
 use crate::delivery::{DeliveryWorker, GraphClient, RetryPolicy};
 use crate::http::request_span::RequestSpan;
+use crate::ingest::{self, PostbackWriter};
 use crate::routes;
 use crate::storage;
 use crate::storage::campaign_cache::CampaignCache;
-use crate::storage::group_commit::{ClickWriter, GroupCommitSettings};
+use crate::storage::clicks::{ClickBatches, NewClick, Upserted};
+use crate::storage::group_commit::{write_with_fallback, GroupCommit, GroupCommitSettings};
 
 /// Largest request body any endpoint takes.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -31,8 +33,9 @@ pub struct AppState {
     pub trusted_proxies: TrustedProxies,
     /// Wakes the delivery worker when an event is committed.
     pub delivery_signal: Arc<Notify>,
-    pub campaigns: CampaignCache,
-    pub click_writer: ClickWriter,
+    pub campaigns: Arc<CampaignCache>,
+    pub click_writer: GroupCommit<NewClick, Option<Upserted>>,
+    pub postback_writer: PostbackWriter,
 }
 
 pub struct Application {
@@ -54,7 +57,13 @@ impl Application {
             .context("applying database migrations failed")?;
 
         let signal = Arc::new(Notify::new());
-        let worker = build_worker(&config, pool.clone(), Arc::clone(&signal))?;
+        let campaigns = Arc::new(CampaignCache::new(pool.clone(), Duration::from_secs(2)));
+        let worker = build_worker(
+            &config,
+            pool.clone(),
+            Arc::clone(&campaigns),
+            Arc::clone(&signal),
+        )?;
 
         let listener = TcpListener::bind(config.listen_addr)
             .with_context(|| format!("cannot listen on LISTEN_ADDR {}", config.listen_addr))?;
@@ -64,15 +73,31 @@ impl Application {
             admin_token: secrets.admin_token,
             postback_key: secrets.postback_key,
             trusted_proxies: config.trusted_proxies.clone(),
-            delivery_signal: signal,
-            campaigns: CampaignCache::new(pool.clone(), Duration::from_secs(2)),
-            click_writer: ClickWriter::start(
-                pool.clone(),
+            delivery_signal: Arc::clone(&signal),
+            campaigns: Arc::clone(&campaigns),
+            click_writer: GroupCommit::start(
                 GroupCommitSettings {
                     max_batch: usize::from(config.click_batch_max),
-                    queue: config.click_queue_max as usize,
+                    queue: config.write_queue_max as usize,
                     writers: usize::from(config.click_writers),
                 },
+                {
+                    let writer = Arc::new(ClickBatches(pool.clone()));
+                    move |batch| {
+                        let writer = Arc::clone(&writer);
+                        async move { write_with_fallback(&*writer, batch).await }
+                    }
+                },
+            ),
+            postback_writer: ingest::start_writer(
+                pool.clone(),
+                Arc::clone(&campaigns),
+                GroupCommitSettings {
+                    max_batch: usize::from(config.postback_batch_max),
+                    queue: config.write_queue_max as usize,
+                    writers: usize::from(config.postback_writers),
+                },
+                Arc::clone(&signal),
             ),
         });
         let mut server = HttpServer::new(move || {
@@ -142,6 +167,7 @@ impl Application {
 fn build_worker(
     config: &Config,
     pool: PgPool,
+    campaigns: Arc<CampaignCache>,
     signal: Arc<Notify>,
 ) -> anyhow::Result<DeliveryWorker> {
     let graph = GraphClient::new(
@@ -163,6 +189,7 @@ fn build_worker(
         graph,
         RetryPolicy::new(config.delivery_retry_delays.0.clone()),
         settings,
+        campaigns,
         signal,
     ))
 }

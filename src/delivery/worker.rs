@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::graph::{Batch, GraphClient, SendResult};
 use super::retry::{classify, RetryPolicy, Verdict};
 use crate::ingest;
+use crate::storage::campaign_cache::CampaignCache;
 use crate::storage::events::{self, AttemptRecord, ClaimedEvent, Transition};
 use crate::storage::{campaigns, AccessToken};
 
@@ -38,6 +39,7 @@ struct Inner {
     policy: RetryPolicy,
     settings: WorkerSettings,
     owner: Uuid,
+    campaigns: Arc<CampaignCache>,
     signal: Arc<Notify>,
     last_sweep: Mutex<Option<Instant>>,
 }
@@ -80,6 +82,7 @@ impl DeliveryWorker {
         graph: GraphClient,
         policy: RetryPolicy,
         settings: WorkerSettings,
+        campaigns: Arc<CampaignCache>,
         signal: Arc<Notify>,
     ) -> Self {
         DeliveryWorker {
@@ -89,6 +92,7 @@ impl DeliveryWorker {
                 policy,
                 settings,
                 owner: Uuid::new_v4(),
+                campaigns,
                 signal,
                 last_sweep: Mutex::new(None),
             }),
@@ -190,7 +194,13 @@ impl DeliveryWorker {
     /// Joins unmatched conversions whose click has arrived, and settles those past the grace.
     pub async fn sweep_unmatched(&self) -> Result<usize, sqlx::Error> {
         *self.inner.last_sweep.lock().expect("sweep clock") = Some(Instant::now());
-        ingest::resolve_unmatched(&self.inner.pool, self.inner.settings.unmatched_grace, 500).await
+        ingest::resolve_unmatched(
+            &self.inner.pool,
+            &self.inner.campaigns,
+            self.inner.settings.unmatched_grace,
+            500,
+        )
+        .await
     }
 
     fn sweep_is_due(&self) -> bool {

@@ -1,17 +1,25 @@
 //! Turning postbacks into conversions and conversions into outbound events. Everything for one
 //! conversion happens in one transaction: the conversion row and its event row commit together
-//! (the transactional outbox), and the caller answers only after that commit.
+//! (the transactional outbox), and the caller answers only after that commit. Postbacks are
+//! group-committed: many share one transaction (see [`crate::storage::group_commit`]).
+
+pub mod decide;
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgPool, Postgres, Transaction};
+use tokio::sync::Notify;
 
-use crate::capi::event::{build_event, EventInput};
-use crate::capi::event_id::{base_event_id, repeat_event_id};
-use crate::domain::EventIds;
-use crate::storage::conversions::{self, Resolution, StoredConversion};
-use crate::storage::{campaigns, clicks, events, Campaign};
+use crate::storage::campaign_cache::CampaignCache;
+use crate::storage::conversions::{self, StoredConversion};
+use crate::storage::group_commit::{
+    write_with_fallback, BatchWriter, GroupCommit, GroupCommitSettings,
+};
+use crate::storage::{clicks, events};
 use crate::trackers::Postback;
+use decide::{decide, Decision};
 
 /// What happened to a postback.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -34,46 +42,166 @@ pub enum Outcome {
     Failed { conversion_id: i64, reason: String },
 }
 
+impl Outcome {
+    fn from_decision(conversion_id: i64, d: Decision) -> Outcome {
+        match (d.state, d.event, d.event_name) {
+            ("queued", Some(ev), Some(event_name)) => Outcome::Accepted {
+                conversion_id,
+                events: vec![QueuedEvent {
+                    event_name,
+                    event_id: ev.event_id,
+                }],
+            },
+            ("skipped", ..) => Outcome::Skipped { conversion_id },
+            ("suppressed", ..) => Outcome::Suppressed { conversion_id },
+            _ => Outcome::Failed {
+                conversion_id,
+                reason: d.failure_reason.unwrap_or_default(),
+            },
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Outcome::Accepted { .. } => "accepted",
+            Outcome::Duplicate => "duplicate",
+            Outcome::Skipped { .. } => "skipped",
+            Outcome::Suppressed { .. } => "suppressed",
+            Outcome::Unmatched { .. } => "unmatched",
+            Outcome::Failed { .. } => "failed",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct QueuedEvent {
     pub event_name: String,
     pub event_id: String,
 }
 
-/// Records a postback and, when its click is known, its event, in one transaction.
-pub async fn record_postback(
+pub type PostbackWriter = GroupCommit<(Postback, DateTime<Utc>), Outcome>;
+
+/// The group-commit writer for postbacks; wakes the delivery worker after a batch that queued
+/// events.
+pub fn start_writer(
+    pool: PgPool,
+    campaigns: Arc<CampaignCache>,
+    settings: GroupCommitSettings,
+    delivery_signal: Arc<Notify>,
+) -> PostbackWriter {
+    let writer = Arc::new(PostbackBatches { pool, campaigns });
+    GroupCommit::start(settings, move |batch: Vec<(Postback, DateTime<Utc>)>| {
+        let (writer, signal) = (Arc::clone(&writer), Arc::clone(&delivery_signal));
+        async move {
+            let answers = write_with_fallback(&*writer, batch).await;
+            if answers
+                .iter()
+                .any(|a| matches!(a, Ok(Outcome::Accepted { .. })))
+            {
+                signal.notify_one();
+            }
+            answers
+        }
+    })
+}
+
+struct PostbackBatches {
+    pool: PgPool,
+    campaigns: Arc<CampaignCache>,
+}
+
+impl BatchWriter<(Postback, DateTime<Utc>), Outcome> for PostbackBatches {
+    async fn batch(
+        &self,
+        items: &[(Postback, DateTime<Utc>)],
+    ) -> Result<Vec<Outcome>, sqlx::Error> {
+        record_batch(&self.pool, &self.campaigns, items).await
+    }
+
+    async fn one(&self, item: &(Postback, DateTime<Utc>)) -> Result<Outcome, sqlx::Error> {
+        let mut out = record_batch(&self.pool, &self.campaigns, std::slice::from_ref(item)).await?;
+        Ok(out.pop().expect("one answer per postback"))
+    }
+}
+
+/// Records postbacks in one transaction, answers in input order. Click locks are taken in
+/// click id order, so two batches can never wait on each other's locks.
+pub async fn record_batch(
     pool: &PgPool,
+    campaigns: &CampaignCache,
+    items: &[(Postback, DateTime<Utc>)],
+) -> Result<Vec<Outcome>, sqlx::Error> {
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by(|&a, &b| {
+        items[a]
+            .0
+            .click_id
+            .as_str()
+            .cmp(items[b].0.click_id.as_str())
+    });
+    let mut answers: Vec<Option<Outcome>> = vec![None; items.len()];
+    let mut tx = pool.begin().await?;
+    for i in order {
+        let (postback, received_at) = &items[i];
+        answers[i] = Some(record_postback(&mut tx, campaigns, postback, *received_at).await?);
+    }
+    tx.commit().await?;
+    Ok(answers
+        .into_iter()
+        .map(|a| a.expect("every postback answered"))
+        .collect())
+}
+
+/// Records one postback and, when its click is known, its event.
+pub async fn record_postback(
+    tx: &mut Transaction<'_, Postgres>,
+    campaigns: &CampaignCache,
     postback: &Postback,
     received_at: DateTime<Utc>,
 ) -> Result<Outcome, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    conversions::lock_click_id(&mut tx, postback.click_id.as_str()).await?;
-    let Some(conversion) = conversions::insert(&mut tx, postback, received_at).await? else {
+    let click_id = postback.click_id.as_str();
+    conversions::lock_click_id(tx, click_id).await?;
+    let mut conv = StoredConversion::from_postback(postback, received_at);
+    let Some(click) = clicks::find(&mut **tx, click_id).await? else {
+        return Ok(match conversions::insert(tx, &conv).await? {
+            Some(conversion_id) => Outcome::Unmatched { conversion_id },
+            None => Outcome::Duplicate,
+        });
+    };
+    let mut history = conversions::click_history(tx, click_id, 0).await?;
+    if history.has_unmatched {
+        // Conversions that arrived before the click was registered are joined first, so event
+        // ids follow arrival order (the first sale gets the pixel's eventID, a rebill the
+        // suffixed one).
+        for earlier in conversions::unmatched_before(tx, click_id, i64::MAX).await? {
+            resolve(tx, campaigns, &earlier, false).await?;
+        }
+        history = conversions::click_history(tx, click_id, 0).await?;
+    }
+    let campaign = campaigns.get_by_id(click.campaign_id).await?;
+    let decision = decide(
+        campaign.as_deref(),
+        Some(&click),
+        &conv,
+        &history.used_events,
+    );
+    conv.click_row_id = Some(click.id);
+    conv.campaign_id = decision.campaign_id;
+    conv.state = decision.state.to_owned();
+    conv.event_name = decision.event_name.clone();
+    conv.failure_reason = decision.failure_reason.clone();
+    let Some(conversion_id) = conversions::insert(tx, &conv).await? else {
         return Ok(Outcome::Duplicate);
     };
-    // Conversions of this click that arrived before it was registered are joined first, so
-    // event ids follow arrival order (the first sale gets the pixel's eventID, a rebill the
-    // suffixed one) whichever postback happens to find the click.
-    let earlier =
-        conversions::unmatched_before(&mut tx, &conversion.click_id, conversion.id).await?;
-    if !earlier.is_empty()
-        && clicks::find(&mut *tx, &conversion.click_id)
-            .await?
-            .is_some()
-    {
-        for conv in &earlier {
-            resolve(&mut tx, conv, false).await?;
-        }
-    }
-    let outcome = resolve(&mut tx, &conversion, false).await?;
-    tx.commit().await?;
-    Ok(outcome)
+    write_event(tx, conversion_id, &conv, &decision).await?;
+    Ok(Outcome::from_decision(conversion_id, decision))
 }
 
 /// Joins unmatched conversions whose click has arrived since, and settles those whose grace
 /// period is over. Returns how many were resolved.
 pub async fn resolve_unmatched(
     pool: &PgPool,
+    campaigns: &CampaignCache,
     grace: std::time::Duration,
     limit: i64,
 ) -> Result<usize, sqlx::Error> {
@@ -91,183 +219,68 @@ pub async fn resolve_unmatched(
             continue;
         };
         let grace_over = conv.received_at < cutoff;
-        let outcome = resolve(&mut tx, &conv, grace_over).await?;
+        let outcome = resolve(&mut tx, campaigns, &conv, grace_over).await?;
         tx.commit().await?;
         if !matches!(outcome, Outcome::Unmatched { .. }) {
             resolved += 1;
-            tracing::info!(conversion_id = id, outcome = ?outcome_name(&outcome), "unmatched conversion resolved");
+            tracing::info!(
+                conversion_id = id,
+                outcome = outcome.name(),
+                "unmatched conversion resolved"
+            );
         }
     }
     Ok(resolved)
 }
 
-fn outcome_name(o: &Outcome) -> &'static str {
-    match o {
-        Outcome::Accepted { .. } => "accepted",
-        Outcome::Duplicate => "duplicate",
-        Outcome::Skipped { .. } => "skipped",
-        Outcome::Suppressed { .. } => "suppressed",
-        Outcome::Unmatched { .. } => "unmatched",
-        Outcome::Failed { .. } => "failed",
-    }
-}
-
-/// Decides a conversion's fate, writing the event row when there is one. Without a click it
-/// waits (`Unmatched`) unless `grace_over`, when it goes out with what the postback carried.
+/// Decides a stored, unmatched conversion. Without a click it keeps waiting unless
+/// `grace_over`, when it goes out with what the postback carried.
 async fn resolve(
     tx: &mut Transaction<'_, Postgres>,
+    campaigns: &CampaignCache,
     conv: &StoredConversion,
     grace_over: bool,
 ) -> Result<Outcome, sqlx::Error> {
-    let conversion_id = conv.id;
     let click = clicks::find(&mut **tx, &conv.click_id).await?;
     let campaign = match (&click, &conv.campaign_hint) {
-        (Some(click), _) => campaigns::find_by_id(&mut **tx, click.campaign_id).await?,
-        (None, _) if !grace_over => return Ok(Outcome::Unmatched { conversion_id }),
-        (None, Some(hint)) => campaigns::find_by_key(&mut **tx, hint).await?,
+        (Some(click), _) => campaigns.get_by_id(click.campaign_id).await?,
+        (None, _) if !grace_over => {
+            return Ok(Outcome::Unmatched {
+                conversion_id: conv.id,
+            })
+        }
+        (None, Some(hint)) => campaigns.get(hint).await?,
         (None, None) => None,
     };
-    let Some(campaign) = campaign else {
-        let reason = match &conv.campaign_hint {
-            Some(hint) if click.is_none() => {
-                format!("the click was never registered and campaign {hint:?} does not exist")
-            }
-            _ => "the click was never registered and the postback names no campaign \
-                  (add &campaign=<key> to the postback URL to send such conversions)"
-                .to_owned(),
-        };
-        return fail(tx, conv, None, None, None, reason).await;
-    };
-    let click_row_id = click.as_ref().map(|c| c.id);
-
-    let Some(event_name) = map_status(&campaign, conv) else {
-        let r = Resolution {
-            state: "skipped",
-            click_row_id,
-            campaign_id: Some(campaign.id),
-            event_name: None,
-            failure_reason: None,
-        };
-        conversions::set_resolution(tx, conversion_id, &r).await?;
-        return Ok(Outcome::Skipped { conversion_id });
-    };
-
-    let consent = click.as_ref().and_then(|c| c.consent);
-    if campaign.require_consent && consent != Some(true) {
-        let r = Resolution {
-            state: "suppressed",
-            click_row_id,
-            campaign_id: Some(campaign.id),
-            event_name: Some(&event_name),
-            failure_reason: Some("the campaign requires consent and the click has none".into()),
-        };
-        conversions::set_resolution(tx, conversion_id, &r).await?;
-        return Ok(Outcome::Suppressed { conversion_id });
-    }
-
-    let registered = click.as_ref().map(|c| c.event_ids()).unwrap_or_default();
-    let event_id = event_id_for(tx, &campaign, &registered, conv, &event_name).await?;
-    let input = EventInput {
-        campaign: &campaign,
-        click: click.as_ref(),
-        conversion: conv,
-        event_name: &event_name,
-        event_id: event_id.clone(),
-    };
-    let event = match build_event(input) {
-        Ok(e) => e,
-        Err(missing) => {
-            return fail(
-                tx,
-                conv,
-                click_row_id,
-                Some(campaign.id),
-                Some(&event_name),
-                missing.to_string(),
-            )
-            .await
-        }
-    };
-    let payload = serde_json::to_value(&event).map_err(|e| sqlx::Error::Encode(e.into()))?;
-    events::insert(
-        tx,
-        conversion_id,
-        campaign.id,
-        &event_name,
-        &event_id,
-        conv.event_time,
-        &payload,
-    )
-    .await?;
-    let r = Resolution {
-        state: "queued",
-        click_row_id,
-        campaign_id: Some(campaign.id),
-        event_name: Some(&event_name),
-        failure_reason: None,
-    };
-    conversions::set_resolution(tx, conversion_id, &r).await?;
-    Ok(Outcome::Accepted {
-        conversion_id,
-        events: vec![QueuedEvent {
-            event_name,
-            event_id,
-        }],
-    })
-}
-
-/// The campaign's event for a status: the network's own word first (so a map can name `ftd`),
-/// then the normalised status. `None`: record but do not send.
-fn map_status(campaign: &Campaign, conv: &StoredConversion) -> Option<String> {
-    let raw = conv.raw_status.trim().to_lowercase();
-    let mapped = campaign
-        .event_map
-        .get(&raw)
-        .or_else(|| campaign.event_map.get(&conv.status))?;
-    mapped.map(|name| name.as_str().to_owned())
-}
-
-async fn event_id_for(
-    tx: &mut Transaction<'_, Postgres>,
-    campaign: &Campaign,
-    registered: &EventIds,
-    conv: &StoredConversion,
-    event_name: &str,
-) -> Result<String, sqlx::Error> {
-    let base = base_event_id(
-        registered,
-        &campaign.event_id_template,
-        event_name,
-        &conv.click_id,
-        &conv.txid,
-        campaign.key.as_str(),
+    let history = conversions::click_history(tx, &conv.click_id, conv.id).await?;
+    let decision = decide(
+        campaign.as_deref(),
+        click.as_ref(),
+        conv,
+        &history.used_events,
     );
-    let repeat = conversions::has_other_with_event(tx, &conv.click_id, event_name, conv.id).await?;
-    Ok(if repeat {
-        repeat_event_id(&base, &conv.txid, &conv.status)
-    } else {
-        base
-    })
+    conversions::set_decision(tx, conv.id, click.as_ref().map(|c| c.id), &decision).await?;
+    write_event(tx, conv.id, conv, &decision).await?;
+    Ok(Outcome::from_decision(conv.id, decision))
 }
 
-async fn fail(
+async fn write_event(
     tx: &mut Transaction<'_, Postgres>,
+    conversion_id: i64,
     conv: &StoredConversion,
-    click_row_id: Option<i64>,
-    campaign_id: Option<i64>,
-    event_name: Option<&str>,
-    reason: String,
-) -> Result<Outcome, sqlx::Error> {
-    let r = Resolution {
-        state: "failed",
-        click_row_id,
-        campaign_id,
-        event_name,
-        failure_reason: Some(reason.clone()),
-    };
-    conversions::set_resolution(tx, conv.id, &r).await?;
-    Ok(Outcome::Failed {
-        conversion_id: conv.id,
-        reason,
-    })
+    d: &Decision,
+) -> Result<(), sqlx::Error> {
+    if let (Some(ev), Some(campaign_id), Some(name)) = (&d.event, d.campaign_id, &d.event_name) {
+        events::insert(
+            tx,
+            conversion_id,
+            campaign_id,
+            name,
+            &ev.event_id,
+            conv.event_time,
+            &ev.payload,
+        )
+        .await?;
+    }
+    Ok(())
 }

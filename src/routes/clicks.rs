@@ -20,7 +20,6 @@ use crate::http::params::{media_type, parse_urlencoded};
 use crate::http::ApiError;
 use crate::startup::AppState;
 use crate::storage::clicks::NewClick;
-use crate::storage::group_commit::WriteError;
 use crate::storage::Campaign;
 
 #[derive(Debug, Deserialize)]
@@ -174,18 +173,14 @@ async fn register(
 
     let click = parse_click(req, state, &campaign, click_id, r)?;
     let click_id = click.click_id.clone();
-    let stored = match state.click_writer.write(click).await {
-        Ok(Some(stored)) => stored,
-        Ok(None) => {
-            return Err(ApiError::Conflict {
-                code: "click_exists",
-                detail: "this click id is registered to another campaign".into(),
-            })
-        }
-        Err(WriteError::Overloaded) => return Err(ApiError::Overloaded),
-        Err(WriteError::Unavailable(e)) => return Err(ApiError::Unavailable(anyhow::anyhow!(e))),
-        Err(e @ WriteError::Failed(_)) => return Err(ApiError::Internal(e.into())),
-    };
+    let stored = state
+        .click_writer
+        .submit(click)
+        .await?
+        .ok_or_else(|| ApiError::Conflict {
+            code: "click_exists",
+            detail: "this click id is registered to another campaign".into(),
+        })?;
 
     let event_ids: Map<String, Value> = campaign
         .event_map

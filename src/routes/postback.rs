@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::http::auth::secret_matches;
 use crate::http::params::{media_type, parse_urlencoded, Params};
 use crate::http::ApiError;
-use crate::ingest::{self, Outcome};
+use crate::ingest::Outcome;
 use crate::startup::AppState;
 use crate::trackers::{self, Parsed, PostbackError, Tracker};
 
@@ -67,14 +67,11 @@ pub async fn receive(
     };
     span.record("click_id", postback.click_id.as_str());
 
-    let outcome = ingest::record_postback(&state.pool, &postback, now).await?;
+    let outcome = state.postback_writer.submit((*postback, now)).await?;
     let status = match &outcome {
         Outcome::Unmatched { .. } => StatusCode::ACCEPTED,
         _ => StatusCode::OK,
     };
-    if matches!(outcome, Outcome::Accepted { .. }) {
-        state.delivery_signal.notify_one();
-    }
     let body = serde_json::to_value(&outcome).map_err(|e| ApiError::Internal(e.into()))?;
     span.record("outcome", body["status"].as_str().unwrap_or_default());
     tracing::info!("postback recorded");

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use sqlx::{PgExecutor, PgPool, Postgres, Transaction};
 
+use super::group_commit::BatchWriter;
 use crate::domain::{ClickId, CookieValue, CustomerData, EventIds, HttpUrl, UserAgent};
 
 /// A parsed click registration, ready to store: customer data is hashed already.
@@ -94,6 +95,22 @@ pub async fn upsert(pool: &PgPool, c: &NewClick) -> Result<Option<Upserted>, sql
     let mut out = upsert_many(&mut tx, std::slice::from_ref(c)).await?;
     tx.commit().await?;
     Ok(out.pop().flatten())
+}
+
+/// Group-commit writer for clicks: one transaction per batch.
+pub struct ClickBatches(pub PgPool);
+
+impl BatchWriter<NewClick, Option<Upserted>> for ClickBatches {
+    async fn batch(&self, clicks: &[NewClick]) -> Result<Vec<Option<Upserted>>, sqlx::Error> {
+        let mut tx = self.0.begin().await?;
+        let answers = upsert_many(&mut tx, clicks).await?;
+        tx.commit().await?;
+        Ok(answers)
+    }
+
+    async fn one(&self, click: &NewClick) -> Result<Option<Upserted>, sqlx::Error> {
+        upsert(&self.0, click).await
+    }
 }
 
 /// [`upsert`] for many clicks in one statement per round; the answers are in input order.

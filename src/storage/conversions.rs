@@ -2,6 +2,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
 
 use crate::domain::CustomerData;
+use crate::ingest::decide::Decision;
 use crate::trackers::Postback;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -40,6 +41,43 @@ pub struct StoredConversion {
 }
 
 impl StoredConversion {
+    /// The row a postback will become, before it is stored (`id` 0, state `unmatched`).
+    pub fn from_postback(p: &Postback, received_at: DateTime<Utc>) -> Self {
+        let [em, ph, fn_, ln, ge, db, ct, st, zp, country, external_id] = p.customer.to_columns();
+        StoredConversion {
+            id: 0,
+            click_id: p.click_id.as_str().to_owned(),
+            click_row_id: None,
+            campaign_id: None,
+            campaign_hint: p.campaign.as_ref().map(|c| c.as_str().to_owned()),
+            tracker: p.tracker.as_str().to_owned(),
+            raw_status: p.raw_status.clone(),
+            status: p.status.clone(),
+            txid: p.txid.clone(),
+            payout: p.payout,
+            currency: p.currency.map(|c| c.as_str().to_owned()),
+            received_at,
+            event_time: p.event_time.unwrap_or(received_at),
+            state: "unmatched".into(),
+            event_name: None,
+            failure_reason: None,
+            ip: p.ip.map(|ip| ip.to_string()),
+            user_agent: p.user_agent.as_ref().map(|u| u.as_str().to_owned()),
+            fbclid: p.fbclid.as_ref().map(|f| f.as_str().to_owned()),
+            em,
+            ph,
+            fn_,
+            ln,
+            ge,
+            db,
+            ct,
+            st,
+            zp,
+            country,
+            external_id,
+        }
+    }
+
     pub fn customer(&self) -> CustomerData {
         CustomerData::from_columns([
             self.em.clone(),
@@ -75,50 +113,83 @@ pub async fn lock_click_id(
     Ok(())
 }
 
-/// Records a postback as an unmatched conversion. `None` when the same click, status and
+/// Stores a conversion in its decided state. `None` when the same click, status and
 /// transaction id are already recorded: the tracker is repeating itself.
 pub async fn insert(
     tx: &mut Transaction<'_, Postgres>,
-    p: &Postback,
-    received_at: DateTime<Utc>,
-) -> Result<Option<StoredConversion>, sqlx::Error> {
-    let [em, ph, fn_, ln, ge, db, ct, st, zp, country, external_id] = p.customer.to_columns();
-    let sql = format!(
-        "INSERT INTO conversions (click_id, campaign_hint, tracker, raw_status, status, txid, \
-            payout, currency, received_at, event_time, state, ip, user_agent, fbclid, \
+    c: &StoredConversion,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO conversions (click_id, click_row_id, campaign_id, campaign_hint, tracker, \
+            raw_status, status, txid, payout, currency, received_at, event_time, state, \
+            event_name, failure_reason, ip, user_agent, fbclid, \
             em, ph, fn, ln, ge, db, ct, st, zp, country, external_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'unmatched', $11, $12, $13, \
-            $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+            $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29) \
          ON CONFLICT ON CONSTRAINT conversions_dedup_key DO NOTHING \
-         RETURNING {COLUMNS}"
-    );
-    sqlx::query_as::<_, StoredConversion>(&sql)
-        .bind(p.click_id.as_str())
-        .bind(p.campaign.as_ref().map(|c| c.as_str()))
-        .bind(p.tracker.as_str())
-        .bind(&p.raw_status)
-        .bind(&p.status)
-        .bind(&p.txid)
-        .bind(p.payout)
-        .bind(p.currency.map(|c| c.as_str().to_owned()))
-        .bind(received_at)
-        .bind(p.event_time.unwrap_or(received_at))
-        .bind(p.ip.map(|ip| ip.to_string()))
-        .bind(p.user_agent.as_ref().map(|u| u.as_str()))
-        .bind(p.fbclid.as_ref().map(|f| f.as_str()))
-        .bind(em)
-        .bind(ph)
-        .bind(fn_)
-        .bind(ln)
-        .bind(ge)
-        .bind(db)
-        .bind(ct)
-        .bind(st)
-        .bind(zp)
-        .bind(country)
-        .bind(external_id)
-        .fetch_optional(&mut **tx)
-        .await
+         RETURNING id",
+    )
+    .bind(&c.click_id)
+    .bind(c.click_row_id)
+    .bind(c.campaign_id)
+    .bind(&c.campaign_hint)
+    .bind(&c.tracker)
+    .bind(&c.raw_status)
+    .bind(&c.status)
+    .bind(&c.txid)
+    .bind(c.payout)
+    .bind(&c.currency)
+    .bind(c.received_at)
+    .bind(c.event_time)
+    .bind(&c.state)
+    .bind(&c.event_name)
+    .bind(&c.failure_reason)
+    .bind(&c.ip)
+    .bind(&c.user_agent)
+    .bind(&c.fbclid)
+    .bind(&c.em)
+    .bind(&c.ph)
+    .bind(&c.fn_)
+    .bind(&c.ln)
+    .bind(&c.ge)
+    .bind(&c.db)
+    .bind(&c.ct)
+    .bind(&c.st)
+    .bind(&c.zp)
+    .bind(&c.country)
+    .bind(&c.external_id)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// What deciding a conversion needs to know about the other conversions of its click.
+pub struct ClickHistory {
+    /// Conversions still waiting for this click.
+    pub has_unmatched: bool,
+    /// Event names other conversions of the click were given.
+    pub used_events: Vec<String>,
+}
+
+/// Resolution of one click is serialised by [`lock_click_id`], so the first conversion given an
+/// event gets the plain event id and every later one a suffixed id.
+pub async fn click_history(
+    tx: &mut Transaction<'_, Postgres>,
+    click_id: &str,
+    except_id: i64,
+) -> Result<ClickHistory, sqlx::Error> {
+    let (has_unmatched, used_events): (bool, Vec<String>) = sqlx::query_as(
+        "SELECT COALESCE(bool_or(state = 'unmatched'), false), \
+            COALESCE(array_agg(DISTINCT event_name) FILTER (WHERE event_name IS NOT NULL), '{}') \
+         FROM conversions WHERE click_id = $1 AND id <> $2",
+    )
+    .bind(click_id)
+    .bind(except_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(ClickHistory {
+        has_unmatched,
+        used_events,
+    })
 }
 
 pub async fn find(pool: &PgPool, id: i64) -> Result<Option<StoredConversion>, sqlx::Error> {
@@ -159,54 +230,26 @@ pub async fn unmatched_before(
     .await
 }
 
-/// The outcome of joining a conversion to its click and campaign.
-pub struct Resolution<'a> {
-    pub state: &'a str,
-    pub click_row_id: Option<i64>,
-    pub campaign_id: Option<i64>,
-    pub event_name: Option<&'a str>,
-    pub failure_reason: Option<String>,
-}
-
-pub async fn set_resolution(
+/// Records the decision about a conversion that was waiting for its click.
+pub async fn set_decision(
     tx: &mut Transaction<'_, Postgres>,
     id: i64,
-    r: &Resolution<'_>,
+    click_row_id: Option<i64>,
+    d: &Decision,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE conversions SET state = $2, click_row_id = $3, campaign_id = $4, \
          event_name = $5, failure_reason = $6 WHERE id = $1",
     )
     .bind(id)
-    .bind(r.state)
-    .bind(r.click_row_id)
-    .bind(r.campaign_id)
-    .bind(r.event_name)
-    .bind(&r.failure_reason)
+    .bind(d.state)
+    .bind(click_row_id)
+    .bind(d.campaign_id)
+    .bind(&d.event_name)
+    .bind(&d.failure_reason)
     .execute(&mut **tx)
     .await?;
     Ok(())
-}
-
-/// Whether another conversion on the click was already given `event_name`. Resolution of one
-/// click is serialised by [`lock_click_id`], so the first conversion resolved to an event gets
-/// the plain id and every later one a suffixed id, whatever order their postbacks arrived in
-/// (an unmatched sale may be joined after a later sale on the same click).
-pub async fn has_other_with_event(
-    tx: &mut Transaction<'_, Postgres>,
-    click_id: &str,
-    event_name: &str,
-    conversion_id: i64,
-) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM conversions WHERE click_id = $1 AND event_name = $2 \
-         AND id <> $3)",
-    )
-    .bind(click_id)
-    .bind(event_name)
-    .bind(conversion_id)
-    .fetch_one(&mut **tx)
-    .await
 }
 
 /// Unmatched conversions whose click has arrived, and those whose grace period is over.

@@ -1,22 +1,22 @@
-//! Group commit for clicks: concurrent registrations are written together, many rows in one
-//! statement and one transaction, and each request is answered only after the transaction that
-//! holds its click has committed. Batches form by themselves: while every writer is busy, new
-//! clicks queue up and the next free writer takes all of them (up to `max_batch`). An idle
-//! server writes a lone click at once, so there is no added wait at low load.
+//! Group commit: concurrent requests are written together, many in one transaction, and each is
+//! answered only after the transaction that holds its data has committed. Batches form by
+//! themselves: while every writer is busy, new items queue up and the next free writer takes all
+//! of them (up to `max_batch`). An idle server writes a lone item at once, so there is no added
+//! wait at low load, and one commit (one WAL flush) serves a whole batch under load. The queue is
+//! bounded: when it is full, requests are turned away (503) instead of growing memory.
 
+use std::future::Future;
 use std::sync::Arc;
 
-use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
-use super::clicks::{self, NewClick, Upserted};
 use crate::http::error::is_transient_db_error;
 
 #[derive(Debug, Clone)]
 pub struct GroupCommitSettings {
-    /// Most clicks in one transaction.
+    /// Most items in one transaction.
     pub max_batch: usize,
-    /// Clicks waiting for a writer before requests are turned away (503).
+    /// Items waiting for a writer before requests are turned away.
     pub queue: usize,
     /// Transactions in flight at once.
     pub writers: usize,
@@ -24,40 +24,70 @@ pub struct GroupCommitSettings {
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
-    #[error("the click queue is full")]
+    #[error("the write queue is full")]
     Overloaded,
     #[error("database unavailable: {0}")]
     Unavailable(String),
-    #[error("writing the click failed: {0}")]
+    #[error("the write failed: {0}")]
     Failed(String),
 }
 
-type Reply = Result<Option<Upserted>, WriteError>;
-
-struct Job {
-    click: NewClick,
-    reply: oneshot::Sender<Reply>,
+impl From<sqlx::Error> for WriteError {
+    fn from(e: sqlx::Error) -> Self {
+        if is_transient_db_error(&e) {
+            WriteError::Unavailable(e.to_string())
+        } else {
+            WriteError::Failed(e.to_string())
+        }
+    }
 }
 
-#[derive(Clone)]
-pub struct ClickWriter {
-    queue: mpsc::Sender<Job>,
+impl From<WriteError> for crate::http::ApiError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Overloaded => crate::http::ApiError::Overloaded,
+            WriteError::Unavailable(m) => crate::http::ApiError::Unavailable(anyhow::anyhow!(m)),
+            e @ WriteError::Failed(_) => crate::http::ApiError::Internal(e.into()),
+        }
+    }
 }
 
-impl ClickWriter {
-    /// Starts the collector task; it ends when the last `ClickWriter` is dropped.
-    pub fn start(pool: PgPool, settings: GroupCommitSettings) -> Self {
+struct Job<T, R> {
+    item: T,
+    reply: oneshot::Sender<Result<R, WriteError>>,
+}
+
+/// A queue in front of a batch writer. `write` receives a batch and returns one answer per item,
+/// in order.
+pub struct GroupCommit<T, R> {
+    queue: mpsc::Sender<Job<T, R>>,
+}
+
+impl<T, R> Clone for GroupCommit<T, R> {
+    fn clone(&self) -> Self {
+        GroupCommit {
+            queue: self.queue.clone(),
+        }
+    }
+}
+
+impl<T: Send + 'static, R: Send + 'static> GroupCommit<T, R> {
+    /// Starts the collector task; it ends when the last handle is dropped.
+    pub fn start<F, Fut>(settings: GroupCommitSettings, write: F) -> Self
+    where
+        F: Fn(Vec<T>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Vec<Result<R, WriteError>>> + Send + 'static,
+    {
         let (queue, rx) = mpsc::channel(settings.queue.max(1));
-        tokio::spawn(collect(pool, rx, settings));
-        ClickWriter { queue }
+        tokio::spawn(collect(rx, settings, Arc::new(write)));
+        GroupCommit { queue }
     }
 
-    /// Stores or merges `click`; returns once it is committed. `Ok(None)`: the click id
-    /// belongs to another campaign.
-    pub async fn write(&self, click: NewClick) -> Reply {
+    /// Queues `item` and waits until the transaction holding it has committed.
+    pub async fn submit(&self, item: T) -> Result<R, WriteError> {
         let (reply, answer) = oneshot::channel();
         self.queue
-            .try_send(Job { click, reply })
+            .try_send(Job { item, reply })
             .map_err(|_| WriteError::Overloaded)?;
         answer
             .await
@@ -65,7 +95,16 @@ impl ClickWriter {
     }
 }
 
-async fn collect(pool: PgPool, mut rx: mpsc::Receiver<Job>, settings: GroupCommitSettings) {
+async fn collect<T, R, F, Fut>(
+    mut rx: mpsc::Receiver<Job<T, R>>,
+    settings: GroupCommitSettings,
+    write: Arc<F>,
+) where
+    T: Send + 'static,
+    R: Send + 'static,
+    F: Fn(Vec<T>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Vec<Result<R, WriteError>>> + Send + 'static,
+{
     let writers = Arc::new(Semaphore::new(settings.writers.max(1)));
     while let Some(first) = rx.recv().await {
         let Ok(permit) = Arc::clone(&writers).acquire_owned().await else {
@@ -79,53 +118,63 @@ async fn collect(pool: PgPool, mut rx: mpsc::Receiver<Job>, settings: GroupCommi
                 Err(_) => break,
             }
         }
-        let pool = pool.clone();
+        let write = Arc::clone(&write);
         tokio::spawn(async move {
-            write_batch(&pool, batch).await;
+            let (items, replies): (Vec<T>, Vec<_>) =
+                batch.into_iter().map(|j| (j.item, j.reply)).unzip();
+            let n = replies.len();
+            let mut answers = write(items).await.into_iter();
+            for reply in replies {
+                let answer = answers.next().unwrap_or_else(|| {
+                    Err(WriteError::Failed(format!(
+                        "the writer answered fewer than {n} items"
+                    )))
+                });
+                let _ = reply.send(answer);
+            }
             drop(permit);
         });
     }
 }
 
-async fn write_batch(pool: &PgPool, batch: Vec<Job>) {
-    let (clicks, replies): (Vec<NewClick>, Vec<_>) =
-        batch.into_iter().map(|j| (j.click, j.reply)).unzip();
-    let result = async {
-        let mut tx = pool.begin().await?;
-        let answers = clicks::upsert_many(&mut tx, &clicks).await?;
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>(answers)
-    }
-    .await;
-    match result {
-        Ok(answers) => {
-            for (reply, answer) in replies.into_iter().zip(answers) {
-                let _ = reply.send(Ok(answer));
+/// Writes a batch in one transaction, or one item alone.
+pub trait BatchWriter<T, R> {
+    fn batch(&self, items: &[T]) -> impl Future<Output = Result<Vec<R>, sqlx::Error>> + Send;
+    fn one(&self, item: &T) -> impl Future<Output = Result<R, sqlx::Error>> + Send;
+}
+
+/// Writes `items` in one transaction; if that fails for a reason other than an unreachable
+/// database, writes every item alone, so one bad item does not fail its neighbours.
+pub async fn write_with_fallback<T, R, W: BatchWriter<T, R>>(
+    writer: &W,
+    items: Vec<T>,
+) -> Vec<Result<R, WriteError>> {
+    match writer.batch(&items).await {
+        Ok(answers) => answers.into_iter().map(Ok).collect(),
+        Err(e) if is_transient_db_error(&e) || items.len() == 1 => {
+            let transient = is_transient_db_error(&e);
+            if !transient {
+                tracing::error!(error.cause_chain = ?e, "write failed");
             }
-        }
-        Err(e) if is_transient_db_error(&e) => {
-            for reply in replies {
-                let _ = reply.send(Err(WriteError::Unavailable(e.to_string())));
-            }
-        }
-        // One bad row must not fail its neighbours: write them one by one.
-        Err(e) if clicks.len() > 1 => {
-            tracing::warn!(error = %e, batch = clicks.len(), "click batch failed; writing its clicks one by one");
-            for (reply, click) in replies.into_iter().zip(clicks) {
-                let answer = clicks::upsert(pool, &click).await.map_err(|e| {
-                    if is_transient_db_error(&e) {
-                        WriteError::Unavailable(e.to_string())
+            let msg = e.to_string();
+            items
+                .iter()
+                .map(|_| {
+                    Err(if transient {
+                        WriteError::Unavailable(msg.clone())
                     } else {
-                        WriteError::Failed(e.to_string())
-                    }
-                });
-                let _ = reply.send(answer);
-            }
+                        WriteError::Failed(msg.clone())
+                    })
+                })
+                .collect()
         }
         Err(e) => {
-            for reply in replies {
-                let _ = reply.send(Err(WriteError::Failed(e.to_string())));
+            tracing::warn!(error = %e, batch = items.len(), "batch failed; writing its items one by one");
+            let mut out = Vec::with_capacity(items.len());
+            for item in &items {
+                out.push(writer.one(item).await.map_err(WriteError::from));
             }
+            out
         }
     }
 }

@@ -149,7 +149,7 @@ pub async fn create(
         enabled: c.enabled.unwrap_or(true),
     };
     let campaign = campaigns::insert(&state.pool, &fields).await?;
-    state.campaigns.invalidate(campaign.key.as_str());
+    state.campaigns.invalidate();
     tracing::info!(campaign = campaign.key.as_str(), "campaign created");
     Ok(HttpResponse::Created()
         .insert_header((
@@ -257,7 +257,7 @@ pub async fn patch(
         0
     };
     tx.commit().await?;
-    state.campaigns.invalidate(key);
+    state.campaigns.invalidate();
     if requeued > 0 {
         tracing::info!(requeued, "credentials changed; parked events re-queued");
         state.delivery_signal.notify_one();
@@ -273,7 +273,7 @@ pub async fn delete(
     let key = campaign_key(&key)?;
     let key = key.as_str();
     if campaigns::delete(&state.pool, key).await? {
-        state.campaigns.invalidate(key);
+        state.campaigns.invalidate();
         tracing::info!(campaign = %key, "campaign deleted");
         Ok(HttpResponse::NoContent().finish())
     } else {

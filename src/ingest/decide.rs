@@ -1,0 +1,125 @@
+//! What becomes of a conversion, decided without touching the database: the caller loads the
+//! click, the campaign and the event names already used on the click, and persists the result.
+
+use serde_json::Value;
+
+use crate::capi::event::{build_event, EventInput};
+use crate::capi::event_id::{base_event_id, repeat_event_id};
+use crate::storage::clicks::StoredClick;
+use crate::storage::conversions::StoredConversion;
+use crate::storage::Campaign;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    /// `skipped`, `suppressed`, `queued` or `failed`.
+    pub state: &'static str,
+    pub campaign_id: Option<i64>,
+    pub event_name: Option<String>,
+    pub failure_reason: Option<String>,
+    pub event: Option<PlannedEvent>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedEvent {
+    pub event_id: String,
+    pub payload: Value,
+}
+
+impl Decision {
+    fn failed(campaign_id: Option<i64>, event_name: Option<String>, reason: String) -> Self {
+        Decision {
+            state: "failed",
+            campaign_id,
+            event_name,
+            failure_reason: Some(reason),
+            event: None,
+        }
+    }
+}
+
+/// `used_events`: event names other conversions of the click already have (a rebill must not
+/// reuse the first conversion's event id).
+pub fn decide(
+    campaign: Option<&Campaign>,
+    click: Option<&StoredClick>,
+    conv: &StoredConversion,
+    used_events: &[String],
+) -> Decision {
+    let Some(campaign) = campaign else {
+        let reason = match &conv.campaign_hint {
+            Some(hint) if click.is_none() => {
+                format!("the click was never registered and campaign {hint:?} does not exist")
+            }
+            _ => "the click was never registered and the postback names no campaign \
+                  (add &campaign=<key> to the postback URL to send such conversions)"
+                .to_owned(),
+        };
+        return Decision::failed(None, None, reason);
+    };
+    let campaign_id = Some(campaign.id);
+    let Some(event_name) = map_status(campaign, conv) else {
+        return Decision {
+            state: "skipped",
+            campaign_id,
+            event_name: None,
+            failure_reason: None,
+            event: None,
+        };
+    };
+    if campaign.require_consent && click.and_then(|c| c.consent) != Some(true) {
+        return Decision {
+            state: "suppressed",
+            campaign_id,
+            event_name: Some(event_name),
+            failure_reason: Some("the campaign requires consent and the click has none".into()),
+            event: None,
+        };
+    }
+    let registered = click.map(|c| c.event_ids()).unwrap_or_default();
+    let base = base_event_id(
+        &registered,
+        &campaign.event_id_template,
+        &event_name,
+        &conv.click_id,
+        &conv.txid,
+        campaign.key.as_str(),
+    );
+    let event_id = if used_events.iter().any(|e| *e == event_name) {
+        repeat_event_id(&base, &conv.txid, &conv.status)
+    } else {
+        base
+    };
+    let input = EventInput {
+        campaign,
+        click,
+        conversion: conv,
+        event_name: &event_name,
+        event_id: event_id.clone(),
+    };
+    match build_event(input).map(|e| serde_json::to_value(&e)) {
+        Ok(Ok(payload)) => Decision {
+            state: "queued",
+            campaign_id,
+            event_name: Some(event_name),
+            failure_reason: None,
+            event: Some(PlannedEvent { event_id, payload }),
+        },
+        Ok(Err(e)) => Decision::failed(
+            campaign_id,
+            Some(event_name),
+            format!("event could not be encoded: {e}"),
+        ),
+        Err(missing) => Decision::failed(campaign_id, Some(event_name), missing.to_string()),
+    }
+}
+
+/// The campaign's event for a status: the network's own word first (so a map can name `ftd`),
+/// then the normalised status. `None`: record but do not send.
+fn map_status(campaign: &Campaign, conv: &StoredConversion) -> Option<String> {
+    let raw = conv.raw_status.trim().to_lowercase();
+    let mapped = campaign
+        .event_map
+        .get(&raw)
+        .or_else(|| campaign.event_map.get(&conv.status))?;
+    mapped.map(|name| name.as_str().to_owned())
+}
