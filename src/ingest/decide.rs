@@ -84,7 +84,7 @@ pub fn decide(
         &conv.txid,
         campaign.key.as_str(),
     );
-    let event_id = if used_events.iter().any(|e| *e == event_name) {
+    let event_id = if used_events.contains(&event_name) {
         repeat_event_id(&base, &conv.txid, &conv.status)
     } else {
         base
