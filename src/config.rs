@@ -97,6 +97,22 @@ pub struct Config {
     #[arg(long, env = "TRUSTED_PROXIES", value_name = "TRUSTED_PROXIES", default_value = "", value_parser = parse_cidrs, global = true)]
     pub trusted_proxies: TrustedProxies,
 
+    /// Comma-separated CIDRs allowed to send postbacks (empty: any address with the key).
+    #[arg(long, env = "POSTBACK_ALLOWED_IPS", value_name = "POSTBACK_ALLOWED_IPS", default_value = "", value_parser = parse_cidrs, global = true)]
+    pub postback_allowed_ips: TrustedProxies,
+
+    /// Click registrations per client address: N/s, N/m, N/h, or off.
+    #[arg(long, env = "CLICK_RATE_LIMIT", value_name = "CLICK_RATE_LIMIT", default_value = "6000/m", value_parser = crate::http::rate_limit::parse_rate, global = true)]
+    pub click_rate_limit: crate::http::rate_limit::RateLimitSetting,
+
+    /// Clicks older than this are deleted.
+    #[arg(long, env = "CLICK_RETENTION", value_name = "CLICK_RETENTION", default_value = "30d", value_parser = humantime::parse_duration, global = true)]
+    pub click_retention: Duration,
+
+    /// Event payloads and conversions' personal data older than this are erased.
+    #[arg(long, env = "EVENT_RETENTION", value_name = "EVENT_RETENTION", default_value = "30d", value_parser = humantime::parse_duration, global = true)]
+    pub event_retention: Duration,
+
     /// Log format.
     #[arg(
         long,
@@ -118,6 +134,10 @@ pub struct Config {
     /// Fallback interval at which the delivery worker looks for due events.
     #[arg(long, env = "DELIVERY_POLL_INTERVAL", value_name = "DELIVERY_POLL_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration, global = true)]
     pub delivery_poll_interval: Duration,
+
+    /// After a new event wakes the worker, how long it waits for more to fill the request.
+    #[arg(long, env = "DELIVERY_BATCH_WINDOW", value_name = "DELIVERY_BATCH_WINDOW", default_value = "50ms", value_parser = humantime::parse_duration, global = true)]
+    pub delivery_batch_window: Duration,
 
     /// Retry schedule after transient failures; the last delay repeats.
     #[arg(long, env = "DELIVERY_RETRY_DELAYS", value_name = "DELIVERY_RETRY_DELAYS", default_value = "10s,1m,5m,15m,1h,3h,6h,12h,24h", value_parser = parse_delays, global = true)]
@@ -249,7 +269,7 @@ fn parse_cidrs(s: &str) -> Result<TrustedProxies, String> {
         .map(|p| {
             p.parse::<IpNet>()
                 .or_else(|_| p.parse::<std::net::IpAddr>().map(IpNet::from))
-                .map_err(|_| format!("TRUSTED_PROXIES: {p:?} is not a CIDR such as 10.0.0.0/8"))
+                .map_err(|_| format!("{p:?} is not a CIDR such as 10.0.0.0/8"))
         })
         .collect::<Result<_, _>>()
         .map(TrustedProxies)

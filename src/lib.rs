@@ -16,6 +16,7 @@ pub mod delivery;
 pub mod domain;
 pub mod http;
 pub mod ingest;
+pub mod metrics;
 pub mod routes;
 pub mod startup;
 pub mod storage;

@@ -14,13 +14,16 @@ use tracing_actix_web::TracingLogger;
 use crate::config::{Config, TrustedProxies};
 use crate::delivery::worker::WorkerSettings;
 use crate::delivery::{DeliveryWorker, GraphClient, RetryPolicy};
+use crate::http::rate_limit::ClickRateLimit;
 use crate::http::request_span::RequestSpan;
 use crate::ingest::{self, PostbackWriter};
+use crate::metrics::Metrics;
 use crate::routes;
 use crate::storage;
 use crate::storage::campaign_cache::CampaignCache;
 use crate::storage::clicks::{ClickBatches, NewClick, Upserted};
 use crate::storage::group_commit::{write_with_fallback, GroupCommit, GroupCommitSettings};
+use crate::storage::privacy;
 
 /// Largest request body any endpoint takes.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -31,11 +34,14 @@ pub struct AppState {
     pub admin_token: String,
     pub postback_key: String,
     pub trusted_proxies: TrustedProxies,
+    pub postback_allowed_ips: TrustedProxies,
+    pub click_rate_limit: ClickRateLimit,
     /// Wakes the delivery worker when an event is committed.
     pub delivery_signal: Arc<Notify>,
     pub campaigns: Arc<CampaignCache>,
     pub click_writer: GroupCommit<NewClick, Option<Upserted>>,
     pub postback_writer: PostbackWriter,
+    pub metrics: Arc<Metrics>,
 }
 
 pub struct Application {
@@ -58,9 +64,11 @@ impl Application {
 
         let signal = Arc::new(Notify::new());
         let campaigns = Arc::new(CampaignCache::new(pool.clone(), Duration::from_secs(2)));
+        let metrics = Arc::new(Metrics::default());
         let worker = build_worker(
             &config,
             pool.clone(),
+            Arc::clone(&metrics),
             Arc::clone(&campaigns),
             Arc::clone(&signal),
         )?;
@@ -73,6 +81,8 @@ impl Application {
             admin_token: secrets.admin_token,
             postback_key: secrets.postback_key,
             trusted_proxies: config.trusted_proxies.clone(),
+            postback_allowed_ips: config.postback_allowed_ips.clone(),
+            click_rate_limit: ClickRateLimit::new(config.click_rate_limit),
             delivery_signal: Arc::clone(&signal),
             campaigns: Arc::clone(&campaigns),
             click_writer: GroupCommit::start(
@@ -99,10 +109,20 @@ impl Application {
                 },
                 Arc::clone(&signal),
             ),
+            metrics,
+        });
+        let pruning = state.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                pruning.click_rate_limit.prune();
+            }
         });
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(ErrorHandlers::new().default_handler(routes::problem_for_framework_errors))
+                .wrap(actix_web::middleware::from_fn(routes::count_requests))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(state.clone())
                 .app_data(web::PayloadConfig::new(BODY_LIMIT))
@@ -145,7 +165,30 @@ impl Application {
             .config
             .run_delivery_worker
             .then(|| tokio::spawn(self.worker.clone().run(stop_rx)));
+        let retention = self.config.run_delivery_worker.then(|| {
+            let (pool, clicks, events) = (
+                self.pool.clone(),
+                self.config.click_retention,
+                self.config.event_retention,
+            );
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(Duration::from_secs(600));
+                loop {
+                    every.tick().await;
+                    match privacy::apply_retention(&pool, clicks, events, 1000).await {
+                        Ok(r) if r != privacy::RetentionReport::default() => {
+                            tracing::info!(?r, "retention applied")
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "retention pass failed"),
+                    }
+                }
+            })
+        });
         let served = self.server.await;
+        if let Some(r) = retention {
+            r.abort();
+        }
         let _ = stop_tx.send(true);
         if let Some(handle) = worker {
             let abort = handle.abort_handle();
@@ -167,6 +210,7 @@ impl Application {
 fn build_worker(
     config: &Config,
     pool: PgPool,
+    metrics: Arc<Metrics>,
     campaigns: Arc<CampaignCache>,
     signal: Arc<Notify>,
 ) -> anyhow::Result<DeliveryWorker> {
@@ -183,6 +227,7 @@ fn build_worker(
         poll_interval: config.delivery_poll_interval,
         request_timeout: config.delivery_timeout,
         unmatched_grace: config.unmatched_grace,
+        batch_window: config.delivery_batch_window,
     };
     Ok(DeliveryWorker::new(
         pool,
@@ -190,6 +235,7 @@ fn build_worker(
         RetryPolicy::new(config.delivery_retry_delays.0.clone()),
         settings,
         campaigns,
+        metrics,
         signal,
     ))
 }

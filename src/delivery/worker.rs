@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::graph::{Batch, GraphClient, SendResult};
 use super::retry::{classify, RetryPolicy, Verdict};
 use crate::ingest;
+use crate::metrics::Metrics;
 use crate::storage::campaign_cache::CampaignCache;
 use crate::storage::events::{self, AttemptRecord, ClaimedEvent, Transition};
 use crate::storage::{campaigns, AccessToken};
@@ -26,6 +27,7 @@ pub struct WorkerSettings {
     pub poll_interval: Duration,
     pub request_timeout: Duration,
     pub unmatched_grace: Duration,
+    pub batch_window: Duration,
 }
 
 #[derive(Clone)]
@@ -40,6 +42,7 @@ struct Inner {
     settings: WorkerSettings,
     owner: Uuid,
     campaigns: Arc<CampaignCache>,
+    metrics: Arc<Metrics>,
     signal: Arc<Notify>,
     last_sweep: Mutex<Option<Instant>>,
 }
@@ -83,6 +86,7 @@ impl DeliveryWorker {
         policy: RetryPolicy,
         settings: WorkerSettings,
         campaigns: Arc<CampaignCache>,
+        metrics: Arc<Metrics>,
         signal: Arc<Notify>,
     ) -> Self {
         DeliveryWorker {
@@ -93,6 +97,7 @@ impl DeliveryWorker {
                 settings,
                 owner: Uuid::new_v4(),
                 campaigns,
+                metrics,
                 signal,
                 last_sweep: Mutex::new(None),
             }),
@@ -123,7 +128,11 @@ impl DeliveryWorker {
                 continue;
             }
             tokio::select! {
-                _ = self.inner.signal.notified() => {}
+                _ = self.inner.signal.notified() => {
+                    // Under load events keep arriving: a short wait fills the next request
+                    // (up to DELIVERY_BATCH_MAX) instead of sending one request per commit.
+                    tokio::time::sleep(s.batch_window).await;
+                }
                 _ = tokio::time::sleep(s.poll_interval) => {}
                 _ = shutdown.changed() => {}
             }
@@ -362,6 +371,12 @@ impl Inner {
             report.requests += 1;
             let verdict = classify(&result);
             let attempt = attempt_record(&result, &verdict);
+            self.metrics.delivery_attempt(
+                attempt.outcome,
+                chunk.len(),
+                started.elapsed().as_secs_f64(),
+                attempt.error_code,
+            );
             tracing::info!(
                 pixel_id = %job.pixel_id,
                 events = chunk.len(),

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod client_ip;
 pub mod error;
 pub mod params;
+pub mod rate_limit;
 pub mod request_span;
 
 pub use error::ApiError;

@@ -124,28 +124,102 @@ impl BatchWriter<(Postback, DateTime<Utc>), Outcome> for PostbackBatches {
     }
 }
 
-/// Records postbacks in one transaction, answers in input order. Click locks are taken in
-/// click id order, so two batches can never wait on each other's locks.
+/// Records postbacks in one transaction, answers in input order, in a handful of statements
+/// for the whole batch: lock every click id (in sorted order, so two batches never wait on each
+/// other in a cycle), read the clicks and their conversion history, decide each postback in
+/// memory, insert all conversions, insert all events. Postbacks whose click is unknown, or whose
+/// click has conversions still waiting for it, take the one-by-one path.
 pub async fn record_batch(
     pool: &PgPool,
     campaigns: &CampaignCache,
     items: &[(Postback, DateTime<Utc>)],
 ) -> Result<Vec<Outcome>, sqlx::Error> {
+    let click_of = |i: usize| items[i].0.click_id.as_str();
     let mut order: Vec<usize> = (0..items.len()).collect();
-    order.sort_by(|&a, &b| {
-        items[a]
-            .0
-            .click_id
-            .as_str()
-            .cmp(items[b].0.click_id.as_str())
-    });
-    let mut answers: Vec<Option<Outcome>> = vec![None; items.len()];
+    order.sort_by(|&a, &b| click_of(a).cmp(click_of(b)));
+    let mut ids: Vec<&str> = order.iter().map(|&i| click_of(i)).collect();
+    ids.dedup();
+
     let mut tx = pool.begin().await?;
+    conversions::lock_click_ids(&mut tx, &ids).await?;
+    let known = clicks::find_many(&mut tx, &ids).await?;
+    let mut history = conversions::click_histories(&mut tx, &ids).await?;
+
+    let mut answers: Vec<Option<Outcome>> = vec![None; items.len()];
+    let mut seen = std::collections::HashSet::new();
+    let mut rows = Vec::new();
+    let mut decided = Vec::new();
     for i in order {
         let (postback, received_at) = &items[i];
-        answers[i] = Some(record_postback(&mut tx, campaigns, postback, *received_at).await?);
+        let click_id = postback.click_id.as_str();
+        let waiting = history.get(click_id).is_some_and(|h| h.has_unmatched);
+        let Some(click) = known.get(click_id).filter(|_| !waiting) else {
+            answers[i] = Some(record_postback(&mut tx, campaigns, postback, *received_at).await?);
+            continue;
+        };
+        if !seen.insert((click_id, postback.status.as_str(), postback.txid.as_str())) {
+            answers[i] = Some(Outcome::Duplicate);
+            continue;
+        }
+        let mut conv = StoredConversion::from_postback(postback, *received_at);
+        let campaign = campaigns.get_by_id(click.campaign_id).await?;
+        let used =
+            history
+                .entry(click_id.to_owned())
+                .or_insert_with(|| conversions::ClickHistory {
+                    has_unmatched: false,
+                    used_events: Vec::new(),
+                });
+        let decision = decide(campaign.as_deref(), Some(click), &conv, &used.used_events);
+        if let Some(name) = &decision.event_name {
+            used.used_events.push(name.clone());
+        }
+        conv.click_row_id = Some(click.id);
+        conv.campaign_id = decision.campaign_id;
+        conv.state = decision.state.to_owned();
+        conv.event_name = decision.event_name.clone();
+        conv.failure_reason = decision.failure_reason.clone();
+        rows.push(conv);
+        decided.push((i, decision));
     }
+
+    let ids_by_key = if rows.is_empty() {
+        Default::default()
+    } else {
+        conversions::insert_many(&mut tx, &rows).await?
+    };
+    let mut new_events = Vec::new();
+    let mut outcomes = Vec::new();
+    for (conv, (i, decision)) in rows.iter().zip(decided) {
+        let key = (
+            conv.click_id.clone(),
+            conv.status.clone(),
+            conv.txid.clone(),
+        );
+        match ids_by_key.get(&key) {
+            None => answers[i] = Some(Outcome::Duplicate),
+            Some(&id) => outcomes.push((i, id, conv, decision)),
+        }
+    }
+    for (_, id, conv, d) in &outcomes {
+        if let (Some(ev), Some(campaign_id), Some(name)) = (&d.event, d.campaign_id, &d.event_name)
+        {
+            new_events.push(events::NewEvent {
+                conversion_id: *id,
+                campaign_id,
+                event_name: name,
+                event_id: &ev.event_id,
+                event_time: conv.event_time,
+                payload: &ev.payload,
+            });
+        }
+    }
+    events::insert_many(&mut tx, &new_events).await?;
     tx.commit().await?;
+    drop(new_events);
+    for (i, id, _, d) in outcomes {
+        answers[i] = Some(Outcome::from_decision(id, d));
+    }
     Ok(answers
         .into_iter()
         .map(|a| a.expect("every postback answered"))

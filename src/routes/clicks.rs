@@ -151,6 +151,9 @@ async fn register(
     state: &AppState,
     r: ClickRequest,
 ) -> Result<(StatusCode, Value), ApiError> {
+    state
+        .click_rate_limit
+        .check(client_ip(req, &state.trusted_proxies))?;
     let campaign_key = required(r.campaign.as_deref(), "campaign")?;
     let click_id = ClickId::parse(required(r.click_id.as_deref(), "click_id")?)
         .map_err(|e| ApiError::invalid_field("click_id", e))?;
@@ -198,6 +201,7 @@ async fn register(
             (name.as_str().to_owned(), Value::String(id))
         })
         .collect();
+    state.metrics.click_stored(stored.inserted);
     let status = if stored.inserted {
         StatusCode::CREATED
     } else {

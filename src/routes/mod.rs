@@ -6,10 +6,11 @@ pub mod health;
 pub mod postback;
 
 use actix_cors::Cors;
-use actix_web::body::{BoxBody, EitherBody};
-use actix_web::dev::ServiceResponse;
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{header, StatusCode};
 use actix_web::middleware::ErrorHandlerResponse;
+use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse};
 
 use crate::http::error::problem_body;
@@ -18,6 +19,7 @@ use crate::http::ApiError;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/healthz").get(health::healthz))
         .service(web::resource("/readyz").get(health::readyz))
+        .service(web::resource("/metrics").get(health::metrics))
         .service(
             web::resource("/v1/clicks")
                 // Landing pages live on other domains.
@@ -37,6 +39,30 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(postback::receive)),
         )
         .configure(admin::configure);
+}
+
+/// Counts every request by its route pattern (never the raw path: ids would explode the
+/// label set), method and status.
+pub async fn count_requests(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let route = req
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = req.method().as_str().to_owned();
+    let metrics = req
+        .app_data::<web::Data<crate::startup::AppState>>()
+        .map(|s| std::sync::Arc::clone(&s.metrics));
+    let res = next.call(req).await;
+    if let Some(m) = metrics {
+        let status = match &res {
+            Ok(r) => r.status().as_u16(),
+            Err(e) => e.as_response_error().status_code().as_u16(),
+        };
+        m.http_request(&route, &method, status);
+    }
+    res
 }
 
 pub async fn not_found() -> Result<HttpResponse, ApiError> {

@@ -7,6 +7,7 @@ use chrono::Utc;
 use serde_json::json;
 
 use crate::http::auth::secret_matches;
+use crate::http::client_ip::client_ip;
 use crate::http::params::{media_type, parse_urlencoded, Params};
 use crate::http::ApiError;
 use crate::ingest::Outcome;
@@ -26,6 +27,15 @@ pub async fn receive(
             "tracker must be one of keitaro, binom, bemob, voluum, redtrack, clickflare, generic",
         )
     })?;
+    if !state.postback_allowed_ips.0.is_empty()
+        && !client_ip(&req, &state.trusted_proxies)
+            .is_some_and(|ip| state.postback_allowed_ips.contains(ip))
+    {
+        return Err(ApiError::Forbidden {
+            code: "ip_not_allowed",
+            detail: "postbacks are not accepted from this address (POSTBACK_ALLOWED_IPS)".into(),
+        });
+    }
     let mut params = Params::from_pairs(parse_urlencoded(req.query_string().as_bytes())?);
     let key = params.remove("key");
     let presented = req
@@ -57,6 +67,7 @@ pub async fn receive(
     let postback = match parsed {
         Parsed::Ignored { .. } => {
             span.record("outcome", "ignored");
+            state.metrics.postback(tracker.as_str(), "ignored");
             return Ok(answer(
                 StatusCode::OK,
                 json!({ "status": "ignored" }),
@@ -73,7 +84,8 @@ pub async fn receive(
         _ => StatusCode::OK,
     };
     let body = serde_json::to_value(&outcome).map_err(|e| ApiError::Internal(e.into()))?;
-    span.record("outcome", body["status"].as_str().unwrap_or_default());
+    span.record("outcome", outcome.name());
+    state.metrics.postback(tracker.as_str(), outcome.name());
     tracing::info!("postback recorded");
     Ok(answer(status, body, reply_text))
 }

@@ -288,3 +288,15 @@ pub async fn find<'e>(
         .fetch_optional(db)
         .await
 }
+
+/// The clicks among `click_ids` that are registered, by click id.
+pub async fn find_many(
+    tx: &mut Transaction<'_, Postgres>,
+    click_ids: &[&str],
+) -> Result<HashMap<String, StoredClick>, sqlx::Error> {
+    let rows = sqlx::query_as::<_, StoredClick>(&format!("{SELECT} WHERE k.click_id = ANY($1)"))
+        .bind(click_ids)
+        .fetch_all(&mut **tx)
+        .await?;
+    Ok(rows.into_iter().map(|c| (c.click_id.clone(), c)).collect())
+}

@@ -1,3 +1,5 @@
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
 
@@ -113,6 +115,22 @@ pub async fn lock_click_id(
     Ok(())
 }
 
+/// [`lock_click_id`] for many click ids, taken in the given order. Every batch passes them
+/// sorted, so two batches never wait on each other in a cycle.
+pub async fn lock_click_ids(
+    tx: &mut Transaction<'_, Postgres>,
+    sorted_click_ids: &[&str],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(hashtextextended(id, 7001)) \
+         FROM unnest($1::text[]) WITH ORDINALITY AS t(id, n) ORDER BY n",
+    )
+    .bind(sorted_click_ids)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// Stores a conversion in its decided state. `None` when the same click, status and
 /// transaction id are already recorded: the tracker is repeating itself.
 pub async fn insert(
@@ -168,6 +186,92 @@ pub struct ClickHistory {
     pub has_unmatched: bool,
     /// Event names other conversions of the click were given.
     pub used_events: Vec<String>,
+}
+
+/// [`click_history`] of several clicks at once; clicks without conversions are absent.
+pub async fn click_histories(
+    tx: &mut Transaction<'_, Postgres>,
+    click_ids: &[&str],
+) -> Result<HashMap<String, ClickHistory>, sqlx::Error> {
+    let rows: Vec<(String, bool, Vec<String>)> = sqlx::query_as(
+        "SELECT click_id, COALESCE(bool_or(state = 'unmatched'), false), \
+            COALESCE(array_agg(DISTINCT event_name) FILTER (WHERE event_name IS NOT NULL), '{}') \
+         FROM conversions WHERE click_id = ANY($1) GROUP BY click_id",
+    )
+    .bind(click_ids)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, has_unmatched, used_events)| {
+            (
+                id,
+                ClickHistory {
+                    has_unmatched,
+                    used_events,
+                },
+            )
+        })
+        .collect())
+}
+
+/// [`insert`] for many conversions in one statement. Returns the new ids by dedup key
+/// (click id, status, txid); a key absent from the answer was already recorded.
+pub async fn insert_many(
+    tx: &mut Transaction<'_, Postgres>,
+    rows: &[StoredConversion],
+) -> Result<HashMap<(String, String, String), i64>, sqlx::Error> {
+    let col = |f: fn(&StoredConversion) -> Option<String>| rows.iter().map(f).collect::<Vec<_>>();
+    let text =
+        |f: fn(&StoredConversion) -> &String| rows.iter().map(|r| f(r).clone()).collect::<Vec<_>>();
+    let found: Vec<(i64, String, String, String)> = sqlx::query_as(
+        "INSERT INTO conversions (click_id, click_row_id, campaign_id, campaign_hint, tracker, \
+            raw_status, status, txid, payout, currency, received_at, event_time, state, \
+            event_name, failure_reason, ip, user_agent, fbclid, \
+            em, ph, fn, ln, ge, db, ct, st, zp, country, external_id) \
+         SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], \
+            $6::text[], $7::text[], $8::text[], $9::float8[], $10::text[], $11::timestamptz[], \
+            $12::timestamptz[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], \
+            $18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::text[], \
+            $24::text[], $25::text[], $26::text[], $27::text[], $28::text[], $29::text[]) \
+         ON CONFLICT ON CONSTRAINT conversions_dedup_key DO NOTHING \
+         RETURNING id, click_id, status, txid",
+    )
+    .bind(text(|r| &r.click_id))
+    .bind(rows.iter().map(|r| r.click_row_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.campaign_id).collect::<Vec<_>>())
+    .bind(col(|r| r.campaign_hint.clone()))
+    .bind(text(|r| &r.tracker))
+    .bind(text(|r| &r.raw_status))
+    .bind(text(|r| &r.status))
+    .bind(text(|r| &r.txid))
+    .bind(rows.iter().map(|r| r.payout).collect::<Vec<_>>())
+    .bind(col(|r| r.currency.clone()))
+    .bind(rows.iter().map(|r| r.received_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.event_time).collect::<Vec<_>>())
+    .bind(text(|r| &r.state))
+    .bind(col(|r| r.event_name.clone()))
+    .bind(col(|r| r.failure_reason.clone()))
+    .bind(col(|r| r.ip.clone()))
+    .bind(col(|r| r.user_agent.clone()))
+    .bind(col(|r| r.fbclid.clone()))
+    .bind(col(|r| r.em.clone()))
+    .bind(col(|r| r.ph.clone()))
+    .bind(col(|r| r.fn_.clone()))
+    .bind(col(|r| r.ln.clone()))
+    .bind(col(|r| r.ge.clone()))
+    .bind(col(|r| r.db.clone()))
+    .bind(col(|r| r.ct.clone()))
+    .bind(col(|r| r.st.clone()))
+    .bind(col(|r| r.zp.clone()))
+    .bind(col(|r| r.country.clone()))
+    .bind(col(|r| r.external_id.clone()))
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(found
+        .into_iter()
+        .map(|(id, click_id, status, txid)| ((click_id, status, txid), id))
+        .collect())
 }
 
 /// Resolution of one click is serialised by [`lock_click_id`], so the first conversion given an

@@ -30,6 +30,40 @@ pub async fn insert(
     .await
 }
 
+/// An outbox row to write.
+pub struct NewEvent<'a> {
+    pub conversion_id: i64,
+    pub campaign_id: i64,
+    pub event_name: &'a str,
+    pub event_id: &'a str,
+    pub event_time: DateTime<Utc>,
+    pub payload: &'a serde_json::Value,
+}
+
+/// [`insert`] for many events in one statement.
+pub async fn insert_many(
+    tx: &mut Transaction<'_, Postgres>,
+    rows: &[NewEvent<'_>],
+) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO events (conversion_id, campaign_id, event_name, event_id, event_time, payload) \
+         SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], \
+            $5::timestamptz[], $6::jsonb[])",
+    )
+    .bind(rows.iter().map(|r| r.conversion_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.campaign_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.event_name).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.event_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.event_time).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| Json(r.payload)).collect::<Vec<_>>())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ClaimedEvent {
     pub id: i64,
@@ -56,7 +90,7 @@ pub async fn claim(
     sqlx::query_as(
         "WITH due AS ( \
             SELECT id FROM events \
-            WHERE state = 'pending' AND next_attempt_at <= now() \
+            WHERE state = 'pending' AND next_attempt_at <= now() AND payload IS NOT NULL \
               AND (lease_until IS NULL OR lease_until < now()) \
             ORDER BY next_attempt_at, id \
             LIMIT $1 \
@@ -205,7 +239,8 @@ pub async fn requeue_failed(
 ) -> Result<u64, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE events SET state = 'pending', failure_class = NULL, next_attempt_at = now() \
-         WHERE state = 'failed' AND ($1::bigint IS NULL OR conversion_id = $1) \
+         WHERE state = 'failed' AND payload IS NOT NULL \
+           AND ($1::bigint IS NULL OR conversion_id = $1) \
            AND ($2::bigint IS NULL OR campaign_id = $2)",
     )
     .bind(conversion_id)

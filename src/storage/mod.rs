@@ -7,6 +7,7 @@ pub mod clicks;
 pub mod conversions;
 pub mod events;
 pub mod group_commit;
+pub mod privacy;
 
 use std::time::Duration;
 

@@ -1661,3 +1661,96 @@ async fn admin_shows_a_conversion_pending_then_sent_with_the_exact_payload() {
         .unwrap();
     assert_eq!(resp.status(), 401);
 }
+
+/// Many postbacks at once share group-commit batches: repeats, rebills and unknown clicks in
+/// one batch must come out as if they had arrived one by one.
+#[tokio::test]
+async fn concurrent_postbacks_in_shared_batches_keep_dedup_and_distinct_event_ids() {
+    let app = spawn_app().await;
+    app.create_campaign("offer1", json!({})).await;
+    for i in 0..20 {
+        click(&app, "offer1", &format!("cc-{i}"), json!({})).await;
+    }
+    let mut queries = Vec::new();
+    for i in 0..20 {
+        // Each click: a lead sent three times, a sale, a rebill with its own txid.
+        for _ in 0..3 {
+            queries.push(format!("subid=cc-{i}&status=lead"));
+        }
+        queries.push(format!("subid=cc-{i}&status=sale&tid=S{i}"));
+        queries.push(format!("subid=cc-{i}&status=sale&tid=R{i}"));
+    }
+    // And postbacks for clicks nobody registered.
+    for i in 0..10 {
+        queries.push(format!("subid=ghost-{i}&status=lead"));
+    }
+    let answers = futures_join(&app, &queries).await;
+    let count_of = |s: &str| answers.iter().filter(|a| a["status"] == s).count();
+    assert_eq!(count_of("accepted"), 60, "{answers:?}");
+    assert_eq!(count_of("duplicate"), 40);
+    assert_eq!(count_of("unmatched"), 10);
+
+    let report = app.deliver().await;
+    assert_eq!(report.delivered, 60);
+    let events = app.graph_events().await;
+    let mut ids: Vec<&str> = events
+        .iter()
+        .map(|e| e["event_id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 60, "every conversion has its own event id");
+    for i in 0..20 {
+        let mut purchases: Vec<(String, String)> = events
+            .iter()
+            .filter(|e| e["event_name"] == "Purchase")
+            .map(|e| {
+                (
+                    e["custom_data"]["order_id"].as_str().unwrap().to_owned(),
+                    e["event_id"].as_str().unwrap().to_owned(),
+                )
+            })
+            .filter(|(order, _)| *order == format!("S{i}") || *order == format!("R{i}"))
+            .collect();
+        purchases.sort();
+        // The two sales raced: whichever was recorded first has the plain id, the other the
+        // id suffixed with its own transaction id.
+        let base = format!("Purchase-cc-{i}");
+        let (r, s) = (&purchases[0], &purchases[1]);
+        let expected = [
+            [
+                (r.0.clone(), base.clone()),
+                (s.0.clone(), format!("{base}-S{i}")),
+            ],
+            [
+                (r.0.clone(), format!("{base}-R{i}")),
+                (s.0.clone(), base.clone()),
+            ],
+        ];
+        assert!(
+            expected.contains(&[r.clone(), s.clone()]),
+            "cc-{i}: {purchases:?}"
+        );
+    }
+    assert_eq!(count(&app, "conversions").await, 70);
+}
+
+async fn futures_join(app: &TestApp, queries: &[String]) -> Vec<Value> {
+    let mut tasks = Vec::new();
+    for q in queries {
+        let (client, url) = (
+            app.client.clone(),
+            format!("{}/v1/postback/keitaro?key={POSTBACK_KEY}&{q}", app.address),
+        );
+        tasks.push(tokio::spawn(async move {
+            let resp = client.get(url).send().await.unwrap();
+            assert!(resp.status().is_success(), "{}", resp.status());
+            resp.json::<Value>().await.unwrap()
+        }));
+    }
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}

@@ -5,7 +5,7 @@ use super::Admin;
 use crate::domain::ClickId;
 use crate::http::ApiError;
 use crate::startup::AppState;
-use crate::storage::clicks;
+use crate::storage::{clicks, privacy};
 
 /// A stored click. Customer fields only ever exist as hashes, and are shown as such.
 pub async fn get(
@@ -44,4 +44,27 @@ pub async fn get(
         "event_ids": c.event_ids.0,
         "user_data_hashes": hashes,
     })))
+}
+
+/// Erases a click's personal data (a visitor's deletion request): the click, the personal
+/// fields of its conversions and the payloads of their events.
+#[tracing::instrument(skip_all, fields(click_id = %click_id))]
+pub async fn erase(
+    _: Admin,
+    click_id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let not_found = || {
+        ApiError::not_found(
+            "click_not_found",
+            format!("no click with id {:?}", click_id.as_str()),
+        )
+    };
+    let id = ClickId::parse(&click_id).map_err(|_| not_found())?;
+    let erased = privacy::erase_click(&state.pool, id.as_str()).await?;
+    if erased == privacy::Erasure::default() {
+        return Err(not_found());
+    }
+    tracing::info!(?erased, "click erased on request");
+    Ok(HttpResponse::Ok().json(erased))
 }

@@ -51,7 +51,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(
                 web::resource("/campaigns/{key}/retry-failed").post(conversions::retry_campaign),
             )
-            .service(web::resource("/clicks/{click_id}").get(clicks::get))
+            .service(
+                web::resource("/clicks/{click_id}")
+                    .get(clicks::get)
+                    .delete(clicks::erase),
+            )
             .service(web::resource("/conversions").get(conversions::list))
             .service(web::resource("/conversions/{id}").get(conversions::get))
             .service(web::resource("/conversions/{id}/retry").post(conversions::retry)),

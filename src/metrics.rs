@@ -1,0 +1,187 @@
+//! Prometheus metrics. Counters are kept in memory by the code that does the work; the outbox
+//! gauges are read from the database at scrape time, so every process reports the same truth.
+
+use std::sync::atomic::AtomicU64;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+use sqlx::PgPool;
+
+type Labels = Vec<(&'static str, String)>;
+
+pub struct Metrics {
+    registry: Registry,
+    http_requests: Family<Labels, Counter>,
+    clicks_stored: Family<Labels, Counter>,
+    postbacks: Family<Labels, Counter>,
+    delivery_attempts: Family<Labels, Counter>,
+    delivery_seconds: Histogram,
+    meta_errors: Family<Labels, Counter>,
+    events: Family<Labels, Gauge>,
+    conversions: Family<Labels, Gauge>,
+    outbox_depth: Gauge,
+    outbox_oldest_seconds: Gauge<f64, AtomicU64>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("capi_bridge");
+        let http_requests = Family::<Labels, Counter>::default();
+        let clicks_stored = Family::<Labels, Counter>::default();
+        let postbacks = Family::<Labels, Counter>::default();
+        let delivery_attempts = Family::<Labels, Counter>::default();
+        let delivery_seconds = Histogram::new(exponential_buckets(0.01, 2.0, 12));
+        let meta_errors = Family::<Labels, Counter>::default();
+        let events = Family::<Labels, Gauge>::default();
+        let conversions = Family::<Labels, Gauge>::default();
+        let outbox_depth = Gauge::default();
+        let outbox_oldest_seconds = Gauge::<f64, AtomicU64>::default();
+        let r = &mut registry;
+        r.register(
+            "http_requests",
+            "HTTP requests by route, method and status",
+            http_requests.clone(),
+        );
+        r.register(
+            "clicks_stored",
+            "Clicks stored, new or merged",
+            clicks_stored.clone(),
+        );
+        r.register(
+            "postbacks",
+            "Postbacks by tracker and outcome",
+            postbacks.clone(),
+        );
+        r.register(
+            "delivery_attempts",
+            "Events carried by requests to Meta, by outcome",
+            delivery_attempts.clone(),
+        );
+        r.register(
+            "delivery_request_seconds",
+            "Duration of requests to Meta",
+            delivery_seconds.clone(),
+        );
+        r.register(
+            "meta_errors",
+            "Error answers from Meta by error code",
+            meta_errors.clone(),
+        );
+        r.register("events", "Outbound events by state", events.clone());
+        r.register("conversions", "Conversions by fate", conversions.clone());
+        r.register(
+            "outbox_depth",
+            "Events waiting to be delivered",
+            outbox_depth.clone(),
+        );
+        r.register(
+            "outbox_oldest_pending_seconds",
+            "Age of the oldest event waiting to be delivered",
+            outbox_oldest_seconds.clone(),
+        );
+        Metrics {
+            registry,
+            http_requests,
+            clicks_stored,
+            postbacks,
+            delivery_attempts,
+            delivery_seconds,
+            meta_errors,
+            events,
+            conversions,
+            outbox_depth,
+            outbox_oldest_seconds,
+        }
+    }
+}
+
+impl Metrics {
+    pub fn http_request(&self, route: &str, method: &str, status: u16) {
+        self.http_requests
+            .get_or_create(&vec![
+                ("route", route.to_owned()),
+                ("method", method.to_owned()),
+                ("status", status.to_string()),
+            ])
+            .inc();
+    }
+
+    pub fn click_stored(&self, new: bool) {
+        let result = if new { "new" } else { "merged" };
+        self.clicks_stored
+            .get_or_create(&vec![("result", result.to_owned())])
+            .inc();
+    }
+
+    pub fn postback(&self, tracker: &str, outcome: &str) {
+        self.postbacks
+            .get_or_create(&vec![
+                ("tracker", tracker.to_owned()),
+                ("outcome", outcome.to_owned()),
+            ])
+            .inc();
+    }
+
+    pub fn delivery_attempt(
+        &self,
+        outcome: &str,
+        events: usize,
+        seconds: f64,
+        meta_code: Option<i32>,
+    ) {
+        self.delivery_attempts
+            .get_or_create(&vec![("outcome", outcome.to_owned())])
+            .inc_by(events as u64);
+        self.delivery_seconds.observe(seconds);
+        if let Some(code) = meta_code {
+            self.meta_errors
+                .get_or_create(&vec![("code", code.to_string())])
+                .inc();
+        }
+    }
+
+    /// The text exposition, with the outbox gauges read now.
+    pub async fn render(&self, pool: &PgPool) -> Result<String, sqlx::Error> {
+        let events: Vec<(String, i64)> =
+            sqlx::query_as("SELECT state, count(*) FROM events GROUP BY state")
+                .fetch_all(pool)
+                .await?;
+        let conversions: Vec<(String, i64)> =
+            sqlx::query_as("SELECT state, count(*) FROM conversions GROUP BY state")
+                .fetch_all(pool)
+                .await?;
+        let (depth, oldest): (i64, Option<f64>) = sqlx::query_as(
+            "SELECT count(*), EXTRACT(EPOCH FROM now() - min(created_at))::float8 \
+             FROM events WHERE state = 'pending'",
+        )
+        .fetch_one(pool)
+        .await?;
+        for state in ["pending", "sent", "failed", "expired"] {
+            let n = events
+                .iter()
+                .find(|(s, _)| s == state)
+                .map_or(0, |(_, n)| *n);
+            self.events
+                .get_or_create(&vec![("state", state.to_owned())])
+                .set(n);
+        }
+        for state in ["unmatched", "skipped", "suppressed", "queued", "failed"] {
+            let n = conversions
+                .iter()
+                .find(|(s, _)| s == state)
+                .map_or(0, |(_, n)| *n);
+            self.conversions
+                .get_or_create(&vec![("state", state.to_owned())])
+                .set(n);
+        }
+        self.outbox_depth.set(depth);
+        self.outbox_oldest_seconds.set(oldest.unwrap_or(0.0));
+        let mut out = String::new();
+        encode(&mut out, &self.registry).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+        Ok(out)
+    }
+}

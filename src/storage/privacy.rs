@@ -1,0 +1,141 @@
+//! Deleting personal data: the retention job and erasure of one click on request.
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+
+/// What one retention pass removed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RetentionReport {
+    pub clicks_deleted: u64,
+    pub payloads_erased: u64,
+    pub conversions_scrubbed: u64,
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+/// Deletes clicks older than `click_retention` and erases event payloads and the personal data
+/// of conversions older than `event_retention`, `batch` rows per statement so no statement
+/// holds many locks or runs long. Events still waiting for delivery are never touched.
+pub async fn apply_retention(
+    pool: &PgPool,
+    click_retention: Duration,
+    event_retention: Duration,
+    batch: i64,
+) -> Result<RetentionReport, sqlx::Error> {
+    let mut report = RetentionReport::default();
+    loop {
+        let n = sqlx::query(
+            "DELETE FROM clicks WHERE id IN (SELECT id FROM clicks \
+             WHERE first_seen_at < now() - make_interval(secs => $1) LIMIT $2)",
+        )
+        .bind(secs(click_retention))
+        .bind(batch)
+        .execute(pool)
+        .await?
+        .rows_affected();
+        report.clicks_deleted += n;
+        if n < batch as u64 {
+            break;
+        }
+    }
+    loop {
+        let n = sqlx::query(
+            "UPDATE events SET payload = NULL WHERE id IN (SELECT id FROM events \
+             WHERE payload IS NOT NULL AND state <> 'pending' \
+               AND created_at < now() - make_interval(secs => $1) LIMIT $2)",
+        )
+        .bind(secs(event_retention))
+        .bind(batch)
+        .execute(pool)
+        .await?
+        .rows_affected();
+        report.payloads_erased += n;
+        if n < batch as u64 {
+            break;
+        }
+    }
+    loop {
+        let n = sqlx::query(&format!(
+            "UPDATE conversions SET {SCRUB} WHERE id IN (SELECT c.id FROM conversions c \
+             WHERE c.received_at < now() - make_interval(secs => $1) \
+               AND (c.ip IS NOT NULL OR c.user_agent IS NOT NULL OR c.fbclid IS NOT NULL \
+                    OR c.em IS NOT NULL OR c.ph IS NOT NULL OR c.external_id IS NOT NULL) \
+               AND NOT EXISTS (SELECT 1 FROM events e WHERE e.conversion_id = c.id \
+                               AND e.state = 'pending') \
+             LIMIT $2)"
+        ))
+        .bind(secs(event_retention))
+        .bind(batch)
+        .execute(pool)
+        .await?
+        .rows_affected();
+        report.conversions_scrubbed += n;
+        if n < batch as u64 {
+            break;
+        }
+    }
+    Ok(report)
+}
+
+const SCRUB: &str = "ip = NULL, user_agent = NULL, fbclid = NULL, em = NULL, ph = NULL, \
+    fn = NULL, ln = NULL, ge = NULL, db = NULL, ct = NULL, st = NULL, zp = NULL, country = NULL, \
+    external_id = NULL";
+
+/// What an erasure removed.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Erasure {
+    pub clicks_deleted: u64,
+    pub conversions_scrubbed: u64,
+    pub events_erased: u64,
+    /// Events that had not reached Meta yet and now never will.
+    pub events_cancelled: u64,
+}
+
+/// Erases a click's personal data: the click row, the personal fields of its conversions and
+/// the payloads of their events. Unsent events are cancelled (`failed`, never sent): without
+/// the visitor's data they could not be sent correctly anyway.
+pub async fn erase_click(pool: &PgPool, click_id: &str) -> Result<Erasure, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    crate::storage::conversions::lock_click_id(&mut tx, click_id).await?;
+    let events_cancelled = sqlx::query(
+        "UPDATE events SET state = 'failed', failure_class = 'erased', payload = NULL, \
+            last_error = 'personal data erased on request; never sent', \
+            lease_owner = NULL, lease_until = NULL \
+         WHERE state IN ('pending', 'failed') AND conversion_id IN \
+            (SELECT id FROM conversions WHERE click_id = $1)",
+    )
+    .bind(click_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    let events_erased = sqlx::query(
+        "UPDATE events SET payload = NULL WHERE payload IS NOT NULL AND conversion_id IN \
+            (SELECT id FROM conversions WHERE click_id = $1)",
+    )
+    .bind(click_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    let conversions_scrubbed = sqlx::query(&format!(
+        "UPDATE conversions SET {SCRUB} WHERE click_id = $1"
+    ))
+    .bind(click_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    let clicks_deleted = sqlx::query("DELETE FROM clicks WHERE click_id = $1")
+        .bind(click_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    tx.commit().await?;
+    Ok(Erasure {
+        clicks_deleted,
+        conversions_scrubbed,
+        events_erased: events_erased + events_cancelled,
+        events_cancelled,
+    })
+}
