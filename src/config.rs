@@ -93,6 +93,15 @@ pub struct Config {
     )]
     pub meta_app_secret: Option<String>,
 
+    /// 32-byte key (64 hex digits or base64) encrypting access tokens at rest (AES-256-GCM).
+    #[arg(long, env = "SECRETS_KEY", value_name = "SECRETS_KEY", hide_env_values = true, value_parser = crate::secrets::parse_key, global = true)]
+    pub secrets_key: Option<crate::secrets::SecretKey>,
+
+    /// Former SECRETS_KEY values (comma-separated) while rotating: tokens are re-encrypted
+    /// under SECRETS_KEY at start-up.
+    #[arg(long, env = "SECRETS_KEY_PREVIOUS", value_name = "SECRETS_KEY_PREVIOUS", hide_env_values = true, default_value = "", value_parser = crate::secrets::parse_keys, global = true)]
+    pub secrets_key_previous: crate::secrets::Keys,
+
     /// Comma-separated CIDRs of reverse proxies whose X-Forwarded-For is trusted.
     #[arg(long, env = "TRUSTED_PROXIES", value_name = "TRUSTED_PROXIES", default_value = "", value_parser = parse_cidrs, global = true)]
     pub trusted_proxies: TrustedProxies,

@@ -18,6 +18,7 @@ pub mod http;
 pub mod ingest;
 pub mod metrics;
 pub mod routes;
+pub mod secrets;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;

@@ -12,13 +12,14 @@ use tokio::sync::{watch, Notify};
 use tracing_actix_web::TracingLogger;
 
 use crate::config::{Config, TrustedProxies};
-use crate::delivery::worker::WorkerSettings;
+use crate::delivery::worker::{WorkerDeps, WorkerSettings};
 use crate::delivery::{DeliveryWorker, GraphClient, RetryPolicy};
 use crate::http::rate_limit::ClickRateLimit;
 use crate::http::request_span::RequestSpan;
 use crate::ingest::{self, PostbackWriter};
 use crate::metrics::Metrics;
 use crate::routes;
+use crate::secrets::TokenCipher;
 use crate::storage;
 use crate::storage::campaign_cache::CampaignCache;
 use crate::storage::clicks::{ClickBatches, NewClick, Upserted};
@@ -42,6 +43,7 @@ pub struct AppState {
     pub click_writer: GroupCommit<NewClick, Option<Upserted>>,
     pub postback_writer: PostbackWriter,
     pub metrics: Arc<Metrics>,
+    pub cipher: TokenCipher,
 }
 
 pub struct Application {
@@ -62,6 +64,19 @@ impl Application {
             .await
             .context("applying database migrations failed")?;
 
+        let cipher = TokenCipher::new(
+            config.secrets_key.clone(),
+            config.secrets_key_previous.clone(),
+        );
+        let resealed = cipher.reseal_all(&pool).await.context(
+            "access tokens could not be re-encrypted; if SECRETS_KEY changed, put the old key in SECRETS_KEY_PREVIOUS",
+        )?;
+        if resealed > 0 {
+            tracing::info!(
+                campaigns = resealed,
+                "access tokens re-encrypted under the current SECRETS_KEY"
+            );
+        }
         let signal = Arc::new(Notify::new());
         let campaigns = Arc::new(CampaignCache::new(pool.clone(), Duration::from_secs(2)));
         let metrics = Arc::new(Metrics::default());
@@ -69,6 +84,7 @@ impl Application {
             &config,
             pool.clone(),
             Arc::clone(&metrics),
+            cipher.clone(),
             Arc::clone(&campaigns),
             Arc::clone(&signal),
         )?;
@@ -110,6 +126,7 @@ impl Application {
                 Arc::clone(&signal),
             ),
             metrics,
+            cipher: cipher.clone(),
         });
         let pruning = state.clone();
         tokio::spawn(async move {
@@ -211,6 +228,7 @@ fn build_worker(
     config: &Config,
     pool: PgPool,
     metrics: Arc<Metrics>,
+    cipher: TokenCipher,
     campaigns: Arc<CampaignCache>,
     signal: Arc<Notify>,
 ) -> anyhow::Result<DeliveryWorker> {
@@ -229,13 +247,14 @@ fn build_worker(
         unmatched_grace: config.unmatched_grace,
         batch_window: config.delivery_batch_window,
     };
-    Ok(DeliveryWorker::new(
+    let deps = WorkerDeps {
         pool,
         graph,
-        RetryPolicy::new(config.delivery_retry_delays.0.clone()),
-        settings,
+        policy: RetryPolicy::new(config.delivery_retry_delays.0.clone()),
         campaigns,
         metrics,
+        cipher,
         signal,
-    ))
+    };
+    Ok(DeliveryWorker::new(deps, settings))
 }

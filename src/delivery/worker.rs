@@ -16,6 +16,7 @@ use super::graph::{Batch, GraphClient, SendResult};
 use super::retry::{classify, RetryPolicy, Verdict};
 use crate::ingest;
 use crate::metrics::Metrics;
+use crate::secrets::TokenCipher;
 use crate::storage::campaign_cache::CampaignCache;
 use crate::storage::events::{self, AttemptRecord, ClaimedEvent, Transition};
 use crate::storage::{campaigns, AccessToken};
@@ -43,6 +44,7 @@ struct Inner {
     owner: Uuid,
     campaigns: Arc<CampaignCache>,
     metrics: Arc<Metrics>,
+    cipher: TokenCipher,
     signal: Arc<Notify>,
     last_sweep: Mutex<Option<Instant>>,
 }
@@ -79,16 +81,29 @@ struct Job {
     events: Vec<ClaimedEvent>,
 }
 
+/// What the worker works with, shared with the rest of the process.
+pub struct WorkerDeps {
+    pub pool: PgPool,
+    pub graph: GraphClient,
+    pub policy: RetryPolicy,
+    pub campaigns: Arc<CampaignCache>,
+    pub metrics: Arc<Metrics>,
+    pub cipher: TokenCipher,
+    /// Notified when an event is committed.
+    pub signal: Arc<Notify>,
+}
+
 impl DeliveryWorker {
-    pub fn new(
-        pool: PgPool,
-        graph: GraphClient,
-        policy: RetryPolicy,
-        settings: WorkerSettings,
-        campaigns: Arc<CampaignCache>,
-        metrics: Arc<Metrics>,
-        signal: Arc<Notify>,
-    ) -> Self {
+    pub fn new(deps: WorkerDeps, settings: WorkerSettings) -> Self {
+        let WorkerDeps {
+            pool,
+            graph,
+            policy,
+            campaigns,
+            metrics,
+            cipher,
+            signal,
+        } = deps;
         DeliveryWorker {
             inner: Arc::new(Inner {
                 pool,
@@ -98,6 +113,7 @@ impl DeliveryWorker {
                 owner: Uuid::new_v4(),
                 campaigns,
                 metrics,
+                cipher,
                 signal,
                 last_sweep: Mutex::new(None),
             }),
@@ -246,7 +262,7 @@ impl DeliveryWorker {
         Ok(n as usize)
     }
 
-    async fn park(&self, evs: &[ClaimedEvent]) -> Result<usize, sqlx::Error> {
+    async fn park(&self, evs: &[ClaimedEvent], why: String) -> Result<usize, sqlx::Error> {
         let ids: Vec<i64> = evs.iter().map(|e| e.id).collect();
         let n = events::record(
             &self.inner.pool,
@@ -256,11 +272,7 @@ impl DeliveryWorker {
             &Transition {
                 state: "failed",
                 failure_class: Some("auth"),
-                last_error: Some(
-                    "not sent: Meta refused this campaign's access token or pixel; \
-                     waiting for a new access_token or pixel_id"
-                        .into(),
-                ),
+                last_error: Some(why),
                 attempted: false,
             },
             &AttemptRecord::default(),
@@ -288,19 +300,29 @@ impl DeliveryWorker {
                 continue;
             };
             if events::has_auth_failures(&self.inner.pool, campaign_id).await? {
-                report.failed += self.park(&evs).await?;
+                let why = "not sent: Meta refused this campaign's access token or pixel; \
+                           waiting for a new access_token or pixel_id";
+                report.failed += self.park(&evs, why.to_owned()).await?;
                 continue;
             }
+            let token = match self.inner.cipher.open(c.access_token.expose()) {
+                Ok(t) => AccessToken::new(t),
+                Err(e) => {
+                    tracing::error!(campaign_id, error = %e, "cannot decrypt the campaign's access token");
+                    report.failed += self.park(&evs, format!("not sent: {e}")).await?;
+                    continue;
+                }
+            };
             let key = (
                 c.pixel_id.as_str().to_owned(),
-                c.access_token.expose().to_owned(),
+                token.expose().to_owned(),
                 c.test_event_code.clone(),
             );
             by_target
                 .entry(key)
                 .or_insert_with(|| Job {
                     pixel_id: c.pixel_id.as_str().to_owned(),
-                    access_token: c.access_token.clone(),
+                    access_token: token.clone(),
                     test_event_code: c.test_event_code.clone(),
                     events: Vec::new(),
                 })

@@ -212,3 +212,140 @@ fn compose_file_is_valid() {
         assert!(dockerfile.contains(needle), "Dockerfile lacks {needle}");
     }
 }
+
+/// The real binary, a full scenario, every log line read: no secret and no raw personal data.
+#[tokio::test]
+async fn logs_never_contain_secrets_or_raw_personal_data() {
+    let graph = wiremock::MockServer::start().await;
+    mount_graph_ok(&graph).await;
+    let url = fresh_database().await;
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let admin = "log-test-admin-token-0123456789";
+    let key = "log-test-postback-key-0123456789";
+    let token = "EAAlogtestSECRETtoken987654321";
+    let email = "Secret.Person@Example.com";
+    let log_path = std::env::temp_dir().join(format!("capi-log-{port}.log"));
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = bin()
+        .env("DATABASE_URL", &url)
+        .env("ADMIN_TOKEN", admin)
+        .env("POSTBACK_KEY", key)
+        .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+        .env("META_GRAPH_URL", graph.uri())
+        .env("SECRETS_KEY", "11".repeat(32))
+        .env("DELIVERY_POLL_INTERVAL", "100ms")
+        .env("RUST_LOG", "debug")
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..100 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(up, "server did not start");
+
+    let campaign =
+        serde_json::json!({"key": "logs", "pixel_id": "1234567890", "access_token": token});
+    let r = client
+        .post(format!("{base}/admin/v1/campaigns"))
+        .bearer_auth(admin)
+        .json(&campaign)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    // A wrong token is refused and must not be echoed either.
+    let r = client
+        .get(format!("{base}/admin/v1/campaigns"))
+        .bearer_auth("wrong-admin-token-guess")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let click = serde_json::json!({"campaign": "logs", "click_id": "log-1", "em": email, "ph": "+1 (650) 555-1212", "fbclid": "IwARlog"});
+    let r = client
+        .post(format!("{base}/v1/clicks"))
+        .header("user-agent", BROWSER_UA)
+        .json(&click)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    for q in [
+        format!("key={key}&subid=log-1&status=lead&em={email}"),
+        format!("key={key}&subid=log-2&status=sale&em=bad-email"),
+        "key=wrong-key-0123456789&subid=log-1".to_owned(),
+    ] {
+        client
+            .get(format!("{base}/v1/postback/keitaro?{q}"))
+            .send()
+            .await
+            .unwrap();
+    }
+    client
+        .get(format!(
+            "{base}/v1/clicks?campaign=logs&click_id=log-3&em={email}"
+        ))
+        .send()
+        .await
+        .unwrap();
+    // Wait for the delivery, then stop the server.
+    let mut delivered = false;
+    for _ in 0..50 {
+        if !graph
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .is_empty()
+        {
+            delivered = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(delivered, "the event was not delivered");
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let stored: String = sqlx::query_scalar("SELECT access_token FROM campaigns")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(
+        stored.starts_with("enc:v1:") && !stored.contains(token),
+        "token not encrypted at rest"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let logs = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        logs.lines().count() > 10,
+        "too few log lines to judge: {logs}"
+    );
+    assert!(
+        logs.contains("request_id"),
+        "log lines carry the request id"
+    );
+    for secret in [
+        admin,
+        key,
+        token,
+        "wrong-admin-token-guess",
+        "wrong-key-0123456789",
+        email,
+        &email.to_lowercase(),
+        "6505551212",
+    ] {
+        assert!(!logs.contains(secret), "{secret:?} appears in the logs");
+    }
+    let _ = std::fs::remove_file(&log_path);
+}

@@ -111,6 +111,8 @@ pub async fn create(
         "access_token",
         parse_access_token(c.access_token.as_deref().ok_or(missing("access_token"))?),
     )?;
+    // Stored sealed (encrypted when SECRETS_KEY is set).
+    let access_token = AccessToken::new(state.cipher.seal(access_token.expose()));
     let fields = CampaignFields {
         name: match c.name.as_deref() {
             Some(n) => field("name", parse_name(n))?,
@@ -212,8 +214,13 @@ pub async fn patch(
     if let Some(v) = p.pixel_id.as_deref() {
         f.pixel_id = field("pixel_id", PixelId::parse(v))?;
     }
+    let mut token_changed = false;
     if let Some(v) = p.access_token.as_deref() {
-        f.access_token = field("access_token", parse_access_token(v))?;
+        let new = field("access_token", parse_access_token(v))?;
+        // An unreadable stored token counts as changed: the new one replaces it.
+        let old = state.cipher.open(current.access_token.expose()).ok();
+        token_changed = old.as_deref() != Some(new.expose());
+        f.access_token = AccessToken::new(state.cipher.seal(new.expose()));
     }
     if let Some(v) = p.test_event_code {
         f.test_event_code = match v.as_deref() {
@@ -248,8 +255,7 @@ pub async fn patch(
     f.limited_data_use = p.limited_data_use.unwrap_or(f.limited_data_use);
     f.enabled = p.enabled.unwrap_or(f.enabled);
 
-    let credentials_changed =
-        f.access_token != current.access_token || f.pixel_id != current.pixel_id;
+    let credentials_changed = token_changed || f.pixel_id != current.pixel_id;
     let updated = campaigns::update(&mut tx, current.id, &f).await?;
     let requeued = if credentials_changed {
         events::requeue_auth_failures(&mut tx, current.id).await?
