@@ -6,6 +6,7 @@ use sqlx::types::Json;
 
 use super::*;
 use crate::domain::{CampaignKey, Currency, CustomerField, EventIdTemplate, EventMap, PixelId};
+use crate::storage::customer_columns::CustomerColumns;
 use crate::storage::AccessToken;
 
 const CLICK_UA: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148";
@@ -66,17 +67,7 @@ fn bare_click() -> StoredClick {
         client_user_agent: None,
         consent: None,
         event_ids: Json(BTreeMap::new()),
-        em: None,
-        ph: None,
-        fn_: None,
-        ln: None,
-        ge: None,
-        db: None,
-        ct: None,
-        st: None,
-        zp: None,
-        country: None,
-        external_id: None,
+        customer_columns: CustomerColumns::default(),
     }
 }
 
@@ -89,7 +80,10 @@ fn click() -> StoredClick {
         referrer_url: Some("https://l.facebook.com/".into()),
         client_ip_address: Some("203.0.113.7".into()),
         client_user_agent: Some(CLICK_UA.into()),
-        em: Some(EM_JOHN.into()),
+        customer_columns: CustomerColumns {
+            em: Some(EM_JOHN.into()),
+            ..Default::default()
+        },
         ..bare_click()
     }
 }
@@ -117,17 +111,7 @@ fn conversion() -> StoredConversion {
         ip: None,
         user_agent: None,
         fbclid: None,
-        em: None,
-        ph: None,
-        fn_: None,
-        ln: None,
-        ge: None,
-        db: None,
-        ct: None,
-        st: None,
-        zp: None,
-        country: None,
-        external_id: None,
+        customer_columns: CustomerColumns::default(),
     }
 }
 
@@ -383,7 +367,10 @@ fn click_values_win_over_postback_values() {
         ip: Some("198.51.100.4".into()),
         user_agent: Some(POSTBACK_UA.into()),
         fbclid: Some("IwAR_PostbackFbclid".into()),
-        em: Some(hash(CustomerField::Em, "other@example.com")),
+        customer_columns: CustomerColumns {
+            em: Some(hash(CustomerField::Em, "other@example.com")),
+            ..Default::default()
+        },
         ..conversion()
     };
     let event = ok(&campaign(), Some(&click()), &conv, "Lead");
@@ -408,10 +395,13 @@ fn postback_data_fills_what_the_click_lacks() {
     let conv = StoredConversion {
         ip: Some("198.51.100.4".into()),
         user_agent: Some(POSTBACK_UA.into()),
-        em: Some(hash(CustomerField::Em, "other@example.com")),
-        ph: Some(PH_US.into()),
-        fn_: Some(FN_MARY.into()),
-        external_id: Some(hash(CustomerField::ExternalId, "user-42")),
+        customer_columns: CustomerColumns {
+            em: Some(hash(CustomerField::Em, "other@example.com")),
+            ph: Some(PH_US.into()),
+            fn_: Some(FN_MARY.into()),
+            external_id: Some(hash(CustomerField::ExternalId, "user-42")),
+            ..Default::default()
+        },
         ..conversion()
     };
     // The click has an email but no address, no user agent and no other customer data.
@@ -442,7 +432,10 @@ fn without_a_click_the_postback_data_is_all_there_is() {
     let conv = StoredConversion {
         ip: Some("198.51.100.4".into()),
         user_agent: Some(POSTBACK_UA.into()),
-        em: Some(EM_JOHN.into()),
+        customer_columns: CustomerColumns {
+            em: Some(EM_JOHN.into()),
+            ..Default::default()
+        },
         payout: Some(3.0),
         txid: "G1".into(),
         ..conversion()

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use sqlx::{PgExecutor, PgPool, Postgres, Transaction};
 
+use super::customer_columns::CustomerColumns;
 use super::group_commit::BatchWriter;
 use crate::domain::{ClickId, CookieValue, CustomerData, EventIds, HttpUrl, UserAgent};
 
@@ -43,35 +44,13 @@ pub struct StoredClick {
     pub client_user_agent: Option<String>,
     pub consent: Option<bool>,
     pub event_ids: Json<BTreeMap<String, String>>,
-    pub em: Option<String>,
-    pub ph: Option<String>,
-    #[sqlx(rename = "fn")]
-    pub fn_: Option<String>,
-    pub ln: Option<String>,
-    pub ge: Option<String>,
-    pub db: Option<String>,
-    pub ct: Option<String>,
-    pub st: Option<String>,
-    pub zp: Option<String>,
-    pub country: Option<String>,
-    pub external_id: Option<String>,
+    #[sqlx(flatten)]
+    pub customer_columns: CustomerColumns,
 }
 
 impl StoredClick {
     pub fn customer(&self) -> CustomerData {
-        CustomerData::from_columns([
-            self.em.clone(),
-            self.ph.clone(),
-            self.fn_.clone(),
-            self.ln.clone(),
-            self.ge.clone(),
-            self.db.clone(),
-            self.ct.clone(),
-            self.st.clone(),
-            self.zp.clone(),
-            self.country.clone(),
-            self.external_id.clone(),
-        ])
+        self.customer_columns.data()
     }
 
     pub fn event_ids(&self) -> EventIds {

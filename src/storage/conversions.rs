@@ -3,6 +3,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
 
+use super::customer_columns::CustomerColumns;
 use crate::domain::CustomerData;
 use crate::ingest::decide::Decision;
 use crate::trackers::Postback;
@@ -28,24 +29,13 @@ pub struct StoredConversion {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub fbclid: Option<String>,
-    pub em: Option<String>,
-    pub ph: Option<String>,
-    #[sqlx(rename = "fn")]
-    pub fn_: Option<String>,
-    pub ln: Option<String>,
-    pub ge: Option<String>,
-    pub db: Option<String>,
-    pub ct: Option<String>,
-    pub st: Option<String>,
-    pub zp: Option<String>,
-    pub country: Option<String>,
-    pub external_id: Option<String>,
+    #[sqlx(flatten)]
+    pub customer_columns: CustomerColumns,
 }
 
 impl StoredConversion {
     /// The row a postback will become, before it is stored (`id` 0, state `unmatched`).
     pub fn from_postback(p: &Postback, received_at: DateTime<Utc>) -> Self {
-        let [em, ph, fn_, ln, ge, db, ct, st, zp, country, external_id] = p.customer.to_columns();
         StoredConversion {
             id: 0,
             click_id: p.click_id.as_str().to_owned(),
@@ -66,34 +56,12 @@ impl StoredConversion {
             ip: p.ip.map(|ip| ip.to_string()),
             user_agent: p.user_agent.as_ref().map(|u| u.as_str().to_owned()),
             fbclid: p.fbclid.as_ref().map(|f| f.as_str().to_owned()),
-            em,
-            ph,
-            fn_,
-            ln,
-            ge,
-            db,
-            ct,
-            st,
-            zp,
-            country,
-            external_id,
+            customer_columns: CustomerColumns::from_data(&p.customer),
         }
     }
 
     pub fn customer(&self) -> CustomerData {
-        CustomerData::from_columns([
-            self.em.clone(),
-            self.ph.clone(),
-            self.fn_.clone(),
-            self.ln.clone(),
-            self.ge.clone(),
-            self.db.clone(),
-            self.ct.clone(),
-            self.st.clone(),
-            self.zp.clone(),
-            self.country.clone(),
-            self.external_id.clone(),
-        ])
+        self.customer_columns.data()
     }
 }
 
@@ -165,17 +133,17 @@ pub async fn insert(
     .bind(&c.ip)
     .bind(&c.user_agent)
     .bind(&c.fbclid)
-    .bind(&c.em)
-    .bind(&c.ph)
-    .bind(&c.fn_)
-    .bind(&c.ln)
-    .bind(&c.ge)
-    .bind(&c.db)
-    .bind(&c.ct)
-    .bind(&c.st)
-    .bind(&c.zp)
-    .bind(&c.country)
-    .bind(&c.external_id)
+    .bind(&c.customer_columns.em)
+    .bind(&c.customer_columns.ph)
+    .bind(&c.customer_columns.fn_)
+    .bind(&c.customer_columns.ln)
+    .bind(&c.customer_columns.ge)
+    .bind(&c.customer_columns.db)
+    .bind(&c.customer_columns.ct)
+    .bind(&c.customer_columns.st)
+    .bind(&c.customer_columns.zp)
+    .bind(&c.customer_columns.country)
+    .bind(&c.customer_columns.external_id)
     .fetch_optional(&mut **tx)
     .await
 }
@@ -255,17 +223,17 @@ pub async fn insert_many(
     .bind(col(|r| r.ip.clone()))
     .bind(col(|r| r.user_agent.clone()))
     .bind(col(|r| r.fbclid.clone()))
-    .bind(col(|r| r.em.clone()))
-    .bind(col(|r| r.ph.clone()))
-    .bind(col(|r| r.fn_.clone()))
-    .bind(col(|r| r.ln.clone()))
-    .bind(col(|r| r.ge.clone()))
-    .bind(col(|r| r.db.clone()))
-    .bind(col(|r| r.ct.clone()))
-    .bind(col(|r| r.st.clone()))
-    .bind(col(|r| r.zp.clone()))
-    .bind(col(|r| r.country.clone()))
-    .bind(col(|r| r.external_id.clone()))
+    .bind(col(|r| r.customer_columns.em.clone()))
+    .bind(col(|r| r.customer_columns.ph.clone()))
+    .bind(col(|r| r.customer_columns.fn_.clone()))
+    .bind(col(|r| r.customer_columns.ln.clone()))
+    .bind(col(|r| r.customer_columns.ge.clone()))
+    .bind(col(|r| r.customer_columns.db.clone()))
+    .bind(col(|r| r.customer_columns.ct.clone()))
+    .bind(col(|r| r.customer_columns.st.clone()))
+    .bind(col(|r| r.customer_columns.zp.clone()))
+    .bind(col(|r| r.customer_columns.country.clone()))
+    .bind(col(|r| r.customer_columns.external_id.clone()))
     .fetch_all(&mut **tx)
     .await?;
     Ok(found

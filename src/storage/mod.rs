@@ -5,6 +5,7 @@ pub mod campaign_cache;
 pub mod campaigns;
 pub mod clicks;
 pub mod conversions;
+pub mod customer_columns;
 pub mod events;
 pub mod group_commit;
 pub mod privacy;

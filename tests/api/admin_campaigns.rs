@@ -8,45 +8,6 @@ use crate::helpers::*;
 
 const NEW_ACCESS_TOKEN: &str = "EAAnew-access-token-1122334455";
 
-/// A problem body: the exact set of members, the status and code; returns the detail.
-async fn assert_problem(resp: reqwest::Response, status: u16, code: &str) -> String {
-    assert_eq!(resp.status(), status, "status");
-    let content_type = resp
-        .headers()
-        .get(CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    assert!(
-        content_type.starts_with("application/problem+json"),
-        "content-type {content_type:?}"
-    );
-    let body: Value = resp.json().await.expect("problem body is JSON");
-    let mut keys: Vec<&str> = body
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort_unstable();
-    assert_eq!(
-        keys,
-        ["code", "detail", "status", "title", "type"],
-        "{body}"
-    );
-    assert_eq!(body["status"], status, "{body}");
-    assert_eq!(body["code"], code, "{body}");
-    assert_eq!(
-        body["type"],
-        format!("https://capi-bridge.dev/problems/{code}"),
-        "{body}"
-    );
-    assert!(
-        body["title"].as_str().is_some_and(|t| !t.is_empty()),
-        "{body}"
-    );
-    body["detail"].as_str().unwrap().to_owned()
-}
-
 async fn post_campaign(app: &TestApp, body: Value) -> reqwest::Response {
     app.admin(Method::POST, "/admin/v1/campaigns", Some(body))
         .await
