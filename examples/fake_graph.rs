@@ -1,8 +1,8 @@
 //! A fast local stand-in for Meta's Graph API, for the benchmark and the crash and outage runs.
 //!
 //! `fake_graph <port>`: answers `POST /{version}/{pixel}/events` like Meta, and counts what it
-//! received. `GET /_stats` reports the counts; `POST /_mode/ok` and `POST /_mode/fail` switch
-//! between success and HTTP 500 (a Meta outage). An event whose `custom_data.order_id` is `t`
+//! received. `GET /_stats` reports the counts; `POST /_mode/ok`, `POST /_mode/fail` and `POST /_mode/token`
+//! switch between success, HTTP 500 (a Meta outage) and error 190 (a revoked token). An event whose `custom_data.order_id` is `t`
 //! followed by the send time in microseconds yields a postback -> Meta latency sample.
 
 use std::collections::{HashMap, HashSet};
@@ -12,9 +12,19 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use serde_json::{json, Value};
 
+#[derive(Default, Clone, Copy, PartialEq)]
+enum Mode {
+    #[default]
+    Ok,
+    /// HTTP 500 without a Graph body: Meta is down.
+    Fail,
+    /// Code 190: the access token was revoked.
+    Token,
+}
+
 #[derive(Default)]
 struct Stats {
-    failing: bool,
+    mode: Mode,
     requests: u64,
     failed_requests: u64,
     events: u64,
@@ -55,9 +65,19 @@ async fn events(body: web::Bytes, stats: web::Data<Mutex<Stats>>) -> HttpRespons
     let data = parsed["data"].as_array().cloned().unwrap_or_default();
     let mut s = stats.lock().unwrap();
     s.requests += 1;
-    if s.failing {
-        s.failed_requests += 1;
-        return HttpResponse::InternalServerError().body("Service Unavailable");
+    match s.mode {
+        Mode::Ok => {}
+        Mode::Fail => {
+            s.failed_requests += 1;
+            return HttpResponse::InternalServerError().body("Service Unavailable");
+        }
+        Mode::Token => {
+            s.failed_requests += 1;
+            return HttpResponse::BadRequest().json(json!({"error": {
+                "message": "Error validating access token: The session has been invalidated because the user changed their password.",
+                "type": "OAuthException", "code": 190, "error_subcode": 460,
+                "fbtrace_id": "FakeTokenTrace"}}));
+        }
     }
     let now = now_us();
     s.events += data.len() as u64;
@@ -113,7 +133,11 @@ async fn stats(stats: web::Data<Mutex<Stats>>) -> HttpResponse {
 }
 
 async fn mode(path: web::Path<String>, stats: web::Data<Mutex<Stats>>) -> HttpResponse {
-    stats.lock().unwrap().failing = path.as_str() == "fail";
+    stats.lock().unwrap().mode = match path.as_str() {
+        "fail" => Mode::Fail,
+        "token" => Mode::Token,
+        _ => Mode::Ok,
+    };
     HttpResponse::Ok().finish()
 }
 
