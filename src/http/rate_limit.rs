@@ -50,8 +50,10 @@ impl ClickRateLimit {
         };
         limiter.check_key(&ip).map_err(|not_until| {
             let wait = not_until.wait_time_from(self.clock.now());
+            // Rounded up: a client that waits exactly Retry-After must get through.
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
             ApiError::TooManyRequests {
-                retry_after_secs: wait.as_secs().max(1),
+                retry_after_secs: secs.max(1),
             }
         })
     }

@@ -223,7 +223,8 @@ pub async fn requeue_auth_failures(
 ) -> Result<u64, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE events SET state = 'pending', failure_class = NULL, next_attempt_at = now() \
-         WHERE campaign_id = $1 AND state = 'failed' AND failure_class = 'auth'",
+         WHERE campaign_id = $1 AND state = 'failed' AND failure_class = 'auth' \
+           AND payload IS NOT NULL",
     )
     .bind(campaign_id)
     .execute(&mut **tx)

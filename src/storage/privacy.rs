@@ -61,8 +61,7 @@ pub async fn apply_retention(
         let n = sqlx::query(&format!(
             "UPDATE conversions SET {SCRUB} WHERE id IN (SELECT c.id FROM conversions c \
              WHERE c.received_at < now() - make_interval(secs => $1) \
-               AND (c.ip IS NOT NULL OR c.user_agent IS NOT NULL OR c.fbclid IS NOT NULL \
-                    OR c.em IS NOT NULL OR c.ph IS NOT NULL OR c.external_id IS NOT NULL) \
+               AND ({HAS_PII}) \
                AND NOT EXISTS (SELECT 1 FROM events e WHERE e.conversion_id = c.id \
                                AND e.state = 'pending') \
              LIMIT $2)"
@@ -79,6 +78,12 @@ pub async fn apply_retention(
     }
     Ok(report)
 }
+
+/// Whether a conversion row still holds any personal field.
+const HAS_PII: &str = "ip IS NOT NULL OR user_agent IS NOT NULL OR fbclid IS NOT NULL \
+    OR em IS NOT NULL OR ph IS NOT NULL OR fn IS NOT NULL OR ln IS NOT NULL OR ge IS NOT NULL \
+    OR db IS NOT NULL OR ct IS NOT NULL OR st IS NOT NULL OR zp IS NOT NULL \
+    OR country IS NOT NULL OR external_id IS NOT NULL";
 
 const SCRUB: &str = "ip = NULL, user_agent = NULL, fbclid = NULL, em = NULL, ph = NULL, \
     fn = NULL, ln = NULL, ge = NULL, db = NULL, ct = NULL, st = NULL, zp = NULL, country = NULL, \
@@ -104,7 +109,7 @@ pub async fn erase_click(pool: &PgPool, click_id: &str) -> Result<Erasure, sqlx:
         "UPDATE events SET state = 'failed', failure_class = 'erased', payload = NULL, \
             last_error = 'personal data erased on request; never sent', \
             lease_owner = NULL, lease_until = NULL \
-         WHERE state IN ('pending', 'failed') AND conversion_id IN \
+         WHERE state IN ('pending', 'failed') AND payload IS NOT NULL AND conversion_id IN \
             (SELECT id FROM conversions WHERE click_id = $1)",
     )
     .bind(click_id)
@@ -120,7 +125,7 @@ pub async fn erase_click(pool: &PgPool, click_id: &str) -> Result<Erasure, sqlx:
     .await?
     .rows_affected();
     let conversions_scrubbed = sqlx::query(&format!(
-        "UPDATE conversions SET {SCRUB} WHERE click_id = $1"
+        "UPDATE conversions SET {SCRUB} WHERE click_id = $1 AND ({HAS_PII})"
     ))
     .bind(click_id)
     .execute(&mut *tx)

@@ -8,4 +8,5 @@ mod clicks;
 mod delivery;
 mod deployment;
 mod health_and_errors;
+mod ops;
 mod postbacks;
