@@ -405,6 +405,7 @@ impl Inner {
                 outcome = attempt.outcome,
                 meta_code = attempt.error_code,
                 fbtrace_id = attempt.fbtrace_id.as_deref().unwrap_or(""),
+                conversion_ids = ?conversion_ids(&chunk),
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "delivery attempt"
             );

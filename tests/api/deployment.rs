@@ -349,3 +349,67 @@ async fn logs_never_contain_secrets_or_raw_personal_data() {
     }
     let _ = std::fs::remove_file(&log_path);
 }
+
+/// SIGTERM: the server stops accepting, finishes, releases its leases and exits 0 promptly.
+#[tokio::test]
+async fn sigterm_stops_the_server_gracefully() {
+    let url = fresh_database().await;
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut child = bin()
+        .env("DATABASE_URL", &url)
+        .env("ADMIN_TOKEN", "sigterm-admin-token-0123456789")
+        .env("POSTBACK_KEY", "sigterm-postback-key-0123456789")
+        .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+        .env("LOG_FORMAT", "json")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..100 {
+        if client
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
+            .is_ok()
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(up, "server did not start");
+    let started = std::time::Instant::now();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = tokio::task::spawn_blocking(move || {
+        let status = child.wait().unwrap();
+        let mut out = String::new();
+        std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut out).unwrap();
+        (status, out)
+    })
+    .await
+    .unwrap();
+    assert!(exit.0.success(), "exit status {:?}", exit.0);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(12),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        exit.1.contains("\"stopped\""),
+        "no stop log line: {}",
+        exit.1
+    );
+    assert!(client
+        .get(format!("http://127.0.0.1:{port}/healthz"))
+        .send()
+        .await
+        .is_err());
+}
