@@ -6,7 +6,9 @@
 //! bounded: when it is full, requests are turned away (503) instead of growing memory.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
@@ -61,14 +63,43 @@ struct Job<T, R> {
 /// in order.
 pub struct GroupCommit<T, R> {
     queue: mpsc::Sender<Job<T, R>>,
+    outage: Arc<Outage>,
 }
 
 impl<T, R> Clone for GroupCommit<T, R> {
     fn clone(&self) -> Self {
         GroupCommit {
             queue: self.queue.clone(),
+            outage: Arc::clone(&self.outage),
         }
     }
+}
+
+/// Remembers that the database was just found unreachable. Without it, during an outage every
+/// queued item would wait for a writer that itself waits out the pool's acquire timeout: the
+/// answer times would add up. While it is set, items are answered 503 at once.
+struct Outage {
+    epoch: Instant,
+    /// Milliseconds since `epoch` until which the database counts as down.
+    until_ms: AtomicU64,
+}
+
+impl Outage {
+    /// How long a failed batch marks the database down before the next attempt.
+    const HOLD: Duration = Duration::from_millis(1000);
+
+    fn is_down(&self) -> bool {
+        (self.epoch.elapsed().as_millis() as u64) < self.until_ms.load(Ordering::Relaxed)
+    }
+
+    fn record(&self) {
+        let until = (self.epoch.elapsed() + Self::HOLD).as_millis() as u64;
+        self.until_ms.store(until, Ordering::Relaxed);
+    }
+}
+
+fn unavailable() -> WriteError {
+    WriteError::Unavailable("the database was unreachable a moment ago".into())
 }
 
 impl<T: Send + 'static, R: Send + 'static> GroupCommit<T, R> {
@@ -79,12 +110,19 @@ impl<T: Send + 'static, R: Send + 'static> GroupCommit<T, R> {
         Fut: Future<Output = Vec<Result<R, WriteError>>> + Send + 'static,
     {
         let (queue, rx) = mpsc::channel(settings.queue.max(1));
-        tokio::spawn(collect(rx, settings, Arc::new(write)));
-        GroupCommit { queue }
+        let outage = Arc::new(Outage {
+            epoch: Instant::now(),
+            until_ms: AtomicU64::new(0),
+        });
+        tokio::spawn(collect(rx, settings, Arc::new(write), Arc::clone(&outage)));
+        GroupCommit { queue, outage }
     }
 
     /// Queues `item` and waits until the transaction holding it has committed.
     pub async fn submit(&self, item: T) -> Result<R, WriteError> {
+        if self.outage.is_down() {
+            return Err(unavailable());
+        }
         let (reply, answer) = oneshot::channel();
         self.queue
             .try_send(Job { item, reply })
@@ -99,6 +137,7 @@ async fn collect<T, R, F, Fut>(
     mut rx: mpsc::Receiver<Job<T, R>>,
     settings: GroupCommitSettings,
     write: Arc<F>,
+    outage: Arc<Outage>,
 ) where
     T: Send + 'static,
     R: Send + 'static,
@@ -118,12 +157,25 @@ async fn collect<T, R, F, Fut>(
                 Err(_) => break,
             }
         }
-        let write = Arc::clone(&write);
+        if outage.is_down() {
+            for job in batch {
+                let _ = job.reply.send(Err(unavailable()));
+            }
+            continue;
+        }
+        let (write, outage) = (Arc::clone(&write), Arc::clone(&outage));
         tokio::spawn(async move {
             let (items, replies): (Vec<T>, Vec<_>) =
                 batch.into_iter().map(|j| (j.item, j.reply)).unzip();
             let n = replies.len();
-            let mut answers = write(items).await.into_iter();
+            let answers = write(items).await;
+            if answers
+                .iter()
+                .any(|a| matches!(a, Err(WriteError::Unavailable(_))))
+            {
+                outage.record();
+            }
+            let mut answers = answers.into_iter();
             for reply in replies {
                 let answer = answers.next().unwrap_or_else(|| {
                     Err(WriteError::Failed(format!(

@@ -1,0 +1,191 @@
+# Shared by bench/crash and bench/outage (sourced, not run): a fresh database, the fake Graph API,
+# the release server, and the checks that nothing the server acknowledged was lost.
+#
+# The caller sets NAME (database and directory prefix), PORT, GRAPH_PORT, SERVER_ENV (an array
+# of extra VAR=value for the server, may be empty) and optionally GRAPH_DELAY_MS with
+# SLOW_PORT (the server then talks to the fake through examples/slow_graph, which holds each
+# answer back that long), then calls setup.
+
+# free_port <port>: the first port from <port> on that nothing listens on (other runs and other
+# worktrees' servers share this machine).
+free_port() {
+  local p=$1
+  while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
+  echo "$p"
+}
+PORT=$(free_port "$PORT"); GRAPH_PORT=$(free_port "$GRAPH_PORT")
+[ "$GRAPH_PORT" != "$PORT" ] || GRAPH_PORT=$(free_port $((PORT + 1)))
+if [ -n "${GRAPH_DELAY_MS:-}" ]; then
+  SLOW_PORT=$(free_port "$SLOW_PORT")
+  while [ "$SLOW_PORT" = "$PORT" ] || [ "$SLOW_PORT" = "$GRAPH_PORT" ]; do
+    SLOW_PORT=$(free_port $((SLOW_PORT + 1)))
+  done
+fi
+PG=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}
+ADMIN=resilience-admin-token-0123456789
+KEY=resilience-postback-key-0123456789
+DB=capi_${NAME}_$$
+OUT=$(mktemp -d "/tmp/capi-$NAME.XXXXXX")
+BASE=http://127.0.0.1:$PORT
+GRAPH=http://127.0.0.1:$GRAPH_PORT
+BIN=target/release/capi-bridge
+FAKE=target/release/examples/fake_graph
+LOAD=target/release/examples/crashload
+FAILURES=()
+SERVER_PID=""; FAKE_PID=""; LOAD_PID=""; SLOW_PID=""
+META_URL=$GRAPH
+
+now_ms() { date +%s%3N; }
+secs_since() { awk -v a="$1" -v b="$(now_ms)" 'BEGIN { printf "%.1f", (b - a) / 1000 }'; }
+ms_to_s() { awk -v a="$1" 'BEGIN { printf "%.1f", a / 1000 }'; }
+sql() { PGOPTIONS=--client-min-messages=warning psql "$PG/$DB" -v ON_ERROR_STOP=1 -Atqc "$1"; }
+fail() { FAILURES+=("$1"); echo "$NAME: FAIL: $1" >&2; }
+# A number from a flat JSON object: field name < json
+field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p" | head -1; }
+fake_stat() { curl -sf --max-time 5 "$GRAPH/_stats" | field "$1"; }
+
+# Extra clean-up a script needs (bench/outage restarts PostgreSQL) goes in EXTRA_CLEANUP.
+EXTRA_CLEANUP=""
+cleanup() {
+  local rc=$?
+  set +e
+  [ -n "$EXTRA_CLEANUP" ] && eval "$EXTRA_CLEANUP"
+  for pid in "$LOAD_PID" "$SERVER_PID" "$SLOW_PID" "$FAKE_PID"; do
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null
+  done
+  for pid in "$LOAD_PID" "$SERVER_PID" "$SLOW_PID" "$FAKE_PID"; do
+    [ -n "$pid" ] && wait "$pid" 2>/dev/null
+  done
+  psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1
+  if [ "$rc" = 0 ] && [ -z "${KEEP:-}" ]; then
+    rm -rf "$OUT"
+  else
+    echo "$NAME: logs and request records kept in $OUT" >&2
+  fi
+  exit "$rc"
+}
+
+setup() {
+  trap cleanup EXIT
+  trap 'exit 130' INT TERM
+  echo "$NAME: building (cargo build --release)" >&2
+  cargo build --release --quiet --bin capi-bridge --example fake_graph --example crashload \
+    ${GRAPH_DELAY_MS:+--example slow_graph}
+  psql "$PG/postgres" -qc "CREATE DATABASE $DB" >/dev/null
+  $FAKE "$GRAPH_PORT" > "$OUT/fake.log" 2>&1 & FAKE_PID=$!
+  for _ in $(seq 1 100); do curl -sf "$GRAPH/_stats" >/dev/null && break; sleep 0.05; done
+  if [ -n "${GRAPH_DELAY_MS:-}" ]; then
+    target/release/examples/slow_graph "$SLOW_PORT" "$GRAPH" "$GRAPH_DELAY_MS" \
+      > "$OUT/slow_graph.log" 2>&1 & SLOW_PID=$!
+    META_URL=http://127.0.0.1:$SLOW_PORT
+    sleep 0.3
+  fi
+  start_server
+  wait_healthy 30 || { echo "$NAME: the server did not start; see $OUT/server.log" >&2; exit 1; }
+  curl -sf -X POST "$BASE/admin/v1/campaigns" -H "Authorization: Bearer $ADMIN" \
+    -H 'content-type: application/json' \
+    -d "{\"key\":\"$NAME\",\"pixel_id\":\"1234567890\",\"access_token\":\"EAA$NAME-token-0123456789\"}" >/dev/null
+}
+
+# Starts the server in the background (its output appended to $OUT/server.log).
+start_server() {
+  env DATABASE_URL="$PG/$DB" ADMIN_TOKEN=$ADMIN POSTBACK_KEY=$KEY LISTEN_ADDR="127.0.0.1:$PORT" \
+    META_GRAPH_URL="$META_URL" RUST_LOG="${SERVER_LOG_LEVEL:-warn}" DATABASE_MAX_CONNECTIONS=16 \
+    DELIVERY_POLL_INTERVAL=200ms DELIVERY_TIMEOUT=5s "${SERVER_ENV[@]}" \
+    "$BIN" serve >> "$OUT/server.log" 2>&1 &
+  SERVER_PID=$!
+}
+
+# wait_healthy <seconds>: until /healthz answers 200 (false on timeout or if the server died).
+wait_healthy() {
+  local deadline=$(( $(now_ms) + $1 * 1000 ))
+  while [ "$(now_ms)" -lt "$deadline" ]; do
+    kill -0 "$SERVER_PID" 2>/dev/null || return 1
+    if curl -sf --max-time 1 "$BASE/healthz" >/dev/null 2>&1; then
+      # Still ours (not another process that took the port meanwhile)?
+      sleep 0.05; kill -0 "$SERVER_PID" 2>/dev/null && return 0 || return 1
+    fi
+    sleep 0.02
+  done
+  return 1
+}
+
+pending_events() { sql "SELECT count(*) FROM events WHERE state = 'pending'"; }
+unmatched_conversions() { sql "SELECT count(*) FROM conversions WHERE state = 'unmatched'"; }
+
+# wait_drained <timeout s>: until no event is pending and no conversion unmatched. Sets DRAIN_S
+# (seconds waited, or "timeout").
+wait_drained() {
+  local start; start=$(now_ms)
+  local deadline=$(( start + $1 * 1000 ))
+  DRAIN_S=timeout
+  while [ "$(now_ms)" -lt "$deadline" ]; do
+    if [ "$(pending_events)" = 0 ] && [ "$(unmatched_conversions)" = 0 ]; then
+      DRAIN_S=$(secs_since "$start"); return 0
+    fi
+    sleep 0.2
+  done
+  return 1
+}
+
+# check_acknowledged <dir>: compares what the load generator was told (dir/clicks.ok,
+# dir/postbacks.ok) with the database and the fake Graph API. Sets the C_* variables and LOST.
+check_acknowledged() {
+  local dir=$1
+  sql "DROP TABLE IF EXISTS ok_clicks, ok_postbacks;
+       CREATE TABLE ok_clicks (click_id text); CREATE TABLE ok_postbacks (click_id text, txid text, status text)"
+  PGOPTIONS=--client-min-messages=warning psql "$PG/$DB" -v ON_ERROR_STOP=1 -q -c "\\copy ok_clicks FROM '$dir/clicks.ok'" \
+    -c "\\copy ok_postbacks FROM '$dir/postbacks.ok'"
+  local r
+  r=$(sql "WITH pb AS (SELECT click_id, txid, bool_or(status = 'accepted') AS accepted,
+                              bool_or(status IN ('accepted', 'duplicate')) AS acked_event
+                       FROM ok_postbacks GROUP BY 1, 2),
+          joined AS (SELECT pb.*, cv.id AS conv, cv.state AS conv_state, e.state AS ev_state,
+                            e.event_id
+                     FROM pb LEFT JOIN conversions cv
+                       ON cv.click_id = pb.click_id AND cv.txid = pb.txid AND cv.status = 'lead'
+                     LEFT JOIN events e ON e.conversion_id = cv.id)
+     SELECT (SELECT count(DISTINCT click_id) FROM ok_clicks),
+            (SELECT count(DISTINCT o.click_id) FROM ok_clicks o JOIN clicks c USING (click_id)),
+            (SELECT count(*) FROM ok_postbacks),
+            (SELECT count(*) FROM pb),
+            (SELECT count(*) FROM joined WHERE conv IS NOT NULL),
+            (SELECT count(*) FROM joined WHERE accepted),
+            (SELECT count(*) FROM joined WHERE accepted AND ev_state = 'sent'),
+            (SELECT count(*) FROM joined WHERE acked_event AND ev_state IS DISTINCT FROM 'sent'),
+            (SELECT count(*) FROM joined WHERE ev_state IS NOT NULL AND event_id <> 'lead-' || click_id),
+            (SELECT count(*) FROM ok_postbacks WHERE status = 'duplicate'),
+            (SELECT count(*) FROM ok_postbacks WHERE status NOT IN ('accepted', 'duplicate')),
+            (SELECT count(*) FROM events WHERE state = 'sent'),
+            (SELECT count(*) FROM events WHERE state <> 'sent'),
+            (SELECT count(*) FROM events)" | tr '|' ' ')
+  read -r C_CLICKS_ACKED C_CLICKS_STORED C_PB_ANSWERS C_PB_ACKED C_PB_STORED C_ACCEPTED \
+    C_ACCEPTED_SENT C_ACKED_NOT_SENT C_WRONG_EVENT_ID C_PB_DUPLICATE_ANSWERS C_PB_OTHER_ANSWERS \
+    C_SENT C_NOT_SENT C_EVENTS <<< "$r"
+  local s; s=$(curl -sf --max-time 5 "$GRAPH/_stats")
+  C_FAKE_UNIQUE=$(echo "$s" | field unique_event_ids)
+  C_FAKE_EVENTS=$(echo "$s" | field events)
+  C_FAKE_DUPS=$(echo "$s" | field duplicates)
+  C_FAKE_CONFLICTS=$(echo "$s" | field conflicting_payloads)
+  C_FAKE_REQUESTS=$(echo "$s" | field requests)
+  C_FAKE_FAILED=$(echo "$s" | field failed_requests)
+  C_CLICKS_MISSING=$(( C_CLICKS_ACKED - C_CLICKS_STORED ))
+  C_PB_MISSING=$(( C_PB_ACKED - C_PB_STORED ))
+  C_NOT_AT_FAKE=$(( C_SENT > C_FAKE_UNIQUE ? C_SENT - C_FAKE_UNIQUE : 0 ))
+  LOST=$(( C_CLICKS_MISSING + C_PB_MISSING + C_ACKED_NOT_SENT + C_NOT_AT_FAKE ))
+
+  [ "$C_CLICKS_MISSING" = 0 ] || fail "$C_CLICKS_MISSING acknowledged clicks are not in the clicks table"
+  [ "$C_PB_MISSING" = 0 ] || fail "$C_PB_MISSING acknowledged postbacks are not in the conversions table"
+  [ "$C_ACKED_NOT_SENT" = 0 ] || fail "$C_ACKED_NOT_SENT acknowledged conversions have no sent event"
+  [ "$C_SENT" = "$C_FAKE_UNIQUE" ] ||
+    fail "events sent per the database ($C_SENT) <> event ids received by the fake Graph API ($C_FAKE_UNIQUE)"
+  [ "$C_NOT_SENT" = 0 ] || fail "$C_NOT_SENT events are not sent (pending, failed or expired)"
+  [ "$C_FAKE_CONFLICTS" = 0 ] || fail "$C_FAKE_CONFLICTS event ids arrived with two different payloads"
+  [ "$C_WRONG_EVENT_ID" = 0 ] || fail "$C_WRONG_EVENT_ID events do not carry the pixel's eventID (lead-<click id>)"
+  [ "$C_PB_OTHER_ANSWERS" = 0 ] ||
+    fail "$C_PB_OTHER_ANSWERS postbacks for acknowledged clicks answered neither accepted nor duplicate"
+  [ "$C_CLICKS_ACKED" -gt 0 ] && [ "$C_ACCEPTED" -gt 0 ] || fail "the load generator got nothing acknowledged"
+}
+
+# count_in <json> <key>: a counter from the load generator's summary (0 when absent).
+count_in() { local v; v=$(echo "$1" | field "$2"); echo "${v:-0}"; }
