@@ -160,6 +160,10 @@ pub struct Config {
     #[arg(long, env = "DELIVERY_CONCURRENCY", value_name = "DELIVERY_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), global = true)]
     pub delivery_concurrency: u16,
 
+    /// Longest a request may take, body included (slow or stalled clients get 408).
+    #[arg(long, env = "REQUEST_TIMEOUT", value_name = "REQUEST_TIMEOUT", default_value = "15s", value_parser = humantime::parse_duration, global = true)]
+    pub request_timeout: Duration,
+
     /// How long shutdown waits for in-flight requests and deliveries.
     #[arg(long, env = "SHUTDOWN_TIMEOUT", value_name = "SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration, global = true)]
     pub shutdown_timeout: Duration,

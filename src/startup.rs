@@ -44,6 +44,7 @@ pub struct AppState {
     pub postback_writer: PostbackWriter,
     pub metrics: Arc<Metrics>,
     pub cipher: TokenCipher,
+    pub request_timeout: Duration,
 }
 
 pub struct Application {
@@ -127,6 +128,7 @@ impl Application {
             ),
             metrics,
             cipher: cipher.clone(),
+            request_timeout: config.request_timeout,
         });
         let pruning = state.clone();
         tokio::spawn(async move {
@@ -139,6 +141,7 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(ErrorHandlers::new().default_handler(routes::problem_for_framework_errors))
+                .wrap(actix_web::middleware::from_fn(routes::deadline))
                 .wrap(actix_web::middleware::from_fn(routes::count_requests))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(state.clone())
@@ -147,6 +150,8 @@ impl Application {
                 .default_service(web::to(routes::not_found))
         })
         .listen(listener)?
+        // The request head must arrive within this; `deadline` bounds the rest.
+        .client_request_timeout(Duration::from_secs(5))
         .shutdown_timeout(config.shutdown_timeout.as_secs().max(1));
         if let Some(n) = config.http_workers {
             server = server.workers(n.max(1));

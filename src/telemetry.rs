@@ -6,7 +6,9 @@ use crate::config::LogFormat;
 /// `RUST_LOG` overrides the level; sqlx's per-statement logs are kept at warn.
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,actix_server=warn"));
+        // Malformed requests from the internet are logged by actix-http as errors; they are not
+        // ours, and one client could flood the log with them.
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,actix_server=warn,actix_http::h1=off"));
     let builder = fmt().with_env_filter(filter).with_writer(std::io::stdout);
     // try_init: tests build several applications in one process.
     let _ = match format {

@@ -262,6 +262,36 @@ impl DeliveryWorker {
         Ok(n as usize)
     }
 
+    /// New events of a campaign that is backing off wait for its next retry, unsent.
+    async fn postpone(
+        &self,
+        evs: &[ClaimedEvent],
+        until: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
+        if evs.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<i64> = evs.iter().map(|e| e.id).collect();
+        events::record(
+            &self.inner.pool,
+            self.inner.owner,
+            &ids,
+            &vec![Some(until); ids.len()],
+            &Transition {
+                state: "pending",
+                failure_class: None,
+                last_error: Some(
+                    "waiting: Meta failed recently for this campaign; sent with its next retry"
+                        .into(),
+                ),
+                attempted: false,
+            },
+            &AttemptRecord::default(),
+        )
+        .await?;
+        Ok(())
+    }
+
     async fn park(&self, evs: &[ClaimedEvent], why: String) -> Result<usize, sqlx::Error> {
         let ids: Vec<i64> = evs.iter().map(|e| e.id).collect();
         let n = events::record(
@@ -304,6 +334,16 @@ impl DeliveryWorker {
                            waiting for a new access_token or pixel_id";
                 report.failed += self.park(&evs, why.to_owned()).await?;
                 continue;
+            }
+            let mut evs = evs;
+            if let Some(until) = events::backoff_until(&self.inner.pool, campaign_id).await? {
+                let (fresh, retries): (Vec<_>, Vec<_>) =
+                    evs.into_iter().partition(|e| e.attempts == 0);
+                self.postpone(&fresh, until).await?;
+                evs = retries;
+                if evs.is_empty() {
+                    continue;
+                }
             }
             let token = match self.inner.cipher.open(c.access_token.expose()) {
                 Ok(t) => AccessToken::new(t),
@@ -462,8 +502,31 @@ impl Inner {
                 }
             };
             events::record(&self.pool, self.owner, &ids, &next, &transition, &attempt).await?;
+            if verdict == Verdict::Delivered {
+                self.recovered(&chunk).await?;
+            }
         }
         Ok(report)
+    }
+
+    /// Meta accepts again: events of these campaigns still waiting out a retry delay go now,
+    /// in full batches, instead of one small request per retry time.
+    async fn recovered(&self, chunk: &[ClaimedEvent]) -> Result<(), sqlx::Error> {
+        let mut campaigns: Vec<i64> = chunk.iter().map(|e| e.campaign_id).collect();
+        campaigns.sort_unstable();
+        campaigns.dedup();
+        let mut pulled = 0;
+        for campaign_id in campaigns {
+            pulled += events::retry_now(&self.pool, campaign_id).await?;
+        }
+        if pulled > 0 {
+            tracing::info!(
+                events = pulled,
+                "Meta accepts again; retrying waiting events now"
+            );
+            self.signal.notify_one();
+        }
+        Ok(())
     }
 }
 

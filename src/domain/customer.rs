@@ -162,7 +162,8 @@ impl CustomerField {
             }
             CustomerField::ExternalId => s,
         };
-        Ok(out)
+        // Filtering characters out can leave a combining mark next to a new base letter.
+        Ok(out.nfc().collect())
     }
 }
 

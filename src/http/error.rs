@@ -26,6 +26,8 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("unsupported content type {0:?}")]
     UnsupportedMediaType(String),
+    #[error("the request took too long")]
+    RequestTimeout,
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },
     #[error("database unavailable")]
@@ -77,6 +79,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::TooManyRequests { .. } => "rate_limited",
+            ApiError::RequestTimeout => "request_timeout",
             ApiError::Unavailable(_) => "database_unavailable",
             ApiError::Overloaded => "overloaded",
             ApiError::Internal(_) => "internal_error",
@@ -166,6 +169,7 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Unavailable(_) | ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -196,6 +200,10 @@ impl ResponseError for ApiError {
             }
             ApiError::Unauthorized => {
                 resp.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            // The body may be half read: this connection cannot carry another request.
+            ApiError::RequestTimeout => {
+                resp.insert_header((header::CONNECTION, "close"));
             }
             _ => {}
         }

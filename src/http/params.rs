@@ -52,10 +52,11 @@ fn decode(raw: &[u8]) -> Result<String, ApiError> {
         match raw[i] {
             b'+' => out.push(b' '),
             b'%' => {
-                let hex = raw.get(i + 1..i + 3).and_then(|h| {
-                    let s = std::str::from_utf8(h).ok()?;
-                    u8::from_str_radix(s, 16).ok()
-                });
+                // Two hex digits exactly: from_str_radix alone would take "+5".
+                let hex = raw
+                    .get(i + 1..i + 3)
+                    .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+                    .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
                 match hex {
                     Some(byte) => out.push(byte),
                     None => {

@@ -65,6 +65,23 @@ pub async fn count_requests(
     res
 }
 
+/// Bounds a whole request, body included: actix's own timeout covers only the request head,
+/// and a client that sends a head and then a body that never ends would hold its connection
+/// (and a file descriptor) forever.
+pub async fn deadline(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let limit = req
+        .app_data::<web::Data<crate::startup::AppState>>()
+        .map(|s| s.request_timeout)
+        .unwrap_or(std::time::Duration::from_secs(15));
+    match tokio::time::timeout(limit, next.call(req)).await {
+        Ok(res) => res,
+        Err(_) => Err(ApiError::RequestTimeout.into()),
+    }
+}
+
 pub async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::not_found("route_not_found", "no such endpoint"))
 }

@@ -216,6 +216,34 @@ pub async fn has_auth_failures(pool: &PgPool, campaign_id: i64) -> Result<bool, 
     .await
 }
 
+/// When a campaign's events are backing off after transient failures: the earliest retry
+/// still to come. New events wait for it too, so an outage is probed by one request, not one
+/// per postback, and the backlog goes out together.
+pub async fn backoff_until(
+    pool: &PgPool,
+    campaign_id: i64,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT min(next_attempt_at) FROM events WHERE campaign_id = $1 AND state = 'pending' \
+         AND attempts > 0 AND next_attempt_at > now()",
+    )
+    .bind(campaign_id)
+    .fetch_one(pool)
+    .await
+}
+
+/// Meta accepted a request again: the campaign's events waiting out a retry delay go now.
+pub async fn retry_now(pool: &PgPool, campaign_id: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE events SET next_attempt_at = now() WHERE campaign_id = $1 AND state = 'pending' \
+         AND attempts > 0 AND next_attempt_at > now()",
+    )
+    .bind(campaign_id)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Events parked on a token or permission error go back in the queue (new token or pixel).
 pub async fn requeue_auth_failures(
     tx: &mut Transaction<'_, Postgres>,

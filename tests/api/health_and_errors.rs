@@ -578,3 +578,52 @@ async fn a_nul_character_in_a_postback_status_is_not_a_500() {
     assert!(resp.status().is_client_error(), "{}", resp.status());
     assert_healthy(&app).await;
 }
+
+/// A request whose body never finishes is answered 408 and its connection closed, instead of
+/// holding a connection forever.
+#[tokio::test]
+async fn a_body_that_never_finishes_gets_408_and_the_connection_closes() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app_with(&["--request-timeout", "1s"]).await;
+    let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", app.port))
+        .await
+        .unwrap();
+    conn.write_all(
+        b"POST /v1/postback/generic?key=x HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nclick_id=a",
+    )
+    .await
+    .unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        conn.read_to_end(&mut answer),
+    )
+    .await;
+    assert!(read.is_ok(), "the connection stayed open");
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("request_timeout"), "{text}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // The server still serves others.
+    let ok = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(ok.status(), 200);
+}
+
+/// Compressed request bodies are not inflated (a 48 KB gzip bomb would become 50 MB).
+#[tokio::test]
+async fn gzip_request_bodies_are_not_inflated() {
+    let app = spawn_app().await;
+    let resp = app
+        .client
+        .post(app.url("/v1/clicks"))
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(vec![
+            0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x03,
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_client_error(), "{}", resp.status());
+}

@@ -10,3 +10,4 @@ mod deployment;
 mod health_and_errors;
 mod ops;
 mod postbacks;
+mod properties;
