@@ -101,6 +101,8 @@ pub async fn claim(
          RETURNING e.id, e.conversion_id, e.campaign_id, e.event_id, e.event_time, e.attempts, \
             e.payload",
     )
+    // Planned for each call, as the outbox's size swings from empty to a large backlog.
+    .persistent(false)
     .bind(limit)
     .bind(owner)
     .bind(secs(lease))
