@@ -238,28 +238,13 @@ impl DeliveryWorker {
     }
 
     async fn expire(&self, expired: &[ClaimedEvent]) -> Result<usize, sqlx::Error> {
-        let ids: Vec<i64> = expired.iter().map(|e| e.id).collect();
         tracing::warn!(
-            events = ids.len(),
+            events = expired.len(),
             "events older than Meta accepts; marked expired"
         );
-        let n = events::record(
-            &self.inner.pool,
-            self.inner.owner,
-            &ids,
-            &vec![None; ids.len()],
-            &Transition {
-                state: "expired",
-                failure_class: None,
-                last_error: Some(
-                    "event_time is older than Meta accepts (7 days); never sent".into(),
-                ),
-                attempted: false,
-            },
-            &AttemptRecord::default(),
-        )
-        .await?;
-        Ok(n as usize)
+        let why = "event_time is older than Meta accepts (7 days); never sent";
+        self.settle_unsent(expired, "expired", None, None, why.into())
+            .await
     }
 
     /// New events of a campaign that is backing off wait for its next retry, unsent.
@@ -268,43 +253,42 @@ impl DeliveryWorker {
         evs: &[ClaimedEvent],
         until: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
-        if evs.is_empty() {
-            return Ok(());
-        }
-        let ids: Vec<i64> = evs.iter().map(|e| e.id).collect();
-        events::record(
-            &self.inner.pool,
-            self.inner.owner,
-            &ids,
-            &vec![Some(until); ids.len()],
-            &Transition {
-                state: "pending",
-                failure_class: None,
-                last_error: Some(
-                    "waiting: Meta failed recently for this campaign; sent with its next retry"
-                        .into(),
-                ),
-                attempted: false,
-            },
-            &AttemptRecord::default(),
-        )
-        .await?;
+        let why = "waiting: Meta failed recently for this campaign; sent with its next retry";
+        self.settle_unsent(evs, "pending", None, Some(until), why.into())
+            .await?;
         Ok(())
     }
 
     async fn park(&self, evs: &[ClaimedEvent], why: String) -> Result<usize, sqlx::Error> {
+        self.settle_unsent(evs, "failed", Some("auth"), None, why)
+            .await
+    }
+
+    /// Records the fate of claimed events that are not sent in this pass.
+    async fn settle_unsent(
+        &self,
+        evs: &[ClaimedEvent],
+        state: &'static str,
+        failure_class: Option<&'static str>,
+        next_attempt: Option<DateTime<Utc>>,
+        why: String,
+    ) -> Result<usize, sqlx::Error> {
+        if evs.is_empty() {
+            return Ok(0);
+        }
         let ids: Vec<i64> = evs.iter().map(|e| e.id).collect();
+        let transition = Transition {
+            state,
+            failure_class,
+            last_error: Some(why),
+            attempted: false,
+        };
         let n = events::record(
             &self.inner.pool,
             self.inner.owner,
             &ids,
-            &vec![None; ids.len()],
-            &Transition {
-                state: "failed",
-                failure_class: Some("auth"),
-                last_error: Some(why),
-                attempted: false,
-            },
+            &vec![next_attempt; ids.len()],
+            &transition,
             &AttemptRecord::default(),
         )
         .await?;
