@@ -25,30 +25,15 @@ async fn answer(resp: reqwest::Response) -> (u16, Value) {
     (status, body)
 }
 
-/// A problem body with `status` and `code`; returns the response headers.
+/// A problem body with `status` and `code` (checked by the shared helper); returns the
+/// response headers.
 async fn assert_problem(
     resp: reqwest::Response,
     status: u16,
     code: &str,
 ) -> reqwest::header::HeaderMap {
     let headers = resp.headers().clone();
-    let content_type = headers
-        .get(CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    let (got, body) = answer(resp).await;
-    assert_eq!(got, status, "{body}");
-    assert!(
-        content_type.starts_with("application/problem+json"),
-        "content-type {content_type:?}"
-    );
-    assert_eq!(body["status"], status, "{body}");
-    assert_eq!(body["code"], code, "{body}");
-    assert_eq!(
-        body["type"],
-        format!("https://capi-bridge.dev/problems/{code}"),
-        "{body}"
-    );
+    crate::helpers::assert_problem(resp, status, code).await;
     headers
 }
 
