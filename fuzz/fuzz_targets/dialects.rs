@@ -12,49 +12,7 @@ use chrono::{TimeZone, Utc};
 use libfuzzer_sys::fuzz_target;
 
 /// Every parameter name some dialect reads: most fuzzed pairs use one of them.
-const NAMES: &[&str] = &[
-    "subid",
-    "cnv_id",
-    "clickid",
-    "cid",
-    "click_id",
-    "status",
-    "cnv_status",
-    "et",
-    "type",
-    "event",
-    "payout",
-    "revenue",
-    "sum",
-    "value",
-    "currency",
-    "cnv_currency",
-    "tid",
-    "txid",
-    "event_time",
-    "campaign",
-    "ip",
-    "user_agent",
-    "ua",
-    "fbclid",
-    "external_id",
-    "em",
-    "ph",
-    "fn",
-    "ln",
-    "ge",
-    "db",
-    "ct",
-    "st",
-    "zp",
-    "country",
-    "lead_status",
-    "sale_status",
-    "rejected_status",
-    "ignore_status",
-    "return",
-    "key",
-];
+const NAMES: &[&str] = capi_bridge::trackers::PARAMETER_NAMES;
 
 #[derive(Debug, Arbitrary)]
 enum Name {

@@ -233,6 +233,31 @@ mod tests {
     }
 
     #[test]
+    fn parameter_names_list_every_name_the_dialects_read() {
+        use crate::trackers::PARAMETER_NAMES;
+        for t in Tracker::ALL {
+            let n = names(t);
+            for name in [n.click_id, n.status, n.payout, n.currency, n.txid].concat() {
+                assert!(PARAMETER_NAMES.contains(&name), "{name} missing");
+            }
+        }
+        for f in CustomerField::ALL {
+            assert!(PARAMETER_NAMES.contains(&f.name()), "{} missing", f.name());
+        }
+        for name in [
+            "event_time",
+            "campaign",
+            "ip",
+            "user_agent",
+            "ua",
+            "fbclid",
+            "key",
+        ] {
+            assert!(PARAMETER_NAMES.contains(&name), "{name} missing");
+        }
+    }
+
+    #[test]
     fn keitaro_defaults_to_sale_and_maps_network_words() {
         let p = conv(
             Tracker::Keitaro,

@@ -15,6 +15,52 @@ use crate::domain::{
 pub use dialect::parse;
 pub use status::normalise_status;
 
+/// Every postback parameter name some dialect reads, with `key` and Keitaro's `return`: the
+/// vocabulary of the property tests, the fuzz targets and the abuse run.
+pub const PARAMETER_NAMES: &[&str] = &[
+    "subid",
+    "cnv_id",
+    "clickid",
+    "cid",
+    "click_id",
+    "status",
+    "cnv_status",
+    "et",
+    "type",
+    "event",
+    "payout",
+    "revenue",
+    "sum",
+    "value",
+    "currency",
+    "cnv_currency",
+    "tid",
+    "txid",
+    "event_time",
+    "campaign",
+    "ip",
+    "user_agent",
+    "ua",
+    "fbclid",
+    "external_id",
+    "em",
+    "ph",
+    "fn",
+    "ln",
+    "ge",
+    "db",
+    "ct",
+    "st",
+    "zp",
+    "country",
+    "lead_status",
+    "sale_status",
+    "rejected_status",
+    "ignore_status",
+    "return",
+    "key",
+];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tracker {
     Keitaro,

@@ -66,49 +66,7 @@ fn click_id() -> impl Strategy<Value = String> {
 }
 
 /// Every parameter name some dialect reads (README, "Postbacks").
-const KNOWN_NAMES: &[&str] = &[
-    "subid",
-    "cnv_id",
-    "clickid",
-    "cid",
-    "click_id",
-    "status",
-    "cnv_status",
-    "et",
-    "type",
-    "event",
-    "payout",
-    "revenue",
-    "sum",
-    "value",
-    "currency",
-    "cnv_currency",
-    "tid",
-    "txid",
-    "event_time",
-    "campaign",
-    "ip",
-    "user_agent",
-    "ua",
-    "fbclid",
-    "external_id",
-    "em",
-    "ph",
-    "fn",
-    "ln",
-    "ge",
-    "db",
-    "ct",
-    "st",
-    "zp",
-    "country",
-    "lead_status",
-    "sale_status",
-    "rejected_status",
-    "ignore_status",
-    "return",
-    "key",
-];
+const KNOWN_NAMES: &[&str] = capi_bridge::trackers::PARAMETER_NAMES;
 
 /// Values that are valid for some parameter, almost valid, or hostile.
 const INTERESTING_VALUES: &[&str] = &[
