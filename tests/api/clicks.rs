@@ -786,3 +786,61 @@ async fn a_nul_character_in_the_campaign_key_is_404_not_500() {
     assert_problem(resp, 404, "campaign_not_found").await;
     assert_eq!(click_count(&app).await, 0);
 }
+
+/// The hashed columns accept exactly 64 lowercase hex digits, whatever writes to them: the
+/// database is the last line against raw personal data being stored.
+#[tokio::test]
+async fn the_database_refuses_anything_but_a_sha256_hex_in_hashed_columns() {
+    let app = spawn_app().await;
+    app.create_campaign("offer1", json!({})).await;
+    let hash = "62a14e44f765419d10fea99367361a727c12365e2520f32218d505ed9aa0f62f";
+    let refused = [
+        "john@example.com".to_owned(),
+        hash.to_uppercase(),
+        hash[..63].to_owned(),
+        format!("{hash}0"),
+        format!("{hash}\n"),
+        format!("{}g", &hash[..63]),
+        String::new(),
+    ];
+    for (table, column) in [
+        ("clicks", "em"),
+        ("clicks", "country"),
+        ("conversions", "ph"),
+    ] {
+        let insert = match table {
+            "clicks" => format!(
+                "INSERT INTO clicks (click_id, campaign_id, {column}) \
+                 SELECT $1, id, $2 FROM campaigns WHERE key = 'offer1'"
+            ),
+            _ => format!(
+                "INSERT INTO conversions (click_id, tracker, raw_status, status, state, {column}) \
+                 VALUES ($1, 'generic', 'lead', 'lead', 'unmatched', $2)"
+            ),
+        };
+        for (i, value) in refused.iter().enumerate() {
+            let err = sqlx::query(&insert)
+                .bind(format!("chk-{column}-{i}"))
+                .bind(value)
+                .execute(&app.pool)
+                .await
+                .expect_err(&format!("{table}.{column} must refuse {value:?}"));
+            let constraint = err
+                .as_database_error()
+                .and_then(|e| e.constraint())
+                .map(str::to_owned);
+            assert_eq!(
+                constraint.as_deref(),
+                Some(format!("{table}_{column}_check").as_str()),
+                "{err}"
+            );
+        }
+        let done = sqlx::query(&insert)
+            .bind(format!("chk-{column}-ok"))
+            .bind(hash)
+            .execute(&app.pool)
+            .await
+            .unwrap_or_else(|e| panic!("{table}.{column} must take a hash: {e}"));
+        assert_eq!(done.rows_affected(), 1);
+    }
+}
