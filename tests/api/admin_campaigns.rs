@@ -522,7 +522,20 @@ async fn delete_is_204_then_404_and_takes_the_clicks_along() {
             .register_click(json!({"campaign": campaign, "click_id": click}))
             .await;
         assert_eq!(resp.status(), 201);
+        // A conversion and its outbox event each, one of them parked as failed.
+        let resp = app
+            .postback("keitaro", &format!("subid={click}&status=lead"))
+            .await;
+        assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
     }
+    let parked = sqlx::query(
+        "UPDATE events SET state = 'failed', failure_class = 'auth' WHERE event_id LIKE '%c1'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap()
+    .rows_affected();
+    assert_eq!(parked, 1);
 
     let resp = app
         .admin(Method::DELETE, "/admin/v1/campaigns/offer1", None)
@@ -545,6 +558,15 @@ async fn delete_is_204_then_404_and_takes_the_clicks_along() {
         .unwrap();
     assert_eq!(clicks, ["c2"]);
     assert_eq!(campaign_count(&app).await, 1);
+    for table in ["conversions", "events"] {
+        let left: Vec<String> = sqlx::query_scalar(&format!(
+            "SELECT c.key FROM {table} t JOIN campaigns c ON c.id = t.campaign_id"
+        ))
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+        assert_eq!(left, ["offer2"], "{table}");
+    }
 }
 
 #[tokio::test]
