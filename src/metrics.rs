@@ -150,10 +150,13 @@ impl Metrics {
             sqlx::query_as("SELECT state, count(*) FROM events GROUP BY state")
                 .fetch_all(pool)
                 .await?;
-        let conversions: Vec<(String, i64)> =
-            sqlx::query_as("SELECT state, count(*) FROM conversions GROUP BY state")
-                .fetch_all(pool)
-                .await?;
+        // A conversion's state as the admin API shows it: its event's, once it has one.
+        let conversions: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT COALESCE(e.state, c.state), count(*) FROM conversions c \
+             LEFT JOIN events e ON e.conversion_id = c.id GROUP BY 1",
+        )
+        .fetch_all(pool)
+        .await?;
         let (depth, oldest): (i64, Option<f64>) = sqlx::query_as(
             "SELECT count(*), EXTRACT(EPOCH FROM now() - min(created_at))::float8 \
              FROM events WHERE state = 'pending'",
@@ -169,7 +172,15 @@ impl Metrics {
                 .get_or_create(&vec![("state", state.to_owned())])
                 .set(n);
         }
-        for state in ["unmatched", "skipped", "suppressed", "queued", "failed"] {
+        for state in [
+            "pending",
+            "sent",
+            "failed",
+            "expired",
+            "skipped",
+            "suppressed",
+            "unmatched",
+        ] {
             let n = conversions
                 .iter()
                 .find(|(s, _)| s == state)

@@ -66,10 +66,12 @@ pub struct EventInput<'a> {
 
 /// A field Meta requires that neither the click nor the postback supplied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field} is required by Meta for action_source {action_source} and neither the click nor the postback has it")]
+#[error("{field} is required by Meta for action_source {action_source} and {sources} has it")]
 pub struct MissingField {
     pub field: &'static str,
     pub action_source: &'static str,
+    /// Where it was looked for.
+    pub sources: &'static str,
 }
 
 /// Click values first, then what the postback carried.
@@ -88,10 +90,24 @@ pub fn build_event(input: EventInput<'_>) -> Result<ServerEvent, MissingField> {
     let client_user_agent = click
         .and_then(|c| c.client_user_agent.clone())
         .or_else(|| conv.user_agent.clone());
-    if campaign.action_source == ActionSource::Website && client_user_agent.is_none() {
+    let website = campaign.action_source == ActionSource::Website;
+    if website && client_user_agent.is_none() {
         return Err(MissingField {
             field: "client_user_agent",
             action_source: "website",
+            sources: "neither the click nor the postback (ua)",
+        });
+    }
+    // Meta requires the page URL for website events; a strict validator refuses them without.
+    let event_source_url = click
+        .and_then(|c| c.event_source_url.clone())
+        .or_else(|| conv.event_source_url.clone())
+        .or_else(|| campaign.landing_url.as_ref().map(|u| u.as_str().to_owned()));
+    if website && event_source_url.is_none() {
+        return Err(MissingField {
+            field: "event_source_url",
+            action_source: "website",
+            sources: "neither the click, the postback (url) nor the campaign's landing_url",
         });
     }
 
@@ -107,13 +123,15 @@ pub fn build_event(input: EventInput<'_>) -> Result<ServerEvent, MissingField> {
         hashed: hashed(&customer),
     };
 
+    let purchase = event_name == "Purchase";
     let value = match campaign.value_source {
-        ValueSource::Payout => conv.payout.filter(|v| *v >= 0.0),
+        // Trackers send payout=0 when the network gave none: a Lead worth 0 is not a value.
+        ValueSource::Payout => conv.payout.filter(|v| *v > 0.0 || (*v == 0.0 && purchase)),
         ValueSource::None => None,
         ValueSource::Fixed(v) => Some(v),
     };
     // Meta refuses a Purchase without value and currency.
-    let value = value.or((event_name == "Purchase").then_some(0.0));
+    let value = value.or(purchase.then_some(0.0));
     let currency = value.map(|_| {
         conv.currency
             .clone()
@@ -132,7 +150,7 @@ pub fn build_event(input: EventInput<'_>) -> Result<ServerEvent, MissingField> {
         event_time: conv.event_time.timestamp(),
         event_id,
         action_source: campaign.action_source,
-        event_source_url: click.and_then(|c| c.event_source_url.clone()),
+        event_source_url,
         referrer_url: click.and_then(|c| c.referrer_url.clone()),
         user_data,
         custom_data,
@@ -144,15 +162,20 @@ pub fn build_event(input: EventInput<'_>) -> Result<ServerEvent, MissingField> {
 }
 
 /// The stored `_fbc` cookie verbatim; else one built from the fbclid with the time the click was
-/// first seen (never the conversion time: Meta reads it as when the ad was clicked). Without a
-/// registered click there is no click time, so an fbclid from the postback alone is not sent.
+/// first seen (Meta reads it as when the ad was clicked). Without a registered click there is no
+/// click time, so an fbclid from the postback alone is not sent. A postback that arrived before
+/// its click has an event time earlier than the click's first sight: Meta refuses an fbc
+/// created after the event, so the earlier of the two is used.
 fn fbc(click: Option<&StoredClick>, conv: &StoredConversion) -> Option<String> {
     let click = click?;
     if let Some(cookie) = &click.fbc {
         return Some(cookie.clone());
     }
     let fbclid = click.fbclid.as_ref().or(conv.fbclid.as_ref())?;
-    Some(fbc_from_fbclid(click.first_seen_at, fbclid))
+    Some(fbc_from_fbclid(
+        click.first_seen_at.min(conv.event_time),
+        fbclid,
+    ))
 }
 
 pub fn fbc_from_fbclid(first_seen: DateTime<Utc>, fbclid: &str) -> String {

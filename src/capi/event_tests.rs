@@ -5,7 +5,9 @@ use serde_json::json;
 use sqlx::types::Json;
 
 use super::*;
-use crate::domain::{CampaignKey, Currency, CustomerField, EventIdTemplate, EventMap, PixelId};
+use crate::domain::{
+    CampaignKey, Currency, CustomerField, EventIdTemplate, EventMap, HttpUrl, PixelId,
+};
 use crate::storage::customer_columns::CustomerColumns;
 use crate::storage::AccessToken;
 
@@ -40,6 +42,7 @@ fn campaign() -> Campaign {
         currency: Currency::USD,
         value_source: ValueSource::Payout,
         event_id_template: EventIdTemplate::default(),
+        landing_url: None,
         require_consent: false,
         limited_data_use: false,
         enabled: true,
@@ -111,6 +114,8 @@ fn conversion() -> StoredConversion {
         ip: None,
         user_agent: None,
         fbclid: None,
+        event_source_url: None,
+        params: None,
         customer_columns: CustomerColumns::default(),
     }
 }
@@ -306,12 +311,18 @@ fn a_negative_payout_is_omitted() {
 }
 
 #[test]
-fn a_zero_payout_is_sent_as_zero() {
+fn a_zero_payout_is_no_value_except_on_a_purchase() {
+    // Trackers send payout=0 when the network reported none: a Lead is sent without a value.
     let conv = StoredConversion {
         payout: Some(0.0),
         ..conversion()
     };
     let event = ok(&campaign(), Some(&click()), &conv, "Lead");
+    assert_eq!(event.custom_data, None);
+    let json = serde_json::to_value(&event).unwrap();
+    assert!(json.get("custom_data").is_none(), "{json}");
+    // Meta refuses a Purchase without a value: 0 it is.
+    let event = ok(&campaign(), Some(&click()), &conv, "Purchase");
     assert_eq!(event.custom_data, custom(Some(0.0), Some("USD"), None));
 }
 
@@ -323,11 +334,8 @@ fn a_website_event_without_a_user_agent_is_a_missing_field() {
     };
     let err = build(&campaign(), Some(&click), &conversion(), "Lead").unwrap_err();
     assert_eq!(
-        err,
-        MissingField {
-            field: "client_user_agent",
-            action_source: "website"
-        }
+        (err.field, err.action_source),
+        ("client_user_agent", "website")
     );
     assert!(err.to_string().contains("client_user_agent"), "{err}");
 
@@ -355,6 +363,7 @@ fn other_action_sources_do_not_need_a_user_agent() {
     };
     let event = ok(&c, None, &conversion(), "Lead");
     assert_eq!(event.action_source, ActionSource::SystemGenerated);
+    assert_eq!(event.event_source_url, None);
     assert_eq!(event.user_data.client_user_agent, None);
     let json = serde_json::to_value(&event).unwrap();
     assert_eq!(json["action_source"], "system_generated");
@@ -438,6 +447,7 @@ fn without_a_click_the_postback_data_is_all_there_is() {
         },
         payout: Some(3.0),
         txid: "G1".into(),
+        event_source_url: Some("https://shop.example.com/thanks".into()),
         ..conversion()
     };
     let event = ok(&campaign(), None, &conv, "Lead");
@@ -448,6 +458,7 @@ fn without_a_click_the_postback_data_is_all_there_is() {
             "event_time": CONVERSION_SECS,
             "event_id": "Lead-clk1",
             "action_source": "website",
+            "event_source_url": "https://shop.example.com/thanks",
             "user_data": {
                 "client_ip_address": "198.51.100.4",
                 "client_user_agent": POSTBACK_UA,
@@ -543,7 +554,7 @@ fn no_click_means_no_fbc() {
         user_agent: Some(POSTBACK_UA.into()),
         ..conversion()
     };
-    let event = ok(&campaign(), None, &conv, "Lead");
+    let event = ok(&landing(), None, &conv, "Lead");
     assert_eq!(event.user_data.fbc, None);
     assert_eq!(event.user_data.fbp, None);
 }
@@ -583,7 +594,85 @@ fn event_time_is_the_conversions_and_urls_come_from_the_click() {
         client_user_agent: Some(CLICK_UA.into()),
         ..bare_click()
     };
-    let json = serde_json::to_value(ok(&campaign(), Some(&bare), &conv, "Lead")).unwrap();
-    assert!(json.get("event_source_url").is_none(), "{json}");
+    let json = serde_json::to_value(ok(&landing(), Some(&bare), &conv, "Lead")).unwrap();
+    assert_eq!(json["event_source_url"], "https://lp.example.com/landing");
     assert!(json.get("referrer_url").is_none(), "{json}");
+}
+
+fn landing() -> Campaign {
+    Campaign {
+        landing_url: Some(HttpUrl::parse("https://lp.example.com/landing").unwrap()),
+        ..campaign()
+    }
+}
+
+#[test]
+fn a_website_event_without_any_page_url_is_a_missing_field() {
+    let bare = StoredClick {
+        client_user_agent: Some(CLICK_UA.into()),
+        ..bare_click()
+    };
+    let err = build(&campaign(), Some(&bare), &conversion(), "Lead").unwrap_err();
+    assert_eq!(
+        (err.field, err.action_source),
+        ("event_source_url", "website")
+    );
+    assert!(err.to_string().contains("landing_url"), "{err}");
+    // Without a click, the postback's url, else the campaign's landing page.
+    let conv = StoredConversion {
+        user_agent: Some(POSTBACK_UA.into()),
+        ..conversion()
+    };
+    assert_eq!(
+        build(&campaign(), None, &conv, "Lead").unwrap_err().field,
+        "event_source_url"
+    );
+    let event = ok(&landing(), None, &conv, "Lead");
+    assert_eq!(
+        event.event_source_url.as_deref(),
+        Some("https://lp.example.com/landing")
+    );
+    let with_url = StoredConversion {
+        event_source_url: Some("https://shop.example.com/thanks".into()),
+        ..conv
+    };
+    let event = ok(&landing(), None, &with_url, "Lead");
+    assert_eq!(
+        event.event_source_url.as_deref(),
+        Some("https://shop.example.com/thanks")
+    );
+    // The click's own page comes first.
+    let event = ok(&landing(), Some(&click()), &with_url, "Lead");
+    assert_eq!(
+        event.event_source_url.as_deref(),
+        Some("https://lp.example.com/offer?utm_source=fb")
+    );
+    // Other action sources need no page.
+    let c = Campaign {
+        action_source: ActionSource::SystemGenerated,
+        ..campaign()
+    };
+    assert_eq!(
+        ok(&c, Some(&bare), &conversion(), "Lead").event_source_url,
+        None
+    );
+}
+
+#[test]
+fn a_postback_before_its_click_builds_fbc_from_the_earlier_time() {
+    // The conversion happened (event_time) before the click was first registered.
+    let click = StoredClick {
+        fbclid: Some("IwAR_Early".into()),
+        ..click()
+    };
+    let earlier = click.first_seen_at - chrono::Duration::milliseconds(5_500);
+    let conv = StoredConversion {
+        event_time: earlier,
+        ..conversion()
+    };
+    let event = ok(&campaign(), Some(&click), &conv, "Lead");
+    assert_eq!(
+        event.user_data.fbc,
+        Some(format!("fb.1.{}.IwAR_Early", FIRST_SEEN_MS - 5_500))
+    );
 }

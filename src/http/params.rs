@@ -76,6 +76,21 @@ fn decode(raw: &[u8]) -> Result<String, ApiError> {
         .map_err(|_| ApiError::bad_request("invalid_utf8", "the parameters are not valid UTF-8"))
 }
 
+/// A value a tracker or network left unfilled: blank, or a macro it did not replace (`{payout}`,
+/// `{{txid}}`, `[cid]`, `#status#`, `%status%`, `REPLACE`, `OPTIONAL`).
+pub fn is_unfilled(v: &str) -> bool {
+    let v = v.trim();
+    let wrapped =
+        |open: char, close: char| v.len() >= 2 && v.starts_with(open) && v.ends_with(close);
+    v.is_empty()
+        || wrapped('{', '}')
+        || wrapped('[', ']')
+        || wrapped('#', '#')
+        || wrapped('%', '%')
+        || v == "REPLACE"
+        || v == "OPTIONAL"
+}
+
 /// Postback parameters by name. A name given twice keeps its first value, as trackers put the
 /// real value first and appended macros later.
 #[derive(Debug, Default, Clone)]
@@ -97,15 +112,27 @@ impl Params {
         }
     }
 
-    /// A non-blank value, trimmed. Unfilled tracker macros (`{payout}`, `{{txid}}`, `[cid]`,
-    /// `REPLACE`) count as absent: networks send them when a value is unknown.
+    /// A non-blank value, trimmed. Unfilled tracker macros (see [`is_unfilled`]) count as
+    /// absent: networks send them when a value is unknown.
     pub fn get(&self, name: &str) -> Option<&str> {
-        let v = self.0.get(name)?.trim();
-        let unfilled = v.is_empty()
-            || (v.starts_with('{') && v.ends_with('}'))
-            || (v.starts_with('[') && v.ends_with(']'))
-            || v == "REPLACE";
-        (!unfilled).then_some(v)
+        self.raw(name).filter(|v| !is_unfilled(v))
+    }
+
+    /// The value as sent, trimmed, even when blank or an unfilled macro: tells a parameter
+    /// that is present but unfilled from one that is truly absent.
+    pub fn raw(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(|v| v.trim())
+    }
+
+    /// Every pair, in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        let mut pairs: Vec<_> = self
+            .0
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        pairs.sort_unstable();
+        pairs.into_iter()
     }
 
     /// The first of several alternative names that is present.
@@ -190,6 +217,16 @@ mod tests {
         assert_eq!(p.get("payout"), None);
         assert_eq!(p.get("txid"), Some("t1"));
         assert_eq!(p.get("cid"), None);
+        assert_eq!(p.raw("cid"), Some("REPLACE"));
+        assert_eq!(p.raw("nope"), None);
+        for unfilled in [
+            "", " ", "{status}", "[cid]", "#status#", "%status%", "OPTIONAL",
+        ] {
+            assert!(is_unfilled(unfilled), "{unfilled:?}");
+        }
+        for filled in ["sale", "#", "%", "{", "100%", "#1"] {
+            assert!(!is_unfilled(filled), "{filled:?}");
+        }
         assert_eq!(p.first_of(&["nope", "txid"]), Some("t1"));
     }
 

@@ -57,14 +57,17 @@ pub fn decide(
         return Decision::failed(None, None, reason);
     };
     let campaign_id = Some(campaign.id);
-    let Some(event_name) = map_status(campaign, conv) else {
-        return Decision {
-            state: "skipped",
-            campaign_id,
-            event_name: None,
-            failure_reason: None,
-            event: None,
-        };
+    let event_name = match map_status(campaign, conv) {
+        Ok(name) => name,
+        Err(reason) => {
+            return Decision {
+                state: "skipped",
+                campaign_id,
+                event_name: None,
+                failure_reason: Some(reason),
+                event: None,
+            }
+        }
     };
     if campaign.require_consent && click.and_then(|c| c.consent) != Some(true) {
         return Decision {
@@ -114,12 +117,20 @@ pub fn decide(
 }
 
 /// The campaign's event for a status: the network's own word first (so a map can name `ftd`),
-/// then the normalised status. `None`: record but do not send.
-fn map_status(campaign: &Campaign, conv: &StoredConversion) -> Option<String> {
+/// then the normalised status. `Err`: record but do not send, and why.
+fn map_status(campaign: &Campaign, conv: &StoredConversion) -> Result<String, String> {
     let raw = conv.raw_status.trim().to_lowercase();
+    let shown = if raw == conv.status {
+        format!("{:?}", conv.status)
+    } else {
+        format!("{:?} (read as {:?})", conv.raw_status, conv.status)
+    };
     let mapped = campaign
         .event_map
         .get(&raw)
-        .or_else(|| campaign.event_map.get(&conv.status))?;
-    mapped.map(|name| name.as_str().to_owned())
+        .or_else(|| campaign.event_map.get(&conv.status))
+        .ok_or_else(|| format!("status {shown} is not in the event map"))?;
+    mapped
+        .map(|name| name.as_str().to_owned())
+        .ok_or_else(|| format!("status {shown} maps to no event (null in the event map)"))
 }

@@ -4,6 +4,7 @@
 //! group-committed: many share one transaction (see [`crate::storage::group_commit`]).
 
 pub mod decide;
+pub mod retry;
 
 use std::sync::Arc;
 
@@ -33,7 +34,7 @@ pub enum Outcome {
     /// The same click, status and transaction id were reported before.
     Duplicate,
     /// The status maps to no Meta event (e.g. rejected): recorded, never sent.
-    Skipped { conversion_id: i64 },
+    Skipped { conversion_id: i64, reason: String },
     /// The campaign requires consent the click did not give: recorded, never sent.
     Suppressed { conversion_id: i64 },
     /// The click is not registered (yet): recorded, joined when it arrives.
@@ -52,7 +53,10 @@ impl Outcome {
                     event_id: ev.event_id,
                 }],
             },
-            ("skipped", ..) => Outcome::Skipped { conversion_id },
+            ("skipped", ..) => Outcome::Skipped {
+                conversion_id,
+                reason: d.failure_reason.unwrap_or_default(),
+            },
             ("suppressed", ..) => Outcome::Suppressed { conversion_id },
             _ => Outcome::Failed {
                 conversion_id,

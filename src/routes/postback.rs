@@ -12,6 +12,7 @@ use crate::http::params::{media_type, parse_urlencoded, Params};
 use crate::http::ApiError;
 use crate::ingest::Outcome;
 use crate::startup::AppState;
+use crate::storage::refused;
 use crate::trackers::{self, Parsed, PostbackError, Tracker};
 
 #[tracing::instrument(skip_all, fields(tracker = %path, click_id, outcome))]
@@ -51,13 +52,10 @@ pub async fn receive(
     }
 
     let now = Utc::now();
-    let parsed = trackers::parse(tracker, &params, now).map_err(|e| match e {
-        PostbackError::MissingClickId(name) => ApiError::BadRequest {
-            code: "missing_click_id",
-            detail: format!("{name} is required (the click id)"),
-        },
-        PostbackError::Invalid { field, error } => ApiError::invalid_field(field, error),
-    })?;
+    let parsed = match trackers::parse(tracker, &params, now) {
+        Ok(parsed) => parsed,
+        Err(e) => return Err(refuse(&state, tracker, &params, e).await),
+    };
     // Keitaro's `return=OK`: networks that check the answer's text get exactly that.
     let reply_text = (tracker == Tracker::Keitaro)
         .then(|| params.get("return").map(str::to_owned))
@@ -88,6 +86,46 @@ pub async fn receive(
     state.metrics.postback(tracker.as_str(), outcome.name());
     tracing::info!("postback recorded");
     Ok(answer(status, body, reply_text))
+}
+
+/// The problem for a postback that carried the key but cannot be recorded. It is kept (without
+/// the key and personal data) and logged, so the user can see what the tracker sent.
+async fn refuse(state: &AppState, tracker: Tracker, params: &Params, e: PostbackError) -> ApiError {
+    let error = match e {
+        PostbackError::MissingClickId(name) => ApiError::BadRequest {
+            code: "missing_click_id",
+            detail: format!("{name} is required (the click id)"),
+        },
+        PostbackError::UnfilledStatus(name) => ApiError::Unprocessable {
+            code: "unfilled_status",
+            detail: format!(
+                "{name} holds an unfilled macro or is empty, so the conversion's status is \
+                 unknown; nothing was recorded. Use the tracker's own status macro in the \
+                 postback URL, or leave {name} out to mean a sale"
+            ),
+        },
+        PostbackError::Invalid { field, error } => ApiError::invalid_field(field, error),
+    };
+    let kept = trackers::kept_params(params);
+    tracing::warn!(
+        code = error.code(),
+        detail = %error,
+        params = %kept,
+        "postback refused"
+    );
+    if let Err(db) = refused::insert(
+        &state.pool,
+        tracker.as_str(),
+        error.code(),
+        &error.to_string(),
+        &kept,
+    )
+    .await
+    {
+        tracing::warn!(error = %db, "refused postback could not be kept");
+    }
+    state.metrics.postback(tracker.as_str(), "refused");
+    error
 }
 
 fn body_pairs(req: &HttpRequest, body: &[u8]) -> Result<Vec<(String, String)>, ApiError> {

@@ -5,7 +5,7 @@ use sqlx::types::Json;
 use sqlx::{PgExecutor, PgPool, Postgres, Transaction};
 
 use crate::domain::{
-    ActionSource, CampaignKey, Currency, EventIdTemplate, EventMap, PixelId, ValueSource,
+    ActionSource, CampaignKey, Currency, EventIdTemplate, EventMap, HttpUrl, PixelId, ValueSource,
 };
 
 /// A Meta access token. Its `Debug` is redacted so it cannot reach a log line by accident.
@@ -41,6 +41,8 @@ pub struct Campaign {
     pub currency: Currency,
     pub value_source: ValueSource,
     pub event_id_template: EventIdTemplate,
+    /// The landing page: `event_source_url` of events whose click and postback carry none.
+    pub landing_url: Option<HttpUrl>,
     pub require_consent: bool,
     pub limited_data_use: bool,
     pub enabled: bool,
@@ -61,6 +63,8 @@ pub struct CampaignFields {
     pub currency: Currency,
     pub value_source: ValueSource,
     pub event_id_template: EventIdTemplate,
+    /// The landing page: `event_source_url` of events whose click and postback carry none.
+    pub landing_url: Option<HttpUrl>,
     pub require_consent: bool,
     pub limited_data_use: bool,
     pub enabled: bool,
@@ -79,6 +83,7 @@ impl Campaign {
             currency: self.currency,
             value_source: self.value_source,
             event_id_template: self.event_id_template.clone(),
+            landing_url: self.landing_url.clone(),
             require_consent: self.require_consent,
             limited_data_use: self.limited_data_use,
             enabled: self.enabled,
@@ -99,6 +104,7 @@ struct CampaignRow {
     currency: String,
     value_source: String,
     event_id_template: String,
+    landing_url: Option<String>,
     require_consent: bool,
     limited_data_use: bool,
     enabled: bool,
@@ -127,6 +133,12 @@ impl TryFrom<CampaignRow> for Campaign {
             currency: Currency::parse(&r.currency).map_err(|e| corrupt("currency", e))?,
             value_source: ValueSource::from_db(&r.value_source),
             event_id_template: EventIdTemplate::from_stored(r.event_id_template.clone()),
+            landing_url: r
+                .landing_url
+                .as_deref()
+                .map(HttpUrl::parse)
+                .transpose()
+                .map_err(|e| corrupt("landing_url", e))?,
             require_consent: r.require_consent,
             limited_data_use: r.limited_data_use,
             enabled: r.enabled,
@@ -138,14 +150,14 @@ impl TryFrom<CampaignRow> for Campaign {
 
 const COLUMNS: &str = "id, key, name, pixel_id, access_token, test_event_code, action_source, \
     event_map, currency, value_source, event_id_template, require_consent, limited_data_use, \
-    enabled, created_at, updated_at";
+    enabled, created_at, updated_at, landing_url";
 
 pub async fn insert(pool: &PgPool, f: &CampaignFields) -> Result<Campaign, sqlx::Error> {
     let sql = format!(
         "INSERT INTO campaigns (key, name, pixel_id, access_token, test_event_code, \
          action_source, event_map, currency, value_source, event_id_template, require_consent, \
-         limited_data_use, enabled) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING {COLUMNS}"
+         limited_data_use, enabled, landing_url) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING {COLUMNS}"
     );
     bind_fields(sqlx::query_as::<_, CampaignRow>(&sql), f)
         .fetch_one(pool)
@@ -163,8 +175,8 @@ pub async fn update(
         "UPDATE campaigns SET key = $1, name = $2, pixel_id = $3, access_token = $4, \
          test_event_code = $5, action_source = $6, event_map = $7, currency = $8, \
          value_source = $9, event_id_template = $10, require_consent = $11, \
-         limited_data_use = $12, enabled = $13, updated_at = now() \
-         WHERE id = $14 RETURNING {COLUMNS}"
+         limited_data_use = $12, enabled = $13, landing_url = $14, updated_at = now() \
+         WHERE id = $15 RETURNING {COLUMNS}"
     );
     bind_fields(sqlx::query_as::<_, CampaignRow>(&sql), f)
         .bind(id)
@@ -190,6 +202,7 @@ fn bind_fields<'q>(
         .bind(f.require_consent)
         .bind(f.limited_data_use)
         .bind(f.enabled)
+        .bind(f.landing_url.as_ref().map(HttpUrl::as_str))
 }
 
 pub async fn find_by_key<'e>(

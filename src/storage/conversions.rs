@@ -29,6 +29,9 @@ pub struct StoredConversion {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub fbclid: Option<String>,
+    pub event_source_url: Option<String>,
+    /// The received parameters without the key and personal data.
+    pub params: Option<serde_json::Value>,
     #[sqlx(flatten)]
     pub customer_columns: CustomerColumns,
 }
@@ -56,6 +59,8 @@ impl StoredConversion {
             ip: p.ip.map(|ip| ip.to_string()),
             user_agent: p.user_agent.as_ref().map(|u| u.as_str().to_owned()),
             fbclid: p.fbclid.as_ref().map(|f| f.as_str().to_owned()),
+            event_source_url: p.event_source_url.as_ref().map(|u| u.as_str().to_owned()),
+            params: Some(p.params.clone()),
             customer_columns: CustomerColumns::from_data(&p.customer),
         }
     }
@@ -67,8 +72,8 @@ impl StoredConversion {
 
 const COLUMNS: &str = "id, click_id, click_row_id, campaign_id, campaign_hint, tracker, \
     raw_status, status, txid, payout, currency, received_at, event_time, state, event_name, \
-    failure_reason, ip, user_agent, fbclid, em, ph, fn, ln, ge, db, ct, st, zp, country, \
-    external_id";
+    failure_reason, ip, user_agent, fbclid, event_source_url, params, em, ph, fn, ln, ge, db, ct, \
+    st, zp, country, external_id";
 
 /// Serialises all work on one click id for the rest of the transaction, so two concurrent
 /// postbacks for a click cannot both believe they are its first Purchase.
@@ -109,9 +114,9 @@ pub async fn insert(
         "INSERT INTO conversions (click_id, click_row_id, campaign_id, campaign_hint, tracker, \
             raw_status, status, txid, payout, currency, received_at, event_time, state, \
             event_name, failure_reason, ip, user_agent, fbclid, \
-            em, ph, fn, ln, ge, db, ct, st, zp, country, external_id) \
+            em, ph, fn, ln, ge, db, ct, st, zp, country, external_id, event_source_url, params) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-            $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29) \
+            $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31) \
          ON CONFLICT ON CONSTRAINT conversions_dedup_key DO NOTHING \
          RETURNING id",
     )
@@ -144,6 +149,8 @@ pub async fn insert(
     .bind(&c.customer_columns.zp)
     .bind(&c.customer_columns.country)
     .bind(&c.customer_columns.external_id)
+    .bind(&c.event_source_url)
+    .bind(&c.params)
     .fetch_optional(&mut **tx)
     .await
 }
@@ -208,12 +215,13 @@ pub async fn insert_many(
         "INSERT INTO conversions (click_id, click_row_id, campaign_id, campaign_hint, tracker, \
             raw_status, status, txid, payout, currency, received_at, event_time, state, \
             event_name, failure_reason, ip, user_agent, fbclid, \
-            em, ph, fn, ln, ge, db, ct, st, zp, country, external_id) \
+            em, ph, fn, ln, ge, db, ct, st, zp, country, external_id, event_source_url, params) \
          SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], \
             $6::text[], $7::text[], $8::text[], $9::float8[], $10::text[], $11::timestamptz[], \
             $12::timestamptz[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], \
             $18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::text[], \
-            $24::text[], $25::text[], $26::text[], $27::text[], $28::text[], $29::text[]) \
+            $24::text[], $25::text[], $26::text[], $27::text[], $28::text[], $29::text[], \
+            $30::text[], $31::jsonb[]) \
          ON CONFLICT ON CONSTRAINT conversions_dedup_key DO NOTHING \
          RETURNING id, click_id, status, txid",
     )
@@ -246,6 +254,8 @@ pub async fn insert_many(
     .bind(col(|r| r.customer_columns.zp.clone()))
     .bind(col(|r| r.customer_columns.country.clone()))
     .bind(col(|r| r.customer_columns.external_id.clone()))
+    .bind(col(|r| r.event_source_url.clone()))
+    .bind(rows.iter().map(|r| r.params.clone()).collect::<Vec<_>>())
     .fetch_all(&mut **tx)
     .await?;
     Ok(found
@@ -370,6 +380,10 @@ pub struct ConversionView {
     pub state: String,
     pub attempts: i32,
     pub last_error: Option<String>,
+    /// Why the conversion was skipped, suppressed or not built.
+    pub reason: Option<String>,
+    /// The postback as received, without the key and personal data.
+    pub params: Option<serde_json::Value>,
     pub received_at: DateTime<Utc>,
     pub event_time: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
@@ -382,7 +396,8 @@ const VIEW: &str = "SELECT c.id, c.click_id, COALESCE(k.key, c.campaign_hint) AS
     (e.payload -> 'custom_data' ->> 'value')::float8 AS value, \
     COALESCE(e.payload -> 'custom_data' ->> 'currency', c.currency) AS currency, \
     COALESCE(e.state, c.state) AS state, COALESCE(e.attempts, 0) AS attempts, \
-    COALESCE(e.last_error, c.failure_reason) AS last_error, c.received_at, c.event_time, \
+    COALESCE(e.last_error, c.failure_reason) AS last_error, c.failure_reason AS reason, \
+    c.params, c.received_at, c.event_time, \
     e.sent_at, CASE WHEN e.state = 'pending' THEN e.next_attempt_at END AS next_attempt_at, \
     e.payload \
     FROM conversions c LEFT JOIN events e ON e.conversion_id = c.id \
@@ -395,23 +410,68 @@ pub async fn view(pool: &PgPool, id: i64) -> Result<Option<ConversionView>, sqlx
         .await
 }
 
+/// The admin list's filters; `None` matches everything.
+pub struct ListFilter<'a> {
+    pub campaign: Option<&'a str>,
+    pub state: Option<&'a str>,
+    pub click_id: Option<&'a str>,
+    /// Received at or after.
+    pub since: Option<DateTime<Utc>>,
+    /// Received before.
+    pub until: Option<DateTime<Utc>>,
+    /// Ids below this one (the next page).
+    pub before: Option<i64>,
+    pub limit: i64,
+}
+
 /// Newest first; `before` pages backwards through ids.
-pub async fn list(
-    pool: &PgPool,
-    campaign: Option<&str>,
-    state: Option<&str>,
-    before: Option<i64>,
-    limit: i64,
-) -> Result<Vec<ConversionView>, sqlx::Error> {
+pub async fn list(pool: &PgPool, f: &ListFilter<'_>) -> Result<Vec<ConversionView>, sqlx::Error> {
     sqlx::query_as::<_, ConversionView>(&format!(
         "{VIEW} WHERE ($1::text IS NULL OR COALESCE(k.key, c.campaign_hint) = $1) \
          AND ($2::text IS NULL OR COALESCE(e.state, c.state) = $2) \
          AND ($3::bigint IS NULL OR c.id < $3) \
+         AND ($5::text IS NULL OR c.click_id = $5) \
+         AND ($6::timestamptz IS NULL OR c.received_at >= $6) \
+         AND ($7::timestamptz IS NULL OR c.received_at < $7) \
          ORDER BY c.id DESC LIMIT $4"
     ))
-    .bind(campaign)
-    .bind(state)
-    .bind(before)
+    .bind(f.campaign)
+    .bind(f.state)
+    .bind(f.before)
+    .bind(f.limit)
+    .bind(f.click_id)
+    .bind(f.since)
+    .bind(f.until)
+    .fetch_all(pool)
+    .await
+}
+
+/// Re-reads a conversion under the click lock, for a manual retry.
+pub async fn find_for_update(
+    tx: &mut Transaction<'_, Postgres>,
+    id: i64,
+) -> Result<Option<StoredConversion>, sqlx::Error> {
+    sqlx::query_as::<_, StoredConversion>(&format!(
+        "SELECT {COLUMNS} FROM conversions WHERE id = $1 FOR UPDATE"
+    ))
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// Conversions of a campaign whose event failed, or that failed before an event existed;
+/// oldest first.
+pub async fn failed_of_campaign(
+    pool: &PgPool,
+    campaign_id: i64,
+    limit: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT c.id FROM conversions c LEFT JOIN events e ON e.conversion_id = c.id \
+         WHERE c.campaign_id = $1 AND COALESCE(e.state, c.state) = 'failed' \
+         ORDER BY c.id LIMIT $2",
+    )
+    .bind(campaign_id)
     .bind(limit)
     .fetch_all(pool)
     .await

@@ -306,3 +306,43 @@ pub async fn attempts_for_conversion(
     .fetch_all(pool)
     .await
 }
+
+/// The outbox row of a conversion, as a manual retry needs it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct EventOfConversion {
+    pub id: i64,
+    pub state: String,
+    pub event_id: String,
+    pub has_payload: bool,
+}
+
+pub async fn of_conversion(
+    tx: &mut Transaction<'_, Postgres>,
+    conversion_id: i64,
+) -> Result<Option<EventOfConversion>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, state, event_id, payload IS NOT NULL AS has_payload FROM events \
+         WHERE conversion_id = $1 FOR UPDATE",
+    )
+    .bind(conversion_id)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// A failed event goes back to the queue with a payload built anew from today's click and
+/// campaign (a landing URL added since, a corrected map), keeping its event id.
+pub async fn requeue_rebuilt(
+    tx: &mut Transaction<'_, Postgres>,
+    id: i64,
+    payload: &serde_json::Value,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE events SET state = 'pending', failure_class = NULL, next_attempt_at = now(), \
+         payload = $2 WHERE id = $1 AND state = 'failed'",
+    )
+    .bind(id)
+    .bind(Json(payload))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

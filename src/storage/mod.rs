@@ -9,6 +9,7 @@ pub mod customer_columns;
 pub mod events;
 pub mod group_commit;
 pub mod privacy;
+pub mod refused;
 
 use std::time::Duration;
 

@@ -10,6 +10,7 @@ pub struct RetentionReport {
     pub clicks_deleted: u64,
     pub payloads_erased: u64,
     pub conversions_scrubbed: u64,
+    pub refused_postbacks_deleted: u64,
 }
 
 fn secs(d: Duration) -> f64 {
@@ -76,6 +77,15 @@ pub async fn apply_retention(
             break;
         }
     }
+    let cutoff = chrono::Utc::now()
+        - chrono::Duration::from_std(event_retention).unwrap_or(chrono::Duration::MAX);
+    loop {
+        let n = super::refused::delete_older_than(pool, cutoff, batch).await?;
+        report.refused_postbacks_deleted += n;
+        if n < batch as u64 {
+            break;
+        }
+    }
     Ok(report)
 }
 
@@ -83,11 +93,11 @@ pub async fn apply_retention(
 const HAS_PII: &str = "ip IS NOT NULL OR user_agent IS NOT NULL OR fbclid IS NOT NULL \
     OR em IS NOT NULL OR ph IS NOT NULL OR fn IS NOT NULL OR ln IS NOT NULL OR ge IS NOT NULL \
     OR db IS NOT NULL OR ct IS NOT NULL OR st IS NOT NULL OR zp IS NOT NULL \
-    OR country IS NOT NULL OR external_id IS NOT NULL";
+    OR country IS NOT NULL OR external_id IS NOT NULL OR event_source_url IS NOT NULL";
 
 const SCRUB: &str = "ip = NULL, user_agent = NULL, fbclid = NULL, em = NULL, ph = NULL, \
     fn = NULL, ln = NULL, ge = NULL, db = NULL, ct = NULL, st = NULL, zp = NULL, country = NULL, \
-    external_id = NULL";
+    external_id = NULL, event_source_url = NULL";
 
 /// What an erasure removed.
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]

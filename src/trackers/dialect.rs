@@ -2,7 +2,8 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use super::{normalise_status, Parsed, Postback, PostbackError, Tracker};
 use crate::domain::{
-    CampaignKey, ClickId, CookieValue, Currency, CustomerData, CustomerField, ParseError, UserAgent,
+    CampaignKey, ClickId, CookieValue, Currency, CustomerData, CustomerField, HttpUrl, ParseError,
+    UserAgent,
 };
 use crate::http::params::Params;
 
@@ -81,9 +82,15 @@ pub fn parse(tracker: Tracker, p: &Params, now: DateTime<Utc>) -> Result<Parsed,
         error,
     })?;
 
-    // Conversions without a status word are sales: that is what every one of these trackers
-    // assumes for a bare postback.
-    let raw_status = p.first_of(n.status).unwrap_or("sale").to_owned();
+    // Only a truly absent status takes the default; `status={status}` means the tracker had no
+    // value, and a guessed sale would reach Meta as a false Purchase.
+    let raw_status = match p.first_of(n.status) {
+        Some(s) => s.to_owned(),
+        None => match n.status.iter().find(|name| p.raw(name).is_some()) {
+            Some(name) => return Err(PostbackError::UnfilledStatus(name)),
+            None => super::DEFAULT_STATUS.to_owned(),
+        },
+    };
     if raw_status.len() > 64 || raw_status.chars().any(char::is_control) {
         return Err(invalid(
             n.status.first().copied().unwrap_or("status"),
@@ -155,7 +162,12 @@ pub fn parse(tracker: Tracker, p: &Params, now: DateTime<Utc>) -> Result<Parsed,
                 error,
             })?,
         fbclid: common(p, "fbclid", CookieValue::parse_fbclid)?,
+        event_source_url: match p.get("event_source_url") {
+            Some(_) => common(p, "event_source_url", HttpUrl::parse)?,
+            None => common(p, "url", HttpUrl::parse)?,
+        },
         customer: customer(p)?,
+        params: super::kept_params(p),
     })))
 }
 
@@ -251,6 +263,8 @@ mod tests {
             "user_agent",
             "ua",
             "fbclid",
+            "url",
+            "event_source_url",
             "key",
         ] {
             assert!(PARAMETER_NAMES.contains(&name), "{name} missing");
@@ -282,6 +296,65 @@ mod tests {
         assert_eq!(p.status, "rejected");
         let p = conv(Tracker::Keitaro, "subid=abc&revenue=3");
         assert_eq!(p.payout, Some(3.0));
+    }
+
+    #[test]
+    fn an_unfilled_status_is_refused_and_only_an_absent_one_is_a_sale() {
+        for (t, q, name) in [
+            (Tracker::Keitaro, "subid=a&status={status}", "status"),
+            (Tracker::Keitaro, "subid=a&status=", "status"),
+            (
+                Tracker::Binom,
+                "cnv_id=a&cnv_status={cnv_status}",
+                "cnv_status",
+            ),
+            (Tracker::Bemob, "cid=a&status=%25status%25", "status"),
+            (Tracker::Voluum, "cid=a&et=REPLACE", "et"),
+            (Tracker::Clickflare, "cid=a&status=OPTIONAL", "status"),
+            (Tracker::Redtrack, "clickid=a&type=%23type%23", "type"),
+            (Tracker::Generic, "click_id=a&status=[status]", "status"),
+        ] {
+            let err = parse(t, &params(q), Utc::now()).unwrap_err();
+            assert_eq!(err, PostbackError::UnfilledStatus(name), "{q}");
+        }
+        // Generic's second name fills in for an unfilled first one.
+        let p = conv(Tracker::Generic, "click_id=a&status={status}&event=lead");
+        assert_eq!(p.status, "lead");
+        for t in Tracker::ALL {
+            let q = match t {
+                Tracker::Keitaro => "subid=a",
+                Tracker::Binom => "cnv_id=a",
+                Tracker::Redtrack => "clickid=a",
+                Tracker::Generic => "click_id=a",
+                _ => "cid=a",
+            };
+            assert_eq!(conv(t, q).status, "sale", "{t:?}");
+        }
+    }
+
+    #[test]
+    fn kept_params_drop_the_key_and_personal_data() {
+        let p = conv(
+            Tracker::Keitaro,
+            "subid=a&status=ftd&key=secret&em=a%40b.com&ip=203.0.113.5&ua=Mozilla&tid=t1&fbclid=x",
+        );
+        assert_eq!(
+            p.params,
+            serde_json::json!({"status": "ftd", "subid": "a", "tid": "t1"})
+        );
+    }
+
+    #[test]
+    fn event_source_url_from_either_name() {
+        let p = conv(Tracker::Keitaro, "subid=a&url=https%3A%2F%2Flp.example%2Fo");
+        assert_eq!(p.event_source_url.unwrap().as_str(), "https://lp.example/o");
+        let p = conv(
+            Tracker::Keitaro,
+            "subid=a&event_source_url=https://a.example/&url=https://b.example/",
+        );
+        assert_eq!(p.event_source_url.unwrap().as_str(), "https://a.example/");
+        let err = parse(Tracker::Keitaro, &params("subid=a&url=ftp://x"), Utc::now()).unwrap_err();
+        assert!(matches!(err, PostbackError::Invalid { field: "url", .. }));
     }
 
     #[test]

@@ -9,7 +9,8 @@ use std::net::IpAddr;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    CampaignKey, ClickId, CookieValue, Currency, CustomerData, ParseError, UserAgent,
+    CampaignKey, ClickId, CookieValue, Currency, CustomerData, CustomerField, HttpUrl, ParseError,
+    UserAgent,
 };
 
 pub use dialect::parse;
@@ -58,8 +59,38 @@ pub const PARAMETER_NAMES: &[&str] = &[
     "rejected_status",
     "ignore_status",
     "return",
+    "url",
+    "event_source_url",
     "key",
 ];
+
+/// The status a postback without any status parameter takes, in every dialect: a bare
+/// postback is a sale for each of these trackers.
+pub const DEFAULT_STATUS: &str = "sale";
+
+/// Parameters never kept with a conversion: the secret, and personal data (hashed into its own
+/// columns, where retention and erasure find it).
+const NOT_KEPT: &[&str] = &["key", "ip", "user_agent", "ua", "fbclid"];
+/// At most this many parameters, each value cut to this many characters, are kept.
+const KEPT_MAX: usize = 64;
+const KEPT_VALUE_MAX: usize = 256;
+
+/// The received parameters as a user may see them: without the key and personal data.
+pub fn kept_params(p: &crate::http::params::Params) -> serde_json::Value {
+    let personal = |name: &str| {
+        NOT_KEPT.contains(&name) || CustomerField::ALL.iter().any(|f| f.name() == name)
+    };
+    let map: serde_json::Map<String, serde_json::Value> = p
+        .iter()
+        .filter(|(name, _)| !personal(name))
+        .take(KEPT_MAX)
+        .map(|(name, value)| {
+            let value: String = value.chars().take(KEPT_VALUE_MAX).collect();
+            (name.to_owned(), serde_json::Value::String(value))
+        })
+        .collect();
+    serde_json::Value::Object(map)
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tracker {
@@ -120,7 +151,11 @@ pub struct Postback {
     pub ip: Option<IpAddr>,
     pub user_agent: Option<UserAgent>,
     pub fbclid: Option<CookieValue>,
+    /// `url` / `event_source_url`: the page the conversion happened on, when the tracker knows it.
+    pub event_source_url: Option<HttpUrl>,
     pub customer: CustomerData,
+    /// The received parameters without the key and personal data ([`kept_params`]).
+    pub params: serde_json::Value,
 }
 
 #[derive(Debug, Clone)]
@@ -136,6 +171,10 @@ pub enum Parsed {
 pub enum PostbackError {
     #[error("{0} is required (the click id)")]
     MissingClickId(&'static str),
+    /// The status parameter is present but holds a macro the tracker did not fill: never
+    /// guess a status (a guessed sale would be a false Purchase).
+    #[error("{0} holds an unfilled macro or is empty: the tracker did not fill its status macro")]
+    UnfilledStatus(&'static str),
     #[error("{field} {error}")]
     Invalid {
         field: &'static str,

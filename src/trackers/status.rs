@@ -7,7 +7,8 @@ pub fn normalise_status(raw: &str) -> String {
             "lead"
         }
         "sale" | "approve" | "approved" | "confirm" | "confirmed" | "accept" | "accepted"
-        | "paid" | "purchase" | "conversion" | "complete" | "completed" => "sale",
+        | "paid" | "purchase" | "conversion" | "complete" | "completed" | "deposit" | "ftd"
+        | "first_deposit" => "sale",
         "rejected" | "reject" | "decline" | "declined" | "deny" | "denied" | "trash" | "fraud"
         | "chargeback" | "charge" | "refund" | "refunded" | "cancel" | "cancelled" | "canceled"
         | "invalid" => "rejected",
@@ -32,6 +33,10 @@ mod tests {
         assert_eq!(normalise_status("chargeback"), "rejected");
         assert_eq!(normalise_status("trash"), "rejected");
         assert_eq!(normalise_status("rebill"), "rebill");
-        assert_eq!(normalise_status(" FTD "), "ftd");
+        // Orbitra (Keitaro-compatible) reports a first deposit as `deposit`.
+        assert_eq!(normalise_status("deposit"), "sale");
+        assert_eq!(normalise_status(" FTD "), "sale");
+        assert_eq!(normalise_status("first_deposit"), "sale");
+        assert_eq!(normalise_status("deposit_2"), "deposit_2");
     }
 }

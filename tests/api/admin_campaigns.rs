@@ -54,10 +54,18 @@ fn defaults_for(key: &str, name: &str) -> Value {
         "currency": "USD",
         "value_source": "payout",
         "event_id_template": "{event_name}-{click_id}",
+        "landing_url": null,
         "require_consent": false,
         "limited_data_use": false,
         "enabled": true,
     })
+}
+
+/// [`defaults_for`] a campaign made by `create_campaign`, which sets the landing page.
+fn helper_defaults_for(key: &str, name: &str) -> Value {
+    let mut v = defaults_for(key, name);
+    v["landing_url"] = json!(LANDING_URL);
+    v
 }
 
 #[tokio::test]
@@ -121,6 +129,7 @@ async fn create_takes_every_field() {
             "action_source": "physical_store", "event_map": {"Approved": "Purchase", "trash": null},
             "currency": "eur", "value_source": 19.5,
             "event_id_template": "{campaign}-{event_name}-{click_id}-{txid}",
+            "landing_url": "https://lp.example.com/full?utm_source=fb",
             "require_consent": true, "limited_data_use": true, "enabled": false
         }),
     )
@@ -135,6 +144,7 @@ async fn create_takes_every_field() {
             "test_event_code": "TEST123", "action_source": "physical_store",
             "event_map": {"approved": "Purchase", "trash": null}, "currency": "EUR",
             "value_source": 19.5, "event_id_template": "{campaign}-{event_name}-{click_id}-{txid}",
+            "landing_url": "https://lp.example.com/full?utm_source=fb",
             "require_consent": true, "limited_data_use": true, "enabled": false
         })
     );
@@ -347,12 +357,12 @@ async fn list_returns_every_campaign_by_key() {
     let list = app.admin_get("/admin/v1/campaigns").await;
     let items = list["campaigns"].as_array().unwrap();
     assert_eq!(items.len(), 2);
-    let mut a_offer = defaults_for("a-offer", "Campaign a-offer");
+    let mut a_offer = helper_defaults_for("a-offer", "Campaign a-offer");
     a_offer["currency"] = json!("EUR");
     assert_eq!(without_timestamps(items[0].clone()), a_offer);
     assert_eq!(
         without_timestamps(items[1].clone()),
-        defaults_for("b-offer", "Campaign b-offer")
+        helper_defaults_for("b-offer", "Campaign b-offer")
     );
 }
 
@@ -396,7 +406,7 @@ async fn patch_changes_fields_and_null_clears_the_test_event_code() {
         .await;
     assert_eq!(resp.status(), 200);
     let patched: Value = resp.json().await.unwrap();
-    let mut expected = defaults_for("offer1", "Renamed");
+    let mut expected = helper_defaults_for("offer1", "Renamed");
     expected["pixel_id"] = json!("555");
     expected["currency"] = json!("GBP");
     expected["action_source"] = json!("app");
@@ -433,6 +443,28 @@ async fn patch_changes_fields_and_null_clears_the_test_event_code() {
             .await
             .unwrap();
     assert_eq!(stored, None);
+
+    // The landing page: changed, refused when not an http(s) URL, cleared with null.
+    for (value, status) in [
+        (json!("https://lp.example.com/v2"), 200),
+        (json!("lp.example.com/v2"), 422),
+        (json!("javascript:alert(1)"), 422),
+        (Value::Null, 200),
+    ] {
+        let resp = app
+            .admin(
+                Method::PATCH,
+                "/admin/v1/campaigns/offer1",
+                Some(json!({ "landing_url": value })),
+            )
+            .await;
+        assert_eq!(resp.status(), status, "{value}");
+        if status == 200 {
+            expected["landing_url"] = value.clone();
+        }
+        let got = app.admin_get("/admin/v1/campaigns/offer1").await;
+        assert_eq!(without_timestamps(got), expected, "{value}");
+    }
 }
 
 #[tokio::test]

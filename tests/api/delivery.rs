@@ -984,7 +984,10 @@ async fn admin_retry_requeues_failed_events_and_refuses_sent_or_expired_ones() {
     assert_eq!((r.claimed, r.failed, r.delivered), (4, 4, 0), "{r:?}");
     assert_eq!(
         post_retry(&app, "/admin/v1/campaigns/replay/retry-failed").await,
-        (200, json!({"requeued": 3}))
+        (
+            200,
+            json!({"requeued": 3, "still_failed": 0, "more": false})
+        )
     );
     assert_eq!(
         conversion(&app, elsewhere.conversion_id).await["state"],
@@ -1011,7 +1014,10 @@ async fn admin_retry_requeues_failed_events_and_refuses_sent_or_expired_ones() {
     // Nothing failed is left in the campaign.
     assert_eq!(
         post_retry(&app, "/admin/v1/campaigns/replay/retry-failed").await,
-        (200, json!({"requeued": 0}))
+        (
+            200,
+            json!({"requeued": 0, "still_failed": 0, "more": false})
+        )
     );
     let (status, _) = post_retry(&app, "/admin/v1/campaigns/nope/retry-failed").await;
     assert_eq!(status, 404);

@@ -254,8 +254,8 @@ async fn logs_never_contain_secrets_or_raw_personal_data() {
     }
     assert!(up, "server did not start");
 
-    let campaign =
-        serde_json::json!({"key": "logs", "pixel_id": "1234567890", "access_token": token});
+    let campaign = serde_json::json!({"key": "logs", "pixel_id": "1234567890", "access_token": token,
+            "landing_url": "https://lp.example.com/logs"});
     let r = client
         .post(format!("{base}/admin/v1/campaigns"))
         .bearer_auth(admin)

@@ -15,6 +15,9 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 pub const POSTBACK_KEY: &str = "test-postback-key-0123456789";
 pub const ACCESS_TOKEN: &str = "EAAtest-access-token-987654321";
+/// The landing page `create_campaign` gives every campaign: the `event_source_url` of events
+/// whose click registered none.
+pub const LANDING_URL: &str = "https://lp.example.com/offer";
 pub const BROWSER_UA: &str =
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148";
 
@@ -186,13 +189,15 @@ impl TestApp {
         resp.json().await.unwrap()
     }
 
-    /// Creates a campaign `key` on pixel 1234567890; `extra` fields override the defaults.
+    /// Creates a campaign `key` on pixel 1234567890 with the landing page [`LANDING_URL`], as the
+    /// README's set-up asks; `extra` fields override the defaults.
     pub async fn create_campaign(&self, key: &str, extra: Value) -> Value {
         let mut body = json!({
             "key": key,
             "name": format!("Campaign {key}"),
             "pixel_id": "1234567890",
             "access_token": ACCESS_TOKEN,
+            "landing_url": LANDING_URL,
         });
         for (k, v) in extra.as_object().cloned().unwrap_or_default() {
             body[k] = v;

@@ -264,7 +264,11 @@ async fn metrics_count_a_click_a_postback_and_a_delivery() {
     assert_line(&text, r#"capi_bridge_events{state="sent"} 1"#);
     assert_line(&text, r#"capi_bridge_events{state="pending"} 0"#);
     assert_line(&text, r#"capi_bridge_events{state="failed"} 0"#);
-    assert_line(&text, r#"capi_bridge_conversions{state="queued"} 1"#);
+    assert_line(&text, r#"capi_bridge_conversions{state="sent"} 1"#);
+    assert!(
+        !text.contains(r#"state="queued""#),
+        "a state the API does not use"
+    );
     assert_line(&text, "capi_bridge_outbox_depth 0");
     assert_line(
         &text,
@@ -630,6 +634,15 @@ async fn retention_deletes_old_clicks_and_erases_old_payloads_and_personal_data_
     )
     .await;
 
+    // Refused postbacks: three past the retention, one within it.
+    exec(
+        &app,
+        "INSERT INTO refused_postbacks (received_at, tracker, code, detail, params) \
+         SELECT now() - make_interval(days => d), 'keitaro', 'unfilled_status', 'x', '{}' \
+         FROM unnest(ARRAY[31, 32, 40, 29]) AS d",
+    )
+    .await;
+
     let thirty_days = Duration::from_secs(30 * 86400);
     let report = apply_retention(&app.pool, thirty_days, thirty_days, 2)
         .await
@@ -640,6 +653,7 @@ async fn retention_deletes_old_clicks_and_erases_old_payloads_and_personal_data_
             clicks_deleted: 3,
             payloads_erased: 3,
             conversions_scrubbed: 3,
+            refused_postbacks_deleted: 3,
         }
     );
 
@@ -698,6 +712,7 @@ async fn retention_deletes_old_clicks_and_erases_old_payloads_and_personal_data_
             clicks_deleted: 0,
             payloads_erased: 1,
             conversions_scrubbed: 1,
+            refused_postbacks_deleted: 0,
         }
     );
     assert_eq!(
@@ -757,6 +772,7 @@ async fn a_new_token_does_not_requeue_an_event_whose_payload_retention_erased() 
             clicks_deleted: 0,
             payloads_erased: 1,
             conversions_scrubbed: 1,
+            refused_postbacks_deleted: 0,
         }
     );
 

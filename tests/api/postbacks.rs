@@ -54,6 +54,7 @@ async fn keitaro_lead_reaches_meta_with_the_registered_event_id_and_fbc_from_cli
             "event_time": event_time,
             "event_id": "pixel-lead-1",
             "action_source": "website",
+            "event_source_url": LANDING_URL,
             "user_data": {
                 "client_ip_address": "203.0.113.7",
                 "client_user_agent": BROWSER_UA,
@@ -297,6 +298,7 @@ async fn binom_approve_is_a_purchase_with_cnv_currency_and_txid() {
             "event_time": recent_time(&event),
             "event_id": "Purchase-bn-1",
             "action_source": "website",
+            "event_source_url": LANDING_URL,
             "user_data": {
                 "client_ip_address": "203.0.113.7",
                 "client_user_agent": BROWSER_UA,
@@ -332,6 +334,7 @@ async fn binom_also_takes_clickid() {
             "event_time": recent_time(&event),
             "event_id": "Lead-bn-2",
             "action_source": "website",
+            "event_source_url": LANDING_URL,
             "user_data": {"client_ip_address": "203.0.113.7", "client_user_agent": BROWSER_UA},
         })
     );
@@ -366,6 +369,7 @@ async fn bemob_approved_is_a_purchase() {
             "event_time": recent_time(&event),
             "event_id": format!("Purchase-{cid}"),
             "action_source": "website",
+            "event_source_url": LANDING_URL,
             "user_data": {
                 "client_ip_address": "203.0.113.7",
                 "client_user_agent": BROWSER_UA,
@@ -436,6 +440,7 @@ async fn redtrack_type_and_sum() {
             "event_time": recent_time(&event),
             "event_id": "Lead-rt-1",
             "action_source": "website",
+            "event_source_url": LANDING_URL,
             "user_data": {
                 "client_ip_address": "203.0.113.7",
                 "client_user_agent": BROWSER_UA,
@@ -484,6 +489,7 @@ async fn clickflare_cid_and_click_id() {
             "event_time": recent_time(cf1),
             "event_id": "Purchase-cf-1",
             "action_source": "website",
+            "event_source_url": LANDING_URL,
             "user_data": {"client_ip_address": "203.0.113.7", "client_user_agent": BROWSER_UA},
             "custom_data": {"value": 4.0, "currency": "USD", "order_id": "CF1"},
         })
@@ -521,6 +527,7 @@ async fn generic_event_value_currency_and_event_time() {
             "event_time": when,
             "event_id": "Lead-gn-1",
             "action_source": "website",
+            "event_source_url": LANDING_URL,
             "referrer_url": REFERRER,
             "user_data": {
                 "client_ip_address": "203.0.113.7",
@@ -847,7 +854,7 @@ async fn rejected_and_unmapped_statuses_are_recorded_as_skipped_and_never_sent()
         ("bemob", "cid=rj-1&status=declined&txid=R2"),
         ("binom", "cnv_id=rj-1&cnv_status=trash&txid=R3"),
         ("voluum", "cid=rj-1&et=chargeback&txid=R4"),
-        ("generic", "click_id=rj-1&event=ftd"),
+        ("generic", "click_id=rj-1&event=upsell_2"),
     ] {
         let (status, body) = postback(&app, tracker, query).await;
         assert_eq!(status, 200, "{tracker}?{query}: {body}");
@@ -857,7 +864,25 @@ async fn rejected_and_unmapped_statuses_are_recorded_as_skipped_and_never_sent()
         assert_eq!(view["state"], "skipped", "{view}");
         assert_eq!(view["event_name"], Value::Null);
         assert_eq!(view["payload"], Value::Null);
+        assert_eq!(view["reason"], body["reason"], "{view}");
     }
+    // Why: the answer and the admin view say it, with the postback as received (no key).
+    let (_, body) = postback(&app, "generic", "click_id=rj-1&event=upsell_3&txid=U3").await;
+    assert_eq!(
+        body["reason"], "status \"upsell_3\" is not in the event map",
+        "{body}"
+    );
+    let view = conversion(&app, body["conversion_id"].as_i64().unwrap()).await;
+    assert_eq!(
+        view["params"],
+        json!({"click_id": "rj-1", "event": "upsell_3", "txid": "U3"})
+    );
+    let (_, body) = postback(&app, "keitaro", "subid=rj-1&status=Declined&tid=R9").await;
+    assert_eq!(
+        body["reason"],
+        "status \"Declined\" (read as \"rejected\") maps to no event (null in the event map)",
+        "{body}"
+    );
     let report = app.deliver().await;
     assert_eq!(report.delivered, 1);
     let events = app.graph_events().await;
@@ -870,7 +895,7 @@ async fn a_campaign_event_map_can_name_the_networks_words() {
     let app = spawn_app().await;
     app.create_campaign(
         "offer1",
-        json!({"event_map": {"lead": "CompleteRegistration", "ftd": "Purchase", "sale": null}}),
+        json!({"event_map": {"lead": "CompleteRegistration", "qualified": "Purchase", "sale": null}}),
     )
     .await;
     click(&app, "offer1", "em-1", json!({})).await;
@@ -885,7 +910,7 @@ async fn a_campaign_event_map_can_name_the_networks_words() {
     accepted(
         &app,
         "keitaro",
-        "subid=em-1&status=FTD&payout=100",
+        "subid=em-1&status=Qualified&payout=100",
         "Purchase",
         "Purchase-em-1",
     )
@@ -933,6 +958,7 @@ async fn a_consent_campaign_suppresses_clicks_without_consent_and_sends_those_wi
             "event_time": recent_time(&event),
             "event_id": "Lead-cs-yes",
             "action_source": "website",
+            "event_source_url": LANDING_URL,
             "user_data": {"client_ip_address": "203.0.113.7", "client_user_agent": BROWSER_UA},
             "custom_data": {"value": 1.0, "currency": "USD"},
         })
@@ -972,6 +998,7 @@ async fn a_limited_data_use_campaign_sends_ldu() {
             "event_time": recent_time(&event),
             "event_id": "Lead-ldu-1",
             "action_source": "website",
+            "event_source_url": LANDING_URL,
             "user_data": {"client_ip_address": "203.0.113.7", "client_user_agent": BROWSER_UA},
             "data_processing_options": ["LDU"],
             "data_processing_options_country": 0,
@@ -1167,6 +1194,15 @@ async fn an_unmatched_postback_is_sent_when_its_click_arrives() {
     let events = app.graph_events().await;
     assert_eq!(events.len(), 1);
     let event = &events[0];
+    // The conversion happened before the click was first seen: Meta refuses an fbc created
+    // after the event, so the fbc takes the conversion's time.
+    let event_time: DateTime<Utc> =
+        sqlx::query_scalar("SELECT event_time FROM conversions WHERE id = $1")
+            .bind(id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(event_time < first_seen);
     assert_eq!(
         event,
         &json!({
@@ -1174,10 +1210,11 @@ async fn an_unmatched_postback_is_sent_when_its_click_arrives() {
             "event_time": recent_time(event),
             "event_id": "pix-late",
             "action_source": "website",
+            "event_source_url": LANDING_URL,
             "user_data": {
                 "client_ip_address": "203.0.113.7",
                 "client_user_agent": BROWSER_UA,
-                "fbc": format!("fb.1.{}.IwAR_Late", first_seen.timestamp_millis()),
+                "fbc": format!("fb.1.{}.IwAR_Late", event_time.timestamp_millis()),
             },
             "custom_data": {"value": 2.0, "currency": "USD", "order_id": "L1"},
         })
@@ -1238,6 +1275,7 @@ async fn after_the_grace_an_unmatched_postback_goes_out_with_its_own_data_or_fai
             "event_time": recent_time(event),
             "event_id": "Lead-ghost-1",
             "action_source": "website",
+            "event_source_url": LANDING_URL,
             "user_data": {
                 "client_ip_address": "198.51.100.4",
                 "client_user_agent": NETWORK_UA,
@@ -1341,6 +1379,7 @@ async fn post_takes_a_form_body() {
             "event_time": recent_time(&event),
             "event_id": "Purchase-pf-1",
             "action_source": "website",
+            "event_source_url": LANDING_URL,
             "user_data": {
                 "client_ip_address": "203.0.113.7",
                 "client_user_agent": BROWSER_UA,
@@ -1378,6 +1417,7 @@ async fn post_takes_a_json_body() {
             "event_time": recent_time(&event),
             "event_id": "Purchase-pj-1",
             "action_source": "website",
+            "event_source_url": LANDING_URL,
             "user_data": {
                 "client_ip_address": "203.0.113.7",
                 "client_user_agent": BROWSER_UA,

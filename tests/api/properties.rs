@@ -486,6 +486,11 @@ proptest! {
                 prop_assert!(p.get("ignore_status").is_some());
                 prop_assert!(raw_status.len() <= 64);
             }
+            Err(PostbackError::UnfilledStatus(name)) => {
+                // Refused only when the status is present but unfilled, never when absent.
+                prop_assert!(p.raw(name).is_some());
+                prop_assert!(p.get(name).is_none());
+            }
             Err(PostbackError::MissingClickId(name)) => {
                 prop_assert_eq!(name, click_names[0]);
                 prop_assert!(p.first_of(click_names).is_none());

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::{campaign_key, json_body, Admin};
 use crate::domain::{
-    ActionSource, CampaignKey, Currency, EventIdTemplate, EventMap, ParseError, PixelId,
+    ActionSource, CampaignKey, Currency, EventIdTemplate, EventMap, HttpUrl, ParseError, PixelId,
     ValueSource,
 };
 use crate::http::ApiError;
@@ -28,6 +28,7 @@ pub struct CampaignCreate {
     currency: Option<String>,
     value_source: Option<Value>,
     event_id_template: Option<String>,
+    landing_url: Option<String>,
     require_consent: Option<bool>,
     limited_data_use: Option<bool>,
     enabled: Option<bool>,
@@ -47,6 +48,9 @@ pub struct CampaignPatch {
     currency: Option<String>,
     value_source: Option<Value>,
     event_id_template: Option<String>,
+    /// `null` clears the landing URL.
+    #[serde(default, deserialize_with = "present")]
+    landing_url: Option<Option<String>>,
     require_consent: Option<bool>,
     limited_data_use: Option<bool>,
     enabled: Option<bool>,
@@ -146,6 +150,7 @@ pub async fn create(
             EventIdTemplate::parse,
         )?
         .unwrap_or_default(),
+        landing_url: opt("landing_url", c.landing_url.as_deref(), HttpUrl::parse)?,
         require_consent: c.require_consent.unwrap_or(false),
         limited_data_use: c.limited_data_use.unwrap_or(false),
         enabled: c.enabled.unwrap_or(true),
@@ -251,6 +256,9 @@ pub async fn patch(
     )? {
         f.event_id_template = v;
     }
+    if let Some(v) = p.landing_url {
+        f.landing_url = opt("landing_url", v.as_deref(), HttpUrl::parse)?;
+    }
     f.require_consent = p.require_consent.unwrap_or(f.require_consent);
     f.limited_data_use = p.limited_data_use.unwrap_or(f.limited_data_use);
     f.enabled = p.enabled.unwrap_or(f.enabled);
@@ -307,6 +315,7 @@ pub fn view(c: &Campaign) -> Value {
         "currency": c.currency,
         "value_source": c.value_source.to_json(),
         "event_id_template": c.event_id_template,
+        "landing_url": c.landing_url.as_ref().map(HttpUrl::as_str),
         "require_consent": c.require_consent,
         "limited_data_use": c.limited_data_use,
         "enabled": c.enabled,

@@ -1,12 +1,14 @@
 use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 
 use super::{campaign_key, Admin};
 use crate::domain::CampaignKey;
 use crate::http::params::{parse_urlencoded, Params};
 use crate::http::ApiError;
+use crate::ingest::retry::{retry_conversion, Retried};
 use crate::startup::AppState;
-use crate::storage::{campaigns, conversions, events};
+use crate::storage::{campaigns, conversions, events, refused};
 
 const STATES: [&str; 7] = [
     "pending",
@@ -18,13 +20,19 @@ const STATES: [&str; 7] = [
     "unmatched",
 ];
 
-/// `GET /admin/v1/conversions?campaign=&state=&limit=&before=`: newest first.
+/// `GET /admin/v1/conversions?campaign=&state=&click_id=&since=&until=&limit=&before=`: newest
+/// first. An unknown parameter is a 400: a misspelt filter must not silently return everything.
 pub async fn list(
     _: Admin,
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let q = Params::from_pairs(parse_urlencoded(req.query_string().as_bytes())?);
+    let q = query(
+        &req,
+        &[
+            "campaign", "state", "click_id", "since", "until", "limit", "before",
+        ],
+    )?;
     let wanted_state = q.get("state");
     if let Some(s) = wanted_state {
         if !STATES.contains(&s) {
@@ -34,31 +42,104 @@ pub async fn list(
             ));
         }
     }
-    let number = |name: &str, default: i64, max: i64| -> Result<Option<i64>, ApiError> {
-        match q.get(name) {
-            None => Ok(Some(default).filter(|d| *d > 0)),
-            Some(v) => v
-                .parse::<i64>()
-                .ok()
-                .filter(|n| (1..=max).contains(n))
-                .map(Some)
-                .ok_or_else(|| {
-                    ApiError::bad_request("invalid_parameter", format!("{name} must be 1-{max}"))
-                }),
-        }
+    let (limit, before) = page(&q)?;
+    let filter = conversions::ListFilter {
+        campaign: q.get("campaign"),
+        state: wanted_state,
+        click_id: q.get("click_id"),
+        since: time(&q, "since")?,
+        until: time(&q, "until")?,
+        before,
+        limit,
     };
-    let limit = number("limit", 50, 1000)?.unwrap_or(50);
-    let before = number("before", 0, i64::MAX)?;
     // A filter that cannot be a campaign key matches nothing.
-    let campaign = q.get("campaign");
-    if campaign.is_some_and(|c| CampaignKey::parse(c).is_err()) {
+    if filter
+        .campaign
+        .is_some_and(|c| CampaignKey::parse(c).is_err())
+    {
         return Ok(HttpResponse::Ok().json(json!({ "conversions": [], "next_before": null })));
     }
-    let items = conversions::list(&state.pool, campaign, wanted_state, before, limit).await?;
+    let items = conversions::list(&state.pool, &filter).await?;
     let next_before = (items.len() as i64 == limit)
         .then(|| items.last().map(|c| c.id))
         .flatten();
     Ok(HttpResponse::Ok().json(json!({ "conversions": items, "next_before": next_before })))
+}
+
+/// `GET /admin/v1/refused-postbacks?limit=&before=`: postbacks that carried the key but were
+/// refused (an unfilled status macro, a missing click id...), newest first.
+pub async fn refused(
+    _: Admin,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query(&req, &["limit", "before"])?;
+    let (limit, before) = page(&q)?;
+    let items = refused::list(&state.pool, before, limit).await?;
+    let next_before = (items.len() as i64 == limit)
+        .then(|| items.last().map(|c| c.id))
+        .flatten();
+    Ok(HttpResponse::Ok().json(json!({ "refused_postbacks": items, "next_before": next_before })))
+}
+
+/// The query parameters, refusing any name not in `known`.
+fn query(req: &HttpRequest, known: &[&str]) -> Result<Params, ApiError> {
+    let pairs = parse_urlencoded(req.query_string().as_bytes())?;
+    if let Some((name, _)) = pairs.iter().find(|(n, _)| !known.contains(&n.as_str())) {
+        return Err(ApiError::bad_request(
+            "unknown_parameter",
+            format!(
+                "unknown query parameter {name:?}; known: {}",
+                known.join(", ")
+            ),
+        ));
+    }
+    Ok(Params::from_pairs(pairs))
+}
+
+/// `limit` (1-1000, default 50) and `before` (an id).
+fn page(q: &Params) -> Result<(i64, Option<i64>), ApiError> {
+    let number = |name: &str, max: i64| -> Result<Option<i64>, ApiError> {
+        q.get(name)
+            .map(|v| {
+                v.parse::<i64>()
+                    .ok()
+                    .filter(|n| (1..=max).contains(n))
+                    .ok_or_else(|| {
+                        ApiError::bad_request(
+                            "invalid_parameter",
+                            format!("{name} must be 1-{max}"),
+                        )
+                    })
+            })
+            .transpose()
+    };
+    Ok((
+        number("limit", 1000)?.unwrap_or(50),
+        number("before", i64::MAX)?,
+    ))
+}
+
+/// An RFC 3339 time (`2026-11-30T12:00:00Z`) or a date (`2026-11-30`, midnight UTC).
+fn time(q: &Params, name: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
+    let Some(v) = q.get(name) else {
+        return Ok(None);
+    };
+    let parsed = DateTime::parse_from_rfc3339(v)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|t| t.and_utc())
+        });
+    parsed.map(Some).ok_or_else(|| {
+        ApiError::bad_request(
+            "invalid_parameter",
+            format!("{name} must be an RFC 3339 time or a date like 2026-11-30"),
+        )
+    })
 }
 
 fn parse_id(raw: &str) -> Result<i64, ApiError> {
@@ -84,31 +165,39 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(body))
 }
 
-/// Re-queues a failed conversion's event. Expired events stay expired: Meta refuses them.
+/// Retries a failed conversion: its event is built again from the click and campaign as they
+/// are now (a landing URL added since counts), keeping its event id. Expired events stay expired.
 pub async fn retry(
     _: Admin,
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id)?;
-    let conv = conversions::view(&state.pool, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("conversion_not_found", "no such conversion"))?;
-    if conv.state != "failed" || conv.payload.is_none() {
-        return Err(ApiError::Conflict {
+    match retry_conversion(&state.pool, &state.campaigns, id).await? {
+        Retried::Queued => {
+            state.delivery_signal.notify_one();
+            Ok(HttpResponse::Ok().json(json!({ "requeued": 1 })))
+        }
+        Retried::StillFailed(reason) => Err(ApiError::Conflict {
+            code: "still_failing",
+            detail: format!("the event still cannot be built: {reason}"),
+        }),
+        Retried::NotFailed(now) => Err(ApiError::Conflict {
             code: "not_retryable",
-            detail: format!(
-                "only failed events can be retried; this conversion is {}",
-                conv.state
-            ),
-        });
+            detail: format!("only failed events can be retried; this conversion is {now}"),
+        }),
+        Retried::NotFound => Err(ApiError::not_found(
+            "conversion_not_found",
+            "no such conversion",
+        )),
     }
-    let requeued = events::requeue_failed(&state.pool, Some(id), None).await?;
-    state.delivery_signal.notify_one();
-    Ok(HttpResponse::Ok().json(json!({ "requeued": requeued })))
 }
 
-/// Re-queues every failed event of a campaign.
+/// Retries the campaign's failed conversions, oldest first, at most this many per call.
+const RETRY_BATCH: i64 = 1000;
+
+/// Retries every failed conversion of a campaign (up to [`RETRY_BATCH`]; `more` says to call
+/// again).
 pub async fn retry_campaign(
     _: Admin,
     key: web::Path<String>,
@@ -123,7 +212,21 @@ pub async fn retry_campaign(
                 format!("no campaign with key {:?}", key.as_str()),
             )
         })?;
-    let requeued = events::requeue_failed(&state.pool, None, Some(campaign.id)).await?;
-    state.delivery_signal.notify_one();
-    Ok(HttpResponse::Ok().json(json!({ "requeued": requeued })))
+    let ids = conversions::failed_of_campaign(&state.pool, campaign.id, RETRY_BATCH).await?;
+    let (mut requeued, mut still_failed) = (0, 0);
+    for id in &ids {
+        match retry_conversion(&state.pool, &state.campaigns, *id).await? {
+            Retried::Queued => requeued += 1,
+            Retried::StillFailed(_) => still_failed += 1,
+            Retried::NotFailed(_) | Retried::NotFound => {}
+        }
+    }
+    if requeued > 0 {
+        state.delivery_signal.notify_one();
+    }
+    Ok(HttpResponse::Ok().json(json!({
+        "requeued": requeued,
+        "still_failed": still_failed,
+        "more": ids.len() as i64 == RETRY_BATCH,
+    })))
 }

@@ -57,6 +57,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .delete(clicks::erase),
             )
             .service(web::resource("/conversions").get(conversions::list))
+            .service(web::resource("/refused-postbacks").get(conversions::refused))
             .service(web::resource("/conversions/{id}").get(conversions::get))
             .service(web::resource("/conversions/{id}/retry").post(conversions::retry)),
     );
