@@ -11,4 +11,5 @@ mod health_and_errors;
 mod ops;
 mod postbacks;
 mod properties;
+mod readme;
 mod real_inputs;

@@ -1,0 +1,254 @@
+//! The README, followed literally: its "Try it" commands run as written against the real binary,
+//! and each tracker's postback URL is sent with its macros filled the way the tracker fills them,
+//! and unfilled.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::helpers::*;
+
+fn readme() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap()
+}
+
+/// The first fenced `sh` block after `heading`.
+fn sh_block(text: &str, heading: &str) -> String {
+    let section = &text[text
+        .find(heading)
+        .unwrap_or_else(|| panic!("no {heading:?}"))..];
+    let start = section.find("```sh\n").expect("an sh block") + 6;
+    let len = section[start..].find("```").expect("closed block");
+    section[start..start + len].to_owned()
+}
+
+/// A random secret as the set-up script writes them.
+fn secret() -> String {
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+struct Served {
+    child: std::process::Child,
+    base: String,
+    port: u16,
+    admin: String,
+    key: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The real binary on a free port, its Graph API a fake.
+async fn serve(graph: &wiremock::MockServer) -> Served {
+    let url = fresh_database().await;
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let (admin, key) = (secret(), secret());
+    let child = Command::new(env!("CARGO_BIN_EXE_capi-bridge"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", &url)
+        .env("ADMIN_TOKEN", &admin)
+        .env("POSTBACK_KEY", &key)
+        .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+        .env("META_GRAPH_URL", graph.uri())
+        .env("DELIVERY_POLL_INTERVAL", "100ms")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    for _ in 0..100 {
+        if client
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            return Served {
+                child,
+                base,
+                port,
+                admin,
+                key,
+            };
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("server did not start");
+}
+
+#[tokio::test]
+async fn the_try_it_commands_run_as_written() {
+    let graph = wiremock::MockServer::start().await;
+    mount_graph_ok(&graph).await;
+    let served = serve(&graph).await;
+    let script = sh_block(&readme(), "## Try it")
+        .replace("localhost:8080", &format!("127.0.0.1:{}", served.port));
+    // The directory of the compose stack: its .env holds the secrets.
+    let dir = std::env::temp_dir().join(format!("capi-readme-{}", served.port));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join(".env"),
+        format!(
+            "ADMIN_TOKEN={}\nPOSTBACK_KEY={}\n",
+            served.admin, served.key
+        ),
+    )
+    .unwrap();
+    let out = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &script])
+        .current_dir(&dir)
+        .env_remove("ADMIN_TOKEN")
+        .env_remove("POSTBACK_KEY")
+        .output()
+        .expect("bash and curl are needed to run the README's commands");
+    let _ = std::fs::remove_dir_all(&dir);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "README commands failed: {}\nstdout: {stdout}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("\"status\":\"accepted\""), "{stdout}");
+    assert!(stdout.contains("\"event_id\":\"lead-kt-123\""), "{stdout}");
+
+    // And the event reaches Meta's Test Events with what Meta requires of a website event.
+    let client = reqwest::Client::new();
+    let mut sent = Value::Null;
+    for _ in 0..100 {
+        let list: Value = client
+            .get(format!(
+                "{}/admin/v1/conversions?campaign=offer1",
+                served.base
+            ))
+            .bearer_auth(&served.admin)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if list["conversions"][0]["state"] == "sent" {
+            sent = list;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(sent["conversions"][0]["state"], "sent", "never sent");
+    let requests = graph.received_requests().await.unwrap();
+    let body: Value = serde_json::from_slice(&requests[0].body).unwrap();
+    assert_eq!(requests[0].url.path(), "/v26.0/1234567890/events");
+    assert_eq!(body["test_event_code"], "TEST12345");
+    let event = &body["data"][0];
+    assert_eq!(event["event_id"], "lead-kt-123");
+    assert_eq!(
+        event["event_source_url"],
+        "https://lp.example.com/offer1?subid=kt-123"
+    );
+    assert_eq!(
+        event["user_data"]["client_user_agent"],
+        "Mozilla/5.0 (iPhone)"
+    );
+}
+
+/// What a tracker puts in place of each macro.
+fn fill(url: &str, click_id: &str) -> String {
+    let mut out = url.to_owned();
+    for (mac, value) in [
+        ("{subid}", click_id),
+        ("{clickid}", click_id),
+        ("{externalId}", click_id),
+        ("{status}", "lead"),
+        ("{cnv_status}", "approve"),
+        ("{revenue}", "12,50"),
+        ("{payout}", "5"),
+        ("{tid}", "T-1"),
+        ("{currency}", "EUR"),
+        ("{cnv_currency}", "usd"),
+    ] {
+        out = out.replace(mac, value);
+    }
+    assert!(!out.contains('{'), "a macro the test does not know: {out}");
+    out
+}
+
+#[tokio::test]
+async fn every_trackers_postback_url_works_filled_and_refuses_a_sale_unfilled() {
+    let graph = wiremock::MockServer::start().await;
+    mount_graph_ok(&graph).await;
+    let served = serve(&graph).await;
+    let client = reqwest::Client::new();
+    let text = readme();
+    let section = &text[text.find("### Pointing your tracker at it").unwrap()..];
+    let section = &section[..section.find("### Admin").unwrap()];
+    let urls: Vec<String> = section
+        .split('`')
+        .filter(|s| s.starts_with("https://bridge.example.com/v1/postback/") && !s.contains("..."))
+        .map(|s| {
+            s.replace("https://bridge.example.com", &served.base)
+                .replace("key=KEY", &format!("key={}", served.key))
+        })
+        .collect();
+    assert_eq!(urls.len(), 4, "Keitaro, Orbitra, Binom, BeMob: {urls:?}");
+    let r = client
+        .post(format!("{}/admin/v1/campaigns", served.base))
+        .bearer_auth(&served.admin)
+        .json(&serde_json::json!({"key": "trk", "pixel_id": "1234567890",
+            "access_token": "EAAGplaceholderToken0123456789",
+            "landing_url": "https://lp.example.com/trk"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    for (i, url) in urls.iter().enumerate() {
+        // Unfilled: every macro left as the tracker's literal text (no click id: a 400), then
+        // only the click id filled (the status unknown: a 422, never a sale).
+        let click_id = format!("trk-{i}");
+        let literal = |u: &str| u.replace('{', "%7B").replace('}', "%7D");
+        let r = client.get(literal(url)).send().await.unwrap();
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["code"], "missing_click_id", "{url}: {body}");
+        let only_click = ["{subid}", "{clickid}", "{externalId}"]
+            .iter()
+            .fold(url.clone(), |u, m| u.replace(m, &click_id));
+        let r = client.get(literal(&only_click)).send().await.unwrap();
+        let status = r.status().as_u16();
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(
+            (status, &body["code"]),
+            (422, &Value::from("unfilled_status")),
+            "{only_click}: {body}"
+        );
+        // Filled, for a registered click.
+        let r = client
+            .post(format!("{}/v1/clicks", served.base))
+            .header("user-agent", BROWSER_UA)
+            .json(&serde_json::json!({"campaign": "trk", "click_id": click_id}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let r = client.get(fill(url, &click_id)).send().await.unwrap();
+        let status = r.status().as_u16();
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(
+            (status, &body["status"]),
+            (200, &Value::from("accepted")),
+            "{url}: {body}"
+        );
+    }
+}
