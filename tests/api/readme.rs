@@ -68,22 +68,19 @@ async fn serve(graph: &wiremock::MockServer) -> Served {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
+    // Owned at once, so a failed start still kills and reaps the process.
+    let served = Served {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        port,
+        admin,
+        key,
+    };
     let client = reqwest::Client::new();
     for _ in 0..100 {
-        if client
-            .get(format!("{base}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            return Served {
-                child,
-                base,
-                port,
-                admin,
-                key,
-            };
+        let ready = client.get(format!("{}/readyz", served.base)).send().await;
+        if ready.is_ok_and(|r| r.status() == 200) {
+            return served;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
