@@ -8,6 +8,7 @@ mod clicks;
 mod delivery;
 mod deployment;
 mod health_and_errors;
+mod lander;
 mod ops;
 mod postbacks;
 mod properties;
