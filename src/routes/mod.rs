@@ -50,7 +50,7 @@ pub async fn count_requests(
     let route = req
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
-    let method = req.method().as_str().to_owned();
+    let method = crate::metrics::method_label(req.method());
     let metrics = req
         .app_data::<web::Data<crate::startup::AppState>>()
         .map(|s| std::sync::Arc::clone(&s.metrics));
@@ -60,7 +60,7 @@ pub async fn count_requests(
             Ok(r) => r.status().as_u16(),
             Err(e) => e.as_response_error().status_code().as_u16(),
         };
-        m.http_request(&route, &method, status);
+        m.http_request(&route, method, status);
     }
     res
 }

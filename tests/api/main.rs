@@ -7,6 +7,7 @@ mod admin_campaigns;
 mod clicks;
 mod delivery;
 mod deployment;
+mod edge;
 mod health_and_errors;
 mod ops;
 mod postbacks;
