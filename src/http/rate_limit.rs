@@ -2,7 +2,7 @@
 //! handful of clicks per visitor, a script hammering the endpoint gets 429 before it costs a
 //! database write.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
 
 use governor::clock::{Clock, DefaultClock};
@@ -44,11 +44,14 @@ impl ClickRateLimit {
         }
     }
 
+    /// `None` (a client whose forwarded chain could not be read) shares one budget, so an
+    /// unreadable X-Forwarded-For is no way around the limit.
     pub fn check(&self, ip: Option<IpAddr>) -> Result<(), ApiError> {
-        let (Some(limiter), Some(ip)) = (&self.limiter, ip) else {
+        let Some(limiter) = &self.limiter else {
             return Ok(());
         };
-        limiter.check_key(&ip).map_err(|not_until| {
+        let key = ip.unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
+        limiter.check_key(&key).map_err(|not_until| {
             let wait = not_until.wait_time_from(self.clock.now());
             // Rounded up: a client that waits exactly Retry-After must get through.
             let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
@@ -94,6 +97,9 @@ mod tests {
             limit.check(Some(b)).is_ok(),
             "another visitor is not limited"
         );
+        assert!(limit.check(None).is_ok());
+        assert!(limit.check(None).is_ok());
+        assert!(limit.check(None).is_err(), "unknown clients share a budget");
         let off = ClickRateLimit::new(parse_rate("off").unwrap());
         for _ in 0..100 {
             assert!(off.check(Some(a)).is_ok());

@@ -1,6 +1,7 @@
 //! What an outsider controls at the edge: metric labels, X-Forwarded-For, response headers.
 
 use reqwest::Method;
+use serde_json::json;
 
 use crate::helpers::*;
 
@@ -50,5 +51,69 @@ async fn garbage_methods_and_paths_share_bounded_metric_labels() {
         text.len() < baseline + 2_000,
         "/metrics grew from {baseline} to {} bytes",
         text.len()
+    );
+}
+
+async fn postback_via(app: &TestApp, forwarded_for: &str) -> u16 {
+    app.client
+        .get(app.url(&format!(
+            "/v1/postback/keitaro?key={POSTBACK_KEY}&subid=xff-1&status=lead&campaign=offer1"
+        )))
+        .header("x-forwarded-for", forwarded_for)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// The proxy is on the allow list; a client behind it must not pass as the proxy by putting an
+/// unparsable entry in X-Forwarded-For.
+#[tokio::test]
+async fn an_unparsable_forwarded_entry_never_makes_the_proxy_the_client() {
+    let app = spawn_app_with(&[
+        "--trusted-proxies",
+        "127.0.0.1/32",
+        "--postback-allowed-ips",
+        "127.0.0.1/32",
+    ])
+    .await;
+    app.create_campaign("offer1", json!({})).await;
+
+    for xff in [
+        "198.51.100.9",
+        "junk, 198.51.100.9",
+        "198.51.100.9, junk",
+        "198.51.100.9, , 127.0.0.1",
+        "::ffff:198.51.100.9",
+    ] {
+        assert_eq!(postback_via(&app, xff).await, 403, "{xff}");
+    }
+    // Traffic from the proxy itself, or an all-internal chain, is allowed.
+    assert_eq!(postback_via(&app, "::ffff:127.0.0.1").await, 202);
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM conversions")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+}
+
+/// `::ffff:a.b.c.d` is the IPv4 address a.b.c.d for every CIDR list.
+#[tokio::test]
+async fn ipv4_mapped_forwarded_addresses_match_ipv4_lists() {
+    let app = spawn_app_with(&[
+        "--trusted-proxies",
+        "127.0.0.1/32,10.0.0.0/8",
+        "--postback-allowed-ips",
+        "198.51.100.0/24",
+    ])
+    .await;
+    app.create_campaign("offer1", json!({})).await;
+
+    assert_eq!(postback_via(&app, "::ffff:198.51.100.9").await, 202);
+    // A mapped internal hop is one of the trusted proxies, skipped like its IPv4 form.
+    assert_eq!(
+        postback_via(&app, "198.51.100.9, ::ffff:10.0.0.5").await,
+        200
     );
 }

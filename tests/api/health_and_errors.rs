@@ -416,7 +416,8 @@ fn malformed_requests() -> Vec<Bad> {
 
 #[tokio::test]
 async fn malformed_requests_to_public_endpoints_are_4xx_and_the_server_keeps_answering() {
-    let app = spawn_app().await;
+    // Behind a trusted proxy, so that X-Forwarded-For is actually parsed.
+    let app = spawn_app_with(&["--trusted-proxies", "127.0.0.1/32"]).await;
     app.create_campaign("offer1", json!({})).await;
     let requests = malformed_requests();
     assert!(requests.len() > 70);
@@ -443,7 +444,7 @@ async fn malformed_requests_to_public_endpoints_are_4xx_and_the_server_keeps_ans
         };
         let status = resp.status();
         if bad.path.contains("click_id=hdr1") {
-            // Garbage in X-Forwarded-For is ignored, not an error.
+            // Garbage in X-Forwarded-For is not an error: the client is unknown (checked below).
             hdr_click_status = Some(status.as_u16());
             continue;
         }
@@ -467,6 +468,14 @@ async fn malformed_requests_to_public_endpoints_are_4xx_and_the_server_keeps_ans
         .await
         .unwrap();
     assert_eq!(clicks, ["hdr1"], "only the valid registration was stored");
+    let ip: Option<String> = sqlx::query_scalar("SELECT client_ip_address FROM clicks")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        ip, None,
+        "an unparsable chain is an unknown client, not the proxy"
+    );
 }
 
 fn truncate(s: &str) -> String {
