@@ -4,6 +4,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_web::http::header;
 use actix_web::middleware::ErrorHandlers;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
@@ -144,6 +145,12 @@ impl Application {
                 .wrap(actix_web::middleware::from_fn(routes::deadline))
                 .wrap(actix_web::middleware::from_fn(routes::count_requests))
                 .wrap(TracingLogger::<RequestSpan>::new())
+                // Outermost, so errors and 404s get it too; ApiError adds it to errors raised
+                // by middleware, which bypass this one.
+                .wrap(
+                    actix_web::middleware::DefaultHeaders::new()
+                        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")),
+                )
                 .app_data(state.clone())
                 .app_data(web::PayloadConfig::new(BODY_LIMIT))
                 .configure(routes::configure)

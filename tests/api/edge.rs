@@ -117,3 +117,137 @@ async fn ipv4_mapped_forwarded_addresses_match_ipv4_lists() {
         200
     );
 }
+
+/// Every answer, success or error, tells browsers not to sniff its content type.
+#[tokio::test]
+async fn every_response_carries_nosniff() {
+    let app = spawn_app_with(&["--request-timeout", "1s"]).await;
+    app.create_campaign("offer1", json!({})).await;
+    let c = &app.client;
+    let responses = vec![
+        c.get(app.url("/healthz")).send().await.unwrap(),
+        c.get(app.url("/nope")).send().await.unwrap(),
+        c.put(app.url("/v1/clicks")).send().await.unwrap(),
+        c.get(app.url("/metrics")).send().await.unwrap(),
+        c.post(app.url("/v1/clicks"))
+            .header("content-type", "application/json")
+            .body("{")
+            .send()
+            .await
+            .unwrap(),
+        c.post(app.url("/v1/clicks"))
+            .header("content-type", "application/json")
+            .body("x".repeat(70_000))
+            .send()
+            .await
+            .unwrap(),
+        app.register_click(json!({"campaign": "offer1", "click_id": "ns-1"}))
+            .await,
+        app.postback("keitaro", "subid=ns-1&status=lead&return=OK")
+            .await,
+        c.request(Method::OPTIONS, app.url("/v1/clicks"))
+            .header("origin", "https://lp.example")
+            .header("access-control-request-method", "PUT")
+            .send()
+            .await
+            .unwrap(),
+    ];
+    for resp in responses {
+        assert_eq!(
+            resp.headers()
+                .get("x-content-type-options")
+                .map(|v| v.to_str().unwrap()),
+            Some("nosniff"),
+            "{} {}",
+            resp.status(),
+            resp.url()
+        );
+    }
+
+    // The 408 is raised by middleware, after the handler gave up waiting for the body.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", app.port))
+        .await
+        .unwrap();
+    conn.write_all(b"POST /v1/clicks HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    conn.read_to_end(&mut answer).await.unwrap();
+    let text = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+    assert!(text.starts_with("http/1.1 408"), "{text}");
+    assert!(text.contains("x-content-type-options: nosniff"), "{text}");
+}
+
+/// Keitaro's `return` is echoed as the answer: only short plain text, and refused before
+/// anything is recorded.
+#[tokio::test]
+async fn keitaro_return_is_short_printable_text_only() {
+    let app = spawn_app().await;
+    app.create_campaign("offer1", json!({})).await;
+    let longest = "R".repeat(64);
+
+    for bad in [
+        "R".repeat(65),
+        "%3Cb%3E%0Ax%3C%2Fb%3E".to_owned(),
+        "OK%0D%0ASet-Cookie:x".to_owned(),
+        "%C3%A9t%C3%A9".to_owned(),
+    ] {
+        let resp = app
+            .postback(
+                "keitaro",
+                &format!("subid=r-1&status=lead&campaign=offer1&return={bad}"),
+            )
+            .await;
+        let detail = assert_problem(resp, 422, "invalid_field").await;
+        assert!(detail.starts_with("return "), "{detail}");
+    }
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM conversions")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 0, "a refused postback records nothing");
+
+    let resp = app
+        .postback(
+            "keitaro",
+            &format!("subid=r-1&status=lead&campaign=offer1&return={longest}"),
+        )
+        .await;
+    assert_eq!(resp.status(), 202);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    assert_eq!(resp.text().await.unwrap(), longest);
+}
+
+/// Templates that could render ids longer than 400 characters, or hold control characters,
+/// are refused when the campaign is saved.
+#[tokio::test]
+async fn event_id_templates_with_controls_or_overlong_ids_are_422() {
+    let app = spawn_app().await;
+    for template in [
+        "{click_id}\n{event_name}",
+        "{click_id}\t",
+        "{click_id}{txid}{txid}{txid}",
+    ] {
+        let resp = app
+            .admin(
+                Method::POST,
+                "/admin/v1/campaigns",
+                Some(json!({
+                    "key": "offer1", "pixel_id": "1234567890",
+                    "access_token": ACCESS_TOKEN, "event_id_template": template
+                })),
+            )
+            .await;
+        let detail = assert_problem(resp, 422, "invalid_field").await;
+        assert!(detail.starts_with("event_id_template "), "{detail}");
+    }
+    app.create_campaign(
+        "offer1",
+        json!({"event_id_template": "{campaign}-{event_name}-{click_id}-{txid}"}),
+    )
+    .await;
+}
