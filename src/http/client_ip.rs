@@ -31,6 +31,36 @@ pub fn client_ip(req: &HttpRequest, trusted: &TrustedProxies) -> Option<IpAddr> 
     Some(leftmost)
 }
 
+/// Whether an address can be a visitor's on the public internet, for `client_ip_address` given
+/// by a server-side caller. Refused: unspecified, loopback, private, link-local, CGNAT
+/// (100.64/10), benchmarking (198.18/15), multicast, reserved (240/4, broadcast), IPv6 ULA
+/// (fc00::/7), link-local and site-local (fe80::/9), and the IPv4-mapped forms of all of these.
+/// Documentation ranges (192.0.2/24, 198.51.100/24, 203.0.113/24, 2001:db8::/32) are accepted:
+/// they never reach a real server, and examples and tests use them as public addresses.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(a == 0
+                || v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 198 && (18..20).contains(&b))
+                || v4.is_multicast()
+                || a >= 240)
+        }
+        IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            !(v6.is_unspecified()
+                || v6.is_loopback()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xff80) == 0xfe80
+                || v6.is_multicast())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,6 +127,48 @@ mod tests {
             via("[::ffff:10.0.0.2]", "198.51.100.9").as_deref(),
             Some("198.51.100.9")
         );
+    }
+
+    #[test]
+    fn only_public_addresses_are_public() {
+        for ip in [
+            "203.0.113.7",
+            "198.51.100.9",
+            "8.8.8.8",
+            "2001:db8::1",
+            "2a00:1450::1",
+            "::ffff:8.8.8.8",
+        ] {
+            assert!(is_public(ip.parse().unwrap()), "{ip} refused");
+        }
+        for ip in [
+            "0.0.0.0",
+            "10.0.0.1",
+            "127.0.0.1",
+            "169.254.1.1",
+            "172.16.0.1",
+            "192.168.1.1",
+            "100.64.0.1",
+            "100.127.255.255",
+            "198.18.0.1",
+            "198.19.255.1",
+            "224.0.0.1",
+            "240.0.0.1",
+            "255.255.255.255",
+            "::",
+            "::1",
+            "fc00::1",
+            "fd12:3456::1",
+            "fe80::1",
+            "fec0::1",
+            "ff02::1",
+            "::ffff:10.0.0.1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(!is_public(ip.parse().unwrap()), "{ip} accepted");
+        }
+        assert!(is_public("100.128.0.1".parse().unwrap()));
+        assert!(is_public("198.20.0.1".parse().unwrap()));
     }
 
     #[test]

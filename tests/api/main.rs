@@ -4,6 +4,7 @@
 mod helpers;
 
 mod admin_campaigns;
+mod click_intake;
 mod clicks;
 mod delivery;
 mod deployment;
