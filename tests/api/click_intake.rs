@@ -300,3 +300,52 @@ async fn a_campaign_has_its_own_ceiling() {
         .unwrap();
     assert_eq!(count, 0);
 }
+
+/// The most one public registration can store: every field at its cap, plus values over the
+/// caps (but within what the schema takes) that must not get in.
+#[tokio::test]
+async fn one_public_click_stores_at_most_about_ten_kilobytes() {
+    let app = spawn_app().await;
+    app.create_campaign("offer1", json!({})).await;
+    let url = |n: usize| format!("https://lp.example/{}", "u".repeat(n - 19));
+    let ids = |n: usize, len: usize| -> serde_json::Map<String, Value> {
+        (0..n)
+            .map(|i| (format!("{i:02}{}", "E".repeat(48)), json!("i".repeat(len))))
+            .collect()
+    };
+    let cookie = |n: usize| format!("fb.1.1596403881668.{}", "c".repeat(n - 19));
+    let send = |click_id: &str, ua: String, body: Value| {
+        let mut body = body;
+        body["campaign"] = json!("offer1");
+        body["click_id"] = json!(click_id);
+        app.client
+            .post(app.url("/v1/clicks"))
+            .header("user-agent", ua)
+            .json(&body)
+            .send()
+    };
+    let at_caps = json!({
+        "fbclid": "F".repeat(300), "fbc": cookie(400), "fbp": cookie(400),
+        "event_source_url": url(2048), "referrer_url": url(2048),
+        "event_ids": ids(20, 100), "em": "john@example.com", "external_id": "x".repeat(100),
+    });
+    let over_caps = json!({
+        "fbclid": "F".repeat(512), "fbc": cookie(1024), "fbp": cookie(1024),
+        "event_source_url": url(2048), "referrer_url": url(2048),
+        "event_ids": ids(32, 256),
+    });
+    let resp = send("max-1", "A".repeat(512), at_caps).await.unwrap();
+    assert_eq!(resp.status(), 201);
+    let resp = send("max-2", "A".repeat(1024), over_caps).await.unwrap();
+    assert_eq!(resp.status(), 201);
+
+    let sizes: Vec<(String, i32)> = sqlx::query_as(
+        "SELECT click_id, length(row_to_json(k)::text) FROM clicks k ORDER BY click_id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    for (click_id, size) in sizes {
+        assert!(size < 10_500, "{click_id} stores {size} bytes");
+    }
+}
