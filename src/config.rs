@@ -114,6 +114,11 @@ pub struct Config {
     #[arg(long, env = "CLICK_RATE_LIMIT", value_name = "CLICK_RATE_LIMIT", default_value = "6000/m", value_parser = crate::http::rate_limit::parse_rate, global = true)]
     pub click_rate_limit: crate::http::rate_limit::RateLimitSetting,
 
+    /// Click registrations per campaign, all visitors together (N/s, N/m, N/h, or off): one
+    /// public campaign key cannot fill the disk.
+    #[arg(long, env = "CLICK_CAMPAIGN_RATE_LIMIT", value_name = "CLICK_CAMPAIGN_RATE_LIMIT", default_value = "60000/m", value_parser = crate::http::rate_limit::parse_rate, global = true)]
+    pub click_campaign_rate_limit: crate::http::rate_limit::RateLimitSetting,
+
     /// Clicks older than this are deleted.
     #[arg(long, env = "CLICK_RETENTION", value_name = "CLICK_RETENTION", default_value = "30d", value_parser = humantime::parse_duration, global = true)]
     pub click_retention: Duration,

@@ -99,8 +99,26 @@ impl Default for Metrics {
     }
 }
 
+/// The `method` label: any token is a valid HTTP method, so a client could mint a new label (and
+/// a new series held in memory forever) per request; only the standard ones get their own.
+pub fn method_label(method: &actix_web::http::Method) -> &'static str {
+    match method.as_str() {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "PATCH" => "PATCH",
+        "OPTIONS" => "OPTIONS",
+        "CONNECT" => "CONNECT",
+        "TRACE" => "TRACE",
+        _ => "other",
+    }
+}
+
 impl Metrics {
-    pub fn http_request(&self, route: &str, method: &str, status: u16) {
+    /// `route` must be a registered route pattern or `unmatched`, never a raw path.
+    pub fn http_request(&self, route: &str, method: &'static str, status: u16) {
         self.http_requests
             .get_or_create(&vec![
                 ("route", route.to_owned()),

@@ -4,6 +4,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_web::http::header;
 use actix_web::middleware::ErrorHandlers;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
@@ -14,7 +15,8 @@ use tracing_actix_web::TracingLogger;
 use crate::config::{Config, TrustedProxies};
 use crate::delivery::worker::{WorkerDeps, WorkerSettings};
 use crate::delivery::{DeliveryWorker, GraphClient, RetryPolicy};
-use crate::http::rate_limit::ClickRateLimit;
+use crate::http::proxy_hint::SourceConcentration;
+use crate::http::rate_limit::{ClickRateLimit, RateLimit};
 use crate::http::request_span::RequestSpan;
 use crate::ingest::{self, PostbackWriter};
 use crate::metrics::Metrics;
@@ -37,6 +39,10 @@ pub struct AppState {
     pub trusted_proxies: TrustedProxies,
     pub postback_allowed_ips: TrustedProxies,
     pub click_rate_limit: ClickRateLimit,
+    /// Keyed by campaign id.
+    pub campaign_rate_limit: RateLimit<i64>,
+    /// Warns when most clicks come from one address (a proxy missing from TRUSTED_PROXIES).
+    pub click_sources: SourceConcentration,
     /// Wakes the delivery worker when an event is committed.
     pub delivery_signal: Arc<Notify>,
     pub campaigns: Arc<CampaignCache>,
@@ -100,6 +106,8 @@ impl Application {
             trusted_proxies: config.trusted_proxies.clone(),
             postback_allowed_ips: config.postback_allowed_ips.clone(),
             click_rate_limit: ClickRateLimit::new(config.click_rate_limit),
+            campaign_rate_limit: RateLimit::new(config.click_campaign_rate_limit),
+            click_sources: SourceConcentration::default(),
             delivery_signal: Arc::clone(&signal),
             campaigns: Arc::clone(&campaigns),
             click_writer: GroupCommit::start(
@@ -136,6 +144,7 @@ impl Application {
             loop {
                 every.tick().await;
                 pruning.click_rate_limit.prune();
+                pruning.campaign_rate_limit.prune();
             }
         });
         let mut server = HttpServer::new(move || {
@@ -144,6 +153,12 @@ impl Application {
                 .wrap(actix_web::middleware::from_fn(routes::deadline))
                 .wrap(actix_web::middleware::from_fn(routes::count_requests))
                 .wrap(TracingLogger::<RequestSpan>::new())
+                // Outermost, so errors and 404s get it too; ApiError adds it to errors raised
+                // by middleware, which bypass this one.
+                .wrap(
+                    actix_web::middleware::DefaultHeaders::new()
+                        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")),
+                )
                 .app_data(state.clone())
                 .app_data(web::PayloadConfig::new(BODY_LIMIT))
                 .configure(routes::configure)

@@ -245,11 +245,23 @@ impl Default for EventIdTemplate {
 
 pub const TEMPLATE_PLACEHOLDERS: [&str; 4] = ["event_name", "click_id", "txid", "campaign"];
 
+/// The longest value each placeholder can take (EventName, ClickId, a tracker's txid, CampaignKey).
+const PLACEHOLDER_MAX: [usize; 4] = [50, 128, 128, 64];
+
+/// Longest event id a template may render. Meta's reference states no limit; 400 leaves room for
+/// the rebill suffix and keeps ids far from any plausible cap.
+pub const EVENT_ID_MAX: usize = 400;
+
 impl EventIdTemplate {
     pub fn parse(s: &str) -> Result<Self, ParseError> {
         if s.is_empty() || s.len() > 200 {
             return Err(ParseError::new("must be 1-200 characters"));
         }
+        // The id goes to Meta and into logs verbatim: no line breaks, tabs or other controls.
+        if s.chars().any(char::is_control) {
+            return Err(ParseError::new("must not contain control characters"));
+        }
+        let mut longest = s.len();
         let mut rest = s;
         while let Some(open) = rest.find('{') {
             let close = rest[open..]
@@ -261,7 +273,14 @@ impl EventIdTemplate {
                     "unknown placeholder {{{name}}}; use {{event_name}}, {{click_id}}, {{txid}}, {{campaign}}"
                 )));
             }
+            let i = TEMPLATE_PLACEHOLDERS.iter().position(|p| *p == name);
+            longest = longest - (name.len() + 2) + i.map_or(0, |i| PLACEHOLDER_MAX[i]);
             rest = &rest[open + close + 1..];
+        }
+        if longest > EVENT_ID_MAX {
+            return Err(ParseError::new(format!(
+                "can render event ids of {longest} characters; at most {EVENT_ID_MAX} are allowed"
+            )));
         }
         // Without the click id every conversion of the campaign would share one id and Meta
         // would drop all but the first as duplicates.
@@ -335,6 +354,18 @@ mod tests {
         assert!(EventIdTemplate::parse("{event_name}").is_err());
         assert!(EventIdTemplate::parse("{click_id}-{nope}").is_err());
         assert!(EventIdTemplate::parse("{click_id").is_err());
+    }
+
+    #[test]
+    fn templates_refuse_controls_and_ids_longer_than_meta_takes() {
+        assert!(EventIdTemplate::parse("{click_id}\n{event_name}").is_err());
+        assert!(EventIdTemplate::parse("{click_id}\u{7f}").is_err());
+        // 64 + 50 + 128 + 128 + 3 = 373 characters at most: fine.
+        assert!(EventIdTemplate::parse("{campaign}-{event_name}-{click_id}-{txid}").is_ok());
+        // Four 128-character values: 512.
+        let long = "{click_id}{txid}{txid}{txid}";
+        let err = EventIdTemplate::parse(long).unwrap_err().to_string();
+        assert!(err.contains("512"), "{err}");
     }
 
     #[test]

@@ -73,6 +73,14 @@ impl UserAgent {
     }
 }
 
+/// Longest `_fbc` / `_fbp` cookie kept: `fb.1.` + 13 digits + an fbclid + the appendix.
+pub const COOKIE_MAX: usize = 400;
+
+/// Most pixel event ids one click registers, and the longest id: a page fires a handful of
+/// events, and pixel event ids are UUID-sized.
+pub const PIXEL_EVENT_IDS_MAX: usize = 20;
+pub const PIXEL_EVENT_ID_MAX: usize = 100;
+
 /// An opaque identifier passed to Meta verbatim: `fbclid`, the `_fbc` and `_fbp` cookies.
 /// Never re-cased: Meta treats the fbclid as case-sensitive.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,23 +92,23 @@ impl CookieValue {
         Self::parse_token(s, 512)
     }
 
-    /// `_fbc` / `_fbp`: `fb.{subdomain index}.{creation time ms}.{value}`.
+    /// `_fbc` / `_fbp` as Meta checks them: `fb.{subdomain index: one digit}.{creation time: 13
+    /// digits of ms}.{value}`, plus the optional fifth segment Meta's parameter builder appends,
+    /// kept byte for byte. Anything else would make Meta refuse the whole batch it rides in.
     pub fn parse_cookie(s: &str) -> Result<Self, ParseError> {
-        let token = Self::parse_token(s, 1024)?;
-        let mut parts = s.splitn(4, '.');
-        let well_formed = parts.next() == Some("fb")
-            && parts
-                .next()
-                .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-            && parts
-                .next()
-                .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-            && parts.next().is_some_and(|p| !p.is_empty());
+        let token = Self::parse_token(s, COOKIE_MAX)?;
+        let parts: Vec<&str> = s.split('.').collect();
+        let digits = |p: &str, n: usize| p.len() == n && p.bytes().all(|b| b.is_ascii_digit());
+        let well_formed = matches!(parts.len(), 4 | 5)
+            && parts[0] == "fb"
+            && digits(parts[1], 1)
+            && digits(parts[2], 13)
+            && parts[3..].iter().all(|p| !p.is_empty());
         if well_formed {
             Ok(token)
         } else {
             Err(ParseError::new(
-                "must look like fb.{subdomain index}.{creation time ms}.{value}",
+                "must look like fb.{digit}.{13-digit creation time ms}.{value}[.{appendix}]",
             ))
         }
     }
@@ -125,15 +133,20 @@ pub struct EventIds(BTreeMap<String, String>);
 
 impl EventIds {
     pub fn parse(raw: BTreeMap<String, String>) -> Result<Self, ParseError> {
-        if raw.len() > 32 {
-            return Err(ParseError::new("at most 32 event ids"));
+        if raw.len() > PIXEL_EVENT_IDS_MAX {
+            return Err(ParseError::new(format!(
+                "at most {PIXEL_EVENT_IDS_MAX} event ids"
+            )));
         }
         let mut out = BTreeMap::new();
         for (name, id) in raw {
             let name = EventName::parse(&name)?;
-            if id.is_empty() || id.len() > 256 || !id.bytes().all(|b| b.is_ascii_graphic()) {
+            if id.is_empty()
+                || id.len() > PIXEL_EVENT_ID_MAX
+                || !id.bytes().all(|b| b.is_ascii_graphic())
+            {
                 return Err(ParseError::new(format!(
-                    "event id for {} must be 1-256 printable ASCII characters",
+                    "event id for {} must be 1-{PIXEL_EVENT_ID_MAX} printable ASCII characters",
                     name.as_str()
                 )));
             }
@@ -176,7 +189,25 @@ mod tests {
             "fb.1.1554763741205.AbCdEfGhIjKlMnOpQrStUvWxYz1234567890"
         )
         .is_ok());
-        for bad in ["", "fb.1.x.y", "fb.1.123", "xx.1.123.abc", "fb.1.123.a b"] {
+        // Meta's parameter builder appends a fifth segment: kept as is.
+        let appended = "fb.1.1733165018542.IwAR0abc.AQ";
+        assert_eq!(
+            CookieValue::parse_cookie(appended).unwrap().as_str(),
+            appended
+        );
+        for bad in [
+            "",
+            "fb.1.x.y",
+            "fb.1.123",
+            "xx.1.123.abc",
+            "fb.1.123.a b",
+            "fb.1.123.abc",
+            "fb.12.1596403881668.abc",
+            "fb.1.15964038816680.abc",
+            "fb.1.1596403881668.",
+            "fb.1.1596403881668.a.b.c",
+            "fb.1.1596403881668.a..b",
+        ] {
             assert!(CookieValue::parse_cookie(bad).is_err(), "{bad:?} accepted");
         }
     }

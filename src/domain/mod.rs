@@ -8,7 +8,9 @@ mod customer;
 pub use campaign::{
     ActionSource, CampaignKey, EventIdTemplate, EventMap, EventName, PixelId, ValueSource,
 };
-pub use click::{ClickId, CookieValue, EventIds, HttpUrl, UserAgent};
+pub use click::{
+    ClickId, CookieValue, EventIds, HttpUrl, UserAgent, PIXEL_EVENT_IDS_MAX, PIXEL_EVENT_ID_MAX,
+};
 pub use currency::Currency;
 pub use customer::{CustomerData, CustomerField, Sha256Hash};
 

@@ -4,33 +4,61 @@ use actix_web::HttpRequest;
 
 use crate::config::TrustedProxies;
 
-/// The visitor's address: the TCP peer, unless the peer is a trusted proxy, in which case the
-/// right-most `X-Forwarded-For` entry that is not itself a trusted proxy. Walking from the right
-/// means a client cannot forge its address by sending its own `X-Forwarded-For`.
+/// The visitor's address: the TCP peer, unless the peer is a trusted proxy. Then
+/// `X-Forwarded-For` is walked from the right (the end our proxies append to, so a client cannot
+/// forge it): trusted proxies are skipped and the first other entry is the client. An entry that
+/// is not an address, reached before that, means the chain cannot be believed: the client is
+/// unknown (`None`), never the proxy itself, which an allow list may well contain.
+/// IPv4-mapped IPv6 addresses are canonicalised so `::ffff:10.0.0.1` matches `10.0.0.0/8`.
 pub fn client_ip(req: &HttpRequest, trusted: &TrustedProxies) -> Option<IpAddr> {
-    let peer = req.peer_addr()?.ip();
+    let peer = req.peer_addr()?.ip().to_canonical();
     if !trusted.contains(peer) {
         return Some(peer);
     }
-    let mut chain: Vec<IpAddr> = Vec::new();
+    let mut entries: Vec<&str> = Vec::new();
     for value in req.headers().get_all("x-forwarded-for") {
-        let Ok(s) = value.to_str() else {
-            return Some(peer);
-        };
-        for part in s.split(',') {
-            match part.trim().parse::<IpAddr>() {
-                Ok(ip) => chain.push(ip),
-                Err(_) => return Some(peer),
-            }
+        entries.extend(value.to_str().ok()?.split(','));
+    }
+    let mut leftmost = peer;
+    for entry in entries.iter().rev() {
+        let ip = entry.trim().parse::<IpAddr>().ok()?.to_canonical();
+        if !trusted.contains(ip) {
+            return Some(ip);
+        }
+        leftmost = ip;
+    }
+    // Every hop is one of ours: the request started inside (or at the proxy, without a header).
+    Some(leftmost)
+}
+
+/// Whether an address can be a visitor's on the public internet, for `client_ip_address` given
+/// by a server-side caller. Refused: unspecified, loopback, private, link-local, CGNAT
+/// (100.64/10), benchmarking (198.18/15), multicast, reserved (240/4, broadcast), IPv6 ULA
+/// (fc00::/7), link-local and site-local (fe80::/9), and the IPv4-mapped forms of all of these.
+/// Documentation ranges (192.0.2/24, 198.51.100/24, 203.0.113/24, 2001:db8::/32) are accepted:
+/// they never reach a real server, and examples and tests use them as public addresses.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(a == 0
+                || v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 198 && (18..20).contains(&b))
+                || v4.is_multicast()
+                || a >= 240)
+        }
+        IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            !(v6.is_unspecified()
+                || v6.is_loopback()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xff80) == 0xfe80
+                || v6.is_multicast())
         }
     }
-    Some(
-        chain
-            .into_iter()
-            .rev()
-            .find(|ip| !trusted.contains(*ip))
-            .unwrap_or(peer),
-    )
 }
 
 #[cfg(test)]
@@ -64,13 +92,90 @@ mod tests {
         assert_eq!(ip.to_string(), "198.51.100.7");
     }
 
-    #[test]
-    fn garbage_forwarded_header_falls_back_to_the_peer() {
+    fn via(peer: &str, xff: &str) -> Option<String> {
         let req = TestRequest::default()
-            .peer_addr("10.0.0.2:1234".parse().unwrap())
-            .insert_header(("x-forwarded-for", "not-an-ip"))
+            .peer_addr(format!("{peer}:1234").parse().unwrap())
+            .insert_header(("x-forwarded-for", xff))
             .to_http_request();
-        let ip = client_ip(&req, &proxies(&["10.0.0.0/8"])).unwrap();
-        assert_eq!(ip.to_string(), "10.0.0.2");
+        client_ip(&req, &proxies(&["10.0.0.0/8"])).map(|ip| ip.to_string())
+    }
+
+    #[test]
+    fn garbage_before_the_first_untrusted_entry_makes_the_client_unknown() {
+        assert_eq!(via("10.0.0.2", "not-an-ip"), None);
+        assert_eq!(via("10.0.0.2", "198.51.100.9, junk"), None);
+        assert_eq!(via("10.0.0.2", "198.51.100.9, , 10.0.0.3"), None);
+        // Garbage to the left of the real client is the client's own forgery: ignored.
+        assert_eq!(
+            via("10.0.0.2", "junk, 198.51.100.9").as_deref(),
+            Some("198.51.100.9")
+        );
+    }
+
+    #[test]
+    fn ipv4_mapped_addresses_are_canonicalised_before_matching() {
+        assert_eq!(
+            via("10.0.0.2", "198.51.100.9, ::ffff:10.0.0.7").as_deref(),
+            Some("198.51.100.9")
+        );
+        assert_eq!(
+            via("10.0.0.2", "::ffff:198.51.100.9").as_deref(),
+            Some("198.51.100.9")
+        );
+        // A mapped peer is a trusted proxy too.
+        assert_eq!(
+            via("[::ffff:10.0.0.2]", "198.51.100.9").as_deref(),
+            Some("198.51.100.9")
+        );
+    }
+
+    #[test]
+    fn only_public_addresses_are_public() {
+        for ip in [
+            "203.0.113.7",
+            "198.51.100.9",
+            "8.8.8.8",
+            "2001:db8::1",
+            "2a00:1450::1",
+            "::ffff:8.8.8.8",
+        ] {
+            assert!(is_public(ip.parse().unwrap()), "{ip} refused");
+        }
+        for ip in [
+            "0.0.0.0",
+            "10.0.0.1",
+            "127.0.0.1",
+            "169.254.1.1",
+            "172.16.0.1",
+            "192.168.1.1",
+            "100.64.0.1",
+            "100.127.255.255",
+            "198.18.0.1",
+            "198.19.255.1",
+            "224.0.0.1",
+            "240.0.0.1",
+            "255.255.255.255",
+            "::",
+            "::1",
+            "fc00::1",
+            "fd12:3456::1",
+            "fe80::1",
+            "fec0::1",
+            "ff02::1",
+            "::ffff:10.0.0.1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(!is_public(ip.parse().unwrap()), "{ip} accepted");
+        }
+        assert!(is_public("100.128.0.1".parse().unwrap()));
+        assert!(is_public("198.20.0.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn an_all_internal_chain_is_its_leftmost_hop() {
+        assert_eq!(
+            via("10.0.0.2", "10.0.0.9, 10.0.0.3").as_deref(),
+            Some("10.0.0.9")
+        );
     }
 }

@@ -191,6 +191,8 @@ impl ResponseError for ApiError {
         };
         let mut resp = HttpResponse::build(status);
         resp.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        // Also set by a middleware, but a middleware's own error (the deadline's 408) skips it.
+        resp.insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
         match self {
             ApiError::Unavailable(_) | ApiError::Overloaded => {
                 resp.insert_header((header::RETRY_AFTER, "1"));

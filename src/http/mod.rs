@@ -5,6 +5,7 @@ pub mod auth;
 pub mod client_ip;
 pub mod error;
 pub mod params;
+pub mod proxy_hint;
 pub mod rate_limit;
 pub mod request_span;
 

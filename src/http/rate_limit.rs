@@ -2,7 +2,8 @@
 //! handful of clicks per visitor, a script hammering the endpoint gets 429 before it costs a
 //! database write.
 
-use std::net::IpAddr;
+use std::hash::Hash;
+use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
 
 use governor::clock::{Clock, DefaultClock};
@@ -19,7 +20,7 @@ pub fn parse_rate(s: &str) -> Result<RateLimitSetting, String> {
     if s.eq_ignore_ascii_case("off") || s == "0" {
         return Ok(RateLimitSetting(None));
     }
-    let err = || format!("CLICK_RATE_LIMIT: {s:?} is not like 6000/m, 100/s or off");
+    let err = || format!("{s:?} is not like 6000/m, 100/s or off");
     let (n, unit) = s.split_once('/').ok_or_else(err)?;
     let n = n.trim().parse::<NonZeroU32>().map_err(|_| err())?;
     let quota = match unit.trim() {
@@ -31,24 +32,25 @@ pub fn parse_rate(s: &str) -> Result<RateLimitSetting, String> {
     Ok(RateLimitSetting(Some(quota)))
 }
 
-pub struct ClickRateLimit {
-    limiter: Option<DefaultKeyedRateLimiter<IpAddr>>,
+/// A keyed limiter; `off` lets everything through.
+pub struct RateLimit<K: Hash + Eq + Clone> {
+    limiter: Option<DefaultKeyedRateLimiter<K>>,
     clock: DefaultClock,
 }
 
-impl ClickRateLimit {
+impl<K: Hash + Eq + Clone> RateLimit<K> {
     pub fn new(setting: RateLimitSetting) -> Self {
-        ClickRateLimit {
+        RateLimit {
             limiter: setting.0.map(DefaultKeyedRateLimiter::keyed),
             clock: DefaultClock::default(),
         }
     }
 
-    pub fn check(&self, ip: Option<IpAddr>) -> Result<(), ApiError> {
-        let (Some(limiter), Some(ip)) = (&self.limiter, ip) else {
+    pub fn check_key(&self, key: &K) -> Result<(), ApiError> {
+        let Some(limiter) = &self.limiter else {
             return Ok(());
         };
-        limiter.check_key(&ip).map_err(|not_until| {
+        limiter.check_key(key).map_err(|not_until| {
             let wait = not_until.wait_time_from(self.clock.now());
             // Rounded up: a client that waits exactly Retry-After must get through.
             let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
@@ -58,12 +60,39 @@ impl ClickRateLimit {
         })
     }
 
-    /// Forgets addresses whose budget is full again, so memory follows the active visitors.
+    /// Forgets keys whose budget is full again, so memory follows the active clients.
     pub fn prune(&self) {
         if let Some(l) = &self.limiter {
             l.retain_recent();
             l.shrink_to_fit();
         }
+    }
+}
+
+/// Per client address. An IPv6 visitor usually holds a whole /64 and can pick any address in
+/// it, so IPv6 addresses share their /64's budget.
+pub struct ClickRateLimit(RateLimit<IpAddr>);
+
+impl ClickRateLimit {
+    pub fn new(setting: RateLimitSetting) -> Self {
+        ClickRateLimit(RateLimit::new(setting))
+    }
+
+    /// `None` (a client whose forwarded chain could not be read) shares one budget, so an
+    /// unreadable X-Forwarded-For is no way around the limit.
+    pub fn check(&self, ip: Option<IpAddr>) -> Result<(), ApiError> {
+        let key = match ip.map(|ip| ip.to_canonical()) {
+            Some(IpAddr::V6(v6)) => {
+                IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !(u64::MAX as u128)))
+            }
+            Some(v4) => v4,
+            None => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        };
+        self.0.check_key(&key)
+    }
+
+    pub fn prune(&self) {
+        self.0.prune();
     }
 }
 
@@ -94,6 +123,17 @@ mod tests {
             limit.check(Some(b)).is_ok(),
             "another visitor is not limited"
         );
+        assert!(limit.check(None).is_ok());
+        assert!(limit.check(None).is_ok());
+        assert!(limit.check(None).is_err(), "unknown clients share a budget");
+        // One IPv6 /64 is one visitor.
+        let v6a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let v6b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let v6c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert!(limit.check(Some(v6a)).is_ok());
+        assert!(limit.check(Some(v6b)).is_ok());
+        assert!(limit.check(Some(v6a)).is_err(), "same /64");
+        assert!(limit.check(Some(v6c)).is_ok(), "another /64");
         let off = ClickRateLimit::new(parse_rate("off").unwrap());
         for _ in 0..100 {
             assert!(off.check(Some(a)).is_ok());

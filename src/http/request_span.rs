@@ -28,7 +28,8 @@ impl RootSpanBuilder for RequestSpan {
         tracing::info_span!(
             "http_request",
             request_id = %request_id,
-            http.method = %request.method(),
+            // A method is any token, up to the header limit: log only the standard ones.
+            http.method = crate::metrics::method_label(request.method()),
             http.route = %request.match_pattern().unwrap_or_default(),
             http.path = %path.escape_debug(),
             http.status_code = tracing::field::Empty,

@@ -10,44 +10,44 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use super::click_fields::parse_click;
 use crate::capi::event_id::base_event_id;
-use crate::domain::{
-    CampaignKey, ClickId, CookieValue, CustomerData, CustomerField, EventIds, HttpUrl, ParseError,
-    UserAgent,
-};
+use crate::domain::{CampaignKey, ClickId, ParseError};
+use crate::http::auth::secret_matches;
 use crate::http::client_ip::client_ip;
 use crate::http::params::{media_type, parse_urlencoded};
 use crate::http::ApiError;
 use crate::startup::AppState;
-use crate::storage::clicks::NewClick;
-use crate::storage::Campaign;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ClickRequest {
-    campaign: Option<String>,
-    click_id: Option<String>,
-    fbclid: Option<String>,
-    fbc: Option<String>,
-    fbp: Option<String>,
-    event_source_url: Option<String>,
-    referrer_url: Option<String>,
-    client_ip_address: Option<String>,
-    client_user_agent: Option<String>,
-    external_id: Option<String>,
-    consent: Option<bool>,
-    event_ids: Option<BTreeMap<String, String>>,
-    em: Option<String>,
-    ph: Option<String>,
+pub(super) struct ClickRequest {
+    /// The postback key: marks a server-side caller, who may set the visitor's address and
+    /// User-Agent (a browser cannot know its public address).
+    pub(super) key: Option<String>,
+    pub(super) campaign: Option<String>,
+    pub(super) click_id: Option<String>,
+    pub(super) fbclid: Option<String>,
+    pub(super) fbc: Option<String>,
+    pub(super) fbp: Option<String>,
+    pub(super) event_source_url: Option<String>,
+    pub(super) referrer_url: Option<String>,
+    pub(super) client_ip_address: Option<String>,
+    pub(super) client_user_agent: Option<String>,
+    pub(super) external_id: Option<String>,
+    pub(super) consent: Option<bool>,
+    pub(super) event_ids: Option<BTreeMap<String, String>>,
+    pub(super) em: Option<String>,
+    pub(super) ph: Option<String>,
     #[serde(rename = "fn")]
-    fn_: Option<String>,
-    ln: Option<String>,
-    ge: Option<String>,
-    db: Option<String>,
-    ct: Option<String>,
-    st: Option<String>,
-    zp: Option<String>,
-    country: Option<String>,
+    pub(super) fn_: Option<String>,
+    pub(super) ln: Option<String>,
+    pub(super) ge: Option<String>,
+    pub(super) db: Option<String>,
+    pub(super) ct: Option<String>,
+    pub(super) st: Option<String>,
+    pub(super) zp: Option<String>,
+    pub(super) country: Option<String>,
 }
 
 /// `POST /v1/clicks`: JSON, a form, or JSON sent as `text/plain` by `navigator.sendBeacon`.
@@ -151,9 +151,18 @@ async fn register(
     state: &AppState,
     r: ClickRequest,
 ) -> Result<(StatusCode, Value), ApiError> {
-    state
-        .click_rate_limit
-        .check(client_ip(req, &state.trusted_proxies))?;
+    let peer = client_ip(req, &state.trusted_proxies);
+    state.click_rate_limit.check(peer)?;
+    let presented = req
+        .headers()
+        .get("x-postback-key")
+        .map(|v| v.as_bytes())
+        .or(r.key.as_deref().map(str::as_bytes));
+    let server_side = match presented {
+        None => false,
+        Some(k) if secret_matches(k, state.postback_key.as_bytes()) => true,
+        Some(_) => return Err(ApiError::Unauthorized),
+    };
     let campaign_key = required(r.campaign.as_deref(), "campaign")?;
     let click_id = ClickId::parse(required(r.click_id.as_deref(), "click_id")?)
         .map_err(|e| ApiError::invalid_field("click_id", e))?;
@@ -174,7 +183,10 @@ async fn register(
         )
     })?;
 
-    let click = parse_click(req, state, &campaign, click_id, r)?;
+    state.campaign_rate_limit.check_key(&campaign.id)?;
+    state.click_sources.observe(peer);
+
+    let (click, ignored) = parse_click(req, peer, server_side, &campaign, click_id, r)?;
     let click_id = click.click_id.clone();
     let stored = state
         .click_writer
@@ -207,86 +219,16 @@ async fn register(
     } else {
         StatusCode::OK
     };
-    Ok((
-        status,
-        json!({ "click_id": click_id, "event_ids": event_ids }),
-    ))
+    let mut answer = json!({ "click_id": click_id, "event_ids": event_ids });
+    // Present only when something was dropped, so a clean registration's answer is unchanged.
+    if !ignored.is_empty() {
+        answer["ignored"] = json!(ignored);
+    }
+    Ok((status, answer))
 }
 
 fn required<'a>(v: Option<&'a str>, name: &str) -> Result<&'a str, ApiError> {
     v.map(str::trim)
         .filter(|s| !s.is_empty())
         .ok_or_else(|| ApiError::missing_field(name))
-}
-
-/// Blank optional fields are "not given": pages often send `fbclid=` when there is none.
-fn optional<T>(
-    v: Option<String>,
-    name: &str,
-    parse: impl FnOnce(&str) -> Result<T, ParseError>,
-) -> Result<Option<T>, ApiError> {
-    match v.as_deref().map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(s) => parse(s)
-            .map(Some)
-            .map_err(|e| ApiError::invalid_field(name, e)),
-    }
-}
-
-fn parse_click(
-    req: &HttpRequest,
-    state: &AppState,
-    campaign: &Campaign,
-    click_id: ClickId,
-    r: ClickRequest,
-) -> Result<NewClick, ApiError> {
-    let client_ip_address = optional(r.client_ip_address, "client_ip_address", |s| {
-        s.parse()
-            .map_err(|_| ParseError::new("is not an IPv4 or IPv6 address"))
-    })?
-    .or_else(|| client_ip(req, &state.trusted_proxies));
-    let header_ua = req
-        .headers()
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|s| UserAgent::parse(s).ok());
-    let client_user_agent =
-        optional(r.client_user_agent, "client_user_agent", UserAgent::parse)?.or(header_ua);
-
-    let mut customer = CustomerData::default();
-    for (field, raw) in [
-        (CustomerField::Em, r.em),
-        (CustomerField::Ph, r.ph),
-        (CustomerField::Fn, r.fn_),
-        (CustomerField::Ln, r.ln),
-        (CustomerField::Ge, r.ge),
-        (CustomerField::Db, r.db),
-        (CustomerField::Ct, r.ct),
-        (CustomerField::St, r.st),
-        (CustomerField::Zp, r.zp),
-        (CustomerField::Country, r.country),
-        (CustomerField::ExternalId, r.external_id),
-    ] {
-        if let Some(raw) = raw {
-            customer
-                .set_raw(field, &raw)
-                .map_err(|e| ApiError::invalid_field(field.name(), e))?;
-        }
-    }
-
-    Ok(NewClick {
-        click_id,
-        campaign_id: campaign.id,
-        fbclid: optional(r.fbclid, "fbclid", CookieValue::parse_fbclid)?,
-        fbc: optional(r.fbc, "fbc", CookieValue::parse_cookie)?,
-        fbp: optional(r.fbp, "fbp", CookieValue::parse_cookie)?,
-        event_source_url: optional(r.event_source_url, "event_source_url", HttpUrl::parse)?,
-        referrer_url: optional(r.referrer_url, "referrer_url", HttpUrl::parse)?,
-        client_ip_address,
-        client_user_agent,
-        consent: r.consent,
-        event_ids: EventIds::parse(r.event_ids.unwrap_or_default())
-            .map_err(|e| ApiError::invalid_field("event_ids", e))?,
-        customer,
-    })
 }

@@ -1,6 +1,7 @@
 //! The HTTP surface: public click capture and postbacks, health, and the admin API.
 
 pub mod admin;
+mod click_fields;
 pub mod clicks;
 pub mod health;
 pub mod postback;
@@ -50,7 +51,7 @@ pub async fn count_requests(
     let route = req
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
-    let method = req.method().as_str().to_owned();
+    let method = crate::metrics::method_label(req.method());
     let metrics = req
         .app_data::<web::Data<crate::startup::AppState>>()
         .map(|s| std::sync::Arc::clone(&s.metrics));
@@ -60,7 +61,7 @@ pub async fn count_requests(
             Ok(r) => r.status().as_u16(),
             Err(e) => e.as_response_error().status_code().as_u16(),
         };
-        m.http_request(&route, &method, status);
+        m.http_request(&route, method, status);
     }
     res
 }

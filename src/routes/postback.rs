@@ -60,6 +60,9 @@ pub async fn receive(
     let reply_text = (tracker == Tracker::Keitaro)
         .then(|| params.get("return").map(str::to_owned))
         .flatten();
+    if let Some(text) = &reply_text {
+        check_return_text(text)?;
+    }
     let span = tracing::Span::current();
 
     let postback = match parsed {
@@ -134,6 +137,18 @@ fn body_pairs(req: &HttpRequest, body: &[u8]) -> Result<Vec<(String, String)>, A
         "application/x-www-form-urlencoded" | "" => parse_urlencoded(body),
         other => Err(ApiError::UnsupportedMediaType(other.to_owned())),
     }
+}
+
+/// The text Keitaro's `return` makes us answer is chosen by whoever builds the postback URL:
+/// short printable ASCII only, so the answer can never be markup or a large reflected payload.
+fn check_return_text(text: &str) -> Result<(), ApiError> {
+    if text.len() <= 64 && text.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return Ok(());
+    }
+    Err(ApiError::invalid_field(
+        "return",
+        crate::domain::ParseError::new("must be at most 64 printable ASCII characters"),
+    ))
 }
 
 fn answer(status: StatusCode, body: serde_json::Value, text: Option<String>) -> HttpResponse {

@@ -147,6 +147,7 @@ async fn a_second_registration_merges_and_the_first_values_win() {
         .client
         .post(app.url("/v1/clicks"))
         .header(USER_AGENT, "SecondAgent/2.0")
+        .header("x-postback-key", POSTBACK_KEY)
         .json(&json!({
             "campaign": "offer1", "click_id": "clk-m", "fbclid": "IwAR_second",
             "client_ip_address": "198.51.100.99", "fbp": FBP, "em": EMAIL,

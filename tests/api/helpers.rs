@@ -209,8 +209,21 @@ impl TestApp {
         resp.json().await.unwrap()
     }
 
-    /// POSTs a click as JSON with a browser User-Agent.
+    /// POSTs a click as JSON with a browser User-Agent, as a server-side caller (with the
+    /// postback key), which may set `client_ip_address` and `client_user_agent`.
     pub async fn register_click(&self, body: Value) -> reqwest::Response {
+        self.client
+            .post(self.url("/v1/clicks"))
+            .header("user-agent", BROWSER_UA)
+            .header("x-postback-key", POSTBACK_KEY)
+            .json(&body)
+            .send()
+            .await
+            .expect("click request")
+    }
+
+    /// POSTs a click as JSON the way a landing page does: from the browser, without the key.
+    pub async fn register_click_public(&self, body: Value) -> reqwest::Response {
         self.client
             .post(self.url("/v1/clicks"))
             .header("user-agent", BROWSER_UA)

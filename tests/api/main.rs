@@ -4,9 +4,11 @@
 mod helpers;
 
 mod admin_campaigns;
+mod click_intake;
 mod clicks;
 mod delivery;
 mod deployment;
+mod edge;
 mod health_and_errors;
 mod lander;
 mod ops;

@@ -840,7 +840,8 @@ proptest! {
     fn valid_fb_cookies_are_accepted(
         index in 0u32..10,
         ms in 1_000_000_000_000u64..2_000_000_000_000,
-        value in "[!-~]{1,60}",
+        // No dot: a dot starts the optional appendix segment Meta's parameter builder adds.
+        value in "[!-\\-/-~]{1,60}",
     ) {
         let s = format!("fb.{index}.{ms}.{value}");
         prop_assert!(CookieValue::parse_cookie(&s).is_ok(), "{}", s);
@@ -927,6 +928,13 @@ proptest! {
     #[test]
     fn built_event_id_templates_are_accepted(s in placeholder_template()) {
         prop_assume!(s.len() <= 200);
+        // Each placeholder at its longest value: ids over 400 characters are refused.
+        let worst = s
+            .replace("{event_name}", &"e".repeat(50))
+            .replace("{click_id}", &"c".repeat(128))
+            .replace("{txid}", &"t".repeat(128))
+            .replace("{campaign}", &"k".repeat(64));
+        prop_assume!(worst.len() <= 400);
         prop_assert!(EventIdTemplate::parse(&s).is_ok(), "{}", s);
     }
 

@@ -1,0 +1,191 @@
+//! The fields of a click registration. A public call comes from a visitor's browser, which
+//! controls every byte: a field it has no business setting (the address or User-Agent Meta
+//! will see), an oversize value or a malformed Meta cookie is dropped and named in the answer's
+//! `ignored`, and the click is still stored. A server-side caller (with the postback key) is
+//! trusted to set those and gets a 422 naming the field instead, so its bugs surface.
+
+use std::net::IpAddr;
+
+use actix_web::http::header;
+use actix_web::HttpRequest;
+
+use super::clicks::ClickRequest;
+
+use crate::domain::{
+    ClickId, CookieValue, CustomerData, CustomerField, EventIds, HttpUrl, ParseError, UserAgent,
+    PIXEL_EVENT_IDS_MAX, PIXEL_EVENT_ID_MAX,
+};
+use crate::http::client_ip::is_public;
+use crate::http::ApiError;
+use crate::storage::clicks::NewClick;
+use crate::storage::Campaign;
+
+/// Stored caps, sized to real values, so one visitor's click stays small.
+const FBCLID_MAX: usize = 300;
+const URL_MAX: usize = 2048;
+const USER_AGENT_MAX: usize = 512;
+
+struct Intake {
+    server_side: bool,
+    ignored: Vec<&'static str>,
+}
+
+impl Intake {
+    /// Blank is "not given" (pages often send `fbclid=`). Over `max`, or malformed when
+    /// `droppable`, a public call loses the field; anything else is a 422.
+    fn field<T>(
+        &mut self,
+        v: Option<String>,
+        name: &'static str,
+        max: usize,
+        droppable: bool,
+        parse: impl FnOnce(&str) -> Result<T, ParseError>,
+    ) -> Result<Option<T>, ApiError> {
+        let s = match v.as_deref().map(str::trim) {
+            None | Some("") => return Ok(None),
+            Some(s) => s,
+        };
+        let parsed = if s.len() > max {
+            Err(ParseError::new(format!("must be at most {max} characters")))
+        } else {
+            parse(s)
+        };
+        match parsed {
+            Ok(v) => Ok(Some(v)),
+            Err(_) if !self.server_side && (droppable || s.len() > max) => {
+                self.ignored.push(name);
+                Ok(None)
+            }
+            Err(e) => Err(ApiError::invalid_field(name, e)),
+        }
+    }
+
+    /// Values only a server-side caller may set.
+    fn override_of<T>(
+        &mut self,
+        v: Option<String>,
+        name: &'static str,
+        max: usize,
+        parse: impl FnOnce(&str) -> Result<T, ParseError>,
+    ) -> Result<Option<T>, ApiError> {
+        if !self.server_side && v.as_deref().is_some_and(|s| !s.trim().is_empty()) {
+            self.ignored.push(name);
+            return Ok(None);
+        }
+        self.field(v, name, max, false, parse)
+    }
+}
+
+fn public_ip(s: &str) -> Result<IpAddr, ParseError> {
+    let ip: IpAddr = s
+        .parse()
+        .map_err(|_| ParseError::new("is not an IPv4 or IPv6 address"))?;
+    if !is_public(ip) {
+        return Err(ParseError::new(
+            "is not a public address (private, loopback, link-local, CGNAT and other \
+             special-purpose ranges are refused)",
+        ));
+    }
+    Ok(ip.to_canonical())
+}
+
+pub(super) fn parse_click(
+    req: &HttpRequest,
+    peer: Option<IpAddr>,
+    server_side: bool,
+    campaign: &Campaign,
+    click_id: ClickId,
+    r: ClickRequest,
+) -> Result<(NewClick, Vec<&'static str>), ApiError> {
+    let mut intake = Intake {
+        server_side,
+        ignored: Vec::new(),
+    };
+    let client_ip_address = intake
+        .override_of(r.client_ip_address, "client_ip_address", 45, public_ip)?
+        .or(peer);
+    let header_ua = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .filter(|s| s.len() <= USER_AGENT_MAX)
+        .and_then(|s| UserAgent::parse(s).ok());
+    let client_user_agent = intake
+        .override_of(
+            r.client_user_agent,
+            "client_user_agent",
+            USER_AGENT_MAX,
+            UserAgent::parse,
+        )?
+        .or(header_ua);
+
+    let mut customer = CustomerData::default();
+    for (field, raw) in [
+        (CustomerField::Em, r.em),
+        (CustomerField::Ph, r.ph),
+        (CustomerField::Fn, r.fn_),
+        (CustomerField::Ln, r.ln),
+        (CustomerField::Ge, r.ge),
+        (CustomerField::Db, r.db),
+        (CustomerField::Ct, r.ct),
+        (CustomerField::St, r.st),
+        (CustomerField::Zp, r.zp),
+        (CustomerField::Country, r.country),
+        (CustomerField::ExternalId, r.external_id),
+    ] {
+        if let Some(raw) = raw {
+            customer
+                .set_raw(field, &raw)
+                .map_err(|e| ApiError::invalid_field(field.name(), e))?;
+        }
+    }
+
+    let raw_ids = r.event_ids.unwrap_or_default();
+    let oversize_ids = raw_ids.len() > PIXEL_EVENT_IDS_MAX
+        || raw_ids.values().any(|id| id.len() > PIXEL_EVENT_ID_MAX);
+    let event_ids = if oversize_ids && !server_side {
+        intake.ignored.push("event_ids");
+        EventIds::default()
+    } else {
+        EventIds::parse(raw_ids).map_err(|e| ApiError::invalid_field("event_ids", e))?
+    };
+    let fbclid = intake.field(
+        r.fbclid,
+        "fbclid",
+        FBCLID_MAX,
+        false,
+        CookieValue::parse_fbclid,
+    )?;
+    let fbc = intake.field(r.fbc, "fbc", usize::MAX, true, CookieValue::parse_cookie)?;
+    let fbp = intake.field(r.fbp, "fbp", usize::MAX, true, CookieValue::parse_cookie)?;
+    let event_source_url = intake.field(
+        r.event_source_url,
+        "event_source_url",
+        URL_MAX,
+        false,
+        HttpUrl::parse,
+    )?;
+    let referrer_url = intake.field(
+        r.referrer_url,
+        "referrer_url",
+        URL_MAX,
+        false,
+        HttpUrl::parse,
+    )?;
+
+    let click = NewClick {
+        click_id,
+        campaign_id: campaign.id,
+        fbclid,
+        fbc,
+        fbp,
+        event_source_url,
+        referrer_url,
+        client_ip_address,
+        client_user_agent,
+        consent: r.consent,
+        event_ids,
+        customer,
+    };
+    Ok((click, intake.ignored))
+}

@@ -1,0 +1,351 @@
+//! What a visitor's browser may put in a click: overrides, oversize values and malformed Meta
+//! cookies are dropped (and named in `ignored`) from a public call, refused with a 422 from a
+//! server-side caller; the per-/64 and per-campaign rate limits.
+
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+const FBP: &str = "fb.1.1596403881668.1116446470";
+
+async fn stored(app: &TestApp, click_id: &str, column: &str) -> Option<String> {
+    sqlx::query_scalar(&format!(
+        "SELECT {column}::text FROM clicks WHERE click_id = $1"
+    ))
+    .bind(click_id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap_or_else(|e| panic!("click {click_id}: {e}"))
+}
+
+async fn created(resp: reqwest::Response) -> Value {
+    assert_eq!(resp.status(), 201);
+    resp.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_browser_cannot_choose_the_address_or_user_agent_meta_sees() {
+    let app = spawn_app().await;
+    app.create_campaign("offer1", json!({})).await;
+
+    let body = created(
+        app.register_click_public(json!({
+            "campaign": "offer1", "click_id": "pub-1",
+            "client_ip_address": "203.0.113.7", "client_user_agent": "Forged/1.0"
+        }))
+        .await,
+    )
+    .await;
+
+    assert_eq!(
+        body["ignored"],
+        json!(["client_ip_address", "client_user_agent"])
+    );
+    assert_eq!(
+        stored(&app, "pub-1", "client_ip_address").await.as_deref(),
+        Some("127.0.0.1")
+    );
+    assert_eq!(
+        stored(&app, "pub-1", "client_user_agent").await.as_deref(),
+        Some(BROWSER_UA)
+    );
+    // A clean registration's answer has no `ignored`.
+    let body = created(
+        app.register_click_public(json!({"campaign": "offer1", "click_id": "pub-2"}))
+            .await,
+    )
+    .await;
+    assert!(body.get("ignored").is_none(), "{body}");
+}
+
+#[tokio::test]
+async fn a_server_side_caller_may_set_only_public_addresses() {
+    let app = spawn_app().await;
+    app.create_campaign("offer1", json!({})).await;
+
+    for ip in [
+        "10.0.0.1",
+        "192.168.1.20",
+        "127.0.0.1",
+        "::1",
+        "fe80::1",
+        "fd00::5",
+        "100.64.0.1",
+        "169.254.169.254",
+        "198.18.0.1",
+        "::ffff:192.168.0.1",
+        "0.0.0.0",
+    ] {
+        let resp = app
+            .register_click(json!({
+                "campaign": "offer1", "click_id": "srv-bad", "client_ip_address": ip
+            }))
+            .await;
+        let detail = assert_problem(resp, 422, "invalid_field").await;
+        assert!(detail.starts_with("client_ip_address "), "{ip}: {detail}");
+    }
+    // The key may also come in the body, as the postback route takes it in the query.
+    let resp = app
+        .register_click_public(json!({
+            "campaign": "offer1", "click_id": "srv-1", "key": POSTBACK_KEY,
+            "client_ip_address": "203.0.113.7", "client_user_agent": "Server/1.0"
+        }))
+        .await;
+    let body = created(resp).await;
+    assert!(body.get("ignored").is_none(), "{body}");
+    assert_eq!(
+        stored(&app, "srv-1", "client_ip_address").await.as_deref(),
+        Some("203.0.113.7")
+    );
+    assert_eq!(
+        stored(&app, "srv-1", "client_user_agent").await.as_deref(),
+        Some("Server/1.0")
+    );
+    // A wrong key is refused, not quietly treated as a browser.
+    let resp = app
+        .register_click_public(json!({
+            "campaign": "offer1", "click_id": "srv-2", "key": "wrong-key-0123456789"
+        }))
+        .await;
+    assert_problem(resp, 401, "unauthorized").await;
+}
+
+#[tokio::test]
+async fn oversize_fields_from_a_browser_are_dropped_and_the_click_kept() {
+    let app = spawn_app().await;
+    app.create_campaign("offer1", json!({})).await;
+    let long_url = format!("https://lp.example/{}", "a".repeat(2048));
+    let many_ids: serde_json::Map<String, Value> = (0..21)
+        .map(|i| (format!("E{i}"), json!(format!("id-{i}"))))
+        .collect();
+    let oversize = json!({
+        "campaign": "offer1", "click_id": "big-1", "fbp": FBP,
+        "event_source_url": long_url, "referrer_url": "https://ref.example/",
+        "fbclid": "F".repeat(301), "event_ids": many_ids,
+        "fbc": format!("fb.1.1596403881668.{}", "c".repeat(400)),
+    });
+
+    let body = created(app.register_click_public(oversize.clone()).await).await;
+
+    assert_eq!(
+        body["ignored"],
+        json!(["event_ids", "fbclid", "fbc", "event_source_url"])
+    );
+    for column in ["event_source_url", "fbclid", "fbc"] {
+        assert_eq!(stored(&app, "big-1", column).await, None, "{column}");
+    }
+    assert_eq!(
+        stored(&app, "big-1", "event_ids").await.as_deref(),
+        Some("{}")
+    );
+    assert_eq!(stored(&app, "big-1", "fbp").await.as_deref(), Some(FBP));
+    // One long event id is enough to drop them.
+    let body = created(
+        app.register_click_public(json!({
+            "campaign": "offer1", "click_id": "big-2", "event_ids": {"Lead": "x".repeat(101)}
+        }))
+        .await,
+    )
+    .await;
+    assert_eq!(body["ignored"], json!(["event_ids"]));
+    // A user agent header over 512 characters is not stored.
+    let resp = app
+        .client
+        .post(app.url("/v1/clicks"))
+        .header("user-agent", "U".repeat(513))
+        .json(&json!({"campaign": "offer1", "click_id": "big-3"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    assert_eq!(stored(&app, "big-3", "client_user_agent").await, None);
+
+    // A server-side caller gets told.
+    let mut keyed = oversize;
+    keyed["click_id"] = json!("big-4");
+    let resp = app.register_click(keyed).await;
+    let detail = assert_problem(resp, 422, "invalid_field").await;
+    assert!(detail.starts_with("event_ids "), "{detail}");
+    let resp = app
+        .register_click(json!({
+            "campaign": "offer1", "click_id": "big-4", "fbclid": "F".repeat(301)
+        }))
+        .await;
+    let detail = assert_problem(resp, 422, "invalid_field").await;
+    assert!(detail.starts_with("fbclid "), "{detail}");
+}
+
+#[tokio::test]
+async fn malformed_meta_cookies_from_a_browser_are_dropped_and_the_appendix_kept() {
+    let app = spawn_app().await;
+    app.create_campaign("offer1", json!({})).await;
+    let appended = "fb.1.1733165018542.IwAR0AbCdEf.AQ";
+
+    for (n, bad) in [
+        "fb.1.123.IwAR",
+        "fb.10.1596403881668.IwAR",
+        "fb.1.1596403881668",
+        "fb.1.1596403881668.a.b.c",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let id = format!("ck-{n}");
+        let body = created(
+            app.register_click_public(json!({
+                "campaign": "offer1", "click_id": id, "fbc": bad, "fbp": bad
+            }))
+            .await,
+        )
+        .await;
+        assert_eq!(body["ignored"], json!(["fbc", "fbp"]), "{bad}");
+        assert_eq!(stored(&app, &id, "fbc").await, None, "{bad}");
+    }
+
+    let body = created(
+        app.register_click_public(json!({
+            "campaign": "offer1", "click_id": "ck-ok", "fbc": appended, "fbp": FBP
+        }))
+        .await,
+    )
+    .await;
+    assert!(body.get("ignored").is_none(), "{body}");
+    assert_eq!(
+        stored(&app, "ck-ok", "fbc").await.as_deref(),
+        Some(appended)
+    );
+
+    let resp = app
+        .register_click(json!({"campaign": "offer1", "click_id": "ck-k", "fbc": "fb.1.123.IwAR"}))
+        .await;
+    let detail = assert_problem(resp, 422, "invalid_field").await;
+    assert!(detail.starts_with("fbc "), "{detail}");
+}
+
+async fn click_from(app: &TestApp, forwarded_for: &str, click_id: &str, campaign: &str) -> u16 {
+    app.client
+        .post(app.url("/v1/clicks"))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({"campaign": campaign, "click_id": click_id}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// An IPv6 visitor picks any address in its /64: the /64 is one budget.
+#[tokio::test]
+async fn ipv6_visitors_share_their_64s_rate_limit() {
+    let app = spawn_app_with(&[
+        "--click-rate-limit",
+        "2/m",
+        "--trusted-proxies",
+        "127.0.0.1/32",
+    ])
+    .await;
+    app.create_campaign("offer1", json!({})).await;
+
+    assert_eq!(
+        click_from(&app, "2001:db8:1:2::1", "v6-1", "offer1").await,
+        201
+    );
+    assert_eq!(
+        click_from(&app, "2001:db8:1:2::2", "v6-2", "offer1").await,
+        201
+    );
+    assert_eq!(
+        click_from(&app, "2001:db8:1:2:abcd::3", "v6-3", "offer1").await,
+        429
+    );
+    assert_eq!(
+        click_from(&app, "2001:db8:1:3::1", "v6-4", "offer1").await,
+        201
+    );
+}
+
+/// One public campaign key cannot fill the disk, whatever the number of addresses.
+#[tokio::test]
+async fn a_campaign_has_its_own_ceiling() {
+    let app = spawn_app_with(&[
+        "--click-campaign-rate-limit",
+        "3/m",
+        "--trusted-proxies",
+        "127.0.0.1/32",
+    ])
+    .await;
+    app.create_campaign("offer1", json!({})).await;
+    app.create_campaign("offer2", json!({})).await;
+
+    for n in 1..=3 {
+        let ip = format!("198.51.100.{n}");
+        assert_eq!(
+            click_from(&app, &ip, &format!("c-{n}"), "offer1").await,
+            201
+        );
+    }
+    let resp = app
+        .client
+        .post(app.url("/v1/clicks"))
+        .header("x-forwarded-for", "198.51.100.9")
+        .json(&json!({"campaign": "offer1", "click_id": "c-4"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(resp, 429, "rate_limited").await;
+    assert_eq!(click_from(&app, "198.51.100.9", "d-1", "offer2").await, 201);
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM clicks WHERE click_id = 'c-4'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 0);
+}
+
+/// The most one public registration can store: every field at its cap, plus values over the
+/// caps (but within what the schema takes) that must not get in.
+#[tokio::test]
+async fn one_public_click_stores_at_most_about_ten_kilobytes() {
+    let app = spawn_app().await;
+    app.create_campaign("offer1", json!({})).await;
+    let url = |n: usize| format!("https://lp.example/{}", "u".repeat(n - 19));
+    let ids = |n: usize, len: usize| -> serde_json::Map<String, Value> {
+        (0..n)
+            .map(|i| (format!("{i:02}{}", "E".repeat(48)), json!("i".repeat(len))))
+            .collect()
+    };
+    let cookie = |n: usize| format!("fb.1.1596403881668.{}", "c".repeat(n - 19));
+    let send = |click_id: &str, ua: String, body: Value| {
+        let mut body = body;
+        body["campaign"] = json!("offer1");
+        body["click_id"] = json!(click_id);
+        app.client
+            .post(app.url("/v1/clicks"))
+            .header("user-agent", ua)
+            .json(&body)
+            .send()
+    };
+    let at_caps = json!({
+        "fbclid": "F".repeat(300), "fbc": cookie(400), "fbp": cookie(400),
+        "event_source_url": url(2048), "referrer_url": url(2048),
+        "event_ids": ids(20, 100), "em": "john@example.com", "external_id": "x".repeat(100),
+    });
+    let over_caps = json!({
+        "fbclid": "F".repeat(512), "fbc": cookie(1024), "fbp": cookie(1024),
+        "event_source_url": url(2048), "referrer_url": url(2048),
+        "event_ids": ids(32, 256),
+    });
+    let resp = send("max-1", "A".repeat(512), at_caps).await.unwrap();
+    assert_eq!(resp.status(), 201);
+    let resp = send("max-2", "A".repeat(1024), over_caps).await.unwrap();
+    assert_eq!(resp.status(), 201);
+
+    let sizes: Vec<(String, i32)> = sqlx::query_as(
+        "SELECT click_id, length(row_to_json(k)::text) FROM clicks k ORDER BY click_id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    for (click_id, size) in sizes {
+        assert!(size < 10_500, "{click_id} stores {size} bytes");
+    }
+}
