@@ -7,6 +7,8 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 use ipnet::IpNet;
 
+mod weak;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "capi-bridge",
@@ -220,11 +222,25 @@ impl Config {
             v.clone()
                 .ok_or_else(|| format!("{name} is required (at least 16 characters)"))
         };
-        Ok(Secrets {
+        let secrets = Secrets {
             database_url: self.database_url()?.to_owned(),
             admin_token: required(&self.admin_token, "ADMIN_TOKEN")?,
             postback_key: required(&self.postback_key, "POSTBACK_KEY")?,
-        })
+        };
+        // Only serve exposes these, so only serve refuses guessable ones (migrate and
+        // healthcheck run in the same container with the same environment).
+        weak::check("ADMIN_TOKEN", &secrets.admin_token)?;
+        weak::check("POSTBACK_KEY", &secrets.postback_key)?;
+        weak::check_distinct(&secrets.admin_token, &secrets.postback_key)?;
+        weak::check_database_password(&secrets.database_url)?;
+        if self.secrets_key.as_ref().is_some_and(|k| !k.looks_random()) {
+            return Err(
+                "SECRETS_KEY is not random (too many repeated bytes); generate one with: \
+                 openssl rand -hex 32"
+                    .to_owned(),
+            );
+        }
+        Ok(secrets)
     }
 }
 

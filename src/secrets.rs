@@ -28,6 +28,16 @@ impl std::fmt::Debug for SecretKey {
     }
 }
 
+impl SecretKey {
+    /// 32 random bytes repeat few values (about 30 distinct); `11` x 32 or a short pattern
+    /// repeated is a hand-made key.
+    pub fn looks_random(&self) -> bool {
+        let mut seen = [false; 256];
+        self.bytes.iter().for_each(|&b| seen[usize::from(b)] = true);
+        seen.iter().filter(|&&s| s).count() >= 16
+    }
+}
+
 pub fn parse_key(s: &str) -> Result<SecretKey, String> {
     let s = s.trim();
     let bytes = if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {

@@ -11,3 +11,4 @@ mod health_and_errors;
 mod ops;
 mod postbacks;
 mod properties;
+mod startup_checks;
