@@ -65,6 +65,13 @@ impl Application {
             .await
             .context("applying database migrations failed")?;
 
+        if config.secrets_key.is_none() {
+            // Once per start-up: the database (and its backups) hold usable Meta tokens.
+            tracing::warn!(
+                "SECRETS_KEY is unset: Meta access tokens are stored unencrypted; set SECRETS_KEY \
+                 (openssl rand -hex 32) and restart to encrypt them"
+            );
+        }
         let cipher = TokenCipher::new(
             config.secrets_key.clone(),
             config.secrets_key_previous.clone(),

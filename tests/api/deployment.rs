@@ -323,7 +323,7 @@ async fn logs_never_contain_secrets_or_raw_personal_data() {
         .await
         .unwrap();
     assert!(
-        stored.starts_with("enc:v1:") && !stored.contains(token),
+        stored.starts_with("enc:v2:") && !stored.contains(token),
         "token not encrypted at rest"
     );
     child.kill().unwrap();

@@ -12,3 +12,4 @@ mod ops;
 mod postbacks;
 mod properties;
 mod startup_checks;
+mod token_encryption;

@@ -181,3 +181,53 @@ fn bin_up_creates_a_private_env_with_strong_secrets_once() {
     assert_eq!(calls.lines().filter(|l| *l == "compose up -d").count(), 2);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Starts `serve` on a fresh database with `envs`, waits until it answers, stops it and
+/// returns what it wrote to stdout.
+async fn serve_briefly(envs: &[(&str, &str)]) -> String {
+    let url = crate::helpers::fresh_database().await;
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut cmd = bin();
+    cmd.env("DATABASE_URL", &url)
+        .env("ADMIN_TOKEN", STRONG_ADMIN)
+        .env("POSTBACK_KEY", STRONG_KEY)
+        .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+        .env_remove("SECRETS_KEY")
+        .env_remove("LOG_FORMAT")
+        .stdout(std::process::Stdio::piped());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let client = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..100 {
+        let health = client.get(format!("http://127.0.0.1:{port}/healthz"));
+        if health.send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(up, "server did not start: {stdout}");
+    stdout
+}
+
+#[tokio::test]
+async fn an_unset_secrets_key_is_warned_about_once_at_start_up() {
+    let logs = serve_briefly(&[]).await;
+    let warnings = logs
+        .lines()
+        .filter(|l| l.contains("SECRETS_KEY is unset"))
+        .count();
+    assert_eq!(warnings, 1, "{logs}");
+    let key = "3b7e0a9c5f2d8e1b4a6c9f0e3d7b2a5c8e1f4b7a0d3c6e9f2b5a8d1c4e7f0a3b";
+    let logs = serve_briefly(&[("SECRETS_KEY", key)]).await;
+    assert!(!logs.contains("SECRETS_KEY is unset"), "{logs}");
+}
