@@ -211,10 +211,23 @@ pub struct Secrets {
 
 impl Config {
     pub fn database_url(&self) -> Result<&str, String> {
-        self.database_url
+        let url = self
+            .database_url
             .as_deref()
             .filter(|s| !s.is_empty())
-            .ok_or_else(|| "DATABASE_URL is required (a Postgres connection string)".to_owned())
+            .ok_or_else(|| "DATABASE_URL is required (a Postgres connection string)".to_owned())?;
+        let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+        match scheme.as_deref() {
+            Some("postgres" | "postgresql") => Ok(url),
+            // Echo the scheme only when it looks like one, never a piece of a password.
+            Some(s) if s.len() <= 16 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+') => Err(format!(
+                "DATABASE_URL must be a postgres:// URL, not {s}://: capi-bridge runs on PostgreSQL only"
+            )),
+            _ => Err(
+                "DATABASE_URL must be a postgres:// URL (postgres://user:password@host:5432/database)"
+                    .to_owned(),
+            ),
+        }
     }
 
     pub fn secrets(&self) -> Result<Secrets, String> {

@@ -231,3 +231,80 @@ async fn an_unset_secrets_key_is_warned_about_once_at_start_up() {
     let logs = serve_briefly(&[("SECRETS_KEY", key)]).await;
     assert!(!logs.contains("SECRETS_KEY is unset"), "{logs}");
 }
+
+/// Runs the binary with `args` and `DATABASE_URL`; returns (success, stdout, stderr).
+fn run_with_database(url: &str, args: &[&str]) -> (bool, String, String) {
+    let out = bin()
+        .env("DATABASE_URL", url)
+        .env("ADMIN_TOKEN", STRONG_ADMIN)
+        .env("POSTBACK_KEY", STRONG_KEY)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn database_errors_name_the_variable_host_and_port_once() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let unreachable = format!("postgres://capi:pw-6d1f0c9e8b@127.0.0.1:{port}/capi");
+    let missing = format!("{}_missing", crate::helpers::fresh_database().await);
+    let server = reqwest::Url::parse(&missing).unwrap();
+    let server = format!(
+        "{}:{}",
+        server.host_str().unwrap(),
+        server.port().unwrap_or(5432)
+    );
+    for args in [&[][..], &["migrate"][..]] {
+        let (ok, stdout, stderr) = run_with_database(&unreachable, args);
+        assert!(!ok);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        let all = format!("{stdout}{stderr}");
+        assert_eq!(
+            all.matches(&format!("127.0.0.1:{port}")).count(),
+            1,
+            "{all}"
+        );
+        assert!(stderr.contains("DATABASE_URL"), "{stderr}");
+        assert!(stderr.contains("connection refused"), "{stderr}");
+        assert!(
+            !all.contains("pw-6d1f0c9e8b"),
+            "the password is shown: {all}"
+        );
+
+        let (ok, _, stderr) = run_with_database(&missing, args);
+        assert!(!ok);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains("DATABASE_URL")
+                && stderr.contains(&server)
+                && stderr.contains("does not exist")
+                && stderr.contains("createdb"),
+            "{stderr}"
+        );
+
+        for url in ["mysql://root:pw-6d1f0c9e8b@db/capi", "http://db:5432/capi"] {
+            let (ok, _, stderr) = run_with_database(url, args);
+            assert!(!ok);
+            assert_eq!(stderr.lines().count(), 1, "{stderr}");
+            assert!(
+                stderr.contains("DATABASE_URL must be a postgres:// URL"),
+                "{stderr}"
+            );
+            assert!(!stderr.contains("pw-6d1f0c9e8b"), "{stderr}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn pretty_logs_carry_no_colour_codes_when_stdout_is_not_a_terminal() {
+    let logs = serve_briefly(&[("LOG_FORMAT", "pretty")]).await;
+    assert!(logs.contains("capi-bridge listening"), "{logs}");
+    assert!(!logs.contains('\u{1b}'), "ANSI escape codes in {logs:?}");
+}
