@@ -58,12 +58,13 @@ pub struct Config {
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16, value_parser = clap::value_parser!(u32).range(2..=1000), global = true)]
     pub database_max_connections: u32,
 
-    /// HTTP listen address.
+    /// HTTP listen address: IP:port, host:port (localhost:8080), or :port for 0.0.0.0.
     #[arg(
         long,
         env = "LISTEN_ADDR",
         value_name = "LISTEN_ADDR",
         default_value = "0.0.0.0:8080",
+        value_parser = parse_listen_addr,
         global = true
     )]
     pub listen_addr: SocketAddr,
@@ -271,6 +272,29 @@ fn secret(name: &'static str) -> impl Fn(&str) -> Result<String, String> + Clone
     }
 }
 
+/// `:8080` is every IPv4 interface (Go's and many tools' shorthand); a name is resolved once,
+/// IPv4 first, since `localhost` often resolves to `::1` before `127.0.0.1`.
+fn parse_listen_addr(s: &str) -> Result<SocketAddr, String> {
+    let bad =
+        || format!("LISTEN_ADDR must be IP:port, host:port or :port (0.0.0.0:8080), not {s:?}");
+    if let Some(port) = s.strip_prefix(':') {
+        let port: u16 = port.parse().map_err(|_| bad())?;
+        return Ok(SocketAddr::from(([0, 0, 0, 0], port)));
+    }
+    if let Ok(addr) = s.parse() {
+        return Ok(addr);
+    }
+    let addrs: Vec<SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(s)
+        .map_err(|e| format!("LISTEN_ADDR {s:?} does not resolve: {e}"))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(bad)
+}
+
 fn parse_base_url(s: &str) -> Result<String, String> {
     if (s.starts_with("http://") || s.starts_with("https://")) && reqwest::Url::parse(s).is_ok() {
         Ok(s.trim_end_matches('/').to_owned())
@@ -377,6 +401,20 @@ mod tests {
         let cli = parse(&["--database-url", "postgres://x"]).unwrap();
         let err = cli.config.secrets().unwrap_err();
         assert!(err.starts_with("ADMIN_TOKEN"), "{err}");
+    }
+
+    #[test]
+    fn listen_addr_takes_a_bare_port_and_host_names() {
+        let addr = |v: &str| parse(&["--listen-addr", v]).map(|c| c.config.listen_addr);
+        assert_eq!(addr(":8080").unwrap().to_string(), "0.0.0.0:8080");
+        let local = addr("localhost:8080").unwrap();
+        assert!(local.ip().is_loopback() && local.port() == 8080, "{local}");
+        assert_eq!(addr("127.0.0.1:9").unwrap().to_string(), "127.0.0.1:9");
+        assert_eq!(addr("[::1]:8080").unwrap().to_string(), "[::1]:8080");
+        for bad in ["nope", ":x", ":", "localhost", ":70000"] {
+            let err = addr(bad).unwrap_err().to_string();
+            assert!(err.contains("LISTEN_ADDR"), "{bad}: {err}");
+        }
     }
 
     #[test]
