@@ -234,7 +234,7 @@ impl Config {
     pub fn secrets(&self) -> Result<Secrets, String> {
         let required = |v: &Option<String>, name: &str| {
             v.clone()
-                .ok_or_else(|| format!("{name} is required (at least 16 characters)"))
+                .ok_or_else(|| format!("{name} is required; {}", weak::GENERATE))
         };
         let secrets = Secrets {
             database_url: self.database_url()?.to_owned(),
@@ -401,6 +401,7 @@ mod tests {
         let cli = parse(&["--database-url", "postgres://x"]).unwrap();
         let err = cli.config.secrets().unwrap_err();
         assert!(err.starts_with("ADMIN_TOKEN"), "{err}");
+        assert!(err.contains("openssl rand -hex 24"), "{err}");
     }
 
     #[test]
