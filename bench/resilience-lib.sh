@@ -22,8 +22,8 @@ if [ -n "${GRAPH_DELAY_MS:-}" ]; then
   done
 fi
 PG=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}
-ADMIN=resilience-admin-token-0123456789
-KEY=resilience-postback-key-0123456789
+ADMIN=resilience-admin-ea930d2cd9fd8e07f5712f86b8bb580b
+KEY=resilience-postback-7199154587d1dc080a8cda2c9588b4c2
 DB=capi_${NAME}_$$
 OUT=$(mktemp -d "/tmp/capi-$NAME.XXXXXX")
 BASE=http://127.0.0.1:$PORT

@@ -50,7 +50,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 
 async fn migrate(config: Config) -> anyhow::Result<()> {
     let url = config.database_url().map_err(anyhow::Error::msg)?;
-    let pool = storage::pool(url, 2)?;
+    let pool = crate::startup::connect(url, 2).await?;
     storage::migrate(&pool).await?;
     println!("migrations applied");
     Ok(())

@@ -7,6 +7,8 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 use ipnet::IpNet;
 
+mod weak;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "capi-bridge",
@@ -56,12 +58,13 @@ pub struct Config {
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16, value_parser = clap::value_parser!(u32).range(2..=1000), global = true)]
     pub database_max_connections: u32,
 
-    /// HTTP listen address.
+    /// HTTP listen address: IP:port, host:port (localhost:8080), or :port for 0.0.0.0.
     #[arg(
         long,
         env = "LISTEN_ADDR",
         value_name = "LISTEN_ADDR",
         default_value = "0.0.0.0:8080",
+        value_parser = parse_listen_addr,
         global = true
     )]
     pub listen_addr: SocketAddr,
@@ -214,22 +217,49 @@ pub struct Secrets {
 
 impl Config {
     pub fn database_url(&self) -> Result<&str, String> {
-        self.database_url
+        let url = self
+            .database_url
             .as_deref()
             .filter(|s| !s.is_empty())
-            .ok_or_else(|| "DATABASE_URL is required (a Postgres connection string)".to_owned())
+            .ok_or_else(|| "DATABASE_URL is required (a Postgres connection string)".to_owned())?;
+        let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+        match scheme.as_deref() {
+            Some("postgres" | "postgresql") => Ok(url),
+            // Echo the scheme only when it looks like one, never a piece of a password.
+            Some(s) if s.len() <= 16 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+') => Err(format!(
+                "DATABASE_URL must be a postgres:// URL, not {s}://: capi-bridge runs on PostgreSQL only"
+            )),
+            _ => Err(
+                "DATABASE_URL must be a postgres:// URL (postgres://user:password@host:5432/database)"
+                    .to_owned(),
+            ),
+        }
     }
 
     pub fn secrets(&self) -> Result<Secrets, String> {
         let required = |v: &Option<String>, name: &str| {
             v.clone()
-                .ok_or_else(|| format!("{name} is required (at least 16 characters)"))
+                .ok_or_else(|| format!("{name} is required; {}", weak::GENERATE))
         };
-        Ok(Secrets {
+        let secrets = Secrets {
             database_url: self.database_url()?.to_owned(),
             admin_token: required(&self.admin_token, "ADMIN_TOKEN")?,
             postback_key: required(&self.postback_key, "POSTBACK_KEY")?,
-        })
+        };
+        // Only serve exposes these, so only serve refuses guessable ones (migrate and
+        // healthcheck run in the same container with the same environment).
+        weak::check("ADMIN_TOKEN", &secrets.admin_token)?;
+        weak::check("POSTBACK_KEY", &secrets.postback_key)?;
+        weak::check_distinct(&secrets.admin_token, &secrets.postback_key)?;
+        weak::check_database_password(&secrets.database_url)?;
+        if self.secrets_key.as_ref().is_some_and(|k| !k.looks_random()) {
+            return Err(
+                "SECRETS_KEY is not random (too many repeated bytes); generate one with: \
+                 openssl rand -hex 32"
+                    .to_owned(),
+            );
+        }
+        Ok(secrets)
     }
 }
 
@@ -245,6 +275,29 @@ fn secret(name: &'static str) -> impl Fn(&str) -> Result<String, String> + Clone
             Ok(s.to_owned())
         }
     }
+}
+
+/// `:8080` is every IPv4 interface (Go's and many tools' shorthand); a name is resolved once,
+/// IPv4 first, since `localhost` often resolves to `::1` before `127.0.0.1`.
+fn parse_listen_addr(s: &str) -> Result<SocketAddr, String> {
+    let bad =
+        || format!("LISTEN_ADDR must be IP:port, host:port or :port (0.0.0.0:8080), not {s:?}");
+    if let Some(port) = s.strip_prefix(':') {
+        let port: u16 = port.parse().map_err(|_| bad())?;
+        return Ok(SocketAddr::from(([0, 0, 0, 0], port)));
+    }
+    if let Ok(addr) = s.parse() {
+        return Ok(addr);
+    }
+    let addrs: Vec<SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(s)
+        .map_err(|e| format!("LISTEN_ADDR {s:?} does not resolve: {e}"))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(bad)
 }
 
 fn parse_base_url(s: &str) -> Result<String, String> {
@@ -353,6 +406,21 @@ mod tests {
         let cli = parse(&["--database-url", "postgres://x"]).unwrap();
         let err = cli.config.secrets().unwrap_err();
         assert!(err.starts_with("ADMIN_TOKEN"), "{err}");
+        assert!(err.contains("openssl rand -hex 24"), "{err}");
+    }
+
+    #[test]
+    fn listen_addr_takes_a_bare_port_and_host_names() {
+        let addr = |v: &str| parse(&["--listen-addr", v]).map(|c| c.config.listen_addr);
+        assert_eq!(addr(":8080").unwrap().to_string(), "0.0.0.0:8080");
+        let local = addr("localhost:8080").unwrap();
+        assert!(local.ip().is_loopback() && local.port() == 8080, "{local}");
+        assert_eq!(addr("127.0.0.1:9").unwrap().to_string(), "127.0.0.1:9");
+        assert_eq!(addr("[::1]:8080").unwrap().to_string(), "[::1]:8080");
+        for bad in ["nope", ":x", ":", "localhost", ":70000"] {
+            let err = addr(bad).unwrap_err().to_string();
+            assert!(err.contains("LISTEN_ADDR"), "{bad}: {err}");
+        }
     }
 
     #[test]

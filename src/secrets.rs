@@ -1,19 +1,30 @@
 //! Access tokens encrypted at rest with AES-256-GCM when `SECRETS_KEY` is set.
 //!
-//! Stored form: `enc:v1:{key id}:{base64(nonce || ciphertext)}`, the key id being the first 8
+//! Stored form: `enc:v2:{key id}:{base64(nonce || ciphertext)}`, the key id being the first 8
 //! hex digits of SHA-256 of the key, so a token encrypted under an older key is recognised.
+//! The associated data is the campaign's key, so a ciphertext copied to another campaign's row
+//! does not open: the key, not the id, because it is known before the INSERT that assigns the
+//! id, it is unique, and the API never changes it. `enc:v1:` values (no associated data, written
+//! by earlier versions) still open, and `serve` re-seals them at start-up.
 //! Without `SECRETS_KEY` tokens are stored as given. At start-up `serve` re-encrypts every token
-//! that is not under the current key (rotation; see the README), using `SECRETS_KEY_PREVIOUS`
+//! that is not in the current form (rotation; see the README), using `SECRETS_KEY_PREVIOUS`
 //! to read the old ones.
 
-use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng};
+use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
-const PREFIX: &str = "enc:v1:";
+const PREFIX: &str = "enc:v2:";
+/// Earlier versions' form, without associated data.
+const LEGACY_PREFIX: &str = "enc:v1:";
+
+/// The associated data binding a ciphertext to its campaign.
+fn aad(campaign: &str) -> Vec<u8> {
+    format!("capi-bridge campaign {campaign}").into_bytes()
+}
 
 /// A 256-bit key as given in the environment: 64 hex digits or base64 of 32 bytes.
 #[derive(Clone)]
@@ -25,6 +36,16 @@ pub struct SecretKey {
 impl std::fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "SecretKey({})", self.id)
+    }
+}
+
+impl SecretKey {
+    /// 32 random bytes repeat few values (about 30 distinct); `11` x 32 or a short pattern
+    /// repeated is a hand-made key.
+    pub fn looks_random(&self) -> bool {
+        let mut seen = [false; 256];
+        self.bytes.iter().for_each(|&b| seen[usize::from(b)] = true);
+        seen.iter().filter(|&&s| s).count() >= 16
     }
 }
 
@@ -59,10 +80,10 @@ pub struct Keys(pub Vec<SecretKey>);
 
 #[derive(Debug, thiserror::Error)]
 pub enum CipherError {
-    #[error("an access token is encrypted with key {0}, which is neither SECRETS_KEY nor in SECRETS_KEY_PREVIOUS")]
-    UnknownKey(String),
-    #[error("an access token could not be decrypted (wrong key or damaged value)")]
-    Corrupt,
+    #[error("campaign {0}'s access token is encrypted with key {1}, which is neither SECRETS_KEY nor in SECRETS_KEY_PREVIOUS")]
+    UnknownKey(String, String),
+    #[error("campaign {0}'s access token could not be decrypted: it is damaged or was copied from another campaign's row; set it again with PATCH /admin/v1/campaigns/{0}")]
+    Corrupt(String),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -79,71 +100,82 @@ impl TokenCipher {
         }
     }
 
-    /// The form to store: encrypted under the current key, or as given without one.
-    pub fn seal(&self, token: &str) -> String {
+    /// The form to store for `campaign` (its key): encrypted under the current key, or as
+    /// given without one.
+    pub fn seal(&self, campaign: &str, token: &str) -> String {
         let Some(key) = &self.current else {
             return token.to_owned();
         };
         let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&key.bytes));
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
+        let payload = Payload {
+            msg: token.as_bytes(),
+            aad: &aad(campaign),
+        };
         let ct = cipher
-            .encrypt(&nonce, token.as_bytes())
+            .encrypt(&nonce, payload)
             .expect("AES-GCM encryption of a short token cannot fail");
         let mut blob = nonce.to_vec();
         blob.extend_from_slice(&ct);
         format!("{PREFIX}{}:{}", key.id, STANDARD.encode(blob))
     }
 
-    /// The token from its stored form.
-    pub fn open(&self, stored: &str) -> Result<String, CipherError> {
-        let Some(rest) = stored.strip_prefix(PREFIX) else {
+    /// `campaign`'s token from its stored form.
+    pub fn open(&self, campaign: &str, stored: &str) -> Result<String, CipherError> {
+        let (rest, aad) = if let Some(rest) = stored.strip_prefix(PREFIX) {
+            (rest, aad(campaign))
+        } else if let Some(rest) = stored.strip_prefix(LEGACY_PREFIX) {
+            (rest, Vec::new())
+        } else {
             return Ok(stored.to_owned());
         };
-        let (id, b64) = rest.split_once(':').ok_or(CipherError::Corrupt)?;
+        let corrupt = || CipherError::Corrupt(campaign.to_owned());
+        let (id, b64) = rest.split_once(':').ok_or_else(corrupt)?;
         let key = self
             .current
             .iter()
             .chain(&self.previous)
             .find(|k| k.id == id)
-            .ok_or_else(|| CipherError::UnknownKey(id.to_owned()))?;
-        let blob = STANDARD.decode(b64).map_err(|_| CipherError::Corrupt)?;
+            .ok_or_else(|| CipherError::UnknownKey(campaign.to_owned(), id.to_owned()))?;
+        let blob = STANDARD.decode(b64).map_err(|_| corrupt())?;
         if blob.len() < 12 {
-            return Err(CipherError::Corrupt);
+            return Err(corrupt());
         }
         let (nonce, ct) = blob.split_at(12);
         let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&key.bytes));
+        let payload = Payload { msg: ct, aad: &aad };
         let plain = cipher
-            .decrypt(Nonce::from_slice(nonce), ct)
-            .map_err(|_| CipherError::Corrupt)?;
-        String::from_utf8(plain).map_err(|_| CipherError::Corrupt)
+            .decrypt(Nonce::from_slice(nonce), payload)
+            .map_err(|_| corrupt())?;
+        String::from_utf8(plain).map_err(|_| corrupt())
     }
 
     /// Whether a stored value is not in the form `seal` would write now.
     fn is_stale(&self, stored: &str) -> bool {
         match (&self.current, stored.strip_prefix(PREFIX)) {
             (Some(key), Some(rest)) => !rest.starts_with(&format!("{}:", key.id)),
+            // Plain, or enc:v1 without the campaign bound.
             (Some(_), None) => true,
-            (None, Some(_)) => false,
-            (None, None) => false,
+            (None, _) => false,
         }
     }
 
     /// Re-encrypts every access token not under the current key. Returns how many changed.
     pub async fn reseal_all(&self, pool: &PgPool) -> anyhow::Result<usize> {
         let mut tx = pool.begin().await?;
-        let rows: Vec<(i64, String)> =
-            sqlx::query_as("SELECT id, access_token FROM campaigns FOR UPDATE")
+        let rows: Vec<(i64, String, String)> =
+            sqlx::query_as("SELECT id, key, access_token FROM campaigns FOR UPDATE")
                 .fetch_all(&mut *tx)
                 .await?;
         let mut changed = 0;
-        for (id, stored) in rows {
+        for (id, campaign, stored) in rows {
             if !self.is_stale(&stored) {
                 continue;
             }
-            let token = self.open(&stored)?;
+            let token = self.open(&campaign, &stored)?;
             sqlx::query("UPDATE campaigns SET access_token = $2 WHERE id = $1")
                 .bind(id)
-                .bind(self.seal(&token))
+                .bind(self.seal(&campaign, &token))
                 .execute(&mut *tx)
                 .await?;
             changed += 1;
@@ -164,31 +196,58 @@ mod tests {
     #[test]
     fn seals_and_opens() {
         let c = TokenCipher::new(Some(key(1)), Keys::default());
-        let sealed = c.seal("EAAB-token");
-        assert!(sealed.starts_with("enc:v1:"));
+        let sealed = c.seal("a", "EAAB-token");
+        assert!(sealed.starts_with("enc:v2:"));
         assert!(!sealed.contains("EAAB"));
-        assert_ne!(c.seal("EAAB-token"), sealed, "a fresh nonce each time");
-        assert_eq!(c.open(&sealed).unwrap(), "EAAB-token");
-        assert_eq!(c.open("plain-token").unwrap(), "plain-token");
+        assert_ne!(c.seal("a", "EAAB-token"), sealed, "a fresh nonce each time");
+        assert_eq!(c.open("a", &sealed).unwrap(), "EAAB-token");
+        assert_eq!(c.open("a", "plain-token").unwrap(), "plain-token");
+    }
+
+    #[test]
+    fn a_ciphertext_opens_only_for_its_campaign() {
+        let c = TokenCipher::new(Some(key(1)), Keys::default());
+        let sealed = c.seal("offer-a", "EAAB-token");
+        let err = c.open("offer-b", &sealed).unwrap_err().to_string();
+        assert!(
+            err.contains("offer-b") && err.contains("another campaign"),
+            "{err}"
+        );
+        assert!(!err.contains("EAAB"), "{err}");
+    }
+
+    /// Earlier versions sealed without associated data, as `enc:v1:`.
+    #[test]
+    fn legacy_ciphertexts_open_and_are_stale() {
+        let k = key(1);
+        let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&k.bytes));
+        let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
+        let mut blob = nonce.to_vec();
+        blob.extend_from_slice(&cipher.encrypt(&nonce, b"old-token".as_ref()).unwrap());
+        let legacy = format!("enc:v1:{}:{}", k.id, STANDARD.encode(blob));
+        let c = TokenCipher::new(Some(k), Keys::default());
+        assert_eq!(c.open("any", &legacy).unwrap(), "old-token");
+        assert!(c.is_stale(&legacy));
+        assert!(!c.is_stale(&c.seal("any", "old-token")));
     }
 
     #[test]
     fn rotation_reads_old_keys_and_refuses_unknown_ones() {
         let old = TokenCipher::new(Some(key(1)), Keys::default());
-        let sealed = old.seal("tok");
+        let sealed = old.seal("c", "tok");
         let new = TokenCipher::new(Some(key(2)), Keys(vec![key(1)]));
-        assert_eq!(new.open(&sealed).unwrap(), "tok");
+        assert_eq!(new.open("c", &sealed).unwrap(), "tok");
         assert!(new.is_stale(&sealed));
-        assert!(!new.is_stale(&new.seal("tok")));
+        assert!(!new.is_stale(&new.seal("c", "tok")));
         let stranger = TokenCipher::new(Some(key(3)), Keys::default());
         assert!(matches!(
-            stranger.open(&sealed),
-            Err(CipherError::UnknownKey(_))
+            stranger.open("c", &sealed),
+            Err(CipherError::UnknownKey(..))
         ));
         let mut damaged = sealed.clone();
         damaged.pop();
         damaged.push('A');
-        assert!(old.open(&damaged).is_err());
+        assert!(old.open("c", &damaged).is_err());
     }
 
     #[test]

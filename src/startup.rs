@@ -28,6 +28,9 @@ use crate::storage::clicks::{ClickBatches, NewClick, Upserted};
 use crate::storage::group_commit::{write_with_fallback, GroupCommit, GroupCommitSettings};
 use crate::storage::privacy;
 
+mod database;
+pub use database::connect;
+
 /// Largest request body any endpoint takes.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
@@ -65,12 +68,18 @@ impl Application {
     /// Connects, migrates and binds. `LISTEN_ADDR` with port 0 picks a free port (tests).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let secrets = config.secrets().map_err(anyhow::Error::msg)?;
-        let pool = storage::pool(&secrets.database_url, config.database_max_connections)
-            .context("DATABASE_URL is not a valid Postgres connection string")?;
+        let pool = connect(&secrets.database_url, config.database_max_connections).await?;
         storage::migrate(&pool)
             .await
             .context("applying database migrations failed")?;
 
+        if config.secrets_key.is_none() {
+            // Once per start-up: the database (and its backups) hold usable Meta tokens.
+            tracing::warn!(
+                "SECRETS_KEY is unset: Meta access tokens are stored unencrypted; set SECRETS_KEY \
+                 (openssl rand -hex 32) and restart to encrypt them"
+            );
+        }
         let cipher = TokenCipher::new(
             config.secrets_key.clone(),
             config.secrets_key_previous.clone(),

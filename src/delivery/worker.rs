@@ -329,7 +329,11 @@ impl DeliveryWorker {
                     continue;
                 }
             }
-            let token = match self.inner.cipher.open(c.access_token.expose()) {
+            let token = match self
+                .inner
+                .cipher
+                .open(c.key.as_str(), c.access_token.expose())
+            {
                 Ok(t) => AccessToken::new(t),
                 Err(e) => {
                     tracing::error!(campaign_id, error = %e, "cannot decrypt the campaign's access token");

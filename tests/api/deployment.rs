@@ -4,7 +4,7 @@ use std::process::Command;
 
 use crate::helpers::*;
 
-fn bin() -> Command {
+pub fn bin() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_capi-bridge"));
     for var in [
         "DATABASE_URL",
@@ -223,8 +223,8 @@ async fn logs_never_contain_secrets_or_raw_personal_data() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let admin = "log-test-admin-token-0123456789";
-    let key = "log-test-postback-key-0123456789";
+    let admin = "log-admin-2d9e47abbf9d0fc8f04fa86caf593c76";
+    let key = "log-postback-6f40b13280c8022bf1d30f53fe707849";
     let token = "EAAlogtestSECRETtoken987654321";
     let email = "Secret.Person@Example.com";
     let log_path = std::env::temp_dir().join(format!("capi-log-{port}.log"));
@@ -235,7 +235,10 @@ async fn logs_never_contain_secrets_or_raw_personal_data() {
         .env("POSTBACK_KEY", key)
         .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
         .env("META_GRAPH_URL", graph.uri())
-        .env("SECRETS_KEY", "11".repeat(32))
+        .env(
+            "SECRETS_KEY",
+            "5c0d8e2f7a9b41c3e6d2f8a0b7c5e1d49a3f6b2c8e0d7a5f1b9c4e6d2a8f0b3c",
+        )
         .env("DELIVERY_POLL_INTERVAL", "100ms")
         .env("RUST_LOG", "debug")
         .stdout(log.try_clone().unwrap())
@@ -320,7 +323,7 @@ async fn logs_never_contain_secrets_or_raw_personal_data() {
         .await
         .unwrap();
     assert!(
-        stored.starts_with("enc:v1:") && !stored.contains(token),
+        stored.starts_with("enc:v2:") && !stored.contains(token),
         "token not encrypted at rest"
     );
     child.kill().unwrap();
@@ -360,8 +363,14 @@ async fn sigterm_stops_the_server_gracefully() {
     };
     let mut child = bin()
         .env("DATABASE_URL", &url)
-        .env("ADMIN_TOKEN", "sigterm-admin-token-0123456789")
-        .env("POSTBACK_KEY", "sigterm-postback-key-0123456789")
+        .env(
+            "ADMIN_TOKEN",
+            "sigterm-admin-e91f1546c503346bad480dc0bdfe2e82",
+        )
+        .env(
+            "POSTBACK_KEY",
+            "sigterm-postback-f31e9eaaaef1f49d9023dfb06bb1bdb7",
+        )
         .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
         .env("LOG_FORMAT", "json")
         .stdout(std::process::Stdio::piped())

@@ -12,8 +12,8 @@ use sqlx::{Connection, Executor, PgConnection, PgPool};
 use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
-pub const POSTBACK_KEY: &str = "test-postback-key-0123456789";
+pub const ADMIN_TOKEN: &str = "test-admin-ca4ddd315e3f24c17a0a8332817682ce";
+pub const POSTBACK_KEY: &str = "test-postback-406bf47557725e37438f9e564d014fd2";
 pub const ACCESS_TOKEN: &str = "EAAtest-access-token-987654321";
 /// The landing page `create_campaign` gives every campaign: the `event_source_url` of events
 /// whose click registered none.

@@ -16,3 +16,5 @@ mod postbacks;
 mod properties;
 mod readme;
 mod real_inputs;
+mod startup_checks;
+mod token_encryption;

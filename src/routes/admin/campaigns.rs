@@ -116,7 +116,7 @@ pub async fn create(
         parse_access_token(c.access_token.as_deref().ok_or(missing("access_token"))?),
     )?;
     // Stored sealed (encrypted when SECRETS_KEY is set).
-    let access_token = AccessToken::new(state.cipher.seal(access_token.expose()));
+    let access_token = AccessToken::new(state.cipher.seal(key.as_str(), access_token.expose()));
     let fields = CampaignFields {
         name: match c.name.as_deref() {
             Some(n) => field("name", parse_name(n))?,
@@ -223,9 +223,9 @@ pub async fn patch(
     if let Some(v) = p.access_token.as_deref() {
         let new = field("access_token", parse_access_token(v))?;
         // An unreadable stored token counts as changed: the new one replaces it.
-        let old = state.cipher.open(current.access_token.expose()).ok();
+        let old = state.cipher.open(key, current.access_token.expose()).ok();
         token_changed = old.as_deref() != Some(new.expose());
-        f.access_token = AccessToken::new(state.cipher.seal(new.expose()));
+        f.access_token = AccessToken::new(state.cipher.seal(key, new.expose()));
     }
     if let Some(v) = p.test_event_code {
         f.test_event_code = match v.as_deref() {

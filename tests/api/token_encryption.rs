@@ -1,0 +1,117 @@
+//! Access tokens at rest: each ciphertext is bound to its campaign, and tokens sealed by
+//! earlier versions (no binding) still open and are re-sealed at start-up.
+
+use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng};
+use aes_gcm::{Aes256Gcm, Key};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::helpers::*;
+
+const SECRETS_KEY: &str = "8c1f4e7a2d9b06c3f5e8a1d4b7c0e3f69a2d5c8b1e4f7a0d3c6b9e2f5a8d1c4b";
+
+async fn stored_token(app: &TestApp, campaign: &str) -> String {
+    sqlx::query_scalar("SELECT access_token FROM campaigns WHERE key = $1")
+        .bind(campaign)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+async fn queue_lead(app: &TestApp, campaign: &str, click_id: &str) -> i64 {
+    let r = app
+        .register_click(json!({"campaign": campaign, "click_id": click_id}))
+        .await;
+    assert_eq!(r.status(), 201);
+    let r = app
+        .postback("keitaro", &format!("subid={click_id}&status=lead"))
+        .await;
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    body["conversion_id"].as_i64().expect("conversion_id")
+}
+
+#[tokio::test]
+async fn a_token_copied_to_another_campaigns_row_does_not_open() {
+    let app = spawn_app_with(&["--secrets-key", SECRETS_KEY]).await;
+    app.create_campaign(
+        "alpha",
+        json!({"access_token": "EAAalpha-token-5f2c9e1b7d"}),
+    )
+    .await;
+    app.create_campaign("beta", json!({"access_token": "EAAbeta-token-8a3d6f0c4e"}))
+        .await;
+    // Someone with write access to the table gives beta alpha's token.
+    sqlx::query(
+        "UPDATE campaigns SET access_token = (SELECT access_token FROM campaigns \
+         WHERE key = 'alpha') WHERE key = 'beta'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        stored_token(&app, "beta").await,
+        stored_token(&app, "alpha").await
+    );
+
+    let conversion = queue_lead(&app, "beta", "copied-1").await;
+    app.deliver().await;
+    assert!(
+        app.graph_requests().await.is_empty(),
+        "beta's event went out with alpha's token"
+    );
+    let view = app
+        .admin_get(&format!("/admin/v1/conversions/{conversion}"))
+        .await;
+    assert_eq!(view["state"], "failed", "{view}");
+    let why = view["last_error"].as_str().unwrap();
+    assert!(
+        why.contains("beta") && why.contains("another campaign"),
+        "{why}"
+    );
+    assert!(!why.contains("EAAalpha"), "{why}");
+
+    // Alpha's own row still opens.
+    queue_lead(&app, "alpha", "own-1").await;
+    app.deliver().await;
+    let requests = app.graph_requests().await;
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0]["access_token"], "EAAalpha-token-5f2c9e1b7d");
+}
+
+/// What versions before the campaign binding stored: `enc:v1:{key id}:{nonce || ciphertext}`.
+fn legacy_seal(token: &str) -> String {
+    let key = hex::decode(SECRETS_KEY).unwrap();
+    let id = &hex::encode(Sha256::digest(&key))[..8];
+    let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&key));
+    let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
+    let mut blob = nonce.to_vec();
+    blob.extend_from_slice(&cipher.encrypt(&nonce, token.as_bytes()).unwrap());
+    format!("enc:v1:{id}:{}", STANDARD.encode(blob))
+}
+
+#[tokio::test]
+async fn tokens_sealed_without_binding_open_and_are_resealed_at_start_up() {
+    let first = spawn_app_with(&["--secrets-key", SECRETS_KEY]).await;
+    first.create_campaign("legacy", json!({})).await;
+    sqlx::query("UPDATE campaigns SET access_token = $1 WHERE key = 'legacy'")
+        .bind(legacy_seal(ACCESS_TOKEN))
+        .execute(&first.pool)
+        .await
+        .unwrap();
+
+    // The next process of the deployment starts on the same database.
+    let graph = wiremock::MockServer::start().await;
+    mount_graph_ok(&graph).await;
+    let app = spawn_on(&first.database_url, graph, &["--secrets-key", SECRETS_KEY]).await;
+    let stored = stored_token(&app, "legacy").await;
+    assert!(stored.starts_with("enc:v2:"), "{stored}");
+
+    queue_lead(&app, "legacy", "legacy-1").await;
+    app.deliver().await;
+    let requests = app.graph_requests().await;
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0]["access_token"], ACCESS_TOKEN);
+}
