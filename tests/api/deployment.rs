@@ -350,66 +350,166 @@ async fn logs_never_contain_secrets_or_raw_personal_data() {
     let _ = std::fs::remove_file(&log_path);
 }
 
-/// SIGTERM: the server stops accepting, finishes, releases its leases and exits 0 promptly.
-#[tokio::test]
-async fn sigterm_stops_the_server_gracefully() {
-    let url = fresh_database().await;
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let mut child = bin()
-        .env("DATABASE_URL", &url)
-        .env("ADMIN_TOKEN", "sigterm-admin-token-0123456789")
-        .env("POSTBACK_KEY", "sigterm-postback-key-0123456789")
-        .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
-        .env("LOG_FORMAT", "json")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let client = reqwest::Client::new();
-    let mut up = false;
-    for _ in 0..100 {
-        if client
-            .get(format!("http://127.0.0.1:{port}/healthz"))
-            .send()
-            .await
-            .is_ok()
-        {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+/// Meta's success, after a delay (the request is held that long).
+struct HeldOk(std::time::Duration);
+
+impl wiremock::Respond for HeldOk {
+    fn respond(&self, req: &wiremock::Request) -> wiremock::ResponseTemplate {
+        wiremock::Respond::respond(&GraphOk, req).set_delay(self.0)
     }
-    assert!(up, "server did not start");
-    let started = std::time::Instant::now();
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exit = tokio::task::spawn_blocking(move || {
-        let status = child.wait().unwrap();
-        let mut out = String::new();
-        std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut out).unwrap();
-        (status, out)
-    })
+}
+
+/// SIGTERM in the middle of a delivery: Meta holds the requests, so the worker is still waiting
+/// for it at the shutdown deadline. The server stops accepting, exits 0 promptly, and gives back
+/// its leases: after the exit every event is pending, claimable and leased by nobody. A new
+/// process then delivers every event, with one payload per event id (those in flight at the
+/// deadline legitimately go twice).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_the_server_gracefully() {
+    use std::collections::{HashMap, HashSet};
+    use std::time::Duration;
+
+    const EVENTS: usize = 40;
+    let url = fresh_database().await;
+    let held = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(HeldOk(Duration::from_secs(60)))
+        .mount(&held)
+        .await;
+    // Delivery waits up to 60 s for Meta (the lease lasts that plus 30 s); shutdown gives up
+    // after 2 s. Ten events a request, two requests at a time; the worker waits 3 s after the
+    // first new event before claiming, so that one pass claims (nearly) all of them: two
+    // requests in flight, the other events leased and waiting for their turn.
+    let settings = [
+        ("SHUTDOWN_TIMEOUT", "2s"),
+        ("DELIVERY_TIMEOUT", "60s"),
+        ("DELIVERY_BATCH_MAX", "10"),
+        ("DELIVERY_CONCURRENCY", "2"),
+        ("DELIVERY_POLL_INTERVAL", "10s"),
+        ("DELIVERY_BATCH_WINDOW", "3s"),
+    ];
+    let mut first = spawn_serve(&url, &held.uri(), &settings).await;
+    first.create_campaign("term", "1234567890").await;
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..EVENTS {
+        let (client, base) = (first.client.clone(), first.base.clone());
+        set.spawn(async move { lead_via(&client, &base, "term", &format!("term-{i:03}")).await });
+    }
+    let mut queued = HashSet::new();
+    while let Some(id) = set.join_next().await {
+        queued.insert(id.unwrap());
+    }
+    assert_eq!(queued.len(), EVENTS);
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+
+    // Mid-delivery: Meta holds two requests and the process holds leases.
+    wait_for(
+        "two requests held by the fake Graph API",
+        Duration::from_secs(30),
+        || async {
+            let n = held.received_requests().await.unwrap_or_default().len();
+            if n >= 2 {
+                Ok(())
+            } else {
+                Err(format!("{n} requests"))
+            }
+        },
+    )
+    .await;
+    let leased: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE lease_owner IS NOT NULL AND lease_until > now()",
+    )
+    .fetch_one(&pool)
     .await
     .unwrap();
-    assert!(exit.0.success(), "exit status {:?}", exit.0);
+    eprintln!("{leased} of {EVENTS} events leased while Meta holds the requests");
     assert!(
-        started.elapsed() < std::time::Duration::from_secs(12),
-        "took {:?}",
-        started.elapsed()
+        leased >= 20,
+        "only {leased} events leased while Meta holds requests"
     );
+
+    let (status, took) = first.terminate().await;
+    let logs = first.logs();
+    assert!(status.success(), "exit status {status:?}: {logs}");
+    assert!(took < Duration::from_secs(12), "took {took:?}");
+    assert!(logs.contains("\"stopped\""), "no stop log line: {logs}");
     assert!(
-        exit.1.contains("\"stopped\""),
-        "no stop log line: {}",
-        exit.1
+        logs.contains("delivery did not finish within the shutdown timeout"),
+        "the worker was not mid-delivery at the deadline: {logs}"
     );
-    assert!(client
-        .get(format!("http://127.0.0.1:{port}/healthz"))
+    assert!(reqwest::Client::new()
+        .get(first.url("/healthz"))
         .send()
         .await
         .is_err());
+
+    // No lease outlives the process; every event is pending and due.
+    let rows: Vec<(String, bool, bool)> = sqlx::query_as(
+        "SELECT state, lease_owner IS NULL AND lease_until IS NULL, \
+                coalesce(next_attempt_at <= now(), true) FROM events",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), EVENTS);
+    for (state, unleased, due) in &rows {
+        assert_eq!(
+            (state.as_str(), unleased, due),
+            ("pending", &true, &true),
+            "after the exit: {rows:?}"
+        );
+    }
+    let in_flight = held.received_requests().await.unwrap_or_default().len();
+
+    // A new process (Meta answers at once now) delivers everything, well before the 90 s
+    // lease would have expired had it not been released.
+    let fast = wiremock::MockServer::start().await;
+    mount_graph_ok(&fast).await;
+    let mut second = spawn_serve(&url, &fast.uri(), &[]).await;
+    wait_for("every event sent", Duration::from_secs(30), || async {
+        let sent: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE state = 'sent'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        if sent == EVENTS as i64 {
+            Ok(())
+        } else {
+            Err(format!("{sent} of {EVENTS} sent"))
+        }
+    })
+    .await;
+    let (status, _) = second.terminate().await;
+    assert!(status.success(), "{status:?}: {}", second.logs());
+
+    let mut payloads: HashMap<String, Vec<serde_json::Value>> = HashMap::new();
+    let mut after_restart: HashMap<String, usize> = HashMap::new();
+    let held_requests = received(&held).await;
+    for (i, (path, body)) in held_requests
+        .iter()
+        .chain(&received(&fast).await)
+        .enumerate()
+    {
+        assert_eq!(path, "/v26.0/1234567890/events");
+        for event in body["data"].as_array().expect("data") {
+            let id = event["event_id"].as_str().unwrap().to_owned();
+            if i >= in_flight {
+                *after_restart.entry(id.clone()).or_default() += 1;
+            }
+            payloads.entry(id).or_default().push(event.clone());
+        }
+    }
+    assert_eq!(
+        payloads.keys().cloned().collect::<HashSet<_>>(),
+        queued,
+        "every event reached Meta"
+    );
+    for (id, versions) in &payloads {
+        assert!(
+            versions.iter().all(|v| v == &versions[0]),
+            "{id} was sent with different payloads: {versions:?}"
+        );
+    }
+    let twice: Vec<_> = after_restart.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "sent twice after the restart: {twice:?}");
+    assert_eq!(after_restart.len(), EVENTS, "the restart sent every event");
 }
