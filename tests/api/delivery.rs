@@ -1099,6 +1099,42 @@ async fn requests_carry_appsecret_proof_when_an_app_secret_is_set() {
     assert_eq!(ids_in(&requests[0]), [q.event_id]);
 }
 
+/// Each campaign's events go to its own pixel's path, in the configured API version
+/// (`graph_requests` checks every request's path against its events' campaign).
+#[tokio::test]
+async fn campaigns_on_different_pixels_go_to_their_own_pixel() {
+    let app = spawn_app_with(&["--meta-api-version", "v25.0"]).await;
+    app.create_campaign("pixa", json!({"pixel_id": "1111111111"}))
+        .await;
+    app.create_campaign("pixb", json!({"pixel_id": "2222222222"}))
+        .await;
+    let a = queue_leads(&[&app], "pixa", "pa", 3).await;
+    let b = queue_leads(&[&app], "pixb", "pb", 2).await;
+
+    assert_eq!(app.deliver().await, report(5, 2, 5, 0, 0, 0));
+    assert_eq!(app.graph_requests().await.len(), 2);
+    let mut by_path: HashMap<String, HashSet<String>> = HashMap::new();
+    for r in app.graph.received_requests().await.unwrap() {
+        let body: Value = serde_json::from_slice(&r.body).unwrap();
+        by_path
+            .entry(r.url.path().to_owned())
+            .or_default()
+            .extend(ids_in(&body));
+    }
+    let ids = |qs: &[Queued]| {
+        qs.iter()
+            .map(|q| q.event_id.clone())
+            .collect::<HashSet<_>>()
+    };
+    assert_eq!(
+        by_path,
+        HashMap::from([
+            ("/v25.0/1111111111/events".to_owned(), ids(&a)),
+            ("/v25.0/2222222222/events".to_owned(), ids(&b)),
+        ])
+    );
+}
+
 #[tokio::test]
 async fn campaigns_on_one_pixel_with_different_test_codes_go_in_separate_requests() {
     let app = spawn_app().await;

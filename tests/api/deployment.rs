@@ -161,9 +161,30 @@ async fn two_processes_migrating_at_once_both_succeed() {
     assert!(b.join().unwrap().status.success());
 }
 
+/// The compose file and the Dockerfile hold what the README promises, and `docker compose
+/// config` (or `docker-compose config`) accepts the compose file. Without a compose tool this
+/// fails, unless CAPI_SKIP_COMPOSE=1 says to skip the `config` check on this machine.
 #[test]
 fn compose_file_is_valid() {
     let root = env!("CARGO_MANIFEST_DIR");
+    let compose = std::fs::read_to_string(format!("{root}/docker-compose.yml")).unwrap();
+    for needle in [
+        "pg_isready",
+        "service_healthy",
+        "capi-bridge\", \"healthcheck",
+        "env_file: .env",
+    ] {
+        assert!(compose.contains(needle), "compose file lacks {needle}");
+    }
+    let dockerfile = std::fs::read_to_string(format!("{root}/Dockerfile")).unwrap();
+    for needle in [
+        "cargo build --locked --release",
+        "ca-certificates",
+        "USER capi",
+    ] {
+        assert!(dockerfile.contains(needle), "Dockerfile lacks {needle}");
+    }
+
     let dir = std::env::temp_dir().join(format!("capi-compose-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::copy(
@@ -182,35 +203,20 @@ fn compose_file_is_valid() {
     };
     let out = match cmd.args(["config", "-q"]).current_dir(&dir).output() {
         Ok(out) => out,
-        Err(e) if std::env::var("CI").is_err() => {
-            eprintln!("skipped: neither `docker compose` nor `docker-compose` is installed ({e})");
+        Err(e) if std::env::var("CAPI_SKIP_COMPOSE").as_deref() == Ok("1") => {
+            eprintln!("CAPI_SKIP_COMPOSE=1: `docker compose config` not run ({e})");
             return;
         }
-        Err(e) => panic!("CI must have docker-compose: {e}"),
+        Err(e) => panic!(
+            "neither `docker compose` nor `docker-compose` could be run ({e}); install one, \
+             or set CAPI_SKIP_COMPOSE=1 to skip validating the compose file"
+        ),
     };
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-
-    let compose = std::fs::read_to_string(format!("{root}/docker-compose.yml")).unwrap();
-    for needle in [
-        "pg_isready",
-        "service_healthy",
-        "capi-bridge\", \"healthcheck",
-        "env_file: .env",
-    ] {
-        assert!(compose.contains(needle), "compose file lacks {needle}");
-    }
-    let dockerfile = std::fs::read_to_string(format!("{root}/Dockerfile")).unwrap();
-    for needle in [
-        "cargo build --locked --release",
-        "ca-certificates",
-        "USER capi",
-    ] {
-        assert!(dockerfile.contains(needle), "Dockerfile lacks {needle}");
-    }
 }
 
 /// The real binary, a full scenario, every log line read: no secret and no raw personal data.

@@ -25,6 +25,8 @@ pub struct TestApp {
     pub graph: MockServer,
     pub worker: DeliveryWorker,
     pub client: reqwest::Client,
+    /// The Graph API version the server is configured with (`--meta-api-version`).
+    pub api_version: String,
 }
 
 fn server_url() -> String {
@@ -143,6 +145,7 @@ pub async fn spawn_on(database_url: &str, graph: MockServer, extra: &[&str]) -> 
     let port = app.port();
     let pool = app.pool().clone();
     let worker = app.worker();
+    let api_version = config_api_version(extra);
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
@@ -154,7 +157,18 @@ pub async fn spawn_on(database_url: &str, graph: MockServer, extra: &[&str]) -> 
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap(),
+        api_version,
     }
+}
+
+/// The server's default Graph API version, unless `extra` sets `--meta-api-version`.
+fn config_api_version(extra: &[&str]) -> String {
+    extra
+        .iter()
+        .position(|a| *a == "--meta-api-version")
+        .and_then(|i| extra.get(i + 1))
+        .map_or("v26.0", |v| v)
+        .to_owned()
 }
 
 impl TestApp {
@@ -229,16 +243,53 @@ impl TestApp {
         self.worker.tick().await.expect("delivery pass")
     }
 
-    /// Every request body the fake Graph API received, in order.
+    /// Every request body the fake Graph API received, in order. The fake answers any path, so
+    /// this checks each request's path: `/{configured version}/{pixel}/events`, where the
+    /// pixel is the pixel of the campaign of every event the request carries (looked up in the
+    /// database; events whose campaign was deleted since cannot be checked).
     pub async fn graph_requests(&self) -> Vec<Value> {
-        self.graph
-            .received_requests()
+        let received = self.graph.received_requests().await.unwrap_or_default();
+        let mut bodies = Vec::with_capacity(received.len());
+        for r in &received {
+            assert_eq!(r.method.as_str(), "POST", "{} {}", r.method, r.url);
+            let body: Value = serde_json::from_slice(&r.body).expect("graph request is JSON");
+            let path = r.url.path();
+            let ids: Vec<String> = body["data"]
+                .as_array()
+                .map(|d| {
+                    d.iter()
+                        .filter_map(|e| e["event_id"].as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let parts: Vec<&str> = path.split('/').collect();
+            assert!(
+                parts.len() == 4 && parts[0].is_empty() && parts[3] == "events",
+                "a request went to {path}"
+            );
+            assert_eq!(
+                parts[1], self.api_version,
+                "a request went to {path}: not the configured API version"
+            );
+            let pixel = parts[2];
+            let by_event: Vec<(String, Vec<String>)> = sqlx::query_as(
+                "SELECT e.event_id, array_agg(DISTINCT c.pixel_id) FROM events e \
+                 JOIN campaigns c ON c.id = e.campaign_id WHERE e.event_id = ANY($1) \
+                 GROUP BY e.event_id",
+            )
+            .bind(&ids)
+            .fetch_all(&self.pool)
             .await
-            .unwrap_or_default()
-            .iter()
-            .filter(|r| r.url.path().ends_with("/events"))
-            .map(|r| serde_json::from_slice(&r.body).expect("graph request is JSON"))
-            .collect()
+            .expect("pixels of the events sent");
+            for (id, pixels) in by_event {
+                assert!(
+                    pixels.iter().any(|p| p == pixel),
+                    "event {id} of pixel {pixels:?} went to {path}"
+                );
+            }
+            bodies.push(body);
+        }
+        bodies
     }
 
     /// Every event the fake Graph API received, across requests.
