@@ -1146,8 +1146,6 @@ async fn an_unmatched_postback_is_sent_when_its_click_arrives() {
     assert_eq!(view["state"], "unmatched", "{view}");
     assert_eq!(view["campaign"], Value::Null);
 
-    // The worker sweeps unmatched conversions at most once per poll interval (1 s by default).
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let first_seen = click(
         &app,
         "offer1",
@@ -1155,7 +1153,17 @@ async fn an_unmatched_postback_is_sent_when_its_click_arrives() {
         json!({"fbclid": "IwAR_Late", "event_ids": {"Lead": "pix-late"}}),
     )
     .await;
-    let report = app.deliver().await;
+    // The worker sweeps unmatched conversions at most once per poll interval (1 s by default):
+    // passes until the sweep has joined it, 30 s at most.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let report = loop {
+        let report = app.deliver().await;
+        if report.resolved_unmatched > 0 {
+            break report;
+        }
+        assert!(std::time::Instant::now() < deadline, "never joined");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
     assert_eq!(
         (report.resolved_unmatched, report.delivered),
         (1, 1),
