@@ -189,8 +189,9 @@ check_acknowledged() {
 
 # count_in <json> <key>: a counter from the load generator's summary (0 when absent).
 count_in() { local v; v=$(echo "$1" | field "$2"); echo "${v:-0}"; }
+# (No match is not an error: callers run under set -e -o pipefail.)
 # sum_in <json> <key regex>: the sum of the summary's counters whose key matches (0 when none),
 # e.g. sum_in "$SUMMARY" 'postback\.http_4[0-9][0-9]'.
-sum_in() { echo "$1" | grep -oE "\"($2)\":[0-9]+" | awk -F: '{ s += $NF } END { print s + 0 }'; }
+sum_in() { { echo "$1" | grep -oE "\"($2)\":[0-9]+" || true; } | awk -F: '{ s += $NF } END { print s + 0 }'; }
 # keys_in <json> <key regex>: those counters, as key=count, space separated.
-keys_in() { echo "$1" | grep -oE "\"($2)\":[0-9]+" | tr -d '"' | tr ':' '=' | tr '\n' ' '; }
+keys_in() { { echo "$1" | grep -oE "\"($2)\":[0-9]+" || true; } | tr -d '"' | tr ':' '=' | tr '\n' ' '; }
