@@ -72,7 +72,8 @@ setup() {
   cargo build --release --quiet --bin capi-bridge --example fake_graph --example crashload \
     ${GRAPH_DELAY_MS:+--example slow_graph}
   psql "$PG/postgres" -qc "CREATE DATABASE $DB" >/dev/null
-  $FAKE "$GRAPH_PORT" > "$OUT/fake.log" 2>&1 & FAKE_PID=$!
+  # The campaign below is on pixel 1234567890; the server's default API version is v26.0.
+  FAKE_GRAPH_PATH=/v26.0/1234567890/events $FAKE "$GRAPH_PORT" > "$OUT/fake.log" 2>&1 & FAKE_PID=$!
   for _ in $(seq 1 100); do curl -sf "$GRAPH/_stats" >/dev/null && break; sleep 0.05; done
   if [ -n "${GRAPH_DELAY_MS:-}" ]; then
     target/release/examples/slow_graph "$SLOW_PORT" "$GRAPH" "$GRAPH_DELAY_MS" \
@@ -169,6 +170,7 @@ check_acknowledged() {
   C_FAKE_CONFLICTS=$(echo "$s" | field conflicting_payloads)
   C_FAKE_REQUESTS=$(echo "$s" | field requests)
   C_FAKE_FAILED=$(echo "$s" | field failed_requests)
+  C_FAKE_WRONG_PATH=$(echo "$s" | field wrong_path_requests)
   C_CLICKS_MISSING=$(( C_CLICKS_ACKED - C_CLICKS_STORED ))
   C_PB_MISSING=$(( C_PB_ACKED - C_PB_STORED ))
   C_NOT_AT_FAKE=$(( C_SENT > C_FAKE_UNIQUE ? C_SENT - C_FAKE_UNIQUE : 0 ))
@@ -180,6 +182,8 @@ check_acknowledged() {
   [ "$C_SENT" = "$C_FAKE_UNIQUE" ] ||
     fail "events sent per the database ($C_SENT) <> event ids received by the fake Graph API ($C_FAKE_UNIQUE)"
   [ "$C_NOT_SENT" = 0 ] || fail "$C_NOT_SENT events are not sent (pending, failed or expired)"
+  [ "${C_FAKE_WRONG_PATH:-missing}" = 0 ] ||
+    fail "${C_FAKE_WRONG_PATH:-?} requests reached the fake Graph API at another path than /v26.0/1234567890/events"
   [ "$C_FAKE_CONFLICTS" = 0 ] || fail "$C_FAKE_CONFLICTS event ids arrived with two different payloads"
   [ "$C_WRONG_EVENT_ID" = 0 ] || fail "$C_WRONG_EVENT_ID events do not carry the pixel's eventID (lead-<click id>)"
   [ "$C_PB_OTHER_ANSWERS" = 0 ] ||
@@ -189,3 +193,9 @@ check_acknowledged() {
 
 # count_in <json> <key>: a counter from the load generator's summary (0 when absent).
 count_in() { local v; v=$(echo "$1" | field "$2"); echo "${v:-0}"; }
+# (No match is not an error: callers run under set -e -o pipefail.)
+# sum_in <json> <key regex>: the sum of the summary's counters whose key matches (0 when none),
+# e.g. sum_in "$SUMMARY" 'postback\.http_4[0-9][0-9]'.
+sum_in() { { echo "$1" | grep -oE "\"($2)\":[0-9]+" || true; } | awk -F: '{ s += $NF } END { print s + 0 }'; }
+# keys_in <json> <key regex>: those counters, as key=count, space separated.
+keys_in() { { echo "$1" | grep -oE "\"($2)\":[0-9]+" || true; } | tr -d '"' | tr ':' '=' | tr '\n' ' '; }

@@ -4,6 +4,8 @@
 //! received. `GET /_stats` reports the counts; `POST /_mode/ok`, `POST /_mode/fail` and `POST /_mode/token`
 //! switch between success, HTTP 500 (a Meta outage) and error 190 (a revoked token). An event whose `custom_data.order_id` is `t`
 //! followed by the send time in microseconds yields a postback -> Meta latency sample.
+//! `FAKE_GRAPH_PATH=/v26.0/1234567890/events`: the only path requests should come to; any
+//! other is answered like the right one but counted as `wrong_path_requests` in `/_stats`.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -36,6 +38,8 @@ struct Stats {
     duplicates: u64,
     latencies_us: Vec<u64>,
     last_event_at_ms: u128,
+    /// Requests to another path than FAKE_GRAPH_PATH (another pixel or API version).
+    wrong_path_requests: u64,
 }
 
 fn now_us() -> u128 {
@@ -57,7 +61,12 @@ fn fingerprint(event: &Value) -> u64 {
     h.finish()
 }
 
-async fn events(body: web::Bytes, stats: web::Data<Mutex<Stats>>) -> HttpResponse {
+async fn events(
+    req: actix_web::HttpRequest,
+    body: web::Bytes,
+    stats: web::Data<Mutex<Stats>>,
+) -> HttpResponse {
+    let wrong_path = std::env::var("FAKE_GRAPH_PATH").is_ok_and(|p| p != req.path());
     let Ok(parsed) = serde_json::from_slice::<Value>(&body) else {
         return HttpResponse::BadRequest()
             .json(json!({"error": {"message": "bad json", "code": 100}}));
@@ -65,6 +74,9 @@ async fn events(body: web::Bytes, stats: web::Data<Mutex<Stats>>) -> HttpRespons
     let data = parsed["data"].as_array().cloned().unwrap_or_default();
     let mut s = stats.lock().unwrap();
     s.requests += 1;
+    if wrong_path {
+        s.wrong_path_requests += 1;
+    }
     match s.mode {
         Mode::Ok => {}
         Mode::Fail => {
@@ -129,6 +141,7 @@ async fn stats(stats: web::Data<Mutex<Stats>>) -> HttpResponse {
         "latency_p50_ms": percentile(&lat, 0.5),
         "latency_p99_ms": percentile(&lat, 0.99),
         "last_event_at_ms": s.last_event_at_ms,
+        "wrong_path_requests": s.wrong_path_requests,
     }))
 }
 

@@ -161,9 +161,30 @@ async fn two_processes_migrating_at_once_both_succeed() {
     assert!(b.join().unwrap().status.success());
 }
 
+/// The compose file and the Dockerfile hold what the README promises, and `docker compose
+/// config` (or `docker-compose config`) accepts the compose file. Without a compose tool this
+/// fails, unless CAPI_SKIP_COMPOSE=1 says to skip the `config` check on this machine.
 #[test]
 fn compose_file_is_valid() {
     let root = env!("CARGO_MANIFEST_DIR");
+    let compose = std::fs::read_to_string(format!("{root}/docker-compose.yml")).unwrap();
+    for needle in [
+        "pg_isready",
+        "service_healthy",
+        "capi-bridge\", \"healthcheck",
+        "env_file: .env",
+    ] {
+        assert!(compose.contains(needle), "compose file lacks {needle}");
+    }
+    let dockerfile = std::fs::read_to_string(format!("{root}/Dockerfile")).unwrap();
+    for needle in [
+        "cargo build --locked --release",
+        "ca-certificates",
+        "USER capi",
+    ] {
+        assert!(dockerfile.contains(needle), "Dockerfile lacks {needle}");
+    }
+
     let dir = std::env::temp_dir().join(format!("capi-compose-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::copy(
@@ -182,35 +203,20 @@ fn compose_file_is_valid() {
     };
     let out = match cmd.args(["config", "-q"]).current_dir(&dir).output() {
         Ok(out) => out,
-        Err(e) if std::env::var("CI").is_err() => {
-            eprintln!("skipped: neither `docker compose` nor `docker-compose` is installed ({e})");
+        Err(e) if std::env::var("CAPI_SKIP_COMPOSE").as_deref() == Ok("1") => {
+            eprintln!("CAPI_SKIP_COMPOSE=1: `docker compose config` not run ({e})");
             return;
         }
-        Err(e) => panic!("CI must have docker-compose: {e}"),
+        Err(e) => panic!(
+            "neither `docker compose` nor `docker-compose` could be run ({e}); install one, \
+             or set CAPI_SKIP_COMPOSE=1 to skip validating the compose file"
+        ),
     };
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-
-    let compose = std::fs::read_to_string(format!("{root}/docker-compose.yml")).unwrap();
-    for needle in [
-        "pg_isready",
-        "service_healthy",
-        "capi-bridge\", \"healthcheck",
-        "env_file: .env",
-    ] {
-        assert!(compose.contains(needle), "compose file lacks {needle}");
-    }
-    let dockerfile = std::fs::read_to_string(format!("{root}/Dockerfile")).unwrap();
-    for needle in [
-        "cargo build --locked --release",
-        "ca-certificates",
-        "USER capi",
-    ] {
-        assert!(dockerfile.contains(needle), "Dockerfile lacks {needle}");
-    }
 }
 
 /// The real binary, a full scenario, every log line read: no secret and no raw personal data.
@@ -353,72 +359,171 @@ async fn logs_never_contain_secrets_or_raw_personal_data() {
     let _ = std::fs::remove_file(&log_path);
 }
 
-/// SIGTERM: the server stops accepting, finishes, releases its leases and exits 0 promptly.
-#[tokio::test]
-async fn sigterm_stops_the_server_gracefully() {
-    let url = fresh_database().await;
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let mut child = bin()
-        .env("DATABASE_URL", &url)
-        .env(
-            "ADMIN_TOKEN",
-            "sigterm-admin-e91f1546c503346bad480dc0bdfe2e82",
-        )
-        .env(
-            "POSTBACK_KEY",
-            "sigterm-postback-f31e9eaaaef1f49d9023dfb06bb1bdb7",
-        )
-        .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
-        .env("LOG_FORMAT", "json")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let client = reqwest::Client::new();
-    let mut up = false;
-    for _ in 0..100 {
-        if client
-            .get(format!("http://127.0.0.1:{port}/healthz"))
-            .send()
-            .await
-            .is_ok()
-        {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+/// Meta's success, after a delay (the request is held that long).
+struct HeldOk(std::time::Duration);
+
+impl wiremock::Respond for HeldOk {
+    fn respond(&self, req: &wiremock::Request) -> wiremock::ResponseTemplate {
+        wiremock::Respond::respond(&GraphOk, req).set_delay(self.0)
     }
-    assert!(up, "server did not start");
-    let started = std::time::Instant::now();
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exit = tokio::task::spawn_blocking(move || {
-        let status = child.wait().unwrap();
-        let mut out = String::new();
-        std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut out).unwrap();
-        (status, out)
-    })
+}
+
+/// SIGTERM in the middle of a delivery: Meta holds the requests, so the worker is still waiting
+/// for it at the shutdown deadline. The server stops accepting, exits 0 promptly, and gives back
+/// its leases: after the exit every event is pending, claimable and leased by nobody. A new
+/// process then delivers every event, with one payload per event id (those in flight at the
+/// deadline legitimately go twice).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_the_server_gracefully() {
+    use std::collections::{HashMap, HashSet};
+    use std::time::Duration;
+
+    const EVENTS: usize = 40;
+    let url = fresh_database().await;
+    let held = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(HeldOk(Duration::from_secs(60)))
+        .mount(&held)
+        .await;
+    // The events are queued first, by an in-test server on the same database whose worker
+    // never runs; the binary's first pass then finds all 40 due.
+    let secrets_key = "11".repeat(32);
+    let ingest = spawn_on(
+        &url,
+        wiremock::MockServer::start().await,
+        &["--secrets-key", &secrets_key],
+    )
+    .await;
+    ingest.create_campaign("term", serde_json::json!({})).await;
+    let mut queued = HashSet::new();
+    for i in 0..EVENTS {
+        queued.insert(
+            lead_via(
+                &ingest.client,
+                &ingest.address,
+                "term",
+                &format!("term-{i:03}"),
+            )
+            .await,
+        );
+    }
+    assert_eq!(queued.len(), EVENTS);
+    let pool = ingest.pool.clone();
+
+    // Delivery waits up to 60 s for Meta (the lease lasts that plus 30 s); shutdown gives up
+    // after 2 s. A pass claims 20 (ten a request, two requests at a time): Meta holds two
+    // requests, 20 events are leased, 20 wait unclaimed.
+    let settings = [
+        ("SHUTDOWN_TIMEOUT", "2s"),
+        ("DELIVERY_TIMEOUT", "60s"),
+        ("DELIVERY_BATCH_MAX", "10"),
+        ("DELIVERY_CONCURRENCY", "2"),
+    ];
+    let mut first = spawn_serve(&url, &held.uri(), &settings).await;
+    wait_for(
+        "two requests held by the fake Graph API",
+        Duration::from_secs(30),
+        || async {
+            let n = held.received_requests().await.unwrap_or_default().len();
+            if n >= 2 {
+                Ok(())
+            } else {
+                Err(format!("{n} requests"))
+            }
+        },
+    )
+    .await;
+    let leased: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE lease_owner IS NOT NULL AND lease_until > now()",
+    )
+    .fetch_one(&pool)
     .await
     .unwrap();
-    assert!(exit.0.success(), "exit status {:?}", exit.0);
+    assert_eq!(leased, 20, "events leased while Meta holds two requests");
+    assert_eq!(held.received_requests().await.unwrap().len(), 2);
+
+    let (status, took) = first.terminate().await;
+    let logs = first.logs();
+    assert!(status.success(), "exit status {status:?}: {logs}");
+    assert!(took < Duration::from_secs(12), "took {took:?}");
+    assert!(logs.contains("\"stopped\""), "no stop log line: {logs}");
     assert!(
-        started.elapsed() < std::time::Duration::from_secs(12),
-        "took {:?}",
-        started.elapsed()
+        logs.contains("delivery did not finish within the shutdown timeout"),
+        "the worker was not mid-delivery at the deadline: {logs}"
     );
-    assert!(
-        exit.1.contains("\"stopped\""),
-        "no stop log line: {}",
-        exit.1
-    );
-    assert!(client
-        .get(format!("http://127.0.0.1:{port}/healthz"))
+    assert!(reqwest::Client::new()
+        .get(first.url("/healthz"))
         .send()
         .await
         .is_err());
+
+    // No lease outlives the process; every event is pending and due.
+    let rows: Vec<(String, bool, bool)> = sqlx::query_as(
+        "SELECT state, lease_owner IS NULL AND lease_until IS NULL, \
+                coalesce(next_attempt_at <= now(), true) FROM events",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), EVENTS);
+    for (state, unleased, due) in &rows {
+        assert_eq!(
+            (state.as_str(), unleased, due),
+            ("pending", &true, &true),
+            "after the exit: {rows:?}"
+        );
+    }
+    let in_flight = held.received_requests().await.unwrap_or_default().len();
+
+    // A new process (Meta answers at once now) delivers everything, well before the 90 s
+    // lease would have expired had it not been released.
+    let fast = wiremock::MockServer::start().await;
+    mount_graph_ok(&fast).await;
+    let mut second = spawn_serve(&url, &fast.uri(), &[]).await;
+    wait_for("every event sent", Duration::from_secs(30), || async {
+        let sent: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE state = 'sent'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        if sent == EVENTS as i64 {
+            Ok(())
+        } else {
+            Err(format!("{sent} of {EVENTS} sent"))
+        }
+    })
+    .await;
+    let (status, _) = second.terminate().await;
+    assert!(status.success(), "{status:?}: {}", second.logs());
+
+    let mut payloads: HashMap<String, Vec<serde_json::Value>> = HashMap::new();
+    let mut after_restart: HashMap<String, usize> = HashMap::new();
+    let held_requests = received(&held).await;
+    for (i, (path, body)) in held_requests
+        .iter()
+        .chain(&received(&fast).await)
+        .enumerate()
+    {
+        assert_eq!(path, "/v26.0/1234567890/events");
+        for event in body["data"].as_array().expect("data") {
+            let id = event["event_id"].as_str().unwrap().to_owned();
+            if i >= in_flight {
+                *after_restart.entry(id.clone()).or_default() += 1;
+            }
+            payloads.entry(id).or_default().push(event.clone());
+        }
+    }
+    assert_eq!(
+        payloads.keys().cloned().collect::<HashSet<_>>(),
+        queued,
+        "every event reached Meta"
+    );
+    for (id, versions) in &payloads {
+        assert!(
+            versions.iter().all(|v| v == &versions[0]),
+            "{id} was sent with different payloads: {versions:?}"
+        );
+    }
+    let twice: Vec<_> = after_restart.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "sent twice after the restart: {twice:?}");
+    assert_eq!(after_restart.len(), EVENTS, "the restart sent every event");
 }

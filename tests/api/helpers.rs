@@ -28,6 +28,8 @@ pub struct TestApp {
     pub graph: MockServer,
     pub worker: DeliveryWorker,
     pub client: reqwest::Client,
+    /// The Graph API version the server is configured with (`--meta-api-version`).
+    pub api_version: String,
     pub database_url: String,
 }
 
@@ -147,6 +149,7 @@ pub async fn spawn_on(database_url: &str, graph: MockServer, extra: &[&str]) -> 
     let port = app.port();
     let pool = app.pool().clone();
     let worker = app.worker();
+    let api_version = config_api_version(extra);
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
@@ -158,8 +161,19 @@ pub async fn spawn_on(database_url: &str, graph: MockServer, extra: &[&str]) -> 
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap(),
+        api_version,
         database_url: database_url.to_owned(),
     }
+}
+
+/// The server's default Graph API version, unless `extra` sets `--meta-api-version`.
+fn config_api_version(extra: &[&str]) -> String {
+    extra
+        .iter()
+        .position(|a| *a == "--meta-api-version")
+        .and_then(|i| extra.get(i + 1))
+        .map_or("v26.0", |v| v)
+        .to_owned()
 }
 
 impl TestApp {
@@ -249,16 +263,53 @@ impl TestApp {
         self.worker.tick().await.expect("delivery pass")
     }
 
-    /// Every request body the fake Graph API received, in order.
+    /// Every request body the fake Graph API received, in order. The fake answers any path, so
+    /// this checks each request's path: `/{configured version}/{pixel}/events`, where the
+    /// pixel is the pixel of the campaign of every event the request carries (looked up in the
+    /// database; events whose campaign was deleted since cannot be checked).
     pub async fn graph_requests(&self) -> Vec<Value> {
-        self.graph
-            .received_requests()
+        let received = self.graph.received_requests().await.unwrap_or_default();
+        let mut bodies = Vec::with_capacity(received.len());
+        for r in &received {
+            assert_eq!(r.method.as_str(), "POST", "{} {}", r.method, r.url);
+            let body: Value = serde_json::from_slice(&r.body).expect("graph request is JSON");
+            let path = r.url.path();
+            let ids: Vec<String> = body["data"]
+                .as_array()
+                .map(|d| {
+                    d.iter()
+                        .filter_map(|e| e["event_id"].as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let parts: Vec<&str> = path.split('/').collect();
+            assert!(
+                parts.len() == 4 && parts[0].is_empty() && parts[3] == "events",
+                "a request went to {path}"
+            );
+            assert_eq!(
+                parts[1], self.api_version,
+                "a request went to {path}: not the configured API version"
+            );
+            let pixel = parts[2];
+            let by_event: Vec<(String, Vec<String>)> = sqlx::query_as(
+                "SELECT e.event_id, array_agg(DISTINCT c.pixel_id) FROM events e \
+                 JOIN campaigns c ON c.id = e.campaign_id WHERE e.event_id = ANY($1) \
+                 GROUP BY e.event_id",
+            )
+            .bind(&ids)
+            .fetch_all(&self.pool)
             .await
-            .unwrap_or_default()
-            .iter()
-            .filter(|r| r.url.path().ends_with("/events"))
-            .map(|r| serde_json::from_slice(&r.body).expect("graph request is JSON"))
-            .collect()
+            .expect("pixels of the events sent");
+            for (id, pixels) in by_event {
+                assert!(
+                    pixels.iter().any(|p| p == pixel),
+                    "event {id} of pixel {pixels:?} went to {path}"
+                );
+            }
+            bodies.push(body);
+        }
+        bodies
     }
 
     /// Every event the fake Graph API received, across requests.
@@ -308,4 +359,231 @@ pub async fn assert_problem(resp: reqwest::Response, status: u16, code: &str) ->
         "{body}"
     );
     body["detail"].as_str().unwrap().to_owned()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The compiled binary, as deployed: `capi-bridge serve` in its own process.
+// ---------------------------------------------------------------------------------------------
+
+/// The compiled `capi-bridge`, with none of the settings it reads from the environment
+/// inherited from the test's environment.
+pub fn binary() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_capi-bridge"));
+    for (var, _) in std::env::vars() {
+        if var.starts_with("DATABASE_")
+            || var.starts_with("DELIVERY_")
+            || var.starts_with("META_")
+            || var.starts_with("SECRETS_KEY")
+            || [
+                "ADMIN_TOKEN",
+                "POSTBACK_KEY",
+                "LISTEN_ADDR",
+                "RUST_LOG",
+                "LOG_FORMAT",
+                "HTTP_WORKERS",
+                "SHUTDOWN_TIMEOUT",
+                "REQUEST_TIMEOUT",
+                "UNMATCHED_GRACE",
+            ]
+            .contains(&var.as_str())
+        {
+            cmd.env_remove(var);
+        }
+    }
+    cmd
+}
+
+/// A port nothing listens on (just now).
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// A `capi-bridge serve` process; its stdout and stderr go to `log_path`. Killed on drop.
+pub struct ServeProcess {
+    pub child: std::process::Child,
+    pub base: String,
+    pub log_path: std::path::PathBuf,
+    pub client: reqwest::Client,
+}
+
+/// Starts `capi-bridge serve` on `database_url` with Meta at `graph_url` (JSON logs at info,
+/// delivery polling every 50 ms); `env` adds or overrides settings. Waits until it is healthy.
+pub async fn spawn_serve(
+    database_url: &str,
+    graph_url: &str,
+    env: &[(&str, &str)],
+) -> ServeProcess {
+    let port = free_port();
+    let log_path = std::env::temp_dir().join(format!(
+        "capi-serve-{}-{port}-{}.log",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ));
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut cmd = binary();
+    cmd.arg("serve")
+        .env("DATABASE_URL", database_url)
+        .env("ADMIN_TOKEN", ADMIN_TOKEN)
+        .env("POSTBACK_KEY", POSTBACK_KEY)
+        .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+        .env("META_GRAPH_URL", graph_url)
+        .env("SECRETS_KEY", "11".repeat(32))
+        .env("DELIVERY_POLL_INTERVAL", "50ms")
+        .env("HTTP_WORKERS", "1")
+        .env("DATABASE_MAX_CONNECTIONS", "5")
+        .env("LOG_FORMAT", "json")
+        .env("RUST_LOG", "info");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = cmd
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("start capi-bridge serve");
+    let mut process = ServeProcess {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        log_path,
+        client: reqwest::Client::new(),
+    };
+    for _ in 0..200 {
+        if let Ok(r) = process.client.get(process.url("/healthz")).send().await {
+            if r.status().is_success() {
+                return process;
+            }
+        }
+        if let Ok(Some(status)) = process.child.try_wait() {
+            panic!("capi-bridge serve exited with {status}: {}", process.logs());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!(
+        "capi-bridge serve did not become healthy: {}",
+        process.logs()
+    );
+}
+
+impl ServeProcess {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// Creates campaign `key` on `pixel_id`.
+    pub async fn create_campaign(&self, key: &str, pixel_id: &str) {
+        let resp = self
+            .client
+            .post(self.url("/admin/v1/campaigns"))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&json!({"key": key, "pixel_id": pixel_id, "access_token": ACCESS_TOKEN}))
+            .send()
+            .await
+            .expect("create campaign");
+        assert_eq!(resp.status(), 201, "create campaign {key}");
+    }
+
+    /// SIGTERM, then waits for the exit; returns the exit status and how long it took.
+    pub async fn terminate(&mut self) -> (std::process::ExitStatus, std::time::Duration) {
+        let started = std::time::Instant::now();
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -TERM");
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return (status, started.elapsed());
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(60),
+                "still running a minute after SIGTERM"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        if std::env::var("KEEP_LOGS").is_err() {
+            let _ = std::fs::remove_file(&self.log_path);
+        }
+    }
+}
+
+/// Registers click `click_id` on `campaign` at `base`, and a Keitaro lead postback for it;
+/// returns the queued event's id.
+pub async fn lead_via(
+    client: &reqwest::Client,
+    base: &str,
+    campaign: &str,
+    click_id: &str,
+) -> String {
+    let resp = client
+        .post(format!("{base}/v1/clicks"))
+        .header("user-agent", BROWSER_UA)
+        .json(&json!({"campaign": campaign, "click_id": click_id}))
+        .send()
+        .await
+        .expect("click request");
+    assert_eq!(resp.status(), 201, "click {click_id}");
+    let resp = client
+        .get(format!(
+            "{base}/v1/postback/keitaro?key={POSTBACK_KEY}&subid={click_id}&status=lead"
+        ))
+        .send()
+        .await
+        .expect("postback request");
+    assert_eq!(resp.status(), 200, "postback {click_id}");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["status"], "accepted", "{body}");
+    body["events"][0]["event_id"]
+        .as_str()
+        .expect("event_id")
+        .to_owned()
+}
+
+/// Every request the fake received, as (path, body).
+pub async fn received(graph: &MockServer) -> Vec<(String, Value)> {
+    graph
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|r| {
+            (
+                r.url.path().to_owned(),
+                serde_json::from_slice(&r.body).expect("graph request is JSON"),
+            )
+        })
+        .collect()
+}
+
+/// Polls `check` every 50 ms until it gives `Some`, for at most `timeout`; panics with
+/// `what` and the last state otherwise.
+pub async fn wait_for<T, F, Fut>(what: &str, timeout: std::time::Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        match check().await {
+            Ok(v) => return v,
+            Err(state) => assert!(
+                std::time::Instant::now() < deadline,
+                "timed out after {timeout:?} waiting for {what}: {state}"
+            ),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
