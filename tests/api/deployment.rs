@@ -387,7 +387,7 @@ async fn sigterm_stops_the_server_gracefully() {
         .await;
     // The events are queued first, by an in-test server on the same database whose worker
     // never runs; the binary's first pass then finds all 40 due.
-    let secrets_key = "11".repeat(32);
+    let secrets_key = TEST_SECRETS_KEY;
     let ingest = spawn_on(
         &url,
         wiremock::MockServer::start().await,

@@ -18,6 +18,9 @@ pub const ACCESS_TOKEN: &str = "EAAtest-access-token-987654321";
 /// The landing page `create_campaign` gives every campaign: the `event_source_url` of events
 /// whose click registered none.
 pub const LANDING_URL: &str = "https://lp.example.com/offer";
+/// A random AES-256 key for tests that encrypt tokens at rest.
+pub const TEST_SECRETS_KEY: &str =
+    "0265f25df38ba7b214fcce02add73d8f1921ae822574b76937ccd641b0d6700a";
 pub const BROWSER_UA: &str =
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148";
 
@@ -428,7 +431,7 @@ pub async fn spawn_serve(
         .env("POSTBACK_KEY", POSTBACK_KEY)
         .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
         .env("META_GRAPH_URL", graph_url)
-        .env("SECRETS_KEY", "11".repeat(32))
+        .env("SECRETS_KEY", TEST_SECRETS_KEY)
         .env("DELIVERY_POLL_INTERVAL", "50ms")
         .env("HTTP_WORKERS", "1")
         .env("DATABASE_MAX_CONNECTIONS", "5")
@@ -480,7 +483,10 @@ impl ServeProcess {
             .client
             .post(self.url("/admin/v1/campaigns"))
             .bearer_auth(ADMIN_TOKEN)
-            .json(&json!({"key": key, "pixel_id": pixel_id, "access_token": ACCESS_TOKEN}))
+            .json(
+                &json!({"key": key, "pixel_id": pixel_id, "access_token": ACCESS_TOKEN,
+                "landing_url": LANDING_URL}),
+            )
             .send()
             .await
             .expect("create campaign");
