@@ -391,7 +391,7 @@ async fn sigterm_stops_the_server_gracefully() {
     let ingest = spawn_on(
         &url,
         wiremock::MockServer::start().await,
-        &["--secrets-key", &secrets_key],
+        &["--secrets-key", secrets_key],
     )
     .await;
     ingest.create_campaign("term", serde_json::json!({})).await;
