@@ -178,7 +178,13 @@ fn opt<T>(
     v.map(|s| field(name, parse(s))).transpose()
 }
 
-pub async fn list(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+/// Takes no query parameters: a filter it does not know is a 400, never "everything".
+pub async fn list(
+    _: Admin,
+    req: actix_web::HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    super::query(&req, &[])?;
     let all = campaigns::list(&state.pool).await?;
     let items: Vec<Value> = all.iter().map(view).collect();
     Ok(HttpResponse::Ok().json(json!({ "campaigns": items })))

@@ -2,9 +2,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 
-use super::{campaign_key, Admin};
+use super::{campaign_key, query, Admin};
 use crate::domain::CampaignKey;
-use crate::http::params::{parse_urlencoded, Params};
+use crate::http::params::Params;
 use crate::http::ApiError;
 use crate::ingest::retry::{retry_conversion, Retried};
 use crate::startup::AppState;
@@ -80,21 +80,6 @@ pub async fn refused(
         .then(|| items.last().map(|c| c.id))
         .flatten();
     Ok(HttpResponse::Ok().json(json!({ "refused_postbacks": items, "next_before": next_before })))
-}
-
-/// The query parameters, refusing any name not in `known`.
-fn query(req: &HttpRequest, known: &[&str]) -> Result<Params, ApiError> {
-    let pairs = parse_urlencoded(req.query_string().as_bytes())?;
-    if let Some((name, _)) = pairs.iter().find(|(n, _)| !known.contains(&n.as_str())) {
-        return Err(ApiError::bad_request(
-            "unknown_parameter",
-            format!(
-                "unknown query parameter {name:?}; known: {}",
-                known.join(", ")
-            ),
-        ));
-    }
-    Ok(Params::from_pairs(pairs))
 }
 
 /// `limit` (1-1000, default 50) and `before` (an id).

@@ -10,6 +10,7 @@ use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 
 use crate::domain::CampaignKey;
 use crate::http::auth::{bearer_token, secret_matches};
+use crate::http::params::{parse_urlencoded, Params};
 use crate::http::ApiError;
 use crate::startup::AppState;
 
@@ -71,6 +72,21 @@ pub fn campaign_key(raw: &str) -> Result<CampaignKey, ApiError> {
             format!("no campaign with key {raw:?}"),
         )
     })
+}
+
+/// The query parameters, refusing any name not in `known`.
+pub fn query(req: &HttpRequest, known: &[&str]) -> Result<Params, ApiError> {
+    let pairs = parse_urlencoded(req.query_string().as_bytes())?;
+    if let Some((name, _)) = pairs.iter().find(|(n, _)| !known.contains(&n.as_str())) {
+        return Err(ApiError::bad_request(
+            "unknown_parameter",
+            format!(
+                "unknown query parameter {name:?}; known: {}",
+                known.join(", ")
+            ),
+        ));
+    }
+    Ok(Params::from_pairs(pairs))
 }
 
 /// Parses an admin JSON body; unknown fields are refused by name.
