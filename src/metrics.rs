@@ -190,15 +190,7 @@ impl Metrics {
                 .get_or_create(&vec![("state", state.to_owned())])
                 .set(n);
         }
-        for state in [
-            "pending",
-            "sent",
-            "failed",
-            "expired",
-            "skipped",
-            "suppressed",
-            "unmatched",
-        ] {
+        for state in crate::storage::conversions::VIEW_STATES {
             let n = conversions
                 .iter()
                 .find(|(s, _)| s == state)

@@ -363,6 +363,18 @@ pub async fn unmatched_due(
     .await
 }
 
+/// A conversion's state as the admin API and the metrics show it: its event's state once it
+/// has an event, else its own.
+pub const VIEW_STATES: [&str; 7] = [
+    "pending",
+    "sent",
+    "failed",
+    "expired",
+    "skipped",
+    "suppressed",
+    "unmatched",
+];
+
 /// One row of the admin conversion list: the conversion with its event's delivery state.
 #[derive(Debug, sqlx::FromRow, serde::Serialize)]
 pub struct ConversionView {

@@ -5,23 +5,11 @@ use serde_json::json;
 
 use crate::helpers::*;
 
-async fn scrape(app: &TestApp) -> String {
-    let resp = app
-        .client
-        .get(app.url("/metrics"))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    resp.text().await.unwrap()
-}
-
 /// Any token is a valid HTTP method: garbage methods and paths must not each mint a new series.
 #[tokio::test]
 async fn garbage_methods_and_paths_share_bounded_metric_labels() {
     let app = spawn_app().await;
-    let baseline = scrape(&app).await.len();
+    let baseline = app.scrape_metrics().await.len();
 
     for n in 0..60 {
         let method = Method::from_bytes(format!("X{n}{}", "Q".repeat(2000)).as_bytes()).unwrap();
@@ -36,7 +24,7 @@ async fn garbage_methods_and_paths_share_bounded_metric_labels() {
         }
     }
 
-    let text = scrape(&app).await;
+    let text = app.scrape_metrics().await;
     assert!(!text.contains("QQQQ"), "a raw method is a label");
     assert!(!text.contains("junk"), "a raw path is a label");
     assert!(

@@ -262,6 +262,23 @@ impl TestApp {
             .expect("postback request")
     }
 
+    /// GET /metrics with the admin token: 200, OpenMetrics text.
+    pub async fn scrape_metrics(&self) -> String {
+        let resp = self
+            .client
+            .get(self.url("/metrics"))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_eq!(
+            resp.headers()[CONTENT_TYPE],
+            "application/openmetrics-text; version=1.0.0; charset=utf-8"
+        );
+        resp.text().await.unwrap()
+    }
+
     pub async fn deliver(&self) -> TickReport {
         self.worker.tick().await.expect("delivery pass")
     }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use capi_bridge::storage::privacy::{apply_retention, RetentionReport};
-use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::RETRY_AFTER;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -35,23 +35,6 @@ async fn assert_problem(
     let headers = resp.headers().clone();
     crate::helpers::assert_problem(resp, status, code).await;
     headers
-}
-
-/// GET /metrics with the admin token: 200, OpenMetrics text.
-async fn scrape(app: &TestApp) -> String {
-    let resp = app
-        .client
-        .get(app.url("/metrics"))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    assert_eq!(
-        resp.headers()[CONTENT_TYPE],
-        "application/openmetrics-text; version=1.0.0; charset=utf-8"
-    );
-    resp.text().await.unwrap()
 }
 
 /// The exposition has exactly this line.
@@ -212,7 +195,7 @@ async fn metrics_need_the_admin_token() {
         .unwrap();
     assert_problem(resp, 401, "unauthorized").await;
 
-    let text = scrape(&app).await;
+    let text = app.scrape_metrics().await;
     assert!(text.ends_with("# EOF\n"), "OpenMetrics ends with # EOF");
     assert_line(
         &text,
@@ -227,7 +210,7 @@ async fn metrics_count_a_click_a_postback_and_a_delivery() {
     click(&app, "m-1").await;
     accepted(&app, "subid=m-1&status=lead&payout=5").await;
 
-    let before = scrape(&app).await;
+    let before = app.scrape_metrics().await;
     assert_line(&before, r#"capi_bridge_events{state="pending"} 1"#);
     assert_line(&before, "capi_bridge_outbox_depth 1");
     assert_line(&before, "capi_bridge_delivery_request_seconds_count 0");
@@ -235,7 +218,7 @@ async fn metrics_count_a_click_a_postback_and_a_delivery() {
     let report = app.deliver().await;
     assert_eq!(report.delivered, 1, "{report:?}");
 
-    let text = scrape(&app).await;
+    let text = app.scrape_metrics().await;
     assert_line(
         &text,
         r#"capi_bridge_http_requests_total{route="/v1/clicks",method="POST",status="201"} 1"#,
@@ -306,7 +289,7 @@ async fn metrics_label_unknown_routes_unmatched_never_with_the_raw_path() {
         .await;
     assert_problem(resp, 404, "click_not_found").await;
 
-    let text = scrape(&app).await;
+    let text = app.scrape_metrics().await;
     assert_line(
         &text,
         r#"capi_bridge_http_requests_total{route="unmatched",method="GET",status="404"} 3"#,
@@ -372,7 +355,7 @@ async fn the_fourth_click_in_a_minute_from_one_address_is_429_and_stores_nothing
         .await,
         0
     );
-    let text = scrape(&app).await;
+    let text = app.scrape_metrics().await;
     assert_line(&text, r#"capi_bridge_clicks_stored_total{result="new"} 3"#);
     assert_line(
         &text,
@@ -521,7 +504,7 @@ async fn a_postback_from_outside_the_allow_list_is_403_and_records_nothing_even_
     let report = app.deliver().await;
     assert_eq!(report.claimed, 0, "{report:?}");
     assert!(app.graph_requests().await.is_empty());
-    let text = scrape(&app).await;
+    let text = app.scrape_metrics().await;
     assert!(
         !text.contains("capi_bridge_postbacks_total{"),
         "no postback counted:\n{text}"
@@ -795,7 +778,7 @@ async fn a_new_token_does_not_requeue_an_event_whose_payload_retention_erased() 
         rows[0].1, "pending",
         "a payload-less event is back in the outbox"
     );
-    let text = scrape(&app).await;
+    let text = app.scrape_metrics().await;
     assert_line(&text, "capi_bridge_outbox_depth 0");
     assert_line(&text, r#"capi_bridge_events{state="pending"} 0"#);
 }

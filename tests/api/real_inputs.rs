@@ -29,18 +29,6 @@ async fn click(app: &TestApp, campaign: &str, click_id: &str, extra: Value) {
     assert_eq!(resp.status(), 201, "register click {click_id}");
 }
 
-async fn metrics(app: &TestApp) -> String {
-    let resp = app
-        .client
-        .get(app.url("/metrics"))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    resp.text().await.unwrap()
-}
-
 fn gauge(text: &str, name: &str, state: &str) -> i64 {
     let prefix = format!("{name}{{state=\"{state}\"}} ");
     text.lines()
@@ -125,7 +113,7 @@ async fn a_website_event_without_a_page_url_fails_and_a_retry_after_the_campaign
     );
     assert_eq!(app.deliver().await.delivered, 0);
     assert!(app.graph_requests().await.is_empty(), "never sent");
-    let m = metrics(&app).await;
+    let m = app.scrape_metrics().await;
     assert_eq!(gauge(&m, "capi_bridge_conversions", "failed"), 1, "{m}");
 
     // Retrying without a URL still fails, and says why.
@@ -165,7 +153,7 @@ async fn a_website_event_without_a_page_url_fails_and_a_retry_after_the_campaign
     assert_eq!(events[0]["event_id"], "Lead-nu-1");
     let view = app.admin_get(&format!("/admin/v1/conversions/{id}")).await;
     assert_eq!(view["state"], "sent", "{view}");
-    let m = metrics(&app).await;
+    let m = app.scrape_metrics().await;
     assert_eq!(gauge(&m, "capi_bridge_conversions", "failed"), 0, "{m}");
     assert_eq!(gauge(&m, "capi_bridge_conversions", "sent"), 1, "{m}");
 }
@@ -330,7 +318,7 @@ async fn admin_lists_refuse_unknown_parameters_and_filter_by_click_and_time() {
     }
 
     // Metrics and the API agree: the conversions are pending in both, no state the API lacks.
-    let m = metrics(&app).await;
+    let m = app.scrape_metrics().await;
     assert_eq!(gauge(&m, "capi_bridge_conversions", "pending"), 2, "{m}");
     assert!(!m.contains("state=\"queued\""), "{m}");
 }

@@ -10,15 +10,7 @@ use crate::ingest::retry::{retry_conversion, Retried};
 use crate::startup::AppState;
 use crate::storage::{campaigns, conversions, events, refused};
 
-const STATES: [&str; 7] = [
-    "pending",
-    "sent",
-    "failed",
-    "expired",
-    "skipped",
-    "suppressed",
-    "unmatched",
-];
+use conversions::VIEW_STATES as STATES;
 
 /// `GET /admin/v1/conversions?campaign=&state=&click_id=&since=&until=&limit=&before=`: newest
 /// first. An unknown parameter is a 400: a misspelt filter must not silently return everything.
