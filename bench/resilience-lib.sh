@@ -85,7 +85,7 @@ setup() {
   wait_healthy 30 || { echo "$NAME: the server did not start; see $OUT/server.log" >&2; exit 1; }
   curl -sf -X POST "$BASE/admin/v1/campaigns" -H "Authorization: Bearer $ADMIN" \
     -H 'content-type: application/json' \
-    -d "{\"key\":\"$NAME\",\"pixel_id\":\"1234567890\",\"access_token\":\"EAA$NAME-token-0123456789\"}" >/dev/null
+    -d "{\"key\":\"$NAME\",\"pixel_id\":\"1234567890\",\"access_token\":\"EAA$NAME-token-0123456789\",\"landing_url\":\"https://lp.example.com/$NAME\"}" >/dev/null
 }
 
 # Starts the server in the background (its output appended to $OUT/server.log).
