@@ -345,6 +345,15 @@ mod tests {
     }
 
     #[test]
+    fn kept_params_hold_no_control_characters() {
+        let p = conv(Tracker::Keitaro, "subid=a&%00=x&note=a%00b%1B");
+        assert_eq!(
+            p.params,
+            serde_json::json!({"": "x", "note": "ab", "subid": "a"})
+        );
+    }
+
+    #[test]
     fn event_source_url_from_either_name() {
         let p = conv(Tracker::Keitaro, "subid=a&url=https%3A%2F%2Flp.example%2Fo");
         assert_eq!(p.event_source_url.unwrap().as_str(), "https://lp.example/o");

@@ -85,8 +85,15 @@ pub fn kept_params(p: &crate::http::params::Params) -> serde_json::Value {
         .filter(|(name, _)| !personal(name))
         .take(KEPT_MAX)
         .map(|(name, value)| {
-            let value: String = value.chars().take(KEPT_VALUE_MAX).collect();
-            (name.to_owned(), serde_json::Value::String(value))
+            // Control characters go: PostgreSQL's jsonb refuses NUL, and a log line or a page
+            // showing these parameters should not carry terminal escapes.
+            let clean = |s: &str, max: usize| -> String {
+                s.chars().filter(|c| !c.is_control()).take(max).collect()
+            };
+            (
+                clean(name, KEPT_VALUE_MAX),
+                serde_json::Value::String(clean(value, KEPT_VALUE_MAX)),
+            )
         })
         .collect();
     serde_json::Value::Object(map)

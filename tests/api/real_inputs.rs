@@ -80,6 +80,24 @@ async fn an_unfilled_status_macro_is_422_records_nothing_and_is_kept_for_the_use
     );
     assert!(!list.to_string().contains(POSTBACK_KEY));
 
+    // A NUL in a parameter's name or value is no reason for a 500 (jsonb refuses NUL).
+    let (status, body) = answer(
+        app.postback("keitaro", "subid=kt-1&%00=x&status=%7Bstatus%7D&n=a%00b")
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (status, &body["code"]),
+        (422, &json!("unfilled_status")),
+        "{body}"
+    );
+    let (status, body) = answer(
+        app.postback("keitaro", "subid=kt-1&%00=x&status=lead&n=a%00b")
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
     // A truly absent status is the dialect's default: a sale, a Purchase.
     let (status, body) = answer(app.postback("keitaro", "subid=kt-1&payout=7").await).await;
     assert_eq!(status, 200, "{body}");
