@@ -33,23 +33,7 @@ async fn queue_lead_at(
     campaign: &str,
     click_id: &str,
 ) -> Queued {
-    let resp = client
-        .post(format!("{base}/v1/clicks"))
-        .header("user-agent", BROWSER_UA)
-        .json(&json!({"campaign": campaign, "click_id": click_id}))
-        .send()
-        .await
-        .expect("click request");
-    assert_eq!(resp.status(), 201, "click {click_id}");
-    let resp = client
-        .get(format!(
-            "{base}/v1/postback/keitaro?key={POSTBACK_KEY}&subid={click_id}&status=lead"
-        ))
-        .send()
-        .await
-        .expect("postback request");
-    assert_eq!(resp.status(), 200, "postback {click_id}");
-    accepted(resp.json().await.unwrap())
+    accepted(queue_lead_via(client, base, campaign, click_id).await)
 }
 
 fn accepted(body: Value) -> Queued {

@@ -544,13 +544,13 @@ impl Drop for ServeProcess {
 }
 
 /// Registers click `click_id` on `campaign` at `base`, and a Keitaro lead postback for it;
-/// returns the queued event's id.
-pub async fn lead_via(
+/// returns the postback's answer, checked to be `accepted`.
+pub async fn queue_lead_via(
     client: &reqwest::Client,
     base: &str,
     campaign: &str,
     click_id: &str,
-) -> String {
+) -> Value {
     let resp = client
         .post(format!("{base}/v1/clicks"))
         .header("user-agent", BROWSER_UA)
@@ -569,7 +569,17 @@ pub async fn lead_via(
     assert_eq!(resp.status(), 200, "postback {click_id}");
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["status"], "accepted", "{body}");
-    body["events"][0]["event_id"]
+    body
+}
+
+/// [`queue_lead_via`], returning the queued event's id.
+pub async fn lead_via(
+    client: &reqwest::Client,
+    base: &str,
+    campaign: &str,
+    click_id: &str,
+) -> String {
+    queue_lead_via(client, base, campaign, click_id).await["events"][0]["event_id"]
         .as_str()
         .expect("event_id")
         .to_owned()
