@@ -4,6 +4,7 @@ mod campaign;
 mod click;
 mod currency;
 mod customer;
+mod state;
 
 pub use campaign::{
     ActionSource, CampaignKey, EventIdTemplate, EventMap, EventName, PixelId, ValueSource,
@@ -13,6 +14,7 @@ pub use click::{
 };
 pub use currency::Currency;
 pub use customer::{CustomerData, CustomerField, Sha256Hash};
+pub use state::{AttemptOutcome, ConversionState, EventState, FailureClass};
 
 /// Why a value was refused; the message is written for the integrator who sent it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
