@@ -3,7 +3,7 @@
 #
 # The caller sets NAME (database and directory prefix), PORT, GRAPH_PORT, SERVER_ENV (an array
 # of extra VAR=value for the server, may be empty) and optionally GRAPH_DELAY_MS with
-# SLOW_PORT (the server then talks to the fake through examples/slow_graph, which holds each
+# SLOW_PORT (the server then talks to the fake through bench/src/bin/slow_graph.rs, which holds each
 # answer back that long), then calls setup.
 
 # free_port <port>: the first port from <port> on that nothing listens on (other runs and other
@@ -29,8 +29,8 @@ OUT=$(mktemp -d "/tmp/capi-$NAME.XXXXXX")
 BASE=http://127.0.0.1:$PORT
 GRAPH=http://127.0.0.1:$GRAPH_PORT
 BIN=target/release/capi-bridge
-FAKE=target/release/examples/fake_graph
-LOAD=target/release/examples/crashload
+FAKE=target/release/fake_graph
+LOAD=target/release/crashload
 FAILURES=()
 SERVER_PID=""; FAKE_PID=""; LOAD_PID=""; SLOW_PID=""
 META_URL=$GRAPH
@@ -69,14 +69,14 @@ setup() {
   trap cleanup EXIT
   trap 'exit 130' INT TERM
   echo "$NAME: building (cargo build --release)" >&2
-  cargo build --release --quiet --bin capi-bridge --example fake_graph --example crashload \
-    ${GRAPH_DELAY_MS:+--example slow_graph}
+  cargo build --release --quiet -p capi-bridge -p capi-bridge-bench --bin capi-bridge \
+    --bin fake_graph --bin crashload ${GRAPH_DELAY_MS:+--bin slow_graph}
   psql "$PG/postgres" -qc "CREATE DATABASE $DB" >/dev/null
   # The campaign below is on pixel 1234567890; the server's default API version is v26.0.
   FAKE_GRAPH_PATH=/v26.0/1234567890/events $FAKE "$GRAPH_PORT" > "$OUT/fake.log" 2>&1 & FAKE_PID=$!
   for _ in $(seq 1 100); do curl -sf "$GRAPH/_stats" >/dev/null && break; sleep 0.05; done
   if [ -n "${GRAPH_DELAY_MS:-}" ]; then
-    target/release/examples/slow_graph "$SLOW_PORT" "$GRAPH" "$GRAPH_DELAY_MS" \
+    target/release/slow_graph "$SLOW_PORT" "$GRAPH" "$GRAPH_DELAY_MS" \
       > "$OUT/slow_graph.log" 2>&1 & SLOW_PID=$!
     META_URL=http://127.0.0.1:$SLOW_PORT
     sleep 0.3
