@@ -156,7 +156,7 @@ async fn two_processes_migrating_at_once_both_succeed() {
                 .unwrap()
         })
     };
-    let (a, b) = (run(url.clone()), run(url));
+    let (a, b) = (run(url.url.clone()), run(url.url.clone()));
     assert!(a.join().unwrap().status.success());
     assert!(b.join().unwrap().status.success());
 }

@@ -1,6 +1,8 @@
 //! `spawn_app`: a fresh database, the real server on port 0, and a fake Graph API.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+mod database;
+
+pub use database::{fresh_database, TestDatabase};
 
 use capi_bridge::config::Cli;
 use capi_bridge::delivery::{DeliveryWorker, TickReport};
@@ -8,7 +10,7 @@ use capi_bridge::startup::Application;
 use clap::Parser;
 use reqwest::header::CONTENT_TYPE;
 use serde_json::{json, Value};
-use sqlx::{Connection, Executor, PgConnection, PgPool};
+use sqlx::PgPool;
 use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
@@ -34,31 +36,9 @@ pub struct TestApp {
     /// The Graph API version the server is configured with (`--meta-api-version`).
     pub api_version: String,
     pub database_url: String,
-}
-
-fn server_url() -> String {
-    std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
-/// A new, empty database for one test.
-pub async fn fresh_database() -> String {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let name = format!(
-        "capi_test_{}_{}_{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed),
-        uuid::Uuid::new_v4().simple()
-    );
-    let server = server_url();
-    let mut conn = PgConnection::connect(&server)
-        .await
-        .expect("TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres) must reach Postgres");
-    conn.execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
-        .await
-        .expect("create test database");
-    let (base, _) = server.rsplit_once('/').expect("database url has a path");
-    format!("{base}/{name}")
+    /// The test's own database, dropped after the rest of the app; `None` for a second server
+    /// on another test app's database (`spawn_on`).
+    pub database: Option<TestDatabase>,
 }
 
 /// Answers like Meta: `events_received` = the number of events in the request.
@@ -114,8 +94,10 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
     let graph = MockServer::start().await;
     mount_graph_ok(&graph).await;
-    let database_url = fresh_database().await;
-    spawn_on(&database_url, graph, extra).await
+    let database = fresh_database().await;
+    let mut app = spawn_on(&database, graph, extra).await;
+    app.database = Some(database);
+    app
 }
 
 /// A server on an existing database (a second process of the same deployment).
@@ -166,6 +148,7 @@ pub async fn spawn_on(database_url: &str, graph: MockServer, extra: &[&str]) -> 
             .unwrap(),
         api_version,
         database_url: database_url.to_owned(),
+        database: None,
     }
 }
 

@@ -37,6 +37,8 @@ struct Served {
     port: u16,
     admin: String,
     key: String,
+    /// Dropped after `Drop for Served` has killed the process.
+    _database: TestDatabase,
 }
 
 impl Drop for Served {
@@ -75,6 +77,7 @@ async fn serve(graph: &wiremock::MockServer) -> Served {
         port,
         admin,
         key,
+        _database: url,
     };
     let client = reqwest::Client::new();
     for _ in 0..100 {
