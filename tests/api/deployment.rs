@@ -173,6 +173,8 @@ fn compose_file_is_valid() {
         "service_healthy",
         "capi-bridge\", \"healthcheck",
         "env_file: .env",
+        // The tests' fallback server: this machine only, clear of a local PostgreSQL on 5432.
+        "\"127.0.0.1:${POSTGRES_PORT:-5433}:5432\"",
     ] {
         assert!(compose.contains(needle), "compose file lacks {needle}");
     }
@@ -201,7 +203,14 @@ fn compose_file_is_valid() {
     } else {
         Command::new("docker-compose")
     };
-    let out = match cmd.args(["config", "-q"]).current_dir(&dir).output() {
+    // POSTGRES_PORT moves the published port (docker compose v2 and docker-compose v1 print
+    // the port mapping differently; both show the address and the port).
+    let out = match cmd
+        .arg("config")
+        .env("POSTGRES_PORT", "6001")
+        .current_dir(&dir)
+        .output()
+    {
         Ok(out) => out,
         Err(e) if std::env::var("CAPI_SKIP_COMPOSE").as_deref() == Ok("1") => {
             eprintln!("CAPI_SKIP_COMPOSE=1: `docker compose config` not run ({e})");
@@ -217,6 +226,12 @@ fn compose_file_is_valid() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let resolved = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        resolved.contains("6001") && resolved.contains("127.0.0.1"),
+        "{resolved}"
+    );
+    assert!(!resolved.contains("5433"), "{resolved}");
 }
 
 /// The real binary, a full scenario, every log line read: no secret and no raw personal data.
