@@ -193,8 +193,8 @@ async fn every_trackers_postback_url_works_filled_and_refuses_a_sale_unfilled() 
     let served = serve(&graph).await;
     let client = reqwest::Client::new();
     let text = readme();
-    let section = &text[text.find("### Pointing your tracker at it").unwrap()..];
-    let section = &section[..section.find("### Admin").unwrap()];
+    let section = &text[text.find("## Postback URLs").unwrap()..];
+    let section = &section[..section[1..].find("\n## ").unwrap()];
     let urls: Vec<String> = section
         .split('`')
         .filter(|s| s.starts_with("https://bridge.example.com/v1/postback/") && !s.contains("..."))
