@@ -75,8 +75,7 @@ fn dotenv_value(text: &str, key: &str) -> Option<String> {
                 .find_map(|q| v.strip_prefix(*q).and_then(|v| v.strip_suffix(*q)));
             unquoted.unwrap_or(v).to_owned()
         })
-        .filter(|v| !v.is_empty())
-        .last()
+        .rfind(|v| !v.is_empty())
 }
 
 fn percent_encode(s: &str) -> String {
@@ -241,15 +240,18 @@ mod tests {
     const LOCAL: &str = "local trust-auth PostgreSQL";
     const COMPOSE: &str = "compose PostgreSQL (bin/up)";
 
+    /// TEST_DATABASE_URL, POSTGRES_PORT, .env's text -> (source, URL or why not) in order.
+    type Case<'a> = (
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<&'a str>,
+        Vec<(&'a str, Result<&'a str, &'a str>)>,
+    );
+
     #[test]
     fn the_test_server_is_chosen_in_order() {
         let dotenv = "# bin/up\nPOSTGRES_PASSWORD=abc123\nADMIN_TOKEN=x\n";
-        let cases: &[(
-            Option<&str>,
-            Option<&str>,
-            Option<&str>,
-            Vec<(&str, Result<&str, &str>)>,
-        )] = &[
+        let cases: &[Case] = &[
             // TEST_DATABASE_URL wins alone, .env or not.
             (
                 Some("postgres://u:p@db:6000/x"),
