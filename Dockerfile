@@ -5,6 +5,9 @@ FROM rust:1-slim-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY .cargo ./.cargo
+# bench/ is a workspace member: cargo needs it present to load the workspace, but does not build it.
+COPY bench/Cargo.toml ./bench/
+COPY bench/src ./bench/src
 COPY src ./src
 COPY migrations ./migrations
 RUN cargo build --locked --release && strip target/release/capi-bridge
