@@ -70,10 +70,11 @@ impl Outcome {
         match self {
             Outcome::Accepted { .. } => "accepted",
             Outcome::Duplicate => "duplicate",
-            Outcome::Skipped { .. } => "skipped",
-            Outcome::Suppressed { .. } => "suppressed",
-            Outcome::Unmatched { .. } => "unmatched",
-            Outcome::Failed { .. } => "failed",
+            // The conversion's state: the postback's answer and the stored row say the same.
+            Outcome::Skipped { .. } => ConversionState::Skipped.as_str(),
+            Outcome::Suppressed { .. } => ConversionState::Suppressed.as_str(),
+            Outcome::Unmatched { .. } => ConversionState::Unmatched.as_str(),
+            Outcome::Failed { .. } => ConversionState::Failed.as_str(),
         }
     }
 }
