@@ -119,6 +119,7 @@ async fn upsert_round<'a>(
         customer,
     } = cols;
     let [em, ph, fn_, ln, ge, db, ct, st, zp, country, external_id] = customer;
+    // The UNNEST alias names every argument's column, in the order of the arguments below.
     let rows = sqlx::query!(
         r#"INSERT INTO clicks (click_id, campaign_id, fbclid, fbc, fbp, event_source_url,
             referrer_url, client_ip_address, client_user_agent, consent, event_ids,
@@ -127,6 +128,9 @@ async fn upsert_round<'a>(
             $6::text[], $7::text[], $8::text[], $9::text[], $10::bool[], $11::jsonb[],
             $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[],
             $18::text[], $19::text[], $20::text[], $21::text[], $22::text[])
+            AS u(click_id, campaign_id, fbclid, fbc, fbp, event_source_url, referrer_url,
+            client_ip_address, client_user_agent, consent, event_ids,
+            em, ph, fn, ln, ge, db, ct, st, zp, country, external_id)
          ON CONFLICT (click_id) DO UPDATE SET
             fbclid = COALESCE(clicks.fbclid, EXCLUDED.fbclid),
             fbc = COALESCE(clicks.fbc, EXCLUDED.fbc),
