@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
-# Build stage: the queries are checked at run time against the migrated schema, so the build
-# needs no database.
+# Build stage: the SQL is checked at compile time against .sqlx/ (written by bin/sqlx-prepare),
+# so the build needs no database.
 FROM rust:1-slim-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock build.rs ./
@@ -10,6 +10,8 @@ COPY bench/Cargo.toml ./bench/
 COPY bench/src ./bench/src
 COPY src ./src
 COPY migrations ./migrations
+COPY .sqlx ./.sqlx
+ENV SQLX_OFFLINE=true
 RUN cargo build --locked --release && strip target/release/capi-bridge
 
 # Runtime stage: a slim Debian with CA certificates (for graph.facebook.com) and a non-root user.

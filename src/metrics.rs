@@ -11,7 +11,13 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 use sqlx::PgPool;
 
+use crate::domain::{DeliveryStatus, EventState};
+use crate::storage::outbox_stats;
+
 type Labels = Vec<(&'static str, String)>;
+
+/// The `route` label of requests that matched no route.
+pub const UNMATCHED_ROUTE: &str = "unmatched";
 
 pub struct Metrics {
     registry: Registry,
@@ -117,7 +123,7 @@ pub fn method_label(method: &actix_web::http::Method) -> &'static str {
 }
 
 impl Metrics {
-    /// `route` must be a registered route pattern or `unmatched`, never a raw path.
+    /// `route` must be a registered route pattern or [`UNMATCHED_ROUTE`], never a raw path.
     pub fn http_request(&self, route: &str, method: &'static str, status: u16) {
         self.http_requests
             .get_or_create(&vec![
@@ -164,43 +170,30 @@ impl Metrics {
 
     /// The text exposition, with the outbox gauges read now.
     pub async fn render(&self, pool: &PgPool) -> Result<String, sqlx::Error> {
-        let events: Vec<(String, i64)> =
-            sqlx::query_as("SELECT state, count(*) FROM events GROUP BY state")
-                .fetch_all(pool)
-                .await?;
-        // A conversion's state as the admin API shows it: its event's, once it has one.
-        let conversions: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT COALESCE(e.state, c.state), count(*) FROM conversions c \
-             LEFT JOIN events e ON e.conversion_id = c.id GROUP BY 1",
-        )
-        .fetch_all(pool)
-        .await?;
-        let (depth, oldest): (i64, Option<f64>) = sqlx::query_as(
-            "SELECT count(*), EXTRACT(EPOCH FROM now() - min(created_at))::float8 \
-             FROM events WHERE state = 'pending'",
-        )
-        .fetch_one(pool)
-        .await?;
-        for state in ["pending", "sent", "failed", "expired"] {
-            let n = events
+        let stats = outbox_stats::read(pool).await?;
+        for &state in EventState::ALL {
+            let n = stats
+                .events
                 .iter()
-                .find(|(s, _)| s == state)
+                .find(|(s, _)| *s == state)
                 .map_or(0, |(_, n)| *n);
             self.events
-                .get_or_create(&vec![("state", state.to_owned())])
+                .get_or_create(&vec![("state", state.as_str().to_owned())])
                 .set(n);
         }
-        for state in crate::storage::conversions::VIEW_STATES {
-            let n = conversions
+        for &state in DeliveryStatus::ALL {
+            let n = stats
+                .conversions
                 .iter()
-                .find(|(s, _)| s == state)
+                .find(|(s, _)| *s == state)
                 .map_or(0, |(_, n)| *n);
             self.conversions
-                .get_or_create(&vec![("state", state.to_owned())])
+                .get_or_create(&vec![("state", state.as_str().to_owned())])
                 .set(n);
         }
-        self.outbox_depth.set(depth);
-        self.outbox_oldest_seconds.set(oldest.unwrap_or(0.0));
+        self.outbox_depth.set(stats.depth);
+        self.outbox_oldest_seconds
+            .set(stats.oldest_pending_seconds.unwrap_or(0.0));
         let mut out = String::new();
         encode(&mut out, &self.registry).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
         Ok(out)

@@ -17,6 +17,8 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
+use crate::storage::campaigns;
+
 const PREFIX: &str = "enc:v2:";
 /// Earlier versions' form, without associated data.
 const LEGACY_PREFIX: &str = "enc:v1:";
@@ -163,21 +165,14 @@ impl TokenCipher {
     /// Re-encrypts every access token not under the current key. Returns how many changed.
     pub async fn reseal_all(&self, pool: &PgPool) -> anyhow::Result<usize> {
         let mut tx = pool.begin().await?;
-        let rows: Vec<(i64, String, String)> =
-            sqlx::query_as("SELECT id, key, access_token FROM campaigns FOR UPDATE")
-                .fetch_all(&mut *tx)
-                .await?;
+        let rows = campaigns::tokens_for_update(&mut tx).await?;
         let mut changed = 0;
-        for (id, campaign, stored) in rows {
-            if !self.is_stale(&stored) {
+        for row in rows {
+            if !self.is_stale(&row.access_token) {
                 continue;
             }
-            let token = self.open(&campaign, &stored)?;
-            sqlx::query("UPDATE campaigns SET access_token = $2 WHERE id = $1")
-                .bind(id)
-                .bind(self.seal(&campaign, &token))
-                .execute(&mut *tx)
-                .await?;
+            let token = self.open(&row.key, &row.access_token)?;
+            campaigns::set_stored_token(&mut tx, row.id, &self.seal(&row.key, &token)).await?;
             changed += 1;
         }
         tx.commit().await?;

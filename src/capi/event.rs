@@ -5,10 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::domain::{ActionSource, CustomerData, ValueSource};
-use crate::storage::clicks::StoredClick;
-use crate::storage::conversions::StoredConversion;
-use crate::storage::Campaign;
+use crate::domain::{ActionSource, Campaign, Click, Conversion, CustomerData, ValueSource};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ServerEvent {
@@ -58,8 +55,8 @@ pub struct CustomData {
 
 pub struct EventInput<'a> {
     pub campaign: &'a Campaign,
-    pub click: Option<&'a StoredClick>,
-    pub conversion: &'a StoredConversion,
+    pub click: Option<&'a Click>,
+    pub conversion: &'a Conversion,
     pub event_name: &'a str,
     pub event_id: String,
 }
@@ -112,8 +109,8 @@ pub fn build_event(input: EventInput<'_>) -> Result<ServerEvent, MissingField> {
     }
 
     let customer = match click {
-        Some(c) => c.customer().or(&conv.customer()),
-        None => conv.customer(),
+        Some(c) => c.customer.clone().or(&conv.customer),
+        None => conv.customer.clone(),
     };
     let user_data = UserData {
         client_ip_address,
@@ -166,7 +163,7 @@ pub fn build_event(input: EventInput<'_>) -> Result<ServerEvent, MissingField> {
 /// click time, so an fbclid from the postback alone is not sent. A postback that arrived before
 /// its click has an event time earlier than the click's first sight: Meta refuses an fbc
 /// created after the event, so the earlier of the two is used.
-fn fbc(click: Option<&StoredClick>, conv: &StoredConversion) -> Option<String> {
+fn fbc(click: Option<&Click>, conv: &Conversion) -> Option<String> {
     let click = click?;
     if let Some(cookie) = &click.fbc {
         return Some(cookie.clone());

@@ -2,14 +2,12 @@
 
 use chrono::TimeZone;
 use serde_json::json;
-use sqlx::types::Json;
 
 use super::*;
 use crate::domain::{
-    CampaignKey, Currency, CustomerField, EventIdTemplate, EventMap, HttpUrl, PixelId,
+    AccessToken, CampaignKey, ConversionState, Currency, CustomerField, EventIdTemplate, EventIds,
+    EventMap, HttpUrl, PixelId, Sha256Hash,
 };
-use crate::storage::customer_columns::CustomerColumns;
-use crate::storage::AccessToken;
 
 const CLICK_UA: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148";
 const POSTBACK_UA: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Network/1.0";
@@ -26,6 +24,15 @@ const CONVERSION_SECS: i64 = 1_700_003_700;
 
 fn hash(field: CustomerField, raw: &str) -> String {
     field.hash(raw).unwrap().unwrap().as_str().to_owned()
+}
+
+/// Customer data from stored digests.
+fn customer(digests: &[(CustomerField, &str)]) -> CustomerData {
+    let mut data = CustomerData::default();
+    for (field, digest) in digests {
+        data.set(*field, Some(Sha256Hash::from_stored((*digest).to_owned())));
+    }
+    data
 }
 
 fn campaign() -> Campaign {
@@ -52,9 +59,9 @@ fn campaign() -> Campaign {
 }
 
 /// A click with nothing but its identity, campaign and first-seen time.
-fn bare_click() -> StoredClick {
+fn bare_click() -> Click {
     let first_seen = Utc.timestamp_millis_opt(FIRST_SEEN_MS).unwrap();
-    StoredClick {
+    Click {
         id: 11,
         click_id: "clk1".into(),
         campaign_id: 7,
@@ -69,32 +76,29 @@ fn bare_click() -> StoredClick {
         client_ip_address: None,
         client_user_agent: None,
         consent: None,
-        event_ids: Json(BTreeMap::new()),
-        customer_columns: CustomerColumns::default(),
+        event_ids: EventIds::default(),
+        customer: CustomerData::default(),
     }
 }
 
 /// A click as a landing page registers it.
-fn click() -> StoredClick {
-    StoredClick {
+fn click() -> Click {
+    Click {
         fbclid: Some("IwAR_ClickFbclid".into()),
         fbp: Some("fb.1.1596403881668.1116446470".into()),
         event_source_url: Some("https://lp.example.com/offer?utm_source=fb".into()),
         referrer_url: Some("https://l.facebook.com/".into()),
         client_ip_address: Some("203.0.113.7".into()),
         client_user_agent: Some(CLICK_UA.into()),
-        customer_columns: CustomerColumns {
-            em: Some(EM_JOHN.into()),
-            ..Default::default()
-        },
+        customer: customer(&[(CustomerField::Em, EM_JOHN)]),
         ..bare_click()
     }
 }
 
 /// A postback with a click id and a status, nothing else.
-fn conversion() -> StoredConversion {
+fn conversion() -> Conversion {
     let received = Utc.timestamp_opt(CONVERSION_SECS, 0).unwrap();
-    StoredConversion {
+    Conversion {
         id: 21,
         click_id: "clk1".into(),
         click_row_id: None,
@@ -108,7 +112,7 @@ fn conversion() -> StoredConversion {
         currency: None,
         received_at: received,
         event_time: received,
-        state: "unmatched".into(),
+        state: ConversionState::Unmatched,
         event_name: None,
         failure_reason: None,
         ip: None,
@@ -116,14 +120,14 @@ fn conversion() -> StoredConversion {
         fbclid: None,
         event_source_url: None,
         params: None,
-        customer_columns: CustomerColumns::default(),
+        customer: CustomerData::default(),
     }
 }
 
 fn build(
     campaign: &Campaign,
-    click: Option<&StoredClick>,
-    conversion: &StoredConversion,
+    click: Option<&Click>,
+    conversion: &Conversion,
     event_name: &str,
 ) -> Result<ServerEvent, MissingField> {
     build_event(EventInput {
@@ -137,8 +141,8 @@ fn build(
 
 fn ok(
     campaign: &Campaign,
-    click: Option<&StoredClick>,
-    conversion: &StoredConversion,
+    click: Option<&Click>,
+    conversion: &Conversion,
     event_name: &str,
 ) -> ServerEvent {
     build(campaign, click, conversion, event_name).expect("event builds")
@@ -158,7 +162,7 @@ fn custom(
 
 #[test]
 fn a_click_and_a_postback_serialise_to_the_exact_server_event() {
-    let conv = StoredConversion {
+    let conv = Conversion {
         payout: Some(12.5),
         currency: Some("EUR".into()),
         txid: "T1".into(),
@@ -190,7 +194,7 @@ fn a_click_and_a_postback_serialise_to_the_exact_server_event() {
 
 #[test]
 fn value_source_payout_sends_the_payout_with_the_postbacks_currency() {
-    let conv = StoredConversion {
+    let conv = Conversion {
         payout: Some(7.25),
         currency: Some("GBP".into()),
         ..conversion()
@@ -205,7 +209,7 @@ fn value_source_payout_falls_back_to_the_campaign_currency() {
         currency: Currency::parse("EUR").unwrap(),
         ..campaign()
     };
-    let conv = StoredConversion {
+    let conv = Conversion {
         payout: Some(3.0),
         ..conversion()
     };
@@ -219,7 +223,7 @@ fn value_source_none_sends_no_value() {
         value_source: ValueSource::None,
         ..campaign()
     };
-    let conv = StoredConversion {
+    let conv = Conversion {
         payout: Some(40.0),
         currency: Some("EUR".into()),
         ..conversion()
@@ -230,7 +234,7 @@ fn value_source_none_sends_no_value() {
     assert!(json.get("custom_data").is_none(), "{json}");
 
     // With a transaction id only the order id goes out.
-    let conv = StoredConversion {
+    let conv = Conversion {
         txid: "T5".into(),
         ..conv
     };
@@ -251,7 +255,7 @@ fn value_source_fixed_replaces_the_payout() {
         value_source: ValueSource::Fixed(25.0),
         ..campaign()
     };
-    let conv = StoredConversion {
+    let conv = Conversion {
         payout: Some(3.0),
         ..conversion()
     };
@@ -272,7 +276,7 @@ fn a_purchase_without_payout_gets_value_zero_and_a_currency() {
         json!({"value": 0.0, "currency": "USD"})
     );
 
-    let conv = StoredConversion {
+    let conv = Conversion {
         currency: Some("EUR".into()),
         txid: "T2".into(),
         ..conversion()
@@ -292,7 +296,7 @@ fn a_lead_without_payout_or_txid_has_no_custom_data() {
 
 #[test]
 fn a_negative_payout_is_omitted() {
-    let conv = StoredConversion {
+    let conv = Conversion {
         payout: Some(-5.0),
         currency: Some("EUR".into()),
         ..conversion()
@@ -300,7 +304,7 @@ fn a_negative_payout_is_omitted() {
     let event = ok(&campaign(), Some(&click()), &conv, "Lead");
     assert_eq!(event.custom_data, None);
 
-    let conv = StoredConversion {
+    let conv = Conversion {
         txid: "T3".into(),
         ..conv
     };
@@ -313,7 +317,7 @@ fn a_negative_payout_is_omitted() {
 #[test]
 fn a_zero_payout_is_no_value_except_on_a_purchase() {
     // Trackers send payout=0 when the network reported none: a Lead is sent without a value.
-    let conv = StoredConversion {
+    let conv = Conversion {
         payout: Some(0.0),
         ..conversion()
     };
@@ -328,7 +332,7 @@ fn a_zero_payout_is_no_value_except_on_a_purchase() {
 
 #[test]
 fn a_website_event_without_a_user_agent_is_a_missing_field() {
-    let click = StoredClick {
+    let click = Click {
         client_user_agent: None,
         ..click()
     };
@@ -344,7 +348,7 @@ fn a_website_event_without_a_user_agent_is_a_missing_field() {
     assert_eq!(err.field, "client_user_agent");
 
     // The postback's user agent is enough.
-    let conv = StoredConversion {
+    let conv = Conversion {
         user_agent: Some(POSTBACK_UA.into()),
         ..conversion()
     };
@@ -372,14 +376,14 @@ fn other_action_sources_do_not_need_a_user_agent() {
 
 #[test]
 fn click_values_win_over_postback_values() {
-    let conv = StoredConversion {
+    let conv = Conversion {
         ip: Some("198.51.100.4".into()),
         user_agent: Some(POSTBACK_UA.into()),
         fbclid: Some("IwAR_PostbackFbclid".into()),
-        customer_columns: CustomerColumns {
-            em: Some(hash(CustomerField::Em, "other@example.com")),
-            ..Default::default()
-        },
+        customer: customer(&[(
+            CustomerField::Em,
+            &hash(CustomerField::Em, "other@example.com"),
+        )]),
         ..conversion()
     };
     let event = ok(&campaign(), Some(&click()), &conv, "Lead");
@@ -401,20 +405,25 @@ fn click_values_win_over_postback_values() {
 
 #[test]
 fn postback_data_fills_what_the_click_lacks() {
-    let conv = StoredConversion {
+    let conv = Conversion {
         ip: Some("198.51.100.4".into()),
         user_agent: Some(POSTBACK_UA.into()),
-        customer_columns: CustomerColumns {
-            em: Some(hash(CustomerField::Em, "other@example.com")),
-            ph: Some(PH_US.into()),
-            fn_: Some(FN_MARY.into()),
-            external_id: Some(hash(CustomerField::ExternalId, "user-42")),
-            ..Default::default()
-        },
+        customer: customer(&[
+            (
+                CustomerField::Em,
+                &hash(CustomerField::Em, "other@example.com"),
+            ),
+            (CustomerField::Ph, PH_US),
+            (CustomerField::Fn, FN_MARY),
+            (
+                CustomerField::ExternalId,
+                &hash(CustomerField::ExternalId, "user-42"),
+            ),
+        ]),
         ..conversion()
     };
     // The click has an email but no address, no user agent and no other customer data.
-    let click = StoredClick {
+    let click = Click {
         client_ip_address: None,
         client_user_agent: None,
         ..click()
@@ -438,13 +447,10 @@ fn postback_data_fills_what_the_click_lacks() {
 
 #[test]
 fn without_a_click_the_postback_data_is_all_there_is() {
-    let conv = StoredConversion {
+    let conv = Conversion {
         ip: Some("198.51.100.4".into()),
         user_agent: Some(POSTBACK_UA.into()),
-        customer_columns: CustomerColumns {
-            em: Some(EM_JOHN.into()),
-            ..Default::default()
-        },
+        customer: customer(&[(CustomerField::Em, EM_JOHN)]),
         payout: Some(3.0),
         txid: "G1".into(),
         event_source_url: Some("https://shop.example.com/thanks".into()),
@@ -497,11 +503,11 @@ fn limited_data_use_campaigns_send_ldu_with_country_and_state_zero() {
 
 #[test]
 fn a_stored_fbc_cookie_is_sent_verbatim() {
-    let click = StoredClick {
+    let click = Click {
         fbc: Some("fb.2.1554763741205.AbCdEf_GhIj".into()),
         ..click()
     };
-    let conv = StoredConversion {
+    let conv = Conversion {
         fbclid: Some("IwAR_PostbackFbclid".into()),
         ..conversion()
     };
@@ -514,7 +520,7 @@ fn a_stored_fbc_cookie_is_sent_verbatim() {
 
 #[test]
 fn fbc_is_built_from_the_fbclid_with_the_clicks_first_seen_time() {
-    let click = StoredClick {
+    let click = Click {
         fbclid: Some("IwAR2xYz_MiXeD-Case".into()),
         ..click()
     };
@@ -532,11 +538,11 @@ fn fbc_is_built_from_the_fbclid_with_the_clicks_first_seen_time() {
 
 #[test]
 fn a_postback_fbclid_is_used_with_the_clicks_first_seen_time() {
-    let click = StoredClick {
+    let click = Click {
         fbclid: None,
         ..click()
     };
-    let conv = StoredConversion {
+    let conv = Conversion {
         fbclid: Some("IwAR_PostbackFbclid".into()),
         ..conversion()
     };
@@ -549,7 +555,7 @@ fn a_postback_fbclid_is_used_with_the_clicks_first_seen_time() {
 
 #[test]
 fn no_click_means_no_fbc() {
-    let conv = StoredConversion {
+    let conv = Conversion {
         fbclid: Some("IwAR_PostbackFbclid".into()),
         user_agent: Some(POSTBACK_UA.into()),
         ..conversion()
@@ -561,7 +567,7 @@ fn no_click_means_no_fbc() {
 
 #[test]
 fn a_click_without_fbclid_or_cookie_has_no_fbc() {
-    let click = StoredClick {
+    let click = Click {
         fbclid: None,
         fbc: None,
         ..click()
@@ -573,7 +579,7 @@ fn a_click_without_fbclid_or_cookie_has_no_fbc() {
 #[test]
 fn event_time_is_the_conversions_and_urls_come_from_the_click() {
     let when = Utc.timestamp_opt(1_700_001_234, 0).unwrap();
-    let conv = StoredConversion {
+    let conv = Conversion {
         event_time: when,
         ..conversion()
     };
@@ -590,7 +596,7 @@ fn event_time_is_the_conversions_and_urls_come_from_the_click() {
         Some("https://l.facebook.com/")
     );
 
-    let bare = StoredClick {
+    let bare = Click {
         client_user_agent: Some(CLICK_UA.into()),
         ..bare_click()
     };
@@ -608,7 +614,7 @@ fn landing() -> Campaign {
 
 #[test]
 fn a_website_event_without_any_page_url_is_a_missing_field() {
-    let bare = StoredClick {
+    let bare = Click {
         client_user_agent: Some(CLICK_UA.into()),
         ..bare_click()
     };
@@ -619,7 +625,7 @@ fn a_website_event_without_any_page_url_is_a_missing_field() {
     );
     assert!(err.to_string().contains("landing_url"), "{err}");
     // Without a click, the postback's url, else the campaign's landing page.
-    let conv = StoredConversion {
+    let conv = Conversion {
         user_agent: Some(POSTBACK_UA.into()),
         ..conversion()
     };
@@ -632,7 +638,7 @@ fn a_website_event_without_any_page_url_is_a_missing_field() {
         event.event_source_url.as_deref(),
         Some("https://lp.example.com/landing")
     );
-    let with_url = StoredConversion {
+    let with_url = Conversion {
         event_source_url: Some("https://shop.example.com/thanks".into()),
         ..conv
     };
@@ -661,12 +667,12 @@ fn a_website_event_without_any_page_url_is_a_missing_field() {
 #[test]
 fn a_postback_before_its_click_builds_fbc_from_the_earlier_time() {
     // The conversion happened (event_time) before the click was first registered.
-    let click = StoredClick {
+    let click = Click {
         fbclid: Some("IwAR_Early".into()),
         ..click()
     };
     let earlier = click.first_seen_at - chrono::Duration::milliseconds(5_500);
-    let conv = StoredConversion {
+    let conv = Conversion {
         event_time: earlier,
         ..conversion()
     };

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::Sha256;
 
-use crate::storage::AccessToken;
+use crate::domain::AccessToken;
 
 #[derive(Clone)]
 pub struct GraphClient {

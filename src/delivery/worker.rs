@@ -14,12 +14,13 @@ use uuid::Uuid;
 
 use super::graph::{Batch, GraphClient, SendResult};
 use super::retry::{classify, RetryPolicy, Verdict};
+use crate::domain::AccessToken;
 use crate::ingest;
 use crate::metrics::Metrics;
 use crate::secrets::TokenCipher;
 use crate::storage::campaign_cache::CampaignCache;
+use crate::storage::campaigns;
 use crate::storage::events::{self, AttemptRecord, ClaimedEvent, Transition};
-use crate::storage::{campaigns, AccessToken};
 
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {

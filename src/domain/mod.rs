@@ -4,6 +4,7 @@ mod campaign;
 mod click;
 mod currency;
 mod customer;
+mod records;
 mod state;
 
 pub use campaign::{
@@ -14,7 +15,8 @@ pub use click::{
 };
 pub use currency::Currency;
 pub use customer::{CustomerData, CustomerField, Sha256Hash};
-pub use state::{AttemptOutcome, ConversionState, EventState, FailureClass};
+pub use records::{AccessToken, Campaign, CampaignFields, Click, Conversion};
+pub use state::{AttemptOutcome, ConversionState, DeliveryStatus, EventState, FailureClass};
 
 /// Why a value was refused; the message is written for the integrator who sent it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

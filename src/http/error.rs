@@ -91,21 +91,16 @@ impl ApiError {
     }
 }
 
-/// Which database errors mean "try again shortly" rather than "bug".
-pub fn is_transient_db_error(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
-        sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) => true,
-        sqlx::Error::Database(db) => db.code().is_some_and(|c| {
-            // 08: connection exception, 53: insufficient resources, 57P: operator intervention
-            // (shutdown), 40001/40P01: serialization failure / deadlock.
-            c.starts_with("08")
-                || c.starts_with("53")
-                || c.starts_with("57P")
-                || c == "40001"
-                || c == "40P01"
-        }),
-        _ => false,
+pub use crate::storage::is_transient_db_error;
+
+impl From<crate::storage::group_commit::WriteError> for ApiError {
+    fn from(e: crate::storage::group_commit::WriteError) -> Self {
+        use crate::storage::group_commit::WriteError;
+        match e {
+            WriteError::Overloaded => ApiError::Overloaded,
+            WriteError::Unavailable(m) => ApiError::Unavailable(anyhow::anyhow!(m)),
+            e @ WriteError::Failed(_) => ApiError::Internal(e.into()),
+        }
     }
 }
 

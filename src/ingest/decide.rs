@@ -5,18 +5,27 @@ use serde_json::Value;
 
 use crate::capi::event::{build_event, EventInput};
 use crate::capi::event_id::{base_event_id, repeat_event_id};
-use crate::storage::clicks::StoredClick;
-use crate::storage::conversions::StoredConversion;
-use crate::storage::Campaign;
+use crate::domain::{Campaign, Click, Conversion, ConversionState};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
-    /// `skipped`, `suppressed`, `queued` or `failed`.
-    pub state: &'static str,
+    /// Anything but `Unmatched`: deciding needs the click or the end of the grace period.
+    pub state: ConversionState,
     pub campaign_id: Option<i64>,
     pub event_name: Option<String>,
     pub failure_reason: Option<String>,
     pub event: Option<PlannedEvent>,
+}
+
+impl Decision {
+    /// Writes the decision into the conversion it is about, joined to `click_row_id`.
+    pub fn apply_to(&self, conv: &mut Conversion, click_row_id: Option<i64>) {
+        conv.click_row_id = click_row_id;
+        conv.campaign_id = self.campaign_id;
+        conv.state = self.state;
+        conv.event_name = self.event_name.clone();
+        conv.failure_reason = self.failure_reason.clone();
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -28,7 +37,7 @@ pub struct PlannedEvent {
 impl Decision {
     fn failed(campaign_id: Option<i64>, event_name: Option<String>, reason: String) -> Self {
         Decision {
-            state: "failed",
+            state: ConversionState::Failed,
             campaign_id,
             event_name,
             failure_reason: Some(reason),
@@ -41,8 +50,8 @@ impl Decision {
 /// reuse the first conversion's event id).
 pub fn decide(
     campaign: Option<&Campaign>,
-    click: Option<&StoredClick>,
-    conv: &StoredConversion,
+    click: Option<&Click>,
+    conv: &Conversion,
     used_events: &[String],
 ) -> Decision {
     let Some(campaign) = campaign else {
@@ -61,7 +70,7 @@ pub fn decide(
         Ok(name) => name,
         Err(reason) => {
             return Decision {
-                state: "skipped",
+                state: ConversionState::Skipped,
                 campaign_id,
                 event_name: None,
                 failure_reason: Some(reason),
@@ -71,14 +80,14 @@ pub fn decide(
     };
     if campaign.require_consent && click.and_then(|c| c.consent) != Some(true) {
         return Decision {
-            state: "suppressed",
+            state: ConversionState::Suppressed,
             campaign_id,
             event_name: Some(event_name),
             failure_reason: Some("the campaign requires consent and the click has none".into()),
             event: None,
         };
     }
-    let registered = click.map(|c| c.event_ids()).unwrap_or_default();
+    let registered = click.map(|c| c.event_ids.clone()).unwrap_or_default();
     let base = base_event_id(
         &registered,
         &campaign.event_id_template,
@@ -101,7 +110,7 @@ pub fn decide(
     };
     match build_event(input).map(|e| serde_json::to_value(&e)) {
         Ok(Ok(payload)) => Decision {
-            state: "queued",
+            state: ConversionState::Queued,
             campaign_id,
             event_name: Some(event_name),
             failure_reason: None,
@@ -118,7 +127,7 @@ pub fn decide(
 
 /// The campaign's event for a status: the network's own word first (so a map can name `ftd`),
 /// then the normalised status. `Err`: record but do not send, and why.
-fn map_status(campaign: &Campaign, conv: &StoredConversion) -> Result<String, String> {
+fn map_status(campaign: &Campaign, conv: &Conversion) -> Result<String, String> {
     let raw = conv.raw_status.trim().to_lowercase();
     let shown = if raw == conv.status {
         format!("{:?}", conv.status)

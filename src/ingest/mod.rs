@@ -13,8 +13,9 @@ use serde::Serialize;
 use sqlx::{PgPool, Postgres, Transaction};
 use tokio::sync::Notify;
 
+use crate::domain::{Conversion, ConversionState};
 use crate::storage::campaign_cache::CampaignCache;
-use crate::storage::conversions::{self, StoredConversion};
+use crate::storage::conversions;
 use crate::storage::group_commit::{
     write_with_fallback, BatchWriter, GroupCommit, GroupCommitSettings,
 };
@@ -46,18 +47,18 @@ pub enum Outcome {
 impl Outcome {
     fn from_decision(conversion_id: i64, d: Decision) -> Outcome {
         match (d.state, d.event, d.event_name) {
-            ("queued", Some(ev), Some(event_name)) => Outcome::Accepted {
+            (ConversionState::Queued, Some(ev), Some(event_name)) => Outcome::Accepted {
                 conversion_id,
                 events: vec![QueuedEvent {
                     event_name,
                     event_id: ev.event_id,
                 }],
             },
-            ("skipped", ..) => Outcome::Skipped {
+            (ConversionState::Skipped, ..) => Outcome::Skipped {
                 conversion_id,
                 reason: d.failure_reason.unwrap_or_default(),
             },
-            ("suppressed", ..) => Outcome::Suppressed { conversion_id },
+            (ConversionState::Suppressed, ..) => Outcome::Suppressed { conversion_id },
             _ => Outcome::Failed {
                 conversion_id,
                 reason: d.failure_reason.unwrap_or_default(),
@@ -69,10 +70,11 @@ impl Outcome {
         match self {
             Outcome::Accepted { .. } => "accepted",
             Outcome::Duplicate => "duplicate",
-            Outcome::Skipped { .. } => "skipped",
-            Outcome::Suppressed { .. } => "suppressed",
-            Outcome::Unmatched { .. } => "unmatched",
-            Outcome::Failed { .. } => "failed",
+            // The conversion's state: the postback's answer and the stored row say the same.
+            Outcome::Skipped { .. } => ConversionState::Skipped.as_str(),
+            Outcome::Suppressed { .. } => ConversionState::Suppressed.as_str(),
+            Outcome::Unmatched { .. } => ConversionState::Unmatched.as_str(),
+            Outcome::Failed { .. } => ConversionState::Failed.as_str(),
         }
     }
 }
@@ -81,6 +83,34 @@ impl Outcome {
 pub struct QueuedEvent {
     pub event_name: String,
     pub event_id: String,
+}
+
+/// The conversion a postback becomes, before it is decided and stored (`id` 0, unmatched).
+pub fn conversion_of(p: &Postback, received_at: DateTime<Utc>) -> Conversion {
+    Conversion {
+        id: 0,
+        click_id: p.click_id.as_str().to_owned(),
+        click_row_id: None,
+        campaign_id: None,
+        campaign_hint: p.campaign.as_ref().map(|c| c.as_str().to_owned()),
+        tracker: p.tracker.as_str().to_owned(),
+        raw_status: p.raw_status.clone(),
+        status: p.status.clone(),
+        txid: p.txid.clone(),
+        payout: p.payout,
+        currency: p.currency.map(|c| c.as_str().to_owned()),
+        received_at,
+        event_time: p.event_time.unwrap_or(received_at),
+        state: ConversionState::Unmatched,
+        event_name: None,
+        failure_reason: None,
+        ip: p.ip.map(|ip| ip.to_string()),
+        user_agent: p.user_agent.as_ref().map(|u| u.as_str().to_owned()),
+        fbclid: p.fbclid.as_ref().map(|f| f.as_str().to_owned()),
+        event_source_url: p.event_source_url.as_ref().map(|u| u.as_str().to_owned()),
+        params: Some(p.params.clone()),
+        customer: p.customer.clone(),
+    }
 }
 
 pub type PostbackWriter = GroupCommit<(Postback, DateTime<Utc>), Outcome>;
@@ -165,7 +195,7 @@ pub async fn record_batch(
             answers[i] = Some(Outcome::Duplicate);
             continue;
         }
-        let mut conv = StoredConversion::from_postback(postback, *received_at);
+        let mut conv = conversion_of(postback, *received_at);
         let campaign = campaigns.get_by_id(click.campaign_id).await?;
         let used =
             history
@@ -178,11 +208,7 @@ pub async fn record_batch(
         if let Some(name) = &decision.event_name {
             used.used_events.push(name.clone());
         }
-        conv.click_row_id = Some(click.id);
-        conv.campaign_id = decision.campaign_id;
-        conv.state = decision.state.to_owned();
-        conv.event_name = decision.event_name.clone();
-        conv.failure_reason = decision.failure_reason.clone();
+        decision.apply_to(&mut conv, Some(click.id));
         rows.push(conv);
         decided.push((i, decision));
     }
@@ -239,7 +265,7 @@ pub async fn record_postback(
 ) -> Result<Outcome, sqlx::Error> {
     let click_id = postback.click_id.as_str();
     conversions::lock_click_id(tx, click_id).await?;
-    let mut conv = StoredConversion::from_postback(postback, received_at);
+    let mut conv = conversion_of(postback, received_at);
     let Some(click) = clicks::find(&mut **tx, click_id).await? else {
         return Ok(match conversions::insert(tx, &conv).await? {
             Some(conversion_id) => Outcome::Unmatched { conversion_id },
@@ -263,11 +289,7 @@ pub async fn record_postback(
         &conv,
         &history.used_events,
     );
-    conv.click_row_id = Some(click.id);
-    conv.campaign_id = decision.campaign_id;
-    conv.state = decision.state.to_owned();
-    conv.event_name = decision.event_name.clone();
-    conv.failure_reason = decision.failure_reason.clone();
+    decision.apply_to(&mut conv, Some(click.id));
     let Some(conversion_id) = conversions::insert(tx, &conv).await? else {
         return Ok(Outcome::Duplicate);
     };
@@ -316,7 +338,7 @@ pub async fn resolve_unmatched(
 async fn resolve(
     tx: &mut Transaction<'_, Postgres>,
     campaigns: &CampaignCache,
-    conv: &StoredConversion,
+    conv: &Conversion,
     grace_over: bool,
 ) -> Result<Outcome, sqlx::Error> {
     let click = clicks::find(&mut **tx, &conv.click_id).await?;
@@ -337,7 +359,9 @@ async fn resolve(
         conv,
         &history.used_events,
     );
-    conversions::set_decision(tx, conv.id, click.as_ref().map(|c| c.id), &decision).await?;
+    let mut decided = conv.clone();
+    decision.apply_to(&mut decided, click.as_ref().map(|c| c.id));
+    conversions::set_decision(tx, &decided).await?;
     write_event(tx, conv.id, conv, &decision).await?;
     Ok(Outcome::from_decision(conv.id, decision))
 }
@@ -345,7 +369,7 @@ async fn resolve(
 async fn write_event(
     tx: &mut Transaction<'_, Postgres>,
     conversion_id: i64,
-    conv: &StoredConversion,
+    conv: &Conversion,
     d: &Decision,
 ) -> Result<(), sqlx::Error> {
     if let (Some(ev), Some(campaign_id), Some(name)) = (&d.event, d.campaign_id, &d.event_name) {

@@ -6,6 +6,7 @@ use sqlx::PgPool;
 
 use super::decide::decide;
 use super::write_event;
+use crate::domain::{ConversionState, EventState};
 use crate::storage::campaign_cache::CampaignCache;
 use crate::storage::{clicks, conversions, events};
 
@@ -34,11 +35,16 @@ pub async fn retry_conversion(
         return Ok(Retried::NotFound);
     };
     let event = events::of_conversion(&mut tx, id).await?;
+    // `to_string`: the event's state is a word or an `EventState`, and both display alike.
     let state = event
         .as_ref()
-        .map_or(conv.state.as_str(), |e| e.state.as_str());
-    if state != "failed" {
-        return Ok(Retried::NotFailed(state.to_owned()));
+        .map_or(conv.state.to_string(), |e| e.state.to_string());
+    let failed = match &event {
+        Some(_) => state == EventState::Failed.as_str(),
+        None => conv.state == ConversionState::Failed,
+    };
+    if !failed {
+        return Ok(Retried::NotFailed(state));
     }
     if event.as_ref().is_some_and(|e| !e.has_payload) {
         return Ok(Retried::NotFailed(
@@ -68,14 +74,16 @@ pub async fn retry_conversion(
         }
         (Some(_), None) => Retried::StillFailed(decision.failure_reason.unwrap_or_default()),
         (None, _) => {
-            conversions::set_decision(&mut tx, id, click.as_ref().map(|c| c.id), &decision).await?;
+            let mut decided = conv.clone();
+            decision.apply_to(&mut decided, click.as_ref().map(|c| c.id));
+            conversions::set_decision(&mut tx, &decided).await?;
             write_event(&mut tx, id, &conv, &decision).await?;
             match decision.event {
                 Some(_) => Retried::Queued,
-                None if decision.state == "failed" => {
+                None if decision.state == ConversionState::Failed => {
                     Retried::StillFailed(decision.failure_reason.unwrap_or_default())
                 }
-                None => Retried::NotFailed(decision.state.to_owned()),
+                None => Retried::NotFailed(decision.state.as_str().to_owned()),
             }
         }
     };

@@ -11,6 +11,7 @@ use actix_web::HttpRequest;
 
 use super::clicks::ClickRequest;
 
+use crate::domain::Campaign;
 use crate::domain::{
     ClickId, CookieValue, CustomerData, CustomerField, EventIds, HttpUrl, ParseError, UserAgent,
     PIXEL_EVENT_IDS_MAX, PIXEL_EVENT_ID_MAX,
@@ -18,7 +19,6 @@ use crate::domain::{
 use crate::http::client_ip::is_public;
 use crate::http::ApiError;
 use crate::storage::clicks::NewClick;
-use crate::storage::Campaign;
 
 /// Stored caps, sized to real values, so one visitor's click stays small.
 const FBCLID_MAX: usize = 300;

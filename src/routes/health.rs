@@ -13,7 +13,7 @@ pub async fn healthz() -> HttpResponse {
 
 /// Ready: the database answers within two seconds.
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let ping = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.pool);
+    let ping = crate::storage::ping(&state.pool);
     match tokio::time::timeout(Duration::from_secs(2), ping).await {
         Ok(Ok(_)) => Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ready" }))),
         Ok(Err(e)) => Err(ApiError::Unavailable(e.into())),

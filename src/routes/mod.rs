@@ -50,7 +50,7 @@ pub async fn count_requests(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let route = req
         .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_owned());
+        .unwrap_or_else(|| crate::metrics::UNMATCHED_ROUTE.to_owned());
     let method = crate::metrics::method_label(req.method());
     let metrics = req
         .app_data::<web::Data<crate::startup::AppState>>()

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
 
-use super::{campaigns, Campaign};
+use super::campaigns;
+use crate::domain::Campaign;
 
 /// Unknown keys are cached too (a flood of clicks for a deleted campaign must not reach the
 /// database); a map is cleared when it grows past this many keys.

@@ -5,93 +5,11 @@ use sqlx::types::Json;
 use sqlx::{PgExecutor, PgPool, Postgres, Transaction};
 
 use crate::domain::{
-    ActionSource, CampaignKey, Currency, EventIdTemplate, EventMap, HttpUrl, PixelId, ValueSource,
+    AccessToken, ActionSource, Campaign, CampaignFields, CampaignKey, Currency, EventIdTemplate,
+    EventMap, HttpUrl, PixelId, ValueSource,
 };
 
-/// A Meta access token. Its `Debug` is redacted so it cannot reach a log line by accident.
-#[derive(Clone, PartialEq, Eq)]
-pub struct AccessToken(String);
-
-impl AccessToken {
-    pub fn new(s: String) -> Self {
-        AccessToken(s)
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for AccessToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AccessToken(***)")
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct Campaign {
-    pub id: i64,
-    pub key: CampaignKey,
-    pub name: String,
-    pub pixel_id: PixelId,
-    pub access_token: AccessToken,
-    pub test_event_code: Option<String>,
-    pub action_source: ActionSource,
-    pub event_map: EventMap,
-    pub currency: Currency,
-    pub value_source: ValueSource,
-    pub event_id_template: EventIdTemplate,
-    /// The landing page: `event_source_url` of events whose click and postback carry none.
-    pub landing_url: Option<HttpUrl>,
-    pub require_consent: bool,
-    pub limited_data_use: bool,
-    pub enabled: bool,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-/// What the admin API writes: everything but the identity and timestamps.
-#[derive(Debug, Clone)]
-pub struct CampaignFields {
-    pub key: CampaignKey,
-    pub name: String,
-    pub pixel_id: PixelId,
-    pub access_token: AccessToken,
-    pub test_event_code: Option<String>,
-    pub action_source: ActionSource,
-    pub event_map: EventMap,
-    pub currency: Currency,
-    pub value_source: ValueSource,
-    pub event_id_template: EventIdTemplate,
-    /// The landing page: `event_source_url` of events whose click and postback carry none.
-    pub landing_url: Option<HttpUrl>,
-    pub require_consent: bool,
-    pub limited_data_use: bool,
-    pub enabled: bool,
-}
-
-impl Campaign {
-    pub fn fields(&self) -> CampaignFields {
-        CampaignFields {
-            key: self.key.clone(),
-            name: self.name.clone(),
-            pixel_id: self.pixel_id.clone(),
-            access_token: self.access_token.clone(),
-            test_event_code: self.test_event_code.clone(),
-            action_source: self.action_source,
-            event_map: self.event_map.clone(),
-            currency: self.currency,
-            value_source: self.value_source,
-            event_id_template: self.event_id_template.clone(),
-            landing_url: self.landing_url.clone(),
-            require_consent: self.require_consent,
-            limited_data_use: self.limited_data_use,
-            enabled: self.enabled,
-        }
-    }
-}
-
-#[derive(sqlx::FromRow)]
+/// A `campaigns` row as stored; [`Campaign`] once every field parses.
 struct CampaignRow {
     id: i64,
     key: String,
@@ -124,7 +42,7 @@ impl TryFrom<CampaignRow> for Campaign {
             key: CampaignKey::parse(&r.key).map_err(|e| corrupt("key", e))?,
             name: r.name.clone(),
             pixel_id: PixelId::parse(&r.pixel_id).map_err(|e| corrupt("pixel_id", e))?,
-            access_token: AccessToken(r.access_token.clone()),
+            access_token: AccessToken::new(r.access_token.clone()),
             test_event_code: r.test_event_code.clone(),
             action_source: ActionSource::parse(&r.action_source)
                 .map_err(|e| corrupt("action_source", e))?,
@@ -148,21 +66,69 @@ impl TryFrom<CampaignRow> for Campaign {
     }
 }
 
-const COLUMNS: &str = "id, key, name, pixel_id, access_token, test_event_code, action_source, \
-    event_map, currency, value_source, event_id_template, require_consent, limited_data_use, \
-    enabled, created_at, updated_at, landing_url";
+/// The values of [`CampaignFields`] as bound, in the order of the INSERT and UPDATE columns.
+struct Bound<'a> {
+    key: &'a str,
+    name: &'a str,
+    pixel_id: &'a str,
+    access_token: &'a str,
+    test_event_code: Option<&'a str>,
+    action_source: &'a str,
+    event_map: Json<&'a EventMap>,
+    currency: &'a str,
+    value_source: String,
+    event_id_template: &'a str,
+    landing_url: Option<&'a str>,
+}
+
+impl<'a> Bound<'a> {
+    fn of(f: &'a CampaignFields) -> Self {
+        Bound {
+            key: f.key.as_str(),
+            name: &f.name,
+            pixel_id: f.pixel_id.as_str(),
+            access_token: f.access_token.expose(),
+            test_event_code: f.test_event_code.as_deref(),
+            action_source: f.action_source.as_str(),
+            event_map: Json(&f.event_map),
+            currency: f.currency.as_str(),
+            value_source: f.value_source.to_db(),
+            event_id_template: f.event_id_template.as_str(),
+            landing_url: f.landing_url.as_ref().map(HttpUrl::as_str),
+        }
+    }
+}
 
 pub async fn insert(pool: &PgPool, f: &CampaignFields) -> Result<Campaign, sqlx::Error> {
-    let sql = format!(
-        "INSERT INTO campaigns (key, name, pixel_id, access_token, test_event_code, \
-         action_source, event_map, currency, value_source, event_id_template, require_consent, \
-         limited_data_use, enabled, landing_url) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING {COLUMNS}"
-    );
-    bind_fields(sqlx::query_as::<_, CampaignRow>(&sql), f)
-        .fetch_one(pool)
-        .await?
-        .try_into()
+    let b = Bound::of(f);
+    sqlx::query_as!(
+        CampaignRow,
+        r#"INSERT INTO campaigns (key, name, pixel_id, access_token, test_event_code,
+            action_source, event_map, currency, value_source, event_id_template, require_consent,
+            limited_data_use, enabled, landing_url)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+         RETURNING id, key, name, pixel_id, access_token, test_event_code, action_source,
+            event_map AS "event_map: Json<BTreeMap<String, Option<String>>>", currency,
+            value_source, event_id_template, require_consent, limited_data_use, enabled,
+            created_at, updated_at, landing_url"#,
+        b.key,
+        b.name,
+        b.pixel_id,
+        b.access_token,
+        b.test_event_code,
+        b.action_source,
+        b.event_map as _,
+        b.currency,
+        b.value_source,
+        b.event_id_template,
+        f.require_consent,
+        f.limited_data_use,
+        f.enabled,
+        b.landing_url,
+    )
+    .fetch_one(pool)
+    .await?
+    .try_into()
 }
 
 /// Rewrites every field of the campaign `id`.
@@ -171,51 +137,56 @@ pub async fn update(
     id: i64,
     f: &CampaignFields,
 ) -> Result<Campaign, sqlx::Error> {
-    let sql = format!(
-        "UPDATE campaigns SET key = $1, name = $2, pixel_id = $3, access_token = $4, \
-         test_event_code = $5, action_source = $6, event_map = $7, currency = $8, \
-         value_source = $9, event_id_template = $10, require_consent = $11, \
-         limited_data_use = $12, enabled = $13, landing_url = $14, updated_at = now() \
-         WHERE id = $15 RETURNING {COLUMNS}"
-    );
-    bind_fields(sqlx::query_as::<_, CampaignRow>(&sql), f)
-        .bind(id)
-        .fetch_one(&mut **tx)
-        .await?
-        .try_into()
-}
-
-fn bind_fields<'q>(
-    q: sqlx::query::QueryAs<'q, Postgres, CampaignRow, sqlx::postgres::PgArguments>,
-    f: &'q CampaignFields,
-) -> sqlx::query::QueryAs<'q, Postgres, CampaignRow, sqlx::postgres::PgArguments> {
-    q.bind(f.key.as_str())
-        .bind(&f.name)
-        .bind(f.pixel_id.as_str())
-        .bind(f.access_token.expose())
-        .bind(&f.test_event_code)
-        .bind(f.action_source.as_str())
-        .bind(Json(&f.event_map))
-        .bind(f.currency.as_str())
-        .bind(f.value_source.to_db())
-        .bind(f.event_id_template.as_str())
-        .bind(f.require_consent)
-        .bind(f.limited_data_use)
-        .bind(f.enabled)
-        .bind(f.landing_url.as_ref().map(HttpUrl::as_str))
+    let b = Bound::of(f);
+    sqlx::query_as!(
+        CampaignRow,
+        r#"UPDATE campaigns SET key = $1, name = $2, pixel_id = $3, access_token = $4,
+            test_event_code = $5, action_source = $6, event_map = $7, currency = $8,
+            value_source = $9, event_id_template = $10, require_consent = $11,
+            limited_data_use = $12, enabled = $13, landing_url = $14, updated_at = now()
+         WHERE id = $15
+         RETURNING id, key, name, pixel_id, access_token, test_event_code, action_source,
+            event_map AS "event_map: Json<BTreeMap<String, Option<String>>>", currency,
+            value_source, event_id_template, require_consent, limited_data_use, enabled,
+            created_at, updated_at, landing_url"#,
+        b.key,
+        b.name,
+        b.pixel_id,
+        b.access_token,
+        b.test_event_code,
+        b.action_source,
+        b.event_map as _,
+        b.currency,
+        b.value_source,
+        b.event_id_template,
+        f.require_consent,
+        f.limited_data_use,
+        f.enabled,
+        b.landing_url,
+        id,
+    )
+    .fetch_one(&mut **tx)
+    .await?
+    .try_into()
 }
 
 pub async fn find_by_key<'e>(
     db: impl PgExecutor<'e>,
     key: &str,
 ) -> Result<Option<Campaign>, sqlx::Error> {
-    let sql = format!("SELECT {COLUMNS} FROM campaigns WHERE key = $1");
-    sqlx::query_as::<_, CampaignRow>(&sql)
-        .bind(key)
-        .fetch_optional(db)
-        .await?
-        .map(Campaign::try_from)
-        .transpose()
+    sqlx::query_as!(
+        CampaignRow,
+        r#"SELECT id, key, name, pixel_id, access_token, test_event_code, action_source,
+            event_map AS "event_map: Json<BTreeMap<String, Option<String>>>", currency,
+            value_source, event_id_template, require_consent, limited_data_use, enabled,
+            created_at, updated_at, landing_url
+         FROM campaigns WHERE key = $1"#,
+        key
+    )
+    .fetch_optional(db)
+    .await?
+    .map(Campaign::try_from)
+    .transpose()
 }
 
 /// Locks the campaign row for a read-modify-write.
@@ -223,43 +194,94 @@ pub async fn find_by_key_for_update(
     tx: &mut Transaction<'_, Postgres>,
     key: &str,
 ) -> Result<Option<Campaign>, sqlx::Error> {
-    let sql = format!("SELECT {COLUMNS} FROM campaigns WHERE key = $1 FOR UPDATE");
-    sqlx::query_as::<_, CampaignRow>(&sql)
-        .bind(key)
-        .fetch_optional(&mut **tx)
-        .await?
-        .map(Campaign::try_from)
-        .transpose()
+    sqlx::query_as!(
+        CampaignRow,
+        r#"SELECT id, key, name, pixel_id, access_token, test_event_code, action_source,
+            event_map AS "event_map: Json<BTreeMap<String, Option<String>>>", currency,
+            value_source, event_id_template, require_consent, limited_data_use, enabled,
+            created_at, updated_at, landing_url
+         FROM campaigns WHERE key = $1 FOR UPDATE"#,
+        key
+    )
+    .fetch_optional(&mut **tx)
+    .await?
+    .map(Campaign::try_from)
+    .transpose()
 }
 
 pub async fn find_by_id<'e>(
     db: impl PgExecutor<'e>,
     id: i64,
 ) -> Result<Option<Campaign>, sqlx::Error> {
-    let sql = format!("SELECT {COLUMNS} FROM campaigns WHERE id = $1");
-    sqlx::query_as::<_, CampaignRow>(&sql)
-        .bind(id)
-        .fetch_optional(db)
-        .await?
-        .map(Campaign::try_from)
-        .transpose()
+    sqlx::query_as!(
+        CampaignRow,
+        r#"SELECT id, key, name, pixel_id, access_token, test_event_code, action_source,
+            event_map AS "event_map: Json<BTreeMap<String, Option<String>>>", currency,
+            value_source, event_id_template, require_consent, limited_data_use, enabled,
+            created_at, updated_at, landing_url
+         FROM campaigns WHERE id = $1"#,
+        id
+    )
+    .fetch_optional(db)
+    .await?
+    .map(Campaign::try_from)
+    .transpose()
 }
 
 pub async fn list(pool: &PgPool) -> Result<Vec<Campaign>, sqlx::Error> {
-    let sql = format!("SELECT {COLUMNS} FROM campaigns ORDER BY key");
-    sqlx::query_as::<_, CampaignRow>(&sql)
-        .fetch_all(pool)
-        .await?
-        .into_iter()
-        .map(Campaign::try_from)
-        .collect()
+    sqlx::query_as!(
+        CampaignRow,
+        r#"SELECT id, key, name, pixel_id, access_token, test_event_code, action_source,
+            event_map AS "event_map: Json<BTreeMap<String, Option<String>>>", currency,
+            value_source, event_id_template, require_consent, limited_data_use, enabled,
+            created_at, updated_at, landing_url
+         FROM campaigns ORDER BY key"#
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(Campaign::try_from)
+    .collect()
 }
 
 /// Deletes the campaign with its clicks, conversions and events. Returns whether it existed.
 pub async fn delete(pool: &PgPool, key: &str) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM campaigns WHERE key = $1")
-        .bind(key)
+    let done = sqlx::query!("DELETE FROM campaigns WHERE key = $1", key)
         .execute(pool)
         .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Every campaign's key and stored access token, locked for re-encryption.
+pub struct StoredToken {
+    pub id: i64,
+    pub key: String,
+    pub access_token: String,
+}
+
+pub async fn tokens_for_update(
+    tx: &mut Transaction<'_, Postgres>,
+) -> Result<Vec<StoredToken>, sqlx::Error> {
+    sqlx::query_as!(
+        StoredToken,
+        "SELECT id, key, access_token FROM campaigns FOR UPDATE"
+    )
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Replaces the stored form of a campaign's access token (already sealed by the caller).
+pub async fn set_stored_token(
+    tx: &mut Transaction<'_, Postgres>,
+    id: i64,
+    stored: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE campaigns SET access_token = $2 WHERE id = $1",
+        id,
+        stored
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

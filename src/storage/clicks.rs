@@ -5,9 +5,8 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use sqlx::{PgExecutor, PgPool, Postgres, Transaction};
 
-use super::customer_columns::CustomerColumns;
 use super::group_commit::BatchWriter;
-use crate::domain::{ClickId, CookieValue, CustomerData, EventIds, HttpUrl, UserAgent};
+use crate::domain::{Click, ClickId, CookieValue, CustomerData, EventIds, HttpUrl, UserAgent};
 
 /// A parsed click registration, ready to store: customer data is hashed already.
 #[derive(Debug, Clone)]
@@ -24,38 +23,6 @@ pub struct NewClick {
     pub consent: Option<bool>,
     pub event_ids: EventIds,
     pub customer: CustomerData,
-}
-
-/// A click as stored.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct StoredClick {
-    pub id: i64,
-    pub click_id: String,
-    pub campaign_id: i64,
-    pub campaign_key: String,
-    pub first_seen_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub fbclid: Option<String>,
-    pub fbc: Option<String>,
-    pub fbp: Option<String>,
-    pub event_source_url: Option<String>,
-    pub referrer_url: Option<String>,
-    pub client_ip_address: Option<String>,
-    pub client_user_agent: Option<String>,
-    pub consent: Option<bool>,
-    pub event_ids: Json<BTreeMap<String, String>>,
-    #[sqlx(flatten)]
-    pub customer_columns: CustomerColumns,
-}
-
-impl StoredClick {
-    pub fn customer(&self) -> CustomerData {
-        self.customer_columns.data()
-    }
-
-    pub fn event_ids(&self) -> EventIds {
-        EventIds::from_stored(self.event_ids.0.clone())
-    }
 }
 
 #[derive(Debug)]
@@ -152,63 +119,72 @@ async fn upsert_round<'a>(
         customer,
     } = cols;
     let [em, ph, fn_, ln, ge, db, ct, st, zp, country, external_id] = customer;
-    sqlx::query_as(
-        "INSERT INTO clicks (click_id, campaign_id, fbclid, fbc, fbp, event_source_url, \
-            referrer_url, client_ip_address, client_user_agent, consent, event_ids, \
-            em, ph, fn, ln, ge, db, ct, st, zp, country, external_id) \
-         SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], \
-            $6::text[], $7::text[], $8::text[], $9::text[], $10::bool[], $11::jsonb[], \
-            $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], \
-            $18::text[], $19::text[], $20::text[], $21::text[], $22::text[]) \
-         ON CONFLICT (click_id) DO UPDATE SET \
-            fbclid = COALESCE(clicks.fbclid, EXCLUDED.fbclid), \
-            fbc = COALESCE(clicks.fbc, EXCLUDED.fbc), \
-            fbp = COALESCE(clicks.fbp, EXCLUDED.fbp), \
-            event_source_url = COALESCE(clicks.event_source_url, EXCLUDED.event_source_url), \
-            referrer_url = COALESCE(clicks.referrer_url, EXCLUDED.referrer_url), \
-            client_ip_address = COALESCE(clicks.client_ip_address, EXCLUDED.client_ip_address), \
-            client_user_agent = COALESCE(clicks.client_user_agent, EXCLUDED.client_user_agent), \
-            consent = COALESCE(EXCLUDED.consent, clicks.consent), \
-            event_ids = EXCLUDED.event_ids || clicks.event_ids, \
-            em = COALESCE(clicks.em, EXCLUDED.em), \
-            ph = COALESCE(clicks.ph, EXCLUDED.ph), \
-            fn = COALESCE(clicks.fn, EXCLUDED.fn), \
-            ln = COALESCE(clicks.ln, EXCLUDED.ln), \
-            ge = COALESCE(clicks.ge, EXCLUDED.ge), \
-            db = COALESCE(clicks.db, EXCLUDED.db), \
-            ct = COALESCE(clicks.ct, EXCLUDED.ct), \
-            st = COALESCE(clicks.st, EXCLUDED.st), \
-            zp = COALESCE(clicks.zp, EXCLUDED.zp), \
-            country = COALESCE(clicks.country, EXCLUDED.country), \
-            external_id = COALESCE(clicks.external_id, EXCLUDED.external_id), \
-            updated_at = now() \
-         WHERE clicks.campaign_id = EXCLUDED.campaign_id \
-         RETURNING click_id, (xmax = 0), event_ids",
+    // The UNNEST alias names every argument's column, in the order of the arguments below.
+    let rows = sqlx::query!(
+        r#"INSERT INTO clicks (click_id, campaign_id, fbclid, fbc, fbp, event_source_url,
+            referrer_url, client_ip_address, client_user_agent, consent, event_ids,
+            em, ph, fn, ln, ge, db, ct, st, zp, country, external_id)
+         SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[],
+            $6::text[], $7::text[], $8::text[], $9::text[], $10::bool[], $11::jsonb[],
+            $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[],
+            $18::text[], $19::text[], $20::text[], $21::text[], $22::text[])
+            AS u(click_id, campaign_id, fbclid, fbc, fbp, event_source_url, referrer_url,
+            client_ip_address, client_user_agent, consent, event_ids,
+            em, ph, fn, ln, ge, db, ct, st, zp, country, external_id)
+         ON CONFLICT (click_id) DO UPDATE SET
+            fbclid = COALESCE(clicks.fbclid, EXCLUDED.fbclid),
+            fbc = COALESCE(clicks.fbc, EXCLUDED.fbc),
+            fbp = COALESCE(clicks.fbp, EXCLUDED.fbp),
+            event_source_url = COALESCE(clicks.event_source_url, EXCLUDED.event_source_url),
+            referrer_url = COALESCE(clicks.referrer_url, EXCLUDED.referrer_url),
+            client_ip_address = COALESCE(clicks.client_ip_address, EXCLUDED.client_ip_address),
+            client_user_agent = COALESCE(clicks.client_user_agent, EXCLUDED.client_user_agent),
+            consent = COALESCE(EXCLUDED.consent, clicks.consent),
+            event_ids = EXCLUDED.event_ids || clicks.event_ids,
+            em = COALESCE(clicks.em, EXCLUDED.em),
+            ph = COALESCE(clicks.ph, EXCLUDED.ph),
+            fn = COALESCE(clicks.fn, EXCLUDED.fn),
+            ln = COALESCE(clicks.ln, EXCLUDED.ln),
+            ge = COALESCE(clicks.ge, EXCLUDED.ge),
+            db = COALESCE(clicks.db, EXCLUDED.db),
+            ct = COALESCE(clicks.ct, EXCLUDED.ct),
+            st = COALESCE(clicks.st, EXCLUDED.st),
+            zp = COALESCE(clicks.zp, EXCLUDED.zp),
+            country = COALESCE(clicks.country, EXCLUDED.country),
+            external_id = COALESCE(clicks.external_id, EXCLUDED.external_id),
+            updated_at = now()
+         WHERE clicks.campaign_id = EXCLUDED.campaign_id
+         RETURNING click_id, (xmax = 0) AS "inserted!",
+            event_ids AS "event_ids: Json<BTreeMap<String, String>>""#,
+        &click_id,
+        &campaign_id,
+        &fbclid as &[Option<String>],
+        &fbc as &[Option<String>],
+        &fbp as &[Option<String>],
+        &event_source_url as &[Option<String>],
+        &referrer_url as &[Option<String>],
+        &ip as &[Option<String>],
+        &ua as &[Option<String>],
+        &consent as &[Option<bool>],
+        &event_ids as &[Json<BTreeMap<String, String>>],
+        &em as &[Option<String>],
+        &ph as &[Option<String>],
+        &fn_ as &[Option<String>],
+        &ln as &[Option<String>],
+        &ge as &[Option<String>],
+        &db as &[Option<String>],
+        &ct as &[Option<String>],
+        &st as &[Option<String>],
+        &zp as &[Option<String>],
+        &country as &[Option<String>],
+        &external_id as &[Option<String>],
     )
-    .bind(click_id)
-    .bind(campaign_id)
-    .bind(fbclid)
-    .bind(fbc)
-    .bind(fbp)
-    .bind(event_source_url)
-    .bind(referrer_url)
-    .bind(ip)
-    .bind(ua)
-    .bind(consent)
-    .bind(event_ids)
-    .bind(em)
-    .bind(ph)
-    .bind(fn_)
-    .bind(ln)
-    .bind(ge)
-    .bind(db)
-    .bind(ct)
-    .bind(st)
-    .bind(zp)
-    .bind(country)
-    .bind(external_id)
     .fetch_all(&mut **tx)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.click_id, r.inserted, r.event_ids))
+        .collect())
 }
 
 /// Column arrays for UNNEST.
@@ -252,30 +228,111 @@ impl Columns {
     }
 }
 
-const SELECT: &str = "SELECT k.id, k.click_id, k.campaign_id, c.key AS campaign_key, \
-    k.first_seen_at, k.updated_at, k.fbclid, k.fbc, k.fbp, k.event_source_url, k.referrer_url, \
-    k.client_ip_address, k.client_user_agent, k.consent, k.event_ids, k.em, k.ph, k.fn, k.ln, \
-    k.ge, k.db, k.ct, k.st, k.zp, k.country, k.external_id \
-    FROM clicks k JOIN campaigns c ON c.id = k.campaign_id";
+/// A `clicks` row joined with its campaign's key.
+struct ClickRow {
+    id: i64,
+    click_id: String,
+    campaign_id: i64,
+    campaign_key: String,
+    first_seen_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    fbclid: Option<String>,
+    fbc: Option<String>,
+    fbp: Option<String>,
+    event_source_url: Option<String>,
+    referrer_url: Option<String>,
+    client_ip_address: Option<String>,
+    client_user_agent: Option<String>,
+    consent: Option<bool>,
+    event_ids: Json<BTreeMap<String, String>>,
+    em: Option<String>,
+    ph: Option<String>,
+    fn_: Option<String>,
+    ln: Option<String>,
+    ge: Option<String>,
+    db: Option<String>,
+    ct: Option<String>,
+    st: Option<String>,
+    zp: Option<String>,
+    country: Option<String>,
+    external_id: Option<String>,
+}
+
+impl From<ClickRow> for Click {
+    fn from(r: ClickRow) -> Self {
+        Click {
+            id: r.id,
+            click_id: r.click_id,
+            campaign_id: r.campaign_id,
+            campaign_key: r.campaign_key,
+            first_seen_at: r.first_seen_at,
+            updated_at: r.updated_at,
+            fbclid: r.fbclid,
+            fbc: r.fbc,
+            fbp: r.fbp,
+            event_source_url: r.event_source_url,
+            referrer_url: r.referrer_url,
+            client_ip_address: r.client_ip_address,
+            client_user_agent: r.client_user_agent,
+            consent: r.consent,
+            event_ids: EventIds::from_stored(r.event_ids.0),
+            customer: CustomerData::from_columns([
+                r.em,
+                r.ph,
+                r.fn_,
+                r.ln,
+                r.ge,
+                r.db,
+                r.ct,
+                r.st,
+                r.zp,
+                r.country,
+                r.external_id,
+            ]),
+        }
+    }
+}
 
 pub async fn find<'e>(
     db: impl PgExecutor<'e>,
     click_id: &str,
-) -> Result<Option<StoredClick>, sqlx::Error> {
-    sqlx::query_as::<_, StoredClick>(&format!("{SELECT} WHERE k.click_id = $1"))
-        .bind(click_id)
-        .fetch_optional(db)
-        .await
+) -> Result<Option<Click>, sqlx::Error> {
+    let row = sqlx::query_as!(
+        ClickRow,
+        r#"SELECT k.id, k.click_id, k.campaign_id, c.key AS campaign_key, k.first_seen_at,
+            k.updated_at, k.fbclid, k.fbc, k.fbp, k.event_source_url, k.referrer_url,
+            k.client_ip_address, k.client_user_agent, k.consent,
+            k.event_ids AS "event_ids: Json<BTreeMap<String, String>>",
+            k.em, k.ph, k.fn AS fn_, k.ln, k.ge, k.db, k.ct, k.st, k.zp, k.country, k.external_id
+        FROM clicks k JOIN campaigns c ON c.id = k.campaign_id
+        WHERE k.click_id = $1"#,
+        click_id
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(Click::from))
 }
 
 /// The clicks among `click_ids` that are registered, by click id.
 pub async fn find_many(
     tx: &mut Transaction<'_, Postgres>,
     click_ids: &[&str],
-) -> Result<HashMap<String, StoredClick>, sqlx::Error> {
-    let rows = sqlx::query_as::<_, StoredClick>(&format!("{SELECT} WHERE k.click_id = ANY($1)"))
-        .bind(click_ids)
-        .fetch_all(&mut **tx)
-        .await?;
-    Ok(rows.into_iter().map(|c| (c.click_id.clone(), c)).collect())
+) -> Result<HashMap<String, Click>, sqlx::Error> {
+    let rows = sqlx::query_as!(
+        ClickRow,
+        r#"SELECT k.id, k.click_id, k.campaign_id, c.key AS campaign_key, k.first_seen_at,
+            k.updated_at, k.fbclid, k.fbc, k.fbp, k.event_source_url, k.referrer_url,
+            k.client_ip_address, k.client_user_agent, k.consent,
+            k.event_ids AS "event_ids: Json<BTreeMap<String, String>>",
+            k.em, k.ph, k.fn AS fn_, k.ln, k.ge, k.db, k.ct, k.st, k.zp, k.country, k.external_id
+        FROM clicks k JOIN campaigns c ON c.id = k.campaign_id
+        WHERE k.click_id = ANY($1)"#,
+        click_ids as &[&str]
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.click_id.clone(), Click::from(r)))
+        .collect())
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
-use crate::http::error::is_transient_db_error;
+use super::is_transient_db_error;
 
 #[derive(Debug, Clone)]
 pub struct GroupCommitSettings {
@@ -40,16 +40,6 @@ impl From<sqlx::Error> for WriteError {
             WriteError::Unavailable(e.to_string())
         } else {
             WriteError::Failed(e.to_string())
-        }
-    }
-}
-
-impl From<WriteError> for crate::http::ApiError {
-    fn from(e: WriteError) -> Self {
-        match e {
-            WriteError::Overloaded => crate::http::ApiError::Overloaded,
-            WriteError::Unavailable(m) => crate::http::ApiError::Unavailable(anyhow::anyhow!(m)),
-            e @ WriteError::Failed(_) => crate::http::ApiError::Internal(e.into()),
         }
     }
 }

@@ -4,10 +4,11 @@
 pub mod campaign_cache;
 pub mod campaigns;
 pub mod clicks;
+pub mod conversion_view;
 pub mod conversions;
-pub mod customer_columns;
 pub mod events;
 pub mod group_commit;
+pub mod outbox_stats;
 pub mod privacy;
 pub mod refused;
 
@@ -15,8 +16,6 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
-
-pub use campaigns::{AccessToken, Campaign};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -37,4 +36,28 @@ pub fn pool(database_url: &str, max_connections: u32) -> Result<PgPool, sqlx::Er
 /// processes starting together apply each migration once.
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     MIGRATOR.run(pool).await
+}
+
+/// Whether the database answers a trivial query (the readiness probe).
+pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query!("SELECT 1 AS one").fetch_one(pool).await?;
+    Ok(())
+}
+
+/// Which database errors mean "try again shortly" rather than "bug".
+pub fn is_transient_db_error(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+        sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| {
+            // 08: connection exception, 53: insufficient resources, 57P: operator intervention
+            // (shutdown), 40001/40P01: serialization failure / deadlock.
+            c.starts_with("08")
+                || c.starts_with("53")
+                || c.starts_with("57P")
+                || c == "40001"
+                || c == "40P01"
+        }),
+        _ => false,
+    }
 }

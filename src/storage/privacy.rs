@@ -28,12 +28,12 @@ pub async fn apply_retention(
 ) -> Result<RetentionReport, sqlx::Error> {
     let mut report = RetentionReport::default();
     loop {
-        let n = sqlx::query(
+        let n = sqlx::query!(
             "DELETE FROM clicks WHERE id IN (SELECT id FROM clicks \
              WHERE first_seen_at < now() - make_interval(secs => $1) LIMIT $2)",
+            secs(click_retention),
+            batch
         )
-        .bind(secs(click_retention))
-        .bind(batch)
         .execute(pool)
         .await?
         .rows_affected();
@@ -43,13 +43,13 @@ pub async fn apply_retention(
         }
     }
     loop {
-        let n = sqlx::query(
+        let n = sqlx::query!(
             "UPDATE events SET payload = NULL WHERE id IN (SELECT id FROM events \
              WHERE payload IS NOT NULL AND state <> 'pending' \
                AND created_at < now() - make_interval(secs => $1) LIMIT $2)",
+            secs(event_retention),
+            batch
         )
-        .bind(secs(event_retention))
-        .bind(batch)
         .execute(pool)
         .await?
         .rows_affected();
@@ -59,16 +59,24 @@ pub async fn apply_retention(
         }
     }
     loop {
-        let n = sqlx::query(&format!(
-            "UPDATE conversions SET {SCRUB} WHERE id IN (SELECT c.id FROM conversions c \
+        // The SET list and the personal-data test are the same in erase_click below.
+        let n = sqlx::query!(
+            "UPDATE conversions SET ip = NULL, user_agent = NULL, fbclid = NULL, em = NULL, \
+                ph = NULL, fn = NULL, ln = NULL, ge = NULL, db = NULL, ct = NULL, st = NULL, \
+                zp = NULL, country = NULL, external_id = NULL, event_source_url = NULL \
+             WHERE id IN (SELECT c.id FROM conversions c \
              WHERE c.received_at < now() - make_interval(secs => $1) \
-               AND ({HAS_PII}) \
+               AND (ip IS NOT NULL OR user_agent IS NOT NULL OR fbclid IS NOT NULL \
+                 OR em IS NOT NULL OR ph IS NOT NULL OR fn IS NOT NULL OR ln IS NOT NULL \
+                 OR ge IS NOT NULL OR db IS NOT NULL OR ct IS NOT NULL OR st IS NOT NULL \
+                 OR zp IS NOT NULL OR country IS NOT NULL OR external_id IS NOT NULL \
+                 OR event_source_url IS NOT NULL) \
                AND NOT EXISTS (SELECT 1 FROM events e WHERE e.conversion_id = c.id \
                                AND e.state = 'pending') \
-             LIMIT $2)"
-        ))
-        .bind(secs(event_retention))
-        .bind(batch)
+             LIMIT $2)",
+            secs(event_retention),
+            batch
+        )
         .execute(pool)
         .await?
         .rows_affected();
@@ -89,16 +97,6 @@ pub async fn apply_retention(
     Ok(report)
 }
 
-/// Whether a conversion row still holds any personal field.
-const HAS_PII: &str = "ip IS NOT NULL OR user_agent IS NOT NULL OR fbclid IS NOT NULL \
-    OR em IS NOT NULL OR ph IS NOT NULL OR fn IS NOT NULL OR ln IS NOT NULL OR ge IS NOT NULL \
-    OR db IS NOT NULL OR ct IS NOT NULL OR st IS NOT NULL OR zp IS NOT NULL \
-    OR country IS NOT NULL OR external_id IS NOT NULL OR event_source_url IS NOT NULL";
-
-const SCRUB: &str = "ip = NULL, user_agent = NULL, fbclid = NULL, em = NULL, ph = NULL, \
-    fn = NULL, ln = NULL, ge = NULL, db = NULL, ct = NULL, st = NULL, zp = NULL, country = NULL, \
-    external_id = NULL, event_source_url = NULL";
-
 /// What an erasure removed.
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Erasure {
@@ -115,34 +113,41 @@ pub struct Erasure {
 pub async fn erase_click(pool: &PgPool, click_id: &str) -> Result<Erasure, sqlx::Error> {
     let mut tx = pool.begin().await?;
     crate::storage::conversions::lock_click_id(&mut tx, click_id).await?;
-    let events_cancelled = sqlx::query(
+    let events_cancelled = sqlx::query!(
         "UPDATE events SET state = 'failed', failure_class = 'erased', payload = NULL, \
             last_error = 'personal data erased on request; never sent', \
             lease_owner = NULL, lease_until = NULL \
          WHERE state IN ('pending', 'failed') AND payload IS NOT NULL AND conversion_id IN \
             (SELECT id FROM conversions WHERE click_id = $1)",
+        click_id
     )
-    .bind(click_id)
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    let events_erased = sqlx::query(
+    let events_erased = sqlx::query!(
         "UPDATE events SET payload = NULL WHERE payload IS NOT NULL AND conversion_id IN \
             (SELECT id FROM conversions WHERE click_id = $1)",
+        click_id
     )
-    .bind(click_id)
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    let conversions_scrubbed = sqlx::query(&format!(
-        "UPDATE conversions SET {SCRUB} WHERE click_id = $1 AND ({HAS_PII})"
-    ))
-    .bind(click_id)
+    let conversions_scrubbed = sqlx::query!(
+        "UPDATE conversions SET ip = NULL, user_agent = NULL, fbclid = NULL, em = NULL, \
+            ph = NULL, fn = NULL, ln = NULL, ge = NULL, db = NULL, ct = NULL, st = NULL, \
+            zp = NULL, country = NULL, external_id = NULL, event_source_url = NULL \
+         WHERE click_id = $1 \
+           AND (ip IS NOT NULL OR user_agent IS NOT NULL OR fbclid IS NOT NULL \
+             OR em IS NOT NULL OR ph IS NOT NULL OR fn IS NOT NULL OR ln IS NOT NULL \
+             OR ge IS NOT NULL OR db IS NOT NULL OR ct IS NOT NULL OR st IS NOT NULL \
+             OR zp IS NOT NULL OR country IS NOT NULL OR external_id IS NOT NULL \
+             OR event_source_url IS NOT NULL)",
+        click_id
+    )
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    let clicks_deleted = sqlx::query("DELETE FROM clicks WHERE click_id = $1")
-        .bind(click_id)
+    let clicks_deleted = sqlx::query!("DELETE FROM clicks WHERE click_id = $1", click_id)
         .execute(&mut *tx)
         .await?
         .rows_affected();

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
-#[derive(Debug, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, serde::Serialize)]
 pub struct RefusedPostback {
     pub id: i64,
     pub received_at: DateTime<Utc>,
@@ -22,14 +22,14 @@ pub async fn insert(
     detail: &str,
     params: &serde_json::Value,
 ) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "INSERT INTO refused_postbacks (tracker, code, detail, params) \
          VALUES ($1, $2, $3, $4) RETURNING id",
+        tracker,
+        code,
+        detail,
+        params
     )
-    .bind(tracker)
-    .bind(code)
-    .bind(detail)
-    .bind(params)
     .fetch_one(pool)
     .await
 }
@@ -40,12 +40,13 @@ pub async fn list(
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<RefusedPostback>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        RefusedPostback,
         "SELECT id, received_at, tracker, code, detail, params FROM refused_postbacks \
          WHERE ($1::bigint IS NULL OR id < $1) ORDER BY id DESC LIMIT $2",
+        before,
+        limit
     )
-    .bind(before)
-    .bind(limit)
     .fetch_all(pool)
     .await
 }
@@ -56,12 +57,12 @@ pub async fn delete_older_than(
     cutoff: DateTime<Utc>,
     limit: i64,
 ) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "DELETE FROM refused_postbacks WHERE id IN \
          (SELECT id FROM refused_postbacks WHERE received_at < $1 LIMIT $2)",
+        cutoff,
+        limit
     )
-    .bind(cutoff)
-    .bind(limit)
     .execute(pool)
     .await?;
     Ok(done.rows_affected())

@@ -6,14 +6,14 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{campaign_key, json_body, Admin};
+use crate::domain::{AccessToken, Campaign, CampaignFields};
 use crate::domain::{
     ActionSource, CampaignKey, Currency, EventIdTemplate, EventMap, HttpUrl, ParseError, PixelId,
     ValueSource,
 };
 use crate::http::ApiError;
 use crate::startup::AppState;
-use crate::storage::campaigns::{self, CampaignFields};
-use crate::storage::{events, AccessToken, Campaign};
+use crate::storage::{campaigns, events};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

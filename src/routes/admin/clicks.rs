@@ -24,7 +24,7 @@ pub async fn get(
         )
     })?;
     let hashes: Map<String, Value> = c
-        .customer()
+        .customer
         .iter()
         .map(|(f, h)| (f.name().to_owned(), Value::String(h.as_str().to_owned())))
         .collect();
@@ -41,7 +41,7 @@ pub async fn get(
         "client_ip_address": c.client_ip_address,
         "client_user_agent": c.client_user_agent,
         "consent": c.consent,
-        "event_ids": c.event_ids.0,
+        "event_ids": c.event_ids.as_map(),
         "user_data_hashes": hashes,
     })))
 }

@@ -3,14 +3,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 
 use super::{campaign_key, query, Admin};
-use crate::domain::CampaignKey;
+use crate::domain::{CampaignKey, DeliveryStatus};
 use crate::http::params::Params;
 use crate::http::ApiError;
 use crate::ingest::retry::{retry_conversion, Retried};
 use crate::startup::AppState;
 use crate::storage::{campaigns, conversions, events, refused};
-
-use conversions::VIEW_STATES as STATES;
 
 /// `GET /admin/v1/conversions?campaign=&state=&click_id=&since=&until=&limit=&before=`: newest
 /// first. An unknown parameter is a 400: a misspelt filter must not silently return everything.
@@ -25,15 +23,16 @@ pub async fn list(
             "campaign", "state", "click_id", "since", "until", "limit", "before",
         ],
     )?;
-    let wanted_state = q.get("state");
-    if let Some(s) = wanted_state {
-        if !STATES.contains(&s) {
-            return Err(ApiError::bad_request(
+    let wanted_state = match q.get("state") {
+        None => None,
+        Some(s) => Some(DeliveryStatus::parse(s).ok_or_else(|| {
+            let all: Vec<_> = DeliveryStatus::ALL.iter().map(|s| s.as_str()).collect();
+            ApiError::bad_request(
                 "invalid_state",
-                format!("state must be one of {}", STATES.join(", ")),
-            ));
-        }
-    }
+                format!("state must be one of {}", all.join(", ")),
+            )
+        })?),
+    };
     let (limit, before) = page(&q)?;
     let filter = conversions::ListFilter {
         campaign: q.get("campaign"),

@@ -1,0 +1,141 @@
+//! The records the service keeps: a campaign with its access token, a click, a conversion. The
+//! storage layer reads and writes them; the event builder and the decisions read them.
+
+use chrono::{DateTime, Utc};
+
+use super::{
+    ActionSource, CampaignKey, ConversionState, Currency, CustomerData, EventIdTemplate, EventIds,
+    EventMap, HttpUrl, PixelId, ValueSource,
+};
+
+/// A Meta access token. Its `Debug` is redacted so it cannot reach a log line by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessToken(String);
+
+impl AccessToken {
+    pub fn new(s: String) -> Self {
+        AccessToken(s)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AccessToken(***)")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Campaign {
+    pub id: i64,
+    pub key: CampaignKey,
+    pub name: String,
+    pub pixel_id: PixelId,
+    pub access_token: AccessToken,
+    pub test_event_code: Option<String>,
+    pub action_source: ActionSource,
+    pub event_map: EventMap,
+    pub currency: Currency,
+    pub value_source: ValueSource,
+    pub event_id_template: EventIdTemplate,
+    /// The landing page: `event_source_url` of events whose click and postback carry none.
+    pub landing_url: Option<HttpUrl>,
+    pub require_consent: bool,
+    pub limited_data_use: bool,
+    pub enabled: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What the admin API writes: everything but the identity and timestamps.
+#[derive(Debug, Clone)]
+pub struct CampaignFields {
+    pub key: CampaignKey,
+    pub name: String,
+    pub pixel_id: PixelId,
+    pub access_token: AccessToken,
+    pub test_event_code: Option<String>,
+    pub action_source: ActionSource,
+    pub event_map: EventMap,
+    pub currency: Currency,
+    pub value_source: ValueSource,
+    pub event_id_template: EventIdTemplate,
+    /// The landing page: `event_source_url` of events whose click and postback carry none.
+    pub landing_url: Option<HttpUrl>,
+    pub require_consent: bool,
+    pub limited_data_use: bool,
+    pub enabled: bool,
+}
+
+impl Campaign {
+    pub fn fields(&self) -> CampaignFields {
+        CampaignFields {
+            key: self.key.clone(),
+            name: self.name.clone(),
+            pixel_id: self.pixel_id.clone(),
+            access_token: self.access_token.clone(),
+            test_event_code: self.test_event_code.clone(),
+            action_source: self.action_source,
+            event_map: self.event_map.clone(),
+            currency: self.currency,
+            value_source: self.value_source,
+            event_id_template: self.event_id_template.clone(),
+            landing_url: self.landing_url.clone(),
+            require_consent: self.require_consent,
+            limited_data_use: self.limited_data_use,
+            enabled: self.enabled,
+        }
+    }
+}
+
+/// A registered click: what the landing page or the click redirect saw of the visitor.
+#[derive(Debug, Clone)]
+pub struct Click {
+    pub id: i64,
+    pub click_id: String,
+    pub campaign_id: i64,
+    pub campaign_key: String,
+    pub first_seen_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub fbclid: Option<String>,
+    pub fbc: Option<String>,
+    pub fbp: Option<String>,
+    pub event_source_url: Option<String>,
+    pub referrer_url: Option<String>,
+    pub client_ip_address: Option<String>,
+    pub client_user_agent: Option<String>,
+    pub consent: Option<bool>,
+    pub event_ids: EventIds,
+    pub customer: CustomerData,
+}
+
+/// A postback as recorded: before it is stored `id` is 0 and the state `Unmatched`.
+#[derive(Debug, Clone)]
+pub struct Conversion {
+    pub id: i64,
+    pub click_id: String,
+    pub click_row_id: Option<i64>,
+    pub campaign_id: Option<i64>,
+    pub campaign_hint: Option<String>,
+    pub tracker: String,
+    pub raw_status: String,
+    pub status: String,
+    pub txid: String,
+    pub payout: Option<f64>,
+    pub currency: Option<String>,
+    pub received_at: DateTime<Utc>,
+    pub event_time: DateTime<Utc>,
+    pub state: ConversionState,
+    pub event_name: Option<String>,
+    pub failure_reason: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub fbclid: Option<String>,
+    pub event_source_url: Option<String>,
+    /// The received parameters without the key and personal data.
+    pub params: Option<serde_json::Value>,
+    pub customer: CustomerData,
+}

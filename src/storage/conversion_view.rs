@@ -1,0 +1,105 @@
+//! The admin API's view of conversions: each with its event's delivery state.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+
+use crate::domain::DeliveryStatus;
+
+/// One row of the admin conversion list: the conversion with its event's delivery state.
+#[derive(Debug, serde::Serialize)]
+pub struct ConversionView {
+    pub id: i64,
+    pub click_id: String,
+    pub campaign: Option<String>,
+    pub tracker: String,
+    pub raw_status: String,
+    pub status: String,
+    pub txid: String,
+    pub event_name: Option<String>,
+    pub event_id: Option<String>,
+    pub value: Option<f64>,
+    pub currency: Option<String>,
+    pub state: DeliveryStatus,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    /// Why the conversion was skipped, suppressed or not built.
+    pub reason: Option<String>,
+    /// The postback as received, without the key and personal data.
+    pub params: Option<serde_json::Value>,
+    pub received_at: DateTime<Utc>,
+    pub event_time: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub payload: Option<serde_json::Value>,
+}
+
+pub async fn view(pool: &PgPool, id: i64) -> Result<Option<ConversionView>, sqlx::Error> {
+    sqlx::query_as!(
+        ConversionView,
+        r#"SELECT c.id, c.click_id, COALESCE(k.key, c.campaign_hint) AS campaign,
+            c.tracker, c.raw_status, c.status, c.txid, c.event_name, e.event_id AS "event_id?",
+            (e.payload -> 'custom_data' ->> 'value')::float8 AS value,
+            COALESCE(e.payload -> 'custom_data' ->> 'currency', c.currency) AS currency,
+            COALESCE(e.state, c.state) AS "state!: DeliveryStatus",
+            COALESCE(e.attempts, 0) AS "attempts!",
+            COALESCE(e.last_error, c.failure_reason) AS last_error, c.failure_reason AS reason,
+            c.params, c.received_at, c.event_time, e.sent_at AS "sent_at?",
+            CASE WHEN e.state = 'pending' THEN e.next_attempt_at END AS next_attempt_at,
+            e.payload AS "payload?"
+         FROM conversions c LEFT JOIN events e ON e.conversion_id = c.id
+         LEFT JOIN campaigns k ON k.id = c.campaign_id
+         WHERE c.id = $1"#,
+        id
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+/// The admin list's filters; `None` matches everything.
+pub struct ListFilter<'a> {
+    pub campaign: Option<&'a str>,
+    pub state: Option<DeliveryStatus>,
+    pub click_id: Option<&'a str>,
+    /// Received at or after.
+    pub since: Option<DateTime<Utc>>,
+    /// Received before.
+    pub until: Option<DateTime<Utc>>,
+    /// Ids below this one (the next page).
+    pub before: Option<i64>,
+    pub limit: i64,
+}
+
+/// Newest first; `before` pages backwards through ids.
+pub async fn list(pool: &PgPool, f: &ListFilter<'_>) -> Result<Vec<ConversionView>, sqlx::Error> {
+    sqlx::query_as!(
+        ConversionView,
+        r#"SELECT c.id, c.click_id, COALESCE(k.key, c.campaign_hint) AS campaign,
+            c.tracker, c.raw_status, c.status, c.txid, c.event_name, e.event_id AS "event_id?",
+            (e.payload -> 'custom_data' ->> 'value')::float8 AS value,
+            COALESCE(e.payload -> 'custom_data' ->> 'currency', c.currency) AS currency,
+            COALESCE(e.state, c.state) AS "state!: DeliveryStatus",
+            COALESCE(e.attempts, 0) AS "attempts!",
+            COALESCE(e.last_error, c.failure_reason) AS last_error, c.failure_reason AS reason,
+            c.params, c.received_at, c.event_time, e.sent_at AS "sent_at?",
+            CASE WHEN e.state = 'pending' THEN e.next_attempt_at END AS next_attempt_at,
+            e.payload AS "payload?"
+         FROM conversions c LEFT JOIN events e ON e.conversion_id = c.id
+         LEFT JOIN campaigns k ON k.id = c.campaign_id
+         WHERE ($1::text IS NULL OR COALESCE(k.key, c.campaign_hint) = $1)
+           AND ($2::text IS NULL OR COALESCE(e.state, c.state) = $2)
+           AND ($3::bigint IS NULL OR c.id < $3)
+           AND ($5::text IS NULL OR c.click_id = $5)
+           AND ($6::timestamptz IS NULL OR c.received_at >= $6)
+           AND ($7::timestamptz IS NULL OR c.received_at < $7)
+         ORDER BY c.id DESC LIMIT $4"#,
+        f.campaign,
+        f.state.map(DeliveryStatus::as_str),
+        f.before,
+        f.limit,
+        f.click_id,
+        f.since,
+        f.until,
+    )
+    .fetch_all(pool)
+    .await
+}
