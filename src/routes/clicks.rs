@@ -48,6 +48,10 @@ pub(super) struct ClickRequest {
     pub(super) st: Option<String>,
     pub(super) zp: Option<String>,
     pub(super) country: Option<String>,
+    /// When the tag fired the pixel for each event (unix ms); accepted so tags that send it are
+    /// not refused, and not used yet.
+    #[serde(rename = "pixel_fired_at")]
+    pub(super) _pixel_fired_at: Option<Value>,
 }
 
 /// `POST /v1/clicks`: JSON, a form, or JSON sent as `text/plain` by `navigator.sendBeacon`.
@@ -120,6 +124,10 @@ fn from_pairs(pairs: Vec<(String, String)>) -> Result<ClickRequest, ApiError> {
             event_ids
                 .entry(event.to_owned())
                 .or_insert(Value::String(value));
+            continue;
+        }
+        // The tag sends `pixel_fired_at` as JSON only; its form spelling is accepted, unused.
+        if name.starts_with("pixel_fired_at[") {
             continue;
         }
         let value = if name == "consent" {

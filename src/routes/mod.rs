@@ -5,6 +5,7 @@ mod click_fields;
 pub mod clicks;
 pub mod health;
 pub mod postback;
+pub mod tag;
 
 use actix_cors::Cors;
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
@@ -33,6 +34,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 )
                 .route(web::post().to(clicks::register_post))
                 .route(web::get().to(clicks::register_get)),
+        )
+        .service(web::resource("/v1/tag.js").get(tag::script))
+        .service(
+            web::resource("/v1/campaigns/{key}/tag-config")
+                .wrap(
+                    Cors::default()
+                        .allow_any_origin()
+                        .allowed_methods(["GET"])
+                        .max_age(86_400),
+                )
+                .get(tag::config),
         )
         .service(
             web::resource("/v1/postback/{tracker}")

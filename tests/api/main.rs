@@ -4,17 +4,19 @@
 mod helpers;
 
 mod admin_campaigns;
+mod browser;
 mod click_intake;
 mod clicks;
 mod delivery;
 mod deployment;
 mod edge;
 mod health_and_errors;
-mod lander;
 mod ops;
 mod postbacks;
 mod properties;
 mod readme;
 mod real_inputs;
 mod startup_checks;
+mod tag;
+mod tag_browser;
 mod token_encryption;

@@ -1,0 +1,191 @@
+//! Debian's headless Chromium driven through WebDriver (`chromedriver`): one driver process and
+//! one browser per test, so parallel tests share nothing and a crash stays in its test. The few
+//! WebDriver commands the tests need are plain JSON over HTTP, sent with reqwest.
+//!
+//! `*.example.com` resolves to 127.0.0.1 inside the browser, so a lander can be served on a
+//! real-looking host (registrable-domain cookies, an insecure origin without `crypto.subtle`)
+//! by a local test server.
+
+use std::io::{Read, Write};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::helpers::free_port;
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// Debian's Chromium, or `None` with CAPI_SKIP_BROWSER=1; without it the browser tests fail.
+pub fn chromium() -> Option<&'static str> {
+    if std::env::var("CAPI_SKIP_BROWSER").is_ok_and(|v| v == "1") {
+        return None;
+    }
+    for candidate in ["/usr/bin/chromium", "/usr/bin/chromium-browser"] {
+        if std::path::Path::new(candidate).exists() {
+            return Some(candidate);
+        }
+    }
+    panic!("Chromium is needed (apt-get install chromium), or set CAPI_SKIP_BROWSER=1");
+}
+
+pub struct Browser {
+    driver: Child,
+    base: String,
+    port: u16,
+    http: reqwest::Client,
+}
+
+impl Browser {
+    /// A fresh browser, or `None` with CAPI_SKIP_BROWSER=1; a missing browser or driver fails.
+    pub async fn start() -> Option<Browser> {
+        let binary = chromium()?;
+        assert!(
+            std::path::Path::new(CHROMEDRIVER).exists(),
+            "chromedriver is needed (apt-get install chromium-driver), or set CAPI_SKIP_BROWSER=1"
+        );
+        let port = free_port();
+        let driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run chromedriver");
+        let mut browser = Browser {
+            driver,
+            base: format!("http://127.0.0.1:{port}"),
+            port,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .unwrap(),
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let up = browser.http.get(format!("{}/status", browser.base)).send();
+            if let Ok(r) = up.await {
+                if r.status().is_success() {
+                    break;
+                }
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "chromedriver did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:loggingPrefs": {"browser": "ALL"},
+            "goog:chromeOptions": {"binary": binary, "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--no-first-run", "--disable-background-networking", "--disable-sync",
+                "--disable-component-update", "--window-size=1000,700",
+                "--host-resolver-rules=MAP *.example.com 127.0.0.1",
+            ]},
+        }}});
+        let session = browser.call("POST", "/session", Some(caps)).await;
+        let id = session["sessionId"]
+            .as_str()
+            .expect("session id")
+            .to_owned();
+        browser.base = format!("{}/session/{id}", browser.base);
+        Some(browser)
+    }
+
+    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}{path}", self.base);
+        let req = self
+            .http
+            .request(method.parse().unwrap(), &url)
+            .json(&body.unwrap_or(json!({})));
+        let resp = req.send().await.expect("webdriver request");
+        let status = resp.status();
+        let body: Value = resp.json().await.expect("webdriver answer");
+        assert!(status.is_success(), "{method} {path}: {status} {body}");
+        body["value"].clone()
+    }
+
+    /// Navigates and waits for the page's load event.
+    pub async fn goto(&self, url: &str) {
+        self.call("POST", "/url", Some(json!({ "url": url }))).await;
+    }
+
+    /// Runs `body` (a function body: `return ...`) in the page.
+    pub async fn eval(&self, body: &str) -> Value {
+        self.call(
+            "POST",
+            "/execute/sync",
+            Some(json!({"script": body, "args": []})),
+        )
+        .await
+    }
+
+    /// Polls the expression `expr` in the page until it is truthy (10 s at most); its value.
+    pub async fn wait(&self, what: &str, expr: &str) -> Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let v = self.eval(&format!("return {expr};")).await;
+            if !(v.is_null() || v == json!(false) || v == json!("") || v == json!(0)) {
+                return v;
+            }
+            assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The browser's cookies for the current page, by name: `(value, domain)`.
+    pub async fn cookie(&self, name: &str) -> Option<(String, String)> {
+        let all = self.call("GET", "/cookie", None).await;
+        all.as_array()?.iter().find(|c| c["name"] == name).map(|c| {
+            (
+                c["value"].as_str().unwrap().to_owned(),
+                c["domain"].as_str().unwrap().to_owned(),
+            )
+        })
+    }
+
+    /// Console messages at SEVERE level (errors), taken from the browser's log.
+    pub async fn console_errors(&self) -> Vec<String> {
+        let log = self
+            .call("POST", "/se/log", Some(json!({"type": "browser"})))
+            .await;
+        log.as_array()
+            .map(|entries| {
+                entries
+                    .iter()
+                    .filter(|e| e["level"] == "SEVERE")
+                    .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Saves a PNG of the viewport to `path`.
+    pub async fn screenshot(&self, path: &std::path::Path) {
+        use base64::Engine;
+        let png = self.call("GET", "/screenshot", None).await;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().unwrap())
+            .unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+}
+
+impl Drop for Browser {
+    /// Ends the session (which closes Chromium) with a blocking request, as Drop cannot await,
+    /// then stops the driver.
+    fn drop(&mut self) {
+        let path = self.base.split_once(&format!(":{}", self.port)).unwrap().1;
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+            let req =
+                format!("DELETE {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+            if s.write_all(req.as_bytes()).is_ok() {
+                let _ = s.read_to_end(&mut Vec::new());
+            }
+        }
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}

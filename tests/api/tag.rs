@@ -1,0 +1,109 @@
+//! `GET /v1/tag.js` and the tag's public campaign configuration, over plain HTTP.
+
+use serde_json::json;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn the_tag_is_cacheable_javascript_with_a_strong_etag() {
+    let app = spawn_app().await;
+    let resp = app.client.get(app.url("/v1/tag.js")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let headers = resp.headers().clone();
+    assert_eq!(headers["content-type"], "text/javascript; charset=utf-8");
+    assert_eq!(headers["cache-control"], "public, max-age=3600");
+    let etag = headers["etag"].to_str().unwrap().to_owned();
+    assert!(etag.starts_with('"') && !etag.starts_with("W/"), "{etag}");
+    let body = resp.text().await.unwrap();
+    assert_eq!(body, capi_bridge::routes::tag::TAG_JS);
+    assert!(
+        body.len() < 16 * 1024,
+        "the tag grew to {} bytes",
+        body.len()
+    );
+
+    for validator in [etag.clone(), format!("\"other\", {etag}"), "*".to_owned()] {
+        let resp = app
+            .client
+            .get(app.url("/v1/tag.js"))
+            .header("if-none-match", &validator)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 304, "{validator}");
+        assert_eq!(resp.headers()["etag"], etag.as_str());
+        assert!(resp.text().await.unwrap().is_empty());
+    }
+    let resp = app
+        .client
+        .get(app.url("/v1/tag.js"))
+        .header("if-none-match", "\"stale\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+}
+
+#[tokio::test]
+async fn the_tag_config_is_public_cacheable_and_holds_nothing_secret() {
+    let app = spawn_app().await;
+    app.create_campaign(
+        "offer1",
+        json!({"event_id_template": "{campaign}:{event_name}:{click_id}",
+               "require_consent": true, "test_event_code": "TEST999"}),
+    )
+    .await;
+    let resp = app
+        .client
+        .get(app.url("/v1/campaigns/offer1/tag-config"))
+        .header("origin", "https://lp.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers()["access-control-allow-origin"],
+        "https://lp.example.com"
+    );
+    assert_eq!(resp.headers()["cache-control"], "public, max-age=300");
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({
+            "campaign": "offer1",
+            "event_id_template": "{campaign}:{event_name}:{click_id}",
+            "events": ["Lead", "Purchase"],
+            "consent_required": true,
+        })
+    );
+    let text = body.to_string();
+    assert!(
+        !text.contains(ACCESS_TOKEN) && !text.contains("TEST999") && !text.contains("1234567890")
+    );
+
+    for key in ["nope", "Bad%20Key"] {
+        let resp = app
+            .client
+            .get(app.url(&format!("/v1/campaigns/{key}/tag-config")))
+            .send()
+            .await
+            .unwrap();
+        assert_problem(resp, 404, "campaign_not_found").await;
+    }
+}
+
+#[tokio::test]
+async fn a_click_may_carry_when_the_pixel_fired() {
+    let app = spawn_app().await;
+    app.create_campaign("offer1", json!({})).await;
+    let resp = app
+        .register_click_public(json!({
+            "campaign": "offer1", "click_id": "fired-1",
+            "event_ids": {"Lead": "Lead-fired-1"},
+            "pixel_fired_at": {"Lead": 1_764_561_600_000_i64},
+        }))
+        .await;
+    assert_eq!(resp.status(), 201);
+    let click = app.admin_get("/admin/v1/clicks/fired-1").await;
+    assert_eq!(click["event_ids"]["Lead"], "Lead-fired-1", "{click}");
+}
