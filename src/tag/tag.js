@@ -189,8 +189,8 @@
 
   // ---- hashing ------------------------------------------------------------------------------
 
-  // SHA-256 for http pages, where crypto.subtle does not exist. Constants: the fractional
-  // parts of the square and cube roots of the first primes.
+  // SHA-256 (FIPS 180-4). Constants: the fractional parts of the square and cube roots of the
+  // first primes.
   var H0 = [];
   var K = [];
   (function () {
@@ -243,18 +243,6 @@
     }).join('');
   }
 
-  function digest(s, done) {
-    var subtle = w.crypto && w.crypto.subtle;
-    if (!subtle) return done(sha256(s));
-    subtle.digest('SHA-256', new TextEncoder().encode(s)).then(function (buf) {
-      done(Array.prototype.map.call(new Uint8Array(buf), function (b) {
-        return ('0' + b.toString(16)).slice(-2);
-      }).join(''));
-    }, function () {
-      done(sha256(s));
-    });
-  }
-
   var LETTERS = /[^a-z\s]/g;
   try {
     // Unicode classes where the browser has them (a literal would be a syntax error elsewhere).
@@ -300,21 +288,21 @@
 
   var KEYS = ['em', 'ph', 'fn', 'ln', 'ge', 'db', 'ct', 'st', 'zp', 'country', 'external_id'];
 
+  // Hashed synchronously (crypto.subtle is async, and absent on http pages) so the hashes leave
+  // in one beacon even when a form submission is already navigating away.
   function identify(data) {
+    var hashes = {};
     KEYS.forEach(function (key) {
       var raw = data && data[key];
       if (Array.isArray(raw)) raw = raw[0];
       if (raw === undefined || raw === null || raw === '') return;
       var trimmed = String(raw).trim();
-      if (/^[0-9a-f]{64}$/i.test(trimmed)) return send(obj(key, trimmed.toLowerCase()));
+      if (/^[0-9a-f]{64}$/i.test(trimmed)) return (hashes[key] = trimmed.toLowerCase());
       // Filtering can leave a combining mark beside a new base letter: compose again.
       var normal = normalise(key, trimmed).normalize('NFC');
-      if (normal) {
-        digest(normal, safe(function (hash) {
-          send(obj(key, hash));
-        }));
-      }
+      if (normal) hashes[key] = sha256(normal);
     });
+    if (Object.keys(hashes).length) send(hashes);
   }
 
   function obj(k, v) {
