@@ -11,8 +11,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{json, Value};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::free_port;
+use crate::helpers::{free_port, wait_for, TestApp};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
@@ -188,4 +190,100 @@ impl Drop for Browser {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
+}
+
+// ---- landers ------------------------------------------------------------------------------
+
+/// Meta's published test vectors (../shared/reference/meta-capi.md).
+pub const EM_HASH: &str = "62a14e44f765419d10fea99367361a727c12365e2520f32218d505ed9aa0f62f";
+pub const PH_HASH: &str = "e323ec626319ca94ee8bff2e4c87cf613be6ea19919ed1364124e16807ab3176";
+pub const FN_HASH: &str = "6915771be1c5aa0c886870b6951b03d7eafc121fea0e80a5ea83beb7c449f4ec";
+pub const LN_HASH: &str = "08e1996b5dd49e62a4b4c010d44e4345592a863bb9f8e3976219bac29417149c";
+
+/// The README's `html` block that follows `marker` in its "Landing page" section.
+pub fn readme_block(marker: &str) -> String {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = &readme[readme
+        .find("## Landing page")
+        .expect("Landing page section")..];
+    let block = &section[section.find(marker).expect(marker)..];
+    let start = block.find("```html\n").unwrap() + 8;
+    let len = block[start..].find("```").unwrap();
+    block[start..start + len].to_owned()
+}
+
+/// Runs before anything else on each lander: records script errors, the bodies the page sends
+/// (and drops click registrations when `window.dropClicks` is set), and the globals it starts
+/// with.
+const RECORDER: &str = r#"<script>
+window.errors = []; window.sent = [];
+addEventListener('error', function (e) { errors.push(String(e.message)); });
+addEventListener('unhandledrejection', function (e) { errors.push('rejection ' + e.reason); });
+var ce = console.error; console.error = function () { errors.push([].join.call(arguments, ' ')); ce.apply(console, arguments); };
+var sb = navigator.sendBeacon.bind(navigator);
+navigator.sendBeacon = function (u, b) { sent.push(String(b)); return window.dropClicks ? true : sb(u, b); };
+var f0 = window.fetch;
+window.fetch = function (u, o) {
+  if (o && o.body) sent.push(String(o.body));
+  if (window.dropClicks && /\/v1\/clicks/.test(u)) return Promise.resolve(new Response(''));
+  return f0.apply(this, arguments);
+};
+</script>"#;
+
+/// A Meta pixel stand-in that records its calls.
+pub const FBQ: &str =
+    "<script>window.fbqCalls=[];window.fbq=function(){fbqCalls.push([].slice.call(arguments))};</script>";
+
+/// A lander at `at` on `site`: the recorder, `head`, the README's stub and line (pointed at
+/// `bridge`, with `attrs` added), and `body`.
+pub async fn lander(
+    site: &MockServer,
+    at: &str,
+    bridge: &str,
+    attrs: &str,
+    head: &str,
+    body: &str,
+) {
+    let line = readme_block("**one line**")
+        .replace("https://bridge.example.com", bridge)
+        .replace(" data-campaign=", &format!(" {attrs} data-campaign="));
+    // `beforeTag`: the globals the page has when the (async) tag has not run yet.
+    let html = format!(
+        "<!doctype html><html><head><link rel=icon href='data:,'>{RECORDER}{head}{}\
+         <script>window.beforeTag = Object.keys(window);</script>{line}</head>\
+         <body><h1>Offer</h1>{body}</body></html>",
+        readme_block("**Stub**")
+    );
+    Mock::given(method("GET"))
+        .and(path(at))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(html, "text/html"))
+        .mount(site)
+        .await;
+}
+
+/// `http://www.example.com:{port}`: the site under a real-looking, non-secure host name.
+pub fn named(site: &MockServer) -> String {
+    format!("http://www.example.com:{}", site.address().port())
+}
+
+pub async fn click_row(app: &TestApp, click_id: &str) -> Value {
+    wait_for("the click", std::time::Duration::from_secs(10), || async {
+        let row: Option<(Value,)> =
+            sqlx::query_as("SELECT to_jsonb(c) FROM clicks c WHERE click_id = $1")
+                .bind(click_id)
+                .fetch_optional(&app.pool)
+                .await
+                .unwrap();
+        row.map(|r| r.0).ok_or_else(|| "not stored".to_owned())
+    })
+    .await
+}
+
+pub async fn sent(b: &Browser) -> Vec<String> {
+    serde_json::from_value(b.eval("return sent;").await).unwrap()
+}
+
+pub async fn no_errors(b: &Browser) {
+    assert_eq!(b.eval("return errors;").await, json!([]), "script errors");
 }
