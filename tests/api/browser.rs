@@ -216,7 +216,7 @@ pub fn readme_block(marker: &str) -> String {
 /// Runs before anything else on each lander: records script errors, the bodies the page sends
 /// (and drops click registrations when `window.dropClicks` is set), and the globals it starts
 /// with.
-const RECORDER: &str = r#"<script>
+pub const RECORDER: &str = r#"<script>
 window.errors = []; window.sent = [];
 addEventListener('error', function (e) { errors.push(String(e.message)); });
 addEventListener('unhandledrejection', function (e) { errors.push('rejection ' + e.reason); });
