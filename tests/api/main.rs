@@ -19,4 +19,5 @@ mod real_inputs;
 mod startup_checks;
 mod tag;
 mod tag_browser;
+mod tag_install;
 mod token_encryption;
