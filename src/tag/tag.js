@@ -319,17 +319,20 @@
     if (typeof w.fbq === 'function') {
       w.fbq('track', name, data || {}, { eventID: id });
       send({ event_ids: obj(name, id), pixel_fired_at: obj(name, Date.now()) });
-    } else if (tries < 60) {
+      return true;
+    }
+    if (tries < 60) {
       setTimeout(safe(function () {
         firePixel(name, data, id, tries + 1);
       }), 250);
     }
+    return false;
   }
 
   function track(name, data) {
+    name = String(name);
     var id = eventId(name);
-    send({ event_ids: obj(String(name), id) });
-    firePixel(String(name), data, id, 0);
+    if (!firePixel(name, data, id, 0)) send({ event_ids: obj(name, id) });
   }
 
   // ---- lifecycle ----------------------------------------------------------------------------

@@ -107,3 +107,16 @@ async fn a_click_may_carry_when_the_pixel_fired() {
     let click = app.admin_get("/admin/v1/clicks/fired-1").await;
     assert_eq!(click["event_ids"]["Lead"], "Lead-fired-1", "{click}");
 }
+
+#[test]
+fn the_readme_states_the_tags_size() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let kb = capi_bridge::routes::tag::TAG_JS.len() as f64 / 1000.0;
+    let stated = format!("The tag ({kb:.1} KB, ");
+    assert!(
+        readme.contains(&stated),
+        "README must say {stated:?}: update its size (and the gzipped one) in README.md and \
+         docs/landing.md"
+    );
+}
