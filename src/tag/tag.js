@@ -32,7 +32,25 @@
   for (var i = 0; i < clickParams.length && !clickId; i++) {
     clickId = (params.get(clickParams[i]) || '').trim();
   }
-  var campaign = (attr('campaign-param') && params.get(attr('campaign-param'))) || attr('campaign');
+  var campaignInUrl = attr('campaign-param') && params.get(attr('campaign-param'));
+  var campaign = campaignInUrl || attr('campaign');
+  // A thank-you page on the lander's site rarely has the click id in its URL: the lander's is
+  // remembered for 7 days (Meta takes events up to 7 days old).
+  safe(function () {
+    var store = w.localStorage;
+    var KEY = 'capiBridge.click';
+    var WEEK = 7 * 864e5;
+    if (clickId) {
+      store.setItem(KEY, JSON.stringify({ c: clickId, k: campaign, t: Date.now() }));
+    } else {
+      var kept = JSON.parse(store.getItem(KEY) || 'null');
+      var same = kept && (kept.k === campaign || (attr('campaign-param') && !campaignInUrl));
+      if (same && Date.now() - kept.t < WEEK) {
+        clickId = String(kept.c || '');
+        campaign = kept.k;
+      }
+    }
+  })();
   var fbclid = (params.get('fbclid') || '').trim();
   // A page without a click id gets ids no server event will carry, but distinct ones.
   var pageId = Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
