@@ -74,9 +74,21 @@ async fn a_fresh_visit_writes_meta_cookies_and_registers_the_click() {
     );
     no_errors(&b).await;
     assert_eq!(b.console_errors().await, Vec::<String>::new());
+    // What the tag did, on the page for the screenshot and printed for the test log.
+    let shown = b
+        .eval(
+            "var r = {url: location.href, cookies: document.cookie, \
+             eventId_Lead: capiBridge.eventId('Lead'), sent: sent.map(JSON.parse)}; \
+             var pre = document.createElement('pre'); pre.style.whiteSpace = 'pre-wrap'; \
+             pre.textContent = JSON.stringify(r, null, 2); document.body.appendChild(pre); \
+             return r;",
+        )
+        .await;
     let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("tag-browser.png");
     b.screenshot(&shot).await;
     println!("screenshot: {}", shot.display());
+    println!("{shown:#}");
+    println!("stored click: {row:#}");
 }
 
 #[tokio::test]
