@@ -1,449 +1,458 @@
 /*! capi-bridge landing tag: Meta cookies, click registration, pixel eventIDs. */
-(function (w, d) {
+(function () {
   'use strict';
-  var api = w.capiBridge;
-  // Included twice: the first copy does the work.
-  if (api && api.loaded) return;
-  if (!api || typeof api !== 'object') api = w.capiBridge = {};
-  var stubbed = api.q || [];
-  function noop() {}
 
-  // Every entry point goes through this: the tag must never break the page it is on.
-  function safe(fn, fallback) {
-    return function () {
-      try {
-        return fn.apply(null, arguments);
-      } catch (e) {
-        return fallback;
-      }
-    };
-  }
+  function main(w, d) {
+    var api = w.capiBridge;
+    // Included twice: the first copy does the work.
+    if (api && api.loaded) return;
+    if (!api || typeof api !== 'object') api = w.capiBridge = {};
+    var stubbed = api.q || [];
+    function noop() {}
 
-  var script = d.currentScript || d.querySelector('script[src*="/v1/tag.js"]');
-  function attr(n) {
-    return (script && script.getAttribute('data-' + n)) || '';
-  }
-  var base = script ? script.src.replace(/\/v1\/tag\.js.*$/, '') : '';
-  var params = new URLSearchParams(location.search);
-  var clickParams = (attr('click-param') || 'subid,clickid,cid,click_id').split(',').map(function (p) {
-    return p.trim();
-  });
-  var clickId = '';
-  for (var i = 0; i < clickParams.length && !clickId; i++) {
-    clickId = (params.get(clickParams[i]) || '').trim();
-  }
-  var campaignInUrl = attr('campaign-param') && params.get(attr('campaign-param'));
-  var campaign = campaignInUrl || attr('campaign');
-  // A thank-you page on the lander's site rarely has the click id in its URL: the lander's is
-  // remembered for 7 days (Meta takes events up to 7 days old).
-  safe(function () {
-    var store = w.localStorage;
-    var KEY = 'capiBridge.click';
-    var WEEK = 7 * 864e5;
-    if (clickId) {
-      store.setItem(KEY, JSON.stringify({ c: clickId, k: campaign, t: Date.now() }));
-    } else {
-      var kept = JSON.parse(store.getItem(KEY) || 'null');
-      var same = kept && (kept.k === campaign || (attr('campaign-param') && !campaignInUrl));
-      if (same && Date.now() - kept.t < WEEK) {
-        clickId = String(kept.c || '');
-        campaign = kept.k;
-      }
-    }
-  })();
-  var fbclid = (params.get('fbclid') || '').trim();
-  // A page without a click id gets ids no server event will carry, but distinct ones.
-  var pageId = Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
-
-  var config = null;
-  var ready = false; // the config arrived or will not
-  var consentRequired = attr('consent') === 'required';
-  var consent = null;
-  var started = false; // cookies written and the click registered
-  var given = {}; // event name -> the id handed out, so the pixel and the click agree
-  var held = []; // calls waiting for the config or for consent
-  var pending = {}; // click fields waiting to be sent
-
-  // ---- cookies ------------------------------------------------------------------------------
-
-  function cookie(n) {
-    var m = d.cookie.match('(?:^|;\\s*)' + n + '=([^;]*)');
-    return m ? m[1] : '';
-  }
-
-  // 90 days on the top-most domain that accepts it (the registrable domain): the browser
-  // refuses public suffixes, so the first domain that sticks is the right one.
-  function setCookie(n, v) {
-    var tail = '; max-age=7776000; path=/; SameSite=Lax';
-    var host = location.hostname;
-    var labels = host.split('.');
-    if (!/^[\d.]+$/.test(host) && host.indexOf(':') < 0) {
-      for (var i = labels.length - 2; i >= 0; i--) {
-        d.cookie = n + '=' + v + tail + '; domain=' + labels.slice(i).join('.');
-        if (cookie(n) === v) return v;
-      }
-    }
-    d.cookie = n + '=' + v + tail;
-    return v;
-  }
-
-  // Meta's rules: a new fbclid replaces `_fbc`; `_fbp` is written only when missing; a value
-  // kept is kept byte for byte (the param builder may add a fifth segment).
-  function writeCookies() {
-    var fbc = cookie('_fbc');
-    if (fbclid && fbc.split('.')[3] !== fbclid) fbc = setCookie('_fbc', 'fb.1.' + Date.now() + '.' + fbclid);
-    var fbp = cookie('_fbp');
-    if (!fbp) {
-      var r = String(Math.floor(Math.random() * 9e9) + 1e9);
-      fbp = setCookie('_fbp', 'fb.1.' + Date.now() + '.' + r);
-    }
-    return { fbc: fbc || undefined, fbp: fbp || undefined };
-  }
-
-  // ---- the page address, without personal data ----------------------------------------------
-
-  var EMAIL = /[^\s@]+@[^\s@]+\.[^\s@]+/;
-  var PHONE_NAME = /^(phone|tel|telephone|mobile|cell|ph|msisdn|phone_?number|whatsapp)$/i;
-
-  // Meta restricts pixels whose URLs carry an email or a phone number: such parameters are
-  // dropped, the click id and fbclid never are.
-  function personal(name, value) {
-    if (name === 'fbclid' || clickParams.indexOf(name) >= 0) return false;
-    var digits = value.replace(/\D/g, '').length;
-    if (EMAIL.test(value)) return true;
-    if (PHONE_NAME.test(name) && digits >= 6) return true;
-    return /^\s*\+?[\d\s().-]+$/.test(value) && /[+\s().-]/.test(value) && digits >= 7 && digits <= 15;
-  }
-
-  function cleanUrl(href) {
-    if (!/^https?:\/\//i.test(href || '')) return undefined;
-    href = href.split('#')[0];
-    var q = href.indexOf('?');
-    if (q < 0) return href;
-    var kept = href.slice(q + 1).split('&').filter(function (part) {
-      var eq = part.indexOf('=');
-      var name = eq < 0 ? part : part.slice(0, eq);
-      var value = eq < 0 ? '' : part.slice(eq + 1);
-      try {
-        name = decodeURIComponent(name.replace(/\+/g, ' '));
-        value = decodeURIComponent(value.replace(/\+/g, ' '));
-      } catch (e) {
-        // Undecodable: judged as written.
-      }
-      return !personal(name, value);
-    });
-    return href.slice(0, q) + (kept.length ? '?' + kept.join('&') : '');
-  }
-
-  // ---- sending ------------------------------------------------------------------------------
-
-  function merge(into, from) {
-    for (var k in from) {
-      if (!Object.prototype.hasOwnProperty.call(from, k) || from[k] === undefined) continue;
-      if (from[k] && typeof from[k] === 'object') merge((into[k] = into[k] || {}), from[k]);
-      else into[k] = from[k];
-    }
-    return into;
-  }
-
-  // sendBeacon survives the page being left; its text/plain body needs no CORS preflight.
-  function post(body) {
-    var url = base + '/v1/clicks';
-    var json = JSON.stringify(body);
-    try {
-      if (navigator.sendBeacon && navigator.sendBeacon(url, json)) return;
-    } catch (e) {
-      // fall through to fetch
-    }
-    if (w.fetch) {
-      w.fetch(url, {
-        method: 'POST',
-        body: json,
-        keepalive: true,
-        mode: 'no-cors',
-        credentials: 'omit',
-        headers: { 'Content-Type': 'text/plain' }
-      }).catch(noop);
-    }
-  }
-
-  function send(fields) {
-    merge(pending, fields);
-    if (!started || !clickId || !campaign) return;
-    var body = merge({ campaign: campaign, click_id: clickId }, pending);
-    pending = {};
-    post(body);
-  }
-
-  // ---- eventIDs -----------------------------------------------------------------------------
-
-  // The campaign's event_id_template rendered as the server renders it, so the pixel and the
-  // server event share an id even when the registration is lost. `{txid}` is unknown here: it
-  // renders empty, and the registered id is what the server uses.
-  function eventId(name) {
-    name = String(name);
-    if (given[name]) return given[name];
-    var id;
-    if (!clickId) {
-      id = name + '-' + pageId;
-    } else {
-      var t = (config && config.event_id_template) || '{event_name}-{click_id}';
-      id = [['{event_name}', name], ['{click_id}', clickId], ['{txid}', ''], ['{campaign}', campaign]]
-        .reduce(function (s, p) {
-          return s.split(p[0]).join(p[1]);
-        }, t);
-    }
-    if (ready) given[name] = id;
-    return id;
-  }
-
-  function ids(names) {
-    var out = {};
-    names.forEach(function (n) {
-      out[n] = eventId(n);
-    });
-    return out;
-  }
-
-  // ---- hashing ------------------------------------------------------------------------------
-
-  // SHA-256 (FIPS 180-4). Constants: the fractional parts of the square and cube roots of the
-  // first primes.
-  var H0 = [];
-  var K = [];
-  (function () {
-    var frac = function (x) {
-      return ((x - Math.floor(x)) * 4294967296) | 0;
-    };
-    for (var c = 2, k = 0; k < 64; c++) {
-      for (var f = 2; f * f <= c && c % f; f++);
-      if (f * f > c) {
-        if (k < 8) H0[k] = frac(Math.pow(c, 1 / 2));
-        K[k++] = frac(Math.pow(c, 1 / 3));
-      }
-    }
-  })();
-
-  function sha256(s) {
-    var bytes = new TextEncoder().encode(s);
-    var n = bytes.length;
-    var words = [];
-    var total = ((((n + 8) >> 6) + 1) << 4);
-    for (var i = 0; i < total; i++) words[i] = 0;
-    for (i = 0; i < n; i++) words[i >> 2] |= bytes[i] << (24 - (i % 4) * 8);
-    words[n >> 2] |= 0x80 << (24 - (n % 4) * 8);
-    words[total - 1] = n * 8;
-    var h = H0.slice();
-    var W = [];
-    for (var j = 0; j < total; j += 16) {
-      var a = h[0], b = h[1], c = h[2], dd = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
-      for (i = 0; i < 64; i++) {
-        if (i < 16) {
-          W[i] = words[j + i];
-        } else {
-          var x = W[i - 15], y = W[i - 2];
-          var s0 = (x >>> 7 | x << 25) ^ (x >>> 18 | x << 14) ^ (x >>> 3);
-          var s1 = (y >>> 17 | y << 15) ^ (y >>> 19 | y << 13) ^ (y >>> 10);
-          W[i] = (W[i - 16] + s0 + W[i - 7] + s1) | 0;
+    // Every entry point goes through this: the tag must never break the page it is on.
+    function safe(fn, fallback) {
+      return function () {
+        try {
+          return fn.apply(null, arguments);
+        } catch (e) {
+          return fallback;
         }
-        var t1 = (hh + ((e >>> 6 | e << 26) ^ (e >>> 11 | e << 21) ^ (e >>> 25 | e << 7)) +
-          ((e & f) ^ (~e & g)) + K[i] + W[i]) | 0;
-        var t2 = (((a >>> 2 | a << 30) ^ (a >>> 13 | a << 19) ^ (a >>> 22 | a << 10)) +
-          ((a & b) ^ (a & c) ^ (b & c))) | 0;
-        hh = g; g = f; f = e; e = (dd + t1) | 0; dd = c; c = b; b = a; a = (t1 + t2) | 0;
+      };
+    }
+
+    var script = d.currentScript || d.querySelector('script[src*="/v1/tag.js"]');
+    function attr(n) {
+      return (script && script.getAttribute('data-' + n)) || '';
+    }
+    var base = script ? script.src.replace(/\/v1\/tag\.js.*$/, '') : '';
+    var params = new URLSearchParams(location.search);
+    var clickParams = (attr('click-param') || 'subid,clickid,cid,click_id').split(',').map(function (p) {
+      return p.trim();
+    });
+    var clickId = '';
+    for (var i = 0; i < clickParams.length && !clickId; i++) {
+      clickId = (params.get(clickParams[i]) || '').trim();
+    }
+    var campaignInUrl = attr('campaign-param') && params.get(attr('campaign-param'));
+    var campaign = campaignInUrl || attr('campaign');
+    // A thank-you page on the lander's site rarely has the click id in its URL: the lander's is
+    // remembered for 7 days (Meta takes events up to 7 days old).
+    safe(function () {
+      var store = w.localStorage;
+      var KEY = 'capiBridge.click';
+      var WEEK = 7 * 864e5;
+      if (clickId) {
+        store.setItem(KEY, JSON.stringify({ c: clickId, k: campaign, t: Date.now() }));
+      } else {
+        var kept = JSON.parse(store.getItem(KEY) || 'null');
+        var same = kept && (kept.k === campaign || (attr('campaign-param') && !campaignInUrl));
+        if (same && Date.now() - kept.t < WEEK) {
+          clickId = String(kept.c || '');
+          campaign = kept.k;
+        }
       }
-      h = [a, b, c, dd, e, f, g, hh].map(function (v, k) {
-        return (v + h[k]) | 0;
+    })();
+    var fbclid = (params.get('fbclid') || '').trim();
+    // A page without a click id gets ids no server event will carry, but distinct ones.
+    var pageId = Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
+
+    var config = null;
+    var ready = false; // the config arrived or will not
+    var consentRequired = attr('consent') === 'required';
+    var consent = null;
+    var started = false; // cookies written and the click registered
+    var given = {}; // event name -> the id handed out, so the pixel and the click agree
+    var held = []; // calls waiting for the config or for consent
+    var pending = {}; // click fields waiting to be sent
+
+    // ---- cookies ------------------------------------------------------------------------------
+
+    function cookie(n) {
+      var m = d.cookie.match('(?:^|;\\s*)' + n + '=([^;]*)');
+      return m ? m[1] : '';
+    }
+
+    // 90 days on the top-most domain that accepts it (the registrable domain): the browser
+    // refuses public suffixes, so the first domain that sticks is the right one.
+    function setCookie(n, v) {
+      var tail = '; max-age=7776000; path=/; SameSite=Lax';
+      var host = location.hostname;
+      var labels = host.split('.');
+      if (!/^[\d.]+$/.test(host) && host.indexOf(':') < 0) {
+        for (var i = labels.length - 2; i >= 0; i--) {
+          d.cookie = n + '=' + v + tail + '; domain=' + labels.slice(i).join('.');
+          if (cookie(n) === v) return v;
+        }
+      }
+      d.cookie = n + '=' + v + tail;
+      return v;
+    }
+
+    // Meta's rules: a new fbclid replaces `_fbc`; `_fbp` is written only when missing; a value
+    // kept is kept byte for byte (the param builder may add a fifth segment).
+    function writeCookies() {
+      var fbc = cookie('_fbc');
+      if (fbclid && fbc.split('.')[3] !== fbclid) fbc = setCookie('_fbc', 'fb.1.' + Date.now() + '.' + fbclid);
+      var fbp = cookie('_fbp');
+      if (!fbp) {
+        var r = String(Math.floor(Math.random() * 9e9) + 1e9);
+        fbp = setCookie('_fbp', 'fb.1.' + Date.now() + '.' + r);
+      }
+      return { fbc: fbc || undefined, fbp: fbp || undefined };
+    }
+
+    // ---- the page address, without personal data ----------------------------------------------
+
+    var EMAIL = /[^\s@]+@[^\s@]+\.[^\s@]+/;
+    var PHONE_NAME = /^(phone|tel|telephone|mobile|cell|ph|msisdn|phone_?number|whatsapp)$/i;
+
+    // Meta restricts pixels whose URLs carry an email or a phone number: such parameters are
+    // dropped, the click id and fbclid never are.
+    function personal(name, value) {
+      if (name === 'fbclid' || clickParams.indexOf(name) >= 0) return false;
+      var digits = value.replace(/\D/g, '').length;
+      if (EMAIL.test(value)) return true;
+      if (PHONE_NAME.test(name) && digits >= 6) return true;
+      return /^\s*\+?[\d\s().-]+$/.test(value) && /[+\s().-]/.test(value) && digits >= 7 && digits <= 15;
+    }
+
+    function cleanUrl(href) {
+      if (!/^https?:\/\//i.test(href || '')) return undefined;
+      href = href.split('#')[0];
+      var q = href.indexOf('?');
+      if (q < 0) return href;
+      var kept = href.slice(q + 1).split('&').filter(function (part) {
+        var eq = part.indexOf('=');
+        var name = eq < 0 ? part : part.slice(0, eq);
+        var value = eq < 0 ? '' : part.slice(eq + 1);
+        try {
+          name = decodeURIComponent(name.replace(/\+/g, ' '));
+          value = decodeURIComponent(value.replace(/\+/g, ' '));
+        } catch (e) {
+          // Undecodable: judged as written.
+        }
+        return !personal(name, value);
+      });
+      return href.slice(0, q) + (kept.length ? '?' + kept.join('&') : '');
+    }
+
+    // ---- sending ------------------------------------------------------------------------------
+
+    function merge(into, from) {
+      for (var k in from) {
+        if (!Object.prototype.hasOwnProperty.call(from, k) || from[k] === undefined) continue;
+        if (from[k] && typeof from[k] === 'object') merge((into[k] = into[k] || {}), from[k]);
+        else into[k] = from[k];
+      }
+      return into;
+    }
+
+    // sendBeacon survives the page being left; its text/plain body needs no CORS preflight.
+    function post(body) {
+      var url = base + '/v1/clicks';
+      var json = JSON.stringify(body);
+      try {
+        if (navigator.sendBeacon && navigator.sendBeacon(url, json)) return;
+      } catch (e) {
+        // fall through to fetch
+      }
+      if (w.fetch) {
+        w.fetch(url, {
+          method: 'POST',
+          body: json,
+          keepalive: true,
+          mode: 'no-cors',
+          credentials: 'omit',
+          headers: { 'Content-Type': 'text/plain' }
+        }).catch(noop);
+      }
+    }
+
+    function send(fields) {
+      merge(pending, fields);
+      if (!started || !clickId || !campaign) return;
+      var body = merge({ campaign: campaign, click_id: clickId }, pending);
+      pending = {};
+      post(body);
+    }
+
+    // ---- eventIDs -----------------------------------------------------------------------------
+
+    // The campaign's event_id_template rendered as the server renders it, so the pixel and the
+    // server event share an id even when the registration is lost. `{txid}` is unknown here: it
+    // renders empty, and the registered id is what the server uses.
+    function eventId(name) {
+      name = String(name);
+      if (given[name]) return given[name];
+      var id;
+      if (!clickId) {
+        id = name + '-' + pageId;
+      } else {
+        var t = (config && config.event_id_template) || '{event_name}-{click_id}';
+        id = [['{event_name}', name], ['{click_id}', clickId], ['{txid}', ''], ['{campaign}', campaign]]
+          .reduce(function (s, p) {
+            return s.split(p[0]).join(p[1]);
+          }, t);
+      }
+      if (ready) given[name] = id;
+      return id;
+    }
+
+    function ids(names) {
+      var out = {};
+      names.forEach(function (n) {
+        out[n] = eventId(n);
+      });
+      return out;
+    }
+
+    // ---- hashing ------------------------------------------------------------------------------
+
+    // SHA-256 (FIPS 180-4). Constants: the fractional parts of the square and cube roots of the
+    // first primes.
+    var H0 = [];
+    var K = [];
+    (function () {
+      var frac = function (x) {
+        return ((x - Math.floor(x)) * 4294967296) | 0;
+      };
+      for (var c = 2, k = 0; k < 64; c++) {
+        for (var f = 2; f * f <= c && c % f; f++);
+        if (f * f > c) {
+          if (k < 8) H0[k] = frac(Math.pow(c, 1 / 2));
+          K[k++] = frac(Math.pow(c, 1 / 3));
+        }
+      }
+    })();
+
+    function sha256(s) {
+      var bytes = new TextEncoder().encode(s);
+      var n = bytes.length;
+      var words = [];
+      var total = ((((n + 8) >> 6) + 1) << 4);
+      for (var i = 0; i < total; i++) words[i] = 0;
+      for (i = 0; i < n; i++) words[i >> 2] |= bytes[i] << (24 - (i % 4) * 8);
+      words[n >> 2] |= 0x80 << (24 - (n % 4) * 8);
+      words[total - 1] = n * 8;
+      var h = H0.slice();
+      var W = [];
+      for (var j = 0; j < total; j += 16) {
+        var a = h[0], b = h[1], c = h[2], dd = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
+        for (i = 0; i < 64; i++) {
+          if (i < 16) {
+            W[i] = words[j + i];
+          } else {
+            var x = W[i - 15], y = W[i - 2];
+            var s0 = (x >>> 7 | x << 25) ^ (x >>> 18 | x << 14) ^ (x >>> 3);
+            var s1 = (y >>> 17 | y << 15) ^ (y >>> 19 | y << 13) ^ (y >>> 10);
+            W[i] = (W[i - 16] + s0 + W[i - 7] + s1) | 0;
+          }
+          var t1 = (hh + ((e >>> 6 | e << 26) ^ (e >>> 11 | e << 21) ^ (e >>> 25 | e << 7)) +
+            ((e & f) ^ (~e & g)) + K[i] + W[i]) | 0;
+          var t2 = (((a >>> 2 | a << 30) ^ (a >>> 13 | a << 19) ^ (a >>> 22 | a << 10)) +
+            ((a & b) ^ (a & c) ^ (b & c))) | 0;
+          hh = g; g = f; f = e; e = (dd + t1) | 0; dd = c; c = b; b = a; a = (t1 + t2) | 0;
+        }
+        h = [a, b, c, dd, e, f, g, hh].map(function (v, k) {
+          return (v + h[k]) | 0;
+        });
+      }
+      return h.map(function (v) {
+        return ('0000000' + (v >>> 0).toString(16)).slice(-8);
+      }).join('');
+    }
+
+    var LETTERS = /[^a-z\s]/g;
+    try {
+      // Unicode classes where the browser has them (a literal would be a syntax error elsewhere).
+      LETTERS = new RegExp('[^\\p{Alphabetic}\\p{N}\\s]', 'gu');
+    } catch (e) {
+      // ASCII only, then.
+    }
+
+    // Meta's normalisation, as the bridge applies it (../shared/reference/meta-capi.md); '' when
+    // the value is not usable, so it is not sent at all.
+    function normalise(key, raw) {
+      var s = String(raw).trim().normalize('NFC').toLowerCase();
+      var digits = s.replace(/\D/g, '');
+      switch (key) {
+        case 'em':
+          return /^[^@\s]+@[^@\s.][^@\s]*\.[^@\s]*[^@\s.]$/.test(s) ? s : '';
+        case 'ph':
+          digits = digits.replace(/^0+/, '');
+          return digits.length >= 6 && digits.length <= 15 ? digits : '';
+        case 'fn':
+        case 'ln':
+          return s.replace(LETTERS, '').trim();
+        case 'ge':
+          return { f: 'f', female: 'f', w: 'f', woman: 'f', m: 'm', male: 'm', man: 'm' }[s] || '';
+        case 'db':
+          var day = new Date(Date.UTC(+digits.slice(0, 4), digits.slice(4, 6) - 1, +digits.slice(6)));
+          var real = day.getUTCDate() === +digits.slice(6) && day.getUTCMonth() === digits.slice(4, 6) - 1;
+          return /^[\d./-]+$/.test(s) && digits.length === 8 && real ? digits : '';
+        case 'ct':
+        case 'st':
+          return s.replace(LETTERS, '').replace(/[\s\d]/g, '');
+        case 'zp':
+          s = s.replace(/\s/g, '').split('-')[0];
+          return /^\d{9}$/.test(s) ? s.slice(0, 5) : s;
+        case 'country':
+          s = s.replace(/[^a-z]/g, '');
+          return s.length === 2 ? s : '';
+        case 'external_id':
+          return s;
+      }
+      return '';
+    }
+
+    var KEYS = ['em', 'ph', 'fn', 'ln', 'ge', 'db', 'ct', 'st', 'zp', 'country', 'external_id'];
+
+    // Hashed synchronously (crypto.subtle is async, and absent on http pages) so the hashes leave
+    // in one beacon even when a form submission is already navigating away.
+    function identify(data) {
+      var hashes = {};
+      KEYS.forEach(function (key) {
+        var raw = data && data[key];
+        if (Array.isArray(raw)) raw = raw[0];
+        if (raw === undefined || raw === null || raw === '') return;
+        var trimmed = String(raw).trim();
+        if (/^[0-9a-f]{64}$/i.test(trimmed)) return (hashes[key] = trimmed.toLowerCase());
+        // Filtering can leave a combining mark beside a new base letter: compose again.
+        var normal = normalise(key, trimmed).normalize('NFC');
+        if (normal) hashes[key] = sha256(normal);
+      });
+      if (Object.keys(hashes).length) send(hashes);
+    }
+
+    function obj(k, v) {
+      var o = {};
+      o[k] = v;
+      return o;
+    }
+
+    // ---- the pixel ----------------------------------------------------------------------------
+
+    // The pixel may load after the tag: wait for fbq up to 15 s, then give up (the id is
+    // registered on the click either way).
+    function firePixel(name, data, id, tries) {
+      if (typeof w.fbq === 'function') {
+        w.fbq('track', name, data || {}, { eventID: id });
+        send({ event_ids: obj(name, id), pixel_fired_at: obj(name, Date.now()) });
+        return true;
+      }
+      if (tries < 60) {
+        setTimeout(safe(function () {
+          firePixel(name, data, id, tries + 1);
+        }), 250);
+      }
+      return false;
+    }
+
+    function track(name, data) {
+      name = String(name);
+      var id = eventId(name);
+      if (!firePixel(name, data, id, 0)) send({ event_ids: obj(name, id) });
+    }
+
+    // ---- lifecycle ----------------------------------------------------------------------------
+
+    function start() {
+      if (started || !ready || (consentRequired && consent !== true)) return;
+      started = true;
+      var cookies = writeCookies();
+      send({
+        fbclid: fbclid || undefined,
+        fbc: cookies.fbc,
+        fbp: cookies.fbp,
+        event_source_url: cleanUrl(location.href),
+        referrer_url: cleanUrl(d.referrer),
+        consent: consent === null ? undefined : consent,
+        event_ids: ids((config && config.events) || [])
       });
     }
-    return h.map(function (v) {
-      return ('0000000' + (v >>> 0).toString(16)).slice(-8);
-    }).join('');
-  }
 
-  var LETTERS = /[^a-z\s]/g;
-  try {
-    // Unicode classes where the browser has them (a literal would be a syntax error elsewhere).
-    LETTERS = new RegExp('[^\\p{Alphabetic}\\p{N}\\s]', 'gu');
-  } catch (e) {
-    // ASCII only, then.
-  }
-
-  // Meta's normalisation, as the bridge applies it (../shared/reference/meta-capi.md); '' when
-  // the value is not usable, so it is not sent at all.
-  function normalise(key, raw) {
-    var s = String(raw).trim().normalize('NFC').toLowerCase();
-    var digits = s.replace(/\D/g, '');
-    switch (key) {
-      case 'em':
-        return /^[^@\s]+@[^@\s.][^@\s]*\.[^@\s]*[^@\s.]$/.test(s) ? s : '';
-      case 'ph':
-        digits = digits.replace(/^0+/, '');
-        return digits.length >= 6 && digits.length <= 15 ? digits : '';
-      case 'fn':
-      case 'ln':
-        return s.replace(LETTERS, '').trim();
-      case 'ge':
-        return { f: 'f', female: 'f', w: 'f', woman: 'f', m: 'm', male: 'm', man: 'm' }[s] || '';
-      case 'db':
-        var day = new Date(Date.UTC(+digits.slice(0, 4), digits.slice(4, 6) - 1, +digits.slice(6)));
-        var real = day.getUTCDate() === +digits.slice(6) && day.getUTCMonth() === digits.slice(4, 6) - 1;
-        return /^[\d./-]+$/.test(s) && digits.length === 8 && real ? digits : '';
-      case 'ct':
-      case 'st':
-        return s.replace(LETTERS, '').replace(/[\s\d]/g, '');
-      case 'zp':
-        s = s.replace(/\s/g, '').split('-')[0];
-        return /^\d{9}$/.test(s) ? s.slice(0, 5) : s;
-      case 'country':
-        s = s.replace(/[^a-z]/g, '');
-        return s.length === 2 ? s : '';
-      case 'external_id':
-        return s;
+    // Calls that need the config (track, ready) or consent (track, identify) wait here.
+    function run(call) {
+      var name = call[0];
+      var args = call[1];
+      if (name === 'ready') return args[0](api);
+      if (!started) return held.push(call);
+      if (name === 'track') track(args[0], args[1]);
+      if (name === 'identify') identify(args[0]);
     }
-    return '';
-  }
 
-  var KEYS = ['em', 'ph', 'fn', 'ln', 'ge', 'db', 'ct', 'st', 'zp', 'country', 'external_id'];
-
-  // Hashed synchronously (crypto.subtle is async, and absent on http pages) so the hashes leave
-  // in one beacon even when a form submission is already navigating away.
-  function identify(data) {
-    var hashes = {};
-    KEYS.forEach(function (key) {
-      var raw = data && data[key];
-      if (Array.isArray(raw)) raw = raw[0];
-      if (raw === undefined || raw === null || raw === '') return;
-      var trimmed = String(raw).trim();
-      if (/^[0-9a-f]{64}$/i.test(trimmed)) return (hashes[key] = trimmed.toLowerCase());
-      // Filtering can leave a combining mark beside a new base letter: compose again.
-      var normal = normalise(key, trimmed).normalize('NFC');
-      if (normal) hashes[key] = sha256(normal);
-    });
-    if (Object.keys(hashes).length) send(hashes);
-  }
-
-  function obj(k, v) {
-    var o = {};
-    o[k] = v;
-    return o;
-  }
-
-  // ---- the pixel ----------------------------------------------------------------------------
-
-  // The pixel may load after the tag: wait for fbq up to 15 s, then give up (the id is
-  // registered on the click either way).
-  function firePixel(name, data, id, tries) {
-    if (typeof w.fbq === 'function') {
-      w.fbq('track', name, data || {}, { eventID: id });
-      send({ event_ids: obj(name, id), pixel_fired_at: obj(name, Date.now()) });
-      return true;
-    }
-    if (tries < 60) {
-      setTimeout(safe(function () {
-        firePixel(name, data, id, tries + 1);
-      }), 250);
-    }
-    return false;
-  }
-
-  function track(name, data) {
-    name = String(name);
-    var id = eventId(name);
-    if (!firePixel(name, data, id, 0)) send({ event_ids: obj(name, id) });
-  }
-
-  // ---- lifecycle ----------------------------------------------------------------------------
-
-  function start() {
-    if (started || !ready || (consentRequired && consent !== true)) return;
-    started = true;
-    var cookies = writeCookies();
-    send({
-      fbclid: fbclid || undefined,
-      fbc: cookies.fbc,
-      fbp: cookies.fbp,
-      event_source_url: cleanUrl(location.href),
-      referrer_url: cleanUrl(d.referrer),
-      consent: consent === null ? undefined : consent,
-      event_ids: ids((config && config.events) || [])
-    });
-  }
-
-  // Calls that need the config (track, ready) or consent (track, identify) wait here.
-  function run(call) {
-    var name = call[0];
-    var args = call[1];
-    if (name === 'ready') return args[0](api);
-    if (!started) return held.push(call);
-    if (name === 'track') track(args[0], args[1]);
-    if (name === 'identify') identify(args[0]);
-  }
-
-  function later(name) {
-    return safe(function () {
-      var call = [name, Array.prototype.slice.call(arguments)];
-      if (name === 'consent') return grant(call[1][0]);
-      if (ready) run(call);
-      else held.push(call);
-    });
-  }
-
-  function grant(granted) {
-    consent = granted === true || granted === 'true';
-    if (!started) {
-      if (!consent) held = held.filter(function (c) {
-        return c[0] === 'ready';
+    function later(name) {
+      return safe(function () {
+        var call = [name, Array.prototype.slice.call(arguments)];
+        if (name === 'consent') return grant(call[1][0]);
+        if (ready) run(call);
+        else held.push(call);
       });
+    }
+
+    function grant(granted) {
+      consent = granted === true || granted === 'true';
+      if (!started) {
+        if (!consent) held = held.filter(function (c) {
+          return c[0] === 'ready';
+        });
+        start();
+        if (ready) flush();
+      } else {
+        send({ consent: consent });
+      }
+    }
+
+    function flush() {
+      var calls = held;
+      held = [];
+      calls.forEach(safe(run));
+    }
+
+    function configured(c) {
+      if (ready) return;
+      if (c && typeof c.event_id_template === 'string') {
+        config = c;
+        consentRequired = consentRequired || c.consent_required === true;
+      }
+      ready = true;
       start();
-      if (ready) flush();
-    } else {
-      send({ consent: consent });
+      flush();
     }
+
+    api.loaded = true;
+    api.eventId = safe(eventId, '');
+    api.track = later('track');
+    api.identify = later('identify');
+    api.consent = later('consent');
+    api.ready = later('ready');
+    delete api.q;
+
+    safe(function () {
+      stubbed.forEach(function (call) {
+        api[call[0]] && api[call[0]].apply(null, Array.prototype.slice.call(call[1] || []));
+      });
+    })();
+
+    safe(function () {
+      // The tag never waits long for the bridge: without the config it uses the default
+      // template, which is what the server uses for a campaign that kept it.
+      setTimeout(safe(configured), 1500);
+      if (!campaign || !w.fetch) return configured(null);
+      w.fetch(base + '/v1/campaigns/' + encodeURIComponent(campaign) + '/tag-config', {
+        credentials: 'omit'
+      }).then(function (r) {
+        return r.ok ? r.json() : null;
+      }).then(safe(configured), function () {
+        configured(null);
+      });
+    })();
   }
 
-  function flush() {
-    var calls = held;
-    held = [];
-    calls.forEach(safe(run));
+  try {
+    main(window, document);
+  } catch (e) {
+    // Whatever went wrong, the page goes on.
   }
-
-  function configured(c) {
-    if (ready) return;
-    if (c && typeof c.event_id_template === 'string') {
-      config = c;
-      consentRequired = consentRequired || c.consent_required === true;
-    }
-    ready = true;
-    start();
-    flush();
-  }
-
-  api.loaded = true;
-  api.eventId = safe(eventId, '');
-  api.track = later('track');
-  api.identify = later('identify');
-  api.consent = later('consent');
-  api.ready = later('ready');
-  delete api.q;
-
-  safe(function () {
-    stubbed.forEach(function (call) {
-      api[call[0]] && api[call[0]].apply(null, Array.prototype.slice.call(call[1] || []));
-    });
-  })();
-
-  safe(function () {
-    // The tag never waits long for the bridge: without the config it uses the default
-    // template, which is what the server uses for a campaign that kept it.
-    setTimeout(safe(configured), 1500);
-    if (!campaign || !w.fetch) return configured(null);
-    w.fetch(base + '/v1/campaigns/' + encodeURIComponent(campaign) + '/tag-config', {
-      credentials: 'omit'
-    }).then(function (r) {
-      return r.ok ? r.json() : null;
-    }).then(safe(configured), function () {
-      configured(null);
-    });
-  })();
-})(window, document);
+})();
