@@ -54,6 +54,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub cipher: TokenCipher,
     pub request_timeout: Duration,
+    /// Meta, for the test event; delivery has its own clone.
+    pub graph: GraphClient,
 }
 
 pub struct Application {
@@ -96,8 +98,16 @@ impl Application {
         let signal = Arc::new(Notify::new());
         let campaigns = Arc::new(CampaignCache::new(pool.clone(), Duration::from_secs(2)));
         let metrics = Arc::new(Metrics::default());
+        let graph = GraphClient::new(
+            &config.meta_graph_url,
+            &config.meta_api_version,
+            config.meta_app_secret.clone(),
+            config.delivery_timeout,
+        )
+        .context("building the HTTP client for Meta failed")?;
         let worker = build_worker(
             &config,
+            graph.clone(),
             pool.clone(),
             Arc::clone(&metrics),
             cipher.clone(),
@@ -146,6 +156,7 @@ impl Application {
             metrics,
             cipher: cipher.clone(),
             request_timeout: config.request_timeout,
+            graph,
         });
         let pruning = state.clone();
         tokio::spawn(async move {
@@ -255,19 +266,13 @@ impl Application {
 
 fn build_worker(
     config: &Config,
+    graph: GraphClient,
     pool: PgPool,
     metrics: Arc<Metrics>,
     cipher: TokenCipher,
     campaigns: Arc<CampaignCache>,
     signal: Arc<Notify>,
 ) -> anyhow::Result<DeliveryWorker> {
-    let graph = GraphClient::new(
-        &config.meta_graph_url,
-        &config.meta_api_version,
-        config.meta_app_secret.clone(),
-        config.delivery_timeout,
-    )
-    .context("building the HTTP client for Meta failed")?;
     let settings = WorkerSettings {
         batch_max: usize::from(config.delivery_batch_max),
         concurrency: usize::from(config.delivery_concurrency),

@@ -17,4 +17,5 @@ mod properties;
 mod readme;
 mod real_inputs;
 mod startup_checks;
+mod test_event;
 mod token_encryption;

@@ -3,6 +3,7 @@
 pub mod campaigns;
 pub mod clicks;
 pub mod conversions;
+pub mod test_event;
 
 use std::future::{ready, Ready};
 
@@ -52,6 +53,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(
                 web::resource("/campaigns/{key}/retry-failed").post(conversions::retry_campaign),
             )
+            .service(web::resource("/campaigns/{key}/test-event").post(test_event::send))
             .service(
                 web::resource("/clicks/{click_id}")
                     .get(clicks::get)
