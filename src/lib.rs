@@ -6,6 +6,7 @@
 //! - [`domain`]: parsed values (click ids, campaigns, hashed customer data)
 //! - [`ingest`]: postback -> conversion -> outbox event, in one transaction
 //! - [`delivery`]: the worker that drains the outbox to Meta, and its retry policy
+//! - [`quality`]: the match-quality report of a campaign
 //! - [`storage`]: every SQL statement
 //! - [`config`], [`startup`], [`cli`], [`telemetry`]: running it
 
@@ -17,6 +18,7 @@ pub mod domain;
 pub mod http;
 pub mod ingest;
 pub mod metrics;
+pub mod quality;
 pub mod routes;
 pub mod secrets;
 pub mod startup;

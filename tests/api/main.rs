@@ -14,6 +14,7 @@ mod lander;
 mod ops;
 mod postbacks;
 mod properties;
+mod quality;
 mod readme;
 mod real_inputs;
 mod startup_checks;
