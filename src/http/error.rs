@@ -213,15 +213,19 @@ impl ResponseError for ApiError {
     }
 }
 
+/// An RFC 9457 problem; `request_id` is there when built while serving a request.
 pub fn problem_body(status: StatusCode, code: &str, title: &str, detail: &str) -> String {
-    json!({
+    let mut body = json!({
         "type": format!("https://capi-bridge.dev/problems/{code}"),
         "title": title,
         "status": status.as_u16(),
         "detail": detail,
         "code": code,
-    })
-    .to_string()
+    });
+    if let Some(id) = crate::http::request_id::current() {
+        body["request_id"] = id.into();
+    }
+    body.to_string()
 }
 
 #[cfg(test)]

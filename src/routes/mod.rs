@@ -4,6 +4,7 @@ pub mod admin;
 mod click_fields;
 pub mod clicks;
 pub mod health;
+pub mod metrics;
 pub mod postback;
 
 use actix_cors::Cors;
@@ -20,7 +21,7 @@ use crate::http::ApiError;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/healthz").get(health::healthz))
         .service(web::resource("/readyz").get(health::readyz))
-        .service(web::resource("/metrics").get(health::metrics))
+        .service(web::resource("/metrics").get(metrics::guarded))
         .service(
             web::resource("/v1/clicks")
                 // Landing pages live on other domains.

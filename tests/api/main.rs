@@ -16,5 +16,6 @@ mod postbacks;
 mod properties;
 mod readme;
 mod real_inputs;
+mod request_ids;
 mod startup_checks;
 mod token_encryption;
