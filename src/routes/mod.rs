@@ -22,6 +22,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/healthz").get(health::healthz))
         .service(web::resource("/readyz").get(health::readyz))
         .service(web::resource("/metrics").get(metrics::guarded))
+        .service(web::resource("/openapi.json").get(crate::openapi::serve))
         .service(
             web::resource("/v1/clicks")
                 // Landing pages live on other domains.
