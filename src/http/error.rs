@@ -190,7 +190,7 @@ impl ResponseError for ApiError {
             other => other.to_string(),
         };
         let mut resp = HttpResponse::build(status);
-        resp.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        resp.insert_header((header::CONTENT_TYPE, PROBLEM_CONTENT_TYPE));
         // Also set by a middleware, but a middleware's own error (the deadline's 408) skips it.
         resp.insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
         match self {
@@ -212,6 +212,10 @@ impl ResponseError for ApiError {
         resp.body(problem_body(status, self.code(), self.title(), &detail))
     }
 }
+
+/// The charset is spelled out: clients that guess it (Python's requests does) misread non-ASCII
+/// details otherwise.
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json; charset=utf-8";
 
 /// An RFC 9457 problem; `request_id` is there when built while serving a request.
 pub fn problem_body(status: StatusCode, code: &str, title: &str, detail: &str) -> String {

@@ -35,7 +35,7 @@ use utoipa::{Modify, OpenApi};
         paths::conversion_get,
         paths::conversion_retry,
     ),
-    components(schemas(schemas::Problem)),
+    components(schemas(schemas::Problem, schemas::TrackerName)),
     modifiers(&Security),
     tags(
         (name = "public", description = "Landing pages and trackers"),
@@ -76,4 +76,38 @@ pub async fn serve() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
         .body(DOCUMENT.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    fn refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get("$ref") {
+                    out.push(r);
+                }
+                m.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+
+    /// utoipa adds the schemas of bodies by itself but not those of parameters.
+    #[test]
+    fn every_reference_resolves() {
+        let doc: Value = serde_json::from_str(&super::DOCUMENT).unwrap();
+        let mut found = Vec::new();
+        refs(&doc, &mut found);
+        assert!(!found.is_empty());
+        for r in found {
+            let name = r.strip_prefix("#/components/schemas/").expect(r);
+            assert!(
+                doc["components"]["schemas"][name].is_object(),
+                "{r} is not in the document"
+            );
+        }
+    }
 }

@@ -124,7 +124,10 @@ fn register_click_post() {}
     get, path = "/v1/clicks", tag = "public",
     description = "The same as POST, as query parameters, for an `<img>` tag: answers a 1x1 GIF \
                    unless `Accept` asks for JSON.",
-    params(("campaign" = String, Query), ("click_id" = String, Query)),
+    params(
+        ("campaign" = String, Query, example = "st-offer"),
+        ("click_id" = String, Query, example = "st-click-2"),
+    ),
     responses(
         (status = 201, description = "A new click", content(
             (ClickRegistered = "application/json"), (Vec<u8> = "image/gif"))),
@@ -140,7 +143,13 @@ fn register_click_get() {}
     description = "A conversion from a tracker. Parameters are the tracker's own (Keitaro: \
                    `subid`, `status`, `payout`, ...); the postback key as `key` or \
                    `X-Postback-Key`.",
-    params(("tracker" = String, Path, description = "keitaro, binom, bemob, voluum, redtrack, generic")),
+    params(
+        ("tracker" = TrackerName, Path),
+        ("subid" = Option<String>, Query, example = "st-click-1",
+            description = "Keitaro's click id; other trackers name it their way"),
+        ("status" = Option<String>, Query, example = "lead"),
+        ("payout" = Option<String>, Query, example = "12.5"),
+    ),
     security(("postback_key" = []), ("postback_key_header" = [])),
     responses(
         (status = 200, description = "Recorded (or ignored)", content(
@@ -155,7 +164,7 @@ fn postback_get() {}
 #[utoipa::path(
     post, path = "/v1/postback/{tracker}", tag = "public",
     description = "The same as GET, with the parameters in a form or JSON body.",
-    params(("tracker" = String, Path)),
+    params(("tracker" = TrackerName, Path)),
     request_body(content(
         (BTreeMap<String, String> = "application/x-www-form-urlencoded"),
         (BTreeMap<String, String> = "application/json"),
@@ -188,7 +197,7 @@ fn campaign_list() {}
 
 #[utoipa::path(
     get, path = "/admin/v1/campaigns/{key}", tag = "admin",
-    params(("key" = String, Path)),
+    params(("key" = String, Path, example = "st-offer")),
     security(("admin_token" = [])),
     responses((status = 200, body = Campaign, description = "The campaign"), AdminErrors)
 )]
@@ -196,7 +205,7 @@ fn campaign_get() {}
 
 #[utoipa::path(
     patch, path = "/admin/v1/campaigns/{key}", tag = "admin",
-    params(("key" = String, Path)),
+    params(("key" = String, Path, example = "st-offer")),
     request_body(content = CampaignFields, content_type = "application/json"),
     security(("admin_token" = [])),
     responses((status = 200, body = Campaign, description = "Updated"), AdminErrors)
@@ -205,7 +214,7 @@ fn campaign_patch() {}
 
 #[utoipa::path(
     delete, path = "/admin/v1/campaigns/{key}", tag = "admin",
-    params(("key" = String, Path)),
+    params(("key" = String, Path, example = "st-offer")),
     security(("admin_token" = [])),
     responses((status = 204, description = "Deleted"), AdminErrors)
 )]
@@ -214,7 +223,7 @@ fn campaign_delete() {}
 #[utoipa::path(
     post, path = "/admin/v1/campaigns/{key}/retry-failed", tag = "admin",
     description = "Re-queues up to 1000 failed conversions of the campaign.",
-    params(("key" = String, Path)),
+    params(("key" = String, Path, example = "st-offer")),
     security(("admin_token" = [])),
     responses((status = 200, body = CampaignRequeued, description = "Re-queued"), AdminErrors)
 )]
@@ -222,7 +231,7 @@ fn campaign_retry_failed() {}
 
 #[utoipa::path(
     get, path = "/admin/v1/clicks/{click_id}", tag = "admin",
-    params(("click_id" = String, Path)),
+    params(("click_id" = String, Path, example = "st-click-1")),
     security(("admin_token" = [])),
     responses((status = 200, body = StoredClick, description = "The click"), AdminErrors)
 )]
@@ -232,7 +241,7 @@ fn click_get() {}
     delete, path = "/admin/v1/clicks/{click_id}", tag = "admin",
     description = "Erases a visitor's personal data: the click, its conversions' personal \
                    fields and their events' payloads.",
-    params(("click_id" = String, Path)),
+    params(("click_id" = String, Path, example = "st-click-1")),
     security(("admin_token" = [])),
     responses((status = 200, body = Erased, description = "What was erased"), AdminErrors)
 )]
@@ -268,7 +277,7 @@ fn refused_list() {}
 
 #[utoipa::path(
     get, path = "/admin/v1/conversions/{id}", tag = "admin",
-    params(("id" = String, Path)),
+    params(("id" = String, Path, example = "1")),
     security(("admin_token" = [])),
     responses((status = 200, body = ConversionDetail, description = "The conversion"), AdminErrors)
 )]
@@ -276,7 +285,7 @@ fn conversion_get() {}
 
 #[utoipa::path(
     post, path = "/admin/v1/conversions/{id}/retry", tag = "admin",
-    params(("id" = String, Path)),
+    params(("id" = String, Path, example = "1")),
     security(("admin_token" = [])),
     responses((status = 200, body = Requeued, description = "Re-queued"), AdminErrors)
 )]

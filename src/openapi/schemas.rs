@@ -28,7 +28,9 @@ pub struct Problem {
 pub struct ClickRequest {
     /// The postback key: a server-side caller, who may set the visitor's address and User-Agent.
     key: Option<String>,
+    #[schema(example = "st-offer")]
     campaign: String,
+    #[schema(example = "st-click-3")]
     click_id: String,
     fbclid: Option<String>,
     fbc: Option<String>,
@@ -52,6 +54,19 @@ pub struct ClickRequest {
     st: Option<String>,
     zp: Option<String>,
     country: Option<String>,
+}
+
+/// The trackers whose postback dialects the server speaks.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum TrackerName {
+    Keitaro,
+    Binom,
+    Bemob,
+    Voluum,
+    Redtrack,
+    Clickflare,
+    Generic,
 }
 
 /// A registered click (201 when new, 200 when merged into a known one).
@@ -100,6 +115,8 @@ pub struct Campaign {
 /// Fields of a campaign. `key`, `pixel_id` and `access_token` are required on create; a patch
 /// sends only what changes (`null` clears `test_event_code` and `landing_url`).
 #[derive(ToSchema)]
+#[schema(example = json!({"key": "st-offer-2", "pixel_id": "1234567890",
+    "access_token": "EAAexample0123456789", "landing_url": "https://lp.example.com/"}))]
 pub struct CampaignFields {
     key: Option<String>,
     name: Option<String>,
@@ -205,4 +222,24 @@ pub struct CampaignRequeued {
 #[derive(ToSchema)]
 pub struct Status {
     status: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::PartialSchema;
+
+    use crate::trackers::Tracker;
+
+    #[test]
+    fn tracker_names_are_the_trackers() {
+        let schema = serde_json::to_value(super::TrackerName::schema()).unwrap();
+        let names: Vec<&str> = schema["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let trackers: Vec<&str> = Tracker::ALL.iter().map(|t| t.as_str()).collect();
+        assert_eq!(names, trackers);
+    }
 }

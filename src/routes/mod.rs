@@ -126,7 +126,10 @@ pub fn problem_for_framework_errors<B>(
     };
     let (req, old) = res.into_parts();
     let mut new = HttpResponse::build(status);
-    new.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+    new.insert_header((
+        header::CONTENT_TYPE,
+        crate::http::error::PROBLEM_CONTENT_TYPE,
+    ));
     for name in [header::ALLOW, header::RETRY_AFTER] {
         if let Some(v) = old.headers().get(&name) {
             new.insert_header((name, v.clone()));
