@@ -448,6 +448,39 @@ mod tests {
         }
     }
 
+    /// METRICS_TOKEN gets the checks of the other secrets; it may equal ADMIN_TOKEN (the
+    /// user's choice) but not the more exposed POSTBACK_KEY.
+    #[test]
+    fn metrics_token_is_checked_like_the_other_secrets() {
+        let admin = "4f1c9a7e2b8d03f6a5c1e9b7d2f4a806";
+        let key = "9b3e7d1f5a2c8e04b6d9f1a3c7e5b208";
+        let with = |token: &str| {
+            parse(&[
+                "--database-url",
+                "postgres://localhost/capi",
+                "--admin-token",
+                admin,
+                "--postback-key",
+                key,
+                "--metrics-token",
+                token,
+            ])
+            .unwrap()
+            .config
+            .secrets()
+        };
+        assert!(with("e2a94c7f1b6d3085f9c2e4a7b1d6f308").is_ok());
+        assert!(with(admin).is_ok());
+        let err = with(key).unwrap_err();
+        assert!(err.contains("METRICS_TOKEN and POSTBACK_KEY"), "{err}");
+        let err = with("change-me-metrics-token").unwrap_err();
+        assert!(err.starts_with("METRICS_TOKEN is a placeholder"), "{err}");
+        let err = with("aaaaaaaaaaaaaaaaaaaa").unwrap_err();
+        assert!(err.starts_with("METRICS_TOKEN is too weak"), "{err}");
+        let err = parse(&["--metrics-addr", "nope"]).unwrap_err().to_string();
+        assert!(err.contains("METRICS_ADDR"), "{err}");
+    }
+
     #[test]
     fn trusted_proxies_take_cidrs_and_bare_addresses() {
         let cli = parse(&["--trusted-proxies", "10.0.0.0/8, 127.0.0.1"]).unwrap();
