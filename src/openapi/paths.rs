@@ -144,7 +144,7 @@ fn register_click_get() {}
                    `subid`, `status`, `payout`, ...); the postback key as `key` or \
                    `X-Postback-Key`.",
     params(
-        ("tracker" = TrackerName, Path),
+        ("tracker" = TrackerName, Path, example = "keitaro"),
         ("subid" = Option<String>, Query, example = "st-click-1",
             description = "Keitaro's click id; other trackers name it their way"),
         ("status" = Option<String>, Query, example = "lead"),
@@ -164,10 +164,12 @@ fn postback_get() {}
 #[utoipa::path(
     post, path = "/v1/postback/{tracker}", tag = "public",
     description = "The same as GET, with the parameters in a form or JSON body.",
-    params(("tracker" = TrackerName, Path)),
+    params(("tracker" = TrackerName, Path, example = "keitaro")),
     request_body(content(
-        (BTreeMap<String, String> = "application/x-www-form-urlencoded"),
-        (BTreeMap<String, String> = "application/json"),
+        (BTreeMap<String, String> = "application/x-www-form-urlencoded",
+            example = json!({"subid": "st-click-1", "status": "sale", "payout": "12.5"})),
+        (BTreeMap<String, String> = "application/json",
+            example = json!({"subid": "st-click-1", "status": "sale", "payout": "12.5"})),
     )),
     security(("postback_key" = []), ("postback_key_header" = [])),
     responses(
@@ -206,7 +208,7 @@ fn campaign_get() {}
 #[utoipa::path(
     patch, path = "/admin/v1/campaigns/{key}", tag = "admin",
     params(("key" = String, Path, example = "st-offer")),
-    request_body(content = CampaignFields, content_type = "application/json"),
+    request_body(content = CampaignPatch, content_type = "application/json"),
     security(("admin_token" = [])),
     responses((status = 200, body = Campaign, description = "Updated"), AdminErrors)
 )]
@@ -214,7 +216,7 @@ fn campaign_patch() {}
 
 #[utoipa::path(
     delete, path = "/admin/v1/campaigns/{key}", tag = "admin",
-    params(("key" = String, Path, example = "st-offer")),
+    params(("key" = String, Path, example = "st-doomed")),
     security(("admin_token" = [])),
     responses((status = 204, description = "Deleted"), AdminErrors)
 )]
@@ -241,7 +243,7 @@ fn click_get() {}
     delete, path = "/admin/v1/clicks/{click_id}", tag = "admin",
     description = "Erases a visitor's personal data: the click, its conversions' personal \
                    fields and their events' payloads.",
-    params(("click_id" = String, Path, example = "st-click-1")),
+    params(("click_id" = String, Path, example = "st-click-doomed")),
     security(("admin_token" = [])),
     responses((status = 200, body = Erased, description = "What was erased"), AdminErrors)
 )]

@@ -112,8 +112,7 @@ pub struct Campaign {
     updated_at: String,
 }
 
-/// Fields of a campaign. `key`, `pixel_id` and `access_token` are required on create; a patch
-/// sends only what changes (`null` clears `test_event_code` and `landing_url`).
+/// A new campaign: `key`, `pixel_id` and `access_token` are required.
 #[derive(ToSchema)]
 #[schema(example = json!({"key": "st-offer-2", "pixel_id": "1234567890",
     "access_token": "EAAexample0123456789", "landing_url": "https://lp.example.com/"}))]
@@ -129,6 +128,26 @@ pub struct CampaignFields {
     event_map: Option<BTreeMap<String, Option<String>>>,
     currency: Option<String>,
     /// `"payout"`, `"none"` or `{"fixed": <amount>}`.
+    value_source: Option<Value>,
+    event_id_template: Option<String>,
+    landing_url: Option<String>,
+    require_consent: Option<bool>,
+    limited_data_use: Option<bool>,
+    enabled: Option<bool>,
+}
+
+/// A change to a campaign: only the fields that change (`null` clears `test_event_code` and
+/// `landing_url`); the key cannot change.
+#[derive(ToSchema)]
+#[schema(example = json!({"name": "Summer offer", "currency": "EUR"}))]
+pub struct CampaignPatch {
+    name: Option<String>,
+    pixel_id: Option<String>,
+    access_token: Option<String>,
+    test_event_code: Option<String>,
+    action_source: Option<String>,
+    event_map: Option<BTreeMap<String, Option<String>>>,
+    currency: Option<String>,
     value_source: Option<Value>,
     event_id_template: Option<String>,
     landing_url: Option<String>,
