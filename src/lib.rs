@@ -17,6 +17,7 @@ pub mod domain;
 pub mod http;
 pub mod ingest;
 pub mod metrics;
+pub mod openapi;
 pub mod routes;
 pub mod secrets;
 pub mod startup;
