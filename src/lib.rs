@@ -18,6 +18,7 @@ pub mod domain;
 pub mod http;
 pub mod ingest;
 pub mod metrics;
+pub mod openapi;
 pub mod quality;
 pub mod routes;
 pub mod secrets;

@@ -199,7 +199,7 @@ impl ResponseError for ApiError {
             other => other.to_string(),
         };
         let mut resp = HttpResponse::build(status);
-        resp.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        resp.insert_header((header::CONTENT_TYPE, PROBLEM_CONTENT_TYPE));
         // Also set by a middleware, but a middleware's own error (the deadline's 408) skips it.
         resp.insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
         match self {
@@ -234,15 +234,23 @@ impl ResponseError for ApiError {
     }
 }
 
+/// The charset is spelled out: clients that guess it (Python's requests does) misread non-ASCII
+/// details otherwise.
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json; charset=utf-8";
+
+/// An RFC 9457 problem; `request_id` is there when built while serving a request.
 pub fn problem_body(status: StatusCode, code: &str, title: &str, detail: &str) -> String {
-    json!({
+    let mut body = json!({
         "type": format!("https://capi-bridge.dev/problems/{code}"),
         "title": title,
         "status": status.as_u16(),
         "detail": detail,
         "code": code,
-    })
-    .to_string()
+    });
+    if let Some(id) = crate::http::request_id::current() {
+        body["request_id"] = id.into();
+    }
+    body.to_string()
 }
 
 #[cfg(test)]
