@@ -77,6 +77,7 @@ fn bare_click() -> Click {
         client_user_agent: None,
         consent: None,
         event_ids: EventIds::default(),
+        pixel_fired_at: Default::default(),
         customer: CustomerData::default(),
     }
 }

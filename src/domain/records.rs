@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::{
     ActionSource, CampaignKey, ConversionState, Currency, CustomerData, EventIdTemplate, EventIds,
-    EventMap, HttpUrl, PixelId, ValueSource,
+    EventMap, HttpUrl, PixelFiredAt, PixelId, ValueSource,
 };
 
 /// A Meta access token. Its `Debug` is redacted so it cannot reach a log line by accident.
@@ -109,6 +109,8 @@ pub struct Click {
     pub client_user_agent: Option<String>,
     pub consent: Option<bool>,
     pub event_ids: EventIds,
+    /// When the pixel fired each event on this click (the landing tag's `pixel_fired_at`).
+    pub pixel_fired_at: PixelFiredAt,
     pub customer: CustomerData,
 }
 
