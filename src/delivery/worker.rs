@@ -6,19 +6,21 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use rand::Rng;
 use sqlx::PgPool;
 use tokio::sync::{watch, Notify, Semaphore};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use super::graph::{Batch, GraphClient, SendResult};
-use super::retry::{classify, RetryPolicy, Verdict};
+use super::graph::{Batch, GraphClient};
+use super::outcome::{self, Step, Tally};
+use super::plan::{self, Park, Plan, Request, Target};
+use super::retry::{RetryPolicy, Verdict};
+use crate::domain::{EventState, FailureClass};
 use crate::ingest;
 use crate::metrics::Metrics;
 use crate::secrets::TokenCipher;
 use crate::storage::campaign_cache::CampaignCache;
-use crate::storage::events::{self, AttemptRecord, ClaimedEvent, Transition};
+use crate::storage::events::{self, ClaimedEvent, Transition};
 use crate::storage::{campaigns, AccessToken};
 
 #[derive(Debug, Clone)]
@@ -71,14 +73,6 @@ impl TickReport {
         self.failed += o.failed;
         self.expired += o.expired;
     }
-}
-
-/// Events going to one pixel with one token in one request.
-struct Job {
-    pixel_id: String,
-    access_token: AccessToken,
-    test_event_code: Option<String>,
-    events: Vec<ClaimedEvent>,
 }
 
 /// What the worker works with, shared with the rest of the process.
@@ -186,22 +180,16 @@ impl DeliveryWorker {
             return Ok(report);
         }
 
-        let now = Utc::now();
-        let (expired, live): (Vec<_>, Vec<_>) =
-            claimed.into_iter().partition(|e| is_too_old(e, now));
-        if !expired.is_empty() {
-            report.expired += self.expire(&expired).await?;
-        }
-
-        let jobs = self.group(live, &mut report).await?;
+        let plan = self.plan(claimed).await?;
+        self.settle_unsent(&plan, &mut report).await?;
         let permits = Arc::new(Semaphore::new(self.inner.settings.concurrency));
         let mut set = JoinSet::new();
-        for job in jobs {
+        for request in plan.send {
             let inner = Arc::clone(&self.inner);
             let permits = Arc::clone(&permits);
             set.spawn(async move {
                 let _permit = permits.acquire_owned().await;
-                inner.deliver(job).await
+                inner.deliver(request).await
             });
         }
         while let Some(done) = set.join_next().await {
@@ -237,160 +225,74 @@ impl DeliveryWorker {
         self.inner.lease()
     }
 
-    async fn expire(&self, expired: &[ClaimedEvent]) -> Result<usize, sqlx::Error> {
-        tracing::warn!(
-            events = expired.len(),
-            "events older than Meta accepts; marked expired"
-        );
-        let why = "event_time is older than Meta accepts (7 days); never sent";
-        self.settle_unsent(expired, "expired", None, None, why.into())
-            .await
-    }
-
-    /// New events of a campaign that is backing off wait for its next retry, unsent.
-    async fn postpone(
-        &self,
-        evs: &[ClaimedEvent],
-        until: DateTime<Utc>,
-    ) -> Result<(), sqlx::Error> {
-        let why = "waiting: Meta failed recently for this campaign; sent with its next retry";
-        self.settle_unsent(evs, "pending", None, Some(until), why.into())
-            .await?;
-        Ok(())
-    }
-
-    async fn park(&self, evs: &[ClaimedEvent], why: String) -> Result<usize, sqlx::Error> {
-        self.settle_unsent(evs, "failed", Some("auth"), None, why)
-            .await
-    }
-
-    /// Records the fate of claimed events that are not sent in this pass.
-    async fn settle_unsent(
-        &self,
-        evs: &[ClaimedEvent],
-        state: &'static str,
-        failure_class: Option<&'static str>,
-        next_attempt: Option<DateTime<Utc>>,
-        why: String,
-    ) -> Result<usize, sqlx::Error> {
-        if evs.is_empty() {
-            return Ok(0);
-        }
-        let ids: Vec<i64> = evs.iter().map(|e| e.id).collect();
-        let transition = Transition {
-            state,
-            failure_class,
-            last_error: Some(why),
-            attempted: false,
-        };
-        let n = events::record(
-            &self.inner.pool,
-            self.inner.owner,
-            &ids,
-            &vec![next_attempt; ids.len()],
-            &transition,
-            &AttemptRecord::default(),
-        )
-        .await?;
-        Ok(n as usize)
-    }
-
-    /// Groups events by pixel, token and test event code, in requests of at most `batch_max`.
-    /// Events of a campaign whose token Meta refused are parked with the others instead of
-    /// being sent: they would be refused the same way (see `has_auth_failures`).
-    async fn group(
-        &self,
-        live: Vec<ClaimedEvent>,
-        report: &mut TickReport,
-    ) -> Result<Vec<Job>, sqlx::Error> {
-        let mut by_campaign: HashMap<i64, Vec<ClaimedEvent>> = HashMap::new();
-        for e in live {
-            by_campaign.entry(e.campaign_id).or_default().push(e);
-        }
-        let mut by_target: HashMap<(String, String, Option<String>), Job> = HashMap::new();
-        for (campaign_id, evs) in by_campaign {
+    /// Reads each claimed campaign's target and status (one status query for all of them)
+    /// and plans the pass.
+    async fn plan(&self, claimed: Vec<ClaimedEvent>) -> Result<Plan, sqlx::Error> {
+        let mut ids: Vec<i64> = claimed.iter().map(|e| e.campaign_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut targets = HashMap::new();
+        for &id in &ids {
             // A campaign deleted meanwhile took its events with it.
-            let Some(c) = campaigns::find_by_id(&self.inner.pool, campaign_id).await? else {
+            let Some(c) = campaigns::find_by_id(&self.inner.pool, id).await? else {
                 continue;
             };
-            if events::has_auth_failures(&self.inner.pool, campaign_id).await? {
-                let why = "not sent: Meta refused this campaign's access token or pixel; \
-                           waiting for a new access_token or pixel_id";
-                report.failed += self.park(&evs, why.to_owned()).await?;
-                continue;
-            }
-            let mut evs = evs;
-            if let Some(until) = events::backoff_until(&self.inner.pool, campaign_id).await? {
-                let (fresh, retries): (Vec<_>, Vec<_>) =
-                    evs.into_iter().partition(|e| e.attempts == 0);
-                self.postpone(&fresh, until).await?;
-                evs = retries;
-                if evs.is_empty() {
-                    continue;
-                }
-            }
-            let token = match self
+            let token = self
                 .inner
                 .cipher
                 .open(c.key.as_str(), c.access_token.expose())
-            {
-                Ok(t) => AccessToken::new(t),
-                Err(e) => {
-                    tracing::error!(campaign_id, error = %e, "cannot decrypt the campaign's access token");
-                    report.failed += self.park(&evs, format!("not sent: {e}")).await?;
-                    continue;
-                }
-            };
-            let key = (
-                c.pixel_id.as_str().to_owned(),
-                token.expose().to_owned(),
-                c.test_event_code.clone(),
+                .map_err(|e| e.to_string());
+            let target = token.map(|t| Target {
+                pixel_id: c.pixel_id.as_str().to_owned(),
+                access_token: AccessToken::new(t),
+                test_event_code: c.test_event_code.clone(),
+            });
+            targets.insert(id, target);
+        }
+        let status = events::campaign_status(&self.inner.pool, &ids).await?;
+        let s = &self.inner.settings;
+        Ok(plan::plan(
+            claimed,
+            &targets,
+            &status,
+            s.batch_max,
+            Utc::now(),
+        ))
+    }
+
+    /// Records the events of the plan that are not sent in this pass.
+    async fn settle_unsent(&self, plan: &Plan, report: &mut TickReport) -> Result<(), sqlx::Error> {
+        if !plan.expire.is_empty() {
+            tracing::warn!(
+                events = plan.expire.len(),
+                "events older than Meta accepts; marked expired"
             );
-            by_target
-                .entry(key)
-                .or_insert_with(|| Job {
-                    pixel_id: c.pixel_id.as_str().to_owned(),
-                    access_token: token.clone(),
-                    test_event_code: c.test_event_code.clone(),
-                    events: Vec::new(),
-                })
-                .events
-                .extend(evs);
+            let why = "event_time is older than Meta accepts (7 days); never sent";
+            let t = unsent(EventState::Expired, None, why.into());
+            report.expired += self.inner.settle(&plan.expire, None, &t).await?;
         }
-        let max = self.inner.settings.batch_max;
-        let mut jobs = Vec::new();
-        for (_, mut job) in by_target {
-            job.events.sort_by_key(|e| e.id);
-            while job.events.len() > max {
-                let rest = job.events.split_off(max);
-                jobs.push(Job {
-                    events: std::mem::replace(&mut job.events, rest),
-                    ..job.clone_target()
-                });
+        for (why, evs) in &plan.park {
+            if let Park::Unreadable(e) = why {
+                tracing::error!(campaign_id = evs[0].campaign_id, error = %e, "cannot decrypt the campaign's access token");
             }
-            jobs.push(job);
+            let t = unsent(EventState::Failed, Some(FailureClass::Auth), why.why());
+            report.failed += self.inner.settle(evs, None, &t).await?;
         }
-        Ok(jobs)
+        for (until, evs) in &plan.postpone {
+            let why = "waiting: Meta failed recently for this campaign; sent with its next retry";
+            let t = unsent(EventState::Pending, None, why.into());
+            self.inner.settle(evs, Some(*until), &t).await?;
+        }
+        Ok(())
     }
 }
 
-impl Job {
-    fn clone_target(&self) -> Job {
-        Job {
-            pixel_id: self.pixel_id.clone(),
-            access_token: self.access_token.clone(),
-            test_event_code: self.test_event_code.clone(),
-            events: Vec::new(),
-        }
+fn unsent(state: EventState, failure_class: Option<FailureClass>, why: String) -> Transition {
+    Transition {
+        state,
+        failure_class,
+        last_error: Some(why),
     }
-}
-
-fn is_too_old(e: &ClaimedEvent, now: DateTime<Utc>) -> bool {
-    let days = match e.payload.0.get("action_source").and_then(|v| v.as_str()) {
-        Some("physical_store") => 62,
-        _ => 7,
-    };
-    e.event_time < now - chrono::Duration::days(days)
 }
 
 impl Inner {
@@ -398,11 +300,12 @@ impl Inner {
         self.settings.request_timeout + Duration::from_secs(30)
     }
 
-    /// Sends a job; on an invalid-payload answer splits it in halves until the offending
-    /// events are alone, so one bad event does not hold back the others.
-    async fn deliver(&self, job: Job) -> Result<TickReport, sqlx::Error> {
+    /// Sends a request; when Meta refuses it for one event's sake, sends the halves on their
+    /// own (see [`Step::Split`]).
+    async fn deliver(&self, request: Request) -> Result<TickReport, sqlx::Error> {
         let mut report = TickReport::default();
-        let mut stack = vec![job.events];
+        let target = &request.target;
+        let mut stack = vec![request.events];
         let mut first = true;
         while let Some(chunk) = stack.pop() {
             let ids: Vec<i64> = chunk.iter().map(|e| e.id).collect();
@@ -411,90 +314,91 @@ impl Inner {
             }
             first = false;
             let batch = Batch {
-                pixel_id: &job.pixel_id,
-                access_token: &job.access_token,
-                test_event_code: job.test_event_code.as_deref(),
-                events: chunk.iter().map(|e| &e.payload.0).collect(),
+                pixel_id: &target.pixel_id,
+                access_token: &target.access_token,
+                test_event_code: target.test_event_code.as_deref(),
+                events: chunk.iter().map(|e| &e.payload).collect(),
             };
             let started = Instant::now();
             let result = self.graph.send(&batch).await;
             report.requests += 1;
-            let verdict = classify(&result);
-            let attempt = attempt_record(&result, &verdict);
+            let answer = outcome::read(&result);
+            let attempt = &answer.attempt;
             self.metrics.delivery_attempt(
-                attempt.outcome,
+                attempt.outcome.as_str(),
                 chunk.len(),
                 started.elapsed().as_secs_f64(),
                 attempt.error_code,
             );
             tracing::info!(
-                pixel_id = %job.pixel_id,
+                pixel_id = %target.pixel_id,
                 events = chunk.len(),
-                outcome = attempt.outcome,
+                outcome = attempt.outcome.as_str(),
                 meta_code = attempt.error_code,
                 fbtrace_id = attempt.fbtrace_id.as_deref().unwrap_or(""),
                 conversion_ids = ?conversion_ids(&chunk),
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "delivery attempt"
             );
-            // One invalid or too-old event makes Meta refuse the whole request: halve the batch
-            // until the offending events are alone, so the others still go out.
-            if matches!(verdict, Verdict::Invalid | Verdict::Expired) && chunk.len() > 1 {
-                let mut left = chunk;
-                let right = left.split_off(left.len() / 2);
-                stack.push(right);
-                stack.push(left);
-                continue;
-            }
-            let none = vec![None; ids.len()];
-            let (transition, next) = match &verdict {
-                Verdict::Delivered => {
-                    report.delivered += ids.len();
-                    (transition("sent", None, None), none)
+            let attempts: Vec<i32> = chunk.iter().map(|e| e.attempts).collect();
+            let step = outcome::settle(&answer, &attempts, &self.policy, Utc::now(), rand::random);
+            let settled = match step {
+                Step::Split => {
+                    let mut left = chunk;
+                    let right = left.split_off(left.len() / 2);
+                    stack.push(right);
+                    stack.push(left);
+                    continue;
                 }
-                Verdict::Retry { retry_after } => {
-                    report.retrying += ids.len();
-                    let mut rng = rand::thread_rng();
-                    let next = chunk
-                        .iter()
-                        .map(|e| {
-                            let d = self.policy.delay(
-                                e.attempts as u32 + 1,
-                                *retry_after,
-                                rng.gen::<f64>(),
-                            );
-                            Some(Utc::now() + chrono::Duration::from_std(d).unwrap_or_default())
-                        })
-                        .collect();
-                    (transition("pending", None, attempt.message.clone()), next)
-                }
+                Step::Settle(s) => s,
+            };
+            match answer.verdict {
                 Verdict::Auth => {
-                    report.failed += ids.len();
-                    tracing::warn!(pixel_id = %job.pixel_id, conversions = ?conversion_ids(&chunk), "token or permission refused by Meta; events parked until the campaign's access_token or pixel_id changes");
-                    (
-                        transition("failed", Some("auth"), attempt.message.clone()),
-                        none,
-                    )
+                    tracing::warn!(pixel_id = %target.pixel_id, conversions = ?conversion_ids(&chunk), "token or permission refused by Meta; events parked until the campaign's access_token or pixel_id changes")
                 }
                 Verdict::Invalid => {
-                    report.failed += ids.len();
-                    tracing::warn!(conversions = ?conversion_ids(&chunk), "Meta refused the event as invalid");
-                    (
-                        transition("failed", Some("invalid"), attempt.message.clone()),
-                        none,
-                    )
+                    tracing::warn!(conversions = ?conversion_ids(&chunk), "Meta refused the event as invalid")
                 }
-                Verdict::Expired => {
-                    report.expired += ids.len();
-                    (transition("expired", None, attempt.message.clone()), none)
-                }
+                _ => {}
+            }
+            let counter = match settled.tally {
+                Tally::Delivered => &mut report.delivered,
+                Tally::Retrying => &mut report.retrying,
+                Tally::Failed => &mut report.failed,
+                Tally::Expired => &mut report.expired,
             };
-            events::record(&self.pool, self.owner, &ids, &next, &transition, &attempt).await?;
-            if verdict == Verdict::Delivered {
+            *counter += ids.len();
+            let t = &settled.transition;
+            events::record(
+                &self.pool,
+                self.owner,
+                &ids,
+                &settled.next_attempts,
+                t,
+                Some(attempt),
+            )
+            .await?;
+            if settled.tally == Tally::Delivered {
                 self.recovered(&chunk).await?;
             }
         }
         Ok(report)
+    }
+
+    /// Records the fate of claimed events that are not sent in this pass.
+    async fn settle(
+        &self,
+        evs: &[ClaimedEvent],
+        next_attempt: Option<DateTime<Utc>>,
+        t: &Transition,
+    ) -> Result<usize, sqlx::Error> {
+        if evs.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<i64> = evs.iter().map(|e| e.id).collect();
+        let next = vec![next_attempt; ids.len()];
+        let n = events::record(&self.pool, self.owner, &ids, &next, t, None).await?;
+        Ok(n as usize)
     }
 
     /// Meta accepts again: events of these campaigns still waiting out a retry delay go now,
@@ -503,10 +407,7 @@ impl Inner {
         let mut campaigns: Vec<i64> = chunk.iter().map(|e| e.campaign_id).collect();
         campaigns.sort_unstable();
         campaigns.dedup();
-        let mut pulled = 0;
-        for campaign_id in campaigns {
-            pulled += events::retry_now(&self.pool, campaign_id).await?;
-        }
+        let pulled = events::retry_now(&self.pool, &campaigns).await?;
         if pulled > 0 {
             tracing::info!(
                 events = pulled,
@@ -520,55 +421,4 @@ impl Inner {
 
 fn conversion_ids(chunk: &[ClaimedEvent]) -> Vec<i64> {
     chunk.iter().take(20).map(|e| e.conversion_id).collect()
-}
-
-fn transition(
-    state: &'static str,
-    failure_class: Option<&'static str>,
-    last_error: Option<String>,
-) -> Transition {
-    Transition {
-        state,
-        failure_class,
-        last_error,
-        attempted: true,
-    }
-}
-
-fn attempt_record(result: &SendResult, verdict: &Verdict) -> AttemptRecord {
-    let outcome = match verdict {
-        Verdict::Delivered => "sent",
-        Verdict::Retry { .. } => "transient_error",
-        Verdict::Auth => "auth_error",
-        Verdict::Invalid => "invalid",
-        Verdict::Expired => "expired",
-    };
-    match result {
-        SendResult::Accepted { fbtrace_id, .. } => AttemptRecord {
-            outcome,
-            http_status: Some(200),
-            fbtrace_id: fbtrace_id.clone(),
-            ..AttemptRecord::default()
-        },
-        SendResult::MetaError {
-            http_status, error, ..
-        } => AttemptRecord {
-            outcome,
-            http_status: Some(*http_status as i32),
-            error_code: error.code.map(|c| c as i32),
-            error_subcode: error.error_subcode.map(|c| c as i32),
-            message: Some(error.readable()),
-            fbtrace_id: error.fbtrace_id.clone(),
-        },
-        SendResult::Transport {
-            http_status,
-            message,
-            ..
-        } => AttemptRecord {
-            outcome,
-            http_status: http_status.map(i32::from),
-            message: Some(message.clone()),
-            ..AttemptRecord::default()
-        },
-    }
 }

@@ -14,7 +14,7 @@ pub use click::{
 };
 pub use currency::Currency;
 pub use customer::{CustomerData, CustomerField, Sha256Hash};
-pub use state::{AttemptOutcome, ConversionState, EventState, FailureClass};
+pub use state::{AttemptOutcome, ConversionState, DeliveryStatus, EventState, FailureClass};
 
 /// Why a value was refused; the message is written for the integrator who sent it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

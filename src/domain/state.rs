@@ -62,6 +62,82 @@ pub enum AttemptOutcome {
     Expired,
 }
 
+/// `as_str` and `ALL` for a state enum: the same words serde and sqlx use, for metrics labels,
+/// messages and SQL parameters.
+macro_rules! words {
+    ($ty:ident { $($variant:ident => $word:literal),+ $(,)? }) => {
+        impl $ty {
+            pub const ALL: &'static [$ty] = &[$($ty::$variant),+];
+
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $word),+
+                }
+            }
+
+            pub fn parse(word: &str) -> Option<$ty> {
+                Self::ALL.iter().copied().find(|s| s.as_str() == word)
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+words!(ConversionState {
+    Unmatched => "unmatched",
+    Skipped => "skipped",
+    Suppressed => "suppressed",
+    Queued => "queued",
+    Failed => "failed",
+});
+words!(EventState {
+    Pending => "pending",
+    Sent => "sent",
+    Failed => "failed",
+    Expired => "expired",
+});
+words!(FailureClass {
+    Auth => "auth",
+    Invalid => "invalid",
+    Erased => "erased",
+});
+words!(AttemptOutcome {
+    Sent => "sent",
+    TransientError => "transient_error",
+    AuthError => "auth_error",
+    Invalid => "invalid",
+    Expired => "expired",
+});
+words!(DeliveryStatus {
+    Pending => "pending",
+    Sent => "sent",
+    Failed => "failed",
+    Expired => "expired",
+    Skipped => "skipped",
+    Suppressed => "suppressed",
+    Unmatched => "unmatched",
+});
+
+/// A conversion's state as the admin API and the metrics show it: its event's state once it
+/// has an event (`COALESCE(events.state, conversions.state)`), else its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Pending,
+    Sent,
+    Failed,
+    Expired,
+    Skipped,
+    Suppressed,
+    Unmatched,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,5 +184,37 @@ mod tests {
         for (class, word) in classes {
             assert_eq!(words(serde_json::to_value(class).unwrap()), word);
         }
+        let shown = [
+            DeliveryStatus::Pending,
+            DeliveryStatus::Sent,
+            DeliveryStatus::Failed,
+            DeliveryStatus::Expired,
+            DeliveryStatus::Skipped,
+            DeliveryStatus::Suppressed,
+            DeliveryStatus::Unmatched,
+        ];
+        assert_eq!(DeliveryStatus::ALL, shown);
+        for s in shown {
+            let word = words(serde_json::to_value(s).unwrap());
+            assert_eq!(s.as_str(), word);
+            assert_eq!(DeliveryStatus::parse(&word), Some(s));
+        }
+    }
+
+    /// `as_str` (SQL parameters, metrics labels) says what serde says.
+    #[test]
+    fn as_str_is_the_serialised_word() {
+        fn same<T: Serialize + Copy>(all: &[T], as_str: fn(T) -> &'static str) {
+            for &v in all {
+                assert_eq!(serde_json::to_value(v).unwrap(), as_str(v));
+            }
+        }
+        same(ConversionState::ALL, ConversionState::as_str);
+        same(EventState::ALL, EventState::as_str);
+        same(FailureClass::ALL, FailureClass::as_str);
+        same(AttemptOutcome::ALL, AttemptOutcome::as_str);
+        assert_eq!(ConversionState::ALL.len(), 5);
+        assert_eq!(EventState::ALL.len(), 4);
+        assert_eq!(DeliveryStatus::parse("queued"), None);
     }
 }
