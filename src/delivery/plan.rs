@@ -6,8 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::ActionSource;
-use crate::storage::events::{CampaignStatus, ClaimedEvent};
+use super::outcome::Tally;
+use crate::domain::{ActionSource, EventState, FailureClass};
+use crate::storage::events::{CampaignStatus, ClaimedEvent, Transition};
 use crate::storage::AccessToken;
 
 /// Where a campaign's events go.
@@ -55,6 +56,63 @@ pub struct Plan {
     /// Events of deleted campaigns (deleted with them by the database): left alone.
     pub orphaned: Vec<ClaimedEvent>,
     pub send: Vec<Request>,
+}
+
+/// Claimed events settled without a request, and how.
+#[derive(Debug, Clone)]
+pub struct Unsent<'a> {
+    pub events: &'a [ClaimedEvent],
+    pub transition: Transition,
+    /// A new retry time (postponed events), else unchanged.
+    pub next_attempt: Option<DateTime<Utc>>,
+    /// The report counter they add to, if any.
+    pub tally: Option<Tally>,
+}
+
+impl Plan {
+    /// The events this pass does not send, with their new state.
+    pub fn unsent(&self) -> Vec<Unsent<'_>> {
+        let settled = |events, state, failure_class, why: String, next_attempt, tally| Unsent {
+            events,
+            transition: Transition {
+                state,
+                failure_class,
+                last_error: Some(why),
+            },
+            next_attempt,
+            tally,
+        };
+        let mut out = Vec::new();
+        if !self.expire.is_empty() {
+            let why = "event_time is older than Meta accepts (7 days); never sent";
+            let t = Some(Tally::Expired);
+            out.push(settled(
+                &self.expire[..],
+                EventState::Expired,
+                None,
+                why.into(),
+                None,
+                t,
+            ));
+        }
+        for (park, evs) in &self.park {
+            let class = Some(FailureClass::Auth);
+            let t = Some(Tally::Failed);
+            out.push(settled(evs, EventState::Failed, class, park.why(), None, t));
+        }
+        for (until, evs) in &self.postpone {
+            let why = "waiting: Meta failed recently for this campaign; sent with its next retry";
+            out.push(settled(
+                evs,
+                EventState::Pending,
+                None,
+                why.into(),
+                Some(*until),
+                None,
+            ));
+        }
+        out
+    }
 }
 
 /// The plan for `claimed`. `targets` holds each campaign still existing (`Err`: its token is

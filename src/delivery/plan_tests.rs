@@ -244,3 +244,75 @@ fn park_reasons_say_what_to_change() {
     assert!(Park::Refused.why().contains("new access_token or pixel_id"));
     assert_eq!(Park::Unreadable("x".into()).why(), "not sent: x");
 }
+
+#[test]
+fn unsent_events_get_their_state_reason_and_counter() {
+    let later = now() + chrono::Duration::seconds(90);
+    let plan = Plan {
+        expire: vec![ev(1, 1, 0, 9, "website")],
+        park: vec![
+            (Park::Refused, vec![web(2, 2)]),
+            (Park::Unreadable("bad key".into()), vec![web(3, 3)]),
+        ],
+        postpone: vec![(later, vec![web(4, 4), web(5, 4)])],
+        orphaned: vec![web(6, 9)],
+        send: vec![],
+    };
+    let got: Vec<_> = plan
+        .unsent()
+        .into_iter()
+        .map(|u| {
+            let t = u.transition;
+            let why = t.last_error.unwrap();
+            (
+                ids(u.events),
+                t.state,
+                t.failure_class,
+                why,
+                u.next_attempt,
+                u.tally,
+            )
+        })
+        .collect();
+    let auth = Some(FailureClass::Auth);
+    let waiting = "waiting: Meta failed recently for this campaign; sent with its next retry";
+    let want = vec![
+        (
+            vec![1],
+            EventState::Expired,
+            None,
+            "event_time is older than Meta accepts (7 days); never sent".to_owned(),
+            None,
+            Some(Tally::Expired),
+        ),
+        (
+            vec![2],
+            EventState::Failed,
+            auth,
+            Park::Refused.why(),
+            None,
+            Some(Tally::Failed),
+        ),
+        (
+            vec![3],
+            EventState::Failed,
+            auth,
+            "not sent: bad key".to_owned(),
+            None,
+            Some(Tally::Failed),
+        ),
+        (
+            vec![4, 5],
+            EventState::Pending,
+            None,
+            waiting.to_owned(),
+            Some(later),
+            None,
+        ),
+    ];
+    assert_eq!(got, want);
+    assert!(
+        Plan::default().unsent().is_empty(),
+        "nothing claimed, nothing written"
+    );
+}

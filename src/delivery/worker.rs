@@ -5,33 +5,20 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
-use sqlx::PgPool;
-use tokio::sync::{watch, Notify, Semaphore};
+use chrono::Utc;
+use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use super::graph::{Batch, GraphClient};
-use super::outcome::{self, Step, Tally};
+use super::graph::Batch;
+use super::outcome::{self, Answer, Step, Tally};
 use super::plan::{self, Park, Plan, Request, Target};
-use super::retry::{RetryPolicy, Verdict};
-use crate::domain::{EventState, FailureClass};
+use super::report::TickReport;
+use super::retry::Verdict;
+pub use super::{WorkerDeps, WorkerSettings};
 use crate::ingest;
-use crate::metrics::Metrics;
-use crate::secrets::TokenCipher;
-use crate::storage::campaign_cache::CampaignCache;
-use crate::storage::events::{self, ClaimedEvent, Transition};
+use crate::storage::events::{self, AttemptRecord, ClaimedEvent, Transition};
 use crate::storage::{campaigns, AccessToken};
-
-#[derive(Debug, Clone)]
-pub struct WorkerSettings {
-    pub batch_max: usize,
-    pub concurrency: usize,
-    pub poll_interval: Duration,
-    pub request_timeout: Duration,
-    pub unmatched_grace: Duration,
-    pub batch_window: Duration,
-}
 
 #[derive(Clone)]
 pub struct DeliveryWorker {
@@ -39,78 +26,23 @@ pub struct DeliveryWorker {
 }
 
 struct Inner {
-    pool: PgPool,
-    graph: GraphClient,
-    policy: RetryPolicy,
+    deps: WorkerDeps,
     settings: WorkerSettings,
+    /// This process's name on the leases it takes.
     owner: Uuid,
-    campaigns: Arc<CampaignCache>,
-    metrics: Arc<Metrics>,
-    cipher: TokenCipher,
-    signal: Arc<Notify>,
     last_sweep: Mutex<Option<Instant>>,
-}
-
-/// What one pass did; tests drive the worker pass by pass and read these.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct TickReport {
-    pub resolved_unmatched: usize,
-    pub claimed: usize,
-    pub requests: usize,
-    pub delivered: usize,
-    pub retrying: usize,
-    pub failed: usize,
-    pub expired: usize,
-}
-
-impl TickReport {
-    fn add(&mut self, o: &TickReport) {
-        self.resolved_unmatched += o.resolved_unmatched;
-        self.claimed += o.claimed;
-        self.requests += o.requests;
-        self.delivered += o.delivered;
-        self.retrying += o.retrying;
-        self.failed += o.failed;
-        self.expired += o.expired;
-    }
-}
-
-/// What the worker works with, shared with the rest of the process.
-pub struct WorkerDeps {
-    pub pool: PgPool,
-    pub graph: GraphClient,
-    pub policy: RetryPolicy,
-    pub campaigns: Arc<CampaignCache>,
-    pub metrics: Arc<Metrics>,
-    pub cipher: TokenCipher,
-    /// Notified when an event is committed.
-    pub signal: Arc<Notify>,
 }
 
 impl DeliveryWorker {
     pub fn new(deps: WorkerDeps, settings: WorkerSettings) -> Self {
-        let WorkerDeps {
-            pool,
-            graph,
-            policy,
-            campaigns,
-            metrics,
-            cipher,
-            signal,
-        } = deps;
+        let inner = Inner {
+            deps,
+            settings,
+            owner: Uuid::new_v4(),
+            last_sweep: Mutex::new(None),
+        };
         DeliveryWorker {
-            inner: Arc::new(Inner {
-                pool,
-                graph,
-                policy,
-                settings,
-                owner: Uuid::new_v4(),
-                campaigns,
-                metrics,
-                cipher,
-                signal,
-                last_sweep: Mutex::new(None),
-            }),
+            inner: Arc::new(inner),
         }
     }
 
@@ -138,7 +70,7 @@ impl DeliveryWorker {
                 continue;
             }
             tokio::select! {
-                _ = self.inner.signal.notified() => {
+                _ = self.inner.deps.signal.notified() => {
                     // Under load events keep arriving: a short wait fills the next request
                     // (up to DELIVERY_BATCH_MAX) instead of sending one request per commit.
                     tokio::time::sleep(s.batch_window).await;
@@ -152,7 +84,7 @@ impl DeliveryWorker {
 
     /// Gives back this worker's leases so another process can take the events at once.
     pub async fn release(&self) {
-        match events::release_leases(&self.inner.pool, self.inner.owner).await {
+        match events::release_leases(&self.inner.deps.pool, self.inner.owner).await {
             Ok(n) if n > 0 => tracing::info!(released = n, "delivery leases released"),
             Ok(_) => {}
             Err(e) => {
@@ -169,7 +101,7 @@ impl DeliveryWorker {
             report.resolved_unmatched = self.sweep_unmatched().await?;
         }
         let claimed = events::claim(
-            &self.inner.pool,
+            &self.inner.deps.pool,
             self.inner.owner,
             self.claim_limit() as i64,
             self.lease(),
@@ -208,8 +140,8 @@ impl DeliveryWorker {
     pub async fn sweep_unmatched(&self) -> Result<usize, sqlx::Error> {
         *self.inner.last_sweep.lock().expect("sweep clock") = Some(Instant::now());
         ingest::resolve_unmatched(
-            &self.inner.pool,
-            &self.inner.campaigns,
+            &self.inner.deps.pool,
+            &self.inner.deps.campaigns,
             self.inner.settings.unmatched_grace,
             500,
         )
@@ -228,34 +160,30 @@ impl DeliveryWorker {
     /// Reads each claimed campaign's target and status (one status query for all of them)
     /// and plans the pass.
     async fn plan(&self, claimed: Vec<ClaimedEvent>) -> Result<Plan, sqlx::Error> {
+        let deps = &self.inner.deps;
         let mut ids: Vec<i64> = claimed.iter().map(|e| e.campaign_id).collect();
         ids.sort_unstable();
         ids.dedup();
         let mut targets = HashMap::new();
         for &id in &ids {
-            // A campaign deleted meanwhile took its events with it.
-            let Some(c) = campaigns::find_by_id(&self.inner.pool, id).await? else {
-                continue;
-            };
-            let token = self
-                .inner
-                .cipher
-                .open(c.key.as_str(), c.access_token.expose())
-                .map_err(|e| e.to_string());
-            let target = token.map(|t| Target {
-                pixel_id: c.pixel_id.as_str().to_owned(),
-                access_token: AccessToken::new(t),
-                test_event_code: c.test_event_code.clone(),
-            });
-            targets.insert(id, target);
+            // A campaign deleted meanwhile took its events with it: it gets no target.
+            if let Some(c) = campaigns::find_by_id(&deps.pool, id).await? {
+                let token = deps.cipher.open(c.key.as_str(), c.access_token.expose());
+                let target = token.map_err(|e| e.to_string()).map(|t| Target {
+                    pixel_id: c.pixel_id.as_str().to_owned(),
+                    access_token: AccessToken::new(t),
+                    test_event_code: c.test_event_code,
+                });
+                targets.insert(id, target);
+            }
         }
-        let status = events::campaign_status(&self.inner.pool, &ids).await?;
-        let s = &self.inner.settings;
+        let status = events::campaign_status(&deps.pool, &ids).await?;
+        let batch_max = self.inner.settings.batch_max;
         Ok(plan::plan(
             claimed,
             &targets,
             &status,
-            s.batch_max,
+            batch_max,
             Utc::now(),
         ))
     }
@@ -263,35 +191,23 @@ impl DeliveryWorker {
     /// Records the events of the plan that are not sent in this pass.
     async fn settle_unsent(&self, plan: &Plan, report: &mut TickReport) -> Result<(), sqlx::Error> {
         if !plan.expire.is_empty() {
-            tracing::warn!(
-                events = plan.expire.len(),
-                "events older than Meta accepts; marked expired"
-            );
-            let why = "event_time is older than Meta accepts (7 days); never sent";
-            let t = unsent(EventState::Expired, None, why.into());
-            report.expired += self.inner.settle(&plan.expire, None, &t).await?;
+            let events = plan.expire.len();
+            tracing::warn!(events, "events older than Meta accepts; marked expired");
         }
         for (why, evs) in &plan.park {
             if let Park::Unreadable(e) = why {
                 tracing::error!(campaign_id = evs[0].campaign_id, error = %e, "cannot decrypt the campaign's access token");
             }
-            let t = unsent(EventState::Failed, Some(FailureClass::Auth), why.why());
-            report.failed += self.inner.settle(evs, None, &t).await?;
         }
-        for (until, evs) in &plan.postpone {
-            let why = "waiting: Meta failed recently for this campaign; sent with its next retry";
-            let t = unsent(EventState::Pending, None, why.into());
-            self.inner.settle(evs, Some(*until), &t).await?;
+        for u in plan.unsent() {
+            let ids: Vec<i64> = u.events.iter().map(|e| e.id).collect();
+            let next = vec![u.next_attempt; ids.len()];
+            let n = self.inner.record(&ids, &next, &u.transition, None).await?;
+            if let Some(t) = u.tally {
+                report.count(t, n as usize);
+            }
         }
         Ok(())
-    }
-}
-
-fn unsent(state: EventState, failure_class: Option<FailureClass>, why: String) -> Transition {
-    Transition {
-        state,
-        failure_class,
-        last_error: Some(why),
     }
 }
 
@@ -310,38 +226,19 @@ impl Inner {
         while let Some(chunk) = stack.pop() {
             let ids: Vec<i64> = chunk.iter().map(|e| e.id).collect();
             if !first {
-                events::extend_lease(&self.pool, self.owner, &ids, self.lease()).await?;
+                events::extend_lease(&self.deps.pool, self.owner, &ids, self.lease()).await?;
             }
             first = false;
-            let batch = Batch {
-                pixel_id: &target.pixel_id,
-                access_token: &target.access_token,
-                test_event_code: target.test_event_code.as_deref(),
-                events: chunk.iter().map(|e| &e.payload).collect(),
-            };
-            let started = Instant::now();
-            let result = self.graph.send(&batch).await;
+            let answer = self.send(target, &chunk).await;
             report.requests += 1;
-            let answer = outcome::read(&result);
-            let attempt = &answer.attempt;
-            self.metrics.delivery_attempt(
-                attempt.outcome.as_str(),
-                chunk.len(),
-                started.elapsed().as_secs_f64(),
-                attempt.error_code,
-            );
-            tracing::info!(
-                pixel_id = %target.pixel_id,
-                events = chunk.len(),
-                outcome = attempt.outcome.as_str(),
-                meta_code = attempt.error_code,
-                fbtrace_id = attempt.fbtrace_id.as_deref().unwrap_or(""),
-                conversion_ids = ?conversion_ids(&chunk),
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "delivery attempt"
-            );
             let attempts: Vec<i32> = chunk.iter().map(|e| e.attempts).collect();
-            let step = outcome::settle(&answer, &attempts, &self.policy, Utc::now(), rand::random);
+            let step = outcome::settle(
+                &answer,
+                &attempts,
+                &self.deps.policy,
+                Utc::now(),
+                rand::random,
+            );
             let settled = match step {
                 Step::Split => {
                     let mut left = chunk;
@@ -361,23 +258,9 @@ impl Inner {
                 }
                 _ => {}
             }
-            let counter = match settled.tally {
-                Tally::Delivered => &mut report.delivered,
-                Tally::Retrying => &mut report.retrying,
-                Tally::Failed => &mut report.failed,
-                Tally::Expired => &mut report.expired,
-            };
-            *counter += ids.len();
-            let t = &settled.transition;
-            events::record(
-                &self.pool,
-                self.owner,
-                &ids,
-                &settled.next_attempts,
-                t,
-                Some(attempt),
-            )
-            .await?;
+            report.count(settled.tally, ids.len());
+            let (next, t) = (&settled.next_attempts, &settled.transition);
+            self.record(&ids, next, t, Some(&answer.attempt)).await?;
             if settled.tally == Tally::Delivered {
                 self.recovered(&chunk).await?;
             }
@@ -385,20 +268,42 @@ impl Inner {
         Ok(report)
     }
 
-    /// Records the fate of claimed events that are not sent in this pass.
-    async fn settle(
+    /// One request to Meta, counted in the metrics and logged.
+    async fn send(&self, target: &Target, chunk: &[ClaimedEvent]) -> Answer {
+        let batch = Batch {
+            pixel_id: &target.pixel_id,
+            access_token: &target.access_token,
+            test_event_code: target.test_event_code.as_deref(),
+            events: chunk.iter().map(|e| &e.payload).collect(),
+        };
+        let started = Instant::now();
+        let answer = outcome::read(&self.deps.graph.send(&batch).await);
+        let attempt = &answer.attempt;
+        let elapsed = started.elapsed();
+        let (outcome, code) = (attempt.outcome.as_str(), attempt.error_code);
+        let metrics = &self.deps.metrics;
+        metrics.delivery_attempt(outcome, chunk.len(), elapsed.as_secs_f64(), code);
+        tracing::info!(
+            pixel_id = %target.pixel_id,
+            events = chunk.len(),
+            outcome,
+            meta_code = code,
+            fbtrace_id = attempt.fbtrace_id.as_deref().unwrap_or(""),
+            conversion_ids = ?conversion_ids(chunk),
+            elapsed_ms = elapsed.as_millis() as u64,
+            "delivery attempt"
+        );
+        answer
+    }
+
+    async fn record(
         &self,
-        evs: &[ClaimedEvent],
-        next_attempt: Option<DateTime<Utc>>,
+        ids: &[i64],
+        next_attempts: &[Option<chrono::DateTime<Utc>>],
         t: &Transition,
-    ) -> Result<usize, sqlx::Error> {
-        if evs.is_empty() {
-            return Ok(0);
-        }
-        let ids: Vec<i64> = evs.iter().map(|e| e.id).collect();
-        let next = vec![next_attempt; ids.len()];
-        let n = events::record(&self.pool, self.owner, &ids, &next, t, None).await?;
-        Ok(n as usize)
+        attempt: Option<&AttemptRecord>,
+    ) -> Result<u64, sqlx::Error> {
+        events::record(&self.deps.pool, self.owner, ids, next_attempts, t, attempt).await
     }
 
     /// Meta accepts again: events of these campaigns still waiting out a retry delay go now,
@@ -407,13 +312,13 @@ impl Inner {
         let mut campaigns: Vec<i64> = chunk.iter().map(|e| e.campaign_id).collect();
         campaigns.sort_unstable();
         campaigns.dedup();
-        let pulled = events::retry_now(&self.pool, &campaigns).await?;
+        let pulled = events::retry_now(&self.deps.pool, &campaigns).await?;
         if pulled > 0 {
             tracing::info!(
                 events = pulled,
                 "Meta accepts again; retrying waiting events now"
             );
-            self.signal.notify_one();
+            self.deps.signal.notify_one();
         }
         Ok(())
     }
