@@ -202,9 +202,6 @@ pub async fn record(
     t: &Transition,
     attempt: Option<&AttemptRecord>,
 ) -> Result<u64, sqlx::Error> {
-    let attempted = attempt.is_some();
-    let a = attempt.cloned();
-    let a = a.as_ref();
     let updated = sqlx::query_scalar!(
         r#"WITH input AS (SELECT * FROM UNNEST($1::bigint[], $2::timestamptz[]) AS t(id, next_at)),
          updated AS (
@@ -226,13 +223,13 @@ pub async fn record(
         t.state as EventState,
         t.failure_class as Option<FailureClass>,
         t.last_error.as_deref(),
-        attempted,
-        a.map(|a| a.outcome) as Option<AttemptOutcome>,
-        a.and_then(|a| a.http_status),
-        a.and_then(|a| a.error_code),
-        a.and_then(|a| a.error_subcode),
-        a.and_then(|a| a.message.as_deref()),
-        a.and_then(|a| a.fbtrace_id.as_deref()),
+        attempt.is_some(),
+        attempt.map(|a| a.outcome) as Option<AttemptOutcome>,
+        attempt.and_then(|a| a.http_status),
+        attempt.and_then(|a| a.error_code),
+        attempt.and_then(|a| a.error_subcode),
+        attempt.and_then(|a| a.message.as_deref()),
+        attempt.and_then(|a| a.fbtrace_id.as_deref()),
     )
     .fetch_one(pool)
     .await?;
