@@ -222,13 +222,17 @@ impl CampaignService<'_> {
             })?,
             None => return Err(CampaignError::Missing("key")),
         };
+        // The caller's span (an admin request) names the campaign from here on, if it has room.
         tracing::Span::current().record("campaign", key.as_str());
         let mut changes = Changes::parse(input, Mode::Create)?;
         let pixel_id = changes
             .pixel_id
             .take()
             .ok_or(CampaignError::Missing("pixel_id"))?;
-        let token = (changes.access_token.take()).ok_or(CampaignError::Missing("access_token"))?;
+        let token = changes
+            .access_token
+            .take()
+            .ok_or(CampaignError::Missing("access_token"))?;
         let mut fields = CampaignFields {
             name: key.as_str().to_owned(),
             access_token: self.seal(&key, &token),
