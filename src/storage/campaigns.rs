@@ -228,6 +228,24 @@ pub async fn find_by_id<'e>(
     .transpose()
 }
 
+/// The campaigns with these ids (one statement for a delivery pass); deleted ones are absent.
+pub async fn find_many(pool: &PgPool, ids: &[i64]) -> Result<Vec<Campaign>, sqlx::Error> {
+    sqlx::query_as!(
+        CampaignRow,
+        r#"SELECT id, key, name, pixel_id, access_token, test_event_code, action_source,
+            event_map AS "event_map: Json<BTreeMap<String, Option<String>>>", currency,
+            value_source, event_id_template, require_consent, limited_data_use, enabled,
+            created_at, updated_at, landing_url
+         FROM campaigns WHERE id = ANY($1)"#,
+        ids
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(Campaign::try_from)
+    .collect()
+}
+
 pub async fn list(pool: &PgPool) -> Result<Vec<Campaign>, sqlx::Error> {
     sqlx::query_as!(
         CampaignRow,
