@@ -11,8 +11,8 @@ use tokio::sync::Notify;
 
 use crate::domain::{AccessToken, Campaign, CampaignFields};
 use crate::domain::{
-    ActionSource, CampaignKey, Currency, EventIdTemplate, EventMap, HttpUrl, ParseError, PixelId,
-    ValueSource,
+    ActionSource, CampaignKey, Currency, EventIdTemplate, EventMap, HttpUrl, LatePixelTwin,
+    ParseError, PixelId, ValueSource,
 };
 use crate::secrets::TokenCipher;
 use crate::storage::campaign_cache::CampaignCache;
@@ -36,6 +36,8 @@ pub struct CampaignInput {
     pub event_id_template: Option<String>,
     #[serde(default, deserialize_with = "present")]
     pub landing_url: Option<Option<String>>,
+    /// `send` or `skip`.
+    pub late_pixel_twin: Option<String>,
     pub require_consent: Option<bool>,
     pub limited_data_use: Option<bool>,
     pub enabled: Option<bool>,
@@ -80,6 +82,7 @@ struct Changes {
     value_source: Option<ValueSource>,
     event_id_template: Option<EventIdTemplate>,
     landing_url: Option<Option<HttpUrl>>,
+    late_pixel_twin: Option<LatePixelTwin>,
     require_consent: Option<bool>,
     limited_data_use: Option<bool>,
     enabled: Option<bool>,
@@ -144,6 +147,11 @@ impl Changes {
                 Some(raw) => Some(parsed("landing_url", raw.as_deref(), HttpUrl::parse)?),
                 None => None,
             },
+            late_pixel_twin: parsed(
+                "late_pixel_twin",
+                input.late_pixel_twin.as_deref(),
+                LatePixelTwin::parse,
+            )?,
             require_consent: input.require_consent,
             limited_data_use: input.limited_data_use,
             enabled: input.enabled,
@@ -166,6 +174,7 @@ impl Changes {
         set(&mut f.value_source, self.value_source);
         set(&mut f.event_id_template, self.event_id_template);
         set(&mut f.landing_url, self.landing_url);
+        set(&mut f.late_pixel_twin, self.late_pixel_twin);
         set(&mut f.require_consent, self.require_consent);
         set(&mut f.limited_data_use, self.limited_data_use);
         set(&mut f.enabled, self.enabled);
@@ -245,6 +254,7 @@ impl CampaignService<'_> {
             value_source: ValueSource::Payout,
             event_id_template: EventIdTemplate::default(),
             landing_url: None,
+            late_pixel_twin: LatePixelTwin::Send,
             require_consent: false,
             limited_data_use: false,
             enabled: true,

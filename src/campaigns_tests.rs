@@ -138,6 +138,7 @@ fn given_fields_overwrite_and_null_clears_the_optional_texts() {
         value_source: ValueSource::Payout,
         event_id_template: EventIdTemplate::default(),
         landing_url: Some(HttpUrl::parse("https://example.com/").unwrap()),
+        late_pixel_twin: Default::default(),
         require_consent: false,
         limited_data_use: false,
         enabled: true,

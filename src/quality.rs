@@ -50,7 +50,18 @@ pub struct EventQuality {
     /// Where the sent events' `event_id` came from.
     pub event_ids: EventIdSources,
     pub median_seconds: Medians,
+    pub late_pixel_twins: LateTwins,
     pub top_failure_reasons: Vec<Reason>,
+}
+
+/// Events more than 48 hours after their pixel twin, past Meta's dedup window.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct LateTwins {
+    /// Sent anyway (`late_pixel_twin: send`): Meta may have counted these twice. The share is
+    /// of `sent`.
+    pub sent: Share,
+    /// Not sent (`late_pixel_twin: skip`).
+    pub skipped: i64,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq)]
@@ -161,6 +172,10 @@ pub fn shape(
                 median_seconds: Medians {
                     click_to_conversion: s.median_click_to_conversion_secs.map(round_secs),
                     conversion_to_accepted: s.median_conversion_to_accepted_secs.map(round_secs),
+                },
+                late_pixel_twins: LateTwins {
+                    sent: Share::of(s.late_twin_sent, s.sent),
+                    skipped: s.late_twin_skipped,
                 },
                 keys,
                 top_failure_reasons: top,

@@ -146,6 +146,30 @@ fn shapes_counts_into_shares_with_zeros_shown() {
 }
 
 #[test]
+fn late_twins_are_a_share_of_sent_and_a_count_of_skipped() {
+    let rows = QualityRows {
+        stats: vec![EventStats {
+            late_twin_sent: 1,
+            late_twin_skipped: 2,
+            ..stats("Lead", 4, 0, 0)
+        }],
+        keys: vec![],
+        reasons: vec![],
+    };
+    let report = shape("offer", 7, Utc::now(), &["Lead", "Purchase"], rows);
+    let late = report.events[0].late_pixel_twins;
+    assert_eq!(
+        (late.sent.count, late.sent.share, late.skipped),
+        (1, 0.25, 2)
+    );
+    let none = report.events[1].late_pixel_twins;
+    assert_eq!(
+        (none.sent.count, none.sent.share, none.skipped),
+        (0, 0.0, 0)
+    );
+}
+
+#[test]
 fn medians_are_rounded_and_absent_without_data() {
     let rows = QualityRows {
         stats: vec![stats("Lead", 1, 0, 0), stats("Purchase", 0, 0, 0)],

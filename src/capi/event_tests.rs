@@ -50,6 +50,7 @@ fn campaign() -> Campaign {
         value_source: ValueSource::Payout,
         event_id_template: EventIdTemplate::default(),
         landing_url: None,
+        late_pixel_twin: Default::default(),
         require_consent: false,
         limited_data_use: false,
         enabled: true,

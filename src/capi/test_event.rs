@@ -76,6 +76,7 @@ mod tests {
             value_source: ValueSource::Payout,
             event_id_template: EventIdTemplate::default(),
             landing_url: landing.map(|u| HttpUrl::parse(u).unwrap()),
+            late_pixel_twin: Default::default(),
             require_consent: false,
             limited_data_use: false,
             enabled: true,

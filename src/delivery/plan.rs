@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::outcome::Tally;
 use crate::domain::AccessToken;
-use crate::domain::{ActionSource, EventState, FailureClass};
+use crate::domain::{twin_check, ActionSource, EventState, FailureClass, LatePixelTwin, TwinCheck};
 use crate::storage::events::{CampaignStatus, ClaimedEvent, Transition};
 
 /// Where a campaign's events go.
@@ -17,6 +17,8 @@ pub struct Target {
     pub pixel_id: String,
     pub access_token: AccessToken,
     pub test_event_code: Option<String>,
+    /// The campaign's choice for events past their pixel twin's dedup window.
+    pub late_pixel_twin: LatePixelTwin,
 }
 
 /// Events going to one pixel with one token in one request.
@@ -55,6 +57,8 @@ pub struct Plan {
     pub postpone: Vec<(DateTime<Utc>, Vec<ClaimedEvent>)>,
     /// Events of deleted campaigns (deleted with them by the database): left alone.
     pub orphaned: Vec<ClaimedEvent>,
+    /// Past their pixel twin's dedup window, of a campaign that skips those: failed, unsent.
+    pub skip_late_twin: Vec<ClaimedEvent>,
     pub send: Vec<Request>,
 }
 
@@ -99,6 +103,19 @@ impl Plan {
             let class = Some(FailureClass::Auth);
             let t = Some(Tally::Failed);
             out.push(settled(evs, EventState::Failed, class, park.why(), None, t));
+        }
+        if !self.skip_late_twin.is_empty() {
+            let why = "not sent: the pixel fired this event on this click more than 48 hours \
+                       earlier, past Meta's deduplication window, so Meta would count it twice; \
+                       the campaign's late_pixel_twin is skip";
+            out.push(settled(
+                &self.skip_late_twin[..],
+                EventState::Failed,
+                Some(FailureClass::LatePixelTwin),
+                why.into(),
+                None,
+                Some(Tally::Failed),
+            ));
         }
         for (until, evs) in &self.postpone {
             let why = "waiting: Meta failed recently for this campaign; sent with its next retry";
@@ -161,6 +178,14 @@ pub fn plan(
                 continue;
             }
         };
+        // Checked when it would be sent: the window runs out while an event waits.
+        let (late, evs): (Vec<_>, Vec<_>) = evs.into_iter().partition(|e| {
+            twin_check(target.late_pixel_twin, e.pixel_fired_at(), now) == TwinCheck::Skip
+        });
+        plan.skip_late_twin.extend(late);
+        if evs.is_empty() {
+            continue;
+        }
         let key = (
             target.pixel_id.clone(),
             target.access_token.expose().to_owned(),

@@ -17,6 +17,15 @@ fn ev(id: i64, campaign: i64, attempts: i32, age_days: i64, source: &str) -> Cla
         event_time: now() - chrono::Duration::days(age_days) + chrono::Duration::minutes(1),
         attempts,
         payload: json!({ "action_source": source }),
+        pixel_fired_ms: None,
+    }
+}
+
+/// [`web`] whose pixel twin fired `hours` before now.
+fn twin(id: i64, campaign: i64, hours: i64) -> ClaimedEvent {
+    ClaimedEvent {
+        pixel_fired_ms: Some((now() - chrono::Duration::hours(hours)).timestamp_millis()),
+        ..web(id, campaign)
     }
 }
 
@@ -29,6 +38,14 @@ fn target(pixel: &str, token: &str) -> Result<Target, String> {
         pixel_id: pixel.to_owned(),
         access_token: AccessToken::new(token.to_owned()),
         test_event_code: None,
+        late_pixel_twin: LatePixelTwin::Send,
+    })
+}
+
+fn skipping(pixel: &str, token: &str) -> Result<Target, String> {
+    target(pixel, token).map(|t| Target {
+        late_pixel_twin: LatePixelTwin::Skip,
+        ..t
     })
 }
 
@@ -43,6 +60,7 @@ struct Shape {
     park: Vec<(Park, Vec<i64>)>,
     postpone: Vec<(DateTime<Utc>, Vec<i64>)>,
     orphaned: Vec<i64>,
+    skip_late_twin: Vec<i64>,
     /// (pixel, ids) per request, in order.
     send: Vec<(String, Vec<i64>)>,
 }
@@ -53,6 +71,7 @@ fn shape(p: Plan) -> Shape {
         park: p.park.into_iter().map(|(w, e)| (w, ids(&e))).collect(),
         postpone: p.postpone.into_iter().map(|(t, e)| (t, ids(&e))).collect(),
         orphaned: ids(&p.orphaned),
+        skip_late_twin: ids(&p.skip_late_twin),
         send: p
             .send
             .into_iter()
@@ -230,6 +249,30 @@ fn claimed_events_are_sent_parked_postponed_or_expired() {
                 ..Shape::default()
             },
         },
+        Case {
+            what: "past the pixel twin's 48 hours: skipped when the campaign says so, else sent",
+            claimed: vec![twin(1, 1, 49), twin(2, 1, 47), web(3, 1), twin(4, 2, 49)],
+            targets: vec![(1, skipping("111", "a")), (2, target("222", "b"))],
+            status: vec![],
+            batch_max: 10,
+            want: Shape {
+                skip_late_twin: vec![1],
+                send: sends(&[("111", &[2, 3]), ("222", &[4])]),
+                ..Shape::default()
+            },
+        },
+        Case {
+            what: "a late twin of a parked or expired event stays parked or expired",
+            claimed: vec![twin(1, 1, 49), ev(2, 2, 0, 9, "website")],
+            targets: vec![(1, skipping("111", "a")), (2, skipping("222", "b"))],
+            status: vec![(1, parked)],
+            batch_max: 10,
+            want: Shape {
+                expire: vec![2],
+                park: vec![(Park::Refused, vec![1])],
+                ..Shape::default()
+            },
+        },
     ];
     for c in cases {
         let targets = c.targets.into_iter().collect();
@@ -256,6 +299,7 @@ fn unsent_events_get_their_state_reason_and_counter() {
         ],
         postpone: vec![(later, vec![web(4, 4), web(5, 4)])],
         orphaned: vec![web(6, 9)],
+        skip_late_twin: vec![twin(7, 5, 50)],
         send: vec![],
     };
     let got: Vec<_> = plan
@@ -298,6 +342,17 @@ fn unsent_events_get_their_state_reason_and_counter() {
             EventState::Failed,
             auth,
             "not sent: bad key".to_owned(),
+            None,
+            Some(Tally::Failed),
+        ),
+        (
+            vec![7],
+            EventState::Failed,
+            Some(FailureClass::LatePixelTwin),
+            "not sent: the pixel fired this event on this click more than 48 hours earlier, past \
+             Meta's deduplication window, so Meta would count it twice; the campaign's \
+             late_pixel_twin is skip"
+                .to_owned(),
             None,
             Some(Tally::Failed),
         ),

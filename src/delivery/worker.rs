@@ -173,6 +173,7 @@ impl DeliveryWorker {
                 pixel_id: c.pixel_id.as_str().to_owned(),
                 access_token: AccessToken::new(t),
                 test_event_code: c.test_event_code,
+                late_pixel_twin: c.late_pixel_twin,
             });
             targets.insert(c.id, target);
         }
@@ -192,6 +193,13 @@ impl DeliveryWorker {
         if !plan.expire.is_empty() {
             let events = plan.expire.len();
             tracing::warn!(events, "events older than Meta accepts; marked expired");
+        }
+        if !plan.skip_late_twin.is_empty() {
+            let events = plan.skip_late_twin.len();
+            tracing::info!(
+                events,
+                "events past their pixel twin's 48 h dedup window skipped (late_pixel_twin = skip)"
+            );
         }
         for (why, evs) in &plan.park {
             if let Park::Unreadable(e) = why {

@@ -105,6 +105,8 @@ pub struct Campaign {
     value_source: Value,
     event_id_template: String,
     landing_url: Option<String>,
+    /// `send` or `skip`: events that would reach Meta more than 48 hours after their pixel twin.
+    late_pixel_twin: String,
     require_consent: bool,
     limited_data_use: bool,
     enabled: bool,
@@ -131,6 +133,9 @@ pub struct CampaignFields {
     value_source: Option<Value>,
     event_id_template: Option<String>,
     landing_url: Option<String>,
+    /// `send` (default) or `skip`: what to do with an event that would reach Meta more than 48
+    /// hours after the pixel fired its twin (Meta would count it twice).
+    late_pixel_twin: Option<String>,
     require_consent: Option<bool>,
     limited_data_use: Option<bool>,
     enabled: Option<bool>,
@@ -151,6 +156,9 @@ pub struct CampaignPatch {
     value_source: Option<Value>,
     event_id_template: Option<String>,
     landing_url: Option<String>,
+    /// `send` (default) or `skip`: what to do with an event that would reach Meta more than 48
+    /// hours after the pixel fired its twin (Meta would count it twice).
+    late_pixel_twin: Option<String>,
     require_consent: Option<bool>,
     limited_data_use: Option<bool>,
     enabled: Option<bool>,
@@ -263,6 +271,7 @@ pub struct EventQuality {
     keys: BTreeMap<String, Share>,
     event_ids: EventIdSources,
     median_seconds: Medians,
+    late_pixel_twins: LateTwins,
     /// Failed and expired events by last error, the 5 most frequent.
     top_failure_reasons: Vec<FailureReason>,
 }
@@ -283,6 +292,15 @@ pub struct EventIdSources {
     template: Share,
     /// The postback's click was never registered.
     no_click: Share,
+}
+
+/// Events more than 48 hours after the pixel fired their twin (past Meta's dedup window).
+#[derive(ToSchema)]
+pub struct LateTwins {
+    /// Sent anyway (`late_pixel_twin: send`): Meta may count these twice.
+    sent: Share,
+    /// Not sent (`late_pixel_twin: skip`).
+    skipped: i64,
 }
 
 /// `null` when no sent event had both times.

@@ -85,6 +85,16 @@ pub struct ClaimedEvent {
     /// Named as `claim`'s checked statement names it (`!`: never NULL there).
     #[sqlx(rename = "payload!")]
     pub payload: serde_json::Value,
+    /// When the pixel fired this event on the event's click (unix ms), read at claim time so
+    /// a registration that arrived after the postback still counts.
+    pub pixel_fired_ms: Option<i64>,
+}
+
+impl ClaimedEvent {
+    pub fn pixel_fired_at(&self) -> Option<DateTime<Utc>> {
+        self.pixel_fired_ms
+            .and_then(DateTime::from_timestamp_millis)
+    }
 }
 
 fn secs(d: Duration) -> f64 {
@@ -113,7 +123,10 @@ pub async fn claim(
             lease_until = now() + make_interval(secs => $3)
          FROM due WHERE e.id = due.id
          RETURNING e.id, e.conversion_id, e.campaign_id, e.event_id, e.event_time, e.attempts,
-            e.payload AS "payload!""#,
+            e.payload AS "payload!",
+            (SELECT (k.pixel_fired_at ->> e.event_name)::bigint
+             FROM conversions c JOIN clicks k ON k.id = c.click_row_id
+             WHERE c.id = e.conversion_id) AS pixel_fired_ms"#,
         limit,
         owner,
         secs(lease),

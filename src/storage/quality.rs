@@ -18,6 +18,10 @@ pub struct EventStats {
     pub no_click: i64,
     pub median_click_to_conversion_secs: Option<f64>,
     pub median_conversion_to_accepted_secs: Option<f64>,
+    /// Sent later than the dedup window after the pixel fired the same event on the click.
+    pub late_twin_sent: i64,
+    /// Not sent for that reason (the campaign's `late_pixel_twin` is `skip`).
+    pub late_twin_skipped: i64,
 }
 
 /// How many sent events of `event_name` carried `user_data.key`.
@@ -43,11 +47,13 @@ pub struct QualityRows {
     pub reasons: Vec<ReasonCount>,
 }
 
-/// Events of campaign `campaign_id` created at or after `since`.
+/// Events of campaign `campaign_id` created at or after `since`; `dedup_window` is how long
+/// after the pixel Meta still deduplicates.
 pub async fn rows(
     pool: &PgPool,
     campaign_id: i64,
     since: DateTime<Utc>,
+    dedup_window: std::time::Duration,
 ) -> Result<QualityRows, sqlx::Error> {
     let stats = sqlx::query_as!(
         EventStats,
@@ -66,7 +72,12 @@ pub async fn rows(
             percentile_cont(0.5) WITHIN GROUP (
                 ORDER BY extract(epoch FROM e.sent_at - c.event_time)::float8)
                 FILTER (WHERE e.state = 'sent' AND e.sent_at IS NOT NULL)
-                AS median_conversion_to_accepted_secs
+                AS median_conversion_to_accepted_secs,
+            count(*) FILTER (WHERE e.state = 'sent' AND e.sent_at
+                > to_timestamp((k.pixel_fired_at ->> e.event_name)::bigint / 1000.0)
+                  + make_interval(secs => $3)) AS "late_twin_sent!",
+            count(*) FILTER (WHERE e.state = 'failed'
+                AND e.failure_class = 'late_pixel_twin') AS "late_twin_skipped!"
          FROM events e
          JOIN conversions c ON c.id = e.conversion_id
          LEFT JOIN clicks k ON k.id = c.click_row_id
@@ -74,6 +85,7 @@ pub async fn rows(
          GROUP BY e.event_name"#,
         campaign_id,
         since,
+        dedup_window.as_secs_f64(),
     )
     .fetch_all(pool)
     .await?;

@@ -11,6 +11,7 @@ mod deployment;
 mod edge;
 mod health_and_errors;
 mod lander;
+mod late_twins;
 mod openapi;
 mod ops;
 mod postbacks;

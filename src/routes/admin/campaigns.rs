@@ -115,6 +115,7 @@ pub fn view(c: &Campaign) -> Value {
         "value_source": c.value_source.to_json(),
         "event_id_template": c.event_id_template,
         "landing_url": c.landing_url.as_ref().map(HttpUrl::as_str),
+        "late_pixel_twin": c.late_pixel_twin,
         "require_consent": c.require_consent,
         "limited_data_use": c.limited_data_use,
         "enabled": c.enabled,

@@ -5,6 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{Duration, Utc};
 
 use super::{campaign_key, query, Admin};
+use crate::domain::PIXEL_DEDUP_WINDOW;
 use crate::http::ApiError;
 use crate::quality::shape;
 use crate::startup::AppState;
@@ -44,7 +45,8 @@ pub async fn report(
             )
         })?;
     let since = Utc::now() - Duration::days(i64::from(days));
-    let rows = quality::rows(&state.pool, campaign.id, since).await?;
+    let window = PIXEL_DEDUP_WINDOW.to_std().expect("a positive window");
+    let rows = quality::rows(&state.pool, campaign.id, since, window).await?;
     let mapped: Vec<&str> = campaign
         .event_map
         .event_names()
