@@ -43,6 +43,9 @@ pub struct ClickRequest {
     consent: Option<bool>,
     /// Event name -> event id chosen by the browser pixel, for deduplication.
     event_ids: Option<BTreeMap<String, String>>,
+    /// Event name -> when the pixel fired it on this click (unix ms), to tell server events
+    /// that reach Meta past its 48-hour dedup window.
+    pixel_fired_at: Option<BTreeMap<String, i64>>,
     em: Option<String>,
     ph: Option<String>,
     #[schema(rename = "fn")]
