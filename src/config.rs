@@ -73,6 +73,16 @@ pub struct Config {
     #[arg(long, env = "ADMIN_TOKEN", value_name = "ADMIN_TOKEN", hide_env_values = true, value_parser = secret("ADMIN_TOKEN"), global = true)]
     pub admin_token: Option<String>,
 
+    /// Bearer token for GET /metrics (at least 16 characters). Without it and without
+    /// METRICS_ADDR, /metrics is off.
+    #[arg(long, env = "METRICS_TOKEN", value_name = "METRICS_TOKEN", hide_env_values = true, value_parser = secret("METRICS_TOKEN"), global = true)]
+    pub metrics_token: Option<String>,
+
+    /// A second listener serving only GET /metrics, without authentication (for example
+    /// 127.0.0.1:9090: keep it off the internet).
+    #[arg(long, env = "METRICS_ADDR", value_name = "METRICS_ADDR", value_parser = parse_metrics_addr, global = true)]
+    pub metrics_addr: Option<SocketAddr>,
+
     /// Secret every postback must carry as key=... or X-Postback-Key (at least 16 characters).
     /// Required by serve.
     #[arg(long, env = "POSTBACK_KEY", value_name = "POSTBACK_KEY", hide_env_values = true, value_parser = secret("POSTBACK_KEY"), global = true)]
@@ -251,6 +261,17 @@ impl Config {
         weak::check("ADMIN_TOKEN", &secrets.admin_token)?;
         weak::check("POSTBACK_KEY", &secrets.postback_key)?;
         weak::check_distinct(&secrets.admin_token, &secrets.postback_key)?;
+        if let Some(token) = &self.metrics_token {
+            weak::check("METRICS_TOKEN", token)?;
+            // Equal to ADMIN_TOKEN is allowed: the user then chooses one secret for both.
+            if token.eq_ignore_ascii_case(&secrets.postback_key) {
+                return Err(format!(
+                    "METRICS_TOKEN and POSTBACK_KEY must differ (postback URLs are seen by \
+                     trackers and networks); {}",
+                    weak::GENERATE
+                ));
+            }
+        }
         weak::check_database_password(&secrets.database_url)?;
         if self.secrets_key.as_ref().is_some_and(|k| !k.looks_random()) {
             return Err(
@@ -275,6 +296,10 @@ fn secret(name: &'static str) -> impl Fn(&str) -> Result<String, String> + Clone
             Ok(s.to_owned())
         }
     }
+}
+
+fn parse_metrics_addr(s: &str) -> Result<SocketAddr, String> {
+    parse_listen_addr(s).map_err(|e| e.replacen("LISTEN_ADDR", "METRICS_ADDR", 1))
 }
 
 /// `:8080` is every IPv4 interface (Go's and many tools' shorthand); a name is resolved once,
@@ -421,6 +446,39 @@ mod tests {
             let err = addr(bad).unwrap_err().to_string();
             assert!(err.contains("LISTEN_ADDR"), "{bad}: {err}");
         }
+    }
+
+    /// METRICS_TOKEN gets the checks of the other secrets; it may equal ADMIN_TOKEN (the
+    /// user's choice) but not the more exposed POSTBACK_KEY.
+    #[test]
+    fn metrics_token_is_checked_like_the_other_secrets() {
+        let admin = "4f1c9a7e2b8d03f6a5c1e9b7d2f4a806";
+        let key = "9b3e7d1f5a2c8e04b6d9f1a3c7e5b208";
+        let with = |token: &str| {
+            parse(&[
+                "--database-url",
+                "postgres://localhost/capi",
+                "--admin-token",
+                admin,
+                "--postback-key",
+                key,
+                "--metrics-token",
+                token,
+            ])
+            .unwrap()
+            .config
+            .secrets()
+        };
+        assert!(with("e2a94c7f1b6d3085f9c2e4a7b1d6f308").is_ok());
+        assert!(with(admin).is_ok());
+        let err = with(key).unwrap_err();
+        assert!(err.contains("METRICS_TOKEN and POSTBACK_KEY"), "{err}");
+        let err = with("change-me-metrics-token").unwrap_err();
+        assert!(err.starts_with("METRICS_TOKEN is a placeholder"), "{err}");
+        let err = with("aaaaaaaaaaaaaaaaaaaa").unwrap_err();
+        assert!(err.starts_with("METRICS_TOKEN is too weak"), "{err}");
+        let err = parse(&["--metrics-addr", "nope"]).unwrap_err().to_string();
+        assert!(err.contains("METRICS_ADDR"), "{err}");
     }
 
     #[test]

@@ -5,10 +5,13 @@
 //! - [`capi`]: the Meta server event, its event id and fbc
 //! - [`domain`]: parsed values (click ids, campaigns, hashed customer data)
 //! - [`ingest`]: postback -> conversion -> outbox event, in one transaction
+//! - [`campaigns`]: campaign rules and the side effects of changing one (admin API, dashboard)
 //! - [`delivery`]: the worker that drains the outbox to Meta, and its retry policy
+//! - [`quality`]: the match-quality report of a campaign
 //! - [`storage`]: every SQL statement
 //! - [`config`], [`startup`], [`cli`], [`telemetry`]: running it
 
+pub mod campaigns;
 pub mod capi;
 pub mod cli;
 pub mod config;
@@ -17,6 +20,8 @@ pub mod domain;
 pub mod http;
 pub mod ingest;
 pub mod metrics;
+pub mod openapi;
+pub mod quality;
 pub mod routes;
 pub mod secrets;
 pub mod startup;

@@ -17,10 +17,12 @@ use crate::delivery::worker::{WorkerDeps, WorkerSettings};
 use crate::delivery::{DeliveryWorker, GraphClient, RetryPolicy};
 use crate::http::proxy_hint::SourceConcentration;
 use crate::http::rate_limit::{ClickRateLimit, RateLimit};
+use crate::http::request_id;
 use crate::http::request_span::RequestSpan;
 use crate::ingest::{self, PostbackWriter};
 use crate::metrics::Metrics;
 use crate::routes;
+use crate::routes::metrics::MetricsAccess;
 use crate::secrets::TokenCipher;
 use crate::storage;
 use crate::storage::campaign_cache::CampaignCache;
@@ -54,11 +56,16 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub cipher: TokenCipher,
     pub request_timeout: Duration,
+    /// Meta, for the test event; delivery has its own clone.
+    pub graph: GraphClient,
+    pub metrics_access: MetricsAccess,
 }
 
 pub struct Application {
     port: u16,
     server: actix_web::dev::Server,
+    /// The METRICS_ADDR listener and its port, when configured.
+    metrics_server: Option<(actix_web::dev::Server, u16)>,
     pool: PgPool,
     worker: DeliveryWorker,
     config: Config,
@@ -96,8 +103,16 @@ impl Application {
         let signal = Arc::new(Notify::new());
         let campaigns = Arc::new(CampaignCache::new(pool.clone(), Duration::from_secs(2)));
         let metrics = Arc::new(Metrics::default());
+        let graph = GraphClient::new(
+            &config.meta_graph_url,
+            &config.meta_api_version,
+            config.meta_app_secret.clone(),
+            config.delivery_timeout,
+        )
+        .context("building the HTTP client for Meta failed")?;
         let worker = build_worker(
             &config,
+            graph.clone(),
             pool.clone(),
             Arc::clone(&metrics),
             cipher.clone(),
@@ -146,7 +161,17 @@ impl Application {
             metrics,
             cipher: cipher.clone(),
             request_timeout: config.request_timeout,
+            graph,
+            metrics_access: match (&config.metrics_token, config.metrics_addr) {
+                (Some(token), _) => MetricsAccess::Token(token.clone()),
+                (None, Some(_)) => MetricsAccess::SeparateListener,
+                (None, None) => MetricsAccess::Off,
+            },
         });
+        let metrics_server = match config.metrics_addr {
+            Some(addr) => Some(metrics_server(addr, state.clone())?),
+            None => None,
+        };
         let pruning = state.clone();
         tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_secs(60));
@@ -161,6 +186,7 @@ impl Application {
                 .wrap(ErrorHandlers::new().default_handler(routes::problem_for_framework_errors))
                 .wrap(actix_web::middleware::from_fn(routes::deadline))
                 .wrap(actix_web::middleware::from_fn(routes::count_requests))
+                .wrap(actix_web::middleware::from_fn(request_id::stamp))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 // Outermost, so errors and 404s get it too; ApiError adds it to errors raised
                 // by middleware, which bypass this one.
@@ -184,6 +210,7 @@ impl Application {
         Ok(Application {
             port,
             server,
+            metrics_server,
             pool,
             worker,
             config,
@@ -192,6 +219,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The METRICS_ADDR listener's port, when there is one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_server.as_ref().map(|(_, port)| *port)
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -231,7 +263,15 @@ impl Application {
                 }
             })
         });
+        let metrics = self.metrics_server.map(|(server, _)| {
+            let handle = server.handle();
+            tokio::spawn(server);
+            handle
+        });
         let served = self.server.await;
+        if let Some(handle) = metrics {
+            handle.stop(true).await;
+        }
         if let Some(r) = retention {
             r.abort();
         }
@@ -253,21 +293,45 @@ impl Application {
     }
 }
 
+/// The METRICS_ADDR listener: `/metrics` without authentication, nothing else. It stops with
+/// the main server, which owns the signal handling.
+fn metrics_server(
+    addr: std::net::SocketAddr,
+    state: web::Data<AppState>,
+) -> anyhow::Result<(actix_web::dev::Server, u16)> {
+    let listener =
+        TcpListener::bind(addr).with_context(|| format!("cannot listen on METRICS_ADDR {addr}"))?;
+    let port = listener.local_addr()?.port();
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(ErrorHandlers::new().default_handler(routes::problem_for_framework_errors))
+            .wrap(actix_web::middleware::from_fn(request_id::stamp))
+            .wrap(TracingLogger::<RequestSpan>::new())
+            .wrap(
+                actix_web::middleware::DefaultHeaders::new()
+                    .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")),
+            )
+            .app_data(state.clone())
+            .service(web::resource("/metrics").get(routes::metrics::open))
+            .default_service(web::to(routes::not_found))
+    })
+    .listen(listener)?
+    .workers(1)
+    .disable_signals()
+    .client_request_timeout(Duration::from_secs(5))
+    .run();
+    Ok((server, port))
+}
+
 fn build_worker(
     config: &Config,
+    graph: GraphClient,
     pool: PgPool,
     metrics: Arc<Metrics>,
     cipher: TokenCipher,
     campaigns: Arc<CampaignCache>,
     signal: Arc<Notify>,
 ) -> anyhow::Result<DeliveryWorker> {
-    let graph = GraphClient::new(
-        &config.meta_graph_url,
-        &config.meta_api_version,
-        config.meta_app_secret.clone(),
-        config.delivery_timeout,
-    )
-    .context("building the HTTP client for Meta failed")?;
     let settings = WorkerSettings {
         batch_max: usize::from(config.delivery_batch_max),
         concurrency: usize::from(config.delivery_concurrency),

@@ -18,7 +18,9 @@ pub fn init(format: LogFormat) {
             .json()
             .flatten_event(true)
             .with_current_span(true)
-            .with_span_list(false)
+            // The list carries the root span, hence the request id, also on lines written
+            // inside a handler's own span.
+            .with_span_list(true)
             .try_init(),
         // Colour codes only on a terminal: in a file, a pipe or `docker logs` they are noise.
         LogFormat::Pretty => builder

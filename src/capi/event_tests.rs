@@ -50,6 +50,7 @@ fn campaign() -> Campaign {
         value_source: ValueSource::Payout,
         event_id_template: EventIdTemplate::default(),
         landing_url: None,
+        late_pixel_twin: Default::default(),
         require_consent: false,
         limited_data_use: false,
         enabled: true,
@@ -77,6 +78,7 @@ fn bare_click() -> Click {
         client_user_agent: None,
         consent: None,
         event_ids: EventIds::default(),
+        pixel_fired_at: Default::default(),
         customer: CustomerData::default(),
     }
 }

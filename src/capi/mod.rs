@@ -2,5 +2,6 @@
 
 pub mod event;
 pub mod event_id;
+pub mod test_event;
 
 pub use event::{build_event, EventInput, ServerEvent};

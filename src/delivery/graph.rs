@@ -64,6 +64,15 @@ pub enum SendResult {
     },
 }
 
+impl SendResult {
+    /// No answer within the client's timeout.
+    pub fn timed_out(&self) -> bool {
+        matches!(self, SendResult::Transport { message, .. } if message.starts_with(TIMEOUT))
+    }
+}
+
+const TIMEOUT: &str = "timeout";
+
 #[derive(Deserialize)]
 struct Success {
     events_received: Option<u64>,
@@ -178,7 +187,7 @@ pub fn interpret(status: u16, body: &[u8], retry_after: Option<Duration>) -> Sen
 fn transport_message(e: &reqwest::Error) -> String {
     // reqwest's Display names the URL, which holds no secret (the token is in the body).
     let kind = if e.is_timeout() {
-        "timeout"
+        TIMEOUT
     } else if e.is_connect() {
         "connection failed"
     } else {

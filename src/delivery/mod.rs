@@ -1,10 +1,47 @@
-//! Delivery to Meta: the Graph API client, the retry policy, and the worker that drains the
-//! outbox.
+//! Delivery to Meta: the worker that drains the outbox (`worker`), what it sends (`plan`), what
+//! Meta's answer does (`outcome`), the retry schedule and the Graph API client.
 
 pub mod graph;
+pub mod outcome;
+pub mod plan;
+mod report;
 pub mod retry;
 pub mod worker;
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::PgPool;
+use tokio::sync::Notify;
+
+use crate::metrics::Metrics;
+use crate::secrets::TokenCipher;
+use crate::storage::campaign_cache::CampaignCache;
+
 pub use graph::GraphClient;
+pub use report::TickReport;
 pub use retry::{RetryPolicy, Verdict};
-pub use worker::{DeliveryWorker, TickReport};
+pub use worker::DeliveryWorker;
+
+/// How the worker batches, paces and times out (from the configuration).
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    pub batch_max: usize,
+    pub concurrency: usize,
+    pub poll_interval: Duration,
+    pub request_timeout: Duration,
+    pub unmatched_grace: Duration,
+    pub batch_window: Duration,
+}
+
+/// What the worker works with, shared with the rest of the process.
+pub struct WorkerDeps {
+    pub pool: PgPool,
+    pub graph: GraphClient,
+    pub policy: RetryPolicy,
+    pub campaigns: Arc<CampaignCache>,
+    pub metrics: Arc<Metrics>,
+    pub cipher: TokenCipher,
+    /// Notified when an event is committed.
+    pub signal: Arc<Notify>,
+}

@@ -4,6 +4,7 @@ mod campaign;
 mod click;
 mod currency;
 mod customer;
+mod pixel_twin;
 mod records;
 mod state;
 
@@ -15,6 +16,7 @@ pub use click::{
 };
 pub use currency::Currency;
 pub use customer::{CustomerData, CustomerField, Sha256Hash};
+pub use pixel_twin::{twin_check, LatePixelTwin, PixelFiredAt, TwinCheck, PIXEL_DEDUP_WINDOW};
 pub use records::{AccessToken, Campaign, CampaignFields, Click, Conversion};
 pub use state::{AttemptOutcome, ConversionState, DeliveryStatus, EventState, FailureClass};
 

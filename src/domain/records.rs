@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::{
     ActionSource, CampaignKey, ConversionState, Currency, CustomerData, EventIdTemplate, EventIds,
-    EventMap, HttpUrl, PixelId, ValueSource,
+    EventMap, HttpUrl, LatePixelTwin, PixelFiredAt, PixelId, ValueSource,
 };
 
 /// A Meta access token. Its `Debug` is redacted so it cannot reach a log line by accident.
@@ -43,6 +43,8 @@ pub struct Campaign {
     pub event_id_template: EventIdTemplate,
     /// The landing page: `event_source_url` of events whose click and postback carry none.
     pub landing_url: Option<HttpUrl>,
+    /// What to do with an event that would reach Meta after its pixel twin's dedup window.
+    pub late_pixel_twin: LatePixelTwin,
     pub require_consent: bool,
     pub limited_data_use: bool,
     pub enabled: bool,
@@ -65,6 +67,8 @@ pub struct CampaignFields {
     pub event_id_template: EventIdTemplate,
     /// The landing page: `event_source_url` of events whose click and postback carry none.
     pub landing_url: Option<HttpUrl>,
+    /// What to do with an event that would reach Meta after its pixel twin's dedup window.
+    pub late_pixel_twin: LatePixelTwin,
     pub require_consent: bool,
     pub limited_data_use: bool,
     pub enabled: bool,
@@ -84,6 +88,7 @@ impl Campaign {
             value_source: self.value_source,
             event_id_template: self.event_id_template.clone(),
             landing_url: self.landing_url.clone(),
+            late_pixel_twin: self.late_pixel_twin,
             require_consent: self.require_consent,
             limited_data_use: self.limited_data_use,
             enabled: self.enabled,
@@ -109,6 +114,8 @@ pub struct Click {
     pub client_user_agent: Option<String>,
     pub consent: Option<bool>,
     pub event_ids: EventIds,
+    /// When the pixel fired each event on this click (the landing tag's `pixel_fired_at`).
+    pub pixel_fired_at: PixelFiredAt,
     pub customer: CustomerData,
 }
 

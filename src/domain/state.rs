@@ -47,6 +47,9 @@ pub enum FailureClass {
     Invalid,
     /// Its personal data was erased on request; it will never be sent.
     Erased,
+    /// Not sent: its pixel twin fired more than 48 hours earlier and the campaign's
+    /// `late_pixel_twin` is `skip` (Meta would count the conversion twice).
+    LatePixelTwin,
 }
 
 /// What one request to the platform came to, as recorded for each event it carried
@@ -105,6 +108,7 @@ words!(FailureClass {
     Auth => "auth",
     Invalid => "invalid",
     Erased => "erased",
+    LatePixelTwin => "late_pixel_twin",
 });
 words!(AttemptOutcome {
     Sent => "sent",
@@ -180,6 +184,7 @@ mod tests {
             (FailureClass::Auth, "auth"),
             (FailureClass::Invalid, "invalid"),
             (FailureClass::Erased, "erased"),
+            (FailureClass::LatePixelTwin, "late_pixel_twin"),
         ];
         for (class, word) in classes {
             assert_eq!(words(serde_json::to_value(class).unwrap()), word);

@@ -36,6 +36,15 @@ pub enum ApiError {
     Overloaded,
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
+    /// An upstream (Meta) refused or did not answer a call made on the client's behalf;
+    /// `upstream` is what it said, added to the problem body as `meta`.
+    #[error("{detail}")]
+    Upstream {
+        timed_out: bool,
+        code: &'static str,
+        detail: String,
+        upstream: Option<serde_json::Value>,
+    },
 }
 
 impl ApiError {
@@ -74,7 +83,8 @@ impl ApiError {
             | ApiError::Unprocessable { code, .. }
             | ApiError::Forbidden { code, .. }
             | ApiError::NotFound { code, .. }
-            | ApiError::Conflict { code, .. } => code,
+            | ApiError::Conflict { code, .. }
+            | ApiError::Upstream { code, .. } => code,
             ApiError::Unauthorized => "unauthorized",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
@@ -167,6 +177,10 @@ impl ResponseError for ApiError {
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Unavailable(_) | ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Upstream {
+                timed_out: true, ..
+            } => StatusCode::GATEWAY_TIMEOUT,
+            ApiError::Upstream { .. } => StatusCode::BAD_GATEWAY,
         }
     }
 
@@ -185,7 +199,7 @@ impl ResponseError for ApiError {
             other => other.to_string(),
         };
         let mut resp = HttpResponse::build(status);
-        resp.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        resp.insert_header((header::CONTENT_TYPE, PROBLEM_CONTENT_TYPE));
         // Also set by a middleware, but a middleware's own error (the deadline's 408) skips it.
         resp.insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
         match self {
@@ -204,19 +218,39 @@ impl ResponseError for ApiError {
             }
             _ => {}
         }
-        resp.body(problem_body(status, self.code(), self.title(), &detail))
+        let body = problem_body(status, self.code(), self.title(), &detail);
+        match self {
+            ApiError::Upstream {
+                upstream: Some(said),
+                ..
+            } => {
+                let mut body: serde_json::Value =
+                    serde_json::from_str(&body).expect("problem bodies are JSON");
+                body["meta"] = said.clone();
+                resp.body(body.to_string())
+            }
+            _ => resp.body(body),
+        }
     }
 }
 
+/// The charset is spelled out: clients that guess it (Python's requests does) misread non-ASCII
+/// details otherwise.
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json; charset=utf-8";
+
+/// An RFC 9457 problem; `request_id` is there when built while serving a request.
 pub fn problem_body(status: StatusCode, code: &str, title: &str, detail: &str) -> String {
-    json!({
+    let mut body = json!({
         "type": format!("https://capi-bridge.dev/problems/{code}"),
         "title": title,
         "status": status.as_u16(),
         "detail": detail,
         "code": code,
-    })
-    .to_string()
+    });
+    if let Some(id) = crate::http::request_id::current() {
+        body["request_id"] = id.into();
+    }
+    body.to_string()
 }
 
 #[cfg(test)]

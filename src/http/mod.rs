@@ -7,6 +7,7 @@ pub mod error;
 pub mod params;
 pub mod proxy_hint;
 pub mod rate_limit;
+pub mod request_id;
 pub mod request_span;
 
 pub use error::ApiError;

@@ -8,13 +8,14 @@ use std::net::IpAddr;
 
 use actix_web::http::header;
 use actix_web::HttpRequest;
+use chrono::Utc;
 
 use super::clicks::ClickRequest;
 
 use crate::domain::Campaign;
 use crate::domain::{
-    ClickId, CookieValue, CustomerData, CustomerField, EventIds, HttpUrl, ParseError, UserAgent,
-    PIXEL_EVENT_IDS_MAX, PIXEL_EVENT_ID_MAX,
+    ClickId, CookieValue, CustomerData, CustomerField, EventIds, HttpUrl, ParseError, PixelFiredAt,
+    UserAgent, PIXEL_EVENT_IDS_MAX, PIXEL_EVENT_ID_MAX,
 };
 use crate::http::client_ip::is_public;
 use crate::http::ApiError;
@@ -149,6 +150,21 @@ pub(super) fn parse_click(
     } else {
         EventIds::parse(raw_ids).map_err(|e| ApiError::invalid_field("event_ids", e))?
     };
+    // A browser's clock or a tag bug must not cost the click: dropped and named, like a
+    // malformed cookie.
+    let pixel_fired_at = match r
+        .pixel_fired_at
+        .as_ref()
+        .map(|raw| PixelFiredAt::parse(raw, Utc::now()))
+    {
+        None => PixelFiredAt::default(),
+        Some(Ok(p)) => p,
+        Some(Err(_)) if !server_side => {
+            intake.ignored.push("pixel_fired_at");
+            PixelFiredAt::default()
+        }
+        Some(Err(e)) => return Err(ApiError::invalid_field("pixel_fired_at", e)),
+    };
     let fbclid = intake.field(
         r.fbclid,
         "fbclid",
@@ -185,6 +201,7 @@ pub(super) fn parse_click(
         client_user_agent,
         consent: r.consent,
         event_ids,
+        pixel_fired_at,
         customer,
     };
     Ok((click, intake.ignored))

@@ -48,10 +48,8 @@ pub(super) struct ClickRequest {
     pub(super) st: Option<String>,
     pub(super) zp: Option<String>,
     pub(super) country: Option<String>,
-    /// When the tag fired the pixel for each event (unix ms); accepted so tags that send it are
-    /// not refused, and not used yet.
-    #[serde(rename = "pixel_fired_at")]
-    pub(super) _pixel_fired_at: Option<Value>,
+    /// Event name -> unix ms when the landing tag fired the pixel for it on this click.
+    pub(super) pixel_fired_at: Option<BTreeMap<String, Value>>,
 }
 
 /// `POST /v1/clicks`: JSON, a form, or JSON sent as `text/plain` by `navigator.sendBeacon`.
@@ -112,22 +110,24 @@ fn from_json(body: &[u8]) -> Result<ClickRequest, ApiError> {
     })
 }
 
-/// Query or form pairs into the JSON shape: `event_ids[Lead]=x` nests, `consent` is a boolean.
+/// Query or form pairs into the JSON shape: `event_ids[Lead]=x` and `pixel_fired_at[Lead]=ms`
+/// nest, `consent` is a boolean.
 fn from_pairs(pairs: Vec<(String, String)>) -> Result<ClickRequest, ApiError> {
     let mut object = Map::new();
     let mut event_ids = Map::new();
+    let mut pixel_fired_at = Map::new();
     for (name, value) in pairs {
-        if let Some(event) = name
-            .strip_prefix("event_ids[")
-            .and_then(|rest| rest.strip_suffix(']'))
-        {
-            event_ids
-                .entry(event.to_owned())
-                .or_insert(Value::String(value));
+        let nested = |prefix: &str| {
+            name.strip_prefix(prefix)
+                .and_then(|rest| rest.strip_suffix(']'))
+                .map(str::to_owned)
+        };
+        if let Some(event) = nested("event_ids[") {
+            event_ids.entry(event).or_insert(Value::String(value));
             continue;
         }
-        // The tag sends `pixel_fired_at` as JSON only; its form spelling is accepted, unused.
-        if name.starts_with("pixel_fired_at[") {
+        if let Some(event) = nested("pixel_fired_at[") {
+            pixel_fired_at.entry(event).or_insert(Value::String(value));
             continue;
         }
         let value = if name == "consent" {
@@ -149,6 +149,9 @@ fn from_pairs(pairs: Vec<(String, String)>) -> Result<ClickRequest, ApiError> {
     }
     if !event_ids.is_empty() {
         object.insert("event_ids".into(), Value::Object(event_ids));
+    }
+    if !pixel_fired_at.is_empty() {
+        object.insert("pixel_fired_at".into(), Value::Object(pixel_fired_at));
     }
     serde_json::from_value(Value::Object(object))
         .map_err(|e| ApiError::bad_request("invalid_parameters", format!("invalid click: {e}")))

@@ -3,7 +3,6 @@ use std::time::Duration;
 use actix_web::{web, HttpResponse};
 
 use crate::http::ApiError;
-use crate::routes::admin::Admin;
 use crate::startup::AppState;
 
 /// Alive: answers without touching the database (the container healthcheck).
@@ -21,12 +20,4 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
             "database ping timed out"
         ))),
     }
-}
-
-/// Prometheus metrics, behind the admin token (they reveal business volume).
-pub async fn metrics(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let text = state.metrics.render(&state.pool).await?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-        .body(text))
 }

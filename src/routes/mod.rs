@@ -4,6 +4,7 @@ pub mod admin;
 mod click_fields;
 pub mod clicks;
 pub mod health;
+pub mod metrics;
 pub mod postback;
 pub mod tag;
 
@@ -21,7 +22,8 @@ use crate::http::ApiError;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/healthz").get(health::healthz))
         .service(web::resource("/readyz").get(health::readyz))
-        .service(web::resource("/metrics").get(health::metrics))
+        .service(web::resource("/metrics").get(metrics::guarded))
+        .service(web::resource("/openapi.json").get(crate::openapi::serve))
         .service(
             web::resource("/v1/clicks")
                 // Landing pages live on other domains.
@@ -136,7 +138,10 @@ pub fn problem_for_framework_errors<B>(
     };
     let (req, old) = res.into_parts();
     let mut new = HttpResponse::build(status);
-    new.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+    new.insert_header((
+        header::CONTENT_TYPE,
+        crate::http::error::PROBLEM_CONTENT_TYPE,
+    ));
     for name in [header::ALLOW, header::RETRY_AFTER] {
         if let Some(v) = old.headers().get(&name) {
             new.insert_header((name, v.clone()));

@@ -6,7 +6,7 @@ use sqlx::{PgExecutor, PgPool, Postgres, Transaction};
 
 use crate::domain::{
     AccessToken, ActionSource, Campaign, CampaignFields, CampaignKey, Currency, EventIdTemplate,
-    EventMap, HttpUrl, PixelId, ValueSource,
+    EventMap, HttpUrl, LatePixelTwin, PixelId, ValueSource,
 };
 
 /// A `campaigns` row as stored; [`Campaign`] once every field parses.
@@ -23,6 +23,7 @@ struct CampaignRow {
     value_source: String,
     event_id_template: String,
     landing_url: Option<String>,
+    late_pixel_twin: String,
     require_consent: bool,
     limited_data_use: bool,
     enabled: bool,
@@ -57,6 +58,8 @@ impl TryFrom<CampaignRow> for Campaign {
                 .map(HttpUrl::parse)
                 .transpose()
                 .map_err(|e| corrupt("landing_url", e))?,
+            late_pixel_twin: LatePixelTwin::parse(&r.late_pixel_twin)
+                .map_err(|e| corrupt("late_pixel_twin", e))?,
             require_consent: r.require_consent,
             limited_data_use: r.limited_data_use,
             enabled: r.enabled,
@@ -105,12 +108,12 @@ pub async fn insert(pool: &PgPool, f: &CampaignFields) -> Result<Campaign, sqlx:
         CampaignRow,
         r#"INSERT INTO campaigns (key, name, pixel_id, access_token, test_event_code,
             action_source, event_map, currency, value_source, event_id_template, require_consent,
-            limited_data_use, enabled, landing_url)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+            limited_data_use, enabled, landing_url, late_pixel_twin)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
          RETURNING id, key, name, pixel_id, access_token, test_event_code, action_source,
             event_map AS "event_map: Json<BTreeMap<String, Option<String>>>", currency,
             value_source, event_id_template, require_consent, limited_data_use, enabled,
-            created_at, updated_at, landing_url"#,
+            created_at, updated_at, landing_url, late_pixel_twin"#,
         b.key,
         b.name,
         b.pixel_id,
@@ -125,6 +128,7 @@ pub async fn insert(pool: &PgPool, f: &CampaignFields) -> Result<Campaign, sqlx:
         f.limited_data_use,
         f.enabled,
         b.landing_url,
+        f.late_pixel_twin.as_str(),
     )
     .fetch_one(pool)
     .await?
@@ -143,12 +147,13 @@ pub async fn update(
         r#"UPDATE campaigns SET key = $1, name = $2, pixel_id = $3, access_token = $4,
             test_event_code = $5, action_source = $6, event_map = $7, currency = $8,
             value_source = $9, event_id_template = $10, require_consent = $11,
-            limited_data_use = $12, enabled = $13, landing_url = $14, updated_at = now()
-         WHERE id = $15
+            limited_data_use = $12, enabled = $13, landing_url = $14, late_pixel_twin = $15,
+            updated_at = now()
+         WHERE id = $16
          RETURNING id, key, name, pixel_id, access_token, test_event_code, action_source,
             event_map AS "event_map: Json<BTreeMap<String, Option<String>>>", currency,
             value_source, event_id_template, require_consent, limited_data_use, enabled,
-            created_at, updated_at, landing_url"#,
+            created_at, updated_at, landing_url, late_pixel_twin"#,
         b.key,
         b.name,
         b.pixel_id,
@@ -163,6 +168,7 @@ pub async fn update(
         f.limited_data_use,
         f.enabled,
         b.landing_url,
+        f.late_pixel_twin.as_str(),
         id,
     )
     .fetch_one(&mut **tx)
@@ -179,7 +185,7 @@ pub async fn find_by_key<'e>(
         r#"SELECT id, key, name, pixel_id, access_token, test_event_code, action_source,
             event_map AS "event_map: Json<BTreeMap<String, Option<String>>>", currency,
             value_source, event_id_template, require_consent, limited_data_use, enabled,
-            created_at, updated_at, landing_url
+            created_at, updated_at, landing_url, late_pixel_twin
          FROM campaigns WHERE key = $1"#,
         key
     )
@@ -199,7 +205,7 @@ pub async fn find_by_key_for_update(
         r#"SELECT id, key, name, pixel_id, access_token, test_event_code, action_source,
             event_map AS "event_map: Json<BTreeMap<String, Option<String>>>", currency,
             value_source, event_id_template, require_consent, limited_data_use, enabled,
-            created_at, updated_at, landing_url
+            created_at, updated_at, landing_url, late_pixel_twin
          FROM campaigns WHERE key = $1 FOR UPDATE"#,
         key
     )
@@ -218,7 +224,7 @@ pub async fn find_by_id<'e>(
         r#"SELECT id, key, name, pixel_id, access_token, test_event_code, action_source,
             event_map AS "event_map: Json<BTreeMap<String, Option<String>>>", currency,
             value_source, event_id_template, require_consent, limited_data_use, enabled,
-            created_at, updated_at, landing_url
+            created_at, updated_at, landing_url, late_pixel_twin
          FROM campaigns WHERE id = $1"#,
         id
     )
@@ -228,13 +234,31 @@ pub async fn find_by_id<'e>(
     .transpose()
 }
 
+/// The campaigns with these ids (one statement for a delivery pass); deleted ones are absent.
+pub async fn find_many(pool: &PgPool, ids: &[i64]) -> Result<Vec<Campaign>, sqlx::Error> {
+    sqlx::query_as!(
+        CampaignRow,
+        r#"SELECT id, key, name, pixel_id, access_token, test_event_code, action_source,
+            event_map AS "event_map: Json<BTreeMap<String, Option<String>>>", currency,
+            value_source, event_id_template, require_consent, limited_data_use, enabled,
+            created_at, updated_at, landing_url, late_pixel_twin
+         FROM campaigns WHERE id = ANY($1)"#,
+        ids
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(Campaign::try_from)
+    .collect()
+}
+
 pub async fn list(pool: &PgPool) -> Result<Vec<Campaign>, sqlx::Error> {
     sqlx::query_as!(
         CampaignRow,
         r#"SELECT id, key, name, pixel_id, access_token, test_event_code, action_source,
             event_map AS "event_map: Json<BTreeMap<String, Option<String>>>", currency,
             value_source, event_id_template, require_consent, limited_data_use, enabled,
-            created_at, updated_at, landing_url
+            created_at, updated_at, landing_url, late_pixel_twin
          FROM campaigns ORDER BY key"#
     )
     .fetch_all(pool)

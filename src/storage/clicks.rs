@@ -6,7 +6,9 @@ use sqlx::types::Json;
 use sqlx::{PgExecutor, PgPool, Postgres, Transaction};
 
 use super::group_commit::BatchWriter;
-use crate::domain::{Click, ClickId, CookieValue, CustomerData, EventIds, HttpUrl, UserAgent};
+use crate::domain::{
+    Click, ClickId, CookieValue, CustomerData, EventIds, HttpUrl, PixelFiredAt, UserAgent,
+};
 
 /// A parsed click registration, ready to store: customer data is hashed already.
 #[derive(Debug, Clone)]
@@ -22,6 +24,7 @@ pub struct NewClick {
     pub client_user_agent: Option<UserAgent>,
     pub consent: Option<bool>,
     pub event_ids: EventIds,
+    pub pixel_fired_at: PixelFiredAt,
     pub customer: CustomerData,
 }
 
@@ -116,6 +119,7 @@ async fn upsert_round<'a>(
         ua,
         consent,
         event_ids,
+        pixel_fired_at,
         customer,
     } = cols;
     let [em, ph, fn_, ln, ge, db, ct, st, zp, country, external_id] = customer;
@@ -123,14 +127,14 @@ async fn upsert_round<'a>(
     let rows = sqlx::query!(
         r#"INSERT INTO clicks (click_id, campaign_id, fbclid, fbc, fbp, event_source_url,
             referrer_url, client_ip_address, client_user_agent, consent, event_ids,
-            em, ph, fn, ln, ge, db, ct, st, zp, country, external_id)
+            em, ph, fn, ln, ge, db, ct, st, zp, country, external_id, pixel_fired_at)
          SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[],
             $6::text[], $7::text[], $8::text[], $9::text[], $10::bool[], $11::jsonb[],
             $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[],
-            $18::text[], $19::text[], $20::text[], $21::text[], $22::text[])
+            $18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::jsonb[])
             AS u(click_id, campaign_id, fbclid, fbc, fbp, event_source_url, referrer_url,
             client_ip_address, client_user_agent, consent, event_ids,
-            em, ph, fn, ln, ge, db, ct, st, zp, country, external_id)
+            em, ph, fn, ln, ge, db, ct, st, zp, country, external_id, pixel_fired_at)
          ON CONFLICT (click_id) DO UPDATE SET
             fbclid = COALESCE(clicks.fbclid, EXCLUDED.fbclid),
             fbc = COALESCE(clicks.fbc, EXCLUDED.fbc),
@@ -141,6 +145,8 @@ async fn upsert_round<'a>(
             client_user_agent = COALESCE(clicks.client_user_agent, EXCLUDED.client_user_agent),
             consent = COALESCE(EXCLUDED.consent, clicks.consent),
             event_ids = EXCLUDED.event_ids || clicks.event_ids,
+            -- The first firing counts: Meta's window runs from the first pixel event.
+            pixel_fired_at = EXCLUDED.pixel_fired_at || clicks.pixel_fired_at,
             em = COALESCE(clicks.em, EXCLUDED.em),
             ph = COALESCE(clicks.ph, EXCLUDED.ph),
             fn = COALESCE(clicks.fn, EXCLUDED.fn),
@@ -178,6 +184,7 @@ async fn upsert_round<'a>(
         &zp as &[Option<String>],
         &country as &[Option<String>],
         &external_id as &[Option<String>],
+        &pixel_fired_at as &[Json<BTreeMap<String, i64>>],
     )
     .fetch_all(&mut **tx)
     .await?;
@@ -201,6 +208,7 @@ struct Columns {
     ua: Vec<Option<String>>,
     consent: Vec<Option<bool>>,
     event_ids: Vec<Json<BTreeMap<String, String>>>,
+    pixel_fired_at: Vec<Json<BTreeMap<String, i64>>>,
     customer: [Vec<Option<String>>; 11],
 }
 
@@ -222,6 +230,7 @@ impl Columns {
             .push(s(c.client_user_agent.as_ref().map(UserAgent::as_str)));
         self.consent.push(c.consent);
         self.event_ids.push(Json(c.event_ids.as_map().clone()));
+        self.pixel_fired_at.push(Json(c.pixel_fired_at.to_millis()));
         for (col, v) in self.customer.iter_mut().zip(c.customer.to_columns()) {
             col.push(v);
         }
@@ -245,6 +254,7 @@ struct ClickRow {
     client_user_agent: Option<String>,
     consent: Option<bool>,
     event_ids: Json<BTreeMap<String, String>>,
+    pixel_fired_at: Json<BTreeMap<String, i64>>,
     em: Option<String>,
     ph: Option<String>,
     fn_: Option<String>,
@@ -276,6 +286,7 @@ impl From<ClickRow> for Click {
             client_user_agent: r.client_user_agent,
             consent: r.consent,
             event_ids: EventIds::from_stored(r.event_ids.0),
+            pixel_fired_at: PixelFiredAt::from_stored(r.pixel_fired_at.0),
             customer: CustomerData::from_columns([
                 r.em,
                 r.ph,
@@ -303,6 +314,7 @@ pub async fn find<'e>(
             k.updated_at, k.fbclid, k.fbc, k.fbp, k.event_source_url, k.referrer_url,
             k.client_ip_address, k.client_user_agent, k.consent,
             k.event_ids AS "event_ids: Json<BTreeMap<String, String>>",
+            k.pixel_fired_at AS "pixel_fired_at: Json<BTreeMap<String, i64>>",
             k.em, k.ph, k.fn AS fn_, k.ln, k.ge, k.db, k.ct, k.st, k.zp, k.country, k.external_id
         FROM clicks k JOIN campaigns c ON c.id = k.campaign_id
         WHERE k.click_id = $1"#,
@@ -324,6 +336,7 @@ pub async fn find_many(
             k.updated_at, k.fbclid, k.fbc, k.fbp, k.event_source_url, k.referrer_url,
             k.client_ip_address, k.client_user_agent, k.consent,
             k.event_ids AS "event_ids: Json<BTreeMap<String, String>>",
+            k.pixel_fired_at AS "pixel_fired_at: Json<BTreeMap<String, i64>>",
             k.em, k.ph, k.fn AS fn_, k.ln, k.ge, k.db, k.ct, k.st, k.zp, k.country, k.external_id
         FROM clicks k JOIN campaigns c ON c.id = k.campaign_id
         WHERE k.click_id = ANY($1)"#,

@@ -1,11 +1,14 @@
 //! The outbox: events waiting for Meta, and the record of every attempt to deliver them.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
+
+use crate::domain::{AttemptOutcome, EventState, FailureClass};
 
 pub async fn insert(
     tx: &mut Transaction<'_, Postgres>,
@@ -16,16 +19,16 @@ pub async fn insert(
     event_time: DateTime<Utc>,
     payload: &serde_json::Value,
 ) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "INSERT INTO events (conversion_id, campaign_id, event_name, event_id, event_time, payload) \
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        conversion_id,
+        campaign_id,
+        event_name,
+        event_id,
+        event_time,
+        payload,
     )
-    .bind(conversion_id)
-    .bind(campaign_id)
-    .bind(event_name)
-    .bind(event_id)
-    .bind(event_time)
-    .bind(Json(payload))
     .fetch_one(&mut **tx)
     .await
 }
@@ -48,17 +51,24 @@ pub async fn insert_many(
     if rows.is_empty() {
         return Ok(());
     }
-    sqlx::query(
+    let conversion_ids: Vec<i64> = rows.iter().map(|r| r.conversion_id).collect();
+    let campaign_ids: Vec<i64> = rows.iter().map(|r| r.campaign_id).collect();
+    let names: Vec<&str> = rows.iter().map(|r| r.event_name).collect();
+    let event_ids: Vec<&str> = rows.iter().map(|r| r.event_id).collect();
+    let times: Vec<DateTime<Utc>> = rows.iter().map(|r| r.event_time).collect();
+    // Borrowed: the payloads are the large part of a postback and are not copied to be bound.
+    let payloads: Vec<Json<&serde_json::Value>> = rows.iter().map(|r| Json(r.payload)).collect();
+    sqlx::query!(
         "INSERT INTO events (conversion_id, campaign_id, event_name, event_id, event_time, payload) \
          SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], \
             $5::timestamptz[], $6::jsonb[])",
+        &conversion_ids,
+        &campaign_ids,
+        &names as &[&str],
+        &event_ids as &[&str],
+        &times,
+        &payloads as _,
     )
-    .bind(rows.iter().map(|r| r.conversion_id).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.campaign_id).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.event_name).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.event_id).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.event_time).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| Json(r.payload)).collect::<Vec<_>>())
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -72,7 +82,19 @@ pub struct ClaimedEvent {
     pub event_id: String,
     pub event_time: DateTime<Utc>,
     pub attempts: i32,
-    pub payload: Json<serde_json::Value>,
+    /// Named as `claim`'s checked statement names it (`!`: never NULL there).
+    #[sqlx(rename = "payload!")]
+    pub payload: serde_json::Value,
+    /// When the pixel fired this event on the event's click (unix ms), read at claim time so
+    /// a registration that arrived after the postback still counts.
+    pub pixel_fired_ms: Option<i64>,
+}
+
+impl ClaimedEvent {
+    pub fn pixel_fired_at(&self) -> Option<DateTime<Utc>> {
+        self.pixel_fired_ms
+            .and_then(DateTime::from_timestamp_millis)
+    }
 }
 
 fn secs(d: Duration) -> f64 {
@@ -87,27 +109,35 @@ pub async fn claim(
     limit: i64,
     lease: Duration,
 ) -> Result<Vec<ClaimedEvent>, sqlx::Error> {
-    sqlx::query_as(
-        "WITH due AS ( \
-            SELECT id FROM events \
-            WHERE state = 'pending' AND next_attempt_at <= now() AND payload IS NOT NULL \
-              AND (lease_until IS NULL OR lease_until < now()) \
-            ORDER BY next_attempt_at, id \
-            LIMIT $1 \
-            FOR UPDATE SKIP LOCKED) \
-         UPDATE events e SET lease_owner = $2, \
-            lease_until = now() + make_interval(secs => $3) \
-         FROM due WHERE e.id = due.id \
-         RETURNING e.id, e.conversion_id, e.campaign_id, e.event_id, e.event_time, e.attempts, \
-            e.payload",
-    )
-    // Planned for each call, as the outbox's size swings from empty to a large backlog.
-    .persistent(false)
-    .bind(limit)
-    .bind(owner)
-    .bind(secs(lease))
-    .fetch_all(pool)
-    .await
+    use sqlx::Execute;
+    let mut checked = sqlx::query_as!(
+        ClaimedEvent,
+        r#"WITH due AS (
+            SELECT id FROM events
+            WHERE state = 'pending' AND next_attempt_at <= now() AND payload IS NOT NULL
+              AND (lease_until IS NULL OR lease_until < now())
+            ORDER BY next_attempt_at, id
+            LIMIT $1
+            FOR UPDATE SKIP LOCKED)
+         UPDATE events e SET lease_owner = $2,
+            lease_until = now() + make_interval(secs => $3)
+         FROM due WHERE e.id = due.id
+         RETURNING e.id, e.conversion_id, e.campaign_id, e.event_id, e.event_time, e.attempts,
+            e.payload AS "payload!",
+            (SELECT (k.pixel_fired_at ->> e.event_name)::bigint
+             FROM conversions c JOIN clicks k ON k.id = c.click_row_id
+             WHERE c.id = e.conversion_id) AS pixel_fired_ms"#,
+        limit,
+        owner,
+        secs(lease),
+    );
+    // Planned for each call, as the outbox's size swings from empty to a large backlog. The
+    // macro's `Map` cannot be made unprepared, so its checked SQL and arguments are run as is.
+    let args = checked.take_arguments().map_err(sqlx::Error::Encode)?;
+    sqlx::query_as_with(checked.sql(), args.unwrap_or_default())
+        .persistent(false)
+        .fetch_all(pool)
+        .await
 }
 
 /// Pushes the lease of events still being worked on (a long bisection) further out.
@@ -117,13 +147,13 @@ pub async fn extend_lease(
     ids: &[i64],
     lease: Duration,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE events SET lease_until = now() + make_interval(secs => $3) \
          WHERE id = ANY($1) AND lease_owner = $2",
+        ids,
+        owner,
+        secs(lease),
     )
-    .bind(ids)
-    .bind(owner)
-    .bind(secs(lease))
     .execute(pool)
     .await?;
     Ok(())
@@ -131,20 +161,20 @@ pub async fn extend_lease(
 
 /// Gives back every lease `owner` holds (shutdown): the events are due again at once.
 pub async fn release_leases(pool: &PgPool, owner: Uuid) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "UPDATE events SET lease_owner = NULL, lease_until = NULL \
          WHERE lease_owner = $1 AND state = 'pending'",
+        owner,
     )
-    .bind(owner)
     .execute(pool)
     .await?;
     Ok(done.rows_affected())
 }
 
 /// Meta's answer to one request, as recorded for each event it carried.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttemptRecord {
-    pub outcome: &'static str,
+    pub outcome: AttemptOutcome,
     pub http_status: Option<i32>,
     pub error_code: Option<i32>,
     pub error_subcode: Option<i32>,
@@ -152,95 +182,122 @@ pub struct AttemptRecord {
     pub fbtrace_id: Option<String>,
 }
 
-/// The new state of a group of events after an attempt.
-#[derive(Debug, Clone)]
-pub struct Transition {
-    pub state: &'static str,
-    pub failure_class: Option<&'static str>,
-    pub last_error: Option<String>,
-    /// Whether a request carried the events (false for events expired before sending).
-    pub attempted: bool,
+impl AttemptRecord {
+    /// An attempt with nothing but its outcome known yet.
+    pub fn bare(outcome: AttemptOutcome) -> Self {
+        AttemptRecord {
+            outcome,
+            http_status: None,
+            error_code: None,
+            error_subcode: None,
+            message: None,
+            fbtrace_id: None,
+        }
+    }
 }
 
-/// Records the outcome for events this owner holds, and frees their lease. `next_attempts`
+/// The new state of a group of events, after an attempt or without one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    pub state: EventState,
+    pub failure_class: Option<FailureClass>,
+    pub last_error: Option<String>,
+}
+
+/// Records the new state of events this owner holds, and frees their lease. `next_attempts`
 /// gives each event its own retry time (events of one batch may be on different attempts).
+/// `attempt` is the request that carried them (`None`: settled without being sent).
 pub async fn record(
     pool: &PgPool,
     owner: Uuid,
     ids: &[i64],
     next_attempts: &[Option<DateTime<Utc>>],
     t: &Transition,
-    attempt: &AttemptRecord,
+    attempt: Option<&AttemptRecord>,
 ) -> Result<u64, sqlx::Error> {
-    let updated: i64 = sqlx::query_scalar(
-        "WITH input AS (SELECT * FROM UNNEST($1::bigint[], $2::timestamptz[]) AS t(id, next_at)), \
-         updated AS ( \
-            UPDATE events e SET state = $4, failure_class = $5, last_error = $6, \
-                attempts = e.attempts + (CASE WHEN $7 THEN 1 ELSE 0 END), \
-                next_attempt_at = COALESCE(input.next_at, e.next_attempt_at), \
-                sent_at = CASE WHEN $4 = 'sent' THEN now() ELSE e.sent_at END, \
-                lease_owner = NULL, lease_until = NULL \
-            FROM input WHERE e.id = input.id AND e.lease_owner = $3 \
-            RETURNING e.id), \
-         logged AS ( \
-            INSERT INTO delivery_attempts (event_row_id, outcome, http_status, error_code, \
-                error_subcode, message, fbtrace_id) \
-            SELECT id, $8, $9, $10, $11, $12, $13 FROM updated WHERE $7) \
-         SELECT count(*) FROM updated",
+    let updated = sqlx::query_scalar!(
+        r#"WITH input AS (SELECT * FROM UNNEST($1::bigint[], $2::timestamptz[]) AS t(id, next_at)),
+         updated AS (
+            UPDATE events e SET state = $4, failure_class = $5, last_error = $6,
+                attempts = e.attempts + (CASE WHEN $7 THEN 1 ELSE 0 END),
+                next_attempt_at = COALESCE(input.next_at, e.next_attempt_at),
+                sent_at = CASE WHEN $4 = 'sent' THEN now() ELSE e.sent_at END,
+                lease_owner = NULL, lease_until = NULL
+            FROM input WHERE e.id = input.id AND e.lease_owner = $3
+            RETURNING e.id),
+         logged AS (
+            INSERT INTO delivery_attempts (event_row_id, outcome, http_status, error_code,
+                error_subcode, message, fbtrace_id)
+            SELECT id, $8, $9, $10, $11, $12, $13 FROM updated WHERE $7)
+         SELECT count(*) AS "count!" FROM updated"#,
+        ids,
+        next_attempts as &[Option<DateTime<Utc>>],
+        owner,
+        t.state as EventState,
+        t.failure_class as Option<FailureClass>,
+        t.last_error.as_deref(),
+        attempt.is_some(),
+        attempt.map(|a| a.outcome) as Option<AttemptOutcome>,
+        attempt.and_then(|a| a.http_status),
+        attempt.and_then(|a| a.error_code),
+        attempt.and_then(|a| a.error_subcode),
+        attempt.and_then(|a| a.message.as_deref()),
+        attempt.and_then(|a| a.fbtrace_id.as_deref()),
     )
-    .bind(ids)
-    .bind(next_attempts)
-    .bind(owner)
-    .bind(t.state)
-    .bind(t.failure_class)
-    .bind(&t.last_error)
-    .bind(t.attempted)
-    .bind(attempt.outcome)
-    .bind(attempt.http_status)
-    .bind(attempt.error_code)
-    .bind(attempt.error_subcode)
-    .bind(&attempt.message)
-    .bind(&attempt.fbtrace_id)
     .fetch_one(pool)
     .await?;
     Ok(updated as u64)
 }
 
-/// Whether the campaign has events parked on a token or permission error: until its token or
-/// pixel changes, new events would only be refused the same way.
-pub async fn has_auth_failures(pool: &PgPool, campaign_id: i64) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM events WHERE campaign_id = $1 AND state = 'failed' \
-         AND failure_class = 'auth')",
-    )
-    .bind(campaign_id)
-    .fetch_one(pool)
-    .await
+/// What the worker needs to know of a campaign before sending its events.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CampaignStatus {
+    /// Events are parked on a token or permission error: until its token or pixel changes,
+    /// new events would only be refused the same way.
+    pub auth_parked: bool,
+    /// The earliest retry still to come after transient failures. New events wait for it too,
+    /// so an outage is probed by one request, not one per postback.
+    pub backoff_until: Option<DateTime<Utc>>,
 }
 
-/// When a campaign's events are backing off after transient failures: the earliest retry
-/// still to come. New events wait for it too, so an outage is probed by one request, not one
-/// per postback, and the backlog goes out together.
-pub async fn backoff_until(
+/// [`CampaignStatus`] of each given campaign, in one statement (campaigns with neither parked
+/// nor backing-off events are absent).
+pub async fn campaign_status(
     pool: &PgPool,
-    campaign_id: i64,
-) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT min(next_attempt_at) FROM events WHERE campaign_id = $1 AND state = 'pending' \
-         AND attempts > 0 AND next_attempt_at > now()",
+    campaign_ids: &[i64],
+) -> Result<HashMap<i64, CampaignStatus>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT c.id AS "campaign_id!",
+            EXISTS (SELECT 1 FROM events WHERE campaign_id = c.id AND state = 'failed'
+                    AND failure_class = 'auth') AS "auth_parked!",
+            (SELECT min(next_attempt_at) FROM events WHERE campaign_id = c.id
+                    AND state = 'pending' AND attempts > 0 AND next_attempt_at > now())
+                AS backoff_until
+         FROM UNNEST($1::bigint[]) AS c(id)"#,
+        campaign_ids,
     )
-    .bind(campaign_id)
-    .fetch_one(pool)
-    .await
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let status = CampaignStatus {
+                auth_parked: r.auth_parked,
+                backoff_until: r.backoff_until,
+            };
+            (r.campaign_id, status)
+        })
+        .filter(|(_, s)| *s != CampaignStatus::default())
+        .collect())
 }
 
-/// Meta accepted a request again: the campaign's events waiting out a retry delay go now.
-pub async fn retry_now(pool: &PgPool, campaign_id: i64) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE events SET next_attempt_at = now() WHERE campaign_id = $1 AND state = 'pending' \
-         AND attempts > 0 AND next_attempt_at > now()",
+/// Meta accepted a request again: these campaigns' events waiting out a retry delay go now.
+pub async fn retry_now(pool: &PgPool, campaign_ids: &[i64]) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query!(
+        "UPDATE events SET next_attempt_at = now() WHERE campaign_id = ANY($1) \
+         AND state = 'pending' AND attempts > 0 AND next_attempt_at > now()",
+        campaign_ids,
     )
-    .bind(campaign_id)
     .execute(pool)
     .await?;
     Ok(done.rows_affected())
@@ -251,12 +308,12 @@ pub async fn requeue_auth_failures(
     tx: &mut Transaction<'_, Postgres>,
     campaign_id: i64,
 ) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "UPDATE events SET state = 'pending', failure_class = NULL, next_attempt_at = now() \
          WHERE campaign_id = $1 AND state = 'failed' AND failure_class = 'auth' \
            AND payload IS NOT NULL",
+        campaign_id,
     )
-    .bind(campaign_id)
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected())
@@ -268,23 +325,23 @@ pub async fn requeue_failed(
     conversion_id: Option<i64>,
     campaign_id: Option<i64>,
 ) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "UPDATE events SET state = 'pending', failure_class = NULL, next_attempt_at = now() \
          WHERE state = 'failed' AND payload IS NOT NULL \
            AND ($1::bigint IS NULL OR conversion_id = $1) \
            AND ($2::bigint IS NULL OR campaign_id = $2)",
+        conversion_id,
+        campaign_id,
     )
-    .bind(conversion_id)
-    .bind(campaign_id)
     .execute(pool)
     .await?;
     Ok(done.rows_affected())
 }
 
-#[derive(Debug, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, serde::Serialize)]
 pub struct AttemptView {
     pub attempted_at: DateTime<Utc>,
-    pub outcome: String,
+    pub outcome: AttemptOutcome,
     pub http_status: Option<i32>,
     pub error_code: Option<i32>,
     pub error_subcode: Option<i32>,
@@ -296,22 +353,23 @@ pub async fn attempts_for_conversion(
     pool: &PgPool,
     conversion_id: i64,
 ) -> Result<Vec<AttemptView>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT a.attempted_at, a.outcome, a.http_status, a.error_code, a.error_subcode, \
-            a.message, a.fbtrace_id \
-         FROM delivery_attempts a JOIN events e ON e.id = a.event_row_id \
-         WHERE e.conversion_id = $1 ORDER BY a.id",
+    sqlx::query_as!(
+        AttemptView,
+        r#"SELECT a.attempted_at, a.outcome AS "outcome: AttemptOutcome", a.http_status,
+            a.error_code, a.error_subcode, a.message, a.fbtrace_id
+         FROM delivery_attempts a JOIN events e ON e.id = a.event_row_id
+         WHERE e.conversion_id = $1 ORDER BY a.id"#,
+        conversion_id,
     )
-    .bind(conversion_id)
     .fetch_all(pool)
     .await
 }
 
 /// The outbox row of a conversion, as a manual retry needs it.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub struct EventOfConversion {
     pub id: i64,
-    pub state: String,
+    pub state: EventState,
     pub event_id: String,
     pub has_payload: bool,
 }
@@ -320,11 +378,13 @@ pub async fn of_conversion(
     tx: &mut Transaction<'_, Postgres>,
     conversion_id: i64,
 ) -> Result<Option<EventOfConversion>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, state, event_id, payload IS NOT NULL AS has_payload FROM events \
-         WHERE conversion_id = $1 FOR UPDATE",
+    sqlx::query_as!(
+        EventOfConversion,
+        r#"SELECT id, state AS "state: EventState", event_id,
+            payload IS NOT NULL AS "has_payload!"
+         FROM events WHERE conversion_id = $1 FOR UPDATE"#,
+        conversion_id,
     )
-    .bind(conversion_id)
     .fetch_optional(&mut **tx)
     .await
 }
@@ -336,12 +396,12 @@ pub async fn requeue_rebuilt(
     id: i64,
     payload: &serde_json::Value,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE events SET state = 'pending', failure_class = NULL, next_attempt_at = now(), \
          payload = $2 WHERE id = $1 AND state = 'failed'",
+        id,
+        payload,
     )
-    .bind(id)
-    .bind(Json(payload))
     .execute(&mut **tx)
     .await?;
     Ok(())

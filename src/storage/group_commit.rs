@@ -47,6 +47,9 @@ impl From<sqlx::Error> for WriteError {
 struct Job<T, R> {
     item: T,
     reply: oneshot::Sender<Result<R, WriteError>>,
+    /// The submitting request's span: a write that fails for this item is logged in it, so the
+    /// line carries that request's id although a shared writer task wrote it.
+    span: tracing::Span,
 }
 
 /// A queue in front of a batch writer. `write` receives a batch and returns one answer per item,
@@ -115,7 +118,11 @@ impl<T: Send + 'static, R: Send + 'static> GroupCommit<T, R> {
         }
         let (reply, answer) = oneshot::channel();
         self.queue
-            .try_send(Job { item, reply })
+            .try_send(Job {
+                item,
+                reply,
+                span: tracing::Span::current(),
+            })
             .map_err(|_| WriteError::Overloaded)?;
         answer
             .await
@@ -155,8 +162,10 @@ async fn collect<T, R, F, Fut>(
         }
         let (write, outage) = (Arc::clone(&write), Arc::clone(&outage));
         tokio::spawn(async move {
-            let (items, replies): (Vec<T>, Vec<_>) =
-                batch.into_iter().map(|j| (j.item, j.reply)).unzip();
+            let (items, replies): (Vec<T>, Vec<_>) = batch
+                .into_iter()
+                .map(|j| (j.item, (j.reply, j.span)))
+                .unzip();
             let n = replies.len();
             let answers = write(items).await;
             if answers
@@ -166,12 +175,15 @@ async fn collect<T, R, F, Fut>(
                 outage.record();
             }
             let mut answers = answers.into_iter();
-            for reply in replies {
+            for (reply, span) in replies {
                 let answer = answers.next().unwrap_or_else(|| {
                     Err(WriteError::Failed(format!(
                         "the writer answered fewer than {n} items"
                     )))
                 });
+                if let Err(WriteError::Failed(e)) = &answer {
+                    span.in_scope(|| tracing::error!(error = %e, "write failed"));
+                }
                 let _ = reply.send(answer);
             }
             drop(permit);
@@ -194,10 +206,8 @@ pub async fn write_with_fallback<T, R, W: BatchWriter<T, R>>(
     match writer.batch(&items).await {
         Ok(answers) => answers.into_iter().map(Ok).collect(),
         Err(e) if is_transient_db_error(&e) || items.len() == 1 => {
+            // A failure that is not transient is logged per item, in its request's span.
             let transient = is_transient_db_error(&e);
-            if !transient {
-                tracing::error!(error.cause_chain = ?e, "write failed");
-            }
             let msg = e.to_string();
             items
                 .iter()
@@ -211,7 +221,9 @@ pub async fn write_with_fallback<T, R, W: BatchWriter<T, R>>(
                 .collect()
         }
         Err(e) => {
-            tracing::warn!(error = %e, batch = items.len(), "batch failed; writing its items one by one");
+            // Batch-level, so no single request's id: the items that fail alone are logged, each
+            // in its own request's span.
+            tracing::debug!(error = %e, batch = items.len(), "batch failed; writing its items one by one");
             let mut out = Vec::with_capacity(items.len());
             for item in &items {
                 out.push(writer.one(item).await.map_err(WriteError::from));

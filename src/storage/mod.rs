@@ -10,6 +10,7 @@ pub mod events;
 pub mod group_commit;
 pub mod outbox_stats;
 pub mod privacy;
+pub mod quality;
 pub mod refused;
 
 use std::time::Duration;

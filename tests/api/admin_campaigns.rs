@@ -55,6 +55,7 @@ fn defaults_for(key: &str, name: &str) -> Value {
         "value_source": "payout",
         "event_id_template": "{event_name}-{click_id}",
         "landing_url": null,
+        "late_pixel_twin": "send",
         "require_consent": false,
         "limited_data_use": false,
         "enabled": true,
@@ -130,6 +131,7 @@ async fn create_takes_every_field() {
             "currency": "eur", "value_source": 19.5,
             "event_id_template": "{campaign}-{event_name}-{click_id}-{txid}",
             "landing_url": "https://lp.example.com/full?utm_source=fb",
+            "late_pixel_twin": "skip",
             "require_consent": true, "limited_data_use": true, "enabled": false
         }),
     )
@@ -145,6 +147,7 @@ async fn create_takes_every_field() {
             "event_map": {"approved": "Purchase", "trash": null}, "currency": "EUR",
             "value_source": 19.5, "event_id_template": "{campaign}-{event_name}-{click_id}-{txid}",
             "landing_url": "https://lp.example.com/full?utm_source=fb",
+            "late_pixel_twin": "skip",
             "require_consent": true, "limited_data_use": true, "enabled": false
         })
     );

@@ -473,6 +473,56 @@ async fn a_timeout_or_an_unreadable_200_is_retried_not_counted_as_delivered() {
     );
 }
 
+/// Each campaign's status is read for the whole pass: a new event of a campaign with events
+/// parked on a token error is parked without a request, one of a campaign backing off waits for
+/// that campaign's next retry, and a third campaign's event is sent.
+#[tokio::test]
+async fn new_events_follow_their_own_campaigns_parked_or_backing_off_status() {
+    let app = spawn_app().await;
+    graph_answers(&app.graph, GraphOk).await;
+    for key in ["parked", "backoff", "fine"] {
+        app.create_campaign(key, json!({})).await;
+    }
+    let old_parked = queue_lead(&app, "parked", "clk-p1").await;
+    let old_backoff = queue_lead(&app, "backoff", "clk-b1").await;
+    // The state earlier passes would have left: a token error, and a transient error.
+    let retry_at: DateTime<Utc> = sqlx::query_scalar(
+        "WITH p AS (UPDATE events SET state = 'failed', failure_class = 'auth' \
+            WHERE conversion_id = $1), \
+         b AS (UPDATE events SET attempts = 1, \
+            next_attempt_at = date_trunc('second', now()) + interval '1 hour' \
+            WHERE conversion_id = $2 RETURNING next_attempt_at) \
+         SELECT next_attempt_at FROM b",
+    )
+    .bind(old_parked.conversion_id)
+    .bind(old_backoff.conversion_id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+
+    let new_parked = queue_lead(&app, "parked", "clk-p2").await;
+    let new_backoff = queue_lead(&app, "backoff", "clk-b2").await;
+    let fine = queue_lead(&app, "fine", "clk-f1").await;
+    assert_eq!(app.deliver().await, report(3, 1, 1, 0, 1, 0));
+
+    let sent = app.graph_requests().await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["data"][0]["event_id"], json!(fine.event_id));
+
+    let parked = conversion(&app, new_parked.conversion_id).await;
+    assert_eq!(parked["state"], "failed", "{parked}");
+    assert_eq!(
+        parked["last_error"],
+        "not sent: Meta refused this campaign's access token or pixel; \
+         waiting for a new access_token or pixel_id"
+    );
+    let waiting = conversion(&app, new_backoff.conversion_id).await;
+    assert_eq!(waiting["state"], "pending", "{waiting}");
+    assert_eq!(waiting["attempts"], 0);
+    let next: DateTime<Utc> = serde_json::from_value(waiting["next_attempt_at"].clone()).unwrap();
+    assert_eq!(next, retry_at, "held until the campaign's next retry");
+}
+
 // ---------------------------------------------------------------------------------------------
 // 4: token errors park the events until the token changes
 // ---------------------------------------------------------------------------------------------

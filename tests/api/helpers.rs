@@ -16,6 +16,9 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 pub const ADMIN_TOKEN: &str = "test-admin-ca4ddd315e3f24c17a0a8332817682ce";
 pub const POSTBACK_KEY: &str = "test-postback-406bf47557725e37438f9e564d014fd2";
+pub const METRICS_TOKEN: &str = "test-metrics-7c1e0b9f42d86a53e1f0c4b2a9d7e635";
+/// In `spawn_app_with`'s arguments: start without METRICS_TOKEN (not passed to the server).
+pub const NO_METRICS_TOKEN: &str = "--test-no-metrics-token";
 pub const ACCESS_TOKEN: &str = "EAAtest-access-token-987654321";
 /// The landing page `create_campaign` gives every campaign: the `event_source_url` of events
 /// whose click registered none.
@@ -39,6 +42,8 @@ pub struct TestApp {
     /// The test's own database, dropped after the rest of the app; `None` for a second server
     /// on another test app's database (`spawn_on`).
     pub database: Option<TestDatabase>,
+    /// The METRICS_ADDR listener's port, when the test asked for one.
+    pub metrics_port: Option<u16>,
 }
 
 /// Answers like Meta: `events_received` = the number of events in the request.
@@ -124,7 +129,15 @@ pub async fn spawn_on(database_url: &str, graph: MockServer, extra: &[&str]) -> 
         "--delivery-timeout".into(),
         "2s".into(),
     ];
-    args.extend(extra.iter().map(|s| s.to_string()));
+    if !extra.contains(&NO_METRICS_TOKEN) {
+        args.extend(["--metrics-token".to_owned(), METRICS_TOKEN.to_owned()]);
+    }
+    args.extend(
+        extra
+            .iter()
+            .filter(|a| **a != NO_METRICS_TOKEN)
+            .map(|s| s.to_string()),
+    );
     let mut config = Cli::try_parse_from(args).expect("test config").config;
     // Tests drive delivery pass by pass, unless they ask for the background worker.
     config.run_delivery_worker = extra.contains(&"--delivery-poll-interval");
@@ -134,6 +147,7 @@ pub async fn spawn_on(database_url: &str, graph: MockServer, extra: &[&str]) -> 
     let port = app.port();
     let pool = app.pool().clone();
     let worker = app.worker();
+    let metrics_port = app.metrics_port();
     let api_version = config_api_version(extra);
     tokio::spawn(app.run_until_stopped());
     TestApp {
@@ -149,6 +163,7 @@ pub async fn spawn_on(database_url: &str, graph: MockServer, extra: &[&str]) -> 
         api_version,
         database_url: database_url.to_owned(),
         database: None,
+        metrics_port,
     }
 }
 
@@ -245,12 +260,12 @@ impl TestApp {
             .expect("postback request")
     }
 
-    /// GET /metrics with the admin token: 200, OpenMetrics text.
+    /// GET /metrics with the metrics token: 200, OpenMetrics text.
     pub async fn scrape_metrics(&self) -> String {
         let resp = self
             .client
             .get(self.url("/metrics"))
-            .bearer_auth(ADMIN_TOKEN)
+            .bearer_auth(METRICS_TOKEN)
             .send()
             .await
             .unwrap();
@@ -337,7 +352,14 @@ pub async fn assert_problem(resp: reqwest::Response, status: u16, code: &str) ->
         content_type.starts_with("application/problem+json"),
         "content-type {content_type:?}"
     );
+    // Every answer carries its request id, and a problem quotes the same one.
+    let request_id = resp
+        .headers()
+        .get("x-request-id")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .expect("X-Request-Id header");
     let body: Value = resp.json().await.expect("problem body is JSON");
+    assert_eq!(body["request_id"], request_id.as_str(), "{body}");
     let mut keys: Vec<&str> = body
         .as_object()
         .unwrap()
@@ -347,7 +369,7 @@ pub async fn assert_problem(resp: reqwest::Response, status: u16, code: &str) ->
     keys.sort_unstable();
     assert_eq!(
         keys,
-        ["code", "detail", "status", "title", "type"],
+        ["code", "detail", "request_id", "status", "title", "type"],
         "{body}"
     );
     assert_eq!(body["status"], status, "{body}");
@@ -429,6 +451,7 @@ pub async fn spawn_serve(
         .env("DATABASE_URL", database_url)
         .env("ADMIN_TOKEN", ADMIN_TOKEN)
         .env("POSTBACK_KEY", POSTBACK_KEY)
+        .env("METRICS_TOKEN", METRICS_TOKEN)
         .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
         .env("META_GRAPH_URL", graph_url)
         .env("SECRETS_KEY", TEST_SECRETS_KEY)

@@ -173,34 +173,81 @@ async fn event_rows(app: &TestApp, click_id: &str) -> Vec<(String, String, bool)
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
-async fn metrics_need_the_admin_token() {
+async fn metrics_need_the_metrics_token_not_the_admin_token() {
     let app = spawn_app().await;
 
     let resp = app.client.get(app.url("/metrics")).send().await.unwrap();
     assert_problem(resp, 401, "unauthorized").await;
-    let resp = app
-        .client
-        .get(app.url("/metrics"))
-        .bearer_auth("not-the-admin-token-at-all")
-        .send()
-        .await
-        .unwrap();
-    assert_problem(resp, 401, "unauthorized").await;
-    let resp = app
-        .client
-        .get(app.url("/metrics"))
-        .bearer_auth(POSTBACK_KEY)
-        .send()
-        .await
-        .unwrap();
-    assert_problem(resp, 401, "unauthorized").await;
+    for wrong in ["not-the-metrics-token-at-all", ADMIN_TOKEN, POSTBACK_KEY] {
+        let resp = app
+            .client
+            .get(app.url("/metrics"))
+            .bearer_auth(wrong)
+            .send()
+            .await
+            .unwrap();
+        assert_problem(resp, 401, "unauthorized").await;
+    }
 
     let text = app.scrape_metrics().await;
     assert!(text.ends_with("# EOF\n"), "OpenMetrics ends with # EOF");
     assert_line(
         &text,
-        r#"capi_bridge_http_requests_total{route="/metrics",method="GET",status="401"} 3"#,
+        r#"capi_bridge_http_requests_total{route="/metrics",method="GET",status="401"} 4"#,
     );
+}
+
+/// Without METRICS_TOKEN or METRICS_ADDR nothing grants /metrics, and the answer says how to
+/// turn it on.
+#[tokio::test]
+async fn metrics_are_off_without_a_token_or_a_listener() {
+    let app = spawn_app_with(&[NO_METRICS_TOKEN]).await;
+    for token in [None, Some(ADMIN_TOKEN), Some(METRICS_TOKEN)] {
+        let mut req = app.client.get(app.url("/metrics"));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let detail =
+            crate::helpers::assert_problem(req.send().await.unwrap(), 403, "metrics_not_enabled")
+                .await;
+        assert!(
+            detail.contains("METRICS_TOKEN") && detail.contains("METRICS_ADDR"),
+            "{detail}"
+        );
+    }
+}
+
+/// METRICS_ADDR serves /metrics without authentication and nothing else; the main port then
+/// refuses it (no METRICS_TOKEN), even with the admin token.
+#[tokio::test]
+async fn metrics_addr_serves_metrics_openly_and_only_metrics() {
+    let app = spawn_app_with(&[NO_METRICS_TOKEN, "--metrics-addr", "127.0.0.1:0"]).await;
+    let port = app.metrics_port.expect("a metrics listener");
+    assert_ne!(port, app.port);
+    let metrics_url = |path: &str| format!("http://127.0.0.1:{port}{path}");
+
+    let resp = app
+        .client
+        .get(metrics_url("/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.text().await.unwrap().ends_with("# EOF\n"));
+    for path in ["/healthz", "/admin/v1/campaigns", "/v1/clicks"] {
+        let resp = app.client.get(metrics_url(path)).send().await.unwrap();
+        assert_problem(resp, 404, "route_not_found").await;
+    }
+
+    let resp = app
+        .client
+        .get(app.url("/metrics"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    let detail = crate::helpers::assert_problem(resp, 403, "metrics_not_enabled").await;
+    assert!(detail.contains("METRICS_ADDR"), "{detail}");
 }
 
 #[tokio::test]

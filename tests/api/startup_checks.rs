@@ -149,6 +149,7 @@ fn bin_up_creates_a_private_env_with_strong_secrets_once() {
         "ADMIN_TOKEN",
         "POSTBACK_KEY",
         "SECRETS_KEY",
+        "METRICS_TOKEN",
     ];
     let values: Vec<&String> = names.iter().map(|n| &env[*n]).collect();
     for (i, v) in values.iter().enumerate() {
@@ -170,6 +171,8 @@ fn bin_up_creates_a_private_env_with_strong_secrets_once() {
         &env["POSTBACK_KEY"],
         "--secrets-key",
         &env["SECRETS_KEY"],
+        "--metrics-token",
+        &env["METRICS_TOKEN"],
     ])
     .unwrap();
     cli.config.secrets().unwrap();

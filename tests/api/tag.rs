@@ -92,22 +92,6 @@ async fn the_tag_config_is_public_cacheable_and_holds_nothing_secret() {
     }
 }
 
-#[tokio::test]
-async fn a_click_may_carry_when_the_pixel_fired() {
-    let app = spawn_app().await;
-    app.create_campaign("offer1", json!({})).await;
-    let resp = app
-        .register_click_public(json!({
-            "campaign": "offer1", "click_id": "fired-1",
-            "event_ids": {"Lead": "Lead-fired-1"},
-            "pixel_fired_at": {"Lead": 1_764_561_600_000_i64},
-        }))
-        .await;
-    assert_eq!(resp.status(), 201);
-    let click = app.admin_get("/admin/v1/clicks/fired-1").await;
-    assert_eq!(click["event_ids"]["Lead"], "Lead-fired-1", "{click}");
-}
-
 #[test]
 fn the_readme_states_the_tags_size() {
     let readme =

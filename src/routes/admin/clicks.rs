@@ -42,6 +42,7 @@ pub async fn get(
         "client_user_agent": c.client_user_agent,
         "consent": c.consent,
         "event_ids": c.event_ids.as_map(),
+        "pixel_fired_at": c.pixel_fired_at.as_map(),
         "user_data_hashes": hashes,
     })))
 }

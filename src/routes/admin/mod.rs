@@ -3,6 +3,8 @@
 pub mod campaigns;
 pub mod clicks;
 pub mod conversions;
+pub mod quality;
+pub mod test_event;
 
 use std::future::{ready, Ready};
 
@@ -52,6 +54,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(
                 web::resource("/campaigns/{key}/retry-failed").post(conversions::retry_campaign),
             )
+            .service(web::resource("/campaigns/{key}/quality").get(quality::report))
+            .service(web::resource("/campaigns/{key}/test-event").post(test_event::send))
             .service(
                 web::resource("/clicks/{click_id}")
                     .get(clicks::get)

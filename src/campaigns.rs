@@ -1,0 +1,343 @@
+//! Campaign rules and what a change sets off, for the admin API and the dashboard alike: one
+//! parser for the fields that creating and updating share, and the side effects (token
+//! encryption, re-queue of parked events, cache invalidation, worker wake-up) in one place.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+use sqlx::PgPool;
+use tokio::sync::Notify;
+
+use crate::domain::{AccessToken, Campaign, CampaignFields};
+use crate::domain::{
+    ActionSource, CampaignKey, Currency, EventIdTemplate, EventMap, HttpUrl, LatePixelTwin,
+    ParseError, PixelId, ValueSource,
+};
+use crate::secrets::TokenCipher;
+use crate::storage::campaign_cache::CampaignCache;
+use crate::storage::{campaigns, events};
+
+/// The campaign fields as a client sends them; absent fields are `None`. On update, `null`
+/// clears the two optional texts (`test_event_code`, `landing_url`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignInput {
+    pub key: Option<String>,
+    pub name: Option<String>,
+    pub pixel_id: Option<String>,
+    pub access_token: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub test_event_code: Option<Option<String>>,
+    pub action_source: Option<String>,
+    pub event_map: Option<BTreeMap<String, Option<String>>>,
+    pub currency: Option<String>,
+    pub value_source: Option<Value>,
+    pub event_id_template: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub landing_url: Option<Option<String>>,
+    /// `send` or `skip`.
+    pub late_pixel_twin: Option<String>,
+    pub require_consent: Option<bool>,
+    pub limited_data_use: Option<bool>,
+    pub enabled: Option<bool>,
+}
+
+/// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CampaignError {
+    #[error("{0} is required")]
+    Missing(&'static str),
+    #[error("{field} {error}")]
+    Invalid {
+        field: &'static str,
+        error: ParseError,
+    },
+    /// An update naming a key: a campaign's key is its identity in every postback URL.
+    #[error("a campaign's key cannot change")]
+    KeyChange,
+    #[error("no campaign with key {0:?}")]
+    NotFound(String),
+    #[error("a campaign with this key already exists")]
+    Exists,
+    #[error(transparent)]
+    Storage(#[from] sqlx::Error),
+}
+
+/// The fields given, parsed; `None`: not given.
+#[derive(Debug, Default, PartialEq)]
+struct Changes {
+    pixel_id: Option<PixelId>,
+    /// In clear: sealed by the service, which knows the campaign key.
+    access_token: Option<AccessToken>,
+    name: Option<String>,
+    test_event_code: Option<Option<String>>,
+    action_source: Option<ActionSource>,
+    event_map: Option<EventMap>,
+    currency: Option<Currency>,
+    value_source: Option<ValueSource>,
+    event_id_template: Option<EventIdTemplate>,
+    landing_url: Option<Option<HttpUrl>>,
+    late_pixel_twin: Option<LatePixelTwin>,
+    require_consent: Option<bool>,
+    limited_data_use: Option<bool>,
+    enabled: Option<bool>,
+}
+
+/// Whether the fields a new campaign cannot do without must be there.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Mode {
+    Create,
+    Update,
+}
+
+fn parsed<T>(
+    field: &'static str,
+    raw: Option<&str>,
+    parse: impl FnOnce(&str) -> Result<T, ParseError>,
+) -> Result<Option<T>, CampaignError> {
+    raw.map(|s| parse(s).map_err(|error| CampaignError::Invalid { field, error }))
+        .transpose()
+}
+
+impl Changes {
+    /// Checks the fields in a fixed order, so a body with several faults names the same one
+    /// every time.
+    fn parse(input: CampaignInput, mode: Mode) -> Result<Changes, CampaignError> {
+        let required = |field, given: bool| match (mode, given) {
+            (Mode::Create, false) => Err(CampaignError::Missing(field)),
+            _ => Ok(()),
+        };
+        let invalid = |field| move |error| CampaignError::Invalid { field, error };
+        required("pixel_id", input.pixel_id.is_some())?;
+        let pixel_id = parsed("pixel_id", input.pixel_id.as_deref(), PixelId::parse)?;
+        required("access_token", input.access_token.is_some())?;
+        let access_token = parsed("access_token", input.access_token.as_deref(), parse_token)?;
+        let name = parsed("name", input.name.as_deref(), parse_name)?;
+        let test_event_code = match input.test_event_code {
+            Some(Some(t)) => Some(parse_test_event_code(&t).map_err(invalid("test_event_code"))?),
+            Some(None) => Some(None),
+            None => None,
+        };
+        let action_source = input.action_source.as_deref();
+        let event_map = match input.event_map {
+            Some(m) => Some(EventMap::parse(m).map_err(invalid("event_map"))?),
+            None => None,
+        };
+        let value_source = match &input.value_source {
+            Some(v) => Some(ValueSource::parse_json(v).map_err(invalid("value_source"))?),
+            None => None,
+        };
+        let template = input.event_id_template.as_deref();
+        Ok(Changes {
+            pixel_id,
+            access_token,
+            name,
+            test_event_code,
+            action_source: parsed("action_source", action_source, ActionSource::parse)?,
+            event_map,
+            currency: parsed("currency", input.currency.as_deref(), Currency::parse)?,
+            value_source,
+            event_id_template: parsed("event_id_template", template, EventIdTemplate::parse)?,
+            landing_url: match input.landing_url {
+                Some(raw) => Some(parsed("landing_url", raw.as_deref(), HttpUrl::parse)?),
+                None => None,
+            },
+            late_pixel_twin: parsed(
+                "late_pixel_twin",
+                input.late_pixel_twin.as_deref(),
+                LatePixelTwin::parse,
+            )?,
+            require_consent: input.require_consent,
+            limited_data_use: input.limited_data_use,
+            enabled: input.enabled,
+        })
+    }
+
+    /// Writes the given fields over `f`; the access token is the caller's (it must be sealed).
+    fn apply(self, f: &mut CampaignFields) {
+        fn set<T>(slot: &mut T, v: Option<T>) {
+            if let Some(v) = v {
+                *slot = v;
+            }
+        }
+        set(&mut f.pixel_id, self.pixel_id);
+        set(&mut f.name, self.name);
+        set(&mut f.test_event_code, self.test_event_code);
+        set(&mut f.action_source, self.action_source);
+        set(&mut f.event_map, self.event_map);
+        set(&mut f.currency, self.currency);
+        set(&mut f.value_source, self.value_source);
+        set(&mut f.event_id_template, self.event_id_template);
+        set(&mut f.landing_url, self.landing_url);
+        set(&mut f.late_pixel_twin, self.late_pixel_twin);
+        set(&mut f.require_consent, self.require_consent);
+        set(&mut f.limited_data_use, self.limited_data_use);
+        set(&mut f.enabled, self.enabled);
+    }
+}
+
+fn parse_name(s: &str) -> Result<String, ParseError> {
+    let s = s.trim();
+    if s.is_empty() || s.chars().count() > 200 || s.chars().any(char::is_control) {
+        return Err(ParseError::new("must be 1-200 characters"));
+    }
+    Ok(s.to_owned())
+}
+
+fn parse_token(s: &str) -> Result<AccessToken, ParseError> {
+    if s.len() < 10 || s.len() > 1024 || !s.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ParseError::new(
+            "must be 10-1024 printable ASCII characters without spaces",
+        ));
+    }
+    Ok(AccessToken::new(s.to_owned()))
+}
+
+/// Blank means none (production events).
+fn parse_test_event_code(s: &str) -> Result<Option<String>, ParseError> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    if s.len() > 64 || !s.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(ParseError::new(
+            "must be 1-64 letters and digits, like TEST12345",
+        ));
+    }
+    Ok(Some(s.to_owned()))
+}
+
+/// What campaign changes touch: the database, the token cipher, the process's campaign cache
+/// and the delivery worker.
+pub struct CampaignService<'a> {
+    pub pool: &'a PgPool,
+    pub cipher: &'a TokenCipher,
+    pub cache: &'a CampaignCache,
+    /// Wakes the delivery worker when parked events are re-queued.
+    pub delivery_signal: &'a Notify,
+}
+
+impl CampaignService<'_> {
+    pub async fn create(&self, input: CampaignInput) -> Result<Campaign, CampaignError> {
+        let key = match input.key.as_deref() {
+            Some(k) => CampaignKey::parse(k).map_err(|error| CampaignError::Invalid {
+                field: "key",
+                error,
+            })?,
+            None => return Err(CampaignError::Missing("key")),
+        };
+        // The caller's span (an admin request) names the campaign from here on, if it has room.
+        tracing::Span::current().record("campaign", key.as_str());
+        let mut changes = Changes::parse(input, Mode::Create)?;
+        let pixel_id = changes
+            .pixel_id
+            .take()
+            .ok_or(CampaignError::Missing("pixel_id"))?;
+        let token = changes
+            .access_token
+            .take()
+            .ok_or(CampaignError::Missing("access_token"))?;
+        let mut fields = CampaignFields {
+            name: key.as_str().to_owned(),
+            access_token: self.seal(&key, &token),
+            key,
+            pixel_id,
+            test_event_code: None,
+            action_source: ActionSource::Website,
+            event_map: EventMap::default(),
+            currency: Currency::USD,
+            value_source: ValueSource::Payout,
+            event_id_template: EventIdTemplate::default(),
+            landing_url: None,
+            late_pixel_twin: LatePixelTwin::Send,
+            require_consent: false,
+            limited_data_use: false,
+            enabled: true,
+        };
+        changes.apply(&mut fields);
+        let campaign = campaigns::insert(self.pool, &fields)
+            .await
+            .map_err(key_taken)?;
+        self.cache.invalidate();
+        tracing::info!(campaign = campaign.key.as_str(), "campaign created");
+        Ok(campaign)
+    }
+
+    /// Changes the given fields. A new access token or pixel re-queues the events that were
+    /// parked on a token or permission error, in the same transaction.
+    pub async fn update(&self, key: &str, input: CampaignInput) -> Result<Campaign, CampaignError> {
+        if input.key.is_some() {
+            return Err(CampaignError::KeyChange);
+        }
+        let mut tx = self.pool.begin().await?;
+        let current = campaigns::find_by_key_for_update(&mut tx, key)
+            .await?
+            .ok_or_else(|| CampaignError::NotFound(key.to_owned()))?;
+        let mut changes = Changes::parse(input, Mode::Update)?;
+        let mut f = current.fields();
+        let mut token_changed = false;
+        if let Some(new) = changes.access_token.take() {
+            // An unreadable stored token counts as changed: the new one replaces it.
+            let old = self.cipher.open(key, current.access_token.expose()).ok();
+            token_changed = old.as_deref() != Some(new.expose());
+            f.access_token = self.seal(&current.key, &new);
+        }
+        changes.apply(&mut f);
+        let credentials_changed = token_changed || f.pixel_id != current.pixel_id;
+        let updated = campaigns::update(&mut tx, current.id, &f).await?;
+        let requeued = if credentials_changed {
+            events::requeue_auth_failures(&mut tx, current.id).await?
+        } else {
+            0
+        };
+        tx.commit().await?;
+        self.cache.invalidate();
+        if requeued > 0 {
+            tracing::info!(requeued, "credentials changed; parked events re-queued");
+            self.delivery_signal.notify_one();
+        }
+        Ok(updated)
+    }
+
+    pub async fn delete(&self, key: &str) -> Result<(), CampaignError> {
+        if !campaigns::delete(self.pool, key).await? {
+            return Err(CampaignError::NotFound(key.to_owned()));
+        }
+        self.cache.invalidate();
+        tracing::info!(campaign = %key, "campaign deleted");
+        Ok(())
+    }
+
+    pub async fn get(&self, key: &str) -> Result<Campaign, CampaignError> {
+        campaigns::find_by_key(self.pool, key)
+            .await?
+            .ok_or_else(|| CampaignError::NotFound(key.to_owned()))
+    }
+
+    pub async fn list(&self) -> Result<Vec<Campaign>, CampaignError> {
+        Ok(campaigns::list(self.pool).await?)
+    }
+
+    /// Stored sealed (encrypted when SECRETS_KEY is set).
+    fn seal(&self, key: &CampaignKey, token: &AccessToken) -> AccessToken {
+        AccessToken::new(self.cipher.seal(key.as_str(), token.expose()))
+    }
+}
+
+fn key_taken(e: sqlx::Error) -> CampaignError {
+    match &e {
+        sqlx::Error::Database(db) if db.constraint() == Some("campaigns_key_key") => {
+            CampaignError::Exists
+        }
+        _ => CampaignError::Storage(e),
+    }
+}
+
+#[cfg(test)]
+#[path = "campaigns_tests.rs"]
+mod tests;

@@ -1,0 +1,227 @@
+//! What to do with the events one pass claimed: pure, from the events, each campaign's target
+//! (pixel and token) and its status. Send, park, postpone or expire, and group what is sent
+//! into requests.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+
+use super::outcome::Tally;
+use crate::domain::AccessToken;
+use crate::domain::{twin_check, ActionSource, EventState, FailureClass, LatePixelTwin, TwinCheck};
+use crate::storage::events::{CampaignStatus, ClaimedEvent, Transition};
+
+/// Where a campaign's events go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub pixel_id: String,
+    pub access_token: AccessToken,
+    pub test_event_code: Option<String>,
+    /// The campaign's choice for events past their pixel twin's dedup window.
+    pub late_pixel_twin: LatePixelTwin,
+}
+
+/// Events going to one pixel with one token in one request.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub target: Target,
+    pub events: Vec<ClaimedEvent>,
+}
+
+/// Why events are parked (failed as `auth`) instead of sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Park {
+    /// Meta refused the campaign's token or pixel before: these would be refused the same way.
+    Refused,
+    /// The stored token cannot be decrypted (wrong or missing `SECRETS_KEY`).
+    Unreadable(String),
+}
+
+impl Park {
+    pub fn why(&self) -> String {
+        match self {
+            Park::Refused => "not sent: Meta refused this campaign's access token or pixel; \
+                              waiting for a new access_token or pixel_id"
+                .to_owned(),
+            Park::Unreadable(e) => format!("not sent: {e}"),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Older than Meta accepts: expired without a request.
+    pub expire: Vec<ClaimedEvent>,
+    pub park: Vec<(Park, Vec<ClaimedEvent>)>,
+    /// New events of a campaign backing off wait for its next retry, unsent.
+    pub postpone: Vec<(DateTime<Utc>, Vec<ClaimedEvent>)>,
+    /// Events of deleted campaigns (deleted with them by the database): left alone.
+    pub orphaned: Vec<ClaimedEvent>,
+    /// Past their pixel twin's dedup window, of a campaign that skips those: failed, unsent.
+    pub skip_late_twin: Vec<ClaimedEvent>,
+    pub send: Vec<Request>,
+}
+
+/// Claimed events settled without a request, and how.
+#[derive(Debug, Clone)]
+pub struct Unsent<'a> {
+    pub events: &'a [ClaimedEvent],
+    pub transition: Transition,
+    /// A new retry time (postponed events), else unchanged.
+    pub next_attempt: Option<DateTime<Utc>>,
+    /// The report counter they add to, if any.
+    pub tally: Option<Tally>,
+}
+
+impl Plan {
+    /// The events this pass does not send, with their new state.
+    pub fn unsent(&self) -> Vec<Unsent<'_>> {
+        let settled = |events, state, failure_class, why: String, next_attempt, tally| Unsent {
+            events,
+            transition: Transition {
+                state,
+                failure_class,
+                last_error: Some(why),
+            },
+            next_attempt,
+            tally,
+        };
+        let mut out = Vec::new();
+        if !self.expire.is_empty() {
+            let why = "event_time is older than Meta accepts (7 days); never sent";
+            let t = Some(Tally::Expired);
+            out.push(settled(
+                &self.expire[..],
+                EventState::Expired,
+                None,
+                why.into(),
+                None,
+                t,
+            ));
+        }
+        for (park, evs) in &self.park {
+            let class = Some(FailureClass::Auth);
+            let t = Some(Tally::Failed);
+            out.push(settled(evs, EventState::Failed, class, park.why(), None, t));
+        }
+        if !self.skip_late_twin.is_empty() {
+            let why = "not sent: the pixel fired this event on this click more than 48 hours \
+                       earlier, past Meta's deduplication window, so Meta would count it twice; \
+                       the campaign's late_pixel_twin is skip";
+            out.push(settled(
+                &self.skip_late_twin[..],
+                EventState::Failed,
+                Some(FailureClass::LatePixelTwin),
+                why.into(),
+                None,
+                Some(Tally::Failed),
+            ));
+        }
+        for (until, evs) in &self.postpone {
+            let why = "waiting: Meta failed recently for this campaign; sent with its next retry";
+            out.push(settled(
+                evs,
+                EventState::Pending,
+                None,
+                why.into(),
+                Some(*until),
+                None,
+            ));
+        }
+        out
+    }
+}
+
+/// The plan for `claimed`. `targets` holds each campaign still existing (`Err`: its token is
+/// unreadable); `status` the campaigns with parked or backing-off events.
+pub fn plan(
+    claimed: Vec<ClaimedEvent>,
+    targets: &HashMap<i64, Result<Target, String>>,
+    status: &HashMap<i64, CampaignStatus>,
+    batch_max: usize,
+    now: DateTime<Utc>,
+) -> Plan {
+    let mut plan = Plan::default();
+    let mut by_campaign: BTreeMap<i64, Vec<ClaimedEvent>> = BTreeMap::new();
+    for e in claimed {
+        if is_too_old(&e, now) {
+            plan.expire.push(e);
+        } else {
+            by_campaign.entry(e.campaign_id).or_default().push(e);
+        }
+    }
+    let mut by_target: BTreeMap<(String, String, Option<String>), Request> = BTreeMap::new();
+    for (campaign_id, mut evs) in by_campaign {
+        let Some(target) = targets.get(&campaign_id) else {
+            plan.orphaned.extend(evs);
+            continue;
+        };
+        let status = status.get(&campaign_id).copied().unwrap_or_default();
+        if status.auth_parked {
+            plan.park.push((Park::Refused, evs));
+            continue;
+        }
+        if let Some(until) = status.backoff_until {
+            let (fresh, retries): (Vec<_>, Vec<_>) = evs.into_iter().partition(|e| e.attempts == 0);
+            if !fresh.is_empty() {
+                plan.postpone.push((until, fresh));
+            }
+            evs = retries;
+            if evs.is_empty() {
+                continue;
+            }
+        }
+        let target = match target {
+            Ok(t) => t,
+            Err(e) => {
+                plan.park.push((Park::Unreadable(e.clone()), evs));
+                continue;
+            }
+        };
+        // Checked when it would be sent: the window runs out while an event waits.
+        let (late, evs): (Vec<_>, Vec<_>) = evs.into_iter().partition(|e| {
+            twin_check(target.late_pixel_twin, e.pixel_fired_at(), now) == TwinCheck::Skip
+        });
+        plan.skip_late_twin.extend(late);
+        if evs.is_empty() {
+            continue;
+        }
+        let key = (
+            target.pixel_id.clone(),
+            target.access_token.expose().to_owned(),
+            target.test_event_code.clone(),
+        );
+        by_target
+            .entry(key)
+            .or_insert_with(|| Request {
+                target: target.clone(),
+                events: Vec::new(),
+            })
+            .events
+            .extend(evs);
+    }
+    for (_, mut req) in by_target {
+        req.events.sort_by_key(|e| e.id);
+        let mut events = req.events.into_iter().peekable();
+        while events.peek().is_some() {
+            plan.send.push(Request {
+                target: req.target.clone(),
+                events: events.by_ref().take(batch_max.max(1)).collect(),
+            });
+        }
+    }
+    plan
+}
+
+/// Meta's age limit for the event's action source (the payload says which).
+fn is_too_old(e: &ClaimedEvent, now: DateTime<Utc>) -> bool {
+    let source = e.payload.get("action_source").and_then(|v| v.as_str());
+    let source = source
+        .and_then(|s| ActionSource::parse(s).ok())
+        .unwrap_or(ActionSource::Website);
+    e.event_time < now - chrono::Duration::days(source.max_age_days())
+}
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;

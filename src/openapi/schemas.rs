@@ -1,0 +1,377 @@
+//! The shapes of request and response bodies, for the OpenAPI document only: the handlers build
+//! their answers with `serde_json`, and schemathesis in CI checks the two agree.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use utoipa::ToSchema;
+
+/// An RFC 9457 problem (`application/problem+json`).
+#[derive(ToSchema)]
+pub struct Problem {
+    /// `https://capi-bridge.dev/problems/<code>`.
+    r#type: String,
+    title: String,
+    status: u16,
+    detail: String,
+    /// Stable, machine-readable: the response descriptions list them.
+    code: String,
+    /// The request's id, also in the `X-Request-Id` header and in every log line of the request.
+    request_id: Option<String>,
+}
+
+/// `POST /v1/clicks` (JSON, `text/plain` JSON from `sendBeacon`, or a form) and the query of
+/// `GET /v1/clicks`. Customer fields are hashed before they are stored.
+#[derive(ToSchema)]
+pub struct ClickRequest {
+    /// The postback key: a server-side caller, who may set the visitor's address and User-Agent.
+    key: Option<String>,
+    #[schema(example = "st-offer")]
+    campaign: String,
+    #[schema(example = "st-click-3")]
+    click_id: String,
+    fbclid: Option<String>,
+    fbc: Option<String>,
+    fbp: Option<String>,
+    event_source_url: Option<String>,
+    referrer_url: Option<String>,
+    client_ip_address: Option<String>,
+    client_user_agent: Option<String>,
+    external_id: Option<String>,
+    consent: Option<bool>,
+    /// Event name -> event id chosen by the browser pixel, for deduplication.
+    event_ids: Option<BTreeMap<String, String>>,
+    /// Event name -> when the pixel fired it on this click (unix ms), to tell server events
+    /// that reach Meta past its 48-hour dedup window.
+    pixel_fired_at: Option<BTreeMap<String, i64>>,
+    em: Option<String>,
+    ph: Option<String>,
+    #[schema(rename = "fn")]
+    fn_: Option<String>,
+    ln: Option<String>,
+    ge: Option<String>,
+    db: Option<String>,
+    ct: Option<String>,
+    st: Option<String>,
+    zp: Option<String>,
+    country: Option<String>,
+}
+
+/// The trackers whose postback dialects the server speaks.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum TrackerName {
+    Keitaro,
+    Binom,
+    Bemob,
+    Voluum,
+    Redtrack,
+    Clickflare,
+    Generic,
+}
+
+/// A registered click (201 when new, 200 when merged into a known one).
+#[derive(ToSchema)]
+pub struct ClickRegistered {
+    click_id: String,
+    /// Event name -> the event id the browser pixel should use.
+    event_ids: BTreeMap<String, String>,
+    /// Fields dropped from a public call (visitor-controlled overrides, oversize values).
+    ignored: Option<Vec<String>>,
+}
+
+/// `GET /v1/campaigns/{key}/tag-config`.
+#[derive(ToSchema)]
+pub struct TagConfig {
+    campaign: String,
+    /// Rendered by the tag as the server renders it (`{txid}` empty).
+    event_id_template: String,
+    /// The Meta event names the campaign's event map sends.
+    events: Vec<String>,
+    /// The campaign's `require_consent`: the tag waits for `capiBridge.consent(true)`.
+    consent_required: bool,
+}
+
+/// What a postback did: `accepted`, `duplicate`, `unmatched`, `ignored`, ...
+#[derive(ToSchema)]
+pub struct PostbackAnswer {
+    status: String,
+    conversion_id: Option<i64>,
+}
+
+/// Keitaro's `return=` text, answered instead of JSON when the postback asks for it.
+#[derive(ToSchema)]
+#[schema(value_type = String)]
+pub struct ReturnText(String);
+
+/// A campaign as the admin API shows it; the access token is never shown.
+#[derive(ToSchema)]
+pub struct Campaign {
+    key: String,
+    name: String,
+    pixel_id: String,
+    access_token_set: bool,
+    test_event_code: Option<String>,
+    action_source: String,
+    event_map: BTreeMap<String, Option<String>>,
+    currency: String,
+    value_source: Value,
+    event_id_template: String,
+    landing_url: Option<String>,
+    /// `send` or `skip`: events that would reach Meta more than 48 hours after their pixel twin.
+    late_pixel_twin: String,
+    require_consent: bool,
+    limited_data_use: bool,
+    enabled: bool,
+    created_at: String,
+    updated_at: String,
+}
+
+/// A new campaign: `key`, `pixel_id` and `access_token` are required.
+#[derive(ToSchema)]
+#[schema(example = json!({"key": "st-offer-2", "pixel_id": "1234567890",
+    "access_token": "EAAexample0123456789", "landing_url": "https://lp.example.com/"}))]
+pub struct CampaignFields {
+    key: Option<String>,
+    name: Option<String>,
+    pixel_id: Option<String>,
+    access_token: Option<String>,
+    test_event_code: Option<String>,
+    /// `website`, `app`, `system_generated`, ...
+    action_source: Option<String>,
+    /// Tracker status -> Meta event name (`null` drops that status).
+    event_map: Option<BTreeMap<String, Option<String>>>,
+    currency: Option<String>,
+    /// `"payout"`, `"none"` or `{"fixed": <amount>}`.
+    value_source: Option<Value>,
+    event_id_template: Option<String>,
+    landing_url: Option<String>,
+    /// `send` (default) or `skip`: what to do with an event that would reach Meta more than 48
+    /// hours after the pixel fired its twin (Meta would count it twice).
+    late_pixel_twin: Option<String>,
+    require_consent: Option<bool>,
+    limited_data_use: Option<bool>,
+    enabled: Option<bool>,
+}
+
+/// A change to a campaign: only the fields that change (`null` clears `test_event_code` and
+/// `landing_url`); the key cannot change.
+#[derive(ToSchema)]
+#[schema(example = json!({"name": "Summer offer", "currency": "EUR"}))]
+pub struct CampaignPatch {
+    name: Option<String>,
+    pixel_id: Option<String>,
+    access_token: Option<String>,
+    test_event_code: Option<String>,
+    action_source: Option<String>,
+    event_map: Option<BTreeMap<String, Option<String>>>,
+    currency: Option<String>,
+    value_source: Option<Value>,
+    event_id_template: Option<String>,
+    landing_url: Option<String>,
+    /// `send` (default) or `skip`: what to do with an event that would reach Meta more than 48
+    /// hours after the pixel fired its twin (Meta would count it twice).
+    late_pixel_twin: Option<String>,
+    require_consent: Option<bool>,
+    limited_data_use: Option<bool>,
+    enabled: Option<bool>,
+}
+
+#[derive(ToSchema)]
+pub struct CampaignList {
+    campaigns: Vec<Campaign>,
+}
+
+/// A stored click; customer fields only as hashes.
+#[derive(ToSchema)]
+pub struct StoredClick {
+    click_id: String,
+    campaign: String,
+    first_seen_at: String,
+    updated_at: String,
+    fbclid: Option<String>,
+    fbc: Option<String>,
+    fbp: Option<String>,
+    event_source_url: Option<String>,
+    referrer_url: Option<String>,
+    client_ip_address: Option<String>,
+    client_user_agent: Option<String>,
+    consent: Option<bool>,
+    event_ids: Value,
+    user_data_hashes: BTreeMap<String, String>,
+}
+
+/// What an erasure removed.
+#[derive(ToSchema)]
+pub struct Erased {
+    clicks_deleted: u64,
+    conversions_scrubbed: u64,
+    events_erased: u64,
+    /// Events that had not reached Meta yet and now never will.
+    events_cancelled: u64,
+}
+
+/// A conversion and its event.
+#[derive(ToSchema)]
+pub struct Conversion {
+    id: i64,
+    /// One of the conversion states (`GET /admin/v1/conversions?state=`).
+    state: Option<String>,
+}
+
+/// A conversion with its delivery attempts.
+#[derive(ToSchema)]
+pub struct ConversionDetail {
+    id: i64,
+    state: Option<String>,
+    attempts_log: Vec<Value>,
+}
+
+#[derive(ToSchema)]
+pub struct ConversionPage {
+    conversions: Vec<Conversion>,
+    /// Pass as `before` for the next page; `null` on the last.
+    next_before: Option<i64>,
+}
+
+/// A postback that was refused, kept (without the key and personal data) for inspection.
+#[derive(ToSchema)]
+pub struct RefusedPostback {
+    id: i64,
+}
+
+#[derive(ToSchema)]
+pub struct RefusedPage {
+    refused_postbacks: Vec<RefusedPostback>,
+    next_before: Option<i64>,
+}
+
+#[derive(ToSchema)]
+pub struct Requeued {
+    requeued: i64,
+}
+
+#[derive(ToSchema)]
+pub struct CampaignRequeued {
+    requeued: i64,
+    still_failed: i64,
+    /// More failed conversions remain: call again.
+    more: bool,
+}
+
+/// `GET /admin/v1/campaigns/{key}/quality`: every count present, zeros included.
+#[derive(ToSchema)]
+pub struct QualityReport {
+    campaign: String,
+    /// The window, in days (1-90).
+    days: u32,
+    /// Events created at or after this time are counted.
+    since: String,
+    /// One per event name: every event the campaign maps to, and any other it has events of.
+    events: Vec<EventQuality>,
+}
+
+#[derive(ToSchema)]
+pub struct EventQuality {
+    event_name: String,
+    sent: i64,
+    pending: i64,
+    failed: i64,
+    expired: i64,
+    /// Each of the 15 `user_data` keys Meta matches on (`fbc`, `fbp`, `em`, `ph`,
+    /// `external_id`, `client_ip_address`, `client_user_agent`, `fn`, `ln`, `ct`, `st`, `zp`,
+    /// `country`, `db`, `ge`): how many sent events carried it.
+    keys: BTreeMap<String, Share>,
+    event_ids: EventIdSources,
+    median_seconds: Medians,
+    late_pixel_twins: LateTwins,
+    /// Failed and expired events by last error, the 5 most frequent.
+    top_failure_reasons: Vec<FailureReason>,
+}
+
+/// A count of sent events and its share of `sent` (0 when nothing was sent).
+#[derive(ToSchema)]
+pub struct Share {
+    count: i64,
+    share: f64,
+}
+
+/// Where the sent events' `event_id` came from.
+#[derive(ToSchema)]
+pub struct EventIdSources {
+    /// The eventID the page registered for the pixel: deduplicable with the browser event.
+    pixel: Share,
+    /// The campaign's `event_id_template`.
+    template: Share,
+    /// The postback's click was never registered.
+    no_click: Share,
+}
+
+/// Events more than 48 hours after the pixel fired their twin (past Meta's dedup window).
+#[derive(ToSchema)]
+pub struct LateTwins {
+    /// Sent anyway (`late_pixel_twin: send`): Meta may count these twice.
+    sent: Share,
+    /// Not sent (`late_pixel_twin: skip`).
+    skipped: i64,
+}
+
+/// `null` when no sent event had both times.
+#[derive(ToSchema)]
+pub struct Medians {
+    click_to_conversion: Option<f64>,
+    conversion_to_accepted: Option<f64>,
+}
+
+#[derive(ToSchema)]
+pub struct FailureReason {
+    /// `failed` or `expired`.
+    state: String,
+    reason: String,
+    count: i64,
+}
+
+/// `POST /admin/v1/campaigns/{key}/test-event`; the body is optional.
+#[derive(ToSchema)]
+#[schema(example = json!({"event_name": "Lead"}))]
+pub struct TestEventRequest {
+    /// A Meta event name (default `Lead`).
+    event_name: Option<String>,
+}
+
+/// Meta accepted the test event.
+#[derive(ToSchema)]
+pub struct TestEventAccepted {
+    events_received: Option<u64>,
+    fbtrace_id: Option<String>,
+    test_event_code: String,
+    /// The event as sent.
+    event: Value,
+}
+
+#[derive(ToSchema)]
+pub struct Status {
+    status: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::PartialSchema;
+
+    use crate::trackers::Tracker;
+
+    #[test]
+    fn tracker_names_are_the_trackers() {
+        let schema = serde_json::to_value(super::TrackerName::schema()).unwrap();
+        let names: Vec<&str> = schema["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let trackers: Vec<&str> = Tracker::ALL.iter().map(|t| t.as_str()).collect();
+        assert_eq!(names, trackers);
+    }
+}

@@ -1,0 +1,204 @@
+//! The match-quality report of a campaign: counts from `storage::quality` shaped into the
+//! answer, with every event name and key present (a zero is an answer, an absent key is not).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::storage::quality::{EventStats, QualityRows};
+
+/// The `user_data` keys Meta matches on, in the order the report lists them.
+pub const MATCH_KEYS: [&str; 15] = [
+    "fbc",
+    "fbp",
+    "em",
+    "ph",
+    "external_id",
+    "client_ip_address",
+    "client_user_agent",
+    "fn",
+    "ln",
+    "ct",
+    "st",
+    "zp",
+    "country",
+    "db",
+    "ge",
+];
+
+/// Failure reasons listed per event name, most frequent first.
+pub const TOP_REASONS: usize = 5;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct QualityReport {
+    pub campaign: String,
+    pub days: u32,
+    pub since: DateTime<Utc>,
+    pub events: Vec<EventQuality>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct EventQuality {
+    pub event_name: String,
+    pub sent: i64,
+    pub pending: i64,
+    pub failed: i64,
+    pub expired: i64,
+    /// Share of the sent events carrying each key.
+    pub keys: BTreeMap<&'static str, Share>,
+    /// Where the sent events' `event_id` came from.
+    pub event_ids: EventIdSources,
+    pub median_seconds: Medians,
+    pub late_pixel_twins: LateTwins,
+    pub top_failure_reasons: Vec<Reason>,
+}
+
+/// Events more than 48 hours after their pixel twin, past Meta's dedup window.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct LateTwins {
+    /// Sent anyway (`late_pixel_twin: send`): Meta may have counted these twice. The share is
+    /// of `sent`.
+    pub sent: Share,
+    /// Not sent (`late_pixel_twin: skip`).
+    pub skipped: i64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct Share {
+    pub count: i64,
+    /// `count / sent`, 0 when nothing was sent; 4 decimals.
+    pub share: f64,
+}
+
+impl Share {
+    fn of(count: i64, total: i64) -> Self {
+        let share = if total > 0 {
+            (count as f64 / total as f64 * 10_000.0).round() / 10_000.0
+        } else {
+            0.0
+        };
+        Share { count, share }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct EventIdSources {
+    /// The eventID the page gave the pixel: Meta can deduplicate it with the browser event.
+    pub pixel: Share,
+    /// Built from the campaign's template (the click is known, the page registered no id).
+    pub template: Share,
+    /// The postback's click was never registered.
+    pub no_click: Share,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct Medians {
+    pub click_to_conversion: Option<f64>,
+    pub conversion_to_accepted: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Reason {
+    pub state: String,
+    pub reason: String,
+    pub count: i64,
+}
+
+/// The report: one entry per event name the campaign maps to or that has events, by name.
+pub fn shape(
+    campaign: &str,
+    days: u32,
+    since: DateTime<Utc>,
+    mapped_events: &[&str],
+    rows: QualityRows,
+) -> QualityReport {
+    let mut stats: BTreeMap<String, EventStats> = mapped_events
+        .iter()
+        .map(|name| {
+            let empty = EventStats {
+                event_name: (*name).to_owned(),
+                ..EventStats::default()
+            };
+            ((*name).to_owned(), empty)
+        })
+        .collect();
+    for s in rows.stats {
+        stats.insert(s.event_name.clone(), s);
+    }
+    let mut key_counts: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+    for k in &rows.keys {
+        key_counts.insert((k.event_name.as_str(), k.key.as_str()), k.count);
+    }
+    let mut reasons: BTreeMap<&str, Vec<Reason>> = BTreeMap::new();
+    for r in &rows.reasons {
+        stats
+            .entry(r.event_name.clone())
+            .or_insert_with(|| EventStats {
+                event_name: r.event_name.clone(),
+                ..EventStats::default()
+            });
+        reasons
+            .entry(r.event_name.as_str())
+            .or_default()
+            .push(Reason {
+                state: r.state.clone(),
+                reason: r.reason.clone(),
+                count: r.count,
+            });
+    }
+
+    let events = stats
+        .into_values()
+        .map(|s| {
+            let name = s.event_name.as_str();
+            let keys = MATCH_KEYS
+                .iter()
+                .map(|key| {
+                    let n = key_counts.get(&(name, *key)).copied().unwrap_or(0);
+                    (*key, Share::of(n, s.sent))
+                })
+                .collect();
+            let template = (s.sent - s.pixel_event_id - s.no_click).max(0);
+            let mut top = reasons.remove(name).unwrap_or_default();
+            top.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.reason.cmp(&b.reason)));
+            top.truncate(TOP_REASONS);
+            EventQuality {
+                event_ids: EventIdSources {
+                    pixel: Share::of(s.pixel_event_id, s.sent),
+                    template: Share::of(template, s.sent),
+                    no_click: Share::of(s.no_click, s.sent),
+                },
+                median_seconds: Medians {
+                    click_to_conversion: s.median_click_to_conversion_secs.map(round_secs),
+                    conversion_to_accepted: s.median_conversion_to_accepted_secs.map(round_secs),
+                },
+                late_pixel_twins: LateTwins {
+                    sent: Share::of(s.late_twin_sent, s.sent),
+                    skipped: s.late_twin_skipped,
+                },
+                keys,
+                top_failure_reasons: top,
+                event_name: s.event_name,
+                sent: s.sent,
+                pending: s.pending,
+                failed: s.failed,
+                expired: s.expired,
+            }
+        })
+        .collect();
+    QualityReport {
+        campaign: campaign.to_owned(),
+        days,
+        since,
+        events,
+    }
+}
+
+fn round_secs(s: f64) -> f64 {
+    (s * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+#[path = "quality_tests.rs"]
+mod tests;

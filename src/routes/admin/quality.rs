@@ -1,0 +1,57 @@
+//! `GET /admin/v1/campaigns/{key}/quality?days=7`: how well the campaign's events match and
+//! deduplicate (see `crate::quality`).
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{Duration, Utc};
+
+use super::{campaign_key, query, Admin};
+use crate::domain::PIXEL_DEDUP_WINDOW;
+use crate::http::ApiError;
+use crate::quality::shape;
+use crate::startup::AppState;
+use crate::storage::{campaigns, quality};
+
+/// Longest window: events older than this are rarely still stored with their payloads.
+pub const MAX_DAYS: u32 = 90;
+const DEFAULT_DAYS: u32 = 7;
+
+pub async fn report(
+    _: Admin,
+    key: web::Path<String>,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let key = campaign_key(&key)?;
+    let q = query(&req, &["days"])?;
+    let days = match q.get("days") {
+        None => DEFAULT_DAYS,
+        Some(v) => v
+            .parse::<u32>()
+            .ok()
+            .filter(|d| (1..=MAX_DAYS).contains(d))
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_parameter",
+                    format!("days must be a whole number of days, 1-{MAX_DAYS}"),
+                )
+            })?,
+    };
+    let campaign = campaigns::find_by_key(&state.pool, key.as_str())
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found(
+                "campaign_not_found",
+                format!("no campaign with key {:?}", key.as_str()),
+            )
+        })?;
+    let since = Utc::now() - Duration::days(i64::from(days));
+    let window = PIXEL_DEDUP_WINDOW.to_std().expect("a positive window");
+    let rows = quality::rows(&state.pool, campaign.id, since, window).await?;
+    let mapped: Vec<&str> = campaign
+        .event_map
+        .event_names()
+        .into_iter()
+        .map(|n| n.as_str())
+        .collect();
+    Ok(HttpResponse::Ok().json(shape(key.as_str(), days, since, &mapped, rows)))
+}

@@ -1,0 +1,124 @@
+//! The match-quality report's numbers: what the campaign's events carried and how they fared,
+//! counted in SQL over the events created in the window (their payloads, conversions, clicks).
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+
+/// One event name's counts. Medians are `None` when no event had both times.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EventStats {
+    pub event_name: String,
+    pub sent: i64,
+    pub pending: i64,
+    pub failed: i64,
+    pub expired: i64,
+    /// Sent with the eventID the page registered for the pixel on that click.
+    pub pixel_event_id: i64,
+    /// Sent for a postback whose click was never registered.
+    pub no_click: i64,
+    pub median_click_to_conversion_secs: Option<f64>,
+    pub median_conversion_to_accepted_secs: Option<f64>,
+    /// Sent later than the dedup window after the pixel fired the same event on the click.
+    pub late_twin_sent: i64,
+    /// Not sent for that reason (the campaign's `late_pixel_twin` is `skip`).
+    pub late_twin_skipped: i64,
+}
+
+/// How many sent events of `event_name` carried `user_data.key`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyCount {
+    pub event_name: String,
+    pub key: String,
+    pub count: i64,
+}
+
+/// Failed or expired events of `event_name` with the same last error.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReasonCount {
+    pub event_name: String,
+    pub state: String,
+    pub reason: String,
+    pub count: i64,
+}
+
+pub struct QualityRows {
+    pub stats: Vec<EventStats>,
+    pub keys: Vec<KeyCount>,
+    pub reasons: Vec<ReasonCount>,
+}
+
+/// Events of campaign `campaign_id` created at or after `since`; `dedup_window` is how long
+/// after the pixel Meta still deduplicates.
+pub async fn rows(
+    pool: &PgPool,
+    campaign_id: i64,
+    since: DateTime<Utc>,
+    dedup_window: std::time::Duration,
+) -> Result<QualityRows, sqlx::Error> {
+    let stats = sqlx::query_as!(
+        EventStats,
+        r#"SELECT e.event_name,
+            count(*) FILTER (WHERE e.state = 'sent') AS "sent!",
+            count(*) FILTER (WHERE e.state = 'pending') AS "pending!",
+            count(*) FILTER (WHERE e.state = 'failed') AS "failed!",
+            count(*) FILTER (WHERE e.state = 'expired') AS "expired!",
+            count(*) FILTER (WHERE e.state = 'sent'
+                AND k.event_ids ->> e.event_name = e.event_id) AS "pixel_event_id!",
+            count(*) FILTER (WHERE e.state = 'sent' AND c.click_row_id IS NULL) AS "no_click!",
+            percentile_cont(0.5) WITHIN GROUP (
+                ORDER BY extract(epoch FROM c.event_time - k.first_seen_at)::float8)
+                FILTER (WHERE e.state = 'sent' AND k.id IS NOT NULL)
+                AS median_click_to_conversion_secs,
+            percentile_cont(0.5) WITHIN GROUP (
+                ORDER BY extract(epoch FROM e.sent_at - c.event_time)::float8)
+                FILTER (WHERE e.state = 'sent' AND e.sent_at IS NOT NULL)
+                AS median_conversion_to_accepted_secs,
+            count(*) FILTER (WHERE e.state = 'sent' AND e.sent_at
+                > to_timestamp((k.pixel_fired_at ->> e.event_name)::bigint / 1000.0)
+                  + make_interval(secs => $3)) AS "late_twin_sent!",
+            count(*) FILTER (WHERE e.state = 'failed'
+                AND e.failure_class = 'late_pixel_twin') AS "late_twin_skipped!"
+         FROM events e
+         JOIN conversions c ON c.id = e.conversion_id
+         LEFT JOIN clicks k ON k.id = c.click_row_id
+         WHERE e.campaign_id = $1 AND e.created_at >= $2
+         GROUP BY e.event_name"#,
+        campaign_id,
+        since,
+        dedup_window.as_secs_f64(),
+    )
+    .fetch_all(pool)
+    .await?;
+
+    let keys = sqlx::query_as!(
+        KeyCount,
+        r#"SELECT e.event_name, u.key AS "key!", count(*) AS "count!"
+         FROM events e, jsonb_object_keys(e.payload -> 'user_data') AS u(key)
+         WHERE e.campaign_id = $1 AND e.created_at >= $2 AND e.state = 'sent'
+           AND jsonb_typeof(e.payload -> 'user_data') = 'object'
+         GROUP BY e.event_name, u.key"#,
+        campaign_id,
+        since,
+    )
+    .fetch_all(pool)
+    .await?;
+
+    let reasons = sqlx::query_as!(
+        ReasonCount,
+        r#"SELECT e.event_name, e.state, COALESCE(e.last_error, 'no reason recorded') AS "reason!",
+            count(*) AS "count!"
+         FROM events e
+         WHERE e.campaign_id = $1 AND e.created_at >= $2 AND e.state IN ('failed', 'expired')
+         GROUP BY e.event_name, e.state, 3"#,
+        campaign_id,
+        since,
+    )
+    .fetch_all(pool)
+    .await?;
+
+    Ok(QualityRows {
+        stats,
+        keys,
+        reasons,
+    })
+}
