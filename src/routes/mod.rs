@@ -37,7 +37,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(clicks::register_post))
                 .route(web::get().to(clicks::register_get)),
         )
-        .service(web::resource("/v1/tag.js").get(tag::script))
+        .service(
+            web::resource("/v1/tag.js")
+                .get(tag::script)
+                // Link checkers and CDNs probe assets with HEAD.
+                .route(web::head().to(tag::script)),
+        )
         .service(
             web::resource("/v1/campaigns/{key}/tag-config")
                 .wrap(

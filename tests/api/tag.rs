@@ -42,6 +42,16 @@ async fn the_tag_is_cacheable_javascript_with_a_strong_etag() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
+
+    // HEAD (link checkers, CDNs) answers the same headers without the body.
+    let resp = app.client.head(app.url("/v1/tag.js")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["etag"], etag.as_str());
+    assert_eq!(
+        resp.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    assert!(resp.text().await.unwrap().is_empty());
 }
 
 #[tokio::test]
