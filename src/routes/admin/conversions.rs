@@ -2,13 +2,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 
-use super::{campaign_key, query, Admin};
+use super::{campaign_key, find_campaign, query, Admin};
 use crate::domain::{CampaignKey, DeliveryStatus};
 use crate::http::params::Params;
 use crate::http::ApiError;
 use crate::ingest::retry::{retry_conversion, Retried};
 use crate::startup::AppState;
-use crate::storage::{campaigns, conversions, events, refused};
+use crate::storage::{conversions, events, refused};
 
 /// `GET /admin/v1/conversions?campaign=&state=&click_id=&since=&until=&limit=&before=`: newest
 /// first. An unknown parameter is a 400: a misspelt filter must not silently return everything.
@@ -180,14 +180,7 @@ pub async fn retry_campaign(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let key = campaign_key(&key)?;
-    let campaign = campaigns::find_by_key(&state.pool, key.as_str())
-        .await?
-        .ok_or_else(|| {
-            ApiError::not_found(
-                "campaign_not_found",
-                format!("no campaign with key {:?}", key.as_str()),
-            )
-        })?;
+    let campaign = find_campaign(&state, &key).await?;
     let ids = conversions::failed_of_campaign(&state.pool, campaign.id, RETRY_BATCH).await?;
     let (mut requeued, mut still_failed) = (0, 0);
     for id in &ids {

@@ -10,7 +10,7 @@ use std::future::{ready, Ready};
 
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 
-use crate::domain::CampaignKey;
+use crate::domain::{Campaign, CampaignKey};
 use crate::http::auth::{bearer_token, secret_matches};
 use crate::http::params::{parse_urlencoded, Params};
 use crate::http::ApiError;
@@ -76,6 +76,18 @@ pub fn campaign_key(raw: &str) -> Result<CampaignKey, ApiError> {
             format!("no campaign with key {raw:?}"),
         )
     })
+}
+
+/// The campaign with this key, or the same 404 as an unparseable key.
+pub async fn find_campaign(state: &AppState, key: &CampaignKey) -> Result<Campaign, ApiError> {
+    crate::storage::campaigns::find_by_key(&state.pool, key.as_str())
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found(
+                "campaign_not_found",
+                format!("no campaign with key {:?}", key.as_str()),
+            )
+        })
 }
 
 /// The query parameters, refusing any name not in `known`.

@@ -4,12 +4,12 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{Duration, Utc};
 
-use super::{campaign_key, query, Admin};
+use super::{campaign_key, find_campaign, query, Admin};
 use crate::domain::PIXEL_DEDUP_WINDOW;
 use crate::http::ApiError;
 use crate::quality::shape;
 use crate::startup::AppState;
-use crate::storage::{campaigns, quality};
+use crate::storage::quality;
 
 /// Longest window: events older than this are rarely still stored with their payloads.
 pub const MAX_DAYS: u32 = 90;
@@ -36,14 +36,7 @@ pub async fn report(
                 )
             })?,
     };
-    let campaign = campaigns::find_by_key(&state.pool, key.as_str())
-        .await?
-        .ok_or_else(|| {
-            ApiError::not_found(
-                "campaign_not_found",
-                format!("no campaign with key {:?}", key.as_str()),
-            )
-        })?;
+    let campaign = find_campaign(&state, &key).await?;
     let since = Utc::now() - Duration::days(i64::from(days));
     let window = PIXEL_DEDUP_WINDOW.to_std().expect("a positive window");
     let rows = quality::rows(&state.pool, campaign.id, since, window).await?;

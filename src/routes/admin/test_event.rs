@@ -8,14 +8,13 @@ use chrono::Utc;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{campaign_key, json_body, Admin};
+use super::{campaign_key, find_campaign, json_body, Admin};
 use crate::capi::test_event::{synthetic_event, TestVisitor};
 use crate::delivery::graph::{Batch, SendResult};
 use crate::domain::{AccessToken, EventName};
 use crate::http::client_ip::client_ip;
 use crate::http::ApiError;
 use crate::startup::AppState;
-use crate::storage::campaigns;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -39,14 +38,7 @@ pub async fn send(
     };
     let event_name = EventName::parse(body.event_name.as_deref().unwrap_or("Lead"))
         .map_err(|e| ApiError::invalid_field("event_name", e))?;
-    let campaign = campaigns::find_by_key(&state.pool, key.as_str())
-        .await?
-        .ok_or_else(|| {
-            ApiError::not_found(
-                "campaign_not_found",
-                format!("no campaign with key {:?}", key.as_str()),
-            )
-        })?;
+    let campaign = find_campaign(&state, &key).await?;
     let Some(test_event_code) = campaign.test_event_code.as_deref() else {
         return Err(ApiError::Unprocessable {
             code: "no_test_event_code",
