@@ -73,6 +73,15 @@ pub struct Config {
     #[arg(long, env = "ADMIN_TOKEN", value_name = "ADMIN_TOKEN", hide_env_values = true, value_parser = secret("ADMIN_TOKEN"), global = true)]
     pub admin_token: Option<String>,
 
+    /// The service's public base URL (https://capi.example.com); when https, the dashboard's
+    /// session cookie is marked Secure.
+    #[arg(long, env = "PUBLIC_URL", value_name = "PUBLIC_URL", value_parser = parse_public_url, global = true)]
+    pub public_url: Option<String>,
+
+    /// How long a dashboard sign-in lasts.
+    #[arg(long, env = "UI_SESSION_TTL", value_name = "UI_SESSION_TTL", default_value = "12h", value_parser = humantime::parse_duration, global = true)]
+    pub ui_session_ttl: Duration,
+
     /// Bearer token for GET /metrics (at least 16 characters). Without it and without
     /// METRICS_ADDR, /metrics is off.
     #[arg(long, env = "METRICS_TOKEN", value_name = "METRICS_TOKEN", hide_env_values = true, value_parser = secret("METRICS_TOKEN"), global = true)]
@@ -304,6 +313,18 @@ fn parse_metrics_addr(s: &str) -> Result<SocketAddr, String> {
 
 /// `:8080` is every IPv4 interface (Go's and many tools' shorthand); a name is resolved once,
 /// IPv4 first, since `localhost` often resolves to `::1` before `127.0.0.1`.
+fn parse_public_url(s: &str) -> Result<String, String> {
+    let s = s.trim().trim_end_matches('/');
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .ok_or_else(|| format!("{s:?} must start with https:// or http://"))?;
+    if rest.is_empty() {
+        return Err(format!("{s:?} has no host"));
+    }
+    Ok(s.to_owned())
+}
+
 fn parse_listen_addr(s: &str) -> Result<SocketAddr, String> {
     let bad =
         || format!("LISTEN_ADDR must be IP:port, host:port or :port (0.0.0.0:8080), not {s:?}");

@@ -28,3 +28,4 @@ pub mod startup;
 pub mod storage;
 pub mod telemetry;
 pub mod trackers;
+pub mod ui;

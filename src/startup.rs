@@ -59,6 +59,7 @@ pub struct AppState {
     /// Meta, for the test event; delivery has its own clone.
     pub graph: GraphClient,
     pub metrics_access: MetricsAccess,
+    pub ui: crate::ui::UiSettings,
 }
 
 pub struct Application {
@@ -167,6 +168,7 @@ impl Application {
                 (None, Some(_)) => MetricsAccess::SeparateListener,
                 (None, None) => MetricsAccess::Off,
             },
+            ui: crate::ui::UiSettings::new(config.public_url.as_deref(), config.ui_session_ttl),
         });
         let metrics_server = match config.metrics_addr {
             Some(addr) => Some(metrics_server(addr, state.clone())?),
@@ -179,6 +181,7 @@ impl Application {
                 every.tick().await;
                 pruning.click_rate_limit.prune();
                 pruning.campaign_rate_limit.prune();
+                pruning.ui.sign_in_limit.prune();
             }
         });
         let mut server = HttpServer::new(move || {

@@ -58,7 +58,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(postback::receive))
                 .route(web::post().to(postback::receive)),
         )
-        .configure(admin::configure);
+        .configure(admin::configure)
+        .configure(crate::ui::configure);
 }
 
 /// Counts every request by its route pattern (never the raw path: ids would explode the
@@ -114,7 +115,11 @@ pub fn problem_for_framework_errors<B>(
     let is_problem = res
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+        // Dashboard pages render their own errors.
+        .is_some_and(|v| {
+            v.as_bytes().starts_with(b"application/problem+json")
+                || v.as_bytes().starts_with(b"text/html")
+        });
     if is_problem {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }

@@ -9,9 +9,11 @@ pub mod conversions;
 pub mod events;
 pub mod group_commit;
 pub mod outbox_stats;
+pub mod overview;
 pub mod privacy;
 pub mod quality;
 pub mod refused;
+pub mod ui_sessions;
 
 use std::time::Duration;
 

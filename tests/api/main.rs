@@ -26,3 +26,5 @@ mod tag_browser;
 mod tag_install;
 mod test_event;
 mod token_encryption;
+mod ui_overview;
+mod ui_session;

@@ -1,0 +1,161 @@
+//! The dashboard under `/ui/`: server-rendered pages (maud templates compiled into the binary)
+//! over the same storage code as the admin API, behind a sign-in with the admin token.
+
+mod overview;
+mod pages;
+mod session;
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpResponse, ResponseError};
+use governor::Quota;
+use maud::{html, Markup, DOCTYPE};
+
+use crate::http::rate_limit::{RateLimit, RateLimitSetting};
+
+pub use overview::{chart_svg, hourly_series, Overview};
+
+const CSS: &str = include_str!("app.css");
+
+/// Dashboard settings shared by its handlers.
+pub struct UiSettings {
+    /// `Secure` on the session cookie (PUBLIC_URL is https).
+    pub secure_cookie: bool,
+    pub session_ttl: Duration,
+    /// Sign-in attempts per client address: a handful a minute, then 429.
+    pub sign_in_limit: RateLimit<IpAddr>,
+}
+
+impl UiSettings {
+    pub fn new(public_url: Option<&str>, session_ttl: Duration) -> Self {
+        let per_minute = NonZeroU32::new(5).expect("5 is not zero");
+        UiSettings {
+            secure_cookie: public_url.is_some_and(|u| u.starts_with("https://")),
+            session_ttl,
+            sign_in_limit: RateLimit::new(RateLimitSetting(Some(Quota::per_minute(per_minute)))),
+        }
+    }
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/ui")
+            .get(|| async { see_other("/ui/") })
+            .head(|| async { see_other("/ui/") }),
+    )
+    .service(web::resource("/ui/").get(pages::overview))
+    .service(
+        web::resource("/ui/login")
+            .get(pages::login_form)
+            .post(pages::sign_in),
+    )
+    .service(web::resource("/ui/logout").post(pages::sign_out))
+    .service(web::resource("/ui/app.css").get(stylesheet));
+}
+
+async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(CSS)
+}
+
+/// A relative redirect: the dashboard works behind any host name or proxy.
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
+/// The dashboard's one error type: each case is an HTML page (or a redirect), never data.
+#[derive(Debug, thiserror::Error)]
+pub enum UiError {
+    #[error("not signed in")]
+    SignIn,
+    #[error("the form is stale or came from another site")]
+    Csrf,
+    #[error("too many sign-in attempts")]
+    Throttled { retry_after_secs: u64 },
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+impl ResponseError for UiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            UiError::SignIn => StatusCode::SEE_OTHER,
+            UiError::Csrf => StatusCode::FORBIDDEN,
+            UiError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            UiError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (title, text) = match self {
+            UiError::SignIn => return see_other("/ui/login"),
+            UiError::Csrf => (
+                "Refused",
+                "This form is out of date or was sent from another site. Reload the page and try again.",
+            ),
+            UiError::Throttled { .. } => (
+                "Too many attempts",
+                "Too many sign-in attempts from your address. Wait a minute and try again.",
+            ),
+            UiError::Database(e) => {
+                tracing::error!(error = %e, "dashboard page failed");
+                ("Error", "The database could not be read; the error has been logged.")
+            }
+        };
+        let mut res = HttpResponse::build(self.status_code());
+        if let UiError::Throttled { retry_after_secs } = self {
+            res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+        }
+        html_response(&mut res, layout(title, None, html! { p.notice { (text) } }))
+    }
+}
+
+fn html_response(res: &mut actix_web::HttpResponseBuilder, page: Markup) -> HttpResponse {
+    res.content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header(("x-frame-options", "DENY"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'",
+        ))
+        .body(page.into_string())
+}
+
+/// The frame of every page; `csrf` is the signed-in session's token (a sign-out button).
+fn layout(title: &str, csrf: Option<&str>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · capi-bridge" }
+                link rel="stylesheet" href="/ui/app.css";
+            }
+            body {
+                header.top {
+                    a.brand href="/ui/" { "capi-bridge" }
+                    @if let Some(token) = csrf {
+                        nav { a href="/ui/" { "Overview" } }
+                        form.signout method="post" action="/ui/logout" {
+                            input type="hidden" name="csrf" value=(token);
+                            button type="submit" { "Sign out" }
+                        }
+                    }
+                }
+                main {
+                    h1 { (title) }
+                    (body)
+                }
+            }
+        }
+    }
+}

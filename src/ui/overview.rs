@@ -1,0 +1,267 @@
+//! The overview's shaping: raw counts in, rows with every known state (zeros included) and a
+//! 24-bar chart out. Pure, so the table tests below pin it without a database.
+
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use maud::{html, Markup};
+
+use crate::domain::EventState;
+use crate::storage::outbox_stats::OutboxStats;
+use crate::storage::overview::WindowCounts;
+
+/// A conversion's own state, as the overview names it, in display order.
+const POSTBACK_STATES: &[(&str, &str)] = &[
+    ("queued", "made an event"),
+    ("unmatched", "unmatched (no click)"),
+    ("skipped", "skipped (status not mapped)"),
+    ("suppressed", "suppressed (no consent)"),
+    ("failed", "failed"),
+];
+
+#[derive(Debug, PartialEq)]
+pub struct Row {
+    pub label: String,
+    pub day: i64,
+    pub week: i64,
+    /// A heading row (a total), the others are its parts.
+    pub group: bool,
+}
+
+#[derive(Debug, PartialEq)]
+pub struct Overview {
+    pub rows: Vec<Row>,
+    pub oldest_pending: Option<String>,
+}
+
+fn row(label: impl Into<String>, day: i64, week: i64, group: bool) -> Row {
+    Row {
+        label: label.into(),
+        day,
+        week,
+        group,
+    }
+}
+
+fn count<K: PartialEq>(counts: &[(K, i64)], key: &K) -> i64 {
+    counts
+        .iter()
+        .filter(|(k, _)| k == key)
+        .map(|(_, n)| n)
+        .sum()
+}
+
+fn total<K>(counts: &[(K, i64)]) -> i64 {
+    counts.iter().map(|(_, n)| n).sum()
+}
+
+impl Overview {
+    pub fn shape(day: &WindowCounts, week: &WindowCounts, outbox: &OutboxStats) -> Self {
+        let mut rows = vec![row("Clicks registered", day.clicks, week.clicks, true)];
+
+        rows.push(row(
+            "Postbacks",
+            total(&day.postbacks),
+            total(&week.postbacks),
+            true,
+        ));
+        for (state, label) in POSTBACK_STATES {
+            let key = (*state).to_owned();
+            rows.push(row(
+                *label,
+                count(&day.postbacks, &key),
+                count(&week.postbacks, &key),
+                false,
+            ));
+        }
+
+        rows.push(row("Events", total(&day.events), total(&week.events), true));
+        for state in EventState::ALL {
+            rows.push(row(
+                state.as_str(),
+                count(&day.events, state),
+                count(&week.events, state),
+                false,
+            ));
+        }
+
+        rows.push(row(
+            "Meta errors",
+            total(&day.meta_errors),
+            total(&week.meta_errors),
+            true,
+        ));
+        let mut codes: Vec<Option<i32>> = week
+            .meta_errors
+            .iter()
+            .chain(&day.meta_errors)
+            .map(|(c, _)| *c)
+            .collect();
+        codes.sort_unstable();
+        codes.dedup();
+        for code in codes {
+            let label = code.map_or("without a code".to_owned(), |c| format!("code {c}"));
+            rows.push(row(
+                label,
+                count(&day.meta_errors, &code),
+                count(&week.meta_errors, &code),
+                false,
+            ));
+        }
+
+        Overview {
+            rows,
+            oldest_pending: outbox.oldest_pending_seconds.map(age),
+        }
+    }
+}
+
+/// `42 s`, `12 min`, `3 h 5 min`, `2 d 4 h`.
+pub fn age(seconds: f64) -> String {
+    let s = seconds.max(0.0) as u64;
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min", s / 60),
+        3600..86400 => format!("{} h {} min", s / 3600, s % 3600 / 60),
+        _ => format!("{} d {} h", s / 86400, s % 86400 / 3600),
+    }
+}
+
+/// The 24 hours ending with the current one, oldest first, zeros where nothing happened.
+pub fn hourly_series(
+    now: DateTime<Utc>,
+    rows: &[(DateTime<Utc>, i64)],
+) -> Vec<(DateTime<Utc>, i64)> {
+    let hour = TimeDelta::hours(1);
+    let current = now.duration_trunc(hour).unwrap_or(now);
+    (0..24)
+        .rev()
+        .map(|back| {
+            let start = current - hour * back;
+            (start, count(rows, &start))
+        })
+        .collect()
+}
+
+/// A bar per hour, scaled to the busiest one, with the count in each bar's tooltip.
+pub fn chart_svg(series: &[(DateTime<Utc>, i64)]) -> Markup {
+    const W: i64 = 20;
+    const H: i64 = 100;
+    let max = series.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
+    let width = W * series.len() as i64;
+    html! {
+        svg.chart viewBox=(format!("0 0 {width} {}", H + 16)) role="img"
+            aria-label=(format!("events per hour, {} in all", total(series))) {
+            line.axis x1="0" y1=(H) x2=(width) y2=(H) {}
+            @for (i, (start, n)) in series.iter().enumerate() {
+                @let h = (n * H / max).max(if *n > 0 { 2 } else { 0 });
+                rect.bar x=(i as i64 * W + 2) y=(H - h) width=(W - 4) height=(h) {
+                    title { (start.format("%H:00")) " UTC: " (n) }
+                }
+                @if i % 6 == 0 {
+                    text.tick x=(i as i64 * W + 2) y=(H + 13) { (start.format("%H:00")) }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn counts(
+        clicks: i64,
+        postbacks: &[(&str, i64)],
+        errors: &[(Option<i32>, i64)],
+    ) -> WindowCounts {
+        WindowCounts {
+            clicks,
+            postbacks: postbacks
+                .iter()
+                .map(|(s, n)| ((*s).to_owned(), *n))
+                .collect(),
+            events: vec![(EventState::Sent, 2), (EventState::Failed, 1)],
+            meta_errors: errors.to_vec(),
+        }
+    }
+
+    fn outbox(oldest: Option<f64>) -> OutboxStats {
+        OutboxStats {
+            events: vec![],
+            conversions: vec![],
+            depth: 0,
+            oldest_pending_seconds: oldest,
+        }
+    }
+
+    fn find<'a>(o: &'a Overview, label: &str) -> &'a Row {
+        o.rows.iter().find(|r| r.label == label).unwrap()
+    }
+
+    #[test]
+    fn shows_every_state_with_zeros_and_totals() {
+        let day = counts(3, &[("queued", 1)], &[]);
+        let week = counts(9, &[("queued", 4), ("unmatched", 2)], &[(Some(190), 1)]);
+        let o = Overview::shape(&day, &week, &outbox(None));
+        let cases = [
+            ("Clicks registered", 3, 9),
+            ("Postbacks", 1, 6),
+            ("made an event", 1, 4),
+            ("unmatched (no click)", 0, 2),
+            ("suppressed (no consent)", 0, 0),
+            ("Events", 3, 3),
+            ("sent", 2, 2),
+            ("pending", 0, 0),
+            ("expired", 0, 0),
+            ("Meta errors", 0, 1),
+            ("code 190", 0, 1),
+        ];
+        for (label, d, w) in cases {
+            let r = find(&o, label);
+            assert_eq!((r.day, r.week), (d, w), "{label}");
+        }
+        assert_eq!(o.oldest_pending, None);
+    }
+
+    #[test]
+    fn ages_read_naturally() {
+        let cases = [
+            (0.0, "0 s"),
+            (59.9, "59 s"),
+            (60.0, "1 min"),
+            (3_725.0, "1 h 2 min"),
+            (2.0 * 86_400.0 + 7_200.0, "2 d 2 h"),
+            (-3.0, "0 s"),
+        ];
+        for (secs, want) in cases {
+            assert_eq!(age(secs), want, "{secs}");
+        }
+    }
+
+    #[test]
+    fn the_series_has_24_hours_ending_now_with_zeros() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 10, 30, 0).unwrap();
+        let at = |h| Utc.with_ymd_and_hms(2026, 12, 1, h, 0, 0).unwrap();
+        let s = hourly_series(now, &[(at(10), 5), (at(8), 2)]);
+        assert_eq!(s.len(), 24);
+        assert_eq!(s[23], (at(10), 5));
+        assert_eq!(s[22], (at(9), 0));
+        assert_eq!(s[21], (at(8), 2));
+        assert_eq!(
+            s[0].0,
+            Utc.with_ymd_and_hms(2026, 11, 30, 11, 0, 0).unwrap()
+        );
+    }
+
+    #[test]
+    fn the_chart_scales_to_the_busiest_hour() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 10, 30, 0).unwrap();
+        let at = |h| Utc.with_ymd_and_hms(2026, 12, 1, h, 0, 0).unwrap();
+        let svg = chart_svg(&hourly_series(now, &[(at(10), 4), (at(9), 2)])).into_string();
+        assert_eq!(svg.matches("<rect").count(), 24);
+        assert!(svg.contains(r#"y="0" width="16" height="100""#), "{svg}");
+        assert!(svg.contains(r#"y="50" width="16" height="50""#), "{svg}");
+        assert!(svg.contains("10:00 UTC: 4"));
+        assert!(svg.contains("6 in all"));
+    }
+}

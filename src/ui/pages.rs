@@ -1,0 +1,142 @@
+//! The dashboard's handlers: thin, reading through `crate::storage` like the admin API.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::Utc;
+use maud::html;
+use serde::Deserialize;
+
+use super::overview::{chart_svg, hourly_series, Overview};
+use super::session::{same_origin, set_cookie, Session};
+use super::{html_response, layout, see_other, UiError};
+use crate::http::auth::secret_matches;
+use crate::http::client_ip::client_ip;
+use crate::startup::AppState;
+use crate::storage::{outbox_stats, overview};
+
+type State = web::Data<AppState>;
+
+pub async fn login_form(req: HttpRequest, state: State) -> Result<HttpResponse, UiError> {
+    // Already signed in: straight to the overview.
+    match Session::require(&req, &state.pool).await {
+        Ok(_) => return Ok(see_other("/ui/")),
+        Err(UiError::SignIn) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(login_page(HttpResponse::Ok(), false))
+}
+
+fn login_page(mut res: actix_web::HttpResponseBuilder, wrong: bool) -> HttpResponse {
+    let body = html! {
+        form.card method="post" action="/ui/login" {
+            @if wrong { p.error role="alert" { "That is not the admin token." } }
+            label for="token" { "Admin token" }
+            input #token type="password" name="token" autocomplete="current-password" required autofocus;
+            button type="submit" { "Sign in" }
+        }
+    };
+    html_response(&mut res, layout("Sign in", None, body))
+}
+
+#[derive(Deserialize)]
+pub struct SignInForm {
+    token: String,
+}
+
+pub async fn sign_in(
+    req: HttpRequest,
+    state: State,
+    form: web::Form<SignInForm>,
+) -> Result<HttpResponse, UiError> {
+    same_origin(&req)?;
+    // Every attempt counts, so a throttled address cannot keep guessing.
+    let ip = client_ip(&req, &state.trusted_proxies)
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    if let Err(crate::http::ApiError::TooManyRequests { retry_after_secs }) =
+        state.ui.sign_in_limit.check_key(&ip)
+    {
+        return Err(UiError::Throttled { retry_after_secs });
+    }
+    if !secret_matches(form.token.trim().as_bytes(), state.admin_token.as_bytes()) {
+        tracing::warn!(client = %ip, "dashboard sign-in with a wrong token");
+        return Ok(login_page(HttpResponse::Unauthorized(), true));
+    }
+    let (_, id) = Session::start(&state.pool, &state.ui).await?;
+    let mut res = see_other("/ui/");
+    res.headers_mut().insert(
+        header::SET_COOKIE,
+        set_cookie(Some(&id), &state.ui)
+            .parse()
+            .expect("a cookie of hex digits and fixed words is a valid header"),
+    );
+    Ok(res)
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn sign_out(
+    req: HttpRequest,
+    state: State,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, UiError> {
+    let session = Session::require(&req, &state.pool).await?;
+    session.check_form(&req, &form.csrf)?;
+    session.end(&state.pool).await?;
+    let mut res = see_other("/ui/login");
+    res.headers_mut().insert(
+        header::SET_COOKIE,
+        set_cookie(None, &state.ui)
+            .parse()
+            .expect("a cookie of fixed words is a valid header"),
+    );
+    Ok(res)
+}
+
+pub async fn overview(req: HttpRequest, state: State) -> Result<HttpResponse, UiError> {
+    let session = Session::require(&req, &state.pool).await?;
+    let now = Utc::now();
+    let day = overview::window(&state.pool, now - chrono::Duration::hours(24)).await?;
+    let week = overview::window(&state.pool, now - chrono::Duration::days(7)).await?;
+    let hourly = overview::events_per_hour(&state.pool, now - chrono::Duration::hours(23)).await?;
+    let outbox = outbox_stats::read(&state.pool).await?;
+    let view = Overview::shape(&day, &week, &outbox);
+    let series = hourly_series(now, &hourly);
+    let body = html! {
+        section.card {
+            h2 { "Outbox" }
+            p.big {
+                (outbox.depth) " pending"
+                @if let Some(age) = view.oldest_pending {
+                    span.muted { " · oldest " (age) }
+                }
+            }
+        }
+        section.card {
+            h2 { "Events per hour, last 24 h" }
+            (chart_svg(&series))
+        }
+        section.card {
+            h2 { "Totals" }
+            table {
+                thead { tr { th { "" } th.num { "24 h" } th.num { "7 days" } } }
+                tbody {
+                    @for row in &view.rows {
+                        tr class=(if row.group { "group" } else { "" }) {
+                            th scope="row" { (row.label) }
+                            td.num { (row.day) }
+                            td.num { (row.week) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(html_response(
+        &mut HttpResponse::Ok(),
+        layout("Overview", Some(&session.csrf_token), body),
+    ))
+}

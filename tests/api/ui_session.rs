@@ -1,0 +1,191 @@
+//! The dashboard's sign-in, session cookie, sign-out, CSRF and throttling, over HTTP against the
+//! real server and database.
+
+use reqwest::header::{LOCATION, SET_COOKIE};
+use reqwest::{Response, StatusCode};
+
+use crate::helpers::*;
+
+pub const FORM: &str = "application/x-www-form-urlencoded";
+
+/// POST /ui/login with `token`.
+pub async fn sign_in_with(app: &TestApp, token: &str) -> Response {
+    app.client
+        .post(app.url("/ui/login"))
+        .header("content-type", FORM)
+        .body(format!("token={token}"))
+        .send()
+        .await
+        .expect("sign-in request")
+}
+
+/// Signs in with the admin token; returns the `Cookie` header to send back.
+pub async fn sign_in(app: &TestApp) -> String {
+    let resp = sign_in_with(app, ADMIN_TOKEN).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(resp.headers()[LOCATION], "/ui/");
+    let set = resp.headers()[SET_COOKIE].to_str().unwrap();
+    set.split(';').next().unwrap().to_owned()
+}
+
+pub async fn get_page(app: &TestApp, path: &str, cookie: &str) -> Response {
+    app.client
+        .get(app.url(path))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("page request")
+}
+
+/// The CSRF token in a signed-in page's sign-out form.
+fn csrf_of(page: &str) -> String {
+    let start = page.find(r#"name="csrf" value=""#).expect("a csrf field") + 19;
+    page[start..start + 64].to_owned()
+}
+
+async fn sign_out(app: &TestApp, cookie: &str, body: &str, origin: Option<&str>) -> Response {
+    let mut req = app
+        .client
+        .post(app.url("/ui/logout"))
+        .header("cookie", cookie)
+        .header("content-type", FORM)
+        .body(body.to_owned());
+    if let Some(o) = origin {
+        req = req.header("origin", o);
+    }
+    req.send().await.expect("sign-out request")
+}
+
+fn assert_to_login(resp: &Response, what: &str) {
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{what}");
+    assert_eq!(resp.headers()[LOCATION], "/ui/login", "{what}");
+}
+
+#[tokio::test]
+async fn every_ui_route_redirects_to_sign_in_without_a_session() {
+    let app = spawn_app().await;
+    app.create_campaign("shop", serde_json::json!({})).await;
+    let stale = format!("capi_session={}", "ab".repeat(32));
+    for cookie in ["", "capi_session=nonsense", stale.as_str()] {
+        let resp = get_page(&app, "/ui/", cookie).await;
+        assert_to_login(&resp, &format!("GET /ui/ with {cookie:?}"));
+        assert!(resp.text().await.unwrap().is_empty(), "no data");
+        let resp = sign_out(&app, cookie, "csrf=x", None).await;
+        assert_to_login(&resp, &format!("POST /ui/logout with {cookie:?}"));
+    }
+    let resp = get_page(&app, "/ui", "").await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(resp.headers()[LOCATION], "/ui/");
+    // The sign-in page and its stylesheet are the only public parts.
+    let resp = get_page(&app, "/ui/login", "").await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let page = resp.text().await.unwrap();
+    assert!(
+        page.contains(r#"<label for="token">Admin token</label>"#),
+        "{page}"
+    );
+    assert!(!page.contains("shop"));
+    let resp = get_page(&app, "/ui/app.css", "").await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/css"));
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_http_only_strict_and_expires() {
+    let app = spawn_app().await;
+    let resp = sign_in_with(&app, ADMIN_TOKEN).await;
+    let set = resp.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(set.starts_with("capi_session="), "{set}");
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/ui", "Max-Age=43200"] {
+        assert!(set.split("; ").any(|a| a == attr), "{attr} in {set}");
+    }
+    assert!(!set.contains("Secure"), "plain http: {set}");
+    assert!(!set.contains(ADMIN_TOKEN), "the cookie is not the token");
+
+    let app = spawn_app_with(&[
+        "--public-url",
+        "https://bridge.example",
+        "--ui-session-ttl",
+        "1h",
+    ])
+    .await;
+    let resp = sign_in_with(&app, ADMIN_TOKEN).await;
+    let set = resp.headers()[SET_COOKIE].to_str().unwrap();
+    assert!(set.split("; ").any(|a| a == "Secure"), "{set}");
+    assert!(set.contains("Max-Age=3600"), "{set}");
+}
+
+#[tokio::test]
+async fn a_wrong_token_is_refused_and_repeated_ones_throttled() {
+    let app = spawn_app().await;
+    let resp = sign_in_with(&app, "not-the-admin-token-at-all").await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert!(resp.headers().get(SET_COOKIE).is_none());
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("That is not the admin token."), "{page}");
+    assert!(!page.contains("not-the-admin-token-at-all"), "never echoed");
+    assert!(!page.contains(ADMIN_TOKEN));
+
+    let mut statuses = vec![];
+    for _ in 0..6 {
+        statuses.push(
+            sign_in_with(&app, "still-a-wrong-token-1234")
+                .await
+                .status(),
+        );
+    }
+    assert_eq!(statuses[..4], [StatusCode::UNAUTHORIZED; 4]);
+    assert_eq!(statuses[4..], [StatusCode::TOO_MANY_REQUESTS; 2]);
+    // Throttled means throttled: the right token waits too.
+    let resp = sign_in_with(&app, ADMIN_TOKEN).await;
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(resp.headers().get("retry-after").is_some());
+    assert!(resp.headers().get(SET_COOKIE).is_none());
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("Too many sign-in attempts"), "{page}");
+}
+
+#[tokio::test]
+async fn sign_out_needs_the_csrf_token_and_ends_the_session() {
+    let app = spawn_app().await;
+    let cookie = sign_in(&app).await;
+    let page = get_page(&app, "/ui/", &cookie).await.text().await.unwrap();
+    let csrf = csrf_of(&page);
+    assert!(csrf.bytes().all(|b| b.is_ascii_hexdigit()), "{csrf}");
+
+    let refused = [
+        ("".to_owned(), None),
+        ("csrf=".to_owned(), None),
+        (format!("csrf={}", "0".repeat(64)), None),
+        (format!("csrf={csrf}"), Some("https://evil.example")),
+    ];
+    for (body, origin) in refused {
+        let resp = sign_out(&app, &cookie, &body, origin).await;
+        assert_eq!(
+            resp.status(),
+            StatusCode::FORBIDDEN,
+            "{body} from {origin:?}"
+        );
+        assert!(resp.headers().get(SET_COOKIE).is_none());
+    }
+    // Still signed in after the refusals.
+    assert_eq!(
+        get_page(&app, "/ui/", &cookie).await.status(),
+        StatusCode::OK
+    );
+
+    let own = format!("http://127.0.0.1:{}", app.port);
+    let resp = sign_out(&app, &cookie, &format!("csrf={csrf}"), Some(&own)).await;
+    assert_to_login(&resp, "sign-out");
+    let cleared = resp.headers()[SET_COOKIE].to_str().unwrap();
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    // The old cookie no longer opens anything, even if the browser kept it.
+    assert_to_login(&get_page(&app, "/ui/", &cookie).await, "old cookie");
+    assert_to_login(
+        &sign_out(&app, &cookie, &format!("csrf={csrf}"), None).await,
+        "old cookie, sign-out again",
+    );
+}
