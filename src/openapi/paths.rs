@@ -45,6 +45,11 @@ const COMMON: &[(u16, &str)] = &[
     ),
 ];
 
+/// What the HTTP layer answers, before any route, to a request it cannot parse (schemathesis
+/// sends header values with bytes HTTP forbids).
+const MALFORMED: &str =
+    "a malformed request (e.g. a header value with forbidden bytes), refused before routing";
+
 /// Errors of the admin API's routes.
 pub struct AdminErrors;
 
@@ -146,10 +151,13 @@ pub struct TagConfigErrors;
 
 impl IntoResponses for TagConfigErrors {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
-        let mut all = problems(&[(
-            404,
-            "`campaign_not_found`: no enabled campaign has that key",
-        )]);
+        let mut all = problems(&[
+            (400, MALFORMED),
+            (
+                404,
+                "`campaign_not_found`: no enabled campaign has that key",
+            ),
+        ]);
         all.extend(problems(COMMON));
         all
     }
@@ -167,6 +175,7 @@ impl IntoResponses for TagConfigErrors {
             body = String, headers(("ETag" = String), ("Cache-Control" = String))),
         (status = 304, description = "Not modified",
             headers(("ETag" = String), ("Cache-Control" = String))),
+        (status = 400, description = MALFORMED),
     )
 )]
 fn tag_script() {}
