@@ -315,7 +315,8 @@ pub async fn resolve_unmatched(
         let mut tx = pool.begin().await?;
         conversions::lock_click_id(&mut tx, &conv.click_id).await?;
         // Another process may have resolved it between the two reads.
-        let Some(conv) = conversions::find_unmatched_for_update(&mut tx, id).await? else {
+        let conv = conversions::find_for_update(&mut tx, id).await?;
+        let Some(conv) = conv.filter(|c| c.state == ConversionState::Unmatched) else {
             continue;
         };
         let grace_over = conv.received_at < cutoff;

@@ -355,26 +355,6 @@ pub async fn find(pool: &PgPool, id: i64) -> Result<Option<Conversion>, sqlx::Er
     Ok(row.map(Conversion::from))
 }
 
-/// Re-reads an unmatched conversion under the click lock; `None` if someone resolved it.
-pub async fn find_unmatched_for_update(
-    tx: &mut Transaction<'_, Postgres>,
-    id: i64,
-) -> Result<Option<Conversion>, sqlx::Error> {
-    let row = sqlx::query_as!(
-        ConversionRow,
-        r#"SELECT id, click_id, click_row_id, campaign_id, campaign_hint, tracker, raw_status,
-            status, txid, payout, currency, received_at, event_time,
-            state AS "state: ConversionState", event_name, failure_reason, ip, user_agent,
-            fbclid, event_source_url, params, em, ph, fn AS fn_, ln, ge, db, ct, st, zp, country,
-            external_id
-         FROM conversions WHERE id = $1 AND state = 'unmatched' FOR UPDATE"#,
-        id
-    )
-    .fetch_optional(&mut **tx)
-    .await?;
-    Ok(row.map(Conversion::from))
-}
-
 /// Unmatched conversions of a click recorded before `id`, oldest first.
 pub async fn unmatched_before(
     tx: &mut Transaction<'_, Postgres>,
@@ -397,7 +377,7 @@ pub async fn unmatched_before(
     Ok(rows.into_iter().map(Conversion::from).collect())
 }
 
-/// Re-reads a conversion under the click lock, for a manual retry.
+/// Re-reads a conversion under the click lock (a manual retry, the unmatched sweep).
 pub async fn find_for_update(
     tx: &mut Transaction<'_, Postgres>,
     id: i64,
