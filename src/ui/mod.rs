@@ -1,6 +1,10 @@
 //! The dashboard under `/ui/`: server-rendered pages (maud templates compiled into the binary)
 //! over the same storage code as the admin API, behind a sign-in with the admin token.
 
+mod campaigns;
+mod clicks;
+mod conversions;
+mod imports;
 mod overview;
 mod pages;
 mod session;
@@ -19,6 +23,8 @@ use crate::http::rate_limit::{RateLimit, RateLimitSetting};
 pub use overview::{chart_svg, hourly_series, Overview};
 
 const CSS: &str = include_str!("app.css");
+/// The dashboard's only script: copy buttons. Pages work without it.
+const JS: &str = include_str!("app.js");
 
 /// Dashboard settings shared by its handlers.
 pub struct UiSettings {
@@ -53,7 +59,27 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .post(pages::sign_in),
     )
     .service(web::resource("/ui/logout").post(pages::sign_out))
-    .service(web::resource("/ui/app.css").get(stylesheet));
+    .service(web::resource("/ui/app.css").get(stylesheet))
+    .service(web::resource("/ui/app.js").get(script));
+    campaigns::configure(cfg);
+    conversions::configure(cfg);
+    clicks::configure(cfg);
+    imports::configure(cfg);
+}
+
+async fn script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(JS)
+}
+
+/// A signed-in page: the layout with the session's sign-out form, as a 200.
+fn page(session: &session::Session, title: &str, body: Markup) -> HttpResponse {
+    html_response(
+        &mut HttpResponse::Ok(),
+        layout(title, Some(&session.csrf_token), body),
+    )
 }
 
 async fn stylesheet() -> HttpResponse {
@@ -80,6 +106,9 @@ pub enum UiError {
     Csrf,
     #[error("too many sign-in attempts")]
     Throttled { retry_after_secs: u64 },
+    /// A page about something that does not exist (a campaign key, a conversion id...).
+    #[error("{0}")]
+    NotFound(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -90,6 +119,7 @@ impl ResponseError for UiError {
             UiError::SignIn => StatusCode::SEE_OTHER,
             UiError::Csrf => StatusCode::FORBIDDEN,
             UiError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            UiError::NotFound(_) => StatusCode::NOT_FOUND,
             UiError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -105,6 +135,7 @@ impl ResponseError for UiError {
                 "Too many attempts",
                 "Too many sign-in attempts from your address. Wait a minute and try again.",
             ),
+            UiError::NotFound(what) => ("Not found", what.as_str()),
             UiError::Database(e) => {
                 tracing::error!(error = %e, "dashboard page failed");
                 ("Error", "The database could not be read; the error has been logged.")
@@ -124,7 +155,7 @@ fn html_response(res: &mut actix_web::HttpResponseBuilder, page: Markup) -> Http
         .insert_header(("x-frame-options", "DENY"))
         .insert_header((
             header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'",
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'",
         ))
         .body(page.into_string())
 }
@@ -139,12 +170,19 @@ fn layout(title: &str, csrf: Option<&str>, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · capi-bridge" }
                 link rel="stylesheet" href="/ui/app.css";
+                script src="/ui/app.js" defer {}
             }
             body {
                 header.top {
                     a.brand href="/ui/" { "capi-bridge" }
                     @if let Some(token) = csrf {
-                        nav { a href="/ui/" { "Overview" } }
+                        nav {
+                            a href="/ui/" { "Overview" }
+                            a href="/ui/campaigns" { "Campaigns" }
+                            a href="/ui/conversions" { "Conversions" }
+                            a href="/ui/clicks" { "Clicks" }
+                            a href="/ui/imports" { "Import" }
+                        }
                         form.signout method="post" action="/ui/logout" {
                             input type="hidden" name="csrf" value=(token);
                             button type="submit" { "Sign out" }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::overview::{chart_svg, hourly_series, Overview};
 use super::session::{same_origin, set_cookie, Session};
-use super::{html_response, layout, see_other, UiError};
+use super::{html_response, layout, page, see_other, UiError};
 use crate::http::auth::secret_matches;
 use crate::http::client_ip::client_ip;
 use crate::startup::AppState;
@@ -135,8 +135,5 @@ pub async fn overview(req: HttpRequest, state: State) -> Result<HttpResponse, Ui
             }
         }
     };
-    Ok(html_response(
-        &mut HttpResponse::Ok(),
-        layout("Overview", Some(&session.csrf_token), body),
-    ))
+    Ok(page(&session, "Overview", body))
 }
