@@ -147,6 +147,75 @@ impl Browser {
         })
     }
 
+    /// The WebDriver id of the first element matching `css` (it must exist).
+    pub async fn find(&self, css: &str) -> String {
+        let el = self
+            .call(
+                "POST",
+                "/element",
+                Some(json!({"using": "css selector", "value": css})),
+            )
+            .await;
+        el.as_object()
+            .and_then(|o| o.values().next())
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("no element {css}"))
+            .to_owned()
+    }
+
+    /// Types `text` into the element `css` as keystrokes (a file input takes a path).
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let id = self.find(css).await;
+        self.call(
+            "POST",
+            &format!("/element/{id}/value"),
+            Some(json!({ "text": text })),
+        )
+        .await;
+    }
+
+    /// Clears a text input.
+    pub async fn clear(&self, css: &str) {
+        let id = self.find(css).await;
+        self.call("POST", &format!("/element/{id}/clear"), None)
+            .await;
+    }
+
+    /// Clicks the element `css` like a user (the driver waits for a navigation it starts).
+    pub async fn click(&self, css: &str) {
+        let id = self.find(css).await;
+        self.call("POST", &format!("/element/{id}/click"), None)
+            .await;
+    }
+
+    /// The page's address.
+    pub async fn url(&self) -> String {
+        self.call("GET", "/url", None)
+            .await
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// The visible text of the whole page.
+    pub async fn text(&self) -> String {
+        self.eval("return document.body.innerText;")
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Resizes the window (the viewport of screenshots).
+    pub async fn window_size(&self, width: u32, height: u32) {
+        self.call(
+            "POST",
+            "/window/rect",
+            Some(json!({"width": width, "height": height})),
+        )
+        .await;
+    }
+
     /// Console messages at SEVERE level (errors), taken from the browser's log.
     pub async fn console_errors(&self) -> Vec<String> {
         let log = self

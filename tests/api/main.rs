@@ -26,5 +26,6 @@ mod tag_browser;
 mod tag_install;
 mod test_event;
 mod token_encryption;
+mod ui_browser;
 mod ui_overview;
 mod ui_session;
