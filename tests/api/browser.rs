@@ -174,13 +174,6 @@ impl Browser {
         .await;
     }
 
-    /// Clears a text input.
-    pub async fn clear(&self, css: &str) {
-        let id = self.find(css).await;
-        self.call("POST", &format!("/element/{id}/clear"), None)
-            .await;
-    }
-
     /// Clicks the element `css` like a user (the driver waits for a navigation it starts).
     pub async fn click(&self, css: &str) {
         let id = self.find(css).await;
