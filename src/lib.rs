@@ -6,7 +6,8 @@
 //! - [`domain`]: parsed values (click ids, campaigns, hashed customer data)
 //! - [`ingest`]: postback -> conversion -> outbox event, in one transaction
 //! - [`campaigns`]: campaign rules and the side effects of changing one (admin API, dashboard)
-//! - [`delivery`]: the worker that drains the outbox to Meta, and its retry policy
+//! - [`delivery`]: the worker that drains the outbox, and its retry policy
+//! - [`platforms`]: each ad platform's API behind one trait (Meta)
 //! - [`quality`]: the match-quality report of a campaign
 //! - [`storage`]: every SQL statement
 //! - [`config`], [`startup`], [`cli`], [`telemetry`]: running it
@@ -21,6 +22,7 @@ pub mod http;
 pub mod ingest;
 pub mod metrics;
 pub mod openapi;
+pub mod platforms;
 pub mod quality;
 pub mod routes;
 pub mod secrets;

@@ -14,13 +14,15 @@ use tracing_actix_web::TracingLogger;
 
 use crate::config::{Config, TrustedProxies};
 use crate::delivery::worker::{WorkerDeps, WorkerSettings};
-use crate::delivery::{DeliveryWorker, GraphClient, RetryPolicy};
+use crate::delivery::{DeliveryWorker, RetryPolicy};
 use crate::http::proxy_hint::SourceConcentration;
 use crate::http::rate_limit::{ClickRateLimit, RateLimit};
 use crate::http::request_id;
 use crate::http::request_span::RequestSpan;
 use crate::ingest::{self, PostbackWriter};
 use crate::metrics::Metrics;
+use crate::platforms::meta::graph::GraphClient;
+use crate::platforms::{meta::Meta, Platforms};
 use crate::routes;
 use crate::routes::metrics::MetricsAccess;
 use crate::secrets::TokenCipher;
@@ -345,7 +347,7 @@ fn build_worker(
     };
     let deps = WorkerDeps {
         pool,
-        graph,
+        platforms: Platforms::new(vec![Arc::new(Meta::new(graph))]),
         policy: RetryPolicy::new(config.delivery_retry_delays.0.clone()),
         campaigns,
         metrics,

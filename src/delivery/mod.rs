@@ -1,7 +1,7 @@
-//! Delivery to Meta: the worker that drains the outbox (`worker`), what it sends (`plan`), what
-//! Meta's answer does (`outcome`), the retry schedule and the Graph API client.
+//! Delivery: the worker that drains the outbox (`worker`), what it sends (`plan`), what a
+//! platform's answer does (`outcome`) and the retry schedule; the platforms themselves are in
+//! `crate::platforms`.
 
-pub mod graph;
 pub mod outcome;
 pub mod plan;
 mod report;
@@ -15,12 +15,12 @@ use sqlx::PgPool;
 use tokio::sync::Notify;
 
 use crate::metrics::Metrics;
+use crate::platforms::Platforms;
 use crate::secrets::TokenCipher;
 use crate::storage::campaign_cache::CampaignCache;
 
-pub use graph::GraphClient;
 pub use report::TickReport;
-pub use retry::{RetryPolicy, Verdict};
+pub use retry::RetryPolicy;
 pub use worker::DeliveryWorker;
 
 /// How the worker batches, paces and times out (from the configuration).
@@ -37,7 +37,7 @@ pub struct WorkerSettings {
 /// What the worker works with, shared with the rest of the process.
 pub struct WorkerDeps {
     pub pool: PgPool,
-    pub graph: GraphClient,
+    pub platforms: Platforms,
     pub policy: RetryPolicy,
     pub campaigns: Arc<CampaignCache>,
     pub metrics: Arc<Metrics>,

@@ -1,12 +1,12 @@
-//! What Meta's answer to one request does to the events it carried: pure, so every branch is
+//! What a platform's answer to one request does to the events it carried: pure, so every branch is
 //! a row in a table test.
 
 use chrono::{DateTime, Utc};
 
-use super::graph::SendResult;
-use super::retry::{classify, RetryPolicy, Verdict};
-use crate::domain::{AttemptOutcome, EventState, FailureClass};
-use crate::storage::events::{AttemptRecord, Transition};
+use super::retry::RetryPolicy;
+use crate::domain::{EventState, FailureClass};
+use crate::platforms::{Answer, Verdict};
+use crate::storage::events::Transition;
 
 /// Which counter of the pass report the events of a settled request add to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,51 +32,6 @@ pub struct Settlement {
     pub transition: Transition,
     pub next_attempts: Vec<Option<DateTime<Utc>>>,
     pub tally: Tally,
-}
-
-/// Meta's answer read once: its verdict, and the attempt row recorded for each event.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Answer {
-    pub verdict: Verdict,
-    pub attempt: AttemptRecord,
-}
-
-pub fn read(result: &SendResult) -> Answer {
-    let verdict = classify(result);
-    let outcome = match verdict {
-        Verdict::Delivered => AttemptOutcome::Sent,
-        Verdict::Retry { .. } => AttemptOutcome::TransientError,
-        Verdict::Auth => AttemptOutcome::AuthError,
-        Verdict::Invalid => AttemptOutcome::Invalid,
-        Verdict::Expired => AttemptOutcome::Expired,
-    };
-    let attempt = match result {
-        SendResult::Accepted { fbtrace_id, .. } => AttemptRecord {
-            http_status: Some(200),
-            fbtrace_id: fbtrace_id.clone(),
-            ..AttemptRecord::bare(outcome)
-        },
-        SendResult::MetaError {
-            http_status, error, ..
-        } => AttemptRecord {
-            outcome,
-            http_status: Some(i32::from(*http_status)),
-            error_code: error.code.map(|c| c as i32),
-            error_subcode: error.error_subcode.map(|c| c as i32),
-            message: Some(error.readable()),
-            fbtrace_id: error.fbtrace_id.clone(),
-        },
-        SendResult::Transport {
-            http_status,
-            message,
-            ..
-        } => AttemptRecord {
-            http_status: http_status.map(i32::from),
-            message: Some(message.clone()),
-            ..AttemptRecord::bare(outcome)
-        },
-    };
-    Answer { verdict, attempt }
 }
 
 /// Decides the fate of a request's events. `attempts` holds each event's attempts before this
@@ -141,7 +96,7 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
-    use crate::delivery::graph::GraphError;
+    use crate::domain::{AttemptOutcome, AttemptRecord};
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap()
@@ -151,17 +106,22 @@ mod tests {
         RetryPolicy::new(vec![Duration::from_secs(10), Duration::from_secs(60)])
     }
 
-    fn meta(status: u16, code: i64, subcode: Option<i64>) -> SendResult {
-        SendResult::MetaError {
-            http_status: status,
-            error: GraphError {
-                message: "refused".into(),
-                code: Some(code),
-                error_subcode: subcode,
-                fbtrace_id: Some("trace".into()),
-                ..GraphError::default()
+    /// An answer with this verdict whose platform said "refused" (none when delivered).
+    fn answer(verdict: Verdict) -> Answer {
+        let outcome = match verdict {
+            Verdict::Delivered => AttemptOutcome::Sent,
+            Verdict::Retry { .. } => AttemptOutcome::TransientError,
+            Verdict::Auth => AttemptOutcome::AuthError,
+            Verdict::Invalid => AttemptOutcome::Invalid,
+            Verdict::Expired => AttemptOutcome::Expired,
+        };
+        let message = (verdict != Verdict::Delivered).then(|| "refused".to_owned());
+        Answer {
+            verdict,
+            attempt: AttemptRecord {
+                message,
+                ..AttemptRecord::bare(outcome)
             },
-            retry_after: None,
         }
     }
 
@@ -178,16 +138,10 @@ mod tests {
     }
 
     #[test]
-    fn each_answer_settles_the_events_it_carried() {
+    fn each_verdict_settles_the_events_it_carried() {
         use EventState::*;
-        let accepted = SendResult::Accepted {
-            events_received: Some(2),
-            fbtrace_id: Some("ok".into()),
-        };
-        let throttled = SendResult::Transport {
-            http_status: Some(429),
-            message: "refused".into(),
-            retry_after: Some(Duration::from_secs(30)),
+        let retry = |secs: Option<u64>| Verdict::Retry {
+            retry_after: secs.map(Duration::from_secs),
         };
         let expected = |t, next: Vec<Option<DateTime<Utc>>>, tally| {
             Step::Settle(Settlement {
@@ -196,11 +150,11 @@ mod tests {
                 tally,
             })
         };
-        // (what, Meta's answer, attempts before, expected step)
-        let cases: Vec<(&str, SendResult, Vec<i32>, Step)> = vec![
+        // (what, the platform's verdict, attempts before, expected step)
+        let cases: Vec<(&str, Verdict, Vec<i32>, Step)> = vec![
             (
-                "accepted: sent",
-                accepted,
+                "delivered: sent",
+                Verdict::Delivered,
                 vec![0, 3],
                 expected(
                     settled(Sent, None, false),
@@ -210,7 +164,7 @@ mod tests {
             ),
             (
                 "transient: each event backs off on its own schedule",
-                meta(500, 2, None),
+                retry(None),
                 vec![0, 1, 5],
                 expected(
                     settled(Pending, None, true),
@@ -220,7 +174,7 @@ mod tests {
             ),
             (
                 "throttled: Retry-After is a floor",
-                throttled,
+                retry(Some(30)),
                 vec![0, 1],
                 expected(
                     settled(Pending, None, true),
@@ -230,7 +184,7 @@ mod tests {
             ),
             (
                 "token error: parked as auth, even for a batch",
-                meta(500, 190, Some(463)),
+                Verdict::Auth,
                 vec![0, 0],
                 expected(
                     settled(Failed, Some(FailureClass::Auth), true),
@@ -240,7 +194,7 @@ mod tests {
             ),
             (
                 "invalid event alone: failed as invalid",
-                meta(400, 100, None),
+                Verdict::Invalid,
                 vec![2],
                 expected(
                     settled(Failed, Some(FailureClass::Invalid), true),
@@ -250,90 +204,26 @@ mod tests {
             ),
             (
                 "invalid in a batch: split to isolate it",
-                meta(400, 100, None),
+                Verdict::Invalid,
                 vec![0, 0],
                 Step::Split,
             ),
             (
                 "too old alone: expired",
-                meta(400, 100, Some(2_804_003)),
+                Verdict::Expired,
                 vec![0],
                 expected(settled(Expired, None, true), vec![None], Tally::Expired),
             ),
             (
                 "too old in a batch: split",
-                meta(400, 100, Some(2_804_003)),
+                Verdict::Expired,
                 vec![0, 0, 0],
                 Step::Split,
             ),
         ];
-        for (what, result, attempts, want) in cases {
-            let got = settle(&read(&result), &attempts, &policy(), now(), || 0.0);
+        for (what, verdict, attempts, want) in cases {
+            let got = settle(&answer(verdict), &attempts, &policy(), now(), || 0.0);
             assert_eq!(got, want, "{what}");
-        }
-    }
-
-    #[test]
-    fn the_attempt_row_keeps_what_meta_said() {
-        let cases = [
-            (
-                SendResult::Accepted {
-                    events_received: Some(1),
-                    fbtrace_id: Some("ok".into()),
-                },
-                AttemptRecord {
-                    http_status: Some(200),
-                    fbtrace_id: Some("ok".into()),
-                    ..AttemptRecord::bare(AttemptOutcome::Sent)
-                },
-            ),
-            (
-                meta(400, 190, Some(463)),
-                AttemptRecord {
-                    outcome: AttemptOutcome::AuthError,
-                    http_status: Some(400),
-                    error_code: Some(190),
-                    error_subcode: Some(463),
-                    message: Some("refused".into()),
-                    fbtrace_id: Some("trace".into()),
-                },
-            ),
-            (
-                SendResult::Transport {
-                    http_status: None,
-                    message: "timed out".into(),
-                    retry_after: None,
-                },
-                AttemptRecord {
-                    message: Some("timed out".into()),
-                    ..AttemptRecord::bare(AttemptOutcome::TransientError)
-                },
-            ),
-            (
-                meta(400, 100, None),
-                AttemptRecord {
-                    outcome: AttemptOutcome::Invalid,
-                    http_status: Some(400),
-                    error_code: Some(100),
-                    error_subcode: None,
-                    message: Some("refused".into()),
-                    fbtrace_id: Some("trace".into()),
-                },
-            ),
-            (
-                meta(400, 100, Some(2_804_003)),
-                AttemptRecord {
-                    outcome: AttemptOutcome::Expired,
-                    http_status: Some(400),
-                    error_code: Some(100),
-                    error_subcode: Some(2_804_003),
-                    message: Some("refused".into()),
-                    fbtrace_id: Some("trace".into()),
-                },
-            ),
-        ];
-        for (result, want) in cases {
-            assert_eq!(read(&result).attempt, want, "{result:?}");
         }
     }
 
@@ -341,7 +231,7 @@ mod tests {
     fn jitter_is_drawn_per_event() {
         let mut draws = [0.0, 0.5].into_iter();
         let step = settle(
-            &read(&meta(500, 2, None)),
+            &answer(Verdict::Retry { retry_after: None }),
             &[0, 0],
             &policy(),
             now(),

@@ -1,5 +1,5 @@
-//! The delivery worker: claim due events with a lease, commit, call Meta, record the outcome.
-//! No transaction or row lock is held while Meta is called.
+//! The delivery worker: claim due events with a lease, commit, call the platform, record the
+//! outcome. No transaction or row lock is held while a platform is called.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -10,16 +10,16 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use super::graph::Batch;
-use super::outcome::{self, Answer, Step, Tally};
+use super::outcome::{self, Step, Tally};
 use super::plan::{self, Park, Plan, Request, Target};
 use super::report::TickReport;
-use super::retry::Verdict;
 pub use super::{WorkerDeps, WorkerSettings};
 use crate::domain::AccessToken;
+use crate::domain::{AttemptRecord, PlatformKind};
 use crate::ingest;
+use crate::platforms::{Answer, Destination, Verdict};
 use crate::storage::campaigns;
-use crate::storage::events::{self, AttemptRecord, ClaimedEvent, Transition};
+use crate::storage::events::{self, ClaimedEvent, Transition};
 
 #[derive(Clone)]
 pub struct DeliveryWorker {
@@ -275,16 +275,22 @@ impl Inner {
         Ok(report)
     }
 
-    /// One request to Meta, counted in the metrics and logged.
+    /// One request to the platform, counted in the metrics and logged.
     async fn send(&self, target: &Target, chunk: &[ClaimedEvent]) -> Answer {
-        let batch = Batch {
+        // Every event is Meta's until events carry their platform (TikTok, issue 14).
+        let platform = self
+            .deps
+            .platforms
+            .get(PlatformKind::Meta)
+            .expect("Meta is always configured");
+        let events: Vec<&serde_json::Value> = chunk.iter().map(|e| &e.payload).collect();
+        let to = Destination {
             pixel_id: &target.pixel_id,
             access_token: &target.access_token,
             test_event_code: target.test_event_code.as_deref(),
-            events: chunk.iter().map(|e| &e.payload).collect(),
         };
         let started = Instant::now();
-        let answer = outcome::read(&self.deps.graph.send(&batch).await);
+        let answer = platform.send(to, &events).await;
         let attempt = &answer.attempt;
         let elapsed = started.elapsed();
         let (outcome, code) = (attempt.outcome.as_str(), attempt.error_code);

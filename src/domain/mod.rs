@@ -17,8 +17,10 @@ pub use click::{
 pub use currency::Currency;
 pub use customer::{CustomerData, CustomerField, Sha256Hash};
 pub use pixel_twin::{twin_check, LatePixelTwin, PixelFiredAt, TwinCheck, PIXEL_DEDUP_WINDOW};
-pub use records::{AccessToken, Campaign, CampaignFields, Click, Conversion};
-pub use state::{AttemptOutcome, ConversionState, DeliveryStatus, EventState, FailureClass};
+pub use records::{AccessToken, AttemptRecord, Campaign, CampaignFields, Click, Conversion};
+pub use state::{
+    AttemptOutcome, ConversionState, DeliveryStatus, EventState, FailureClass, PlatformKind,
+};
 
 /// Why a value was refused; the message is written for the integrator who sent it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,11 +1,13 @@
-//! The records the service keeps: a campaign with its access token, a click, a conversion. The
+//! The records the service keeps: a campaign with its access token, a click, a conversion, a
+//! delivery attempt. The
 //! storage layer reads and writes them; the event builder and the decisions read them.
 
 use chrono::{DateTime, Utc};
 
 use super::{
-    ActionSource, CampaignKey, ConversionState, Currency, CustomerData, EventIdTemplate, EventIds,
-    EventMap, HttpUrl, LatePixelTwin, PixelFiredAt, PixelId, ValueSource,
+    ActionSource, AttemptOutcome, CampaignKey, ConversionState, Currency, CustomerData,
+    EventIdTemplate, EventIds, EventMap, HttpUrl, LatePixelTwin, PixelFiredAt, PixelId,
+    ValueSource,
 };
 
 /// A Meta access token. Its `Debug` is redacted so it cannot reach a log line by accident.
@@ -145,4 +147,29 @@ pub struct Conversion {
     /// The received parameters without the key and personal data.
     pub params: Option<serde_json::Value>,
     pub customer: CustomerData,
+}
+
+/// A platform's answer to one request, as recorded for each event it carried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptRecord {
+    pub outcome: AttemptOutcome,
+    pub http_status: Option<i32>,
+    pub error_code: Option<i32>,
+    pub error_subcode: Option<i32>,
+    pub message: Option<String>,
+    pub fbtrace_id: Option<String>,
+}
+
+impl AttemptRecord {
+    /// An attempt with nothing but its outcome known yet.
+    pub fn bare(outcome: AttemptOutcome) -> Self {
+        AttemptRecord {
+            outcome,
+            http_status: None,
+            error_code: None,
+            error_subcode: None,
+            message: None,
+            fbtrace_id: None,
+        }
+    }
 }

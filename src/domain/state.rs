@@ -52,6 +52,14 @@ pub enum FailureClass {
     LatePixelTwin,
 }
 
+/// An ad platform a campaign's events go to (`events.platform`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum PlatformKind {
+    Meta,
+}
+
 /// What one request to the platform came to, as recorded for each event it carried
 /// (`delivery_attempts.outcome`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, sqlx::Type)]
@@ -97,6 +105,9 @@ words!(ConversionState {
     Suppressed => "suppressed",
     Queued => "queued",
     Failed => "failed",
+});
+words!(PlatformKind {
+    Meta => "meta",
 });
 words!(EventState {
     Pending => "pending",

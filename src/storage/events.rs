@@ -8,6 +8,7 @@ use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
+pub use crate::domain::AttemptRecord;
 use crate::domain::{AttemptOutcome, EventState, FailureClass};
 
 pub async fn insert(
@@ -169,31 +170,6 @@ pub async fn release_leases(pool: &PgPool, owner: Uuid) -> Result<u64, sqlx::Err
     .execute(pool)
     .await?;
     Ok(done.rows_affected())
-}
-
-/// Meta's answer to one request, as recorded for each event it carried.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AttemptRecord {
-    pub outcome: AttemptOutcome,
-    pub http_status: Option<i32>,
-    pub error_code: Option<i32>,
-    pub error_subcode: Option<i32>,
-    pub message: Option<String>,
-    pub fbtrace_id: Option<String>,
-}
-
-impl AttemptRecord {
-    /// An attempt with nothing but its outcome known yet.
-    pub fn bare(outcome: AttemptOutcome) -> Self {
-        AttemptRecord {
-            outcome,
-            http_status: None,
-            error_code: None,
-            error_subcode: None,
-            message: None,
-            fbtrace_id: None,
-        }
-    }
 }
 
 /// The new state of a group of events, after an attempt or without one.

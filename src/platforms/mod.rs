@@ -1,0 +1,81 @@
+//! The seam between the outbox and the ad platforms. A platform sends a batch of stored event
+//! payloads in its own request format and reads its own answer into a [`Verdict`] and an attempt
+//! row; claiming, leases, retries, splitting and metrics around it are shared by `delivery`.
+//! Adding a platform is one module here (see docs/architecture.md).
+
+pub mod meta;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::domain::{AccessToken, AttemptRecord, PlatformKind};
+
+/// The fate of the events a request carried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Delivered,
+    /// Not the events' fault: try again later (no sooner than `retry_after`).
+    Retry {
+        retry_after: Option<Duration>,
+    },
+    /// Token or permission problem: park until the campaign's token or pixel changes.
+    Auth,
+    /// The platform refused some event's content: split the batch to find it.
+    Invalid,
+    /// The platform says the event is too old: it can never be sent.
+    Expired,
+}
+
+/// A platform's answer read once: its verdict, and the attempt row recorded for each event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub verdict: Verdict,
+    pub attempt: AttemptRecord,
+}
+
+/// Where one request goes: a campaign's pixel on the platform, its token, its test code.
+#[derive(Debug, Clone, Copy)]
+pub struct Destination<'a> {
+    pub pixel_id: &'a str,
+    pub access_token: &'a AccessToken,
+    pub test_event_code: Option<&'a str>,
+}
+
+/// What a platform accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Events in one request at most.
+    pub max_events: usize,
+}
+
+/// A request in flight; boxed so platforms can sit behind `dyn Platform`.
+pub type Sending<'a> = Pin<Box<dyn Future<Output = Answer> + Send + 'a>>;
+
+/// One ad platform's server events API.
+pub trait Platform: Send + Sync {
+    fn kind(&self) -> PlatformKind;
+
+    fn limits(&self) -> Limits;
+
+    /// Sends `events` (payloads this platform's event builder made) in one request and reads
+    /// the answer. Never fails: a transport error is an answer too (a retryable one).
+    fn send<'a>(&'a self, to: Destination<'a>, events: &'a [&'a Value]) -> Sending<'a>;
+}
+
+/// The platforms this process delivers to, by kind.
+#[derive(Clone)]
+pub struct Platforms(Vec<Arc<dyn Platform>>);
+
+impl Platforms {
+    pub fn new(platforms: Vec<Arc<dyn Platform>>) -> Self {
+        Platforms(platforms)
+    }
+
+    pub fn get(&self, kind: PlatformKind) -> Option<&dyn Platform> {
+        self.0.iter().find(|p| p.kind() == kind).map(|p| p.as_ref())
+    }
+}
