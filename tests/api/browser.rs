@@ -181,6 +181,18 @@ impl Browser {
             .await;
     }
 
+    /// Clicks a button that submits a form or follows a link, and waits until the next page has
+    /// loaded (the driver does not always wait for a form submission's navigation).
+    pub async fn click_to_next_page(&self, css: &str) {
+        self.eval("window.__capiOldPage = true; return null;").await;
+        self.click(css).await;
+        self.wait(
+            "the next page",
+            "!window.__capiOldPage && document.readyState === 'complete'",
+        )
+        .await;
+    }
+
     /// The page's address.
     pub async fn url(&self) -> String {
         self.call("GET", "/url", None)

@@ -23,7 +23,7 @@ pub async fn sign_in(b: &Browser, app: &TestApp, token: &str) -> String {
     b.goto(&app.url("/ui/")).await;
     assert!(b.url().await.ends_with("/ui/login"), "sent to sign in");
     b.type_into("#token", token).await;
-    b.click("button[type=submit]").await;
+    b.click_to_next_page("button[type=submit]").await;
     b.url().await
 }
 
@@ -49,7 +49,7 @@ async fn a_wrong_token_is_refused_and_the_right_one_signs_in_and_out() {
     );
     assert!(b.cookie("capi_session").await.is_some());
 
-    b.click("form.signout button").await;
+    b.click_to_next_page("form.signout button").await;
     assert!(b.url().await.ends_with("/ui/login"));
     assert!(b.cookie("capi_session").await.is_none(), "cookie cleared");
     b.goto(&app.url("/ui/")).await;
