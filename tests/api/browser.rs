@@ -33,6 +33,8 @@ pub fn chromium() -> Option<&'static str> {
 
 pub struct Browser {
     driver: Child,
+    /// The driver's and the browser's TMPDIR (profile, singleton socket), removed on drop.
+    scratch: std::path::PathBuf,
     base: String,
     port: u16,
     http: reqwest::Client,
@@ -47,14 +49,18 @@ impl Browser {
             "chromedriver is needed (apt-get install chromium-driver), or set CAPI_SKIP_BROWSER=1"
         );
         let port = free_port();
+        let scratch = std::env::temp_dir().join(format!("capi-browser-{port}"));
+        std::fs::create_dir_all(&scratch).expect("a scratch directory for the browser");
         let driver = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
+            .env("TMPDIR", &scratch)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("run chromedriver");
         let mut browser = Browser {
             driver,
+            scratch,
             base: format!("http://127.0.0.1:{port}"),
             port,
             http: reqwest::Client::builder()
@@ -263,6 +269,7 @@ impl Drop for Browser {
         }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        let _ = std::fs::remove_dir_all(&self.scratch);
     }
 }
 
