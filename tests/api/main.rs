@@ -27,5 +27,6 @@ mod tag_install;
 mod test_event;
 mod token_encryption;
 mod ui_browser;
+mod ui_campaigns;
 mod ui_overview;
 mod ui_session;
