@@ -641,3 +641,49 @@ async fn every_campaign_route_redirects_to_sign_in_without_a_session() {
         true
     );
 }
+
+/// The create form in headless Chromium, by the HTML contract the dashboard's browser tests use:
+/// typing only the key, pixel and token (the rest left at its defaults) creates the campaign.
+#[tokio::test]
+async fn a_browser_creates_a_campaign_with_the_forms_defaults() {
+    let Some(b) = crate::browser::Browser::start().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    crate::ui_browser::sign_in(&b, &app, ADMIN_TOKEN).await;
+    b.goto(&app.url("/ui/campaigns/new")).await;
+    b.type_into("input[name=key]", "browsed").await;
+    b.type_into("input[name=pixel_id]", "1234567890").await;
+    b.type_into("input[name=access_token]", "EAAbrowser-token-0123456789")
+        .await;
+    b.click_to_next_page(r#"form[action="/ui/campaigns"] button[type=submit]"#)
+        .await;
+    assert!(b.url().await.ends_with("/ui/campaigns/browsed"));
+    let h1 = b
+        .eval("return document.querySelector('h1').textContent")
+        .await;
+    assert_eq!(h1, "Campaign browsed");
+    let c = app.admin_get("/admin/v1/campaigns/browsed").await;
+    assert_eq!(c["event_map"]["lead"], "Lead");
+    assert_eq!(c["currency"], "USD");
+    assert_eq!(c["value_source"], "payout");
+    assert_eq!(c["enabled"], true);
+    let url = b
+        .eval("return document.querySelector('#postback-keitaro').value")
+        .await;
+    let url = url.as_str().unwrap();
+    assert!(
+        url.ends_with(&format!("/v1/postback/keitaro?key={POSTBACK_KEY}&subid={{subid}}&status={{status}}&revenue={{revenue}}&tid={{tid}}&currency={{currency}}")),
+        "{url}"
+    );
+    let tag = b
+        .eval("return document.querySelector('#landing-tag').value")
+        .await;
+    assert!(
+        tag.as_str()
+            .unwrap()
+            .ends_with(r#"/v1/tag.js" data-campaign="browsed"></script>"#),
+        "{tag}"
+    );
+    b.find(r#"form[action$="/test-event"]"#).await;
+}

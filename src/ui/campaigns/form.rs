@@ -292,7 +292,7 @@ pub fn render(
                 div.field {
                     label for="key" { "Key" }
                     input #key type="text" name="key" value=(v.key) required
-                        autocomplete="off" pattern="[a-z0-9_-]{1,64}";
+                        autocomplete="off" pattern="[a-z0-9_\\-]{1,64}";
                     p.hint { "Lowercase letters, digits, - and _; it names the campaign in postback URLs and cannot change." }
                     (error_for(error, "key"))
                 }
