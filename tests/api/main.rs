@@ -27,5 +27,7 @@ mod tag_install;
 mod test_event;
 mod token_encryption;
 mod ui_browser;
+mod ui_clicks;
+mod ui_conversions;
 mod ui_overview;
 mod ui_session;
