@@ -503,3 +503,67 @@ async fn every_conversions_and_clicks_route_redirects_to_sign_in_without_a_sessi
         assert_eq!(resp.headers()[LOCATION], "/ui/login", "POST {path}");
     }
 }
+
+/// In Chromium: a failed event's page shows Meta's message; Retry queues it again with a
+/// notice; the list and the page stay within a phone's width.
+#[tokio::test]
+async fn in_a_browser_a_failed_event_is_found_and_retried() {
+    use crate::browser::Browser;
+    use crate::ui_browser::{shot, sign_in};
+
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    app.create_campaign("shop", json!({})).await;
+    graph_answers(
+        &app,
+        graph_error(400, 100, Some(2804050), false, META_MESSAGE),
+    )
+    .await;
+    let id = lead(&app, "shop", "clk-browser-fail").await;
+    app.deliver().await;
+
+    sign_in(&b, &app, ADMIN_TOKEN).await;
+    b.goto(&app.url("/ui/conversions?state=failed")).await;
+    let row_link = b
+        .eval(
+            "return [...document.querySelectorAll('#conversions tbody tr')]\
+             .filter(r => r.textContent.includes('clk-browser-fail'))\
+             .map(r => r.querySelector('a[href^=\"/ui/conversions/\"]').getAttribute('href'));",
+        )
+        .await;
+    assert_eq!(row_link, json!([format!("/ui/conversions/{id}")]));
+    shot(&b, "conversions").await;
+    b.click_to_next_page("#conversions a[href^=\"/ui/conversions/\"]")
+        .await;
+    let attempts = b
+        .eval("return document.querySelector('#attempts tbody').innerText;")
+        .await;
+    assert!(
+        attempts.as_str().unwrap().contains(META_MESSAGE),
+        "{attempts}"
+    );
+    shot(&b, "conversion").await;
+    b.click_to_next_page("form[action$=\"/retry\"] button[type=submit]")
+        .await;
+    let notice = b
+        .wait("the notice", "document.querySelector('.notice')?.innerText")
+        .await;
+    assert!(notice.as_str().unwrap().starts_with("Retried"), "{notice}");
+    assert_eq!(conversion(&app, id).await["state"], "pending");
+
+    // At 375 px nothing but the tables' own cards scrolls sideways.
+    b.window_size(375, 800).await;
+    for path in [
+        "/ui/conversions",
+        &format!("/ui/conversions/{id}"),
+        "/ui/clicks?click_id=clk-browser-fail",
+    ] {
+        b.goto(&app.url(path)).await;
+        let wide = b
+            .eval("return document.documentElement.scrollWidth <= window.innerWidth;")
+            .await;
+        assert_eq!(wide, json!(true), "{path} fits 375 px");
+    }
+}

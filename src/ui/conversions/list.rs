@@ -24,7 +24,7 @@ pub fn table(items: &[ConversionView]) -> Markup {
         table #conversions {
             thead { tr {
                 th { "Received (UTC)" } th { "Campaign" } th { "Tracker" } th { "Click id" }
-                th { "Status" } th { "State" } th { "Event" } th { span.sr { "Details" } }
+                th { "Status" } th { "State" } th { "Event" } th { "Details" }
             } }
             tbody {
                 @for c in items {
