@@ -21,6 +21,36 @@ pub enum Retried {
     NotFound,
 }
 
+impl Retried {
+    /// Why nothing was retried, as the admin API and the dashboard both say it.
+    pub fn refusal(&self) -> Option<String> {
+        match self {
+            Retried::Queued => None,
+            Retried::StillFailed(reason) => {
+                Some(format!("the event still cannot be built: {reason}"))
+            }
+            Retried::NotFailed(now) => Some(format!(
+                "only failed events can be retried; this conversion is {now}"
+            )),
+            Retried::NotFound => Some("no such conversion".to_owned()),
+        }
+    }
+}
+
+/// Whether a conversion may be retried, from its shown state (its event's once it has one) and,
+/// when it has an event, whether that event's payload is kept: `Some(NotFailed)` when not.
+pub fn check_retryable(state: &str, event_payload_kept: Option<bool>) -> Option<Retried> {
+    if state != EventState::Failed.as_str() {
+        return Some(Retried::NotFailed(state.to_owned()));
+    }
+    if event_payload_kept == Some(false) {
+        return Some(Retried::NotFailed(
+            "failed, and its data was erased by retention".to_owned(),
+        ));
+    }
+    None
+}
+
 pub async fn retry_conversion(
     pool: &PgPool,
     campaigns: &CampaignCache,
@@ -35,21 +65,13 @@ pub async fn retry_conversion(
         return Ok(Retried::NotFound);
     };
     let event = events::of_conversion(&mut tx, id).await?;
-    // `to_string`: the event's state is a word or an `EventState`, and both display alike.
+    // `to_string`: the event's state is a word or an `EventState`, and both display alike
+    // (`ConversionState::Failed` and `EventState::Failed` are both "failed").
     let state = event
         .as_ref()
         .map_or(conv.state.to_string(), |e| e.state.to_string());
-    let failed = match &event {
-        Some(_) => state == EventState::Failed.as_str(),
-        None => conv.state == ConversionState::Failed,
-    };
-    if !failed {
-        return Ok(Retried::NotFailed(state));
-    }
-    if event.as_ref().is_some_and(|e| !e.has_payload) {
-        return Ok(Retried::NotFailed(
-            "failed, and its data was erased by retention".to_owned(),
-        ));
+    if let Some(refused) = check_retryable(&state, event.as_ref().map(|e| e.has_payload)) {
+        return Ok(refused);
     }
     let click = clicks::find(&mut *tx, &conv.click_id).await?;
     let campaign = match (&click, conv.campaign_id, &conv.campaign_hint) {
@@ -89,4 +111,89 @@ pub async fn retry_conversion(
     };
     tx.commit().await?;
     Ok(outcome)
+}
+
+/// What retrying a campaign's failed conversions did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct CampaignRetry {
+    pub requeued: u64,
+    pub still_failed: u64,
+    /// More failed conversions are left than one call retries: call again.
+    pub more: bool,
+}
+
+/// A campaign's failed conversions are retried oldest first, at most this many per call.
+pub const RETRY_BATCH: i64 = 1000;
+
+/// Retries every failed conversion of a campaign (up to [`RETRY_BATCH`]), and wakes the
+/// delivery worker (`delivery`) when some were queued again.
+pub async fn retry_campaign(
+    pool: &PgPool,
+    campaigns: &CampaignCache,
+    delivery: &tokio::sync::Notify,
+    campaign_id: i64,
+) -> Result<CampaignRetry, sqlx::Error> {
+    let ids = conversions::failed_of_campaign(pool, campaign_id, RETRY_BATCH).await?;
+    let mut done = CampaignRetry {
+        requeued: 0,
+        still_failed: 0,
+        more: ids.len() as i64 == RETRY_BATCH,
+    };
+    for id in &ids {
+        match retry_conversion(pool, campaigns, *id).await? {
+            Retried::Queued => done.requeued += 1,
+            Retried::StillFailed(_) => done.still_failed += 1,
+            Retried::NotFailed(_) | Retried::NotFound => {}
+        }
+    }
+    if done.requeued > 0 {
+        delivery.notify_one();
+    }
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_failed_conversions_with_their_data_are_retryable() {
+        let erased = "failed, and its data was erased by retention";
+        let cases: [(&str, Option<bool>, Option<&str>); 7] = [
+            ("failed", None, None),
+            ("failed", Some(true), None),
+            ("failed", Some(false), Some(erased)),
+            ("sent", Some(true), Some("sent")),
+            ("pending", Some(true), Some("pending")),
+            ("expired", Some(true), Some("expired")),
+            ("skipped", None, Some("skipped")),
+        ];
+        for (state, kept, want) in cases {
+            let got = check_retryable(state, kept);
+            assert_eq!(
+                got,
+                want.map(|w| Retried::NotFailed(w.to_owned())),
+                "{state} {kept:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn refusals_say_why() {
+        let cases = [
+            (Retried::Queued, None),
+            (
+                Retried::NotFailed("sent".into()),
+                Some("only failed events can be retried; this conversion is sent"),
+            ),
+            (
+                Retried::StillFailed("no click".into()),
+                Some("the event still cannot be built: no click"),
+            ),
+            (Retried::NotFound, Some("no such conversion")),
+        ];
+        for (retried, want) in cases {
+            assert_eq!(retried.refusal().as_deref(), want, "{retried:?}");
+        }
+    }
 }

@@ -344,6 +344,7 @@ fn click_erase() {}
     params(
         ("campaign" = Option<String>, Query),
         ("state" = Option<String>, Query),
+        ("tracker" = Option<String>, Query, description = "keitaro, binom, bemob, voluum, redtrack, clickflare or generic"),
         ("click_id" = Option<String>, Query),
         ("since" = Option<String>, Query, description = "RFC 3339 time or YYYY-MM-DD"),
         ("until" = Option<String>, Query, description = "RFC 3339 time or YYYY-MM-DD"),

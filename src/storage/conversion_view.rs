@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
-use crate::domain::DeliveryStatus;
+use crate::domain::{CampaignKey, DeliveryStatus};
 
 /// One row of the admin conversion list: the conversion with its event's delivery state.
 #[derive(Debug, serde::Serialize)]
@@ -59,6 +59,8 @@ pub async fn view(pool: &PgPool, id: i64) -> Result<Option<ConversionView>, sqlx
 pub struct ListFilter<'a> {
     pub campaign: Option<&'a str>,
     pub state: Option<DeliveryStatus>,
+    /// The tracker the postback came through (`keitaro`, `binom`...).
+    pub tracker: Option<&'a str>,
     pub click_id: Option<&'a str>,
     /// Received at or after.
     pub since: Option<DateTime<Utc>>,
@@ -91,6 +93,7 @@ pub async fn list(pool: &PgPool, f: &ListFilter<'_>) -> Result<Vec<ConversionVie
            AND ($5::text IS NULL OR c.click_id = $5)
            AND ($6::timestamptz IS NULL OR c.received_at >= $6)
            AND ($7::timestamptz IS NULL OR c.received_at < $7)
+           AND ($8::text IS NULL OR c.tracker = $8)
          ORDER BY c.id DESC LIMIT $4"#,
         f.campaign,
         f.state.map(DeliveryStatus::as_str),
@@ -99,7 +102,31 @@ pub async fn list(pool: &PgPool, f: &ListFilter<'_>) -> Result<Vec<ConversionVie
         f.click_id,
         f.since,
         f.until,
+        f.tracker,
     )
     .fetch_all(pool)
     .await
+}
+
+/// One page of the list, newest first, and the cursor to the next (older) page.
+pub struct Page {
+    pub items: Vec<ConversionView>,
+    /// `before` for the next page; `None` on the last one.
+    pub next_before: Option<i64>,
+}
+
+/// The list as the admin API and the dashboard page it.
+pub async fn page(pool: &PgPool, f: &ListFilter<'_>) -> Result<Page, sqlx::Error> {
+    // A filter that cannot be a campaign key matches nothing.
+    if f.campaign.is_some_and(|c| CampaignKey::parse(c).is_err()) {
+        return Ok(Page {
+            items: Vec::new(),
+            next_before: None,
+        });
+    }
+    let items = list(pool, f).await?;
+    let next_before = (items.len() as i64 == f.limit)
+        .then(|| items.last().map(|c| c.id))
+        .flatten();
+    Ok(Page { items, next_before })
 }

@@ -8,7 +8,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 
 use crate::domain::{Conversion, ConversionState, CustomerData};
 
-pub use super::conversion_view::{list, view, ConversionView, ListFilter};
+pub use super::conversion_view::{list, page, view, ConversionView, ListFilter, Page};
 
 /// A `conversions` row as read (`fn` is a Rust keyword, hence `fn_`).
 struct ConversionRow {

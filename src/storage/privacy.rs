@@ -107,6 +107,13 @@ pub struct Erasure {
     pub events_cancelled: u64,
 }
 
+impl Erasure {
+    /// Nothing was there to erase: no click and no conversion has that click id.
+    pub fn is_nothing(&self) -> bool {
+        *self == Erasure::default()
+    }
+}
+
 /// Erases a click's personal data: the click row, the personal fields of its conversions and
 /// the payloads of their events. Unsent events are cancelled (`failed`, never sent): without
 /// the visitor's data they could not be sent correctly anyway.

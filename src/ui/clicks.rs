@@ -1,5 +1,232 @@
-//! Clicks: look up a click by id (hashes only), erase it.
+//! Clicks: look up a click by id (hashes only), erase it, through the admin API's storage.
 
-use actix_web::web;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use maud::{html, Markup};
 
-pub fn configure(_cfg: &mut web::ServiceConfig) {}
+use super::conversions::{table, when};
+use super::session::Session;
+use super::{html_response, layout, see_other, UiError};
+use crate::domain::{Click, ClickId};
+use crate::http::params::parse_urlencoded;
+use crate::startup::AppState;
+use crate::storage::conversions::{self, ListFilter};
+use crate::storage::{clicks, privacy};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/ui/clicks").get(lookup))
+        .service(web::resource("/ui/clicks/erase").post(erase));
+}
+
+/// The query or form value `name` ("" when absent or unreadable).
+fn value(pairs: &[(String, String)], name: &str) -> String {
+    pairs
+        .iter()
+        .find(|(n, _)| n == name)
+        .map_or(String::new(), |(_, v)| v.trim().to_owned())
+}
+
+/// What an erasure removed, said in words (the notice after the redirect).
+fn erased_words(pairs: &[(String, String)]) -> Option<String> {
+    let id = value(pairs, "erased");
+    if id.is_empty() {
+        return None;
+    }
+    let n = |name: &str| value(pairs, name).parse::<u64>().unwrap_or(0);
+    Some(format!(
+        "Erased click {id}: {} click deleted, {} conversions scrubbed of personal data, {} event \
+         payloads erased ({} of them not sent yet, now never sent).",
+        n("clicks"),
+        n("conversions"),
+        n("events"),
+        n("cancelled"),
+    ))
+}
+
+fn lookup_form(click_id: &str) -> Markup {
+    html! {
+        form.card method="get" action="/ui/clicks" {
+            label for="click-id" { "Click id" }
+            input #click-id type="text" name="click_id" value=(click_id) required autocomplete="off";
+            button type="submit" { "Look up" }
+        }
+    }
+}
+
+/// "set" or "—": raw personal data and identifiers are never shown.
+fn set(v: &Option<String>) -> &'static str {
+    if v.is_some() {
+        "set"
+    } else {
+        "—"
+    }
+}
+
+pub async fn lookup(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, UiError> {
+    let session = Session::require(&req, &state.pool).await?;
+    let pairs = parse_urlencoded(req.query_string().as_bytes()).unwrap_or_default();
+    let click_id = value(&pairs, "click_id");
+    let notice = erased_words(&pairs);
+    let found = match ClickId::parse(&click_id) {
+        Ok(id) => clicks::find(&state.pool, id.as_str()).await?,
+        Err(_) => None,
+    };
+    let convs = match &found {
+        Some(c) => {
+            let filter = ListFilter {
+                campaign: None,
+                state: None,
+                tracker: None,
+                click_id: Some(&c.click_id),
+                since: None,
+                until: None,
+                before: None,
+                limit: 50,
+            };
+            conversions::page(&state.pool, &filter).await?.items
+        }
+        None => Vec::new(),
+    };
+    let missing = !click_id.is_empty() && found.is_none();
+    let body = html! {
+        @if let Some(words) = &notice { p.notice role="status" { (words) } }
+        (lookup_form(&click_id))
+        @if missing {
+            p.error role="alert" { "No click with id " code { (click_id) } "." }
+        }
+        @if let Some(c) = &found {
+            (click_card(c, &session.csrf_token))
+            section.card {
+                h2 { "Its conversions" }
+                (table(&convs))
+            }
+        }
+    };
+    let status = if missing {
+        StatusCode::NOT_FOUND
+    } else {
+        StatusCode::OK
+    };
+    Ok(html_response(
+        &mut HttpResponse::build(status),
+        layout("Clicks", Some(&session.csrf_token), body),
+    ))
+}
+
+fn click_card(c: &Click, csrf: &str) -> Markup {
+    let hashes: Vec<_> = c.customer.iter().collect();
+    html! {
+        section.card {
+            h2 { "Click " code { (c.click_id) } }
+            dl.facts {
+                dt { "Campaign" } dd {
+                    a href={ "/ui/conversions?campaign=" (c.campaign_key) } { (c.campaign_key) }
+                }
+                dt { "First seen (UTC)" } dd { (when(&c.first_seen_at)) }
+                dt { "Updated (UTC)" } dd { (when(&c.updated_at)) }
+                dt { "Consent" } dd { (c.consent.map_or("—", |y| if y { "given" } else { "refused" })) }
+                dt { "fbclid" } dd { (set(&c.fbclid)) }
+                dt { "fbc" } dd { (set(&c.fbc)) }
+                dt { "fbp" } dd { (set(&c.fbp)) }
+                dt { "IP address" } dd { (set(&c.client_ip_address)) }
+                dt { "User agent" } dd { (set(&c.client_user_agent)) }
+                dt { "Landing page" } dd { (set(&c.event_source_url)) }
+                dt { "Referrer" } dd { (set(&c.referrer_url)) }
+            }
+            h2 { "Customer data (SHA-256)" }
+            @if hashes.is_empty() {
+                p { "None." }
+            } @else {
+                table #hashes {
+                    thead { tr { th { "Field" } th { "Hash" } } }
+                    tbody {
+                        @for (field, hash) in &hashes {
+                            tr { td { (field.name()) } td { code.hash { (hash.as_str()) } } }
+                        }
+                    }
+                }
+            }
+            @if !c.event_ids.as_map().is_empty() {
+                h2 { "Event ids" }
+                table #event-ids {
+                    thead { tr { th { "Event" } th { "Event id" } th { "Pixel fired (UTC)" } } }
+                    tbody {
+                        @for (event, id) in c.event_ids.as_map() {
+                            tr {
+                                td { (event) }
+                                td { code { (id) } }
+                                td { @if let Some(t) = c.pixel_fired_at.as_map().get(event) { (when(t)) } }
+                            }
+                        }
+                    }
+                }
+            }
+            form.inline method="post" action="/ui/clicks/erase" {
+                input type="hidden" name="csrf" value=(csrf);
+                input type="hidden" name="click_id" value=(c.click_id);
+                p.muted {
+                    "Erasing deletes the click, removes the personal data of its conversions and "
+                    "the payloads of their events; events not sent yet are never sent."
+                }
+                button.danger type="submit" { "Erase this click's personal data" }
+            }
+        }
+    }
+}
+
+/// `POST /ui/clicks/erase` (`click_id`): the erasure of `DELETE /admin/v1/clicks/{click_id}`.
+pub async fn erase(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, UiError> {
+    let session = Session::require(&req, &state.pool).await?;
+    let fields = parse_urlencoded(&body).unwrap_or_default();
+    session.check_form(&req, &value(&fields, "csrf"))?;
+    let raw = value(&fields, "click_id");
+    let not_found = || UiError::NotFound(format!("There is no click with id {raw:?}."));
+    let id = ClickId::parse(&raw).map_err(|_| not_found())?;
+    let erased = privacy::erase_click(&state.pool, id.as_str()).await?;
+    if erased.is_nothing() {
+        return Err(not_found());
+    }
+    tracing::info!(
+        click_id = id.as_str(),
+        ?erased,
+        "click erased from the dashboard"
+    );
+    // Click ids are URL-safe characters only (ClickId::parse), so the query needs no encoding.
+    Ok(see_other(&format!(
+        "/ui/clicks?erased={}&clicks={}&conversions={}&events={}&cancelled={}",
+        id.as_str(),
+        erased.clicks_deleted,
+        erased.conversions_scrubbed,
+        erased.events_erased,
+        erased.events_cancelled
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_notice_says_what_was_erased() {
+        let pairs = |q: &str| parse_urlencoded(q.as_bytes()).unwrap();
+        let cases = [
+            ("", None),
+            ("click_id=x", None),
+            (
+                "erased=clk-1&clicks=1&conversions=2&events=2&cancelled=1",
+                Some("Erased click clk-1: 1 click deleted, 2 conversions scrubbed of personal data, 2 event payloads erased (1 of them not sent yet, now never sent)."),
+            ),
+            (
+                "erased=clk-2&clicks=nonsense",
+                Some("Erased click clk-2: 0 click deleted, 0 conversions scrubbed of personal data, 0 event payloads erased (0 of them not sent yet, now never sent)."),
+            ),
+        ];
+        for (query, want) in cases {
+            assert_eq!(erased_words(&pairs(query)).as_deref(), want, "{query}");
+        }
+    }
+}

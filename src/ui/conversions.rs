@@ -1,5 +1,19 @@
-//! Conversions: the filtered list, a conversion's page (postback, payload, attempts), retries.
+//! Conversions: the filtered list, a conversion's page (postback, payload, attempts), retries,
+//! and the refused postbacks.
+
+mod detail;
+mod filter;
+mod list;
 
 use actix_web::web;
 
-pub fn configure(_cfg: &mut web::ServiceConfig) {}
+pub use list::{table, when};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    // Fixed paths first: `{id}` would take "refused" and "retry-failed" as ids.
+    cfg.service(web::resource("/ui/conversions").get(list::list))
+        .service(web::resource("/ui/conversions/refused").get(list::refused))
+        .service(web::resource("/ui/conversions/retry-failed").post(detail::retry_failed))
+        .service(web::resource("/ui/conversions/{id}").get(detail::show))
+        .service(web::resource("/ui/conversions/{id}/retry").post(detail::retry));
+}

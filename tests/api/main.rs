@@ -28,5 +28,7 @@ mod test_event;
 mod token_encryption;
 mod ui_browser;
 mod ui_campaigns;
+mod ui_clicks;
+mod ui_conversions;
 mod ui_overview;
 mod ui_session;

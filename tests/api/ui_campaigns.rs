@@ -547,7 +547,9 @@ async fn enable_disable_and_retry_all_failed_come_back_with_what_they_did() {
         .unwrap();
     assert!(page.contains(r#"href="/ui/conversions?campaign=nolanding""#));
     assert!(
-        page.contains(">clk-retry-1</a></td><td>lead</td><td>failed</td><td>Lead</td>"),
+        page.contains(
+            "<code>clk-retry-1</code></td><td>lead</td><td><span class=\"state state-failed\">failed</span></td><td>Lead</td>"
+        ),
         "{page}"
     );
     let resp = app

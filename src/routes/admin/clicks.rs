@@ -63,7 +63,7 @@ pub async fn erase(
     };
     let id = ClickId::parse(&click_id).map_err(|_| not_found())?;
     let erased = privacy::erase_click(&state.pool, id.as_str()).await?;
-    if erased == privacy::Erasure::default() {
+    if erased.is_nothing() {
         return Err(not_found());
     }
     tracing::info!(?erased, "click erased on request");

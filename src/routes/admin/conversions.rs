@@ -3,14 +3,14 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 
 use super::{campaign_key, find_campaign, query, Admin};
-use crate::domain::{CampaignKey, DeliveryStatus};
+use crate::domain::DeliveryStatus;
 use crate::http::params::Params;
 use crate::http::ApiError;
-use crate::ingest::retry::{retry_conversion, Retried};
+use crate::ingest::retry::{self, retry_conversion, Retried};
 use crate::startup::AppState;
 use crate::storage::{conversions, events, refused};
 
-/// `GET /admin/v1/conversions?campaign=&state=&click_id=&since=&until=&limit=&before=`: newest
+/// `GET /admin/v1/conversions?campaign=&state=&tracker=&click_id=&since=&until=&limit=&before=`: newest
 /// first. An unknown parameter is a 400: a misspelt filter must not silently return everything.
 pub async fn list(
     _: Admin,
@@ -20,7 +20,7 @@ pub async fn list(
     let q = query(
         &req,
         &[
-            "campaign", "state", "click_id", "since", "until", "limit", "before",
+            "campaign", "state", "tracker", "click_id", "since", "until", "limit", "before",
         ],
     )?;
     let wanted_state = match q.get("state") {
@@ -37,24 +37,16 @@ pub async fn list(
     let filter = conversions::ListFilter {
         campaign: q.get("campaign"),
         state: wanted_state,
+        tracker: q.get("tracker"),
         click_id: q.get("click_id"),
         since: time(&q, "since")?,
         until: time(&q, "until")?,
         before,
         limit,
     };
-    // A filter that cannot be a campaign key matches nothing.
-    if filter
-        .campaign
-        .is_some_and(|c| CampaignKey::parse(c).is_err())
-    {
-        return Ok(HttpResponse::Ok().json(json!({ "conversions": [], "next_before": null })));
-    }
-    let items = conversions::list(&state.pool, &filter).await?;
-    let next_before = (items.len() as i64 == limit)
-        .then(|| items.last().map(|c| c.id))
-        .flatten();
-    Ok(HttpResponse::Ok().json(json!({ "conversions": items, "next_before": next_before })))
+    let page = conversions::page(&state.pool, &filter).await?;
+    Ok(HttpResponse::Ok()
+        .json(json!({ "conversions": page.items, "next_before": page.next_before })))
 }
 
 /// `GET /admin/v1/refused-postbacks?limit=&before=`: postbacks that carried the key but were
@@ -149,30 +141,26 @@ pub async fn retry(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id)?;
-    match retry_conversion(&state.pool, &state.campaigns, id).await? {
+    let retried = retry_conversion(&state.pool, &state.campaigns, id).await?;
+    let detail = retried.refusal().unwrap_or_default();
+    match retried {
         Retried::Queued => {
             state.delivery_signal.notify_one();
             Ok(HttpResponse::Ok().json(json!({ "requeued": 1 })))
         }
-        Retried::StillFailed(reason) => Err(ApiError::Conflict {
+        Retried::StillFailed(_) => Err(ApiError::Conflict {
             code: "still_failing",
-            detail: format!("the event still cannot be built: {reason}"),
+            detail,
         }),
-        Retried::NotFailed(now) => Err(ApiError::Conflict {
+        Retried::NotFailed(_) => Err(ApiError::Conflict {
             code: "not_retryable",
-            detail: format!("only failed events can be retried; this conversion is {now}"),
+            detail,
         }),
-        Retried::NotFound => Err(ApiError::not_found(
-            "conversion_not_found",
-            "no such conversion",
-        )),
+        Retried::NotFound => Err(ApiError::not_found("conversion_not_found", detail)),
     }
 }
 
-/// Retries the campaign's failed conversions, oldest first, at most this many per call.
-const RETRY_BATCH: i64 = 1000;
-
-/// Retries every failed conversion of a campaign (up to [`RETRY_BATCH`]; `more` says to call
+/// Retries every failed conversion of a campaign (up to [`retry::RETRY_BATCH`]; `more` says to call
 /// again).
 pub async fn retry_campaign(
     _: Admin,
@@ -181,42 +169,12 @@ pub async fn retry_campaign(
 ) -> Result<HttpResponse, ApiError> {
     let key = campaign_key(&key)?;
     let campaign = find_campaign(&state, &key).await?;
-    let done = retry_failed(&state, campaign.id).await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "requeued": done.requeued,
-        "still_failed": done.still_failed,
-        "more": done.more,
-    })))
-}
-
-/// What one "retry all failed" did.
-pub struct RetriedFailed {
-    pub requeued: u32,
-    pub still_failed: u32,
-    /// The batch was full: call again for the rest.
-    pub more: bool,
-}
-
-/// Retries the campaign's failed conversions, for the admin API and the dashboard alike.
-pub async fn retry_failed(
-    state: &AppState,
-    campaign_id: i64,
-) -> Result<RetriedFailed, sqlx::Error> {
-    let ids = conversions::failed_of_campaign(&state.pool, campaign_id, RETRY_BATCH).await?;
-    let (mut requeued, mut still_failed) = (0, 0);
-    for id in &ids {
-        match retry_conversion(&state.pool, &state.campaigns, *id).await? {
-            Retried::Queued => requeued += 1,
-            Retried::StillFailed(_) => still_failed += 1,
-            Retried::NotFailed(_) | Retried::NotFound => {}
-        }
-    }
-    if requeued > 0 {
-        state.delivery_signal.notify_one();
-    }
-    Ok(RetriedFailed {
-        requeued,
-        still_failed,
-        more: ids.len() as i64 == RETRY_BATCH,
-    })
+    let done = retry::retry_campaign(
+        &state.pool,
+        &state.campaigns,
+        &state.delivery_signal,
+        campaign.id,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(done))
 }

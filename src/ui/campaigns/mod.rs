@@ -17,7 +17,7 @@ use super::{html_response, layout, page as signed_in_page, see_other, UiError};
 use crate::campaigns::{CampaignError, CampaignInput, CampaignService};
 use crate::domain::{Campaign, CampaignKey, EventName};
 use crate::http::params::parse_urlencoded;
-use crate::routes::admin::{conversions as admin_conversions, test_event};
+use crate::routes::admin::test_event;
 use crate::startup::AppState;
 
 type State = web::Data<AppState>;
@@ -304,7 +304,13 @@ async fn retry_failed(
     let session = Session::require(&req, &state.pool).await?;
     checked_form(&req, &session, &body)?;
     let campaign = find(&state, &key).await?;
-    let done = admin_conversions::retry_failed(&state, campaign.id).await?;
+    let done = crate::ingest::retry::retry_campaign(
+        &state.pool,
+        &state.campaigns,
+        &state.delivery_signal,
+        campaign.id,
+    )
+    .await?;
     // Counts only: nothing secret travels in the URL.
     Ok(see_other(&format!(
         "{}?requeued={}&still_failed={}&more={}",

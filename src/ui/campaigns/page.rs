@@ -225,6 +225,7 @@ pub async fn render(
         &ListFilter {
             campaign: Some(key),
             state: None,
+            tracker: None,
             click_id: None,
             since: None,
             until: None,
@@ -310,24 +311,7 @@ pub async fn render(
         }
         section.card {
             h2 { "Recent conversions" }
-            @if recent.is_empty() {
-                p.muted { "None yet." }
-            } @else {
-                table {
-                    thead { tr { th { "Received" } th { "Click id" } th { "Status" } th { "State" } th { "Event" } } }
-                    tbody {
-                        @for c in &recent {
-                            tr {
-                                td { (c.received_at.format("%Y-%m-%d %H:%M:%S")) }
-                                td { a href=(format!("/ui/conversions/{}", c.id)) { (c.click_id) } }
-                                td { (c.status) }
-                                td { (c.state.as_str()) }
-                                td { (c.event_name.as_deref().unwrap_or("—")) }
-                            }
-                        }
-                    }
-                }
-            }
+            (crate::ui::conversions::table(&recent))
             p { a href=(format!("/ui/conversions?campaign={key}")) { "All conversions of this campaign" } }
         }
     };

@@ -1,0 +1,283 @@
+//! A conversion's page (the postback as received, the decision, the payload for Meta, every
+//! attempt) and the retries, through the same code as the admin API's retry routes.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use maud::{html, Markup};
+use serde_json::Value;
+
+use super::filter::with_query;
+use super::list::when;
+use crate::domain::CampaignKey;
+use crate::http::params::parse_urlencoded;
+use crate::ingest::retry::{check_retryable, retry_campaign, retry_conversion, Retried};
+use crate::startup::AppState;
+use crate::storage::{campaigns, conversions, events};
+use crate::ui::session::Session;
+use crate::ui::{html_response, layout, see_other, UiError};
+
+/// `user_data` fields Meta takes unhashed: raw personal data, never shown on a page.
+const UNHASHED: &[&str] = &["client_ip_address", "client_user_agent", "fbc", "fbp"];
+
+/// The payload as the page shows it: as stored, with each unhashed personal field as "set".
+pub fn shown_payload(payload: &Value) -> Value {
+    let mut shown = payload.clone();
+    if let Some(user) = shown.get_mut("user_data").and_then(Value::as_object_mut) {
+        for field in UNHASHED {
+            if let Some(v) = user.get_mut(*field) {
+                *v = Value::String("(set, not shown)".to_owned());
+            }
+        }
+    }
+    shown
+}
+
+fn parse_id(raw: &str) -> Result<i64, UiError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| UiError::NotFound(format!("There is no conversion {raw:?}.")))
+}
+
+/// A POSTed form's fields; a body that is not a form has none (and so no CSRF token).
+fn form_fields(body: &[u8]) -> Vec<(String, String)> {
+    parse_urlencoded(body).unwrap_or_default()
+}
+
+fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+    fields
+        .iter()
+        .find(|(n, _)| n == name)
+        .map_or("", |(_, v)| v.as_str())
+}
+
+/// A signed-in page with another status than 200 (a refused retry).
+fn page_with(session: &Session, status: StatusCode, title: &str, body: Markup) -> HttpResponse {
+    html_response(
+        &mut HttpResponse::build(status),
+        layout(title, Some(&session.csrf_token), body),
+    )
+}
+
+pub async fn show(
+    req: HttpRequest,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, UiError> {
+    let session = Session::require(&req, &state.pool).await?;
+    let id = parse_id(&id)?;
+    let conv = conversions::view(&state.pool, id)
+        .await?
+        .ok_or_else(|| UiError::NotFound(format!("There is no conversion {id}.")))?;
+    let attempts = events::attempts_for_conversion(&state.pool, id).await?;
+    let retried = req.query_string().split('&').any(|p| p == "retried=1");
+    let payload_kept = conv.event_id.as_ref().map(|_| conv.payload.is_some());
+    let refusal = check_retryable(conv.state.as_str(), payload_kept).and_then(|r| r.refusal());
+    let title = format!("Conversion {id}");
+    let body = html! {
+        @if retried {
+            p.notice role="status" { "Retried: the event is queued for Meta again." }
+        }
+        section.card {
+            h2 { "Postback as received" }
+            dl.facts {
+                dt { "Received (UTC)" } dd { (when(&conv.received_at)) }
+                dt { "Tracker" } dd { (conv.tracker) }
+                dt { "Click id" } dd {
+                    a href=(with_query("/ui/clicks", &[("click_id", conv.click_id.clone())])) {
+                        code { (conv.click_id) }
+                    }
+                }
+                dt { "Campaign" } dd { (conv.campaign.as_deref().unwrap_or("—")) }
+                dt { "Status" } dd { (conv.raw_status) " → " (conv.status) }
+                dt { "Transaction id" } dd { @if conv.txid.is_empty() { "—" } @else { code { (conv.txid) } } }
+                dt { "Event time (UTC)" } dd { (when(&conv.event_time)) }
+            }
+            h2 { "Parameters" }
+            p.muted { "As the tracker sent them, without the key and personal data." }
+            @match conv.params.as_ref().and_then(Value::as_object) {
+                Some(params) if !params.is_empty() => {
+                    table #params {
+                        thead { tr { th { "Name" } th { "Value" } } }
+                        tbody {
+                            @for (name, value) in params {
+                                tr {
+                                    td { code { (name) } }
+                                    td { code { (value.as_str().map_or_else(|| value.to_string(), str::to_owned)) } }
+                                }
+                            }
+                        }
+                    }
+                }
+                _ => { p { "None kept." } }
+            }
+        }
+        section.card {
+            h2 { "Decision" }
+            dl.facts {
+                dt { "State" } dd { span class={ "state state-" (conv.state.as_str()) } { (conv.state.as_str()) } }
+                @if let Some(reason) = &conv.reason { dt { "Reason" } dd { (reason) } }
+                @if let Some(err) = conv.last_error.as_ref().filter(|e| Some(*e) != conv.reason.as_ref()) {
+                    dt { "Last error" } dd { (err) }
+                }
+                dt { "Meta event" } dd { (conv.event_name.as_deref().unwrap_or("—")) }
+                @if let Some(eid) = &conv.event_id { dt { "Event id" } dd { code { (eid) } } }
+                @if let Some(v) = conv.value {
+                    dt { "Value" } dd { (v) " " (conv.currency.as_deref().unwrap_or("")) }
+                }
+                dt { "Attempts" } dd { (conv.attempts) }
+                @if let Some(t) = &conv.next_attempt_at { dt { "Next attempt (UTC)" } dd { (when(t)) } }
+                @if let Some(t) = &conv.sent_at { dt { "Sent (UTC)" } dd { (when(t)) } }
+            }
+            @match &refusal {
+                None => {
+                    form.inline method="post" action={ "/ui/conversions/" (id) "/retry" } {
+                        input type="hidden" name="csrf" value=(session.csrf_token);
+                        button type="submit" { "Retry" }
+                    }
+                }
+                Some(why) => { p.muted { "Retry is not available: " (why) "." } }
+            }
+        }
+        section.card {
+            h2 { "Payload for Meta" }
+            @match &conv.payload {
+                Some(p) => {
+                    p.muted { "The event as sent (or to be sent). Fields Meta takes unhashed (IP address, user agent, fbc, fbp) are not shown." }
+                    pre.payload { (serde_json::to_string_pretty(&shown_payload(p)).unwrap_or_default()) }
+                }
+                None => { p { "No payload: no event was built, or its data was erased." } }
+            }
+        }
+        section.card {
+            h2 { "Delivery attempts" }
+            table #attempts {
+                thead { tr {
+                    th { "Time (UTC)" } th { "Outcome" } th { "HTTP" } th { "Code" }
+                    th { "Subcode" } th { "Message" } th { "fbtrace_id" }
+                } }
+                tbody {
+                    @for a in &attempts {
+                        tr {
+                            td { (when(&a.attempted_at)) }
+                            td { (a.outcome.as_str()) }
+                            td.num { (opt(a.http_status)) }
+                            td.num { (opt(a.error_code)) }
+                            td.num { (opt(a.error_subcode)) }
+                            td { (a.message.as_deref().unwrap_or("")) }
+                            td { @if let Some(t) = &a.fbtrace_id { code { (t) } } }
+                        }
+                    }
+                    @if attempts.is_empty() { tr { td colspan="7" { "No attempts yet." } } }
+                }
+            }
+        }
+        p { a href="/ui/conversions" { "All conversions" } }
+    };
+    Ok(crate::ui::page(&session, &title, body))
+}
+
+fn opt(n: Option<i32>) -> String {
+    n.map(|n| n.to_string()).unwrap_or_default()
+}
+
+/// `POST /ui/conversions/{id}/retry`: the admin API's retry; 303 back with a notice, or a 409
+/// page saying why nothing was retried.
+pub async fn retry(
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, UiError> {
+    let session = Session::require(&req, &state.pool).await?;
+    session.check_form(&req, field(&form_fields(&body), "csrf"))?;
+    let id = parse_id(&id)?;
+    let retried = retry_conversion(&state.pool, &state.campaigns, id).await?;
+    match retried {
+        Retried::Queued => {
+            state.delivery_signal.notify_one();
+            Ok(see_other(&format!("/ui/conversions/{id}?retried=1")))
+        }
+        Retried::NotFound => Err(UiError::NotFound(format!("There is no conversion {id}."))),
+        Retried::StillFailed(_) | Retried::NotFailed(_) => {
+            let why = retried.refusal().unwrap_or_default();
+            let body = html! {
+                p.error role="alert" { "Not retried: " (why) "." }
+                p { a href={ "/ui/conversions/" (id) } { "Back to conversion " (id) } }
+            };
+            Ok(page_with(
+                &session,
+                StatusCode::CONFLICT,
+                "Not retried",
+                body,
+            ))
+        }
+    }
+}
+
+/// `POST /ui/conversions/retry-failed` (`campaign`): the admin API's retry of a campaign's
+/// failed conversions; 303 to the list of that campaign with a notice.
+pub async fn retry_failed(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, UiError> {
+    let session = Session::require(&req, &state.pool).await?;
+    let fields = form_fields(&body);
+    session.check_form(&req, field(&fields, "csrf"))?;
+    let raw = field(&fields, "campaign");
+    let not_found = || UiError::NotFound(format!("There is no campaign {raw:?}."));
+    let key = CampaignKey::parse(raw).map_err(|_| not_found())?;
+    let campaign = campaigns::find_by_key(&state.pool, key.as_str())
+        .await?
+        .ok_or_else(not_found)?;
+    let done = retry_campaign(
+        &state.pool,
+        &state.campaigns,
+        &state.delivery_signal,
+        campaign.id,
+    )
+    .await?;
+    let mut pairs = vec![
+        ("campaign", key.as_str().to_owned()),
+        ("retried", done.requeued.to_string()),
+        ("still_failed", done.still_failed.to_string()),
+    ];
+    if done.more {
+        pairs.push(("more", "1".to_owned()));
+    }
+    Ok(see_other(&with_query("/ui/conversions", &pairs)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn unhashed_personal_fields_are_not_shown() {
+        let set = "(set, not shown)";
+        let cases = [
+            (
+                json!({"event_name": "Lead", "user_data": {
+                    "em": ["a1b2"], "client_ip_address": "203.0.113.9",
+                    "client_user_agent": "Mozilla/5.0", "fbc": "fb.1.1.abc", "fbp": "fb.1.2.3"}}),
+                json!({"event_name": "Lead", "user_data": {
+                    "em": ["a1b2"], "client_ip_address": set,
+                    "client_user_agent": set, "fbc": set, "fbp": set}}),
+            ),
+            (
+                json!({"user_data": {"external_id": ["h"]}}),
+                json!({"user_data": {"external_id": ["h"]}}),
+            ),
+            (
+                json!({"event_name": "Purchase"}),
+                json!({"event_name": "Purchase"}),
+            ),
+            (json!(null), json!(null)),
+        ];
+        for (stored, shown) in cases {
+            assert_eq!(shown_payload(&stored), shown, "{stored}");
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! The conversion list with its filter form, and the refused postbacks.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use maud::{html, Markup};
+
+use super::filter::{with_query, Typed};
+use crate::domain::DeliveryStatus;
+use crate::startup::AppState;
+use crate::storage::conversions::{self, ConversionView};
+use crate::storage::{campaigns, refused};
+use crate::trackers::Tracker;
+use crate::ui::session::Session;
+use crate::ui::{html_response, layout, UiError};
+
+/// A time as the dashboard shows it: UTC, to the second.
+pub fn when(t: &chrono::DateTime<chrono::Utc>) -> Markup {
+    html! { time datetime=(t.to_rfc3339()) { (t.format("%Y-%m-%d %H:%M:%S")) } }
+}
+
+/// The conversions table (also on a click's page): each row links to the conversion's page.
+pub fn table(items: &[ConversionView]) -> Markup {
+    html! {
+        table #conversions {
+            thead { tr {
+                th { "Received (UTC)" } th { "Campaign" } th { "Tracker" } th { "Click id" }
+                th { "Status" } th { "State" } th { "Event" } th { "Details" }
+            } }
+            tbody {
+                @for c in items {
+                    tr {
+                        td { (when(&c.received_at)) }
+                        td { (c.campaign.as_deref().unwrap_or("—")) }
+                        td { (c.tracker) }
+                        td { code { (c.click_id) } }
+                        td { (c.status) }
+                        td { span class={ "state state-" (c.state.as_str()) } { (c.state.as_str()) } }
+                        td { (c.event_name.as_deref().unwrap_or("—")) }
+                        td { a href={ "/ui/conversions/" (c.id) } { "Details" } }
+                    }
+                }
+                @if items.is_empty() {
+                    tr { td colspan="8" { "No conversions match." } }
+                }
+            }
+        }
+    }
+}
+
+pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, UiError> {
+    let session = Session::require(&req, &state.pool).await?;
+    let keys: Vec<String> = campaigns::list(&state.pool)
+        .await?
+        .into_iter()
+        .map(|c| c.key.as_str().to_owned())
+        .collect();
+    let (typed, checked) = match Typed::from_query(req.query_string()) {
+        Ok(typed) => {
+            let checked = typed.check();
+            (typed, checked)
+        }
+        Err(e) => (Typed::default(), Err(e)),
+    };
+    let filter = match checked {
+        Ok(f) => f,
+        Err(message) => {
+            let body = html! {
+                p.error role="alert" { (message) }
+                (form(&typed, &keys))
+            };
+            let mut res = HttpResponse::build(StatusCode::BAD_REQUEST);
+            return Ok(html_response(
+                &mut res,
+                layout("Conversions", Some(&session.csrf_token), body),
+            ));
+        }
+    };
+    let page = conversions::page(&state.pool, &filter.list_filter()).await?;
+    let campaign = match &filter.campaign {
+        Some(key) => campaigns::find_by_key(&state.pool, key).await?,
+        None => None,
+    };
+    let body = html! {
+        @if !typed.retried.is_empty() {
+            p.notice role="status" {
+                "Retried the failed conversions of " (filter.campaign.as_deref().unwrap_or("the campaign"))
+                ": " (typed.retried) " queued again"
+                @if !typed.still_failed.is_empty() && typed.still_failed != "0" {
+                    ", " (typed.still_failed) " still cannot be built"
+                }
+                "."
+                @if typed.more == "1" { " More are left: retry again." }
+            }
+        }
+        (form(&typed, &keys))
+        @if let Some(c) = &campaign {
+            form.inline method="post" action="/ui/conversions/retry-failed" {
+                input type="hidden" name="csrf" value=(session.csrf_token);
+                input type="hidden" name="campaign" value=(c.key.as_str());
+                button type="submit" { "Retry all failed of " (c.key.as_str()) }
+            }
+        }
+        section.card {
+            (table(&page.items))
+            nav.pager aria-label="Pages" {
+                @if filter.before.is_some() {
+                    a href=(filter.url(None)) { "Newest" }
+                }
+                @if let Some(next) = page.next_before {
+                    a href=(filter.url(Some(next))) rel="next" { "Older" }
+                }
+            }
+        }
+        p { a href="/ui/conversions/refused" { "Refused postbacks" } ": what trackers sent that was not accepted, and why." }
+    };
+    Ok(crate::ui::page(&session, "Conversions", body))
+}
+
+fn form(typed: &Typed, keys: &[String]) -> Markup {
+    let states: Vec<&str> = DeliveryStatus::ALL.iter().map(|s| s.as_str()).collect();
+    let trackers: Vec<&str> = Tracker::ALL.iter().map(|t| t.as_str()).collect();
+    html! {
+        form.card.filters method="get" action="/ui/conversions" {
+            div {
+                label for="f-campaign" { "Campaign" }
+                select #f-campaign name="campaign" {
+                    option value="" { "Any" }
+                    @for k in keys {
+                        option value=(k) selected[*k == typed.campaign] { (k) }
+                    }
+                    // A campaign typed in the URL that no longer exists stays selected.
+                    @if !typed.campaign.is_empty() && !keys.contains(&typed.campaign) {
+                        option value=(typed.campaign) selected { (typed.campaign) }
+                    }
+                }
+            }
+            div {
+                label for="f-state" { "State" }
+                (select("f-state", "state", &states, &typed.state))
+            }
+            div {
+                label for="f-tracker" { "Tracker" }
+                (select("f-tracker", "tracker", &trackers, &typed.tracker))
+            }
+            div {
+                label for="f-click" { "Click id" }
+                input #f-click type="text" name="click_id" value=(typed.click_id);
+            }
+            div {
+                label for="f-from" { "From (UTC)" }
+                input #f-from type="date" name="from" value=(typed.from);
+            }
+            div {
+                label for="f-to" { "To (UTC, included)" }
+                input #f-to type="date" name="to" value=(typed.to);
+            }
+            div.actions {
+                button type="submit" { "Filter" }
+                a href="/ui/conversions" { "Clear" }
+            }
+        }
+    }
+}
+
+fn select(id: &str, name: &str, words: &[&str], chosen: &str) -> Markup {
+    html! {
+        select id=(id) name=(name) {
+            option value="" { "Any" }
+            @for w in words {
+                option value=(w) selected[*w == chosen] { (w) }
+            }
+            @if !chosen.is_empty() && !words.contains(&chosen) {
+                option value=(chosen) selected { (chosen) }
+            }
+        }
+    }
+}
+
+/// `GET /ui/conversions/refused?before=`: postbacks that carried the key but were refused.
+pub async fn refused(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, UiError> {
+    let session = Session::require(&req, &state.pool).await?;
+    let typed = Typed::from_query(req.query_string()).and_then(|t| {
+        // Only the cursor applies here.
+        let only_cursor = Typed {
+            before: t.before.clone(),
+            ..Typed::default()
+        };
+        if t != only_cursor {
+            return Err("This page takes no filters, only the page cursor \"before\".".to_owned());
+        }
+        t.check()
+    });
+    let before = match typed {
+        Ok(f) => f.before,
+        Err(message) => {
+            let body = html! { p.error role="alert" { (message) } p { a href="/ui/conversions/refused" { "Newest refused postbacks" } } };
+            let mut res = HttpResponse::build(StatusCode::BAD_REQUEST);
+            return Ok(html_response(
+                &mut res,
+                layout("Refused postbacks", Some(&session.csrf_token), body),
+            ));
+        }
+    };
+    let limit = super::filter::PAGE_SIZE;
+    let items = refused::list(&state.pool, before, limit).await?;
+    let next = (items.len() as i64 == limit)
+        .then(|| items.last().map(|r| r.id))
+        .flatten();
+    let body = html! {
+        p.muted {
+            "Postbacks that carried the key but were not accepted: fix the postback URL in the tracker. "
+            "The key and personal data are not kept."
+        }
+        section.card {
+            table #refused {
+                thead { tr { th { "Received (UTC)" } th { "Tracker" } th { "Why" } th { "Parameters" } } }
+                tbody {
+                    @for r in &items {
+                        tr {
+                            td { (when(&r.received_at)) }
+                            td { (r.tracker) }
+                            td { code { (r.code) } br; (r.detail) }
+                            td { code.params { (r.params.to_string()) } }
+                        }
+                    }
+                    @if items.is_empty() {
+                        tr { td colspan="4" { "No refused postbacks." } }
+                    }
+                }
+            }
+            nav.pager aria-label="Pages" {
+                @if before.is_some() { a href="/ui/conversions/refused" { "Newest" } }
+                @if let Some(n) = next {
+                    a href=(with_query("/ui/conversions/refused", &[("before", n.to_string())])) rel="next" { "Older" }
+                }
+            }
+        }
+        p { a href="/ui/conversions" { "All conversions" } }
+    };
+    Ok(crate::ui::page(&session, "Refused postbacks", body))
+}
