@@ -581,7 +581,10 @@ async fn enable_disable_and_retry_all_failed_come_back_with_what_they_did() {
     .await
     .unwrap();
     assert!(page.contains("Retry all failed: 1 re-queued."), "{page}");
-    assert!(page.contains("<td>pending</td>"), "{page}");
+    assert!(
+        page.contains(r#"<span class="state state-pending">pending</span>"#),
+        "{page}"
+    );
     // The match-quality report counts the same event: pending now, none sent or failed.
     assert!(
         page.contains(r#"<th scope="row">Lead</th><td class="num">0</td><td class="num">1</td><td class="num">0</td>"#),
