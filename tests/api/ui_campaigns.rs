@@ -691,4 +691,46 @@ async fn a_browser_creates_a_campaign_with_the_forms_defaults() {
         "{tag}"
     );
     b.find(r#"form[action$="/test-event"]"#).await;
+    crate::ui_browser::shot(&b, "campaign").await;
+
+    // The tracker fires the page's URL with its macros filled; the buyer sees the postback on
+    // the overview and in conversions.
+    let resp = app
+        .register_click(json!({
+            "campaign": "browsed",
+            "click_id": "clk-browsed-1",
+            "event_source_url": "https://lander.example.com/offer",
+        }))
+        .await;
+    assert_eq!(resp.status(), 201);
+    let fired = url
+        .replace("{subid}", "clk-browsed-1")
+        .replace("{status}", "lead")
+        .replace("{revenue}", "12.50")
+        .replace("{tid}", "T-1")
+        .replace("{currency}", "EUR");
+    let resp = app.client.get(&fired).send().await.unwrap();
+    assert_eq!(resp.status(), 200, "{fired}");
+    b.goto(&app.url("/ui/")).await;
+    let made = b
+        .eval(
+            "return [...document.querySelectorAll('tr')]\
+             .find(r => r.querySelector('th')?.textContent === 'made an event')\
+             ?.querySelector('td')?.textContent;",
+        )
+        .await;
+    assert_eq!(made, json!("1"), "the overview counts the postback");
+    b.goto(&app.url("/ui/conversions")).await;
+    let rows = b
+        .eval("return document.querySelector('#conversions tbody').innerText")
+        .await;
+    assert!(rows.as_str().unwrap().contains("clk-browsed-1"), "{rows}");
+    b.click_to_next_page("#conversions a[href^='/ui/conversions/']")
+        .await;
+    let detail = b.text().await;
+    assert!(
+        detail.contains("clk-browsed-1") && detail.contains("Lead") && detail.contains("12.5"),
+        "{detail}"
+    );
+    assert!(!detail.contains(POSTBACK_KEY), "the key is not shown");
 }
