@@ -58,6 +58,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub cipher: TokenCipher,
     pub request_timeout: Duration,
+    /// The whole request of an import upload, instead of `request_timeout`.
+    pub import_upload_timeout: Duration,
     /// Meta, for the test event; delivery has its own clone.
     pub graph: GraphClient,
     pub metrics_access: MetricsAccess,
@@ -101,6 +103,17 @@ impl Application {
             tracing::info!(
                 campaigns = resealed,
                 "access tokens re-encrypted under the current SECRETS_KEY"
+            );
+        }
+        // Relies on one `serve` process per database (as documented): an import still `running`
+        // at start-up had its task in a process that is gone.
+        let interrupted = storage::imports::fail_running(&pool, ingest::import::INTERRUPTED)
+            .await
+            .context("marking interrupted imports failed")?;
+        if interrupted > 0 {
+            tracing::warn!(
+                imports = interrupted,
+                "imports interrupted by a restart marked failed"
             );
         }
         let signal = Arc::new(Notify::new());
@@ -164,6 +177,7 @@ impl Application {
             metrics,
             cipher: cipher.clone(),
             request_timeout: config.request_timeout,
+            import_upload_timeout: config.import_upload_timeout,
             graph,
             metrics_access: match (&config.metrics_token, config.metrics_addr) {
                 (Some(token), _) => MetricsAccess::Token(token.clone()),

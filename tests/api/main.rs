@@ -11,6 +11,7 @@ mod delivery;
 mod deployment;
 mod edge;
 mod health_and_errors;
+mod imports;
 mod late_twins;
 mod openapi;
 mod ops;
