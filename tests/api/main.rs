@@ -28,5 +28,6 @@ mod tag_install;
 mod test_event;
 mod token_encryption;
 mod ui_browser;
+mod ui_imports;
 mod ui_overview;
 mod ui_session;
