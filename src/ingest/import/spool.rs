@@ -132,7 +132,8 @@ mod tests {
 
     #[tokio::test]
     async fn counts_rows_and_checks_the_header_early() {
-        let cases: &[(&[&[u8]], Result<i64, &str>)] = &[
+        type Case<'a> = (&'a [&'a [u8]], Result<i64, &'a str>);
+        let cases: &[Case] = &[
             (&[b"click_id,status\nc1,sale\n\nc2,lead"], Ok(2)),
             (&[b"click_", b"id,status\r\n", b"c1,sale\r\n  \r\n"], Ok(1)),
             (&[b"click_id,status"], Ok(0)),
