@@ -14,6 +14,10 @@ CREATE TABLE imports (
     skipped         BIGINT NOT NULL DEFAULT 0,
     unmatched       BIGINT NOT NULL DEFAULT 0,
     invalid         BIGINT NOT NULL DEFAULT 0,
+    -- Touched every few seconds by the task importing it. Several `serve` processes may share
+    -- the database, so a running import is known dead only when this stops moving.
+    heartbeat_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
     -- The first errors, [{"line": n, "error": "..."}], capped by the importer.
     errors          JSONB NOT NULL DEFAULT '[]'::jsonb
 );
+CREATE INDEX imports_running_idx ON imports (heartbeat_at) WHERE state = 'running';

@@ -105,17 +105,6 @@ impl Application {
                 "access tokens re-encrypted under the current SECRETS_KEY"
             );
         }
-        // Relies on one `serve` process per database (as documented): an import still `running`
-        // at start-up had its task in a process that is gone.
-        let interrupted = storage::imports::fail_running(&pool, ingest::import::INTERRUPTED)
-            .await
-            .context("marking interrupted imports failed")?;
-        if interrupted > 0 {
-            tracing::warn!(
-                imports = interrupted,
-                "imports interrupted by a restart marked failed"
-            );
-        }
         let signal = Arc::new(Notify::new());
         let campaigns = Arc::new(CampaignCache::new(pool.clone(), Duration::from_secs(2)));
         let metrics = Arc::new(Metrics::default());
@@ -190,6 +179,8 @@ impl Application {
             Some(addr) => Some(metrics_server(addr, state.clone())?),
             None => None,
         };
+        // Imports whose process died (kill -9, a crash) show failed with how far they got.
+        tokio::spawn(ingest::import::sweep_interrupted(pool.clone()));
         let pruning = state.clone();
         tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_secs(60));

@@ -111,7 +111,7 @@ pub async fn add_progress(
     sqlx::query!(
         "UPDATE imports SET rows_done = rows_done + $2, accepted = accepted + $3,
                 duplicate = duplicate + $4, skipped = skipped + $5, unmatched = unmatched + $6,
-                invalid = invalid + $7, errors = errors || $8::jsonb
+                invalid = invalid + $7, errors = errors || $8::jsonb, heartbeat_at = now()
          WHERE id = $1",
         id,
         rows,
@@ -142,12 +142,29 @@ pub async fn finish(pool: &PgPool, id: i64, failure: Option<&str>) -> Result<(),
     Ok(())
 }
 
-/// Marks every running import failed (their task died with the process); returns how many.
-pub async fn fail_running(pool: &PgPool, reason: &str) -> Result<u64, sqlx::Error> {
+/// The import's task is alive.
+pub async fn heartbeat(pool: &PgPool, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE imports SET heartbeat_at = now() WHERE id = $1 AND state = 'running'",
+        id
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Marks failed the running imports whose task has not been heard of for `stale` (it died with
+/// its process); returns how many. The database's clock judges, so servers' clocks may differ.
+pub async fn fail_stale(
+    pool: &PgPool,
+    stale: std::time::Duration,
+    reason: &str,
+) -> Result<u64, sqlx::Error> {
     let done = sqlx::query!(
         "UPDATE imports SET state = 'failed', failure_reason = $1, finished_at = now()
-         WHERE state = 'running'",
-        reason
+         WHERE state = 'running' AND heartbeat_at < now() - make_interval(secs => $2)",
+        reason,
+        stale.as_secs_f64()
     )
     .execute(pool)
     .await?;

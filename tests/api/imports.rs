@@ -279,28 +279,56 @@ async fn an_upload_over_50_mb_is_refused_with_413() {
     assert_eq!(count(&app, "imports").await, 0);
 }
 
+async fn spawn_another(app: &TestApp) -> TestApp {
+    let graph = MockServer::start().await;
+    mount_graph_ok(&graph).await;
+    spawn_on(&app.database_url, graph, &[]).await
+}
+
+async fn set_running(app: &TestApp, id: i64, heartbeat: &str) {
+    sqlx::query(&format!(
+        "UPDATE imports SET state = 'running', rows_done = 5, finished_at = NULL,
+                heartbeat_at = {heartbeat} WHERE id = $1"
+    ))
+    .bind(id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+}
+
 #[tokio::test]
 async fn an_import_interrupted_by_a_restart_shows_failed_and_a_re_upload_finishes_it() {
     let app = spawn_app().await;
     seed(&app).await;
     let id = started(post_csv(&app, mixed_file()).await).await;
     finished(&app, id).await;
-    // As if the process died after these rows: the task is gone, the row still says running.
-    sqlx::query(
-        "UPDATE imports SET state = 'running', rows_done = 5, finished_at = NULL WHERE id = $1",
-    )
-    .bind(id)
-    .execute(&app.pool)
-    .await
-    .unwrap();
 
-    let graph = MockServer::start().await;
-    mount_graph_ok(&graph).await;
-    let restarted = spawn_on(&app.database_url, graph, &[]).await;
-    let v = restarted
-        .admin_get(&format!("/admin/v1/imports/{id}"))
-        .await;
-    assert_eq!(v["state"], "failed", "{v}");
+    // Running in another live process (its heartbeat is fresh): a process starting on the same
+    // database leaves it alone.
+    set_running(&app, id, "now()").await;
+    let other = spawn_another(&app).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let v = other.admin_get(&format!("/admin/v1/imports/{id}")).await;
+    assert_eq!(v["state"], "running", "{v}");
+
+    // As if the process died after 5 rows (kill -9): the task is gone, the heartbeat stopped.
+    set_running(&app, id, "now() - interval '1 minute'").await;
+    let restarted = spawn_another(&app).await;
+    let v = wait_for(
+        "the import to show failed",
+        Duration::from_secs(5),
+        || async {
+            let v = restarted
+                .admin_get(&format!("/admin/v1/imports/{id}"))
+                .await;
+            if v["state"] == "failed" {
+                Ok(v)
+            } else {
+                Err(v.to_string())
+            }
+        },
+    )
+    .await;
     assert_eq!(v["rows_done"], 5, "how far it got");
     assert_eq!(v["counts"]["accepted"], 3);
     assert!(

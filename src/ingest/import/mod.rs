@@ -6,6 +6,7 @@
 pub mod row;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::Utc;
 use sqlx::PgPool;
@@ -41,8 +42,11 @@ pub struct Importer {
 pub async fn start(importer: Importer, spooled: Spooled) -> Result<i64, sqlx::Error> {
     let id = imports::create(&importer.pool, spooled.rows_total).await?;
     tokio::spawn(async move {
+        let beat = tokio::spawn(heartbeat(importer.pool.clone(), id));
         let reader = BufReader::with_capacity(64 * 1024, spooled.file);
-        let failure = match importer.process(id, reader).await {
+        let processed = importer.process(id, reader).await;
+        beat.abort();
+        let failure = match processed {
             Ok(()) => None,
             Err(e) => {
                 tracing::error!(import_id = id, error = %e, "import failed");
@@ -56,6 +60,36 @@ pub async fn start(importer: Importer, spooled: Spooled) -> Result<i64, sqlx::Er
         tracing::info!(import_id = id, "import finished");
     });
     Ok(id)
+}
+
+/// How often a running import's task says it is alive, and how long without a sign of life
+/// makes it dead (a crash or kill -9 of its process).
+pub const HEARTBEAT: Duration = Duration::from_secs(5);
+pub const STALE_AFTER: Duration = Duration::from_secs(30);
+
+async fn heartbeat(pool: PgPool, id: i64) {
+    let mut every = tokio::time::interval(HEARTBEAT);
+    loop {
+        every.tick().await;
+        if let Err(e) = imports::heartbeat(&pool, id).await {
+            tracing::warn!(import_id = id, error = %e, "import heartbeat failed");
+        }
+    }
+}
+
+/// Fails imports whose process died, now and every few seconds. Several `serve` processes may
+/// share a database (delivery is lease-based), so an import counts as interrupted only once its
+/// heartbeat is [`STALE_AFTER`] old, never merely because this process has just started.
+pub async fn sweep_interrupted(pool: PgPool) {
+    let mut every = tokio::time::interval(HEARTBEAT * 2);
+    loop {
+        every.tick().await;
+        match imports::fail_stale(&pool, STALE_AFTER, INTERRUPTED).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(imports = n, "interrupted imports marked failed"),
+            Err(e) => tracing::warn!(error = %e, "checking for interrupted imports failed"),
+        }
+    }
 }
 
 /// One batch of lines: each a postback to record or the reason it is invalid.
@@ -159,7 +193,7 @@ impl Importer {
             match record_batch(&self.pool, &self.campaigns, items).await {
                 Err(e) if attempt < 3 && crate::storage::is_transient_db_error(&e) => {
                     attempt += 1;
-                    tokio::time::sleep(std::time::Duration::from_secs(attempt)).await;
+                    tokio::time::sleep(Duration::from_secs(attempt)).await;
                 }
                 other => return other,
             }
