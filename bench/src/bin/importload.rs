@@ -14,6 +14,7 @@
 //!   as `text/csv`, polls `GET /admin/v1/imports/{id}` every 100 ms, checks the counts and prints
 //!   one JSON line: rows, seconds, rows per second, the server's VmHWM (peak RSS, kB) and its
 //!   VmRSS before the upload. Exits 1 when the import fails or the counts are wrong.
+//! * `file --out PATH`: writes that file (the crash check uploads it with curl).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -46,6 +47,11 @@ enum Step {
         /// The server's process id, for its memory figures.
         #[arg(long)]
         pid: u32,
+    },
+    /// Writes the file `import` uploads to `out` (for the crash check).
+    File {
+        #[arg(long)]
+        out: std::path::PathBuf,
     },
 }
 
@@ -196,6 +202,9 @@ async fn main() {
     let result = match &args.step {
         Step::Seed => seed(&client, &args).await.map(|()| None),
         Step::Import { pid } => import(&client, &args, *pid).await.map(Some),
+        Step::File { out } => std::fs::write(out, file(args.rows).0)
+            .map(|()| None)
+            .map_err(|e| e.to_string()),
     };
     match result {
         Ok(Some(report)) => println!("{report}"),
