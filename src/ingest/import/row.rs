@@ -130,7 +130,12 @@ pub fn fields(line: &[u8]) -> Result<Vec<String>, String> {
         .flexible(true)
         .from_reader(line);
     let mut record = csv::StringRecord::new();
+    let mut rest = csv::ByteRecord::new();
     match reader.read_record(&mut record) {
+        // A lone carriage return ends a record for the parser: never drop what follows it.
+        Ok(_) if reader.read_byte_record(&mut rest).unwrap_or(true) => {
+            Err("holds a carriage return inside the line".to_owned())
+        }
         Ok(_) => Ok(record.iter().map(str::to_owned).collect()),
         Err(e) if matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) => {
             Err("is not valid UTF-8".to_owned())

@@ -48,6 +48,8 @@ fn quoting() {
     }
     assert_eq!(fields(b"\"a,1\",\"x\"\"y\"").unwrap(), ["a,1", "x\"y"]);
     assert!(fields(b"a,\xff").unwrap_err().contains("UTF-8"));
+    assert!(fields(b"a,b\rc,d").unwrap_err().contains("carriage return"));
+    assert_eq!(fields(b"a,\"b\rc\"").unwrap(), ["a", "b\rc"]);
 }
 
 #[test]
