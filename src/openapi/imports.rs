@@ -14,6 +14,13 @@ pub struct ImportStarted {
     id: i64,
 }
 
+/// The multipart form: the file in the part named `file`.
+#[derive(ToSchema)]
+pub struct ImportUpload {
+    #[schema(format = Binary, content_media_type = "text/csv")]
+    file: String,
+}
+
 #[derive(ToSchema)]
 pub struct ImportCounts {
     accepted: i64,
@@ -96,7 +103,7 @@ impl IntoResponses for ImportErrors {
                    is stored; the rows are processed in the background.",
     request_body(content(
         (String = "text/csv", example = "click_id,status,payout,currency\nc1,sale,12.5,EUR\n"),
-        (String = "multipart/form-data"),
+        (ImportUpload = "multipart/form-data"),
     )),
     security(("admin_token" = [])),
     responses((status = 202, body = ImportStarted, description = "Started"), ImportErrors)
