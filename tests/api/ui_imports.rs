@@ -188,3 +188,52 @@ async fn bad_uploads_get_a_page_with_the_reason() {
     let resp = get_page(&app, "/ui/imports/x", &cookie).await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn in_a_browser_an_import_reaches_100_percent_with_its_bad_lines() {
+    let Some(b) = crate::browser::Browser::start().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    seed(&app).await;
+    let mut file = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+    std::io::Write::write_all(&mut file, mixed_file().as_bytes()).unwrap();
+
+    crate::ui_browser::sign_in(&b, &app, ADMIN_TOKEN).await;
+    b.goto(&app.url("/ui/imports")).await;
+    b.type_into("#file", file.path().to_str().unwrap()).await;
+    b.click_to_next_page("form[enctype] button[type=submit]")
+        .await;
+    let page = b.url().await;
+    assert!(page.contains("/ui/imports/"), "{page}");
+
+    // Poll by loading the page again (it also reloads itself while running).
+    wait_for(
+        "the import page to say done",
+        Duration::from_secs(20),
+        || async {
+            b.goto(&page).await;
+            let text = b.text().await;
+            if text.contains("100% · 10 of 10 rows") {
+                Ok(())
+            } else {
+                Err(text)
+            }
+        },
+    )
+    .await;
+    let progress = b
+        .eval("const p = document.getElementById('import-progress'); return [p.value, p.max];")
+        .await;
+    assert_eq!(progress, serde_json::json!([10, 10]));
+    let errors = b
+        .eval("return document.getElementById('import-errors').innerText;")
+        .await;
+    let errors = errors.as_str().unwrap();
+    assert!(errors.contains("7\tpayout must be a number"), "{errors}");
+    assert!(
+        errors.contains("10\tevent_time is older than Meta accepts"),
+        "{errors}"
+    );
+    crate::ui_browser::shot(&b, "import").await;
+}
