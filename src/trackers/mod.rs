@@ -2,6 +2,7 @@
 //! Binom `cnv_id`, BeMob `cid`...); a dialect reads its names into one [`Postback`].
 
 mod dialect;
+mod postback_urls;
 mod status;
 
 use std::net::IpAddr;
@@ -14,6 +15,7 @@ use crate::domain::{
 };
 
 pub use dialect::parse;
+pub use postback_urls::{PostbackUrl, POSTBACK_URLS};
 pub use status::normalise_status;
 
 /// Every postback parameter name some dialect reads, with `key` and Keitaro's `return`: the

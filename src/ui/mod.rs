@@ -33,6 +33,8 @@ pub struct UiSettings {
     pub session_ttl: Duration,
     /// Sign-in attempts per client address: a handful a minute, then 429.
     pub sign_in_limit: RateLimit<IpAddr>,
+    /// PUBLIC_URL (no trailing slash): the base of the postback URLs a campaign page shows.
+    pub public_url: Option<String>,
 }
 
 impl UiSettings {
@@ -42,6 +44,7 @@ impl UiSettings {
             secure_cookie: public_url.is_some_and(|u| u.starts_with("https://")),
             session_ttl,
             sign_in_limit: RateLimit::new(RateLimitSetting(Some(Quota::per_minute(per_minute)))),
+            public_url: public_url.map(|u| u.trim_end_matches('/').to_owned()),
         }
     }
 }

@@ -28,6 +28,7 @@ mod tag_install;
 mod test_event;
 mod token_encryption;
 mod ui_browser;
+mod ui_campaigns;
 mod ui_imports;
 mod ui_overview;
 mod ui_session;

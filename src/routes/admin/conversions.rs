@@ -181,7 +181,28 @@ pub async fn retry_campaign(
 ) -> Result<HttpResponse, ApiError> {
     let key = campaign_key(&key)?;
     let campaign = find_campaign(&state, &key).await?;
-    let ids = conversions::failed_of_campaign(&state.pool, campaign.id, RETRY_BATCH).await?;
+    let done = retry_failed(&state, campaign.id).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "requeued": done.requeued,
+        "still_failed": done.still_failed,
+        "more": done.more,
+    })))
+}
+
+/// What one "retry all failed" did.
+pub struct RetriedFailed {
+    pub requeued: u32,
+    pub still_failed: u32,
+    /// The batch was full: call again for the rest.
+    pub more: bool,
+}
+
+/// Retries the campaign's failed conversions, for the admin API and the dashboard alike.
+pub async fn retry_failed(
+    state: &AppState,
+    campaign_id: i64,
+) -> Result<RetriedFailed, sqlx::Error> {
+    let ids = conversions::failed_of_campaign(&state.pool, campaign_id, RETRY_BATCH).await?;
     let (mut requeued, mut still_failed) = (0, 0);
     for id in &ids {
         match retry_conversion(&state.pool, &state.campaigns, *id).await? {
@@ -193,9 +214,9 @@ pub async fn retry_campaign(
     if requeued > 0 {
         state.delivery_signal.notify_one();
     }
-    Ok(HttpResponse::Ok().json(json!({
-        "requeued": requeued,
-        "still_failed": still_failed,
-        "more": ids.len() as i64 == RETRY_BATCH,
-    })))
+    Ok(RetriedFailed {
+        requeued,
+        still_failed,
+        more: ids.len() as i64 == RETRY_BATCH,
+    })
 }

@@ -5,15 +5,15 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{Duration, Utc};
 
 use super::{campaign_key, find_campaign, query, Admin};
-use crate::domain::PIXEL_DEDUP_WINDOW;
+use crate::domain::{Campaign, PIXEL_DEDUP_WINDOW};
 use crate::http::ApiError;
-use crate::quality::shape;
+use crate::quality::{shape, QualityReport};
 use crate::startup::AppState;
 use crate::storage::quality;
 
 /// Longest window: events older than this are rarely still stored with their payloads.
 pub const MAX_DAYS: u32 = 90;
-const DEFAULT_DAYS: u32 = 7;
+pub const DEFAULT_DAYS: u32 = 7;
 
 pub async fn report(
     _: Admin,
@@ -37,6 +37,15 @@ pub async fn report(
             })?,
     };
     let campaign = find_campaign(&state, &key).await?;
+    Ok(HttpResponse::Ok().json(report_for(&state, &campaign, days).await?))
+}
+
+/// The campaign's report over the last `days`, for the admin API and the dashboard alike.
+pub async fn report_for(
+    state: &AppState,
+    campaign: &Campaign,
+    days: u32,
+) -> Result<QualityReport, sqlx::Error> {
     let since = Utc::now() - Duration::days(i64::from(days));
     let window = PIXEL_DEDUP_WINDOW.to_std().expect("a positive window");
     let rows = quality::rows(&state.pool, campaign.id, since, window).await?;
@@ -46,5 +55,5 @@ pub async fn report(
         .into_iter()
         .map(|n| n.as_str())
         .collect();
-    Ok(HttpResponse::Ok().json(shape(key.as_str(), days, since, &mapped, rows)))
+    Ok(shape(campaign.key.as_str(), days, since, &mapped, rows))
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::{campaign_key, find_campaign, json_body, Admin};
 use crate::capi::test_event::{synthetic_event, TestVisitor};
-use crate::domain::{AccessToken, EventName};
+use crate::domain::{AccessToken, Campaign, EventName};
 use crate::http::client_ip::client_ip;
 use crate::http::ApiError;
 use crate::platforms::meta::graph::{Batch, SendResult};
@@ -39,19 +39,21 @@ pub async fn send(
     let event_name = EventName::parse(body.event_name.as_deref().unwrap_or("Lead"))
         .map_err(|e| ApiError::invalid_field("event_name", e))?;
     let campaign = find_campaign(&state, &key).await?;
-    let Some(test_event_code) = campaign.test_event_code.as_deref() else {
-        return Err(ApiError::Unprocessable {
-            code: "no_test_event_code",
-            detail: format!(
-                "campaign {:?} has no test_event_code: copy the code from Events Manager > Test \
-                 events and set it with PATCH /admin/v1/campaigns/{}",
-                key.as_str(),
-                key.as_str()
-            ),
-        });
-    };
-    let visitor = TestVisitor {
-        ip: client_ip(&req, &state.trusted_proxies).map(|ip| ip.to_string()),
+    let sent = run(&state, &campaign, &event_name, visitor(&req, &state)).await?;
+    verdict(sent.result, &sent.event, &sent.test_event_code)
+}
+
+/// The synthetic event as sent, with Meta's answer.
+pub struct TestEventSent {
+    pub result: SendResult,
+    pub event: serde_json::Value,
+    pub test_event_code: String,
+}
+
+/// The visitor the synthetic event claims: whoever asked for the test.
+pub fn visitor(req: &HttpRequest, state: &AppState) -> TestVisitor {
+    TestVisitor {
+        ip: client_ip(req, &state.trusted_proxies).map(|ip| ip.to_string()),
         user_agent: req
             .headers()
             .get(actix_web::http::header::USER_AGENT)
@@ -63,8 +65,28 @@ pub async fn send(
                 " test event"
             ))
             .to_owned(),
+    }
+}
+
+/// Builds the campaign's synthetic event and sends it to Meta with its `test_event_code`: the
+/// admin API and the dashboard's test-event button both call this.
+pub async fn run(
+    state: &AppState,
+    campaign: &Campaign,
+    event_name: &EventName,
+    visitor: TestVisitor,
+) -> Result<TestEventSent, ApiError> {
+    let key = campaign.key.as_str();
+    let Some(test_event_code) = campaign.test_event_code.as_deref() else {
+        return Err(ApiError::Unprocessable {
+            code: "no_test_event_code",
+            detail: format!(
+                "campaign {key:?} has no test_event_code: copy the code from Events Manager > Test \
+                 events and set it with PATCH /admin/v1/campaigns/{key}"
+            ),
+        });
     };
-    let event = synthetic_event(&campaign, &event_name, Utc::now(), visitor).map_err(|e| {
+    let event = synthetic_event(campaign, event_name, Utc::now(), visitor).map_err(|e| {
         ApiError::Unprocessable {
             code: "test_event_incomplete",
             detail: format!("the test event cannot be built: {e}"),
@@ -72,7 +94,7 @@ pub async fn send(
     })?;
     let token = state
         .cipher
-        .open(campaign.key.as_str(), campaign.access_token.expose())
+        .open(key, campaign.access_token.expose())
         .map(AccessToken::new)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("cannot decrypt the access token: {e}")))?;
     let event = serde_json::to_value(&event).map_err(|e| ApiError::Internal(e.into()))?;
@@ -85,7 +107,11 @@ pub async fn send(
             events: vec![&event],
         })
         .await;
-    verdict(result, &event, test_event_code)
+    Ok(TestEventSent {
+        result,
+        event,
+        test_event_code: test_event_code.to_owned(),
+    })
 }
 
 /// Meta's answer as ours: its acceptance as 200, its refusal as 502 with its own words.

@@ -1,0 +1,457 @@
+//! The campaign form (create and edit): the values as typed, turned into the admin API's
+//! [`CampaignInput`] so [`crate::campaigns`] checks them, and rendered back with its error.
+
+use std::collections::BTreeMap;
+
+use maud::{html, Markup};
+use serde_json::Value;
+
+use crate::campaigns::{CampaignError, CampaignInput};
+use crate::domain::{ActionSource, Campaign, LatePixelTwin, ValueSource};
+
+/// The statuses every campaign's map editor lists, mapped or not.
+const BASE_STATUSES: [&str; 4] = ["lead", "sale", "rebill", "rejected"];
+
+/// Meta's standard events, offered as suggestions; any valid name is accepted.
+const META_EVENTS: [&str; 10] = [
+    "Lead",
+    "Purchase",
+    "CompleteRegistration",
+    "Subscribe",
+    "StartTrial",
+    "AddToCart",
+    "InitiateCheckout",
+    "AddPaymentInfo",
+    "Contact",
+    "SubmitApplication",
+];
+
+/// Create (the key is typed) or edit (the key is fixed; the token may already be set).
+#[derive(Clone, Copy)]
+pub enum Mode<'a> {
+    Create,
+    Edit { key: &'a str, token_set: bool },
+}
+
+/// The form's values as text, never the access token: a re-rendered form shows what was typed.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct FormValues {
+    pub key: String,
+    pub name: String,
+    pub pixel_id: String,
+    pub test_event_code: String,
+    pub action_source: String,
+    /// Event map rows: status word, Meta event (empty: not sent).
+    pub rows: Vec<(String, String)>,
+    pub currency: String,
+    /// `payout`, `none` or `fixed` (with `value_fixed`).
+    pub value_source: String,
+    pub value_fixed: String,
+    pub event_id_template: String,
+    pub landing_url: String,
+    pub late_pixel_twin: String,
+    pub require_consent: bool,
+    pub limited_data_use: bool,
+    pub enabled: bool,
+}
+
+/// A refused form: the field to mark (empty: the form as a whole) and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FormError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl FormError {
+    /// The service's refusal, next to the field it names.
+    pub fn from_campaign(e: &CampaignError) -> Self {
+        let field = match e {
+            CampaignError::Missing(f) | CampaignError::Invalid { field: f, .. } => f,
+            CampaignError::Exists => "key",
+            _ => "",
+        };
+        FormError {
+            field,
+            message: e.to_string(),
+        }
+    }
+}
+
+impl FormValues {
+    /// A new campaign's form, with the service's defaults.
+    pub fn new_campaign() -> Self {
+        let rows = BASE_STATUSES
+            .iter()
+            .map(|s| {
+                let event = match *s {
+                    "lead" => "Lead",
+                    "sale" | "rebill" => "Purchase",
+                    _ => "",
+                };
+                ((*s).to_owned(), event.to_owned())
+            })
+            .collect();
+        FormValues {
+            action_source: ActionSource::Website.as_str().to_owned(),
+            rows,
+            currency: "USD".to_owned(),
+            value_source: "payout".to_owned(),
+            event_id_template: "{event_name}-{click_id}".to_owned(),
+            late_pixel_twin: LatePixelTwin::Send.as_str().to_owned(),
+            enabled: true,
+            ..FormValues::default()
+        }
+    }
+
+    pub fn from_campaign(c: &Campaign) -> Self {
+        // The map's public form (status -> event or null), as the admin API shows it.
+        let map: BTreeMap<String, Option<String>> = serde_json::to_value(&c.event_map)
+            .ok()
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default();
+        let mut rows: Vec<(String, String)> = BASE_STATUSES
+            .iter()
+            .map(|s| {
+                let event = map.get(*s).cloned().flatten().unwrap_or_default();
+                ((*s).to_owned(), event)
+            })
+            .collect();
+        for (status, event) in &map {
+            if !BASE_STATUSES.contains(&status.as_str()) {
+                rows.push((status.clone(), event.clone().unwrap_or_default()));
+            }
+        }
+        let (value_source, value_fixed) = match c.value_source {
+            ValueSource::Payout => ("payout", String::new()),
+            ValueSource::None => ("none", String::new()),
+            ValueSource::Fixed(f) => ("fixed", f.to_string()),
+        };
+        FormValues {
+            key: c.key.as_str().to_owned(),
+            name: c.name.clone(),
+            pixel_id: c.pixel_id.as_str().to_owned(),
+            test_event_code: c.test_event_code.clone().unwrap_or_default(),
+            action_source: c.action_source.as_str().to_owned(),
+            rows,
+            currency: c.currency.as_str().to_owned(),
+            value_source: value_source.to_owned(),
+            value_fixed,
+            event_id_template: c.event_id_template.as_str().to_owned(),
+            landing_url: c
+                .landing_url
+                .as_ref()
+                .map(|u| u.as_str().to_owned())
+                .unwrap_or_default(),
+            late_pixel_twin: c.late_pixel_twin.as_str().to_owned(),
+            require_consent: c.require_consent,
+            limited_data_use: c.limited_data_use,
+            enabled: c.enabled,
+        }
+    }
+
+    /// The values of a submitted form (`status_N` / `event_N` rows in order of N).
+    pub fn from_pairs(pairs: &[(String, String)]) -> Self {
+        let get = |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.trim().to_owned())
+                .unwrap_or_default()
+        };
+        let mut rows: BTreeMap<u32, (String, String)> = BTreeMap::new();
+        for (k, v) in pairs {
+            let (slot, i) = if let Some(i) = k.strip_prefix("status_") {
+                (0, i)
+            } else if let Some(i) = k.strip_prefix("event_") {
+                (1, i)
+            } else {
+                continue;
+            };
+            let Ok(i) = i.parse::<u32>() else { continue };
+            // More rows than a map may hold would only be refused later.
+            if i > 200 {
+                continue;
+            }
+            let row = rows.entry(i).or_default();
+            let v = v.trim().to_owned();
+            if slot == 0 {
+                row.0 = v;
+            } else {
+                row.1 = v;
+            }
+        }
+        FormValues {
+            key: get("key"),
+            name: get("name"),
+            pixel_id: get("pixel_id"),
+            test_event_code: get("test_event_code"),
+            action_source: get("action_source"),
+            rows: rows.into_values().collect(),
+            currency: get("currency"),
+            value_source: get("value_source"),
+            value_fixed: get("value_fixed"),
+            event_id_template: get("event_id_template"),
+            landing_url: get("landing_url"),
+            late_pixel_twin: get("late_pixel_twin"),
+            require_consent: pairs.iter().any(|(k, _)| k == "require_consent"),
+            limited_data_use: pairs.iter().any(|(k, _)| k == "limited_data_use"),
+            enabled: pairs.iter().any(|(k, _)| k == "enabled"),
+        }
+    }
+
+    /// What the admin API would have been sent. `token`: empty keeps the current one (edit) or
+    /// is missing (create). Empty optional texts clear them; an empty name keeps the current
+    /// one (create: the key).
+    pub fn to_input(&self, token: &str, creating: bool) -> Result<CampaignInput, FormError> {
+        let opt = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+        let value_source = match self.value_source.as_str() {
+            "fixed" => match self.value_fixed.parse::<f64>() {
+                Ok(f) if f.is_finite() => Value::from(f),
+                _ => {
+                    return Err(FormError {
+                        field: "value_source",
+                        message: "value_source: a fixed value must be a number >= 0, like 25.50"
+                            .to_owned(),
+                    })
+                }
+            },
+            other => Value::from(other),
+        };
+        let event_map = self
+            .rows
+            .iter()
+            .filter(|(status, _)| !status.is_empty())
+            .map(|(status, event)| (status.clone(), opt(event)))
+            .collect();
+        Ok(CampaignInput {
+            key: if creating {
+                Some(self.key.clone())
+            } else {
+                None
+            },
+            name: opt(&self.name),
+            pixel_id: Some(self.pixel_id.clone()),
+            access_token: opt(token.trim()),
+            test_event_code: Some(opt(&self.test_event_code)),
+            action_source: Some(self.action_source.clone()),
+            event_map: Some(event_map),
+            currency: Some(self.currency.clone()),
+            value_source: Some(value_source),
+            event_id_template: Some(self.event_id_template.clone()),
+            landing_url: Some(opt(&self.landing_url)),
+            late_pixel_twin: Some(self.late_pixel_twin.clone()),
+            require_consent: Some(self.require_consent),
+            limited_data_use: Some(self.limited_data_use),
+            enabled: Some(self.enabled),
+        })
+    }
+}
+
+/// The error line under field `name`, when it is the refused one.
+fn error_for(error: Option<&FormError>, name: &str) -> Markup {
+    html! {
+        @if let Some(e) = error.filter(|e| e.field == name) {
+            p.error id=(format!("{name}-error")) role="alert" { (e.message) }
+        }
+    }
+}
+
+fn text_field(
+    error: Option<&FormError>,
+    name: &str,
+    label: &str,
+    value: &str,
+    hint: &str,
+) -> Markup {
+    html! {
+        div.field {
+            label for=(name) { (label) }
+            input id=(name) type="text" name=(name) value=(value);
+            @if !hint.is_empty() { p.hint { (hint) } }
+            (error_for(error, name))
+        }
+    }
+}
+
+/// The whole form; `action` is where it posts.
+pub fn render(
+    v: &FormValues,
+    mode: Mode<'_>,
+    error: Option<&FormError>,
+    csrf: &str,
+    action: &str,
+) -> Markup {
+    let creating = matches!(mode, Mode::Create);
+    html! {
+        form.card.wide method="post" action=(action) {
+            input type="hidden" name="csrf" value=(csrf);
+            @if let Some(e) = error {
+                p.error role="alert" { "Not saved: " (e.message) }
+            }
+            @if creating {
+                div.field {
+                    label for="key" { "Key" }
+                    input #key type="text" name="key" value=(v.key) required
+                        autocomplete="off" pattern="[a-z0-9_\\-]{1,64}";
+                    p.hint { "Lowercase letters, digits, - and _; it names the campaign in postback URLs and cannot change." }
+                    (error_for(error, "key"))
+                }
+            }
+            (text_field(error, "name", "Name", &v.name, "Optional; defaults to the key."))
+            div.field {
+                label for="pixel_id" { "Pixel id" }
+                input #pixel_id type="text" name="pixel_id" value=(v.pixel_id) required inputmode="numeric" autocomplete="off";
+                (error_for(error, "pixel_id"))
+            }
+            div.field {
+                label for="access_token" { "Access token" }
+                @match mode {
+                    Mode::Create => {
+                        input #access_token type="password" name="access_token" required autocomplete="new-password";
+                    }
+                    Mode::Edit { token_set, .. } => {
+                        input #access_token type="password" name="access_token" autocomplete="new-password";
+                        p.hint {
+                            "Currently " strong { (if token_set { "set" } else { "not set" }) }
+                            ". Leave empty to keep it; a new one replaces it (events parked on a token error are re-queued)."
+                        }
+                    }
+                }
+                (error_for(error, "access_token"))
+            }
+            fieldset.field {
+                legend { "Event map" }
+                p.hint { "Each tracker status is sent to Meta as this event; leave the event empty to record the status but never send it. Add a status in the empty row." }
+                datalist #meta-events { @for e in META_EVENTS { option value=(e) {} } }
+                @let blank = (String::new(), String::new());
+                @for (i, (status, event)) in v.rows.iter().chain(std::iter::once(&blank)).enumerate() {
+                    div.maprow {
+                        label for=(format!("status_{i}")) { "Status" }
+                        input id=(format!("status_{i}")) type="text" name=(format!("status_{i}")) value=(status) autocomplete="off";
+                        label for=(format!("event_{i}")) { "Meta event" }
+                        input id=(format!("event_{i}")) type="text" name=(format!("event_{i}")) value=(event)
+                            list="meta-events" placeholder="not sent" autocomplete="off";
+                    }
+                }
+                (error_for(error, "event_map"))
+            }
+            div.field {
+                label for="action_source" { "Action source" }
+                select #action_source name="action_source" {
+                    @for a in ActionSource::ALL {
+                        option value=(a.as_str()) selected[v.action_source == a.as_str()] { (a.as_str()) }
+                    }
+                }
+                (error_for(error, "action_source"))
+            }
+            (text_field(error, "currency", "Currency", &v.currency, "ISO 4217, like USD or EUR: used when the postback names none."))
+            div.field {
+                label for="value_source" { "Event value" }
+                select #value_source name="value_source" {
+                    option value="payout" selected[v.value_source == "payout"] { "the postback's payout" }
+                    option value="none" selected[v.value_source == "none"] { "no value" }
+                    option value="fixed" selected[v.value_source == "fixed"] { "a fixed value" }
+                }
+                label for="value_fixed" { "Fixed value (when \"a fixed value\")" }
+                input #value_fixed type="text" name="value_fixed" value=(v.value_fixed) inputmode="decimal";
+                (error_for(error, "value_source"))
+            }
+            (text_field(error, "event_id_template", "Event id template", &v.event_id_template,
+                "{event_name}, {click_id}, {txid}, {campaign}: must match the pixel's eventID."))
+            (text_field(error, "landing_url", "Landing URL", &v.landing_url,
+                "The page URL Meta gets when neither the click nor the postback has one."))
+            div.field {
+                label for="test_event_code" { "Test event code" }
+                input #test_event_code type="text" name="test_event_code" value=(v.test_event_code) autocomplete="off";
+                p.hint { "From Events Manager > Test events. While set, every event goes to Test Events, not to optimisation: clear it for production." }
+                (error_for(error, "test_event_code"))
+            }
+            div.field {
+                label for="late_pixel_twin" { "Events past the pixel's 48 h dedup window" }
+                select #late_pixel_twin name="late_pixel_twin" {
+                    option value="send" selected[v.late_pixel_twin == "send"] { "send anyway (may count twice)" }
+                    option value="skip" selected[v.late_pixel_twin == "skip"] { "skip (may under-count)" }
+                }
+                (error_for(error, "late_pixel_twin"))
+            }
+            div.check {
+                input #require_consent type="checkbox" name="require_consent" value="on" checked[v.require_consent];
+                label for="require_consent" { "Require consent (clicks without it are never sent)" }
+            }
+            div.check {
+                input #limited_data_use type="checkbox" name="limited_data_use" value="on" checked[v.limited_data_use];
+                label for="limited_data_use" { "Limited Data Use (LDU)" }
+            }
+            div.check {
+                input #enabled type="checkbox" name="enabled" value="on" checked[v.enabled];
+                label for="enabled" { "Enabled" }
+            }
+            button type="submit" { (if creating { "Create campaign" } else { "Save" }) }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn reads_map_rows_in_order_and_checkboxes_by_presence() {
+        let v = FormValues::from_pairs(&pairs(&[
+            ("status_1", "sale"),
+            ("event_1", "Purchase"),
+            ("status_0", " lead "),
+            ("event_0", ""),
+            ("status_2", ""),
+            ("event_2", ""),
+            ("enabled", "on"),
+            ("status_x", "ignored"),
+        ]));
+        assert_eq!(
+            v.rows,
+            vec![
+                ("lead".to_owned(), String::new()),
+                ("sale".to_owned(), "Purchase".to_owned()),
+                (String::new(), String::new()),
+            ]
+        );
+        assert!(v.enabled && !v.require_consent && !v.limited_data_use);
+        let input = v.to_input("", false).unwrap();
+        let map = input.event_map.unwrap();
+        assert_eq!(map.len(), 2, "the empty row is no status");
+        assert_eq!(map["lead"], None);
+        assert_eq!(map["sale"].as_deref(), Some("Purchase"));
+        assert_eq!(input.access_token, None, "empty keeps the token");
+        assert_eq!(input.key, None, "edit sends no key");
+        assert_eq!(input.test_event_code, Some(None), "empty clears the code");
+    }
+
+    #[test]
+    fn value_source_choices() {
+        let cases = [
+            ("payout", "", Ok(Value::from("payout"))),
+            ("none", "3", Ok(Value::from("none"))),
+            ("fixed", "12.5", Ok(Value::from(12.5))),
+            ("fixed", "abc", Err("value_source")),
+            ("fixed", "inf", Err("value_source")),
+        ];
+        for (source, fixed, want) in cases {
+            let v = FormValues {
+                value_source: source.to_owned(),
+                value_fixed: fixed.to_owned(),
+                ..FormValues::new_campaign()
+            };
+            let got = v
+                .to_input("token-0123456789", true)
+                .map(|i| i.value_source.unwrap())
+                .map_err(|e| e.field);
+            assert_eq!(got, want, "{source} {fixed}");
+        }
+    }
+}

@@ -1,0 +1,367 @@
+//! Campaigns: list, create, edit, and a campaign's page (postback URLs, landing tag, quality,
+//! test event, recent conversions). Thin handlers over [`CampaignService`] and the admin API's
+//! shared functions.
+
+mod form;
+mod page;
+
+use actix_web::http::StatusCode;
+use actix_web::web::{self, Bytes};
+use actix_web::{HttpRequest, HttpResponse};
+use maud::html;
+
+use self::form::{FormError, FormValues, Mode};
+use self::page::{Notice, Verdict};
+use super::session::Session;
+use super::{html_response, layout, page as signed_in_page, see_other, UiError};
+use crate::campaigns::{CampaignError, CampaignInput, CampaignService};
+use crate::domain::{Campaign, CampaignKey, EventName};
+use crate::http::params::parse_urlencoded;
+use crate::routes::admin::{conversions as admin_conversions, test_event};
+use crate::startup::AppState;
+
+type State = web::Data<AppState>;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/ui/campaigns").get(list).post(create))
+        .service(web::resource("/ui/campaigns/new").get(new_form))
+        .service(web::resource("/ui/campaigns/{key}").get(show))
+        .service(
+            web::resource("/ui/campaigns/{key}/edit")
+                .get(edit_form)
+                .post(update),
+        )
+        .service(web::resource("/ui/campaigns/{key}/enabled").post(set_enabled))
+        .service(web::resource("/ui/campaigns/{key}/retry-failed").post(retry_failed))
+        .service(web::resource("/ui/campaigns/{key}/test-event").post(send_test_event));
+}
+
+fn service(state: &AppState) -> CampaignService<'_> {
+    CampaignService {
+        pool: &state.pool,
+        cipher: &state.cipher,
+        cache: &state.campaigns,
+        delivery_signal: &state.delivery_signal,
+    }
+}
+
+/// The campaign named in the path; a key that cannot be one is the same 404 as an unknown one.
+async fn find(state: &AppState, raw: &str) -> Result<Campaign, UiError> {
+    let not_found = || UiError::NotFound(format!("There is no campaign with key \"{raw}\"."));
+    if CampaignKey::parse(raw).is_err() {
+        return Err(not_found());
+    }
+    match service(state).get(raw).await {
+        Ok(c) => Ok(c),
+        Err(CampaignError::NotFound(_)) => Err(not_found()),
+        Err(CampaignError::Storage(e)) => Err(e.into()),
+        Err(e) => Err(UiError::NotFound(e.to_string())),
+    }
+}
+
+/// A submitted form's fields, after its CSRF token has been checked. An unreadable body has no
+/// readable token either, so it is refused the same way.
+fn checked_form(
+    req: &HttpRequest,
+    session: &Session,
+    body: &[u8],
+) -> Result<Vec<(String, String)>, UiError> {
+    let pairs = parse_urlencoded(body).map_err(|_| UiError::Csrf)?;
+    let csrf = pairs
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
+    session.check_form(req, csrf)?;
+    Ok(pairs)
+}
+
+fn field<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
+}
+
+fn campaign_url(key: &str) -> String {
+    format!("/ui/campaigns/{key}")
+}
+
+async fn list(req: HttpRequest, state: State) -> Result<HttpResponse, UiError> {
+    let session = Session::require(&req, &state.pool).await?;
+    let campaigns = service(&state).list().await.map_err(storage)?;
+    let body = html! {
+        p { a.button href="/ui/campaigns/new" { "New campaign" } }
+        @if campaigns.is_empty() {
+            p.notice { "No campaigns yet. Create one to get its postback URLs." }
+        } @else {
+            section.card {
+                table {
+                    thead { tr { th { "Key" } th { "Name" } th { "Pixel" } th { "State" } th { "Access token" } th { "Test events" } } }
+                    tbody {
+                        @for c in &campaigns {
+                            tr {
+                                td { a href=(campaign_url(c.key.as_str())) { (c.key.as_str()) } }
+                                td { @if c.name != c.key.as_str() { (c.name) } }
+                                td { (c.pixel_id.as_str()) }
+                                td { @if c.enabled { span.badge.ok { "enabled" } } @else { span.badge { "disabled" } } }
+                                td { (if c.access_token.expose().is_empty() { "not set" } else { "set" }) }
+                                td { @if c.test_event_code.is_some() { span.badge.warn title="Events go to Test Events, not to optimisation" { "test_event_code set" } } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(signed_in_page(&session, "Campaigns", body))
+}
+
+/// The service's storage failure as the dashboard's; other refusals cannot come from reads.
+fn storage(e: CampaignError) -> UiError {
+    match e {
+        CampaignError::Storage(db) => UiError::Database(db),
+        other => UiError::NotFound(other.to_string()),
+    }
+}
+
+fn form_page(
+    session: &Session,
+    status: StatusCode,
+    title: &str,
+    values: &FormValues,
+    mode: Mode<'_>,
+    error: Option<&FormError>,
+) -> HttpResponse {
+    let action = match mode {
+        Mode::Create => "/ui/campaigns".to_owned(),
+        Mode::Edit { key, .. } => format!("/ui/campaigns/{key}/edit"),
+    };
+    let body = form::render(values, mode, error, &session.csrf_token, &action);
+    html_response(
+        &mut HttpResponse::build(status),
+        layout(title, Some(&session.csrf_token), body),
+    )
+}
+
+async fn new_form(req: HttpRequest, state: State) -> Result<HttpResponse, UiError> {
+    let session = Session::require(&req, &state.pool).await?;
+    let values = FormValues::new_campaign();
+    Ok(form_page(
+        &session,
+        StatusCode::OK,
+        "New campaign",
+        &values,
+        Mode::Create,
+        None,
+    ))
+}
+
+async fn create(req: HttpRequest, state: State, body: Bytes) -> Result<HttpResponse, UiError> {
+    let session = Session::require(&req, &state.pool).await?;
+    let pairs = checked_form(&req, &session, &body)?;
+    let values = FormValues::from_pairs(&pairs);
+    let refused = |status, e: FormError| {
+        form_page(
+            &session,
+            status,
+            "New campaign",
+            &values,
+            Mode::Create,
+            Some(&e),
+        )
+    };
+    let input = match values.to_input(field(&pairs, "access_token"), true) {
+        Ok(i) => i,
+        Err(e) => return Ok(refused(StatusCode::UNPROCESSABLE_ENTITY, e)),
+    };
+    match service(&state).create(input).await {
+        Ok(c) => Ok(see_other(&campaign_url(c.key.as_str()))),
+        Err(CampaignError::Storage(db)) => Err(db.into()),
+        Err(e) => {
+            let status = match e {
+                CampaignError::Exists => StatusCode::CONFLICT,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            Ok(refused(status, FormError::from_campaign(&e)))
+        }
+    }
+}
+
+async fn edit_form(
+    req: HttpRequest,
+    state: State,
+    key: web::Path<String>,
+) -> Result<HttpResponse, UiError> {
+    let session = Session::require(&req, &state.pool).await?;
+    let campaign = find(&state, &key).await?;
+    let mode = Mode::Edit {
+        key: campaign.key.as_str(),
+        token_set: !campaign.access_token.expose().is_empty(),
+    };
+    let title = format!("Edit {}", campaign.key.as_str());
+    let values = FormValues::from_campaign(&campaign);
+    Ok(form_page(
+        &session,
+        StatusCode::OK,
+        &title,
+        &values,
+        mode,
+        None,
+    ))
+}
+
+async fn update(
+    req: HttpRequest,
+    state: State,
+    key: web::Path<String>,
+    body: Bytes,
+) -> Result<HttpResponse, UiError> {
+    let session = Session::require(&req, &state.pool).await?;
+    let pairs = checked_form(&req, &session, &body)?;
+    let campaign = find(&state, &key).await?;
+    let key = campaign.key.as_str();
+    let mode = Mode::Edit {
+        key,
+        token_set: !campaign.access_token.expose().is_empty(),
+    };
+    let title = format!("Edit {key}");
+    let values = FormValues::from_pairs(&pairs);
+    let refused = |e: FormError| {
+        form_page(
+            &session,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &title,
+            &values,
+            mode,
+            Some(&e),
+        )
+    };
+    let input = match values.to_input(field(&pairs, "access_token"), false) {
+        Ok(i) => i,
+        Err(e) => return Ok(refused(e)),
+    };
+    match service(&state).update(key, input).await {
+        Ok(_) => Ok(see_other(&campaign_url(key))),
+        Err(CampaignError::Storage(db)) => Err(db.into()),
+        Err(e @ CampaignError::NotFound(_)) => Err(UiError::NotFound(e.to_string())),
+        Err(e) => Ok(refused(FormError::from_campaign(&e))),
+    }
+}
+
+async fn show(
+    req: HttpRequest,
+    state: State,
+    key: web::Path<String>,
+) -> Result<HttpResponse, UiError> {
+    let session = Session::require(&req, &state.pool).await?;
+    let campaign = find(&state, &key).await?;
+    let notice = Notice::from_query(req.query_string());
+    page::render(
+        &req,
+        &state,
+        &session,
+        &campaign,
+        notice,
+        None,
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn set_enabled(
+    req: HttpRequest,
+    state: State,
+    key: web::Path<String>,
+    body: Bytes,
+) -> Result<HttpResponse, UiError> {
+    let session = Session::require(&req, &state.pool).await?;
+    let pairs = checked_form(&req, &session, &body)?;
+    let campaign = find(&state, &key).await?;
+    let enabled = field(&pairs, "enabled") == "true";
+    let input = CampaignInput {
+        enabled: Some(enabled),
+        ..CampaignInput::default()
+    };
+    service(&state)
+        .update(campaign.key.as_str(), input)
+        .await
+        .map_err(storage)?;
+    let word = if enabled { "enabled" } else { "disabled" };
+    Ok(see_other(&format!(
+        "{}?done={word}",
+        campaign_url(campaign.key.as_str())
+    )))
+}
+
+async fn retry_failed(
+    req: HttpRequest,
+    state: State,
+    key: web::Path<String>,
+    body: Bytes,
+) -> Result<HttpResponse, UiError> {
+    let session = Session::require(&req, &state.pool).await?;
+    checked_form(&req, &session, &body)?;
+    let campaign = find(&state, &key).await?;
+    let done = admin_conversions::retry_failed(&state, campaign.id).await?;
+    // Counts only: nothing secret travels in the URL.
+    Ok(see_other(&format!(
+        "{}?requeued={}&still_failed={}&more={}",
+        campaign_url(campaign.key.as_str()),
+        done.requeued,
+        done.still_failed,
+        u8::from(done.more)
+    )))
+}
+
+/// Sends the synthetic event and shows the campaign page with Meta's verdict (rendered, not
+/// redirected: the verdict is for this click only and never lands in a URL).
+async fn send_test_event(
+    req: HttpRequest,
+    state: State,
+    key: web::Path<String>,
+    body: Bytes,
+) -> Result<HttpResponse, UiError> {
+    let session = Session::require(&req, &state.pool).await?;
+    let pairs = checked_form(&req, &session, &body)?;
+    let campaign = find(&state, &key).await?;
+    let name = match field(&pairs, "event_name") {
+        "" => "Lead",
+        n => n,
+    };
+    let (verdict, status) = match EventName::parse(name) {
+        Err(e) => (
+            Verdict::NotSent(format!("event name {name:?} {e}")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Ok(_) if campaign.test_event_code.is_none() => (
+            Verdict::NotSent(
+                "This campaign has no test event code: copy it from Events Manager > Test events \
+                 and set it with Edit, then send the test event."
+                    .to_owned(),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Ok(event_name) => {
+            let visitor = test_event::visitor(&req, &state);
+            match test_event::run(&state, &campaign, &event_name, visitor).await {
+                Ok(sent) => (Verdict::from_result(sent.result), StatusCode::OK),
+                Err(e) => (
+                    Verdict::NotSent(e.to_string()),
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                ),
+            }
+        }
+    };
+    page::render(
+        &req,
+        &state,
+        &session,
+        &campaign,
+        None,
+        Some(verdict),
+        status,
+    )
+    .await
+}

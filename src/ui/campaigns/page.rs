@@ -1,0 +1,339 @@
+//! A campaign's page: what to paste into the tracker and the lander, the match-quality report,
+//! the test-event button with Meta's verdict, and the latest conversions.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse};
+use maud::{html, Markup};
+
+use super::super::session::Session;
+use super::super::{html_response, layout, UiError};
+use crate::domain::Campaign;
+use crate::http::params::parse_urlencoded;
+use crate::platforms::meta::graph::SendResult;
+use crate::quality::{QualityReport, MATCH_KEYS};
+use crate::routes::admin::quality::{report_for, DEFAULT_DAYS};
+use crate::startup::AppState;
+use crate::storage::conversions::{self, ListFilter};
+use crate::trackers::POSTBACK_URLS;
+
+/// How many conversions the page lists; the conversions page has the rest.
+const RECENT: i64 = 20;
+
+/// What the last button did, read back from the redirect's query (counts and a word only).
+#[derive(Debug, Default, PartialEq)]
+pub struct Notice {
+    toggled: Option<&'static str>,
+    retried: Option<(u32, u32, bool)>,
+}
+
+impl Notice {
+    pub fn from_query(query: &str) -> Option<Self> {
+        let pairs = parse_urlencoded(query.as_bytes()).ok()?;
+        let get = |n: &str| pairs.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+        let toggled = match get("done") {
+            Some("enabled") => Some("enabled"),
+            Some("disabled") => Some("disabled"),
+            _ => None,
+        };
+        let num = |n: &str| get(n).and_then(|v| v.parse::<u32>().ok());
+        let retried = num("requeued")
+            .zip(num("still_failed"))
+            .map(|(r, s)| (r, s, get("more") == Some("1")));
+        let notice = Notice { toggled, retried };
+        (notice != Notice::default()).then_some(notice)
+    }
+
+    fn render(&self) -> Markup {
+        html! {
+            @if let Some(word) = self.toggled {
+                p.notice role="status" { "The campaign is now " (word) "." }
+            }
+            @if let Some((requeued, still_failed, more)) = self.retried {
+                p.notice role="status" {
+                    "Retry all failed: " (requeued) " re-queued"
+                    @if still_failed > 0 { ", " (still_failed) " still cannot be built" }
+                    "."
+                    @if more { " More remain: press the button again." }
+                }
+            }
+        }
+    }
+}
+
+/// Meta's answer to the test event, or why none was asked for.
+pub enum Verdict {
+    Accepted {
+        events_received: Option<u64>,
+        fbtrace_id: Option<String>,
+    },
+    Refused {
+        http_status: u16,
+        code: Option<i64>,
+        subcode: Option<i64>,
+        message: String,
+        fbtrace_id: Option<String>,
+    },
+    Unreachable(String),
+    NotSent(String),
+}
+
+impl Verdict {
+    pub fn from_result(result: SendResult) -> Self {
+        match result {
+            SendResult::Accepted {
+                events_received,
+                fbtrace_id,
+            } => Verdict::Accepted {
+                events_received,
+                fbtrace_id,
+            },
+            SendResult::MetaError {
+                http_status, error, ..
+            } => Verdict::Refused {
+                http_status,
+                code: error.code,
+                subcode: error.error_subcode,
+                message: error.readable(),
+                fbtrace_id: error.fbtrace_id,
+            },
+            SendResult::Transport { message, .. } => Verdict::Unreachable(message),
+        }
+    }
+
+    fn render(&self) -> Markup {
+        let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "none".to_owned());
+        html! {
+            div #test-event-verdict role="status" class=(match self { Verdict::Accepted { .. } => "verdict ok", _ => "verdict bad" }) {
+                @match self {
+                    Verdict::Accepted { events_received, fbtrace_id } => {
+                        strong { "Meta accepted the test event." }
+                        " events_received: " (events_received.map_or("none".to_owned(), |n| n.to_string()))
+                        ", fbtrace_id: " code { (show(fbtrace_id)) }
+                        ". Look for it in Events Manager > Test events."
+                    }
+                    Verdict::Refused { http_status, code, subcode, message, fbtrace_id } => {
+                        strong { "Meta refused the test event" }
+                        " (HTTP " (http_status)
+                        @if let Some(c) = code { ", code " (c) }
+                        @if let Some(s) = subcode { ", subcode " (s) }
+                        "): " (message) " fbtrace_id: " code { (show(fbtrace_id)) }
+                    }
+                    Verdict::Unreachable(message) => {
+                        strong { "Meta did not answer: " } (message)
+                    }
+                    Verdict::NotSent(why) => {
+                        strong { "Not sent: " } (why)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Where trackers and landers reach this service: PUBLIC_URL, else the address this page was
+/// asked for.
+fn base_url(req: &HttpRequest, state: &AppState) -> String {
+    match &state.ui.public_url {
+        Some(u) => u.clone(),
+        None => {
+            let info = req.connection_info();
+            format!("{}://{}", info.scheme(), info.host())
+        }
+    }
+}
+
+fn copy_field(id: &str, label: &str, value: &str) -> Markup {
+    html! {
+        div.copyrow {
+            label for=(id) { (label) }
+            div.copybox {
+                input id=(id) type="text" readonly value=(value);
+                button type="button" data-copy=(id) { "Copy" }
+            }
+        }
+    }
+}
+
+fn percent(share: f64) -> String {
+    format!("{:.0}%", share * 100.0)
+}
+
+fn quality_table(report: &QualityReport) -> Markup {
+    html! {
+        @if report.events.is_empty() {
+            p.muted { "No events in the last " (report.days) " days." }
+        } @else {
+            table {
+                thead { tr {
+                    th { "Event" } th.num { "Sent" } th.num { "Pending" } th.num { "Failed" }
+                    th.num { "Expired" } th.num { "Pixel eventID" }
+                } }
+                tbody {
+                    @for e in &report.events {
+                        tr.group {
+                            th scope="row" { (e.event_name) }
+                            td.num { (e.sent) } td.num { (e.pending) } td.num { (e.failed) }
+                            td.num { (e.expired) } td.num { (percent(e.event_ids.pixel.share)) }
+                        }
+                    }
+                }
+            }
+            h3 { "Share of sent events carrying each match key" }
+            table {
+                thead { tr {
+                    th { "Key" }
+                    @for e in &report.events { th.num { (e.event_name) } }
+                } }
+                tbody {
+                    @for key in MATCH_KEYS {
+                        tr {
+                            th scope="row" { (key) }
+                            @for e in &report.events {
+                                td.num { (e.keys.get(key).map_or("0%".to_owned(), |s| percent(s.share))) }
+                            }
+                        }
+                    }
+                }
+            }
+            @for e in report.events.iter().filter(|e| !e.top_failure_reasons.is_empty()) {
+                h3 { "Why " (e.event_name) " failed" }
+                ul {
+                    @for r in &e.top_failure_reasons {
+                        li { (r.count) " × " (r.state) ": " (r.reason) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The campaign page, with the last action's notice or the test event's verdict.
+pub async fn render(
+    req: &HttpRequest,
+    state: &AppState,
+    session: &Session,
+    campaign: &Campaign,
+    notice: Option<Notice>,
+    verdict: Option<Verdict>,
+    status: StatusCode,
+) -> Result<HttpResponse, UiError> {
+    let key = campaign.key.as_str();
+    let base = base_url(req, state);
+    let report = report_for(state, campaign, DEFAULT_DAYS).await?;
+    let recent = conversions::list(
+        &state.pool,
+        &ListFilter {
+            campaign: Some(key),
+            state: None,
+            click_id: None,
+            since: None,
+            until: None,
+            before: None,
+            limit: RECENT,
+        },
+    )
+    .await?;
+    let tag = format!(r#"<script async src="{base}/v1/tag.js" data-campaign="{key}"></script>"#);
+    let events: Vec<&str> = campaign
+        .event_map
+        .event_names()
+        .into_iter()
+        .map(|n| n.as_str())
+        .collect();
+    let csrf = session.csrf_token.as_str();
+    let body = html! {
+        @if let Some(code) = &campaign.test_event_code {
+            p.banner.warn role="alert" {
+                strong { "Test mode: " }
+                "test_event_code " code { (code) } " is set, so every event of this campaign goes to Meta's Test Events, not to optimisation. Clear it (Edit) for production."
+            }
+        }
+        @if let Some(n) = &notice { (n.render()) }
+        div.actions {
+            a.button href=(format!("/ui/campaigns/{key}/edit")) { "Edit" }
+            form method="post" action=(format!("/ui/campaigns/{key}/enabled")) {
+                input type="hidden" name="csrf" value=(csrf);
+                input type="hidden" name="enabled" value=(if campaign.enabled { "false" } else { "true" });
+                button type="submit" { (if campaign.enabled { "Disable" } else { "Enable" }) }
+            }
+            form method="post" action=(format!("/ui/campaigns/{key}/retry-failed")) {
+                input type="hidden" name="csrf" value=(csrf);
+                button type="submit" { "Retry all failed" }
+            }
+        }
+        section.card {
+            h2 { "Settings" }
+            dl.facts {
+                dt { "State" } dd { (if campaign.enabled { "enabled" } else { "disabled" }) }
+                dt { "Name" } dd { (campaign.name) }
+                dt { "Pixel" } dd { (campaign.pixel_id.as_str()) }
+                dt { "Access token" } dd { (if campaign.access_token.expose().is_empty() { "not set" } else { "set" }) }
+                dt { "Events" } dd { @if events.is_empty() { "none mapped" } @else { (events.join(", ")) } }
+            }
+        }
+        section.card {
+            h2 { "Postback URLs" }
+            p.hint { "Paste your tracker's line into its S2S postback setting. REPLACE / OPTIONAL: put your tracker's macro for that value there. Test with the macros unfilled first: the answer must be 422 unfilled_status, never a sale." }
+            @for u in POSTBACK_URLS {
+                (copy_field(&format!("postback-{}", u.id), u.label, &u.url(&base, &state.postback_key)))
+            }
+        }
+        section.card {
+            h2 { "Landing page" }
+            div.copyrow {
+                label for="landing-tag" { "Add this line to the lander (see docs/landing.md)" }
+                div.copybox {
+                    textarea #landing-tag readonly rows="2" { (tag) }
+                    button type="button" data-copy="landing-tag" { "Copy" }
+                }
+            }
+        }
+        section.card {
+            h2 { "Test event" }
+            @if let Some(v) = &verdict { (v.render()) }
+            form.inline method="post" action=(format!("/ui/campaigns/{key}/test-event")) {
+                input type="hidden" name="csrf" value=(csrf);
+                label for="event_name" { "Event" }
+                select #event_name name="event_name" {
+                    @if events.is_empty() { option value="Lead" { "Lead" } }
+                    @for e in &events { option value=(e) selected[*e == "Lead"] { (e) } }
+                }
+                button type="submit" { "Send a test event" }
+            }
+            @if campaign.test_event_code.is_none() {
+                p.hint { "Needs a test event code (Edit): the event goes to Events Manager > Test events." }
+            }
+        }
+        section.card {
+            h2 { "Match quality, last " (report.days) " days" }
+            (quality_table(&report))
+        }
+        section.card {
+            h2 { "Recent conversions" }
+            @if recent.is_empty() {
+                p.muted { "None yet." }
+            } @else {
+                table {
+                    thead { tr { th { "Received" } th { "Click id" } th { "Status" } th { "State" } th { "Event" } } }
+                    tbody {
+                        @for c in &recent {
+                            tr {
+                                td { (c.received_at.format("%Y-%m-%d %H:%M:%S")) }
+                                td { a href=(format!("/ui/conversions/{}", c.id)) { (c.click_id) } }
+                                td { (c.status) }
+                                td { (c.state.as_str()) }
+                                td { (c.event_name.as_deref().unwrap_or("—")) }
+                            }
+                        }
+                    }
+                }
+            }
+            p { a href=(format!("/ui/conversions?campaign={key}")) { "All conversions of this campaign" } }
+        }
+    };
+    let title = format!("Campaign {key}");
+    Ok(html_response(
+        &mut HttpResponse::build(status),
+        layout(&title, Some(csrf), body),
+    ))
+}

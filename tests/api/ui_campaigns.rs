@@ -1,0 +1,689 @@
+//! The dashboard's campaign pages: forms that write through the admin API's rules, the campaign
+//! page's postback URLs, tag and test-event verdict, and the buttons, over HTTP against the real
+//! server and database.
+
+use reqwest::header::LOCATION;
+use reqwest::{Response, StatusCode};
+use serde_json::{json, Value};
+use wiremock::matchers::method;
+use wiremock::Mock;
+
+use crate::helpers::*;
+use crate::ui_session::{get_page, sign_in, FORM};
+
+/// The CSRF token of a signed-in page (its first form's hidden field).
+fn csrf_of(page: &str) -> String {
+    let start = page.find(r#"name="csrf" value=""#).expect("a csrf field") + 19;
+    page[start..start + 64].to_owned()
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn body_of(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+async fn post_form(app: &TestApp, path: &str, cookie: &str, fields: &[(&str, &str)]) -> Response {
+    app.client
+        .post(app.url(path))
+        .header("cookie", cookie)
+        .header("content-type", FORM)
+        .body(body_of(fields))
+        .send()
+        .await
+        .expect("form post")
+}
+
+/// Signs in and reads the CSRF token from the new-campaign form, as a browser would.
+async fn session(app: &TestApp) -> (String, String) {
+    let cookie = sign_in(app).await;
+    let resp = get_page(app, "/ui/campaigns/new", &cookie).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let page = resp.text().await.unwrap();
+    (cookie, csrf_of(&page))
+}
+
+/// A full create form for `key`, as the browser submits it with the defaults left alone.
+fn create_fields<'a>(csrf: &'a str, key: &'a str, token: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("csrf", csrf),
+        ("key", key),
+        ("name", ""),
+        ("pixel_id", "1234567890"),
+        ("access_token", token),
+        ("status_0", "lead"),
+        ("event_0", "Lead"),
+        ("status_1", "sale"),
+        ("event_1", "Purchase"),
+        ("status_2", "rebill"),
+        ("event_2", "Purchase"),
+        ("status_3", "rejected"),
+        ("event_3", ""),
+        ("status_4", "ftd"),
+        ("event_4", "Purchase"),
+        ("status_5", ""),
+        ("event_5", ""),
+        ("action_source", "website"),
+        ("currency", "EUR"),
+        ("value_source", "fixed"),
+        ("value_fixed", "12.5"),
+        ("event_id_template", "{event_name}-{click_id}"),
+        ("landing_url", "https://lp.example.com/form"),
+        ("test_event_code", ""),
+        ("late_pixel_twin", "skip"),
+        ("limited_data_use", "on"),
+        ("enabled", "on"),
+    ]
+}
+
+fn assert_see_other(resp: &Response, to: &str) {
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(resp.headers()[LOCATION], to);
+}
+
+/// The access token Meta receives for `key`'s test event: the stored token, decrypted.
+async fn token_sent_to_meta(app: &TestApp, key: &str) -> String {
+    app.graph.reset().await;
+    mount_graph_ok(&app.graph).await;
+    let resp = app
+        .admin(
+            reqwest::Method::POST,
+            &format!("/admin/v1/campaigns/{key}/test-event"),
+            None,
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let sent = received(&app.graph).await;
+    sent.last().unwrap().1["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_campaign_created_through_the_form_is_the_one_the_api_reads() {
+    let app = spawn_app().await;
+    let (cookie, csrf) = session(&app).await;
+    let token = "EAAform-token-0123456789";
+    let resp = post_form(
+        &app,
+        "/ui/campaigns",
+        &cookie,
+        &create_fields(&csrf, "formed", token),
+    )
+    .await;
+    assert_see_other(&resp, "/ui/campaigns/formed");
+
+    let c = app.admin_get("/admin/v1/campaigns/formed").await;
+    assert_eq!(c["name"], "formed");
+    assert_eq!(c["pixel_id"], "1234567890");
+    assert_eq!(c["access_token_set"], true);
+    assert_eq!(
+        c["event_map"],
+        json!({"lead": "Lead", "sale": "Purchase", "rebill": "Purchase", "rejected": null, "ftd": "Purchase"})
+    );
+    assert_eq!(c["currency"], "EUR");
+    assert_eq!(c["value_source"], 12.5);
+    assert_eq!(c["landing_url"], "https://lp.example.com/form");
+    assert_eq!(c["test_event_code"], Value::Null);
+    assert_eq!(c["late_pixel_twin"], "skip");
+    assert_eq!(c["limited_data_use"], true);
+    assert_eq!(c["require_consent"], false);
+    assert_eq!(c["enabled"], true);
+
+    // The list links to it; the page's heading names it.
+    let list = get_page(&app, "/ui/campaigns", &cookie)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains(r#"href="/ui/campaigns/formed""#), "{list}");
+    assert!(list.contains(r#"href="/ui/campaigns/new""#));
+    let page = get_page(&app, "/ui/campaigns/formed", &cookie).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("<h1>Campaign formed</h1>"), "{page}");
+    assert!(!page.contains(token), "the access token is write-only");
+
+    // The same key again: refused with a clear message, nothing changed.
+    let resp = post_form(
+        &app,
+        "/ui/campaigns",
+        &cookie,
+        &create_fields(&csrf, "formed", token),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::CONFLICT);
+    let page = resp.text().await.unwrap();
+    assert!(
+        page.contains("a campaign with this key already exists"),
+        "{page}"
+    );
+    assert!(!page.contains(token));
+}
+
+#[tokio::test]
+async fn editing_keeps_the_token_when_left_empty_and_replaces_it_when_given() {
+    let app = spawn_app().await;
+    app.create_campaign("edited", json!({})).await;
+    let (cookie, _) = session(&app).await;
+    let form = get_page(&app, "/ui/campaigns/edited/edit", &cookie).await;
+    assert_eq!(form.status(), StatusCode::OK);
+    let form = form.text().await.unwrap();
+    assert!(form.contains("Currently <strong>set</strong>"), "{form}");
+    assert!(!form.contains(ACCESS_TOKEN));
+    assert!(
+        form.contains(r#"value="Campaign edited""#),
+        "the current name"
+    );
+    let csrf = csrf_of(&form);
+
+    let mut fields = create_fields(&csrf, "", "");
+    fields.retain(|(k, _)| *k != "key");
+    fields.retain(|(k, _)| *k != "name");
+    fields.push(("name", "Renamed"));
+    fields.retain(|(k, _)| *k != "test_event_code");
+    fields.push(("test_event_code", "TEST777"));
+    let resp = post_form(&app, "/ui/campaigns/edited/edit", &cookie, &fields).await;
+    assert_see_other(&resp, "/ui/campaigns/edited");
+    let c = app.admin_get("/admin/v1/campaigns/edited").await;
+    assert_eq!(c["name"], "Renamed");
+    assert_eq!(c["test_event_code"], "TEST777");
+    assert_eq!(c["currency"], "EUR");
+    assert_eq!(
+        token_sent_to_meta(&app, "edited").await,
+        ACCESS_TOKEN,
+        "kept"
+    );
+
+    let new_token = "EAAreplaced-token-555555";
+    fields.retain(|(k, _)| *k != "access_token");
+    fields.push(("access_token", new_token));
+    let resp = post_form(&app, "/ui/campaigns/edited/edit", &cookie, &fields).await;
+    assert_see_other(&resp, "/ui/campaigns/edited");
+    assert_eq!(
+        token_sent_to_meta(&app, "edited").await,
+        new_token,
+        "replaced"
+    );
+}
+
+#[tokio::test]
+async fn invalid_input_is_shown_again_with_its_message_and_without_the_token() {
+    let app = spawn_app().await;
+    let (cookie, csrf) = session(&app).await;
+    let token = "EAAsecret-token-0123456789";
+    let mut fields = create_fields(&csrf, "badpixel", token);
+    fields.retain(|(k, _)| *k != "pixel_id");
+    fields.push(("pixel_id", "pixel-abc"));
+    let resp = post_form(&app, "/ui/campaigns", &cookie, &fields).await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = resp.text().await.unwrap();
+    assert!(
+        page.contains(r#"id="pixel_id-error""#),
+        "next to its field: {page}"
+    );
+    assert!(page.contains("pixel_id "), "{page}");
+    assert!(
+        page.contains(r#"value="pixel-abc""#),
+        "the typed value is kept"
+    );
+    assert!(
+        page.contains(r#"value="badpixel""#),
+        "the typed key is kept"
+    );
+    assert!(!page.contains(token), "never the token");
+
+    for (field, value, id) in [
+        ("currency", "EURO", "currency-error"),
+        ("value_fixed", "lots", "value_source-error"),
+        ("event_0", "Bad<Event>", "event_map-error"),
+        ("landing_url", "ftp://x", "landing_url-error"),
+    ] {
+        let mut fields = create_fields(&csrf, "badfield", token);
+        fields.retain(|(k, _)| *k != field);
+        fields.push((field, value));
+        let resp = post_form(&app, "/ui/campaigns", &cookie, &fields).await;
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY, "{field}");
+        let page = resp.text().await.unwrap();
+        assert!(page.contains(&format!(r#"id="{id}""#)), "{field}: {page}");
+        assert!(!page.contains(token));
+    }
+    // No token on create: required.
+    let resp = post_form(
+        &app,
+        "/ui/campaigns",
+        &cookie,
+        &create_fields(&csrf, "notoken", ""),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("access_token is required"), "{page}");
+
+    let list = app.admin_get("/admin/v1/campaigns").await;
+    assert_eq!(list["campaigns"], json!([]), "nothing was created");
+}
+
+#[tokio::test]
+async fn forms_without_the_right_csrf_token_change_nothing() {
+    let app = spawn_app().await;
+    app.create_campaign("guarded", json!({})).await;
+    let (cookie, csrf) = session(&app).await;
+    let wrong = "0".repeat(64);
+    for token in ["", wrong.as_str()] {
+        let resp = post_form(
+            &app,
+            "/ui/campaigns",
+            &cookie,
+            &create_fields(token, "sneaky", "EAAsneaky-token-01234"),
+        )
+        .await;
+        assert_eq!(
+            resp.status(),
+            StatusCode::FORBIDDEN,
+            "create with {token:?}"
+        );
+        let mut edit = create_fields(token, "", "EAAsneaky-token-01234");
+        edit.retain(|(k, _)| *k != "key");
+        let resp = post_form(&app, "/ui/campaigns/guarded/edit", &cookie, &edit).await;
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN, "edit with {token:?}");
+        for action in ["enabled", "retry-failed", "test-event"] {
+            let resp = post_form(
+                &app,
+                &format!("/ui/campaigns/guarded/{action}"),
+                &cookie,
+                &[("csrf", token), ("enabled", "false")],
+            )
+            .await;
+            assert_eq!(
+                resp.status(),
+                StatusCode::FORBIDDEN,
+                "{action} with {token:?}"
+            );
+        }
+    }
+    // The right token from another site's page is refused too.
+    let resp = app
+        .client
+        .post(app.url("/ui/campaigns/guarded/enabled"))
+        .header("cookie", &cookie)
+        .header("origin", "https://evil.example")
+        .header("content-type", FORM)
+        .body(body_of(&[("csrf", &csrf), ("enabled", "false")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+
+    let c = app.admin_get("/admin/v1/campaigns/guarded").await;
+    assert_eq!(c["enabled"], true);
+    assert_eq!(c["name"], "Campaign guarded");
+    assert_eq!(
+        app.admin_get("/admin/v1/campaigns").await["campaigns"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(received(&app.graph).await.is_empty(), "no test event sent");
+}
+
+#[tokio::test]
+async fn the_campaign_page_has_each_trackers_postback_url_and_the_landing_tag() {
+    let app = spawn_app().await;
+    app.create_campaign("urls", json!({"test_event_code": "TEST4242"}))
+        .await;
+    let cookie = sign_in(&app).await;
+    let page = get_page(&app, "/ui/campaigns/urls", &cookie)
+        .await
+        .text()
+        .await
+        .unwrap();
+    // No PUBLIC_URL: the address the page was asked for.
+    let keitaro = format!(
+        "{}/v1/postback/keitaro?key={POSTBACK_KEY}&amp;subid={{subid}}&amp;status={{status}}&amp;revenue={{revenue}}&amp;tid={{tid}}&amp;currency={{currency}}",
+        app.address
+    );
+    assert!(
+        page.contains(&format!(
+            r#"<input id="postback-keitaro" type="text" readonly value="{keitaro}">"#
+        )),
+        "{page}"
+    );
+    assert!(page.contains(r#"<button type="button" data-copy="postback-keitaro">Copy</button>"#));
+    for tracker in [
+        "binom",
+        "bemob",
+        "voluum",
+        "redtrack",
+        "clickflare",
+        "generic",
+    ] {
+        assert!(
+            page.contains(&format!(r#"id="postback-{tracker}""#))
+                && page.contains(&format!("/v1/postback/{tracker}?key={POSTBACK_KEY}&amp;")),
+            "{tracker}"
+        );
+    }
+    assert!(page.contains(&format!(
+        r#"<textarea id="landing-tag" readonly rows="2">&lt;script async src=&quot;{}/v1/tag.js&quot; data-campaign=&quot;urls&quot;&gt;&lt;/script&gt;</textarea>"#,
+        app.address
+    )), "{page}");
+    assert!(!page.contains(ADMIN_TOKEN));
+    assert!(!page.contains(ACCESS_TOKEN));
+    // The test_event_code warning, here and in the list.
+    assert!(
+        page.contains("TEST4242") && page.contains("not to optimisation"),
+        "{page}"
+    );
+    let list = get_page(&app, "/ui/campaigns", &cookie)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("test_event_code set"), "{list}");
+    // PUBLIC_URL wins over the request's address.
+    let app = spawn_app_with(&["--public-url", "https://bridge.example/"]).await;
+    app.create_campaign("urls", json!({})).await;
+    let cookie = sign_in(&app).await;
+    let page = get_page(&app, "/ui/campaigns/urls", &cookie)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(&format!(r#"value="https://bridge.example/v1/postback/bemob?key={POSTBACK_KEY}&amp;cid={{externalId}}&amp;status={{status}}""#)), "{page}");
+    assert!(!page.contains("not to optimisation"), "no code, no warning");
+}
+
+#[tokio::test]
+async fn the_test_event_button_shows_metas_verdict() {
+    let app = spawn_app().await;
+    app.create_campaign("verdict", json!({"test_event_code": "TEST4242"}))
+        .await;
+    let (cookie, csrf) = session(&app).await;
+    let resp = post_form(
+        &app,
+        "/ui/campaigns/verdict/test-event",
+        &cookie,
+        &[("csrf", &csrf), ("event_name", "Purchase")],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let page = resp.text().await.unwrap();
+    let verdict = &page[page.find(r#"id="test-event-verdict""#).expect("a verdict")..];
+    assert!(
+        verdict.contains("Meta accepted the test event."),
+        "{verdict}"
+    );
+    assert!(
+        verdict.contains("events_received: 1") && verdict.contains("AbFakeTrace"),
+        "{verdict}"
+    );
+    let sent = received(&app.graph).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].1["test_event_code"], "TEST4242");
+    assert_eq!(sent[0].1["data"][0]["event_name"], "Purchase");
+    assert!(!page.contains(ACCESS_TOKEN));
+
+    app.graph.reset().await;
+    Mock::given(method("POST"))
+        .respond_with(graph_error(
+            400,
+            190,
+            Some(463),
+            false,
+            "The access token has expired.",
+        ))
+        .mount(&app.graph)
+        .await;
+    let resp = post_form(
+        &app,
+        "/ui/campaigns/verdict/test-event",
+        &cookie,
+        &[("csrf", &csrf)],
+    )
+    .await;
+    let page = resp.text().await.unwrap();
+    let verdict = &page[page.find(r#"id="test-event-verdict""#).expect("a verdict")..];
+    assert!(verdict.contains("Meta refused the test event"), "{verdict}");
+    assert!(
+        verdict.contains("code 190") && verdict.contains("subcode 463"),
+        "{verdict}"
+    );
+    assert!(
+        verdict.contains("The access token has expired.") && verdict.contains("AbErrTrace"),
+        "{verdict}"
+    );
+
+    // Without a code nothing is sent, and the page says why.
+    app.create_campaign("nocode", json!({})).await;
+    app.graph.reset().await;
+    let resp = post_form(
+        &app,
+        "/ui/campaigns/nocode/test-event",
+        &cookie,
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("no test event code"), "{page}");
+    assert!(received(&app.graph).await.is_empty());
+}
+
+#[tokio::test]
+async fn enable_disable_and_retry_all_failed_come_back_with_what_they_did() {
+    let app = spawn_app().await;
+    app.create_campaign("buttons", json!({})).await;
+    let (cookie, csrf) = session(&app).await;
+    let resp = post_form(
+        &app,
+        "/ui/campaigns/buttons/enabled",
+        &cookie,
+        &[("csrf", &csrf), ("enabled", "false")],
+    )
+    .await;
+    assert_see_other(&resp, "/ui/campaigns/buttons?done=disabled");
+    assert_eq!(
+        app.admin_get("/admin/v1/campaigns/buttons").await["enabled"],
+        false
+    );
+    let page = get_page(&app, "/ui/campaigns/buttons?done=disabled", &cookie)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("The campaign is now disabled."), "{page}");
+    assert!(page.contains(r#"<input type="hidden" name="enabled" value="true"><button type="submit">Enable</button>"#), "{page}");
+    let resp = post_form(
+        &app,
+        "/ui/campaigns/buttons/enabled",
+        &cookie,
+        &[("csrf", &csrf), ("enabled", "true")],
+    )
+    .await;
+    assert_see_other(&resp, "/ui/campaigns/buttons?done=enabled");
+    assert_eq!(
+        app.admin_get("/admin/v1/campaigns/buttons").await["enabled"],
+        true
+    );
+
+    // A conversion whose event cannot be built (no page URL anywhere) fails; a landing URL added
+    // since lets "Retry all failed" queue it.
+    app.create_campaign("nolanding", json!({"landing_url": null}))
+        .await;
+    let resp = app
+        .client
+        .post(app.url("/v1/clicks"))
+        .header("user-agent", BROWSER_UA)
+        .json(&json!({"campaign": "nolanding", "click_id": "clk-retry-1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let resp = app
+        .postback("keitaro", "subid=clk-retry-1&status=lead")
+        .await;
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["status"], "failed", "{body}");
+    let page = get_page(&app, "/ui/campaigns/nolanding", &cookie)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(r#"href="/ui/conversions?campaign=nolanding""#));
+    assert!(
+        page.contains(">clk-retry-1</a></td><td>lead</td><td>failed</td><td>Lead</td>"),
+        "{page}"
+    );
+    let resp = app
+        .admin(
+            reqwest::Method::PATCH,
+            "/admin/v1/campaigns/nolanding",
+            Some(json!({"landing_url": LANDING_URL})),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let resp = post_form(
+        &app,
+        "/ui/campaigns/nolanding/retry-failed",
+        &cookie,
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_see_other(
+        &resp,
+        "/ui/campaigns/nolanding?requeued=1&still_failed=0&more=0",
+    );
+    let page = get_page(
+        &app,
+        "/ui/campaigns/nolanding?requeued=1&still_failed=0&more=0",
+        &cookie,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(page.contains("Retry all failed: 1 re-queued."), "{page}");
+    assert!(page.contains("<td>pending</td>"), "{page}");
+    // The match-quality report counts the same event: pending now, none sent or failed.
+    assert!(
+        page.contains(r#"<th scope="row">Lead</th><td class="num">0</td><td class="num">1</td><td class="num">0</td>"#),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_campaign_is_a_404_page() {
+    let app = spawn_app().await;
+    let (cookie, csrf) = session(&app).await;
+    for path in [
+        "/ui/campaigns/nosuch",
+        "/ui/campaigns/nosuch/edit",
+        "/ui/campaigns/NOT%20A%20KEY",
+    ] {
+        let resp = get_page(&app, path, &cookie).await;
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND, "{path}");
+        let page = resp.text().await.unwrap();
+        assert!(page.contains("There is no campaign with key"), "{page}");
+    }
+    let resp = post_form(
+        &app,
+        "/ui/campaigns/nosuch/enabled",
+        &cookie,
+        &[("csrf", &csrf), ("enabled", "true")],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn every_campaign_route_redirects_to_sign_in_without_a_session() {
+    let app = spawn_app().await;
+    app.create_campaign("private", json!({})).await;
+    for path in [
+        "/ui/campaigns",
+        "/ui/campaigns/new",
+        "/ui/campaigns/private",
+        "/ui/campaigns/private/edit",
+        "/ui/campaigns/nosuch",
+    ] {
+        let resp = get_page(&app, path, "").await;
+        assert_see_other(&resp, "/ui/login");
+        assert!(resp.text().await.unwrap().is_empty(), "{path}: no data");
+    }
+    for path in [
+        "/ui/campaigns",
+        "/ui/campaigns/private/edit",
+        "/ui/campaigns/private/enabled",
+        "/ui/campaigns/private/retry-failed",
+        "/ui/campaigns/private/test-event",
+    ] {
+        let resp = post_form(&app, path, "", &[("csrf", "x"), ("enabled", "false")]).await;
+        assert_see_other(&resp, "/ui/login");
+    }
+    assert_eq!(
+        app.admin_get("/admin/v1/campaigns/private").await["enabled"],
+        true
+    );
+}
+
+/// The create form in headless Chromium, by the HTML contract the dashboard's browser tests use:
+/// typing only the key, pixel and token (the rest left at its defaults) creates the campaign.
+#[tokio::test]
+async fn a_browser_creates_a_campaign_with_the_forms_defaults() {
+    let Some(b) = crate::browser::Browser::start().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    crate::ui_browser::sign_in(&b, &app, ADMIN_TOKEN).await;
+    b.goto(&app.url("/ui/campaigns/new")).await;
+    b.type_into("input[name=key]", "browsed").await;
+    b.type_into("input[name=pixel_id]", "1234567890").await;
+    b.type_into("input[name=access_token]", "EAAbrowser-token-0123456789")
+        .await;
+    b.click_to_next_page(r#"form[action="/ui/campaigns"] button[type=submit]"#)
+        .await;
+    assert!(b.url().await.ends_with("/ui/campaigns/browsed"));
+    let h1 = b
+        .eval("return document.querySelector('h1').textContent")
+        .await;
+    assert_eq!(h1, "Campaign browsed");
+    let c = app.admin_get("/admin/v1/campaigns/browsed").await;
+    assert_eq!(c["event_map"]["lead"], "Lead");
+    assert_eq!(c["currency"], "USD");
+    assert_eq!(c["value_source"], "payout");
+    assert_eq!(c["enabled"], true);
+    let url = b
+        .eval("return document.querySelector('#postback-keitaro').value")
+        .await;
+    let url = url.as_str().unwrap();
+    assert!(
+        url.ends_with(&format!("/v1/postback/keitaro?key={POSTBACK_KEY}&subid={{subid}}&status={{status}}&revenue={{revenue}}&tid={{tid}}&currency={{currency}}")),
+        "{url}"
+    );
+    let tag = b
+        .eval("return document.querySelector('#landing-tag').value")
+        .await;
+    assert!(
+        tag.as_str()
+            .unwrap()
+            .ends_with(r#"/v1/tag.js" data-campaign="browsed"></script>"#),
+        "{tag}"
+    );
+    b.find(r#"form[action$="/test-event"]"#).await;
+}
