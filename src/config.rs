@@ -191,6 +191,10 @@ pub struct Config {
     #[arg(long, env = "REQUEST_TIMEOUT", value_name = "REQUEST_TIMEOUT", default_value = "15s", value_parser = humantime::parse_duration, global = true)]
     pub request_timeout: Duration,
 
+    /// Longest a CSV import upload may take (POST /admin/v1/imports, /ui/imports).
+    #[arg(long, env = "IMPORT_UPLOAD_TIMEOUT", value_name = "IMPORT_UPLOAD_TIMEOUT", default_value = "120s", value_parser = humantime::parse_duration, global = true)]
+    pub import_upload_timeout: Duration,
+
     /// How long shutdown waits for in-flight requests and deliveries.
     #[arg(long, env = "SHUTDOWN_TIMEOUT", value_name = "SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration, global = true)]
     pub shutdown_timeout: Duration,

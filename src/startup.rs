@@ -58,6 +58,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub cipher: TokenCipher,
     pub request_timeout: Duration,
+    /// The whole request of an import upload, instead of `request_timeout`.
+    pub import_upload_timeout: Duration,
     /// Meta, for the test event; delivery has its own clone.
     pub graph: GraphClient,
     pub metrics_access: MetricsAccess,
@@ -164,6 +166,7 @@ impl Application {
             metrics,
             cipher: cipher.clone(),
             request_timeout: config.request_timeout,
+            import_upload_timeout: config.import_upload_timeout,
             graph,
             metrics_access: match (&config.metrics_token, config.metrics_addr) {
                 (Some(token), _) => MetricsAccess::Token(token.clone()),
@@ -176,6 +179,8 @@ impl Application {
             Some(addr) => Some(metrics_server(addr, state.clone())?),
             None => None,
         };
+        // Imports whose process died (kill -9, a crash) show failed with how far they got.
+        tokio::spawn(ingest::import::sweep_interrupted(pool.clone()));
         let pruning = state.clone();
         tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_secs(60));

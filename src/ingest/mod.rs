@@ -4,6 +4,7 @@
 //! group-committed: many share one transaction (see [`crate::storage::group_commit`]).
 
 pub mod decide;
+pub mod import;
 pub mod retry;
 
 use std::sync::Arc;

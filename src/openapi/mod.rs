@@ -1,5 +1,6 @@
 //! The OpenAPI 3.1 document of `/v1` and `/admin/v1`, served at `GET /openapi.json`.
 
+mod imports;
 mod paths;
 mod schemas;
 
@@ -38,6 +39,8 @@ use utoipa::{Modify, OpenApi};
         paths::refused_list,
         paths::conversion_get,
         paths::conversion_retry,
+        imports::import_create,
+        imports::import_get,
     ),
     components(schemas(schemas::Problem, schemas::TrackerName)),
     modifiers(&Security),

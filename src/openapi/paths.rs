@@ -24,7 +24,7 @@ fn problem(description: &str) -> RefOr<Response> {
         .into()
 }
 
-fn problems(list: &[(u16, &str)]) -> BTreeMap<String, RefOr<Response>> {
+pub(super) fn problems(list: &[(u16, &str)]) -> BTreeMap<String, RefOr<Response>> {
     list.iter()
         .map(|(status, codes)| (status.to_string(), problem(codes)))
         .collect()
@@ -32,7 +32,7 @@ fn problems(list: &[(u16, &str)]) -> BTreeMap<String, RefOr<Response>> {
 
 /// What any route may answer: a body over 64 KiB, a wrong method, a request that never
 /// finishes, an unreachable database or a full write queue.
-const COMMON: &[(u16, &str)] = &[
+pub(super) const COMMON: &[(u16, &str)] = &[
     (405, "`method_not_allowed`"),
     (
         408,

@@ -93,9 +93,18 @@ pub async fn deadline(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    // An import upload may be 50 MB: it has its own, longer limit.
+    let upload = req.method() == actix_web::http::Method::POST
+        && crate::routes::admin::imports::is_upload_path(req.path());
     let limit = req
         .app_data::<web::Data<crate::startup::AppState>>()
-        .map(|s| s.request_timeout)
+        .map(|s| {
+            if upload {
+                s.import_upload_timeout
+            } else {
+                s.request_timeout
+            }
+        })
         .unwrap_or(std::time::Duration::from_secs(15));
     match tokio::time::timeout(limit, next.call(req)).await {
         Ok(res) => res,

@@ -1,5 +1,224 @@
-//! Import: upload a CSV of offline conversions and watch it progress.
+//! Import: upload a CSV of offline conversions and watch it progress. The upload goes through
+//! the same spooling and import service as `POST /admin/v1/imports`.
+//!
+//! CSRF: the form is multipart, so the token travels as its first part, before the file (browsers
+//! send parts in document order). It is checked before a byte of the file is stored; a form whose
+//! first part is not `csrf` is refused. The token never goes in the URL, where logs and the
+//! Referer header would carry it.
 
-use actix_web::web;
+use actix_multipart::Multipart;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::{StreamExt, TryStreamExt};
+use maud::{html, Markup};
 
-pub fn configure(_cfg: &mut web::ServiceConfig) {}
+use super::session::Session;
+use super::{html_response, layout, page, refreshing_page, see_other, UiError};
+use crate::http::ApiError;
+use crate::ingest::import;
+use crate::routes::admin::imports::{
+    importer, spool_file_part, upload_kind, UploadKind, UploadRefusal,
+};
+use crate::startup::AppState;
+use crate::storage::imports::{self, ImportRow};
+
+type State = web::Data<AppState>;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/ui/imports").get(list).post(upload))
+        .service(web::resource("/ui/imports/{id}").get(show));
+}
+
+async fn list(req: HttpRequest, state: State) -> Result<HttpResponse, UiError> {
+    let session = Session::require(&req, &state.pool).await?;
+    let recent = imports::recent(&state.pool, 50).await?;
+    let body = html! {
+        (upload_form(&session.csrf_token))
+        section.card {
+            h2 { "Recent imports" }
+            @if recent.is_empty() {
+                p.muted { "No imports yet." }
+            } @else {
+                table #imports {
+                    thead { tr {
+                        th { "Started" } th { "State" } th.num { "Rows" }
+                        th.num { "Accepted" } th.num { "Duplicate" } th.num { "Skipped" }
+                        th.num { "Unmatched" } th.num { "Invalid" }
+                    } }
+                    tbody {
+                        @for i in &recent {
+                            tr {
+                                td { a href={ "/ui/imports/" (i.id) } { (started(i)) } }
+                                td { (i.state) }
+                                td.num { (i.rows_done) " / " (i.rows_total) }
+                                td.num { (i.counts.accepted) }
+                                td.num { (i.counts.duplicate) }
+                                td.num { (i.counts.skipped) }
+                                td.num { (i.counts.unmatched) }
+                                td.num { (i.counts.invalid) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(page(&session, "Import", body))
+}
+
+fn started(i: &ImportRow) -> String {
+    i.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+fn upload_form(csrf: &str) -> Markup {
+    html! {
+        form.card method="post" action="/ui/imports" enctype="multipart/form-data" {
+            // First, so the server checks it before it reads the file.
+            input type="hidden" name="csrf" value=(csrf);
+            label for="file" { "CSV file of offline conversions" }
+            input #file type="file" name="file" accept=".csv,text/csv" required;
+            p.muted {
+                "Header line: " code { "click_id,status" } " required; " code { "payout" } ", "
+                code { "currency" } ", " code { "txid" } ", " code { "event_time" }
+                " (ISO 8601 or Unix seconds), " code { "campaign" } ", " code { "em" } ", "
+                code { "ph" } "… optional. Up to 50 MB. Rows follow the postback rules: "
+                "importing a file twice adds nothing."
+            }
+            button type="submit" { "Import" }
+        }
+    }
+}
+
+/// POST /ui/imports: 303 to the import's page once the file is stored.
+async fn upload(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: State,
+) -> Result<HttpResponse, UiError> {
+    let session = Session::require(&req, &state.pool).await?;
+    let refused = |r: UploadRefusal| refusal_page(&session, r);
+    let mut form = match upload_kind(&req) {
+        Ok(UploadKind::Multipart) => Multipart::new(req.headers(), payload.into_inner()),
+        Ok(UploadKind::Csv) => return Err(UiError::Csrf),
+        Err(r) => return Ok(refused(r)),
+    };
+    let csrf = first_csrf_part(&mut form).await.ok_or(UiError::Csrf)?;
+    session.check_form(&req, &csrf)?;
+    let spooled = match spool_file_part(&mut form).await {
+        Ok(s) => s,
+        Err(r) => return Ok(refused(r)),
+    };
+    let id = import::start(importer(&state), spooled).await?;
+    tracing::info!(import_id = id, "import started from the dashboard");
+    Ok(see_other(&format!("/ui/imports/{id}")))
+}
+
+/// The value of the form's first part when that part is `csrf` (a token is 64 hex digits).
+async fn first_csrf_part(form: &mut Multipart) -> Option<String> {
+    let mut field = form.try_next().await.ok()??;
+    if field.name() != Some("csrf") {
+        return None;
+    }
+    let mut value = Vec::new();
+    while let Some(chunk) = field.next().await {
+        value.extend_from_slice(&chunk.ok()?);
+        if value.len() > 256 {
+            return None;
+        }
+    }
+    String::from_utf8(value).ok()
+}
+
+/// A refused upload: the reason, the status the API gives, and the form again.
+fn refusal_page(session: &Session, r: UploadRefusal) -> HttpResponse {
+    let reason = r.to_string();
+    let status = actix_web::ResponseError::status_code(&ApiError::from(r));
+    let status = if status.is_client_error() {
+        status
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    let body = html! {
+        p.error role="alert" { "The file was not imported: " (reason) "." }
+        (upload_form(&session.csrf_token))
+    };
+    html_response(
+        &mut HttpResponse::build(status),
+        layout("Import refused", Some(&session.csrf_token), body),
+    )
+}
+
+async fn show(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: State,
+) -> Result<HttpResponse, UiError> {
+    let session = Session::require(&req, &state.pool).await?;
+    let missing = || UiError::NotFound(format!("There is no import {:?}.", *path));
+    let id: i64 = path.parse().map_err(|_| missing())?;
+    let i = imports::find(&state.pool, id).await?.ok_or_else(missing)?;
+    let percent = percent(&i);
+    let c = &i.counts;
+    let body = html! {
+        section.card {
+            p.big { (i.state) }
+            p.muted { "Started " (started(&i)) }
+            label for="import-progress" { "Progress" }
+            progress #import-progress value=(i.rows_done) max=(i.rows_total.max(1)) {
+                (percent) "%"
+            }
+            p #import-percent { (percent) "% · " (i.rows_done) " of " (i.rows_total) " rows" }
+            @if let Some(reason) = &i.failure_reason {
+                p.error role="alert" { (reason) }
+            }
+        }
+        section.card {
+            h2 { "Rows by outcome" }
+            table #import-counts {
+                tbody {
+                    tr { th scope="row" { "accepted (event queued)" } td.num { (c.accepted) } }
+                    tr { th scope="row" { "duplicate (recorded before)" } td.num { (c.duplicate) } }
+                    tr { th scope="row" { "skipped (status sends no event)" } td.num { (c.skipped) } }
+                    tr { th scope="row" { "unmatched (click not registered)" } td.num { (c.unmatched) } }
+                    tr { th scope="row" { "invalid" } td.num { (c.invalid) } }
+                }
+            }
+        }
+        section.card {
+            h2 { "Errors by line" }
+            @if i.errors.is_empty() {
+                p.muted { "No errors." }
+            } @else {
+                table #import-errors {
+                    thead { tr { th.num { "Line" } th { "Error" } } }
+                    tbody {
+                        @for e in &i.errors {
+                            tr { td.num { (e.line) } td { (e.error) } }
+                        }
+                    }
+                }
+                @if c.invalid as usize > i.errors.len() {
+                    p.muted { "The first " (i.errors.len()) " of " (c.invalid) " are shown." }
+                }
+            }
+        }
+        p { a href="/ui/imports" { "All imports" } }
+    };
+    let title = format!("Import {}", i.id);
+    Ok(if i.state == "running" {
+        refreshing_page(&session, &title, body)
+    } else {
+        page(&session, &title, body)
+    })
+}
+
+/// How far the import got; a finished one is 100%.
+fn percent(i: &ImportRow) -> i64 {
+    if i.state == "done" {
+        100
+    } else if i.rows_total == 0 {
+        0
+    } else {
+        (i.rows_done * 100 / i.rows_total).min(100)
+    }
+}

@@ -163,8 +163,22 @@ fn html_response(res: &mut actix_web::HttpResponseBuilder, page: Markup) -> Http
         .body(page.into_string())
 }
 
+/// A signed-in page that reloads itself every second (an import in progress): no script needed.
+fn refreshing_page(session: &session::Session, title: &str, body: Markup) -> HttpResponse {
+    let head = html! { meta http-equiv="refresh" content="1"; };
+    html_response(
+        &mut HttpResponse::Ok(),
+        layout_with_head(title, Some(&session.csrf_token), head, body),
+    )
+}
+
 /// The frame of every page; `csrf` is the signed-in session's token (a sign-out button).
 fn layout(title: &str, csrf: Option<&str>, body: Markup) -> Markup {
+    layout_with_head(title, csrf, html! {}, body)
+}
+
+/// [`layout`] with extra elements in the head.
+fn layout_with_head(title: &str, csrf: Option<&str>, head: Markup, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -174,6 +188,7 @@ fn layout(title: &str, csrf: Option<&str>, body: Markup) -> Markup {
                 title { (title) " · capi-bridge" }
                 link rel="stylesheet" href="/ui/app.css";
                 script src="/ui/app.js" defer {}
+                (head)
             }
             body {
                 header.top {

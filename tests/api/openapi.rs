@@ -27,6 +27,8 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("/admin/v1/refused-postbacks", "get"),
     ("/admin/v1/conversions/{id}", "get"),
     ("/admin/v1/conversions/{id}/retry", "post"),
+    ("/admin/v1/imports", "post"),
+    ("/admin/v1/imports/{id}", "get"),
 ];
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 pub mod campaigns;
 pub mod clicks;
 pub mod conversions;
+pub mod imports;
 pub mod quality;
 pub mod test_event;
 
@@ -61,6 +62,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .get(clicks::get)
                     .delete(clicks::erase),
             )
+            .service(web::resource("/imports").post(imports::create))
+            .service(web::resource("/imports/{id}").get(imports::get))
             .service(web::resource("/conversions").get(conversions::list))
             .service(web::resource("/refused-postbacks").get(conversions::refused))
             .service(web::resource("/conversions/{id}").get(conversions::get))

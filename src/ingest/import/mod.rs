@@ -1,0 +1,231 @@
+//! Offline conversion imports: a CSV upload is spooled to an unnamed temporary file (so memory
+//! stays flat however large the file), then a background task reads it line by line and records
+//! the rows in batches through [`crate::ingest::record_batch`], exactly as postbacks: the same
+//! dedup key makes a second import of the same file all `duplicate`.
+
+pub mod row;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use sqlx::PgPool;
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
+use tokio::sync::Notify;
+
+use super::{record_batch, Outcome};
+use crate::storage::campaign_cache::CampaignCache;
+use crate::storage::imports::{self, ImportCounts, LineError};
+use crate::trackers::Postback;
+use row::Header;
+pub mod spool;
+pub use spool::{Spooled, Spooler, UploadError, BODY_LIMIT};
+
+/// Rows per transaction (and per progress update).
+pub const BATCH_ROWS: usize = 500;
+/// Line errors kept per import; the counts cover the rest.
+pub const ERRORS_KEPT: usize = 100;
+/// Why an import that was running when the process stopped is failed at the next start.
+pub const INTERRUPTED: &str = "interrupted by a restart (the process stopped while importing); \
+     upload the same file again to finish it: rows already imported count as duplicate";
+
+/// What an import task needs.
+#[derive(Clone)]
+pub struct Importer {
+    pub pool: PgPool,
+    pub campaigns: Arc<CampaignCache>,
+    /// Wakes the delivery worker after a batch that queued events.
+    pub delivery_signal: Arc<Notify>,
+}
+
+/// Records the import as running and starts its task; answers its id once the row is committed.
+pub async fn start(importer: Importer, spooled: Spooled) -> Result<i64, sqlx::Error> {
+    let id = imports::create(&importer.pool, spooled.rows_total).await?;
+    tokio::spawn(async move {
+        let beat = tokio::spawn(heartbeat(importer.pool.clone(), id));
+        let reader = BufReader::with_capacity(64 * 1024, spooled.file);
+        let processed = importer.process(id, reader).await;
+        beat.abort();
+        let failure = match processed {
+            Ok(()) => None,
+            Err(e) => {
+                tracing::error!(import_id = id, error = %e, "import failed");
+                Some(format!("stopped by an error: {e}"))
+            }
+        };
+        if let Err(e) = imports::finish(&importer.pool, id, failure.as_deref()).await {
+            // Left running: the next start marks it failed as interrupted.
+            tracing::error!(import_id = id, error = %e, "import state could not be saved");
+        }
+        tracing::info!(import_id = id, "import finished");
+    });
+    Ok(id)
+}
+
+/// How often a running import's task says it is alive, and how long without a sign of life
+/// makes it dead (a crash or kill -9 of its process).
+pub const HEARTBEAT: Duration = Duration::from_secs(5);
+pub const STALE_AFTER: Duration = Duration::from_secs(30);
+
+async fn heartbeat(pool: PgPool, id: i64) {
+    let mut every = tokio::time::interval(HEARTBEAT);
+    loop {
+        every.tick().await;
+        if let Err(e) = imports::heartbeat(&pool, id).await {
+            tracing::warn!(import_id = id, error = %e, "import heartbeat failed");
+        }
+    }
+}
+
+/// Fails imports whose process died, now and every few seconds. Several `serve` processes may
+/// share a database (delivery is lease-based), so an import counts as interrupted only once its
+/// heartbeat is [`STALE_AFTER`] old, never merely because this process has just started.
+pub async fn sweep_interrupted(pool: PgPool) {
+    let mut every = tokio::time::interval(HEARTBEAT * 2);
+    loop {
+        every.tick().await;
+        match imports::fail_stale(&pool, STALE_AFTER, INTERRUPTED).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(imports = n, "interrupted imports marked failed"),
+            Err(e) => tracing::warn!(error = %e, "checking for interrupted imports failed"),
+        }
+    }
+}
+
+/// One batch of lines: each a postback to record or the reason it is invalid.
+#[derive(Default)]
+struct Batch {
+    rows: Vec<(i64, Postback)>,
+    invalid: Vec<LineError>,
+}
+
+impl Importer {
+    async fn process(&self, id: i64, mut reader: impl AsyncBufRead + Unpin) -> anyhow::Result<()> {
+        let mut line = Vec::new();
+        read_line(&mut reader, &mut line).await?;
+        // Checked while spooling already; read again so this task needs nothing else.
+        let header = Header::parse(&line).map_err(anyhow::Error::msg)?;
+        let (mut line_no, mut kept) = (1i64, 0usize);
+        let mut batch = Batch::default();
+        loop {
+            line.clear();
+            let (read, too_long) = read_line(&mut reader, &mut line).await?;
+            if read == 0 {
+                break;
+            }
+            line_no += 1;
+            if row::is_blank(&line) {
+                continue;
+            }
+            let parsed = if too_long {
+                Err(format!("is longer than {} bytes", row::MAX_LINE))
+            } else {
+                row::postback(&header, &line, Utc::now())
+            };
+            match parsed {
+                Ok(p) => batch.rows.push((line_no, p)),
+                Err(error) => batch.invalid.push(LineError {
+                    line: line_no,
+                    error,
+                }),
+            }
+            if batch.rows.len() + batch.invalid.len() >= BATCH_ROWS {
+                self.record(id, std::mem::take(&mut batch), &mut kept)
+                    .await?;
+            }
+        }
+        self.record(id, batch, &mut kept).await
+    }
+
+    /// Records one batch in one transaction, then its progress in one UPDATE.
+    async fn record(&self, id: i64, batch: Batch, kept: &mut usize) -> anyhow::Result<()> {
+        let lines = (batch.rows.len() + batch.invalid.len()) as i64;
+        if lines == 0 {
+            return Ok(());
+        }
+        let now = Utc::now();
+        let (line_nos, items): (Vec<i64>, Vec<_>) =
+            batch.rows.into_iter().map(|(l, p)| (l, (p, now))).unzip();
+        let outcomes = self.record_with_retry(&items).await?;
+        let mut counts = ImportCounts {
+            invalid: batch.invalid.len() as i64,
+            ..ImportCounts::default()
+        };
+        let mut errors = batch.invalid;
+        for (line, outcome) in line_nos.into_iter().zip(outcomes) {
+            match outcome {
+                Outcome::Accepted { .. } => counts.accepted += 1,
+                Outcome::Duplicate => counts.duplicate += 1,
+                Outcome::Skipped { .. } | Outcome::Suppressed { .. } => counts.skipped += 1,
+                Outcome::Unmatched { .. } => counts.unmatched += 1,
+                // Recorded (a re-import is a duplicate) but it can never be sent: the user
+                // must hear why, so it counts and reads as an invalid row.
+                Outcome::Failed { reason, .. } => {
+                    counts.invalid += 1;
+                    errors.push(LineError {
+                        line,
+                        error: format!("recorded but cannot be sent: {reason}"),
+                    });
+                }
+            }
+        }
+        if counts.accepted > 0 {
+            self.delivery_signal.notify_one();
+        }
+        errors.sort_by_key(|e| e.line);
+        errors.truncate(ERRORS_KEPT.saturating_sub(*kept));
+        *kept += errors.len();
+        imports::add_progress(&self.pool, id, lines, &counts, &errors).await?;
+        Ok(())
+    }
+
+    /// A batch is one transaction: after a transient error nothing of it was committed, so it
+    /// is tried again a few times before the import fails.
+    async fn record_with_retry(
+        &self,
+        items: &[(Postback, chrono::DateTime<Utc>)],
+    ) -> Result<Vec<Outcome>, sqlx::Error> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut attempt = 0;
+        loop {
+            match record_batch(&self.pool, &self.campaigns, items).await {
+                Err(e) if attempt < 3 && crate::storage::is_transient_db_error(&e) => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_secs(attempt)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// Reads one line (with its `\n`) into `out`, keeping at most [`row::MAX_LINE`] bytes of it.
+/// Returns the bytes read and whether the line was longer.
+async fn read_line(
+    reader: &mut (impl AsyncBufRead + Unpin),
+    out: &mut Vec<u8>,
+) -> std::io::Result<(usize, bool)> {
+    let (mut read, mut too_long) = (0, false);
+    loop {
+        let buf = reader.fill_buf().await?;
+        if buf.is_empty() {
+            return Ok((read, too_long));
+        }
+        let (take, end) = match buf.iter().position(|&b| b == b'\n') {
+            Some(p) => (p + 1, true),
+            None => (buf.len(), false),
+        };
+        if out.len() + take <= row::MAX_LINE + 2 {
+            out.extend_from_slice(&buf[..take]);
+        } else {
+            too_long = true;
+        }
+        read += take;
+        reader.consume(take);
+        if end {
+            return Ok((read, too_long));
+        }
+    }
+}

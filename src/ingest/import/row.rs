@@ -1,0 +1,187 @@
+//! One line of an import file: the header, a row's fields, and the postback a row becomes. A
+//! row is read exactly like a generic postback: its columns are the generic dialect's parameters.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::domain::ActionSource;
+use crate::http::params::Params;
+use crate::trackers::{self, Parsed, Postback, PostbackError, Tracker};
+
+/// Longest line read; a longer one is an invalid row (no field needs anywhere near this).
+pub const MAX_LINE: usize = 16 * 1024;
+
+/// The columns of a file, from its header line, lowercased.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header(Vec<String>);
+
+impl Header {
+    pub fn parse(line: &[u8]) -> Result<Header, String> {
+        let line = line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(line);
+        let names: Vec<String> = fields(trim_eol(line))
+            .map_err(|e| format!("the header line {e}"))?
+            .into_iter()
+            .map(|n| n.trim().to_ascii_lowercase())
+            .collect();
+        let missing: Vec<&str> = ["click_id", "status"]
+            .into_iter()
+            .filter(|r| !names.iter().any(|n| n == r))
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "the header line must name the columns click_id and status (missing: {}); \
+                 optional: payout, currency, txid, event_time, campaign, em, ph and the other \
+                 fields of the generic postback",
+                missing.join(", ")
+            ));
+        }
+        let mut sorted = names.clone();
+        sorted.sort();
+        if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1] && !w[0].is_empty()) {
+            return Err(format!("the header line names column {:?} twice", w[0]));
+        }
+        Ok(Header(names))
+    }
+}
+
+/// The line without its `\n` or `\r\n`.
+pub fn trim_eol(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+pub fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(u8::is_ascii_whitespace)
+}
+
+/// The postback a data line becomes, or why it cannot become one.
+pub fn postback(header: &Header, line: &[u8], now: DateTime<Utc>) -> Result<Postback, String> {
+    let values = fields(trim_eol(line))?;
+    if values.len() != header.0.len() {
+        return Err(format!(
+            "has {} fields, the header has {}",
+            values.len(),
+            header.0.len()
+        ));
+    }
+    let pairs = header
+        .0
+        .iter()
+        .zip(values)
+        .filter(|(name, _)| !name.is_empty())
+        .map(|(name, value)| match name.as_str() {
+            "event_time" => unix_seconds(&value).map(|v| (name.clone(), v)),
+            _ => Ok((name.clone(), value)),
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let params = Params::from_pairs(pairs);
+    let postback = match trackers::parse(Tracker::Generic, &params, now) {
+        Ok(Parsed::Conversion(p)) => *p,
+        Ok(Parsed::Ignored { raw_status }) => {
+            return Err(format!("status {raw_status:?} is ignored"))
+        }
+        // The generic dialect names the amount `value` first; a file calls it `payout`.
+        Err(PostbackError::Invalid {
+            field: "value",
+            error,
+        }) if params.raw("value").is_none() => return Err(format!("payout {error}")),
+        Err(e) => return Err(e.to_string()),
+    };
+    // The postback path would record such a row and let delivery expire its event; an import
+    // is a deliberate back-fill, so the row is refused with the reason instead.
+    let oldest = now - Duration::days(ActionSource::Website.max_age_days());
+    if postback.event_time.is_some_and(|t| t < oldest) {
+        return Err(format!(
+            "event_time is older than Meta accepts ({} days); not imported",
+            ActionSource::Website.max_age_days()
+        ));
+    }
+    Ok(postback)
+}
+
+/// `event_time` as the generic dialect reads it (Unix seconds), from Unix seconds or ISO 8601.
+fn unix_seconds(value: &str) -> Result<String, String> {
+    let v = value.trim();
+    if v.is_empty() || v.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(v.to_owned());
+    }
+    let parsed = DateTime::parse_from_rfc3339(v)
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|_| {
+            // Spreadsheets drop the zone: read such a time as UTC.
+            chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S")
+                .or_else(|_| chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%d %H:%M:%S"))
+                .map(|t| t.and_utc())
+        })
+        .map_err(|_| {
+            "event_time must be ISO 8601 (2026-11-30T12:00:00Z) or Unix seconds".to_owned()
+        })?;
+    Ok(parsed.timestamp().to_string())
+}
+
+/// The fields of one line, through the `csv` crate. That parser accepts stray quotes silently
+/// (`"a"b` reads as `ab`) and lets an unclosed quote run on to the end of the file; here a row
+/// is one line and its quoting must be proper (RFC 4180), else the row is refused, not guessed.
+pub fn fields(line: &[u8]) -> Result<Vec<String>, String> {
+    if let Some(e) = quoting_error(line) {
+        return Err(format!("has malformed quoting: {e}"));
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(line);
+    let mut record = csv::StringRecord::new();
+    let mut rest = csv::ByteRecord::new();
+    match reader.read_record(&mut record) {
+        // A lone carriage return ends a record for the parser: never drop what follows it.
+        Ok(_) if reader.read_byte_record(&mut rest).unwrap_or(true) => {
+            Err("holds a carriage return inside the line".to_owned())
+        }
+        Ok(_) => Ok(record.iter().map(str::to_owned).collect()),
+        Err(e) if matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) => {
+            Err("is not valid UTF-8".to_owned())
+        }
+        Err(e) => Err(format!("cannot be read: {e}")),
+    }
+}
+
+/// Where a line's quoting breaks RFC 4180, if it does.
+fn quoting_error(line: &[u8]) -> Option<&'static str> {
+    let mut i = 0;
+    loop {
+        if line.get(i) == Some(&b'"') {
+            i += 1;
+            loop {
+                let Some(close) = line[i..].iter().position(|&b| b == b'"') else {
+                    return Some("a quoted field is not closed");
+                };
+                i += close + 1;
+                if line.get(i) == Some(&b'"') {
+                    i += 1;
+                    continue;
+                }
+                break;
+            }
+            match line.get(i) {
+                None => return None,
+                Some(b',') => i += 1,
+                Some(_) => return Some("text follows a closing quote"),
+            }
+        } else {
+            let end = line[i..]
+                .iter()
+                .position(|&b| b == b',')
+                .map_or(line.len(), |p| i + p);
+            if line[i..end].contains(&b'"') {
+                return Some("a quote inside an unquoted field");
+            }
+            if end == line.len() {
+                return None;
+            }
+            i = end + 1;
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "row_tests.rs"]
+mod tests;

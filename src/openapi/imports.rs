@@ -1,0 +1,119 @@
+//! The import routes' documentation: their answers and problems.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+
+use utoipa::openapi::{RefOr, Response};
+use utoipa::{IntoResponses, ToSchema};
+
+use super::paths::{problems, COMMON};
+
+#[derive(ToSchema)]
+pub struct ImportStarted {
+    id: i64,
+}
+
+/// The multipart form: the file in the part named `file`.
+#[derive(ToSchema)]
+pub struct ImportUpload {
+    #[schema(format = Binary, content_media_type = "text/csv")]
+    file: String,
+}
+
+#[derive(ToSchema)]
+pub struct ImportCounts {
+    accepted: i64,
+    duplicate: i64,
+    /// Rows whose status maps to no event (or whose click lacks required consent).
+    skipped: i64,
+    unmatched: i64,
+    invalid: i64,
+}
+
+#[derive(ToSchema)]
+pub struct ImportLineError {
+    /// The line in the file; the header is line 1.
+    line: i64,
+    error: String,
+}
+
+#[derive(ToSchema)]
+pub struct Import {
+    id: i64,
+    created_at: String,
+    finished_at: Option<String>,
+    #[schema(pattern = "^(running|done|failed)$")]
+    state: String,
+    failure_reason: Option<String>,
+    rows_total: i64,
+    rows_done: i64,
+    counts: ImportCounts,
+    /// The first 100 line errors, by line.
+    errors: Vec<ImportLineError>,
+}
+
+pub struct ImportErrors;
+
+impl IntoResponses for ImportErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        let mut all = problems(&[
+            (
+                400,
+                "`empty_file`, `missing_file`, `invalid_form`, `upload_failed`",
+            ),
+            (401, "`unauthorized`: missing or wrong admin token"),
+            (404, "`import_not_found`"),
+            (
+                415,
+                "`unsupported_media_type`: send text/csv or multipart/form-data",
+            ),
+            (
+                422,
+                "`invalid_header`: the header line lacks click_id or status",
+            ),
+        ]);
+        all.extend(problems(COMMON));
+        all.insert(
+            "408".into(),
+            problems(&[(
+                408,
+                "`request_timeout`: the upload did not finish within IMPORT_UPLOAD_TIMEOUT",
+            )])
+            .remove("408")
+            .expect("just built"),
+        );
+        all.insert(
+            "413".into(),
+            problems(&[(413, "`payload_too_large`: the file is over 50 MB")])
+                .remove("413")
+                .expect("just built"),
+        );
+        all
+    }
+}
+
+#[utoipa::path(
+    post, path = "/admin/v1/imports", tag = "admin",
+    description = "Imports offline conversions from a CSV file (at most 50 MB): the body as \
+                   `text/csv`, or the `file` part of a `multipart/form-data` form. The header \
+                   line must name `click_id` and `status`; `payout`, `currency`, `txid`, \
+                   `event_time` (ISO 8601 or Unix seconds), `campaign`, `em`, `ph`... are \
+                   optional. Each row is recorded as a generic postback. Answers once the file \
+                   is stored; the rows are processed in the background.",
+    request_body(content(
+        (String = "text/csv", example = "click_id,status,payout,currency\nc1,sale,12.5,EUR\n"),
+        (ImportUpload = "multipart/form-data"),
+    )),
+    security(("admin_token" = [])),
+    responses((status = 202, body = ImportStarted, description = "Started"), ImportErrors)
+)]
+fn import_create() {}
+
+#[utoipa::path(
+    get, path = "/admin/v1/imports/{id}", tag = "admin",
+    params(("id" = String, Path, example = "1")),
+    security(("admin_token" = [])),
+    responses((status = 200, body = Import, description = "The import"), ImportErrors)
+)]
+fn import_get() {}

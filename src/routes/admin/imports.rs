@@ -1,0 +1,150 @@
+//! `POST /admin/v1/imports` (a CSV of offline conversions) and `GET /admin/v1/imports/{id}`.
+
+use actix_multipart::Multipart;
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::TryStreamExt;
+use serde_json::json;
+
+use super::Admin;
+use crate::http::params::media_type;
+use crate::http::ApiError;
+use crate::ingest::import::{self, spool, Importer, Spooled, UploadError, BODY_LIMIT};
+use crate::startup::AppState;
+use crate::storage::imports;
+
+/// Room for a multipart form's boundaries and small fields around the file.
+const FORM_OVERHEAD: usize = 64 * 1024;
+
+/// The upload routes, which get IMPORT_UPLOAD_TIMEOUT instead of REQUEST_TIMEOUT.
+pub fn is_upload_path(path: &str) -> bool {
+    matches!(path, "/admin/v1/imports" | "/ui/imports")
+}
+
+/// The import service for a request's state.
+pub fn importer(state: &AppState) -> Importer {
+    Importer {
+        pool: state.pool.clone(),
+        campaigns: state.campaigns.clone(),
+        delivery_signal: state.delivery_signal.clone(),
+    }
+}
+
+/// How the file arrives.
+pub enum UploadKind {
+    Csv,
+    Multipart,
+}
+
+/// The body's kind, refusing other media types and a declared length over the limit before
+/// reading anything.
+pub fn upload_kind(req: &HttpRequest) -> Result<UploadKind, UploadRefusal> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    let kind = match media_type(req).as_str() {
+        "text/csv" | "application/csv" | "text/plain" => UploadKind::Csv,
+        "multipart/form-data" => UploadKind::Multipart,
+        other => return Err(UploadRefusal::MediaType(other.to_owned())),
+    };
+    let limit = match kind {
+        UploadKind::Csv => BODY_LIMIT,
+        UploadKind::Multipart => BODY_LIMIT + FORM_OVERHEAD,
+    };
+    if declared.is_some_and(|n| n > limit) {
+        return Err(UploadRefusal::Upload(UploadError::TooLarge));
+    }
+    Ok(kind)
+}
+
+/// Why an upload is refused, for the API's problem or the dashboard's page.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadRefusal {
+    #[error("send the file as text/csv or as multipart/form-data, not {0:?}")]
+    MediaType(String),
+    #[error("the form has no file part (name it \"file\")")]
+    NoFile,
+    #[error("the form is malformed: {0}")]
+    Form(String),
+    #[error(transparent)]
+    Upload(#[from] UploadError),
+}
+
+impl From<UploadRefusal> for ApiError {
+    fn from(r: UploadRefusal) -> Self {
+        let detail = r.to_string();
+        match r {
+            UploadRefusal::MediaType(t) => ApiError::UnsupportedMediaType(t),
+            UploadRefusal::NoFile => ApiError::bad_request("missing_file", detail),
+            UploadRefusal::Form(_) => ApiError::bad_request("invalid_form", detail),
+            UploadRefusal::Upload(UploadError::TooLarge) => {
+                ApiError::PayloadTooLarge { limit: BODY_LIMIT }
+            }
+            UploadRefusal::Upload(UploadError::Empty) => {
+                ApiError::bad_request("empty_file", detail)
+            }
+            UploadRefusal::Upload(UploadError::Header(_)) => ApiError::Unprocessable {
+                code: "invalid_header",
+                detail,
+            },
+            UploadRefusal::Upload(UploadError::Body(_)) => {
+                ApiError::bad_request("upload_failed", detail)
+            }
+            UploadRefusal::Upload(e @ UploadError::Io(_)) => ApiError::Internal(e.into()),
+        }
+    }
+}
+
+/// Spools the next file part of a form (a part with a file name, or named `file`).
+pub async fn spool_file_part(form: &mut Multipart) -> Result<Spooled, UploadRefusal> {
+    while let Some(field) = form
+        .try_next()
+        .await
+        .map_err(|e| UploadRefusal::Form(e.to_string()))?
+    {
+        let is_file = field.name() == Some("file")
+            || field
+                .content_disposition()
+                .is_some_and(|d| d.get_filename().is_some());
+        if is_file {
+            return Ok(spool::spool(field).await?);
+        }
+    }
+    Err(UploadRefusal::NoFile)
+}
+
+/// `POST /admin/v1/imports`: 202 `{"id"}` once the file is stored and the import recorded; the
+/// rows are processed in the background (`GET /admin/v1/imports/{id}` shows how far).
+pub async fn create(
+    _: Admin,
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let spooled = match upload_kind(&req)? {
+        UploadKind::Csv => spool::spool(payload).await.map_err(UploadRefusal::from)?,
+        UploadKind::Multipart => {
+            spool_file_part(&mut Multipart::new(req.headers(), payload.into_inner())).await?
+        }
+    };
+    let id = import::start(importer(&state), spooled).await?;
+    tracing::info!(import_id = id, "import started");
+    Ok(HttpResponse::Accepted()
+        .insert_header((header::LOCATION, format!("/admin/v1/imports/{id}")))
+        .json(json!({ "id": id })))
+}
+
+/// `GET /admin/v1/imports/{id}`: state, progress, counts by outcome and the first line errors.
+pub async fn get(
+    _: Admin,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let not_found = || ApiError::not_found("import_not_found", format!("no import {:?}", *path));
+    let id: i64 = path.parse().map_err(|_| not_found())?;
+    let row = imports::find(&state.pool, id)
+        .await?
+        .ok_or_else(not_found)?;
+    Ok(HttpResponse::Ok().json(row))
+}

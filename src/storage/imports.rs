@@ -1,0 +1,199 @@
+//! Offline conversion imports: one row per uploaded file, its progress and first errors.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::PgPool;
+
+/// Rows per outcome, as stored and as the API shows them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ImportCounts {
+    pub accepted: i64,
+    pub duplicate: i64,
+    pub skipped: i64,
+    pub unmatched: i64,
+    pub invalid: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LineError {
+    /// Line number in the file (the header is line 1).
+    pub line: i64,
+    pub error: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportRow {
+    pub id: i64,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// `running`, `done` or `failed`.
+    pub state: String,
+    pub failure_reason: Option<String>,
+    pub rows_total: i64,
+    pub rows_done: i64,
+    pub counts: ImportCounts,
+    pub errors: Vec<LineError>,
+}
+
+struct Raw {
+    id: i64,
+    created_at: DateTime<Utc>,
+    finished_at: Option<DateTime<Utc>>,
+    state: String,
+    failure_reason: Option<String>,
+    rows_total: i64,
+    rows_done: i64,
+    accepted: i64,
+    duplicate: i64,
+    skipped: i64,
+    unmatched: i64,
+    invalid: i64,
+    errors: serde_json::Value,
+}
+
+impl From<Raw> for ImportRow {
+    fn from(r: Raw) -> Self {
+        let errors = r
+            .errors
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| LineError {
+                        line: e.get("line").and_then(|l| l.as_i64()).unwrap_or(0),
+                        error: e
+                            .get("error")
+                            .and_then(|s| s.as_str())
+                            .unwrap_or_default()
+                            .to_owned(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        ImportRow {
+            id: r.id,
+            created_at: r.created_at,
+            finished_at: r.finished_at,
+            state: r.state,
+            failure_reason: r.failure_reason,
+            rows_total: r.rows_total,
+            rows_done: r.rows_done,
+            counts: ImportCounts {
+                accepted: r.accepted,
+                duplicate: r.duplicate,
+                skipped: r.skipped,
+                unmatched: r.unmatched,
+                invalid: r.invalid,
+            },
+            errors,
+        }
+    }
+}
+
+/// A new, running import of `rows_total` data lines.
+pub async fn create(pool: &PgPool, rows_total: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        "INSERT INTO imports (rows_total) VALUES ($1) RETURNING id",
+        rows_total
+    )
+    .fetch_one(pool)
+    .await
+}
+
+/// Adds one batch's rows, counts and errors (already capped by the caller).
+pub async fn add_progress(
+    pool: &PgPool,
+    id: i64,
+    rows: i64,
+    c: &ImportCounts,
+    errors: &[LineError],
+) -> Result<(), sqlx::Error> {
+    let errors = serde_json::to_value(errors).unwrap_or_else(|_| serde_json::json!([]));
+    sqlx::query!(
+        "UPDATE imports SET rows_done = rows_done + $2, accepted = accepted + $3,
+                duplicate = duplicate + $4, skipped = skipped + $5, unmatched = unmatched + $6,
+                invalid = invalid + $7, errors = errors || $8::jsonb, heartbeat_at = now()
+         WHERE id = $1",
+        id,
+        rows,
+        c.accepted,
+        c.duplicate,
+        c.skipped,
+        c.unmatched,
+        c.invalid,
+        errors
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Ends a running import: `done`, or `failed` with a reason.
+pub async fn finish(pool: &PgPool, id: i64, failure: Option<&str>) -> Result<(), sqlx::Error> {
+    let state = if failure.is_some() { "failed" } else { "done" };
+    sqlx::query!(
+        "UPDATE imports SET state = $2, failure_reason = $3, finished_at = now()
+         WHERE id = $1 AND state = 'running'",
+        id,
+        state,
+        failure
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// The import's task is alive.
+pub async fn heartbeat(pool: &PgPool, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE imports SET heartbeat_at = now() WHERE id = $1 AND state = 'running'",
+        id
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Marks failed the running imports whose task has not been heard of for `stale` (it died with
+/// its process); returns how many. The database's clock judges, so servers' clocks may differ.
+pub async fn fail_stale(
+    pool: &PgPool,
+    stale: std::time::Duration,
+    reason: &str,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query!(
+        "UPDATE imports SET state = 'failed', failure_reason = $1, finished_at = now()
+         WHERE state = 'running' AND heartbeat_at < now() - make_interval(secs => $2)",
+        reason,
+        stale.as_secs_f64()
+    )
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+pub async fn find(pool: &PgPool, id: i64) -> Result<Option<ImportRow>, sqlx::Error> {
+    let raw = sqlx::query_as!(
+        Raw,
+        "SELECT id, created_at, finished_at, state, failure_reason, rows_total, rows_done,
+                accepted, duplicate, skipped, unmatched, invalid, errors
+         FROM imports WHERE id = $1",
+        id
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(raw.map(ImportRow::from))
+}
+
+/// The latest imports, newest first, without their errors.
+pub async fn recent(pool: &PgPool, limit: i64) -> Result<Vec<ImportRow>, sqlx::Error> {
+    let raws = sqlx::query_as!(
+        Raw,
+        r#"SELECT id, created_at, finished_at, state, failure_reason, rows_total, rows_done,
+                accepted, duplicate, skipped, unmatched, invalid, '[]'::jsonb AS "errors!"
+         FROM imports ORDER BY id DESC LIMIT $1"#,
+        limit
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(raws.into_iter().map(ImportRow::from).collect())
+}

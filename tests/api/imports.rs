@@ -1,0 +1,352 @@
+//! `POST /admin/v1/imports`: CSV files of offline conversions, recorded by the postback rules,
+//! processed in the background with progress, counts and line errors.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use wiremock::MockServer;
+
+use crate::helpers::*;
+
+pub const BOUNDARY: &str = "capi-test-boundary-7MA4YWxkTrZu0gW";
+
+/// A file mixing every outcome; the comments in [`assert_first_run`] give each line's.
+pub fn mixed_file() -> String {
+    let old = Utc::now().timestamp() - 8 * 86_400;
+    let recent = (Utc::now() - chrono::Duration::days(1)).to_rfc3339();
+    format!(
+        "click_id,status,payout,currency,txid,event_time\r\n\
+         c1,lead,,,,\r\n\
+         c2,sale,10.5,EUR,t2,\r\n\
+         c2,sale,10.5,EUR,t2,\r\n\
+         c3,rejected,,,,\r\n\
+         ghost,sale,5,EUR,,\r\n\
+         c4,sale,abc,EUR,,\r\n\
+         ,sale,1,EUR,,\r\n\
+         c5,\"sale,1,EUR,,\r\n\
+         c6,sale,1,EUR,,{old}\r\n\
+         \r\n\
+         c7,sale,3,EUR,t7,{recent}\r\n"
+    )
+}
+
+/// The campaign and the clicks [`mixed_file`] names.
+pub async fn seed(app: &TestApp) {
+    app.create_campaign("shop", json!({})).await;
+    for c in ["c1", "c2", "c3", "c4", "c5", "c6", "c7"] {
+        let resp = app
+            .register_click(json!({"campaign": "shop", "click_id": c}))
+            .await;
+        assert_eq!(resp.status(), 201, "click {c}");
+    }
+}
+
+pub async fn post_csv(app: &TestApp, body: String) -> reqwest::Response {
+    app.client
+        .post(app.url("/admin/v1/imports"))
+        .bearer_auth(ADMIN_TOKEN)
+        .header("content-type", "text/csv")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A multipart body with `fields` first, then `file` as the part named "file".
+pub fn multipart(fields: &[(&str, &str)], file: &str) -> String {
+    let mut body = String::new();
+    for (name, value) in fields {
+        body += &format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        );
+    }
+    body += &format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"conv.csv\"\r\n\
+         Content-Type: text/csv\r\n\r\n{file}\r\n--{BOUNDARY}--\r\n"
+    );
+    body
+}
+
+async fn started(resp: reqwest::Response) -> i64 {
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+    let id = resp.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    assert!(id > 0);
+    id
+}
+
+/// Polls the import until it is no longer running.
+pub async fn finished(app: &TestApp, id: i64) -> Value {
+    wait_for("the import to finish", Duration::from_secs(20), || async {
+        let v = app.admin_get(&format!("/admin/v1/imports/{id}")).await;
+        if v["state"] == "running" {
+            Err(v.to_string())
+        } else {
+            Ok(v)
+        }
+    })
+    .await
+}
+
+async fn count(app: &TestApp, table: &str) -> i64 {
+    sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+fn assert_first_run(v: &Value) {
+    assert_eq!(v["state"], "done", "{v}");
+    assert_eq!(v["rows_total"], 10, "the blank line is no row");
+    assert_eq!(v["rows_done"], 10);
+    assert_eq!(
+        v["counts"],
+        json!({"accepted": 3, "duplicate": 1, "skipped": 1, "unmatched": 1, "invalid": 4}),
+        "{v}"
+    );
+    let errors = v["errors"].as_array().unwrap();
+    let lines: Vec<i64> = errors.iter().map(|e| e["line"].as_i64().unwrap()).collect();
+    assert_eq!(lines, [7, 8, 9, 10], "{v}");
+    for (e, want) in errors.iter().zip([
+        "payout must be a number",
+        "click_id is required",
+        "malformed quoting",
+        "older than Meta accepts (7 days)",
+    ]) {
+        assert!(e["error"].as_str().unwrap().contains(want), "{e}");
+    }
+}
+
+#[tokio::test]
+async fn a_csv_import_counts_every_outcome_and_a_second_run_adds_nothing() {
+    let app = spawn_app().await;
+    seed(&app).await;
+
+    let id = started(post_csv(&app, mixed_file()).await).await;
+    let first = finished(&app, id).await;
+    assert_first_run(&first);
+    // The rows are conversions like postbacks: the same states, an event per accepted row.
+    assert_eq!(count(&app, "conversions").await, 5);
+    assert_eq!(count(&app, "events").await, 3);
+    let sent = app.deliver().await;
+    assert_eq!(app.graph_events().await.len(), 3, "{sent:?}");
+
+    let again = finished(&app, started(post_csv(&app, mixed_file()).await).await).await;
+    assert_eq!(again["state"], "done");
+    assert_eq!(
+        again["counts"],
+        json!({"accepted": 0, "duplicate": 6, "skipped": 0, "unmatched": 0, "invalid": 4}),
+        "{again}"
+    );
+    assert_eq!(count(&app, "conversions").await, 5);
+    assert_eq!(count(&app, "events").await, 3);
+}
+
+#[tokio::test]
+async fn a_multipart_upload_imports_the_file_part() {
+    let app = spawn_app().await;
+    seed(&app).await;
+    let resp = app
+        .client
+        .post(app.url("/admin/v1/imports"))
+        .bearer_auth(ADMIN_TOKEN)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(multipart(&[("note", "ignored")], &mixed_file()))
+        .send()
+        .await
+        .unwrap();
+    let id = started(resp).await;
+    assert_first_run(&finished(&app, id).await);
+
+    let resp = app
+        .client
+        .post(app.url("/admin/v1/imports"))
+        .bearer_auth(ADMIN_TOKEN)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nx\r\n--{BOUNDARY}--\r\n"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(resp, 400, "missing_file").await;
+}
+
+#[tokio::test]
+async fn bad_uploads_are_refused_before_any_import_starts() {
+    let app = spawn_app().await;
+    let resp = post_csv(&app, "subid,status\nc1,sale\n".into()).await;
+    let detail = assert_problem(resp, 422, "invalid_header").await;
+    assert!(detail.contains("click_id"), "{detail}");
+    assert_problem(post_csv(&app, String::new()).await, 400, "empty_file").await;
+    let resp = app
+        .client
+        .post(app.url("/admin/v1/imports"))
+        .bearer_auth(ADMIN_TOKEN)
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(resp, 415, "unsupported_media_type").await;
+    let resp = app
+        .client
+        .post(app.url("/admin/v1/imports"))
+        .header("content-type", "text/csv")
+        .body("click_id,status\nc1,sale\n")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(resp, 401, "unauthorized").await;
+    assert_eq!(count(&app, "imports").await, 0);
+
+    for path in ["/admin/v1/imports/999", "/admin/v1/imports/abc"] {
+        let resp = app.admin(reqwest::Method::GET, path, None).await;
+        assert_problem(resp, 404, "import_not_found").await;
+    }
+    let resp = app
+        .client
+        .get(app.url("/admin/v1/imports/1"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(resp, 401, "unauthorized").await;
+}
+
+/// Sends `head` then, unless the server answers first, `chunks` copies of a 1 MiB chunk of
+/// rows; returns the status line. The chunk is allocated once.
+async fn raw_upload(app: &TestApp, head: &str, chunks: usize, chunked: bool) -> String {
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", app.port))
+        .await
+        .unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let row = b"c1,sale,1,EUR,t,\n";
+    let data: Vec<u8> = row.iter().copied().cycle().take(1 << 20).collect();
+    let (mut read, mut write) = stream.into_split();
+    let writer = tokio::spawn(async move {
+        if chunked {
+            let _ = write.write_all(b"10\r\nclick_id,status\n\r\n").await;
+        }
+        for _ in 0..chunks {
+            let sent = if chunked {
+                write
+                    .write_all(b"100000\r\n")
+                    .await
+                    .and(write.write_all(&data).await)
+                    .and(write.write_all(b"\r\n").await)
+            } else {
+                write.write_all(&data).await
+            };
+            if sent.is_err() {
+                break;
+            }
+        }
+    });
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(30), read.read(&mut answer))
+        .await
+        .expect("an answer")
+        .unwrap();
+    writer.abort();
+    String::from_utf8_lossy(&answer[..n]).into_owned()
+}
+
+#[tokio::test]
+async fn an_upload_over_50_mb_is_refused_with_413() {
+    let app = spawn_app().await;
+    let head = |extra: &str| {
+        format!(
+            "POST /admin/v1/imports HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n\
+             Content-Type: text/csv\r\n{extra}\r\n"
+        )
+    };
+    // Declared too large: refused before the body.
+    let answer = raw_upload(&app, &head("Content-Length: 60000000\r\n"), 0, false).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("payload_too_large"), "{answer}");
+    // Streamed without a length: refused once 50 MB have arrived.
+    let answer = raw_upload(&app, &head("Transfer-Encoding: chunked\r\n"), 60, true).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("payload_too_large"), "{answer}");
+    assert_eq!(count(&app, "imports").await, 0);
+}
+
+async fn spawn_another(app: &TestApp) -> TestApp {
+    let graph = MockServer::start().await;
+    mount_graph_ok(&graph).await;
+    spawn_on(&app.database_url, graph, &[]).await
+}
+
+async fn set_running(app: &TestApp, id: i64, heartbeat: &str) {
+    sqlx::query(&format!(
+        "UPDATE imports SET state = 'running', rows_done = 5, finished_at = NULL,
+                heartbeat_at = {heartbeat} WHERE id = $1"
+    ))
+    .bind(id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn an_import_interrupted_by_a_restart_shows_failed_and_a_re_upload_finishes_it() {
+    let app = spawn_app().await;
+    seed(&app).await;
+    let id = started(post_csv(&app, mixed_file()).await).await;
+    finished(&app, id).await;
+
+    // Running in another live process (its heartbeat is fresh): a process starting on the same
+    // database leaves it alone.
+    set_running(&app, id, "now()").await;
+    let other = spawn_another(&app).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let v = other.admin_get(&format!("/admin/v1/imports/{id}")).await;
+    assert_eq!(v["state"], "running", "{v}");
+
+    // As if the process died after 5 rows (kill -9): the task is gone, the heartbeat stopped.
+    set_running(&app, id, "now() - interval '1 minute'").await;
+    let restarted = spawn_another(&app).await;
+    let v = wait_for(
+        "the import to show failed",
+        Duration::from_secs(5),
+        || async {
+            let v = restarted
+                .admin_get(&format!("/admin/v1/imports/{id}"))
+                .await;
+            if v["state"] == "failed" {
+                Ok(v)
+            } else {
+                Err(v.to_string())
+            }
+        },
+    )
+    .await;
+    assert_eq!(v["rows_done"], 5, "how far it got");
+    assert_eq!(v["counts"]["accepted"], 3);
+    assert!(
+        v["failure_reason"]
+            .as_str()
+            .unwrap()
+            .contains("interrupted by a restart"),
+        "{v}"
+    );
+
+    let again = finished(
+        &restarted,
+        started(post_csv(&restarted, mixed_file()).await).await,
+    )
+    .await;
+    assert_eq!(again["state"], "done");
+    assert_eq!(again["counts"]["accepted"], 0);
+    assert_eq!(again["counts"]["duplicate"], 6);
+    assert_eq!(count(&app, "conversions").await, 5, "no doubles");
+    assert_eq!(count(&app, "events").await, 3);
+}
