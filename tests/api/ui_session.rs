@@ -66,13 +66,67 @@ async fn every_ui_route_redirects_to_sign_in_without_a_session() {
     let app = spawn_app().await;
     app.create_campaign("shop", serde_json::json!({})).await;
     let stale = format!("capi_session={}", "ab".repeat(32));
+    let conversion = queue_lead_via(&app.client, &app.address, "shop", "clk-private").await;
+    let id = conversion["conversion_id"].as_i64().unwrap();
+    // Every page and every action of the dashboard (the sign-in page and assets aside).
+    let pages = [
+        "/ui/".to_owned(),
+        "/ui/campaigns".into(),
+        "/ui/campaigns/new".into(),
+        "/ui/campaigns/shop".into(),
+        "/ui/campaigns/shop/edit".into(),
+        "/ui/conversions".into(),
+        "/ui/conversions?campaign=shop".into(),
+        "/ui/conversions/refused".into(),
+        format!("/ui/conversions/{id}"),
+        "/ui/clicks".into(),
+        "/ui/clicks?click_id=clk-private".into(),
+        "/ui/imports".into(),
+        "/ui/imports/1".into(),
+    ];
+    let actions = [
+        "/ui/logout".to_owned(),
+        "/ui/campaigns".into(),
+        "/ui/campaigns/shop/edit".into(),
+        "/ui/campaigns/shop/enabled".into(),
+        "/ui/campaigns/shop/retry-failed".into(),
+        "/ui/campaigns/shop/test-event".into(),
+        "/ui/conversions/retry-failed".into(),
+        format!("/ui/conversions/{id}/retry"),
+        "/ui/clicks/erase".into(),
+        "/ui/imports".into(),
+    ];
     for cookie in ["", "capi_session=nonsense", stale.as_str()] {
-        let resp = get_page(&app, "/ui/", cookie).await;
-        assert_to_login(&resp, &format!("GET /ui/ with {cookie:?}"));
-        assert!(resp.text().await.unwrap().is_empty(), "no data");
-        let resp = sign_out(&app, cookie, "csrf=x", None).await;
-        assert_to_login(&resp, &format!("POST /ui/logout with {cookie:?}"));
+        for path in &pages {
+            let resp = get_page(&app, path, cookie).await;
+            assert_to_login(&resp, &format!("GET {path} with {cookie:?}"));
+            assert!(resp.text().await.unwrap().is_empty(), "no data: {path}");
+        }
+        for path in &actions {
+            let resp = app
+                .client
+                .post(app.url(path))
+                .header("cookie", cookie)
+                .header("content-type", FORM)
+                .body("csrf=x&campaign=shop&click_id=clk-private&enabled=false")
+                .send()
+                .await
+                .unwrap();
+            assert_to_login(&resp, &format!("POST {path} with {cookie:?}"));
+            assert!(resp.text().await.unwrap().is_empty(), "no data: {path}");
+        }
     }
+    // Nothing an anonymous request sent changed anything.
+    let view = app.admin_get(&format!("/admin/v1/conversions/{id}")).await;
+    assert_eq!(view["state"], "pending", "{view}");
+    assert_eq!(
+        app.admin_get("/admin/v1/campaigns/shop").await["enabled"],
+        true
+    );
+    assert_eq!(
+        app.admin_get("/admin/v1/clicks/clk-private").await["click_id"],
+        "clk-private"
+    );
     let resp = get_page(&app, "/ui", "").await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert_eq!(resp.headers()[LOCATION], "/ui/");
