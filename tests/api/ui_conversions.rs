@@ -553,9 +553,16 @@ async fn in_a_browser_a_failed_event_is_found_and_retried() {
     assert!(notice.as_str().unwrap().starts_with("Retried"), "{notice}");
     assert_eq!(conversion(&app, id).await["state"], "pending");
 
-    // At 375 px nothing but the tables' own cards scrolls sideways.
+    // At 375 px nothing but the tables' own cards scrolls sideways, on every page.
     b.window_size(375, 800).await;
     for path in [
+        "/ui/",
+        "/ui/campaigns",
+        "/ui/campaigns/new",
+        "/ui/campaigns/shop",
+        "/ui/campaigns/shop/edit",
+        "/ui/conversions/refused",
+        "/ui/imports",
         "/ui/conversions",
         &format!("/ui/conversions/{id}"),
         "/ui/clicks?click_id=clk-browser-fail",
