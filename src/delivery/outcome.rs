@@ -96,7 +96,7 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
-    use crate::domain::{AttemptOutcome, AttemptRecord};
+    use crate::domain::AttemptRecord;
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap()
@@ -108,13 +108,7 @@ mod tests {
 
     /// An answer with this verdict whose platform said "refused" (none when delivered).
     fn answer(verdict: Verdict) -> Answer {
-        let outcome = match verdict {
-            Verdict::Delivered => AttemptOutcome::Sent,
-            Verdict::Retry { .. } => AttemptOutcome::TransientError,
-            Verdict::Auth => AttemptOutcome::AuthError,
-            Verdict::Invalid => AttemptOutcome::Invalid,
-            Verdict::Expired => AttemptOutcome::Expired,
-        };
+        let outcome = verdict.outcome();
         let message = (verdict != Verdict::Delivered).then(|| "refused".to_owned());
         Answer {
             verdict,

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::domain::{AccessToken, AttemptRecord, PlatformKind};
+use crate::domain::{AccessToken, AttemptOutcome, AttemptRecord, PlatformKind};
 
 /// The fate of the events a request carried.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +28,19 @@ pub enum Verdict {
     Invalid,
     /// The platform says the event is too old: it can never be sent.
     Expired,
+}
+
+impl Verdict {
+    /// The outcome recorded on the attempt.
+    pub fn outcome(&self) -> AttemptOutcome {
+        match self {
+            Verdict::Delivered => AttemptOutcome::Sent,
+            Verdict::Retry { .. } => AttemptOutcome::TransientError,
+            Verdict::Auth => AttemptOutcome::AuthError,
+            Verdict::Invalid => AttemptOutcome::Invalid,
+            Verdict::Expired => AttemptOutcome::Expired,
+        }
+    }
 }
 
 /// A platform's answer read once: its verdict, and the attempt row recorded for each event.

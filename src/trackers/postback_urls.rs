@@ -110,15 +110,7 @@ mod tests {
 
     #[test]
     fn every_dialect_has_a_url_and_ids_are_unique() {
-        for dialect in [
-            "keitaro",
-            "binom",
-            "bemob",
-            "voluum",
-            "redtrack",
-            "clickflare",
-            "generic",
-        ] {
+        for dialect in crate::trackers::Tracker::ALL.map(|t| t.as_str()) {
             assert!(
                 POSTBACK_URLS
                     .iter()

@@ -365,14 +365,7 @@ async fn the_campaign_page_has_each_trackers_postback_url_and_the_landing_tag() 
         "{page}"
     );
     assert!(page.contains(r#"<button type="button" data-copy="postback-keitaro">Copy</button>"#));
-    for tracker in [
-        "binom",
-        "bemob",
-        "voluum",
-        "redtrack",
-        "clickflare",
-        "generic",
-    ] {
+    for tracker in capi_bridge::trackers::Tracker::ALL.map(|t| t.as_str()) {
         assert!(
             page.contains(&format!(r#"id="postback-{tracker}""#))
                 && page.contains(&format!("/v1/postback/{tracker}?key={POSTBACK_KEY}&amp;")),

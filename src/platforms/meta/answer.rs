@@ -2,7 +2,7 @@
 //! attempt row kept for each event it carried. Pure, so every code is a row in a table test.
 
 use super::graph::SendResult;
-use crate::domain::{AttemptOutcome, AttemptRecord};
+use crate::domain::AttemptRecord;
 use crate::platforms::{Answer, Verdict};
 
 const RETRY_CODES: [i64; 10] = [1, 2, 4, 17, 32, 341, 368, 613, 80003, 80004];
@@ -48,13 +48,7 @@ pub fn classify(result: &SendResult) -> Verdict {
 
 pub fn read(result: &SendResult) -> Answer {
     let verdict = classify(result);
-    let outcome = match verdict {
-        Verdict::Delivered => AttemptOutcome::Sent,
-        Verdict::Retry { .. } => AttemptOutcome::TransientError,
-        Verdict::Auth => AttemptOutcome::AuthError,
-        Verdict::Invalid => AttemptOutcome::Invalid,
-        Verdict::Expired => AttemptOutcome::Expired,
-    };
+    let outcome = verdict.outcome();
     let attempt = match result {
         SendResult::Accepted { fbtrace_id, .. } => AttemptRecord {
             http_status: Some(200),
@@ -89,6 +83,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::domain::AttemptOutcome;
     use crate::platforms::meta::graph::GraphError;
 
     fn meta(status: u16, code: i64, subcode: Option<i64>, transient: bool) -> SendResult {
