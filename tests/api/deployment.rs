@@ -205,12 +205,13 @@ fn compose_file_is_valid() {
     };
     // POSTGRES_PORT moves the published port (docker compose v2 and docker-compose v1 print
     // the port mapping differently; both show the address and the port).
-    let out = match cmd
+    let out = cmd
         .arg("config")
         .env("POSTGRES_PORT", "6001")
         .current_dir(&dir)
-        .output()
-    {
+        .output();
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = match out {
         Ok(out) => out,
         Err(e) if std::env::var("CAPI_SKIP_COMPOSE").as_deref() == Ok("1") => {
             eprintln!("CAPI_SKIP_COMPOSE=1: `docker compose config` not run ({e})");
