@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 
 use super::outcome::Tally;
-use crate::domain::AccessToken;
 use crate::domain::{twin_check, ActionSource, EventState, FailureClass, LatePixelTwin, TwinCheck};
+use crate::domain::{AccessToken, PlatformKind};
 use crate::storage::events::{CampaignStatus, ClaimedEvent, Transition};
 
 /// Where a campaign's events go.
@@ -21,9 +21,10 @@ pub struct Target {
     pub late_pixel_twin: LatePixelTwin,
 }
 
-/// Events going to one pixel with one token in one request.
+/// Events going to one platform's pixel with one token in one request.
 #[derive(Debug, Clone)]
 pub struct Request {
+    pub platform: PlatformKind,
     pub target: Target,
     pub events: Vec<ClaimedEvent>,
 }
@@ -142,16 +143,21 @@ pub fn plan(
     now: DateTime<Utc>,
 ) -> Plan {
     let mut plan = Plan::default();
-    let mut by_campaign: BTreeMap<i64, Vec<ClaimedEvent>> = BTreeMap::new();
+    let mut by_campaign: BTreeMap<(i64, PlatformKind), Vec<ClaimedEvent>> = BTreeMap::new();
     for e in claimed {
         if is_too_old(&e, now) {
             plan.expire.push(e);
         } else {
-            by_campaign.entry(e.campaign_id).or_default().push(e);
+            by_campaign
+                .entry((e.campaign_id, e.platform))
+                .or_default()
+                .push(e);
         }
     }
-    let mut by_target: BTreeMap<(String, String, Option<String>), Request> = BTreeMap::new();
-    for (campaign_id, mut evs) in by_campaign {
+    type TargetKey = (PlatformKind, String, String, Option<String>);
+    let mut by_target: BTreeMap<TargetKey, Request> = BTreeMap::new();
+    // Targets and status are the campaign's Meta settings: the only platform so far.
+    for ((campaign_id, platform), mut evs) in by_campaign {
         let Some(target) = targets.get(&campaign_id) else {
             plan.orphaned.extend(evs);
             continue;
@@ -187,6 +193,7 @@ pub fn plan(
             continue;
         }
         let key = (
+            platform,
             target.pixel_id.clone(),
             target.access_token.expose().to_owned(),
             target.test_event_code.clone(),
@@ -194,6 +201,7 @@ pub fn plan(
         by_target
             .entry(key)
             .or_insert_with(|| Request {
+                platform,
                 target: target.clone(),
                 events: Vec::new(),
             })
@@ -205,6 +213,7 @@ pub fn plan(
         let mut events = req.events.into_iter().peekable();
         while events.peek().is_some() {
             plan.send.push(Request {
+                platform: req.platform,
                 target: req.target.clone(),
                 events: events.by_ref().take(batch_max.max(1)).collect(),
             });

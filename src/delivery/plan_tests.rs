@@ -10,6 +10,7 @@ fn now() -> DateTime<Utc> {
 /// Event `id` of campaign `campaign`, `age_days` old, after `attempts` attempts.
 fn ev(id: i64, campaign: i64, attempts: i32, age_days: i64, source: &str) -> ClaimedEvent {
     ClaimedEvent {
+        platform: PlatformKind::Meta,
         id,
         conversion_id: id * 10,
         campaign_id: campaign,

@@ -227,7 +227,7 @@ impl Inner {
     /// own (see [`Step::Split`]).
     async fn deliver(&self, request: Request) -> Result<TickReport, sqlx::Error> {
         let mut report = TickReport::default();
-        let target = &request.target;
+        let (platform, target) = (request.platform, &request.target);
         let mut stack = vec![request.events];
         let mut first = true;
         while let Some(chunk) = stack.pop() {
@@ -236,7 +236,7 @@ impl Inner {
                 events::extend_lease(&self.deps.pool, self.owner, &ids, self.lease()).await?;
             }
             first = false;
-            let answer = self.send(target, &chunk).await;
+            let answer = self.send(platform, target, &chunk).await;
             report.requests += 1;
             let attempts: Vec<i32> = chunk.iter().map(|e| e.attempts).collect();
             let step = outcome::settle(
@@ -276,13 +276,12 @@ impl Inner {
     }
 
     /// One request to the platform, counted in the metrics and logged.
-    async fn send(&self, target: &Target, chunk: &[ClaimedEvent]) -> Answer {
-        // Every event is Meta's until events carry their platform (TikTok, issue 14).
+    async fn send(&self, kind: PlatformKind, target: &Target, chunk: &[ClaimedEvent]) -> Answer {
         let platform = self
             .deps
             .platforms
-            .get(PlatformKind::Meta)
-            .expect("Meta is always configured");
+            .get(kind)
+            .expect("the process configures every platform kind");
         let events: Vec<&serde_json::Value> = chunk.iter().map(|e| &e.payload).collect();
         let to = Destination {
             pixel_id: &target.pixel_id,

@@ -9,7 +9,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 pub use crate::domain::AttemptRecord;
-use crate::domain::{AttemptOutcome, EventState, FailureClass};
+use crate::domain::{AttemptOutcome, EventState, FailureClass, PlatformKind};
 
 pub async fn insert(
     tx: &mut Transaction<'_, Postgres>,
@@ -80,6 +80,9 @@ pub struct ClaimedEvent {
     pub id: i64,
     pub conversion_id: i64,
     pub campaign_id: i64,
+    /// The platform it goes to.
+    #[sqlx(rename = "platform: PlatformKind")]
+    pub platform: PlatformKind,
     pub event_id: String,
     pub event_time: DateTime<Utc>,
     pub attempts: i32,
@@ -123,7 +126,8 @@ pub async fn claim(
          UPDATE events e SET lease_owner = $2,
             lease_until = now() + make_interval(secs => $3)
          FROM due WHERE e.id = due.id
-         RETURNING e.id, e.conversion_id, e.campaign_id, e.event_id, e.event_time, e.attempts,
+         RETURNING e.id, e.conversion_id, e.campaign_id, e.platform AS "platform: PlatformKind",
+            e.event_id, e.event_time, e.attempts,
             e.payload AS "payload!",
             (SELECT (k.pixel_fired_at ->> e.event_name)::bigint
              FROM conversions c JOIN clicks k ON k.id = c.click_row_id

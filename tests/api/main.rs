@@ -15,6 +15,7 @@ mod imports;
 mod late_twins;
 mod openapi;
 mod ops;
+mod platforms;
 mod postbacks;
 mod properties;
 mod quality;
