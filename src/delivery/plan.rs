@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use super::outcome::Tally;
 use crate::domain::{twin_check, ActionSource, EventState, FailureClass, LatePixelTwin, TwinCheck};
 use crate::domain::{AccessToken, PlatformKind};
-use crate::storage::events::{CampaignStatus, ClaimedEvent, Transition};
+use crate::storage::events::{CampaignPlatform, CampaignStatus, ClaimedEvent, Transition};
 
 /// Where a campaign's events go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,11 +134,11 @@ impl Plan {
 }
 
 /// The plan for `claimed`. `targets` holds each campaign still existing (`Err`: its token is
-/// unreadable); `status` the campaigns with parked or backing-off events.
+/// unreadable); `status` the campaigns and platforms with parked or backing-off events.
 pub fn plan(
     claimed: Vec<ClaimedEvent>,
     targets: &HashMap<i64, Result<Target, String>>,
-    status: &HashMap<i64, CampaignStatus>,
+    status: &HashMap<CampaignPlatform, CampaignStatus>,
     batch_max: usize,
     now: DateTime<Utc>,
 ) -> Plan {
@@ -162,7 +162,10 @@ pub fn plan(
             plan.orphaned.extend(evs);
             continue;
         };
-        let status = status.get(&campaign_id).copied().unwrap_or_default();
+        let status = status
+            .get(&(campaign_id, platform))
+            .copied()
+            .unwrap_or_default();
         if status.auth_parked {
             plan.park.push((Park::Refused, evs));
             continue;

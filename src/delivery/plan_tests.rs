@@ -277,7 +277,11 @@ fn claimed_events_are_sent_parked_postponed_or_expired() {
     ];
     for c in cases {
         let targets = c.targets.into_iter().collect();
-        let status = c.status.into_iter().collect();
+        let status = c
+            .status
+            .into_iter()
+            .map(|(campaign, s)| ((campaign, PlatformKind::Meta), s))
+            .collect();
         let got = shape(plan(c.claimed, &targets, &status, c.batch_max, now()));
         assert_eq!(got, c.want, "{}", c.what);
     }

@@ -177,7 +177,13 @@ impl DeliveryWorker {
             });
             targets.insert(c.id, target);
         }
-        let status = events::campaign_status(&deps.pool, &ids).await?;
+        let mut keys: Vec<_> = claimed
+            .iter()
+            .map(|e| (e.campaign_id, e.platform))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let status = events::campaign_status(&deps.pool, &keys).await?;
         let batch_max = self.inner.settings.batch_max;
         Ok(plan::plan(
             claimed,
@@ -318,17 +324,17 @@ impl Inner {
         events::record(&self.deps.pool, self.owner, ids, next_attempts, t, attempt).await
     }
 
-    /// Meta accepts again: events of these campaigns still waiting out a retry delay go now,
-    /// in full batches, instead of one small request per retry time.
+    /// The platform accepts again: events of these campaigns on it still waiting out a retry
+    /// delay go now, in full batches, instead of one small request per retry time.
     async fn recovered(&self, chunk: &[ClaimedEvent]) -> Result<(), sqlx::Error> {
-        let mut campaigns: Vec<i64> = chunk.iter().map(|e| e.campaign_id).collect();
-        campaigns.sort_unstable();
-        campaigns.dedup();
-        let pulled = events::retry_now(&self.deps.pool, &campaigns).await?;
+        let mut keys: Vec<_> = chunk.iter().map(|e| (e.campaign_id, e.platform)).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let pulled = events::retry_now(&self.deps.pool, &keys).await?;
         if pulled > 0 {
             tracing::info!(
                 events = pulled,
-                "Meta accepts again; retrying waiting events now"
+                "the platform accepts again; retrying waiting events now"
             );
             self.deps.signal.notify_one();
         }

@@ -240,21 +240,33 @@ pub struct CampaignStatus {
     pub backoff_until: Option<DateTime<Utc>>,
 }
 
-/// [`CampaignStatus`] of each given campaign, in one statement (campaigns with neither parked
-/// nor backing-off events are absent).
+/// A campaign's events on one platform: backoff and parking are per campaign and platform, so
+/// one platform's outage or refused token never holds back another's events.
+pub type CampaignPlatform = (i64, PlatformKind);
+
+fn unzip_keys(keys: &[CampaignPlatform]) -> (Vec<i64>, Vec<&'static str>) {
+    keys.iter().map(|(c, p)| (*c, p.as_str())).unzip()
+}
+
+/// [`CampaignStatus`] of each given campaign and platform, in one statement (those with neither
+/// parked nor backing-off events are absent).
 pub async fn campaign_status(
     pool: &PgPool,
-    campaign_ids: &[i64],
-) -> Result<HashMap<i64, CampaignStatus>, sqlx::Error> {
+    keys: &[CampaignPlatform],
+) -> Result<HashMap<CampaignPlatform, CampaignStatus>, sqlx::Error> {
+    let (campaign_ids, platforms) = unzip_keys(keys);
     let rows = sqlx::query!(
-        r#"SELECT c.id AS "campaign_id!",
-            EXISTS (SELECT 1 FROM events WHERE campaign_id = c.id AND state = 'failed'
-                    AND failure_class = 'auth') AS "auth_parked!",
-            (SELECT min(next_attempt_at) FROM events WHERE campaign_id = c.id
-                    AND state = 'pending' AND attempts > 0 AND next_attempt_at > now())
+        r#"SELECT k.campaign_id AS "campaign_id!", k.platform AS "platform!: PlatformKind",
+            EXISTS (SELECT 1 FROM events WHERE campaign_id = k.campaign_id
+                    AND platform = k.platform AND state = 'failed' AND failure_class = 'auth')
+                AS "auth_parked!",
+            (SELECT min(next_attempt_at) FROM events WHERE campaign_id = k.campaign_id
+                    AND platform = k.platform AND state = 'pending' AND attempts > 0
+                    AND next_attempt_at > now())
                 AS backoff_until
-         FROM UNNEST($1::bigint[]) AS c(id)"#,
-        campaign_ids,
+         FROM UNNEST($1::bigint[], $2::text[]) AS k(campaign_id, platform)"#,
+        &campaign_ids,
+        &platforms as &[&str],
     )
     .fetch_all(pool)
     .await?;
@@ -265,18 +277,23 @@ pub async fn campaign_status(
                 auth_parked: r.auth_parked,
                 backoff_until: r.backoff_until,
             };
-            (r.campaign_id, status)
+            ((r.campaign_id, r.platform), status)
         })
         .filter(|(_, s)| *s != CampaignStatus::default())
         .collect())
 }
 
-/// Meta accepted a request again: these campaigns' events waiting out a retry delay go now.
-pub async fn retry_now(pool: &PgPool, campaign_ids: &[i64]) -> Result<u64, sqlx::Error> {
+/// A platform accepted a request again: these campaigns' events on it waiting out a retry
+/// delay go now.
+pub async fn retry_now(pool: &PgPool, keys: &[CampaignPlatform]) -> Result<u64, sqlx::Error> {
+    let (campaign_ids, platforms) = unzip_keys(keys);
     let done = sqlx::query!(
-        "UPDATE events SET next_attempt_at = now() WHERE campaign_id = ANY($1) \
-         AND state = 'pending' AND attempts > 0 AND next_attempt_at > now()",
-        campaign_ids,
+        "UPDATE events e SET next_attempt_at = now() \
+         FROM UNNEST($1::bigint[], $2::text[]) AS k(campaign_id, platform) \
+         WHERE e.campaign_id = k.campaign_id AND e.platform = k.platform \
+           AND e.state = 'pending' AND e.attempts > 0 AND e.next_attempt_at > now()",
+        &campaign_ids,
+        &platforms as &[&str],
     )
     .execute(pool)
     .await?;
