@@ -9,7 +9,7 @@ use serde_json::Value;
 use sqlx::PgPool;
 use tokio::sync::Notify;
 
-use crate::domain::{AccessToken, Campaign, CampaignFields};
+use crate::domain::{AccessToken, Campaign, CampaignFields, PlatformKind};
 use crate::domain::{
     ActionSource, CampaignKey, Currency, EventIdTemplate, EventMap, HttpUrl, LatePixelTwin,
     ParseError, PixelId, ValueSource,
@@ -291,7 +291,8 @@ impl CampaignService<'_> {
         let credentials_changed = token_changed || f.pixel_id != current.pixel_id;
         let updated = campaigns::update(&mut tx, current.id, &f).await?;
         let requeued = if credentials_changed {
-            events::requeue_auth_failures(&mut tx, current.id).await?
+            // A campaign's own token and pixel are its Meta settings.
+            events::requeue_auth_failures(&mut tx, current.id, PlatformKind::Meta).await?
         } else {
             0
         };

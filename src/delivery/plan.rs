@@ -133,11 +133,12 @@ impl Plan {
     }
 }
 
-/// The plan for `claimed`. `targets` holds each campaign still existing (`Err`: its token is
-/// unreadable); `status` the campaigns and platforms with parked or backing-off events.
+/// The plan for `claimed`. `targets` holds each campaign still existing with each platform it
+/// sends to (`Err`: its token is unreadable); `status` the campaigns and platforms with parked
+/// or backing-off events.
 pub fn plan(
     claimed: Vec<ClaimedEvent>,
-    targets: &HashMap<i64, Result<Target, String>>,
+    targets: &HashMap<CampaignPlatform, Result<Target, String>>,
     status: &HashMap<CampaignPlatform, CampaignStatus>,
     batch_max: usize,
     now: DateTime<Utc>,
@@ -156,9 +157,8 @@ pub fn plan(
     }
     type TargetKey = (PlatformKind, String, String, Option<String>);
     let mut by_target: BTreeMap<TargetKey, Request> = BTreeMap::new();
-    // Targets and status are the campaign's Meta settings: the only platform so far.
     for ((campaign_id, platform), mut evs) in by_campaign {
-        let Some(target) = targets.get(&campaign_id) else {
+        let Some(target) = targets.get(&(campaign_id, platform)) else {
             plan.orphaned.extend(evs);
             continue;
         };

@@ -276,7 +276,11 @@ fn claimed_events_are_sent_parked_postponed_or_expired() {
         },
     ];
     for c in cases {
-        let targets = c.targets.into_iter().collect();
+        let targets = c
+            .targets
+            .into_iter()
+            .map(|(campaign, t)| ((campaign, PlatformKind::Meta), t))
+            .collect();
         let status = c
             .status
             .into_iter()

@@ -166,7 +166,8 @@ impl DeliveryWorker {
         ids.sort_unstable();
         ids.dedup();
         let mut targets = HashMap::new();
-        // A campaign deleted meanwhile took its events with it: it gets no target.
+        // A campaign deleted meanwhile took its events with it: it gets no target. A campaign's
+        // own fields are its Meta settings.
         for c in campaigns::find_many(&deps.pool, &ids).await? {
             let token = deps.cipher.open(c.key.as_str(), c.access_token.expose());
             let target = token.map_err(|e| e.to_string()).map(|t| Target {
@@ -175,7 +176,7 @@ impl DeliveryWorker {
                 test_event_code: c.test_event_code,
                 late_pixel_twin: c.late_pixel_twin,
             });
-            targets.insert(c.id, target);
+            targets.insert((c.id, PlatformKind::Meta), target);
         }
         let mut keys: Vec<_> = claimed
             .iter()

@@ -300,16 +300,19 @@ pub async fn retry_now(pool: &PgPool, keys: &[CampaignPlatform]) -> Result<u64, 
     Ok(done.rows_affected())
 }
 
-/// Events parked on a token or permission error go back in the queue (new token or pixel).
+/// A campaign's events on `platform` parked on a token or permission error go back in the
+/// queue (that platform's token or pixel changed).
 pub async fn requeue_auth_failures(
     tx: &mut Transaction<'_, Postgres>,
     campaign_id: i64,
+    platform: PlatformKind,
 ) -> Result<u64, sqlx::Error> {
     let done = sqlx::query!(
         "UPDATE events SET state = 'pending', failure_class = NULL, next_attempt_at = now() \
-         WHERE campaign_id = $1 AND state = 'failed' AND failure_class = 'auth' \
-           AND payload IS NOT NULL",
+         WHERE campaign_id = $1 AND platform = $2 AND state = 'failed' \
+           AND failure_class = 'auth' AND payload IS NOT NULL",
         campaign_id,
+        platform.as_str(),
     )
     .execute(&mut **tx)
     .await?;
