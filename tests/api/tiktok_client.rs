@@ -167,7 +167,7 @@ async fn server_errors_and_rate_limits_retry_honouring_retry_after() {
         assert_eq!(got.verdict, Verdict::Retry { retry_after }, "{code}");
         assert_eq!(got.attempt.outcome, AttemptOutcome::TransientError);
         assert_eq!(got.attempt.http_status, Some(status));
-        assert_eq!(got.attempt.error_code, Some(code as i32));
+        assert_eq!(got.attempt.error_code, Some(code));
         assert_eq!(got.attempt.fbtrace_id.as_deref(), Some(FAKE_REQUEST_ID));
     }
 }

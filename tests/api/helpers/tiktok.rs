@@ -125,10 +125,7 @@ pub fn check(req: &Request) -> Result<(), String> {
             body["event_source"]
         ));
     }
-    if !body["event_source_id"]
-        .as_str()
-        .is_some_and(|s| !s.is_empty())
-    {
+    if body["event_source_id"].as_str().is_none_or(str::is_empty) {
         return Err("event_source_id is not a non-empty string".into());
     }
     if let Some(code) = body.get("test_event_code") {
@@ -149,7 +146,7 @@ pub fn check(req: &Request) -> Result<(), String> {
 
 fn check_event(event: &Value, now: i64) -> Result<(), String> {
     for key in ["event", "event_id"] {
-        if !event[key].as_str().is_some_and(|s| !s.is_empty()) {
+        if event[key].as_str().is_none_or(str::is_empty) {
             return Err(format!("{key} is not a non-empty string"));
         }
     }
