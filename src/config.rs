@@ -104,6 +104,10 @@ pub struct Config {
     #[arg(long, env = "META_GRAPH_URL", value_name = "META_GRAPH_URL", default_value = "https://graph.facebook.com", value_parser = parse_base_url, global = true)]
     pub meta_graph_url: String,
 
+    /// TikTok Business API base URL (tests point it at a fake).
+    #[arg(long, env = "TIKTOK_API_URL", value_name = "TIKTOK_API_URL", default_value = "https://business-api.tiktok.com", value_parser = parse_base_url, global = true)]
+    pub tiktok_api_url: String,
+
     /// Graph API version.
     #[arg(long, env = "META_API_VERSION", value_name = "META_API_VERSION", default_value = "v26.0", value_parser = parse_api_version, global = true)]
     pub meta_api_version: String,
@@ -315,6 +319,7 @@ mod tests {
         assert_eq!(c.listen_addr.to_string(), "0.0.0.0:8080");
         assert_eq!(c.meta_graph_url, "https://graph.facebook.com");
         assert_eq!(c.meta_api_version, "v26.0");
+        assert_eq!(c.tiktok_api_url, "https://business-api.tiktok.com");
         assert_eq!(c.log_format, LogFormat::Json);
         assert_eq!(c.unmatched_grace, Duration::from_secs(900));
         assert_eq!(c.delivery_batch_max, 1000);

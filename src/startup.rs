@@ -22,6 +22,7 @@ use crate::http::request_span::RequestSpan;
 use crate::ingest::{self, PostbackWriter};
 use crate::metrics::Metrics;
 use crate::platforms::meta::graph::GraphClient;
+use crate::platforms::tiktok::{client::TikTokClient, TikTok};
 use crate::platforms::{meta::Meta, Platforms};
 use crate::routes;
 use crate::routes::metrics::MetricsAccess;
@@ -350,9 +351,14 @@ fn build_worker(
         unmatched_grace: config.unmatched_grace,
         batch_window: config.delivery_batch_window,
     };
+    let tiktok = TikTokClient::new(&config.tiktok_api_url, config.delivery_timeout)
+        .context("building the HTTP client for TikTok failed")?;
     let deps = WorkerDeps {
         pool,
-        platforms: Platforms::new(vec![Arc::new(Meta::new(graph))]),
+        platforms: Platforms::new(vec![
+            Arc::new(Meta::new(graph)),
+            Arc::new(TikTok::new(tiktok)),
+        ]),
         policy: RetryPolicy::new(config.delivery_retry_delays.0.clone()),
         campaigns,
         metrics,

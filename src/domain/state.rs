@@ -58,6 +58,10 @@ pub enum FailureClass {
 #[serde(rename_all = "snake_case")]
 pub enum PlatformKind {
     Meta,
+    // snake_case would make it "tik_tok"; the word everywhere is "tiktok".
+    #[sqlx(rename = "tiktok")]
+    #[serde(rename = "tiktok")]
+    TikTok,
 }
 
 /// What one request to the platform came to, as recorded for each event it carried
@@ -108,6 +112,7 @@ words!(ConversionState {
 });
 words!(PlatformKind {
     Meta => "meta",
+    TikTok => "tiktok",
 });
 words!(EventState {
     Pending => "pending",
@@ -199,6 +204,14 @@ mod tests {
         ];
         for (class, word) in classes {
             assert_eq!(words(serde_json::to_value(class).unwrap()), word);
+        }
+        for (kind, word) in [
+            (PlatformKind::Meta, "meta"),
+            (PlatformKind::TikTok, "tiktok"),
+        ] {
+            assert_eq!(words(serde_json::to_value(kind).unwrap()), word);
+            assert_eq!(kind.as_str(), word);
+            assert_eq!(PlatformKind::parse(word), Some(kind));
         }
         let shown = [
             DeliveryStatus::Pending,

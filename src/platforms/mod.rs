@@ -4,6 +4,7 @@
 //! Adding a platform is one module here (see docs/architecture.md).
 
 pub mod meta;
+pub mod tiktok;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -1,6 +1,7 @@
 //! `spawn_app`: a fresh database, the real server on port 0, and a fake Graph API.
 
 mod database;
+pub mod tiktok;
 
 pub use database::{fresh_database, TestDatabase};
 

@@ -1,0 +1,153 @@
+//! `POST {base}/open_api/v1.3/event/track/` with the `Access-Token` header.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::domain::AccessToken;
+
+const TRACK_PATH: &str = "/open_api/v1.3/event/track/";
+
+#[derive(Clone)]
+pub struct TikTokClient {
+    http: reqwest::Client,
+    base_url: String,
+}
+
+/// One request: a pixel's events, as the event builder made them.
+pub struct Batch<'a> {
+    pub pixel_code: &'a str,
+    pub access_token: &'a AccessToken,
+    pub test_event_code: Option<&'a str>,
+    pub events: &'a [&'a Value],
+}
+
+/// What came back, unread: `answer` decides what it means.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    Http {
+        status: u16,
+        body: Vec<u8>,
+        retry_after: Option<Duration>,
+    },
+    /// No answer TikTok wrote: connection failure, timeout, or a body cut short.
+    Transport {
+        http_status: Option<u16>,
+        message: String,
+        retry_after: Option<Duration>,
+    },
+}
+
+impl TikTokClient {
+    pub fn new(base_url: &str, timeout: Duration) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .user_agent(concat!("capi-bridge/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(TikTokClient {
+            http,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("{}{TRACK_PATH}", self.base_url)
+    }
+
+    /// The token travels only in the `Access-Token` header: never in the URL or the body, so
+    /// it stays out of access logs and out of any request body a test or proxy records.
+    pub async fn send(&self, batch: &Batch<'_>) -> Reply {
+        let resp = self
+            .http
+            .post(self.url())
+            .header("Access-Token", batch.access_token.expose())
+            .json(&body(batch))
+            .send()
+            .await;
+        let resp = match resp {
+            Ok(r) => r,
+            Err(e) => {
+                return Reply::Transport {
+                    http_status: None,
+                    message: transport_message(&e),
+                    retry_after: None,
+                }
+            }
+        };
+        let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .map(|s| Duration::from_secs(s.min(86_400)));
+        match resp.bytes().await {
+            Ok(b) => Reply::Http {
+                status,
+                body: b.to_vec(),
+                retry_after,
+            },
+            Err(e) => Reply::Transport {
+                http_status: Some(status),
+                message: transport_message(&e),
+                retry_after,
+            },
+        }
+    }
+}
+
+/// The request body: `event_source` is always "web" (these are website conversions).
+pub fn body(batch: &Batch<'_>) -> Value {
+    let mut body = json!({
+        "event_source": "web",
+        "event_source_id": batch.pixel_code,
+        "data": batch.events,
+    });
+    if let Some(code) = batch.test_event_code {
+        body["test_event_code"] = json!(code);
+    }
+    body
+}
+
+fn transport_message(e: &reqwest::Error) -> String {
+    // reqwest's Display names the URL, which holds no secret (the token is in a header).
+    let kind = if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connection failed"
+    } else {
+        "transport error"
+    };
+    format!("{kind}: {e}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_body_carries_the_pixel_events_and_test_code_but_no_token() {
+        let token = AccessToken::new("secret-token-123".into());
+        let event = json!({"event": "CompletePayment", "event_id": "e1"});
+        let events = [&event];
+        let mut batch = Batch {
+            pixel_code: "C4ABCDEF",
+            access_token: &token,
+            test_event_code: None,
+            events: &events,
+        };
+        let b = body(&batch);
+        assert_eq!(
+            b,
+            json!({"event_source": "web", "event_source_id": "C4ABCDEF", "data": [event.clone()]})
+        );
+        batch.test_event_code = Some("TEST123");
+        let b = body(&batch);
+        assert_eq!(b["test_event_code"], "TEST123");
+        assert!(!b.to_string().contains("secret-token-123"));
+        let client = TikTokClient::new("http://fake/", Duration::from_secs(1)).unwrap();
+        assert_eq!(client.url(), "http://fake/open_api/v1.3/event/track/");
+    }
+}
