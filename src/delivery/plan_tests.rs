@@ -380,3 +380,59 @@ fn unsent_events_get_their_state_reason_and_counter() {
         "nothing claimed, nothing written"
     );
 }
+
+#[test]
+fn one_platforms_trouble_never_holds_back_anothers_events() {
+    let on = |platform, e: ClaimedEvent| ClaimedEvent { platform, ..e };
+    let (meta, tiktok) = (PlatformKind::Meta, PlatformKind::TikTok);
+    let claimed = vec![
+        on(meta, web(1, 1)),
+        on(tiktok, web(2, 1)),
+        on(meta, web(3, 2)),
+        on(tiktok, web(4, 2)),
+    ];
+    let targets = [
+        ((1, meta), target("meta-pixel", "a")),
+        ((1, tiktok), target("tt-pixel", "b")),
+        ((2, meta), target("meta-pixel-2", "c")),
+        ((2, tiktok), target("tt-pixel-2", "d")),
+    ]
+    .into_iter()
+    .collect();
+    let until = now() + chrono::Duration::minutes(5);
+    let status = [
+        // Meta is down for campaign 1; TikTok refused campaign 2's token.
+        (
+            (1, meta),
+            CampaignStatus {
+                auth_parked: false,
+                backoff_until: Some(until),
+            },
+        ),
+        (
+            (2, tiktok),
+            CampaignStatus {
+                auth_parked: true,
+                backoff_until: None,
+            },
+        ),
+    ]
+    .into_iter()
+    .collect();
+    let p = plan(claimed, &targets, &status, 10, now());
+    let sent: Vec<(PlatformKind, String, Vec<i64>)> = p
+        .send
+        .iter()
+        .map(|r| (r.platform, r.target.pixel_id.clone(), ids(&r.events)))
+        .collect();
+    assert_eq!(
+        sent,
+        vec![
+            (meta, "meta-pixel-2".to_owned(), vec![3]),
+            (tiktok, "tt-pixel".to_owned(), vec![2]),
+        ]
+    );
+    let got = shape(p);
+    assert_eq!(got.postpone, vec![(until, vec![1])]);
+    assert_eq!(got.park, vec![(Park::Refused, vec![4])]);
+}
