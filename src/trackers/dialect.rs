@@ -162,6 +162,7 @@ pub fn parse(tracker: Tracker, p: &Params, now: DateTime<Utc>) -> Result<Parsed,
                 error,
             })?,
         fbclid: common(p, "fbclid", CookieValue::parse_fbclid)?,
+        ttclid: common(p, "ttclid", CookieValue::parse_tiktok_id)?,
         event_source_url: match p.get("event_source_url") {
             Some(_) => common(p, "event_source_url", HttpUrl::parse)?,
             None => common(p, "url", HttpUrl::parse)?,

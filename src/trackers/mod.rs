@@ -45,6 +45,7 @@ pub const PARAMETER_NAMES: &[&str] = &[
     "user_agent",
     "ua",
     "fbclid",
+    "ttclid",
     "external_id",
     "em",
     "ph",
@@ -72,7 +73,7 @@ pub const DEFAULT_STATUS: &str = "sale";
 
 /// Parameters never kept with a conversion: the secret, and personal data (hashed into its own
 /// columns, where retention and erasure find it).
-const NOT_KEPT: &[&str] = &["key", "ip", "user_agent", "ua", "fbclid"];
+const NOT_KEPT: &[&str] = &["key", "ip", "user_agent", "ua", "fbclid", "ttclid"];
 /// At most this many parameters, each value cut to this many characters, are kept.
 const KEPT_MAX: usize = 64;
 const KEPT_VALUE_MAX: usize = 256;
@@ -160,6 +161,8 @@ pub struct Postback {
     pub ip: Option<IpAddr>,
     pub user_agent: Option<UserAgent>,
     pub fbclid: Option<CookieValue>,
+    /// TikTok's click id, when the tracker passes it on (Keitaro `{sub_id_N}`).
+    pub ttclid: Option<CookieValue>,
     /// `url` / `event_source_url`: the page the conversion happened on, when the tracker knows it.
     pub event_source_url: Option<HttpUrl>,
     pub customer: CustomerData,
