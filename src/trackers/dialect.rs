@@ -264,6 +264,7 @@ mod tests {
             "user_agent",
             "ua",
             "fbclid",
+            "ttclid",
             "url",
             "event_source_url",
             "key",

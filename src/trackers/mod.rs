@@ -193,3 +193,51 @@ pub enum PostbackError {
         error: ParseError,
     },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::params::{parse_urlencoded, Params};
+
+    fn params(q: &str) -> Params {
+        Params::from_pairs(parse_urlencoded(q.as_bytes()).unwrap())
+    }
+
+    fn conv(t: Tracker, q: &str) -> Postback {
+        match parse(t, &params(q), Utc::now()).unwrap() {
+            Parsed::Conversion(p) => *p,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_dialect_takes_ttclid_as_an_identifier_not_a_kept_param() {
+        for t in Tracker::ALL {
+            let q = match t {
+                Tracker::Generic => "click_id=a&ttclid=E.C.P.Tt-1&ph=%2B16505551212&s1=x",
+                _ => "subid=a&clickid=a&cid=a&click_id=a&ttclid=E.C.P.Tt-1&ph=%2B16505551212&s1=x",
+            };
+            let p = conv(t, q);
+            assert_eq!(p.ttclid.unwrap().as_str(), "E.C.P.Tt-1", "{t:?}");
+            assert_eq!(p.params.get("s1").and_then(|v| v.as_str()), Some("x"));
+            assert!(p.params.get("ttclid").is_none(), "{t:?} kept ttclid");
+            // sha256("+16505551212"): TikTok's digest, next to Meta's.
+            assert_eq!(
+                p.customer.tiktok_ph().unwrap().as_str(),
+                "1e231c66011e7a2d867a9cfae267a6aff103cf4913640b6e71a99850fc0ffbc8"
+            );
+        }
+        let bad = parse(
+            Tracker::Keitaro,
+            &params("subid=a&ttclid=a%20b"),
+            Utc::now(),
+        );
+        assert!(matches!(
+            bad,
+            Err(PostbackError::Invalid {
+                field: "ttclid",
+                ..
+            })
+        ));
+    }
+}
