@@ -51,4 +51,20 @@ mod tests {
         assert_eq!(pre.get(CustomerField::Ph).unwrap().as_str(), digest);
         assert_eq!(pre.tiktok_ph(), None);
     }
+
+    #[test]
+    fn tiktoks_digest_follows_the_phone_it_was_made_from_when_merging() {
+        let phone = |raw: &str| {
+            let mut c = CustomerData::default();
+            c.set_raw(CustomerField::Ph, raw).unwrap();
+            c
+        };
+        let us = phone("+16505551212");
+        let uk = phone("+442079460958");
+        assert_eq!(us.clone().or(&uk), us);
+        assert_eq!(CustomerData::default().or(&uk), uk);
+        // A pre-hashed phone is kept with no TikTok digest, not paired with another number's.
+        let pre = phone("e323ec626319ca94ee8bff2e4c87cf613be6ea19919ed1364124e16807ab3176");
+        assert_eq!(pre.clone().or(&uk).tiktok_ph(), None);
+    }
 }
