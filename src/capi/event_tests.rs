@@ -80,6 +80,9 @@ fn bare_click() -> Click {
         event_ids: EventIds::default(),
         pixel_fired_at: Default::default(),
         customer: CustomerData::default(),
+        ttclid: None,
+        ttp: None,
+        tiktok_event_ids: EventIds::default(),
     }
 }
 
@@ -123,6 +126,7 @@ fn conversion() -> Conversion {
         event_source_url: None,
         params: None,
         customer: CustomerData::default(),
+        ttclid: None,
     }
 }
 

@@ -44,6 +44,7 @@ pub fn synthetic_event(
         event_source_url: None,
         params: None,
         customer: CustomerData::default(),
+        ttclid: None,
     };
     build_event(EventInput {
         campaign,

@@ -76,6 +76,9 @@ impl UserAgent {
 /// Longest `_fbc` / `_fbp` cookie kept: `fb.1.` + 13 digits + an fbclid + the appendix.
 pub const COOKIE_MAX: usize = 400;
 
+/// Longest `ttclid` / `_ttp` kept (the column's CHECK agrees); real ones are a few hundred.
+pub const TIKTOK_ID_MAX: usize = 512;
+
 /// Most pixel event ids one click registers, and the longest id: a page fires a handful of
 /// events, and pixel event ids are UUID-sized.
 pub const PIXEL_EVENT_IDS_MAX: usize = 20;
@@ -90,6 +93,12 @@ impl CookieValue {
     /// `fbclid`: printable ASCII without spaces.
     pub fn parse_fbclid(s: &str) -> Result<Self, ParseError> {
         Self::parse_token(s, 512)
+    }
+
+    /// TikTok's `ttclid` and `_ttp` cookie: opaque to us and sent to TikTok as given, so only
+    /// printable ASCII without spaces, at most [`TIKTOK_ID_MAX`] characters.
+    pub fn parse_tiktok_id(s: &str) -> Result<Self, ParseError> {
+        Self::parse_token(s, TIKTOK_ID_MAX)
     }
 
     /// `_fbc` / `_fbp` as Meta checks them: `fb.{subdomain index: one digit}.{creation time: 13

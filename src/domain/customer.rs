@@ -14,7 +14,7 @@ use super::ParseError;
 pub struct Sha256Hash(String);
 
 impl Sha256Hash {
-    fn of(normalised: &str) -> Self {
+    pub(super) fn of(normalised: &str) -> Self {
         Sha256Hash(hex::encode(Sha256::digest(normalised.as_bytes())))
     }
 
@@ -198,10 +198,12 @@ fn normalise_birth_date(s: &str) -> Result<String, ParseError> {
     }
 }
 
-/// Hashed customer data, one digest per field.
+/// Hashed customer data, one digest per field, plus TikTok's phone digest (its normalisation
+/// differs from Meta's, and the raw number is gone once hashed).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CustomerData {
     values: [Option<Sha256Hash>; 11],
+    tiktok_ph: Option<Sha256Hash>,
 }
 
 impl CustomerData {
@@ -213,14 +215,39 @@ impl CustomerData {
         self.values[field as usize] = value;
     }
 
-    /// Hashes one raw input into its field.
+    /// Hashes one raw input into its field; a raw phone also gets TikTok's digest.
     pub fn set_raw(&mut self, field: CustomerField, raw: &str) -> Result<(), ParseError> {
         self.set(field, field.hash(raw)?);
+        if field == CustomerField::Ph {
+            // A digest that arrives pre-hashed was made with Meta's rule (digits, no '+'), and
+            // TikTok's differs: it cannot be re-normalised, so TikTok gets no phone from it.
+            let raw = raw.trim();
+            self.tiktok_ph = if raw.is_empty() || Sha256Hash::parse_hex(raw).is_some() {
+                None
+            } else {
+                Some(Sha256Hash::of(&super::tiktok_phone(raw)?))
+            };
+        }
         Ok(())
+    }
+
+    /// TikTok's phone digest (E.164 with the '+'), present when a raw phone arrived.
+    pub fn tiktok_ph(&self) -> Option<&Sha256Hash> {
+        self.tiktok_ph.as_ref()
+    }
+
+    /// Restores TikTok's phone digest read back from the database.
+    pub fn with_tiktok_ph(mut self, stored: Option<String>) -> Self {
+        self.tiktok_ph = stored.map(Sha256Hash::from_stored);
+        self
     }
 
     /// Fills the fields `self` lacks from `other`.
     pub fn or(mut self, other: &CustomerData) -> CustomerData {
+        // TikTok's digest goes with the phone it was made from, never with another number.
+        if self.get(CustomerField::Ph).is_none() {
+            self.tiktok_ph = other.tiktok_ph.clone();
+        }
         for f in CustomerField::ALL {
             if self.get(f).is_none() {
                 self.set(f, other.get(f).cloned());
@@ -245,6 +272,7 @@ impl CustomerData {
     pub fn from_columns(cols: [Option<String>; 11]) -> Self {
         CustomerData {
             values: cols.map(|c| c.map(Sha256Hash::from_stored)),
+            tiktok_ph: None,
         }
     }
 }

@@ -7,12 +7,14 @@ mod customer;
 mod pixel_twin;
 mod records;
 mod state;
+mod tiktok;
 
 pub use campaign::{
     ActionSource, CampaignKey, EventIdTemplate, EventMap, EventName, PixelId, ValueSource,
 };
 pub use click::{
     ClickId, CookieValue, EventIds, HttpUrl, UserAgent, PIXEL_EVENT_IDS_MAX, PIXEL_EVENT_ID_MAX,
+    TIKTOK_ID_MAX,
 };
 pub use currency::Currency;
 pub use customer::{CustomerData, CustomerField, Sha256Hash};
@@ -21,6 +23,7 @@ pub use records::{AccessToken, AttemptRecord, Campaign, CampaignFields, Click, C
 pub use state::{
     AttemptOutcome, ConversionState, DeliveryStatus, EventState, FailureClass, PlatformKind,
 };
+pub use tiktok::normalise_phone as tiktok_phone;
 
 /// Why a value was refused; the message is written for the integrator who sent it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -119,6 +119,11 @@ pub struct Click {
     /// When the pixel fired each event on this click (the landing tag's `pixel_fired_at`).
     pub pixel_fired_at: PixelFiredAt,
     pub customer: CustomerData,
+    /// TikTok's click id and `_ttp` cookie, as given.
+    pub ttclid: Option<String>,
+    pub ttp: Option<String>,
+    /// TikTok event name -> the `event_id` the landing page gave the TikTok pixel.
+    pub tiktok_event_ids: EventIds,
 }
 
 /// A postback as recorded: before it is stored `id` is 0 and the state `Unmatched`.
@@ -147,6 +152,8 @@ pub struct Conversion {
     /// The received parameters without the key and personal data.
     pub params: Option<serde_json::Value>,
     pub customer: CustomerData,
+    /// The postback's `ttclid`, as given.
+    pub ttclid: Option<String>,
 }
 
 /// A platform's answer to one request, as recorded for each event it carried.

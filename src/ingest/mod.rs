@@ -111,6 +111,7 @@ pub fn conversion_of(p: &Postback, received_at: DateTime<Utc>) -> Conversion {
         event_source_url: p.event_source_url.as_ref().map(|u| u.as_str().to_owned()),
         params: Some(p.params.clone()),
         customer: p.customer.clone(),
+        ttclid: p.ttclid.as_ref().map(|t| t.as_str().to_owned()),
     }
 }
 

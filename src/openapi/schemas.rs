@@ -46,6 +46,12 @@ pub struct ClickRequest {
     /// Event name -> when the pixel fired it on this click (unix ms), to tell server events
     /// that reach Meta past its 48-hour dedup window.
     pixel_fired_at: Option<BTreeMap<String, i64>>,
+    /// TikTok's click id from the landing URL (`?ttclid=`), as given.
+    ttclid: Option<String>,
+    /// TikTok's `_ttp` cookie, as given.
+    ttp: Option<String>,
+    /// TikTok event name -> event id the TikTok pixel got (`ttq.track(..., {event_id})`).
+    tiktok_event_ids: Option<BTreeMap<String, String>>,
     em: Option<String>,
     ph: Option<String>,
     #[schema(rename = "fn")]
@@ -201,6 +207,13 @@ pub struct StoredClick {
     consent: Option<bool>,
     event_ids: Value,
     user_data_hashes: BTreeMap<String, String>,
+    /// TikTok's click id and `_ttp` cookie, as given.
+    ttclid: Option<String>,
+    ttp: Option<String>,
+    /// TikTok event name -> the event id the TikTok pixel got.
+    tiktok_event_ids: BTreeMap<String, String>,
+    /// TikTok's own digests where they differ from Meta's (`ph`: E.164 with the '+').
+    tiktok_user_data_hashes: BTreeMap<String, String>,
 }
 
 /// What an erasure removed.

@@ -15,7 +15,7 @@ use super::clicks::ClickRequest;
 use crate::domain::Campaign;
 use crate::domain::{
     ClickId, CookieValue, CustomerData, CustomerField, EventIds, HttpUrl, ParseError, PixelFiredAt,
-    UserAgent, PIXEL_EVENT_IDS_MAX, PIXEL_EVENT_ID_MAX,
+    UserAgent, PIXEL_EVENT_IDS_MAX, PIXEL_EVENT_ID_MAX, TIKTOK_ID_MAX,
 };
 use crate::http::client_ip::is_public;
 use crate::http::ApiError;
@@ -141,15 +141,8 @@ pub(super) fn parse_click(
         }
     }
 
-    let raw_ids = r.event_ids.unwrap_or_default();
-    let oversize_ids = raw_ids.len() > PIXEL_EVENT_IDS_MAX
-        || raw_ids.values().any(|id| id.len() > PIXEL_EVENT_ID_MAX);
-    let event_ids = if oversize_ids && !server_side {
-        intake.ignored.push("event_ids");
-        EventIds::default()
-    } else {
-        EventIds::parse(raw_ids).map_err(|e| ApiError::invalid_field("event_ids", e))?
-    };
+    let event_ids = pixel_event_ids(&mut intake, r.event_ids, "event_ids")?;
+    let tiktok_event_ids = pixel_event_ids(&mut intake, r.tiktok_event_ids, "tiktok_event_ids")?;
     // A browser's clock or a tag bug must not cost the click: dropped and named, like a
     // malformed cookie.
     let pixel_fired_at = match r
@@ -171,6 +164,21 @@ pub(super) fn parse_click(
         FBCLID_MAX,
         false,
         CookieValue::parse_fbclid,
+    )?;
+    // Opaque to us, so no shape to get wrong: a malformed one is a bug worth a 422, like fbclid.
+    let ttclid = intake.field(
+        r.ttclid,
+        "ttclid",
+        TIKTOK_ID_MAX,
+        false,
+        CookieValue::parse_tiktok_id,
+    )?;
+    let ttp = intake.field(
+        r.ttp,
+        "ttp",
+        TIKTOK_ID_MAX,
+        false,
+        CookieValue::parse_tiktok_id,
     )?;
     let fbc = intake.field(r.fbc, "fbc", usize::MAX, true, CookieValue::parse_cookie)?;
     let fbp = intake.field(r.fbp, "fbp", usize::MAX, true, CookieValue::parse_cookie)?;
@@ -203,6 +211,26 @@ pub(super) fn parse_click(
         event_ids,
         pixel_fired_at,
         customer,
+        ttclid,
+        ttp,
+        tiktok_event_ids,
     };
     Ok((click, intake.ignored))
+}
+
+/// A pixel's event ids (Meta's or TikTok's): an oversize set from a browser is dropped and
+/// named, anything else malformed is a 422 naming `name`.
+fn pixel_event_ids(
+    intake: &mut Intake,
+    raw: Option<std::collections::BTreeMap<String, String>>,
+    name: &'static str,
+) -> Result<EventIds, ApiError> {
+    let raw = raw.unwrap_or_default();
+    let oversize =
+        raw.len() > PIXEL_EVENT_IDS_MAX || raw.values().any(|id| id.len() > PIXEL_EVENT_ID_MAX);
+    if oversize && !intake.server_side {
+        intake.ignored.push(name);
+        return Ok(EventIds::default());
+    }
+    EventIds::parse(raw).map_err(|e| ApiError::invalid_field(name, e))
 }

@@ -37,6 +37,11 @@ pub(super) struct ClickRequest {
     pub(super) external_id: Option<String>,
     pub(super) consent: Option<bool>,
     pub(super) event_ids: Option<BTreeMap<String, String>>,
+    /// TikTok's click id (`?ttclid=` on the landing URL) and its `_ttp` cookie.
+    pub(super) ttclid: Option<String>,
+    pub(super) ttp: Option<String>,
+    /// TikTok event name -> the `event_id` the page gave `ttq.track`.
+    pub(super) tiktok_event_ids: Option<BTreeMap<String, String>>,
     pub(super) em: Option<String>,
     pub(super) ph: Option<String>,
     #[serde(rename = "fn")]
@@ -110,11 +115,12 @@ fn from_json(body: &[u8]) -> Result<ClickRequest, ApiError> {
     })
 }
 
-/// Query or form pairs into the JSON shape: `event_ids[Lead]=x` and `pixel_fired_at[Lead]=ms`
-/// nest, `consent` is a boolean.
+/// Query or form pairs into the JSON shape: `event_ids[Lead]=x`, `tiktok_event_ids[SubmitForm]=x`
+/// and `pixel_fired_at[Lead]=ms` nest, `consent` is a boolean.
 fn from_pairs(pairs: Vec<(String, String)>) -> Result<ClickRequest, ApiError> {
     let mut object = Map::new();
     let mut event_ids = Map::new();
+    let mut tiktok_event_ids = Map::new();
     let mut pixel_fired_at = Map::new();
     for (name, value) in pairs {
         let nested = |prefix: &str| {
@@ -124,6 +130,12 @@ fn from_pairs(pairs: Vec<(String, String)>) -> Result<ClickRequest, ApiError> {
         };
         if let Some(event) = nested("event_ids[") {
             event_ids.entry(event).or_insert(Value::String(value));
+            continue;
+        }
+        if let Some(event) = nested("tiktok_event_ids[") {
+            tiktok_event_ids
+                .entry(event)
+                .or_insert(Value::String(value));
             continue;
         }
         if let Some(event) = nested("pixel_fired_at[") {
@@ -149,6 +161,9 @@ fn from_pairs(pairs: Vec<(String, String)>) -> Result<ClickRequest, ApiError> {
     }
     if !event_ids.is_empty() {
         object.insert("event_ids".into(), Value::Object(event_ids));
+    }
+    if !tiktok_event_ids.is_empty() {
+        object.insert("tiktok_event_ids".into(), Value::Object(tiktok_event_ids));
     }
     if !pixel_fired_at.is_empty() {
         object.insert("pixel_fired_at".into(), Value::Object(pixel_fired_at));

@@ -26,6 +26,9 @@ pub struct NewClick {
     pub event_ids: EventIds,
     pub pixel_fired_at: PixelFiredAt,
     pub customer: CustomerData,
+    pub ttclid: Option<CookieValue>,
+    pub ttp: Option<CookieValue>,
+    pub tiktok_event_ids: EventIds,
 }
 
 #[derive(Debug)]
@@ -121,20 +124,27 @@ async fn upsert_round<'a>(
         event_ids,
         pixel_fired_at,
         customer,
+        ttclid,
+        ttp,
+        tiktok_event_ids,
+        tiktok_ph,
     } = cols;
     let [em, ph, fn_, ln, ge, db, ct, st, zp, country, external_id] = customer;
     // The UNNEST alias names every argument's column, in the order of the arguments below.
     let rows = sqlx::query!(
         r#"INSERT INTO clicks (click_id, campaign_id, fbclid, fbc, fbp, event_source_url,
             referrer_url, client_ip_address, client_user_agent, consent, event_ids,
-            em, ph, fn, ln, ge, db, ct, st, zp, country, external_id, pixel_fired_at)
+            em, ph, fn, ln, ge, db, ct, st, zp, country, external_id, pixel_fired_at,
+            ttclid, ttp, tiktok_event_ids, tiktok_ph)
          SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[],
             $6::text[], $7::text[], $8::text[], $9::text[], $10::bool[], $11::jsonb[],
             $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[],
-            $18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::jsonb[])
+            $18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::jsonb[],
+            $24::text[], $25::text[], $26::jsonb[], $27::text[])
             AS u(click_id, campaign_id, fbclid, fbc, fbp, event_source_url, referrer_url,
             client_ip_address, client_user_agent, consent, event_ids,
-            em, ph, fn, ln, ge, db, ct, st, zp, country, external_id, pixel_fired_at)
+            em, ph, fn, ln, ge, db, ct, st, zp, country, external_id, pixel_fired_at,
+            ttclid, ttp, tiktok_event_ids, tiktok_ph)
          ON CONFLICT (click_id) DO UPDATE SET
             fbclid = COALESCE(clicks.fbclid, EXCLUDED.fbclid),
             fbc = COALESCE(clicks.fbc, EXCLUDED.fbc),
@@ -158,6 +168,12 @@ async fn upsert_round<'a>(
             zp = COALESCE(clicks.zp, EXCLUDED.zp),
             country = COALESCE(clicks.country, EXCLUDED.country),
             external_id = COALESCE(clicks.external_id, EXCLUDED.external_id),
+            ttclid = COALESCE(clicks.ttclid, EXCLUDED.ttclid),
+            ttp = COALESCE(clicks.ttp, EXCLUDED.ttp),
+            tiktok_event_ids = EXCLUDED.tiktok_event_ids || clicks.tiktok_event_ids,
+            -- TikTok's digest follows the phone it was made from (see CustomerData::or).
+            tiktok_ph = CASE WHEN clicks.ph IS NULL THEN EXCLUDED.tiktok_ph
+                ELSE clicks.tiktok_ph END,
             updated_at = now()
          WHERE clicks.campaign_id = EXCLUDED.campaign_id
          RETURNING click_id, (xmax = 0) AS "inserted!",
@@ -185,6 +201,10 @@ async fn upsert_round<'a>(
         &country as &[Option<String>],
         &external_id as &[Option<String>],
         &pixel_fired_at as &[Json<BTreeMap<String, i64>>],
+        &ttclid as &[Option<String>],
+        &ttp as &[Option<String>],
+        &tiktok_event_ids as &[Json<BTreeMap<String, String>>],
+        &tiktok_ph as &[Option<String>],
     )
     .fetch_all(&mut **tx)
     .await?;
@@ -210,6 +230,10 @@ struct Columns {
     event_ids: Vec<Json<BTreeMap<String, String>>>,
     pixel_fired_at: Vec<Json<BTreeMap<String, i64>>>,
     customer: [Vec<Option<String>>; 11],
+    ttclid: Vec<Option<String>>,
+    ttp: Vec<Option<String>>,
+    tiktok_event_ids: Vec<Json<BTreeMap<String, String>>>,
+    tiktok_ph: Vec<Option<String>>,
 }
 
 impl Columns {
@@ -234,6 +258,13 @@ impl Columns {
         for (col, v) in self.customer.iter_mut().zip(c.customer.to_columns()) {
             col.push(v);
         }
+        self.ttclid
+            .push(s(c.ttclid.as_ref().map(CookieValue::as_str)));
+        self.ttp.push(s(c.ttp.as_ref().map(CookieValue::as_str)));
+        self.tiktok_event_ids
+            .push(Json(c.tiktok_event_ids.as_map().clone()));
+        self.tiktok_ph
+            .push(s(c.customer.tiktok_ph().map(|h| h.as_str())));
     }
 }
 
@@ -266,6 +297,10 @@ struct ClickRow {
     zp: Option<String>,
     country: Option<String>,
     external_id: Option<String>,
+    ttclid: Option<String>,
+    ttp: Option<String>,
+    tiktok_event_ids: Json<BTreeMap<String, String>>,
+    tiktok_ph: Option<String>,
 }
 
 impl From<ClickRow> for Click {
@@ -299,7 +334,11 @@ impl From<ClickRow> for Click {
                 r.zp,
                 r.country,
                 r.external_id,
-            ]),
+            ])
+            .with_tiktok_ph(r.tiktok_ph),
+            ttclid: r.ttclid,
+            ttp: r.ttp,
+            tiktok_event_ids: EventIds::from_stored(r.tiktok_event_ids.0),
         }
     }
 }
@@ -315,7 +354,9 @@ pub async fn find<'e>(
             k.client_ip_address, k.client_user_agent, k.consent,
             k.event_ids AS "event_ids: Json<BTreeMap<String, String>>",
             k.pixel_fired_at AS "pixel_fired_at: Json<BTreeMap<String, i64>>",
-            k.em, k.ph, k.fn AS fn_, k.ln, k.ge, k.db, k.ct, k.st, k.zp, k.country, k.external_id
+            k.em, k.ph, k.fn AS fn_, k.ln, k.ge, k.db, k.ct, k.st, k.zp, k.country, k.external_id,
+            k.ttclid, k.ttp,
+            k.tiktok_event_ids AS "tiktok_event_ids: Json<BTreeMap<String, String>>", k.tiktok_ph
         FROM clicks k JOIN campaigns c ON c.id = k.campaign_id
         WHERE k.click_id = $1"#,
         click_id
@@ -337,7 +378,9 @@ pub async fn find_many(
             k.client_ip_address, k.client_user_agent, k.consent,
             k.event_ids AS "event_ids: Json<BTreeMap<String, String>>",
             k.pixel_fired_at AS "pixel_fired_at: Json<BTreeMap<String, i64>>",
-            k.em, k.ph, k.fn AS fn_, k.ln, k.ge, k.db, k.ct, k.st, k.zp, k.country, k.external_id
+            k.em, k.ph, k.fn AS fn_, k.ln, k.ge, k.db, k.ct, k.st, k.zp, k.country, k.external_id,
+            k.ttclid, k.ttp,
+            k.tiktok_event_ids AS "tiktok_event_ids: Json<BTreeMap<String, String>>", k.tiktok_ph
         FROM clicks k JOIN campaigns c ON c.id = k.campaign_id
         WHERE k.click_id = ANY($1)"#,
         click_ids as &[&str]

@@ -44,6 +44,8 @@ struct ConversionRow {
     zp: Option<String>,
     country: Option<String>,
     external_id: Option<String>,
+    ttclid: Option<String>,
+    tiktok_ph: Option<String>,
 }
 
 impl From<ConversionRow> for Conversion {
@@ -82,7 +84,9 @@ impl From<ConversionRow> for Conversion {
                 r.zp,
                 r.country,
                 r.external_id,
-            ]),
+            ])
+            .with_tiktok_ph(r.tiktok_ph),
+            ttclid: r.ttclid,
         }
     }
 }
@@ -194,6 +198,8 @@ struct Columns {
     event_source_url: Vec<Option<String>>,
     params: Vec<Option<serde_json::Value>>,
     customer: [Vec<Option<String>>; 11],
+    ttclid: Vec<Option<String>>,
+    tiktok_ph: Vec<Option<String>>,
 }
 
 impl Columns {
@@ -221,6 +227,9 @@ impl Columns {
         for (col, v) in self.customer.iter_mut().zip(c.customer.to_columns()) {
             col.push(v);
         }
+        self.ttclid.push(c.ttclid.clone());
+        self.tiktok_ph
+            .push(c.customer.tiktok_ph().map(|h| h.as_str().to_owned()));
     }
 }
 
@@ -256,6 +265,8 @@ pub async fn insert_many(
         event_source_url,
         params,
         customer,
+        ttclid,
+        tiktok_ph,
     } = cols;
     let [em, ph, fn_, ln, ge, db, ct, st, zp, country, external_id] = customer;
     // The UNNEST alias names every argument's column, in the order of the arguments below.
@@ -263,17 +274,17 @@ pub async fn insert_many(
         r#"INSERT INTO conversions (click_id, click_row_id, campaign_id, campaign_hint, tracker,
             raw_status, status, txid, payout, currency, received_at, event_time, state,
             event_name, failure_reason, ip, user_agent, fbclid, event_source_url, params,
-            em, ph, fn, ln, ge, db, ct, st, zp, country, external_id)
+            em, ph, fn, ln, ge, db, ct, st, zp, country, external_id, ttclid, tiktok_ph)
          SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[],
             $6::text[], $7::text[], $8::text[], $9::float8[], $10::text[], $11::timestamptz[],
             $12::timestamptz[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[],
             $18::text[], $19::text[], $20::jsonb[], $21::text[], $22::text[], $23::text[],
             $24::text[], $25::text[], $26::text[], $27::text[], $28::text[], $29::text[],
-            $30::text[], $31::text[])
+            $30::text[], $31::text[], $32::text[], $33::text[])
             AS u(click_id, click_row_id, campaign_id, campaign_hint, tracker,
             raw_status, status, txid, payout, currency, received_at, event_time, state,
             event_name, failure_reason, ip, user_agent, fbclid, event_source_url, params,
-            em, ph, fn, ln, ge, db, ct, st, zp, country, external_id)
+            em, ph, fn, ln, ge, db, ct, st, zp, country, external_id, ttclid, tiktok_ph)
          ON CONFLICT ON CONSTRAINT conversions_dedup_key DO NOTHING
          RETURNING id, click_id, status, txid"#,
         &click_id,
@@ -307,6 +318,8 @@ pub async fn insert_many(
         &zp as &[Option<String>],
         &country as &[Option<String>],
         &external_id as &[Option<String>],
+        &ttclid as &[Option<String>],
+        &tiktok_ph as &[Option<String>],
     )
     .fetch_all(&mut **tx)
     .await?;
@@ -346,7 +359,7 @@ pub async fn find(pool: &PgPool, id: i64) -> Result<Option<Conversion>, sqlx::Er
             status, txid, payout, currency, received_at, event_time,
             state AS "state: ConversionState", event_name, failure_reason, ip, user_agent,
             fbclid, event_source_url, params, em, ph, fn AS fn_, ln, ge, db, ct, st, zp, country,
-            external_id
+            external_id, ttclid, tiktok_ph
          FROM conversions WHERE id = $1"#,
         id
     )
@@ -367,7 +380,7 @@ pub async fn unmatched_before(
             status, txid, payout, currency, received_at, event_time,
             state AS "state: ConversionState", event_name, failure_reason, ip, user_agent,
             fbclid, event_source_url, params, em, ph, fn AS fn_, ln, ge, db, ct, st, zp, country,
-            external_id
+            external_id, ttclid, tiktok_ph
          FROM conversions WHERE click_id = $1 AND id < $2 AND state = 'unmatched' ORDER BY id"#,
         click_id,
         id
@@ -388,7 +401,7 @@ pub async fn find_for_update(
             status, txid, payout, currency, received_at, event_time,
             state AS "state: ConversionState", event_name, failure_reason, ip, user_agent,
             fbclid, event_source_url, params, em, ph, fn AS fn_, ln, ge, db, ct, st, zp, country,
-            external_id
+            external_id, ttclid, tiktok_ph
          FROM conversions WHERE id = $1 FOR UPDATE"#,
         id
     )

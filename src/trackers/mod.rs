@@ -45,6 +45,7 @@ pub const PARAMETER_NAMES: &[&str] = &[
     "user_agent",
     "ua",
     "fbclid",
+    "ttclid",
     "external_id",
     "em",
     "ph",
@@ -72,7 +73,7 @@ pub const DEFAULT_STATUS: &str = "sale";
 
 /// Parameters never kept with a conversion: the secret, and personal data (hashed into its own
 /// columns, where retention and erasure find it).
-const NOT_KEPT: &[&str] = &["key", "ip", "user_agent", "ua", "fbclid"];
+const NOT_KEPT: &[&str] = &["key", "ip", "user_agent", "ua", "fbclid", "ttclid"];
 /// At most this many parameters, each value cut to this many characters, are kept.
 const KEPT_MAX: usize = 64;
 const KEPT_VALUE_MAX: usize = 256;
@@ -160,6 +161,8 @@ pub struct Postback {
     pub ip: Option<IpAddr>,
     pub user_agent: Option<UserAgent>,
     pub fbclid: Option<CookieValue>,
+    /// TikTok's click id, when the tracker passes it on (Keitaro `{sub_id_N}`).
+    pub ttclid: Option<CookieValue>,
     /// `url` / `event_source_url`: the page the conversion happened on, when the tracker knows it.
     pub event_source_url: Option<HttpUrl>,
     pub customer: CustomerData,
@@ -189,4 +192,52 @@ pub enum PostbackError {
         field: &'static str,
         error: ParseError,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::params::{parse_urlencoded, Params};
+
+    fn params(q: &str) -> Params {
+        Params::from_pairs(parse_urlencoded(q.as_bytes()).unwrap())
+    }
+
+    fn conv(t: Tracker, q: &str) -> Postback {
+        match parse(t, &params(q), Utc::now()).unwrap() {
+            Parsed::Conversion(p) => *p,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_dialect_takes_ttclid_as_an_identifier_not_a_kept_param() {
+        for t in Tracker::ALL {
+            let q = match t {
+                Tracker::Generic => "click_id=a&ttclid=E.C.P.Tt-1&ph=%2B16505551212&s1=x",
+                _ => "subid=a&clickid=a&cid=a&click_id=a&ttclid=E.C.P.Tt-1&ph=%2B16505551212&s1=x",
+            };
+            let p = conv(t, q);
+            assert_eq!(p.ttclid.unwrap().as_str(), "E.C.P.Tt-1", "{t:?}");
+            assert_eq!(p.params.get("s1").and_then(|v| v.as_str()), Some("x"));
+            assert!(p.params.get("ttclid").is_none(), "{t:?} kept ttclid");
+            // sha256("+16505551212"): TikTok's digest, next to Meta's.
+            assert_eq!(
+                p.customer.tiktok_ph().unwrap().as_str(),
+                "1e231c66011e7a2d867a9cfae267a6aff103cf4913640b6e71a99850fc0ffbc8"
+            );
+        }
+        let bad = parse(
+            Tracker::Keitaro,
+            &params("subid=a&ttclid=a%20b"),
+            Utc::now(),
+        );
+        assert!(matches!(
+            bad,
+            Err(PostbackError::Invalid {
+                field: "ttclid",
+                ..
+            })
+        ));
+    }
 }

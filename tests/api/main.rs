@@ -27,6 +27,7 @@ mod tag;
 mod tag_browser;
 mod tag_install;
 mod test_event;
+mod tiktok_capture;
 mod tiktok_client;
 mod token_encryption;
 mod ui_browser;

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use capi_bridge::domain::{AccessToken, AttemptOutcome, Sha256Hash};
 use capi_bridge::platforms::tiktok::client::TikTokClient;
-use capi_bridge::platforms::tiktok::event::{tiktok_event, tiktok_phone_digest, TikTokEventInput};
+use capi_bridge::platforms::tiktok::event::{tiktok_event, TikTokEventInput};
 use capi_bridge::platforms::tiktok::TikTok;
 use capi_bridge::platforms::{Answer, Destination, Platform, Verdict};
 use chrono::Utc;
@@ -55,6 +55,13 @@ async fn fake(answer: FakeTikTok) -> MockServer {
     server
 }
 
+/// TikTok's digest of a raw phone, as capture stores it.
+fn phone_digest(raw: &str) -> Sha256Hash {
+    use sha2::{Digest, Sha256};
+    let e164 = capi_bridge::domain::tiktok_phone(raw).unwrap();
+    Sha256Hash::from_stored(hex::encode(Sha256::digest(e164.as_bytes())))
+}
+
 fn email() -> Sha256Hash {
     Sha256Hash::from_stored("a".repeat(64))
 }
@@ -62,7 +69,7 @@ fn email() -> Sha256Hash {
 #[tokio::test]
 async fn events_reach_tiktok_with_the_token_only_in_the_header() {
     let server = fake(FakeTikTok::ok()).await;
-    let (email, phone) = (email(), tiktok_phone_digest("+1 213 373 4253").unwrap());
+    let (email, phone) = (email(), phone_digest("+1 213 373 4253"));
     let events = [
         event("sale-1", Some(&email), Some(&phone)),
         event("sale-2", None, None),

@@ -2,7 +2,6 @@
 //! arrival (`shared/reference/tiktok-events.md`). Pure: no clock, no database.
 
 use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
 
 use crate::domain::Sha256Hash;
 
@@ -20,7 +19,7 @@ pub struct TikTokEventInput<'a> {
     /// The `_ttp` cookie.
     pub ttp: Option<&'a str>,
     pub email: Option<&'a Sha256Hash>,
-    /// TikTok's phone digest ([`tiktok_phone_digest`]), not Meta's.
+    /// TikTok's phone digest (stored on arrival, `crate::domain::tiktok_phone`), not Meta's.
     pub phone: Option<&'a Sha256Hash>,
     pub external_id: Option<&'a Sha256Hash>,
     pub ip: Option<&'a str>,
@@ -74,88 +73,9 @@ fn put(object: &mut Map<String, Value>, key: &str, value: Option<&str>) {
     }
 }
 
-/// TikTok's phone digest: SHA-256 hex of the number in E.164 *with* the leading `+`
-/// (`+12133734253`), where Meta hashes the digits alone. Separators (spaces, `-`, `.`, parens)
-/// are dropped and a leading `00` is read as `+`; the number must then start with a country
-/// code (E.164 has none starting with 0) and have 7 to 15 digits. A value that already is a
-/// SHA-256 digest is kept, lowercased. Anything else is `None`: no digest beats a wrong one.
-pub fn tiktok_phone_digest(raw: &str) -> Option<Sha256Hash> {
-    let s = raw.trim();
-    if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        // `from_stored` is the only public way in for a digest; this one is checked just above.
-        return Some(Sha256Hash::from_stored(s.to_ascii_lowercase()));
-    }
-    let rest = s.strip_prefix('+').unwrap_or(s);
-    if !rest
-        .chars()
-        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')'))
-    {
-        return None;
-    }
-    let digits: String = rest.chars().filter(char::is_ascii_digit).collect();
-    let digits = match digits.strip_prefix("00") {
-        Some(d) if !s.starts_with('+') => d.to_owned(),
-        _ => digits,
-    };
-    if !(7..=15).contains(&digits.len()) || digits.starts_with('0') {
-        return None;
-    }
-    let e164 = format!("+{digits}");
-    Some(Sha256Hash::from_stored(hex::encode(Sha256::digest(
-        e164.as_bytes(),
-    ))))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const PLUS_1_213: &str = "9f7ec22d72092cd3c0b58726ed9c2d91b92e51a3f29837508fb2948bb22dd2fd";
-    const PLUS_49: &str = "536afd523e19dc83fccba822ef5e4ca646111314aaf0aa286667c5bea18dd70b";
-
-    #[test]
-    fn phone_digests_hash_e164_with_the_plus() {
-        let table: [(&str, Option<&str>); 16] = [
-            // The reference's example number, written the ways trackers send it.
-            ("+12133734253", Some(PLUS_1_213)),
-            ("12133734253", Some(PLUS_1_213)),
-            (" +1 (213) 373-4253 ", Some(PLUS_1_213)),
-            ("+1.213.373.4253", Some(PLUS_1_213)),
-            ("0012133734253", Some(PLUS_1_213)),
-            ("+49 151 12345678", Some(PLUS_49)),
-            ("004915112345678", Some(PLUS_49)),
-            // Already a digest: kept, lowercased.
-            (
-                "9F7EC22D72092CD3C0B58726ED9C2D91B92E51A3F29837508FB2948BB22DD2FD",
-                Some(PLUS_1_213),
-            ),
-            ("", None),
-            ("   ", None),
-            ("not a phone", None),
-            ("+1 213 373 4253 ext 5", None),
-            ("0151 12345678", None),
-            ("12345", None),
-            ("+1234567890123456", None),
-            ("1+2133734253", None),
-        ];
-        for (raw, want) in table {
-            assert_eq!(
-                tiktok_phone_digest(raw).as_ref().map(Sha256Hash::as_str),
-                want,
-                "{raw:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn the_digest_is_sha256_of_plus_digits() {
-        let want = hex::encode(Sha256::digest(b"+12133734253"));
-        assert_eq!(
-            tiktok_phone_digest("+1 213 373 4253").unwrap().as_str(),
-            want
-        );
-        assert_eq!(want, PLUS_1_213);
-    }
 
     fn digest(c: char) -> Sha256Hash {
         Sha256Hash::from_stored(c.to_string().repeat(64))

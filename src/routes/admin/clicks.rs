@@ -28,6 +28,12 @@ pub async fn get(
         .iter()
         .map(|(f, h)| (f.name().to_owned(), Value::String(h.as_str().to_owned())))
         .collect();
+    let tiktok_hashes: Map<String, Value> = c
+        .customer
+        .tiktok_ph()
+        .map(|h| ("ph".to_owned(), Value::String(h.as_str().to_owned())))
+        .into_iter()
+        .collect();
     Ok(HttpResponse::Ok().json(json!({
         "click_id": c.click_id,
         "campaign": c.campaign_key,
@@ -44,6 +50,11 @@ pub async fn get(
         "event_ids": c.event_ids.as_map(),
         "pixel_fired_at": c.pixel_fired_at.as_map(),
         "user_data_hashes": hashes,
+        "ttclid": c.ttclid,
+        "ttp": c.ttp,
+        "tiktok_event_ids": c.tiktok_event_ids.as_map(),
+        // TikTok's own phone digest (E.164 with '+'); email and external_id are Meta's digests.
+        "tiktok_user_data_hashes": tiktok_hashes,
     })))
 }
 

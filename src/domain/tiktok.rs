@@ -1,0 +1,81 @@
+//! TikTok's normalisation where it differs from Meta's (`shared/reference/tiktok-events.md`).
+//! Email (trim, lowercase) and external_id (SHA-256 of the id) hash the same way for both
+//! platforms, so only the phone has a TikTok digest of its own.
+
+use super::{CustomerField, ParseError};
+
+/// The phone in E.164 *with* the leading `+` (`+16505551212`), which TikTok hashes; Meta hashes
+/// the same digits without it. The digits follow Meta's rule (country code included, an
+/// international `00` prefix dropped), so both digests always describe the same number.
+pub fn normalise_phone(raw: &str) -> Result<String, ParseError> {
+    Ok(format!("+{}", CustomerField::Ph.normalise(raw)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::CustomerData;
+
+    #[test]
+    fn phones_become_e164_with_the_plus() {
+        for (raw, e164) in [
+            ("+1 (650) 555-1212", "+16505551212"),
+            ("16505551212", "+16505551212"),
+            ("+44 20 7946 0958", "+442079460958"),
+            ("0044 20 7946 0958", "+442079460958"),
+            (" +49-30-901820 ", "+4930901820"),
+        ] {
+            assert_eq!(normalise_phone(raw).unwrap(), e164, "{raw:?}");
+        }
+        for bad in ["", "12", "phone", "+1234567890123456"] {
+            assert!(normalise_phone(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn the_references_number_hashes_to_its_digest() {
+        use sha2::{Digest, Sha256};
+        // sha256("+12133734253"): the reference's E.164 example, as TikTok hashes it.
+        let e164 = normalise_phone(" +1 (213) 373-4253 ").unwrap();
+        assert_eq!(
+            hex::encode(Sha256::digest(e164.as_bytes())),
+            "9f7ec22d72092cd3c0b58726ed9c2d91b92e51a3f29837508fb2948bb22dd2fd"
+        );
+    }
+
+    #[test]
+    fn a_raw_phone_gets_both_digests_and_a_digest_only_metas() {
+        let mut c = CustomerData::default();
+        c.set_raw(CustomerField::Ph, "+1 (650) 555-1212").unwrap();
+        // sha256("16505551212"), Meta's published vector, and sha256("+16505551212").
+        assert_eq!(
+            c.get(CustomerField::Ph).unwrap().as_str(),
+            "e323ec626319ca94ee8bff2e4c87cf613be6ea19919ed1364124e16807ab3176"
+        );
+        assert_eq!(
+            c.tiktok_ph().unwrap().as_str(),
+            "1e231c66011e7a2d867a9cfae267a6aff103cf4913640b6e71a99850fc0ffbc8"
+        );
+        let mut pre = CustomerData::default();
+        let digest = "e323ec626319ca94ee8bff2e4c87cf613be6ea19919ed1364124e16807ab3176";
+        pre.set_raw(CustomerField::Ph, digest).unwrap();
+        assert_eq!(pre.get(CustomerField::Ph).unwrap().as_str(), digest);
+        assert_eq!(pre.tiktok_ph(), None);
+    }
+
+    #[test]
+    fn tiktoks_digest_follows_the_phone_it_was_made_from_when_merging() {
+        let phone = |raw: &str| {
+            let mut c = CustomerData::default();
+            c.set_raw(CustomerField::Ph, raw).unwrap();
+            c
+        };
+        let us = phone("+16505551212");
+        let uk = phone("+442079460958");
+        assert_eq!(us.clone().or(&uk), us);
+        assert_eq!(CustomerData::default().or(&uk), uk);
+        // A pre-hashed phone is kept with no TikTok digest, not paired with another number's.
+        let pre = phone("e323ec626319ca94ee8bff2e4c87cf613be6ea19919ed1364124e16807ab3176");
+        assert_eq!(pre.clone().or(&uk).tiktok_ph(), None);
+    }
+}

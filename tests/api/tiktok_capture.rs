@@ -1,0 +1,346 @@
+//! TikTok's identifiers on clicks and postbacks (`ttclid`, `_ttp`, the TikTok pixel's event
+//! ids) and TikTok's own phone digest, computed on arrival next to Meta's; erasure and
+//! retention clear them like the rest of the personal data.
+
+use std::time::Duration;
+
+use capi_bridge::storage::privacy::apply_retention;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+const TTCLID: &str = "E.C.P.CqgBx9Z3eWc-Ab_1";
+const TTP: &str = "2Nf3kJ8qL0xYzAbCdEfGhIjKlMn";
+/// sha256("16505551212"): Meta's published vector for "+1 (650) 555-1212".
+const META_PH: &str = "e323ec626319ca94ee8bff2e4c87cf613be6ea19919ed1364124e16807ab3176";
+/// sha256("+16505551212"): TikTok's E.164 with the '+'.
+const TIKTOK_PH: &str = "1e231c66011e7a2d867a9cfae267a6aff103cf4913640b6e71a99850fc0ffbc8";
+
+async fn column(app: &TestApp, table: &str, click_id: &str, column: &str) -> Option<String> {
+    sqlx::query_scalar(&format!(
+        "SELECT {column}::text FROM {table} WHERE click_id = $1"
+    ))
+    .bind(click_id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap_or_else(|e| panic!("{table} {click_id}: {e}"))
+}
+
+async fn clicks_stored(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM clicks")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_click_keeps_tiktoks_ids_and_both_phone_digests() {
+    let app = spawn_app().await;
+    app.create_campaign("offer1", json!({})).await;
+
+    let resp = app
+        .register_click_public(json!({
+            "campaign": "offer1", "click_id": "tt-1",
+            "ttclid": TTCLID, "ttp": TTP,
+            "tiktok_event_ids": {"CompletePayment": "tt-ev-1", "SubmitForm": "tt-ev-2"},
+            "event_ids": {"Purchase": "fb-ev-1"},
+            "ph": "+1 (650) 555-1212"
+        }))
+        .await;
+    assert_eq!(resp.status(), 201);
+    let body: Value = resp.json().await.unwrap();
+    assert!(body.get("ignored").is_none(), "{body}");
+
+    let view = app.admin_get("/admin/v1/clicks/tt-1").await;
+    assert_eq!(view["ttclid"], TTCLID);
+    assert_eq!(view["ttp"], TTP);
+    assert_eq!(
+        view["tiktok_event_ids"],
+        json!({"CompletePayment": "tt-ev-1", "SubmitForm": "tt-ev-2"})
+    );
+    // Meta's event ids are Meta's alone.
+    assert_eq!(view["event_ids"], json!({"Purchase": "fb-ev-1"}));
+    assert_eq!(view["user_data_hashes"], json!({"ph": META_PH}));
+    assert_eq!(view["tiktok_user_data_hashes"], json!({"ph": TIKTOK_PH}));
+    assert_eq!(
+        column(&app, "clicks", "tt-1", "tiktok_ph").await.as_deref(),
+        Some(TIKTOK_PH)
+    );
+
+    // A later registration fills what is missing and never replaces what is stored.
+    let resp = app
+        .register_click_public(json!({
+            "campaign": "offer1", "click_id": "tt-1",
+            "ttclid": "other", "ttp": "other",
+            "tiktok_event_ids": {"CompletePayment": "tt-ev-9", "ViewContent": "tt-ev-3"},
+            "ph": "+44 20 7946 0958"
+        }))
+        .await;
+    assert_eq!(resp.status(), 200);
+    let view = app.admin_get("/admin/v1/clicks/tt-1").await;
+    assert_eq!(view["ttclid"], TTCLID);
+    assert_eq!(view["ttp"], TTP);
+    assert_eq!(
+        view["tiktok_event_ids"],
+        json!({"CompletePayment": "tt-ev-1", "SubmitForm": "tt-ev-2", "ViewContent": "tt-ev-3"})
+    );
+    assert_eq!(view["tiktok_user_data_hashes"], json!({"ph": TIKTOK_PH}));
+}
+
+#[tokio::test]
+async fn an_image_pixel_click_carries_tiktoks_fields_as_query_parameters() {
+    let app = spawn_app().await;
+    app.create_campaign("offer1", json!({})).await;
+
+    let resp = app
+        .client
+        .get(app.url(&format!(
+            "/v1/clicks?campaign=offer1&click_id=tt-get&ttclid={}&ttp={TTP}\
+             &tiktok_event_ids%5BSubmitForm%5D=tt-ev-5&ph={}",
+            urlencode(TTCLID),
+            urlencode("16505551212")
+        )))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+
+    let view = app.admin_get("/admin/v1/clicks/tt-get").await;
+    assert_eq!(view["ttclid"], TTCLID);
+    assert_eq!(view["ttp"], TTP);
+    assert_eq!(view["tiktok_event_ids"], json!({"SubmitForm": "tt-ev-5"}));
+    assert_eq!(view["user_data_hashes"], json!({"ph": META_PH}));
+    assert_eq!(view["tiktok_user_data_hashes"], json!({"ph": TIKTOK_PH}));
+}
+
+#[tokio::test]
+async fn malformed_tiktok_fields_are_refused_by_name_and_nothing_is_stored() {
+    let app = spawn_app().await;
+    app.create_campaign("offer1", json!({})).await;
+
+    let cases = [
+        ("ttclid", json!("has space")),
+        ("ttclid", json!("tt\u{e9}")),
+        ("ttp", json!("a\tb")),
+        ("tiktok_event_ids", json!({"CompletePayment": "with space"})),
+        ("tiktok_event_ids", json!({"": "x"})),
+        ("tiktok_event_ids", json!({"Bad/Name": "x"})),
+    ];
+    for (field, value) in cases {
+        for public in [true, false] {
+            let body = json!({"campaign": "offer1", "click_id": "tt-bad", field: value.clone()});
+            let resp = if public {
+                app.register_click_public(body).await
+            } else {
+                app.register_click(body).await
+            };
+            let detail = assert_problem(resp, 422, "invalid_field").await;
+            assert!(detail.starts_with(field), "{field} {value}: {detail}");
+        }
+    }
+    // A wrong type is the body's error, not a stored click either.
+    let resp = app
+        .register_click(json!({"campaign": "offer1", "click_id": "tt-bad", "ttclid": 5}))
+        .await;
+    assert_problem(resp, 400, "invalid_body").await;
+    assert_eq!(clicks_stored(&app).await, 0);
+}
+
+#[tokio::test]
+async fn a_browsers_oversize_tiktok_values_are_dropped_and_named() {
+    let app = spawn_app().await;
+    app.create_campaign("offer1", json!({})).await;
+
+    let resp = app
+        .register_click_public(json!({
+            "campaign": "offer1", "click_id": "tt-big",
+            "ttclid": "a".repeat(513), "ttp": TTP,
+            "tiktok_event_ids": {"SubmitForm": "x".repeat(101)}
+        }))
+        .await;
+    assert_eq!(resp.status(), 201);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["ignored"], json!(["tiktok_event_ids", "ttclid"]));
+    let view = app.admin_get("/admin/v1/clicks/tt-big").await;
+    assert_eq!(view["ttclid"], Value::Null);
+    assert_eq!(view["ttp"], TTP);
+    assert_eq!(view["tiktok_event_ids"], json!({}));
+
+    // From a server-side caller the same values are a 422.
+    let resp = app
+        .register_click(json!({
+            "campaign": "offer1", "click_id": "tt-big2", "ttclid": "a".repeat(513)
+        }))
+        .await;
+    let detail = assert_problem(resp, 422, "invalid_field").await;
+    assert!(detail.starts_with("ttclid"), "{detail}");
+}
+
+#[tokio::test]
+async fn a_pre_hashed_phone_gets_no_tiktok_digest() {
+    let app = spawn_app().await;
+    app.create_campaign("offer1", json!({})).await;
+    let resp = app
+        .register_click(json!({"campaign": "offer1", "click_id": "tt-pre", "ph": META_PH}))
+        .await;
+    assert_eq!(resp.status(), 201);
+    let view = app.admin_get("/admin/v1/clicks/tt-pre").await;
+    assert_eq!(view["user_data_hashes"], json!({"ph": META_PH}));
+    assert_eq!(view["tiktok_user_data_hashes"], json!({}));
+}
+
+async fn postback_with_ttclid(app: &TestApp, click_id: &str) -> Value {
+    let resp = app
+        .postback(
+            "keitaro",
+            &format!(
+                "subid={click_id}&status=lead&tid=T1&ttclid={}&ph={}&sub_id_3=kept",
+                urlencode(TTCLID),
+                urlencode("+1 (650) 555-1212")
+            ),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    resp.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_postbacks_ttclid_and_phone_digests_are_stored_on_the_conversion() {
+    let app = spawn_app().await;
+    app.create_campaign("offer1", json!({})).await;
+    assert_eq!(
+        app.register_click(json!({"campaign": "offer1", "click_id": "tt-pb"}))
+            .await
+            .status(),
+        201
+    );
+    let body = postback_with_ttclid(&app, "tt-pb").await;
+    assert_eq!(body["status"], "accepted", "{body}");
+
+    assert_eq!(
+        column(&app, "conversions", "tt-pb", "ttclid")
+            .await
+            .as_deref(),
+        Some(TTCLID)
+    );
+    assert_eq!(
+        column(&app, "conversions", "tt-pb", "ph").await.as_deref(),
+        Some(META_PH)
+    );
+    assert_eq!(
+        column(&app, "conversions", "tt-pb", "tiktok_ph")
+            .await
+            .as_deref(),
+        Some(TIKTOK_PH)
+    );
+    // An identifier, not a visible parameter: like fbclid, absent from the kept params.
+    let params: Value = serde_json::from_str(
+        &column(&app, "conversions", "tt-pb", "params")
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(params["sub_id_3"], "kept", "{params}");
+    assert!(params.get("ttclid").is_none(), "{params}");
+    assert!(params.get("ph").is_none(), "{params}");
+
+    // A malformed ttclid is refused by name, and nothing is recorded.
+    let resp = app
+        .postback("keitaro", "subid=tt-pb&status=sale&tid=T2&ttclid=a%20b")
+        .await;
+    assert!(resp.status().is_client_error(), "{}", resp.status());
+    let text = resp.text().await.unwrap();
+    assert!(text.contains("ttclid"), "{text}");
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM conversions")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+async fn conversion_tiktok(app: &TestApp, click_id: &str) -> (Option<String>, Option<String>) {
+    (
+        column(app, "conversions", click_id, "ttclid").await,
+        column(app, "conversions", click_id, "tiktok_ph").await,
+    )
+}
+
+#[tokio::test]
+async fn erasure_clears_tiktoks_identifiers_and_digests() {
+    let app = spawn_app().await;
+    app.create_campaign("offer1", json!({})).await;
+    let click = json!({
+        "campaign": "offer1", "click_id": "tt-er", "ttclid": TTCLID, "ttp": TTP,
+        "tiktok_event_ids": {"SubmitForm": "tt-ev-1"}, "ph": "+16505551212"
+    });
+    assert_eq!(app.register_click(click).await.status(), 201);
+    postback_with_ttclid(&app, "tt-er").await;
+    assert_eq!(
+        conversion_tiktok(&app, "tt-er").await,
+        (Some(TTCLID.into()), Some(TIKTOK_PH.into()))
+    );
+
+    let resp = app
+        .admin(Method::DELETE, "/admin/v1/clicks/tt-er", None)
+        .await;
+    assert_eq!(resp.status(), 200);
+    let erased: Value = resp.json().await.unwrap();
+    assert_eq!(erased["clicks_deleted"], 1);
+    assert_eq!(erased["conversions_scrubbed"], 1);
+    assert_eq!(clicks_stored(&app).await, 0);
+    assert_eq!(conversion_tiktok(&app, "tt-er").await, (None, None));
+}
+
+#[tokio::test]
+async fn retention_clears_tiktoks_identifiers_and_digests_of_old_conversions() {
+    let app = spawn_app().await;
+    app.create_campaign("offer1", json!({})).await;
+    for id in ["tt-old", "tt-new"] {
+        assert_eq!(
+            app.register_click(json!({"campaign": "offer1", "click_id": id}))
+                .await
+                .status(),
+            201
+        );
+    }
+    // Only a ttclid and TikTok's digest: these alone make a conversion hold personal data.
+    for id in ["tt-old", "tt-new"] {
+        postback_with_ttclid(&app, id).await;
+    }
+    sqlx::query("UPDATE conversions SET ph = NULL")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    app.deliver().await;
+    sqlx::query(
+        "UPDATE conversions SET received_at = now() - interval '31 days' \
+         WHERE click_id = 'tt-old'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+
+    let thirty_days = Duration::from_secs(30 * 86400);
+    let report = apply_retention(&app.pool, thirty_days, thirty_days, 10)
+        .await
+        .unwrap();
+    assert_eq!(report.conversions_scrubbed, 1, "{report:?}");
+    assert_eq!(conversion_tiktok(&app, "tt-old").await, (None, None));
+    assert_eq!(
+        conversion_tiktok(&app, "tt-new").await,
+        (Some(TTCLID.into()), Some(TIKTOK_PH.into()))
+    );
+}
