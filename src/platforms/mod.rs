@@ -3,6 +3,7 @@
 //! row; claiming, leases, retries, splitting and metrics around it are shared by `delivery`.
 //! Adding a platform is one module here (see docs/architecture.md).
 
+mod http;
 pub mod meta;
 pub mod tiktok;
 

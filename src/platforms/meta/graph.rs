@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 
 use crate::domain::AccessToken;
+use crate::platforms::http;
 
 #[derive(Clone)]
 pub struct GraphClient {
@@ -67,11 +68,9 @@ pub enum SendResult {
 impl SendResult {
     /// No answer within the client's timeout.
     pub fn timed_out(&self) -> bool {
-        matches!(self, SendResult::Transport { message, .. } if message.starts_with(TIMEOUT))
+        matches!(self, SendResult::Transport { message, .. } if message.starts_with(http::TIMEOUT))
     }
 }
-
-const TIMEOUT: &str = "timeout";
 
 #[derive(Deserialize)]
 struct Success {
@@ -98,12 +97,7 @@ impl GraphClient {
         app_secret: Option<String>,
         timeout: Duration,
     ) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .pool_idle_timeout(Duration::from_secs(60))
-            .user_agent(concat!("capi-bridge/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+        let http = http::client(timeout)?;
         Ok(GraphClient {
             http,
             base_url: base_url.trim_end_matches('/').to_owned(),
@@ -133,24 +127,19 @@ impl GraphClient {
             Err(e) => {
                 return SendResult::Transport {
                     http_status: None,
-                    message: transport_message(&e),
+                    message: http::transport_message(&e),
                     retry_after: None,
                 }
             }
         };
         let status = resp.status().as_u16();
-        let retry_after = resp
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|s| s.trim().parse::<u64>().ok())
-            .map(|s| Duration::from_secs(s.min(86_400)));
+        let retry_after = http::retry_after(&resp);
         let bytes = match resp.bytes().await {
             Ok(b) => b,
             Err(e) => {
                 return SendResult::Transport {
                     http_status: Some(status),
-                    message: transport_message(&e),
+                    message: http::transport_message(&e),
                     retry_after,
                 }
             }
@@ -182,18 +171,6 @@ pub fn interpret(status: u16, body: &[u8], retry_after: Option<Duration>) -> Sen
             retry_after,
         },
     }
-}
-
-fn transport_message(e: &reqwest::Error) -> String {
-    // reqwest's Display names the URL, which holds no secret (the token is in the body).
-    let kind = if e.is_timeout() {
-        TIMEOUT
-    } else if e.is_connect() {
-        "connection failed"
-    } else {
-        "transport error"
-    };
-    format!("{kind}: {e}")
 }
 
 pub fn appsecret_proof(secret: &str, token: &str) -> String {

@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::domain::AccessToken;
+use crate::platforms::http;
 
 const TRACK_PATH: &str = "/open_api/v1.3/event/track/";
 
@@ -40,12 +41,7 @@ pub enum Reply {
 
 impl TikTokClient {
     pub fn new(base_url: &str, timeout: Duration) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .pool_idle_timeout(Duration::from_secs(60))
-            .user_agent(concat!("capi-bridge/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+        let http = http::client(timeout)?;
         Ok(TikTokClient {
             http,
             base_url: base_url.trim_end_matches('/').to_owned(),
@@ -71,18 +67,13 @@ impl TikTokClient {
             Err(e) => {
                 return Reply::Transport {
                     http_status: None,
-                    message: transport_message(&e),
+                    message: http::transport_message(&e),
                     retry_after: None,
                 }
             }
         };
         let status = resp.status().as_u16();
-        let retry_after = resp
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|s| s.trim().parse::<u64>().ok())
-            .map(|s| Duration::from_secs(s.min(86_400)));
+        let retry_after = http::retry_after(&resp);
         match resp.bytes().await {
             Ok(b) => Reply::Http {
                 status,
@@ -91,7 +82,7 @@ impl TikTokClient {
             },
             Err(e) => Reply::Transport {
                 http_status: Some(status),
-                message: transport_message(&e),
+                message: http::transport_message(&e),
                 retry_after,
             },
         }
@@ -109,18 +100,6 @@ pub fn body(batch: &Batch<'_>) -> Value {
         body["test_event_code"] = json!(code);
     }
     body
-}
-
-fn transport_message(e: &reqwest::Error) -> String {
-    // reqwest's Display names the URL, which holds no secret (the token is in a header).
-    let kind = if e.is_timeout() {
-        "timeout"
-    } else if e.is_connect() {
-        "connection failed"
-    } else {
-        "transport error"
-    };
-    format!("{kind}: {e}")
 }
 
 #[cfg(test)]
