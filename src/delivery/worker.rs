@@ -185,7 +185,10 @@ impl DeliveryWorker {
             // parked, and sent if the platform comes back with a token.
             for platform in PlatformKind::ALL {
                 targets.entry((c.id, *platform)).or_insert_with(|| {
-                    Err(format!("{} is not set up on this campaign", platform.name()))
+                    Err(format!(
+                        "{} is not set up on this campaign",
+                        platform.name()
+                    ))
                 });
             }
         }
