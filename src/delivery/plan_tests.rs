@@ -50,6 +50,14 @@ fn skipping(pixel: &str, token: &str) -> Result<Target, String> {
     })
 }
 
+/// The platforms' real limits.
+fn limits(kind: PlatformKind) -> Limits {
+    match kind {
+        PlatformKind::Meta => crate::platforms::meta::LIMITS,
+        PlatformKind::TikTok => crate::platforms::tiktok::LIMITS,
+    }
+}
+
 fn ids(evs: &[ClaimedEvent]) -> Vec<i64> {
     evs.iter().map(|e| e.id).collect()
 }
@@ -68,7 +76,7 @@ struct Shape {
 
 fn shape(p: Plan) -> Shape {
     Shape {
-        expire: ids(&p.expire),
+        expire: p.expire.iter().flat_map(|(_, e)| ids(e)).collect(),
         park: p.park.into_iter().map(|(w, e)| (w, ids(&e))).collect(),
         postpone: p.postpone.into_iter().map(|(t, e)| (t, ids(&e))).collect(),
         orphaned: ids(&p.orphaned),
@@ -170,7 +178,7 @@ fn claimed_events_are_sent_parked_postponed_or_expired() {
             batch_max: 10,
             want: Shape {
                 expire: vec![1],
-                park: vec![(Park::Refused, vec![2])],
+                park: vec![(Park::Refused(PlatformKind::Meta), vec![2])],
                 ..Shape::default()
             },
         },
@@ -181,7 +189,7 @@ fn claimed_events_are_sent_parked_postponed_or_expired() {
             status: vec![(1, parked)],
             batch_max: 10,
             want: Shape {
-                park: vec![(Park::Refused, vec![1, 2])],
+                park: vec![(Park::Refused(PlatformKind::Meta), vec![1, 2])],
                 send: sends(&[("222", &[3])]),
                 ..Shape::default()
             },
@@ -244,7 +252,7 @@ fn claimed_events_are_sent_parked_postponed_or_expired() {
             status: vec![(1, parked), (2, backoff)],
             batch_max: 10,
             want: Shape {
-                park: vec![(Park::Refused, vec![1])],
+                park: vec![(Park::Refused(PlatformKind::Meta), vec![1])],
                 postpone: vec![(later, vec![2])],
                 send: sends(&[("222", &[3]), ("333", &[4])]),
                 ..Shape::default()
@@ -270,7 +278,7 @@ fn claimed_events_are_sent_parked_postponed_or_expired() {
             batch_max: 10,
             want: Shape {
                 expire: vec![2],
-                park: vec![(Park::Refused, vec![1])],
+                park: vec![(Park::Refused(PlatformKind::Meta), vec![1])],
                 ..Shape::default()
             },
         },
@@ -286,24 +294,112 @@ fn claimed_events_are_sent_parked_postponed_or_expired() {
             .into_iter()
             .map(|(campaign, s)| ((campaign, PlatformKind::Meta), s))
             .collect();
-        let got = shape(plan(c.claimed, &targets, &status, c.batch_max, now()));
+        let got = shape(plan(
+            c.claimed,
+            &targets,
+            &status,
+            &limits,
+            c.batch_max,
+            now(),
+        ));
         assert_eq!(got, c.want, "{}", c.what);
     }
 }
 
 #[test]
 fn park_reasons_say_what_to_change() {
-    assert!(Park::Refused.why().contains("new access_token or pixel_id"));
-    assert_eq!(Park::Unreadable("x".into()).why(), "not sent: x");
+    let cases = [
+        (
+            Park::Refused(PlatformKind::Meta),
+            "not sent: Meta refused this campaign's access token or pixel; waiting for a new \
+             access_token or pixel_id",
+        ),
+        (
+            Park::Refused(PlatformKind::TikTok),
+            "not sent: TikTok refused this campaign's access token or pixel code; waiting for a \
+             new tiktok.access_token or tiktok.pixel_code",
+        ),
+        (Park::Unreadable("x".into()), "not sent: x"),
+    ];
+    for (park, want) in cases {
+        assert_eq!(park.why(), want, "{park:?}");
+    }
+}
+
+/// Each platform's own age limit, asked of the platform; the reason names it.
+#[test]
+fn events_expire_by_their_platforms_limit() {
+    let on = |platform, e: ClaimedEvent| ClaimedEvent { platform, ..e };
+    let (meta, tiktok) = (PlatformKind::Meta, PlatformKind::TikTok);
+    let claimed = vec![
+        on(meta, ev(1, 1, 0, 8, "website")),
+        on(meta, ev(2, 1, 0, 30, "physical_store")),
+        on(meta, ev(3, 1, 0, 63, "physical_store")),
+        on(tiktok, ev(4, 1, 0, 8, "website")),
+        on(tiktok, ev(5, 1, 0, 7, "website")),
+        // TikTok's payloads have no action_source; a physical store one would not get 62 days.
+        on(tiktok, ev(6, 1, 0, 30, "physical_store")),
+    ];
+    let targets = [
+        ((1, meta), target("meta-pixel", "a")),
+        ((1, tiktok), target("tt-pixel", "b")),
+    ]
+    .into_iter()
+    .collect();
+    let p = plan(claimed, &targets, &HashMap::new(), &limits, 10, now());
+    let expired: Vec<(String, Vec<i64>)> =
+        p.expire.iter().map(|(x, e)| (x.why(), ids(e))).collect();
+    assert_eq!(
+        expired,
+        vec![
+            (
+                "event_time is older than Meta accepts (7 days); never sent".to_owned(),
+                vec![1]
+            ),
+            (
+                "event_time is older than Meta accepts (62 days); never sent".to_owned(),
+                vec![3]
+            ),
+            (
+                "event_time is older than TikTok accepts (7 days); never sent".to_owned(),
+                vec![4, 6]
+            ),
+        ]
+    );
+    let sent: Vec<(PlatformKind, Vec<i64>)> =
+        p.send.iter().map(|r| (r.platform, ids(&r.events))).collect();
+    assert_eq!(sent, vec![(meta, vec![2]), (tiktok, vec![5])]);
+}
+
+/// A request never holds more than the platform takes, whatever DELIVERY_BATCH_MAX says.
+#[test]
+fn requests_respect_the_platforms_max_events() {
+    let small = |_| Limits {
+        max_events: 2,
+        ..crate::platforms::tiktok::LIMITS
+    };
+    let claimed = (1..=5).map(|i| web(i, 1)).collect();
+    let targets = [((1, PlatformKind::Meta), target("111", "tok"))]
+        .into_iter()
+        .collect();
+    let p = plan(claimed, &targets, &HashMap::new(), &small, 1000, now());
+    let sizes: Vec<usize> = p.send.iter().map(|r| r.events.len()).collect();
+    assert_eq!(sizes, vec![2, 2, 1]);
 }
 
 #[test]
 fn unsent_events_get_their_state_reason_and_counter() {
     let later = now() + chrono::Duration::seconds(90);
     let plan = Plan {
-        expire: vec![ev(1, 1, 0, 9, "website")],
+        expire: vec![(
+            Expiry {
+                platform: PlatformKind::Meta,
+                max_age_days: 7,
+            },
+            vec![ev(1, 1, 0, 9, "website")],
+        )],
         park: vec![
-            (Park::Refused, vec![web(2, 2)]),
+            (Park::Refused(PlatformKind::Meta), vec![web(2, 2)]),
             (Park::Unreadable("bad key".into()), vec![web(3, 3)]),
         ],
         postpone: vec![(later, vec![web(4, 4), web(5, 4)])],
@@ -342,7 +438,7 @@ fn unsent_events_get_their_state_reason_and_counter() {
             vec![2],
             EventState::Failed,
             auth,
-            Park::Refused.why(),
+            Park::Refused(PlatformKind::Meta).why(),
             None,
             Some(Tally::Failed),
         ),
@@ -419,7 +515,7 @@ fn one_platforms_trouble_never_holds_back_anothers_events() {
     ]
     .into_iter()
     .collect();
-    let p = plan(claimed, &targets, &status, 10, now());
+    let p = plan(claimed, &targets, &status, &limits, 10, now());
     let sent: Vec<(PlatformKind, String, Vec<i64>)> = p
         .send
         .iter()
@@ -434,5 +530,5 @@ fn one_platforms_trouble_never_holds_back_anothers_events() {
     );
     let got = shape(p);
     assert_eq!(got.postpone, vec![(until, vec![1])]);
-    assert_eq!(got.park, vec![(Park::Refused, vec![4])]);
+    assert_eq!(got.park, vec![(Park::Refused(PlatformKind::Meta), vec![4])]);
 }

@@ -338,8 +338,14 @@ pub async fn requeue_failed(
     Ok(done.rows_affected())
 }
 
+/// One delivery attempt of a conversion's event; `fbtrace_id` is the platform's trace id
+/// (Meta's fbtrace_id, TikTok's request_id).
 #[derive(Debug, serde::Serialize)]
 pub struct AttemptView {
+    /// The event it was for (the detail groups attempts by event).
+    #[serde(skip)]
+    pub event_row_id: i64,
+    pub platform: PlatformKind,
     pub attempted_at: DateTime<Utc>,
     pub outcome: AttemptOutcome,
     pub http_status: Option<i32>,
@@ -355,7 +361,8 @@ pub async fn attempts_for_conversion(
 ) -> Result<Vec<AttemptView>, sqlx::Error> {
     sqlx::query_as!(
         AttemptView,
-        r#"SELECT a.attempted_at, a.outcome AS "outcome: AttemptOutcome", a.http_status,
+        r#"SELECT a.event_row_id, e.platform AS "platform: PlatformKind",
+            a.attempted_at, a.outcome AS "outcome: AttemptOutcome", a.http_status,
             a.error_code, a.error_subcode, a.message, a.fbtrace_id
          FROM delivery_attempts a JOIN events e ON e.id = a.event_row_id
          WHERE e.conversion_id = $1 ORDER BY a.id"#,
