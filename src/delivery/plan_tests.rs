@@ -366,8 +366,11 @@ fn events_expire_by_their_platforms_limit() {
             ),
         ]
     );
-    let sent: Vec<(PlatformKind, Vec<i64>)> =
-        p.send.iter().map(|r| (r.platform, ids(&r.events))).collect();
+    let sent: Vec<(PlatformKind, Vec<i64>)> = p
+        .send
+        .iter()
+        .map(|r| (r.platform, ids(&r.events)))
+        .collect();
     assert_eq!(sent, vec![(meta, vec![2]), (tiktok, vec![5])]);
 }
 
@@ -530,5 +533,8 @@ fn one_platforms_trouble_never_holds_back_anothers_events() {
     );
     let got = shape(p);
     assert_eq!(got.postpone, vec![(until, vec![1])]);
-    assert_eq!(got.park, vec![(Park::Refused(PlatformKind::Meta), vec![4])]);
+    assert_eq!(
+        got.park,
+        vec![(Park::Refused(PlatformKind::TikTok), vec![4])]
+    );
 }

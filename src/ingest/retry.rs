@@ -37,18 +37,25 @@ impl Retried {
     }
 }
 
-/// Whether a conversion may be retried, from its shown state (its event's once it has one) and,
-/// when it has an event, whether that event's payload is kept: `Some(NotFailed)` when not.
-pub fn check_retryable(state: &str, event_payload_kept: Option<bool>) -> Option<Retried> {
-    if state != EventState::Failed.as_str() {
-        return Some(Retried::NotFailed(state.to_owned()));
+/// Whether a conversion may be retried: one with events when some event failed and kept its
+/// data (`events`: each event's state and whether its payload is kept; the others are left as
+/// they are), one without (it failed before an event was built) when its own state, `shown`,
+/// is failed. `Some(NotFailed)` says why not.
+pub fn check_retryable(shown: &str, events: &[(EventState, bool)]) -> Option<Retried> {
+    let failed: Vec<bool> = events
+        .iter()
+        .filter(|(state, _)| *state == EventState::Failed)
+        .map(|(_, kept)| *kept)
+        .collect();
+    if events.is_empty() && shown == EventState::Failed.as_str() || failed.contains(&true) {
+        return None;
     }
-    if event_payload_kept == Some(false) {
-        return Some(Retried::NotFailed(
-            "failed, and its data was erased by retention".to_owned(),
-        ));
+    if failed.is_empty() {
+        return Some(Retried::NotFailed(shown.to_owned()));
     }
-    None
+    Some(Retried::NotFailed(
+        "failed, and its data was erased by retention".to_owned(),
+    ))
 }
 
 pub async fn retry_conversion(
@@ -70,7 +77,8 @@ pub async fn retry_conversion(
     let state = event
         .as_ref()
         .map_or(conv.state.to_string(), |e| e.state.to_string());
-    if let Some(refused) = check_retryable(&state, event.as_ref().map(|e| e.has_payload)) {
+    let states: Vec<_> = event.iter().map(|e| (e.state, e.has_payload)).collect();
+    if let Some(refused) = check_retryable(&state, &states) {
         return Ok(refused);
     }
     let click = clicks::find(&mut *tx, &conv.click_id).await?;
@@ -157,23 +165,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_failed_conversions_with_their_data_are_retryable() {
+    fn only_conversions_with_a_failed_event_and_its_data_are_retryable() {
+        use EventState::*;
         let erased = "failed, and its data was erased by retention";
-        let cases: [(&str, Option<bool>, Option<&str>); 7] = [
-            ("failed", None, None),
-            ("failed", Some(true), None),
-            ("failed", Some(false), Some(erased)),
-            ("sent", Some(true), Some("sent")),
-            ("pending", Some(true), Some("pending")),
-            ("expired", Some(true), Some("expired")),
-            ("skipped", None, Some("skipped")),
+        let cases: &[(&str, &[(EventState, bool)], Option<&str>)] = &[
+            // Failed before an event was built: retried by building it.
+            ("failed", &[], None),
+            ("skipped", &[], Some("skipped")),
+            ("unmatched", &[], Some("unmatched")),
+            ("failed", &[(Failed, true)], None),
+            ("failed", &[(Failed, false)], Some(erased)),
+            ("sent", &[(Sent, true)], Some("sent")),
+            ("pending", &[(Pending, true)], Some("pending")),
+            ("expired", &[(Expired, true)], Some("expired")),
+            // One platform failed while another is sent or still pending: that one is retried.
+            ("failed", &[(Sent, true), (Failed, true)], None),
+            ("pending", &[(Pending, true), (Failed, true)], None),
+            ("failed", &[(Failed, false), (Failed, true)], None),
+            ("failed", &[(Sent, true), (Failed, false)], Some(erased)),
+            ("expired", &[(Sent, true), (Expired, true)], Some("expired")),
         ];
-        for (state, kept, want) in cases {
-            let got = check_retryable(state, kept);
+        for (shown, events, want) in cases {
+            let got = check_retryable(shown, events);
             assert_eq!(
                 got,
                 want.map(|w| Retried::NotFailed(w.to_owned())),
-                "{state} {kept:?}"
+                "{shown} {events:?}"
             );
         }
     }

@@ -8,7 +8,9 @@ use sqlx::{PgPool, Postgres, Transaction};
 
 use crate::domain::{Conversion, ConversionState, CustomerData};
 
-pub use super::conversion_view::{list, page, view, ConversionView, ListFilter, Page};
+pub use super::conversion_view::{
+    deliveries, list, page, view, ConversionView, Delivery, ListFilter, Page,
+};
 
 /// A `conversions` row as read (`fn` is a Rust keyword, hence `fn_`).
 struct ConversionRow {
