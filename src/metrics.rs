@@ -106,6 +106,11 @@ impl Default for Metrics {
             "Age of the oldest event waiting to be delivered, by platform",
             outbox_oldest_seconds.clone(),
         );
+        // Every platform's histogram exists from the start: a count of 0 is an answer.
+        for &platform in PlatformKind::ALL {
+            let _ =
+                delivery_seconds.get_or_create(&vec![("platform", platform.as_str().to_owned())]);
+        }
         Metrics {
             registry,
             http_requests,
