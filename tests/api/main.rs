@@ -15,6 +15,7 @@ mod imports;
 mod late_twins;
 mod openapi;
 mod ops;
+mod platform_reads;
 mod platforms;
 mod postbacks;
 mod properties;
