@@ -168,7 +168,9 @@ mod tests {
     fn only_conversions_with_a_failed_event_and_its_data_are_retryable() {
         use EventState::*;
         let erased = "failed, and its data was erased by retention";
-        let cases: &[(&str, &[(EventState, bool)], Option<&str>)] = &[
+        // (shown state, each event's state and whether its payload is kept, refusal)
+        type Case = (&'static str, &'static [(EventState, bool)], Option<&'static str>);
+        let cases: &[Case] = &[
             // Failed before an event was built: retried by building it.
             ("failed", &[], None),
             ("skipped", &[], Some("skipped")),
