@@ -169,7 +169,11 @@ mod tests {
         use EventState::*;
         let erased = "failed, and its data was erased by retention";
         // (shown state, each event's state and whether its payload is kept, refusal)
-        type Case = (&'static str, &'static [(EventState, bool)], Option<&'static str>);
+        type Case = (
+            &'static str,
+            &'static [(EventState, bool)],
+            Option<&'static str>,
+        );
         let cases: &[Case] = &[
             // Failed before an event was built: retried by building it.
             ("failed", &[], None),

@@ -352,3 +352,38 @@ async fn the_quality_report_has_each_platform_on_its_own_keys() {
     assert!(page.contains("Share of sent TikTok events carrying each match key"));
     assert!(page.contains(r#"<th scope="row">ttclid</th>"#), "{page}");
 }
+
+/// Erasure reaches every platform's event of the click's conversions.
+#[tokio::test]
+async fn erasing_a_click_erases_every_platforms_payload() {
+    let app = spawn_app().await;
+    let (_, pending, _) = three_conversions(&app).await;
+    let resp = app
+        .admin(reqwest::Method::DELETE, "/admin/v1/clicks/pr-2", None)
+        .await;
+    assert_eq!(resp.status(), 200);
+    let rows = sqlx::query!(
+        "SELECT platform, state, failure_class, payload IS NULL AS \"erased!\" FROM events \
+         WHERE conversion_id = $1 ORDER BY platform",
+        pending
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let got: Vec<(String, String, Option<String>, bool)> = rows
+        .into_iter()
+        .map(|r| (r.platform, r.state, r.failure_class, r.erased))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("meta".into(), "sent".into(), None, true),
+            (
+                "tiktok".into(),
+                "failed".into(),
+                Some("erased".into()),
+                true
+            ),
+        ]
+    );
+}
