@@ -17,6 +17,7 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
+use crate::domain::PlatformKind;
 use crate::storage::campaigns;
 
 const PREFIX: &str = "enc:v2:";
@@ -162,7 +163,7 @@ impl TokenCipher {
         }
     }
 
-    /// Re-encrypts every access token not under the current key. Returns how many changed.
+    /// Re-encrypts every access token (Meta's and TikTok's) not under the current key. Returns how many changed.
     pub async fn reseal_all(&self, pool: &PgPool) -> anyhow::Result<usize> {
         let mut tx = pool.begin().await?;
         let rows = campaigns::tokens_for_update(&mut tx).await?;
@@ -171,12 +172,23 @@ impl TokenCipher {
             if !self.is_stale(&row.access_token) {
                 continue;
             }
-            let token = self.open(&row.key, &row.access_token)?;
-            campaigns::set_stored_token(&mut tx, row.id, &self.seal(&row.key, &token)).await?;
+            let context = seal_context(&row.key, row.platform);
+            let token = self.open(&context, &row.access_token)?;
+            let sealed = self.seal(&context, &token);
+            campaigns::set_stored_token(&mut tx, row.id, row.platform, &sealed).await?;
             changed += 1;
         }
         tx.commit().await?;
         Ok(changed)
+    }
+}
+
+/// What a token is sealed to: the campaign key for Meta's token (as always), the key and the
+/// platform for the others, so one token cannot be copied into the other's column.
+pub fn seal_context(campaign_key: &str, platform: PlatformKind) -> std::borrow::Cow<'_, str> {
+    match platform {
+        PlatformKind::Meta => campaign_key.into(),
+        other => format!("{campaign_key}/{}", other.as_str()).into(),
     }
 }
 

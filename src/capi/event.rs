@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::domain::{ActionSource, Campaign, Click, Conversion, CustomerData, ValueSource};
+use crate::domain::{ActionSource, Campaign, Click, Conversion, CustomerData};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ServerEvent {
@@ -120,20 +120,7 @@ pub fn build_event(input: EventInput<'_>) -> Result<ServerEvent, MissingField> {
         hashed: hashed(&customer),
     };
 
-    let purchase = event_name == "Purchase";
-    let value = match campaign.value_source {
-        // Trackers send payout=0 when the network gave none: a Lead worth 0 is not a value.
-        ValueSource::Payout => conv.payout.filter(|v| *v > 0.0 || (*v == 0.0 && purchase)),
-        ValueSource::None => None,
-        ValueSource::Fixed(v) => Some(v),
-    };
-    // Meta refuses a Purchase without value and currency.
-    let value = value.or(purchase.then_some(0.0));
-    let currency = value.map(|_| {
-        conv.currency
-            .clone()
-            .unwrap_or_else(|| campaign.currency.as_str().to_owned())
-    });
+    let (value, currency) = campaign.event_value(conv, event_name == "Purchase").unzip();
     let order_id = (!conv.txid.is_empty()).then(|| conv.txid.clone());
     let custom_data = (value.is_some() || order_id.is_some()).then_some(CustomData {
         value,

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::*;
 use crate::domain::{
     AccessToken, CampaignKey, ConversionState, Currency, CustomerField, EventIdTemplate, EventIds,
-    EventMap, HttpUrl, PixelId, Sha256Hash,
+    EventMap, HttpUrl, MetaSettings, PixelId, Sha256Hash, ValueSource,
 };
 
 const CLICK_UA: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148";
@@ -41,8 +41,10 @@ fn campaign() -> Campaign {
         id: 7,
         key: CampaignKey::parse("offer1").unwrap(),
         name: "Offer 1".into(),
-        pixel_id: PixelId::parse("1234567890").unwrap(),
-        access_token: AccessToken::new("EAAunit-test-token".into()),
+        meta: Some(MetaSettings {
+            pixel_id: PixelId::parse("1234567890").unwrap(),
+            access_token: AccessToken::new("EAAunit-test-token".into()),
+        }),
         test_event_code: None,
         action_source: ActionSource::Website,
         event_map: EventMap::default(),
@@ -54,6 +56,7 @@ fn campaign() -> Campaign {
         require_consent: false,
         limited_data_use: false,
         enabled: true,
+        tiktok: None,
         created_at: t,
         updated_at: t,
     }

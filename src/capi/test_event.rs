@@ -60,7 +60,7 @@ mod tests {
     use super::*;
     use crate::domain::{
         AccessToken, ActionSource, CampaignKey, Currency, EventIdTemplate, EventMap, HttpUrl,
-        PixelId, ValueSource,
+        MetaSettings, PixelId, ValueSource,
     };
 
     fn campaign(action_source: ActionSource, landing: Option<&str>) -> Campaign {
@@ -68,8 +68,10 @@ mod tests {
             id: 7,
             key: CampaignKey::parse("offer").unwrap(),
             name: "Offer".into(),
-            pixel_id: PixelId::parse("123").unwrap(),
-            access_token: AccessToken::new("token".into()),
+            meta: Some(MetaSettings {
+                pixel_id: PixelId::parse("123").unwrap(),
+                access_token: AccessToken::new("token".into()),
+            }),
             test_event_code: Some("TEST1".into()),
             action_source,
             event_map: EventMap::default(),
@@ -81,6 +83,7 @@ mod tests {
             require_consent: false,
             limited_data_use: false,
             enabled: true,
+            tiktok: None,
             created_at: Utc::now(),
             updated_at: Utc::now(),
         }

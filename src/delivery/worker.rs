@@ -18,6 +18,7 @@ use crate::domain::AccessToken;
 use crate::domain::{AttemptRecord, PlatformKind};
 use crate::ingest;
 use crate::platforms::{Answer, Destination, Verdict, EVERY_PLATFORM};
+use crate::secrets::seal_context;
 use crate::storage::campaigns;
 use crate::storage::events::{self, ClaimedEvent, Transition};
 
@@ -166,17 +167,20 @@ impl DeliveryWorker {
         ids.sort_unstable();
         ids.dedup();
         let mut targets = HashMap::new();
-        // A campaign deleted meanwhile took its events with it: it gets no target. A campaign's
-        // own fields are its Meta settings.
+        // A campaign deleted meanwhile took its events with it, and a platform removed from a
+        // campaign cancelled its events: neither gets a target.
         for c in campaigns::find_many(&deps.pool, &ids).await? {
-            let token = deps.cipher.open(c.key.as_str(), c.access_token.expose());
-            let target = token.map_err(|e| e.to_string()).map(|t| Target {
-                pixel_id: c.pixel_id.as_str().to_owned(),
-                access_token: AccessToken::new(t),
-                test_event_code: c.test_event_code,
-                late_pixel_twin: c.late_pixel_twin,
-            });
-            targets.insert((c.id, PlatformKind::Meta), target);
+            for d in c.destinations() {
+                let context = seal_context(c.key.as_str(), d.platform);
+                let token = deps.cipher.open(&context, d.access_token.expose());
+                let target = token.map_err(|e| e.to_string()).map(|t| Target {
+                    pixel_id: d.pixel.to_owned(),
+                    access_token: AccessToken::new(t),
+                    test_event_code: d.test_event_code.map(str::to_owned),
+                    late_pixel_twin: c.late_pixel_twin,
+                });
+                targets.insert((c.id, d.platform), target);
+            }
         }
         let mut keys: Vec<_> = claimed
             .iter()

@@ -45,6 +45,28 @@ impl PixelId {
     }
 }
 
+/// A TikTok pixel code (`C4ABCDEF...`): letters and digits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct TikTokPixelCode(String);
+
+impl TikTokPixelCode {
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        let s = s.trim();
+        if (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            Ok(TikTokPixelCode(s.to_owned()))
+        } else {
+            Err(ParseError::new(
+                "must be 1-64 letters and digits, like C4ABCDEF0123456789",
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// Meta's `action_source` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -130,7 +152,7 @@ impl EventName {
     }
 }
 
-/// Tracker status word (lowercase) -> Meta event, or `None` for "record but never send".
+/// Tracker status word (lowercase) -> a platform's event, or `None` for "record but never send".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct EventMap(BTreeMap<String, Option<EventName>>);
@@ -148,6 +170,13 @@ impl Default for EventMap {
 }
 
 impl EventMap {
+    /// TikTok's standard events for the same statuses. Since May 2025 TikTok names them `Lead`
+    /// and `Purchase` (ads.tiktok.com "how to adopt TikTok's updated standard events"); the
+    /// older `SubmitForm` and `CompletePayment` are still accepted and converted.
+    pub fn tiktok_default() -> Self {
+        Self::default()
+    }
+
     pub fn parse(raw: BTreeMap<String, Option<String>>) -> Result<Self, ParseError> {
         if raw.len() > 100 {
             return Err(ParseError::new("at most 100 status words"));

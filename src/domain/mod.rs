@@ -10,7 +10,8 @@ mod state;
 mod tiktok;
 
 pub use campaign::{
-    ActionSource, CampaignKey, EventIdTemplate, EventMap, EventName, PixelId, ValueSource,
+    ActionSource, CampaignKey, EventIdTemplate, EventMap, EventName, PixelId, TikTokPixelCode,
+    ValueSource,
 };
 pub use click::{
     ClickId, CookieValue, EventIds, HttpUrl, UserAgent, PIXEL_EVENT_IDS_MAX, PIXEL_EVENT_ID_MAX,
@@ -19,7 +20,10 @@ pub use click::{
 pub use currency::Currency;
 pub use customer::{CustomerData, CustomerField, Sha256Hash};
 pub use pixel_twin::{twin_check, LatePixelTwin, PixelFiredAt, TwinCheck, PIXEL_DEDUP_WINDOW};
-pub use records::{AccessToken, AttemptRecord, Campaign, CampaignFields, Click, Conversion};
+pub use records::{
+    AccessToken, AttemptRecord, Campaign, CampaignFields, Click, Conversion, MetaSettings,
+    TikTokSettings,
+};
 pub use state::{
     AttemptOutcome, ConversionState, DeliveryStatus, EventState, FailureClass, PlatformKind,
 };

@@ -7,10 +7,10 @@ use chrono::{DateTime, Utc};
 use super::{
     ActionSource, AttemptOutcome, CampaignKey, ConversionState, Currency, CustomerData,
     EventIdTemplate, EventIds, EventMap, HttpUrl, LatePixelTwin, PixelFiredAt, PixelId,
-    ValueSource,
+    PlatformKind, TikTokPixelCode, ValueSource,
 };
 
-/// A Meta access token. Its `Debug` is redacted so it cannot reach a log line by accident.
+/// A platform's access token (Meta's or TikTok's). Its `Debug` is redacted so it cannot reach a log line by accident.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AccessToken(String);
 
@@ -35,8 +35,9 @@ pub struct Campaign {
     pub id: i64,
     pub key: CampaignKey,
     pub name: String,
-    pub pixel_id: PixelId,
-    pub access_token: AccessToken,
+    /// Absent for a campaign that advertises on TikTok only.
+    pub meta: Option<MetaSettings>,
+    /// Meta's Test Events code.
     pub test_event_code: Option<String>,
     pub action_source: ActionSource,
     pub event_map: EventMap,
@@ -50,6 +51,7 @@ pub struct Campaign {
     pub require_consent: bool,
     pub limited_data_use: bool,
     pub enabled: bool,
+    pub tiktok: Option<TikTokSettings>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -59,8 +61,9 @@ pub struct Campaign {
 pub struct CampaignFields {
     pub key: CampaignKey,
     pub name: String,
-    pub pixel_id: PixelId,
-    pub access_token: AccessToken,
+    /// Absent for a campaign that advertises on TikTok only.
+    pub meta: Option<MetaSettings>,
+    /// Meta's Test Events code.
     pub test_event_code: Option<String>,
     pub action_source: ActionSource,
     pub event_map: EventMap,
@@ -74,6 +77,32 @@ pub struct CampaignFields {
     pub require_consent: bool,
     pub limited_data_use: bool,
     pub enabled: bool,
+    pub tiktok: Option<TikTokSettings>,
+}
+
+/// One platform's pixel, sealed token and test code of a campaign.
+#[derive(Debug, Clone, Copy)]
+pub struct CampaignDestination<'a> {
+    pub platform: PlatformKind,
+    pub pixel: &'a str,
+    pub access_token: &'a AccessToken,
+    pub test_event_code: Option<&'a str>,
+}
+
+/// A campaign's Meta pixel and the token that may send to it (sealed as stored).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetaSettings {
+    pub pixel_id: PixelId,
+    pub access_token: AccessToken,
+}
+
+/// A campaign's TikTok pixel, token (sealed as stored), test code and status map.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TikTokSettings {
+    pub pixel_code: TikTokPixelCode,
+    pub access_token: AccessToken,
+    pub test_event_code: Option<String>,
+    pub event_map: EventMap,
 }
 
 impl Campaign {
@@ -81,8 +110,7 @@ impl Campaign {
         CampaignFields {
             key: self.key.clone(),
             name: self.name.clone(),
-            pixel_id: self.pixel_id.clone(),
-            access_token: self.access_token.clone(),
+            meta: self.meta.clone(),
             test_event_code: self.test_event_code.clone(),
             action_source: self.action_source,
             event_map: self.event_map.clone(),
@@ -94,7 +122,55 @@ impl Campaign {
             require_consent: self.require_consent,
             limited_data_use: self.limited_data_use,
             enabled: self.enabled,
+            tiktok: self.tiktok.clone(),
         }
+    }
+
+    /// An event's value and currency by the value source; `purchase`: the platform refuses its
+    /// purchase event without them, so it gets 0 rather than nothing.
+    pub fn event_value(&self, conv: &Conversion, purchase: bool) -> Option<(f64, String)> {
+        let value = match self.value_source {
+            // Trackers send payout=0 when the network gave none: a Lead worth 0 is not a value.
+            ValueSource::Payout => conv.payout.filter(|v| *v > 0.0 || (*v == 0.0 && purchase)),
+            ValueSource::None => None,
+            ValueSource::Fixed(v) => Some(v),
+        };
+        let value = value.or(purchase.then_some(0.0))?;
+        let currency = conv.currency.clone();
+        Some((
+            value,
+            currency.unwrap_or_else(|| self.currency.as_str().to_owned()),
+        ))
+    }
+
+    /// Where this campaign's events go, per platform (tokens as stored, sealed).
+    pub fn destinations(&self) -> Vec<CampaignDestination<'_>> {
+        let meta = self.meta.as_ref().map(|m| CampaignDestination {
+            platform: PlatformKind::Meta,
+            pixel: m.pixel_id.as_str(),
+            access_token: &m.access_token,
+            test_event_code: self.test_event_code.as_deref(),
+        });
+        let tiktok = self.tiktok.as_ref().map(|t| CampaignDestination {
+            platform: PlatformKind::TikTok,
+            pixel: t.pixel_code.as_str(),
+            access_token: &t.access_token,
+            test_event_code: t.test_event_code.as_deref(),
+        });
+        meta.into_iter().chain(tiktok).collect()
+    }
+
+    /// The platforms this campaign advertises on, each with its status map.
+    pub fn platforms(&self) -> Vec<(PlatformKind, &EventMap)> {
+        let meta = self
+            .meta
+            .as_ref()
+            .map(|_| (PlatformKind::Meta, &self.event_map));
+        let tiktok = self
+            .tiktok
+            .as_ref()
+            .map(|t| (PlatformKind::TikTok, &t.event_map));
+        meta.into_iter().chain(tiktok).collect()
     }
 }
 

@@ -50,6 +50,8 @@ pub enum FailureClass {
     /// Not sent: its pixel twin fired more than 48 hours earlier and the campaign's
     /// `late_pixel_twin` is `skip` (Meta would count the conversion twice).
     LatePixelTwin,
+    /// Cancelled: its platform was removed from the campaign before it was sent.
+    PlatformRemoved,
 }
 
 /// An ad platform a campaign's events go to (`events.platform`).
@@ -114,16 +116,6 @@ words!(PlatformKind {
     Meta => "meta",
     TikTok => "tiktok",
 });
-impl PlatformKind {
-    /// The platform's name in messages and pages.
-    pub const fn name(self) -> &'static str {
-        match self {
-            PlatformKind::Meta => "Meta",
-            PlatformKind::TikTok => "TikTok",
-        }
-    }
-}
-
 impl EventState {
     /// How far delivery got: a conversion's delivery state is the least advanced of its
     /// events' (pending < failed < expired < sent). The SQL aggregate `least_advanced_state`
@@ -149,11 +141,22 @@ words!(EventState {
     Failed => "failed",
     Expired => "expired",
 });
+impl PlatformKind {
+    /// The platform's name as people write it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            PlatformKind::Meta => "Meta",
+            PlatformKind::TikTok => "TikTok",
+        }
+    }
+}
+
 words!(FailureClass {
     Auth => "auth",
     Invalid => "invalid",
     Erased => "erased",
     LatePixelTwin => "late_pixel_twin",
+    PlatformRemoved => "platform_removed",
 });
 words!(AttemptOutcome {
     Sent => "sent",
@@ -230,6 +233,7 @@ mod tests {
             (FailureClass::Invalid, "invalid"),
             (FailureClass::Erased, "erased"),
             (FailureClass::LatePixelTwin, "late_pixel_twin"),
+            (FailureClass::PlatformRemoved, "platform_removed"),
         ];
         for (class, word) in classes {
             assert_eq!(words(serde_json::to_value(class).unwrap()), word);

@@ -5,16 +5,21 @@ use serde_json::Value;
 
 use crate::capi::event::{build_event, EventInput};
 use crate::capi::event_id::{base_event_id, repeat_event_id};
-use crate::domain::{Campaign, Click, Conversion, ConversionState};
+use crate::domain::{
+    Campaign, Click, Conversion, ConversionState, EventIds, EventMap, PlatformKind,
+};
+use crate::platforms::tiktok::event as tiktok;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
     /// Anything but `Unmatched`: deciding needs the click or the end of the grace period.
     pub state: ConversionState,
     pub campaign_id: Option<i64>,
+    /// The conversion's event name: Meta's when Meta sends it, else the first platform's.
     pub event_name: Option<String>,
     pub failure_reason: Option<String>,
-    pub event: Option<PlannedEvent>,
+    /// One event per platform whose map sends the status.
+    pub events: Vec<PlannedEvent>,
 }
 
 impl Decision {
@@ -26,33 +31,33 @@ impl Decision {
         conv.event_name = self.event_name.clone();
         conv.failure_reason = self.failure_reason.clone();
     }
-}
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct PlannedEvent {
-    pub event_id: String,
-    pub payload: Value,
-}
-
-impl Decision {
     fn failed(campaign_id: Option<i64>, event_name: Option<String>, reason: String) -> Self {
         Decision {
             state: ConversionState::Failed,
             campaign_id,
             event_name,
             failure_reason: Some(reason),
-            event: None,
+            events: Vec::new(),
         }
     }
 }
 
-/// `used_events`: event names other conversions of the click already have (a rebill must not
-/// reuse the first conversion's event id).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedEvent {
+    pub platform: PlatformKind,
+    pub event_name: String,
+    pub event_id: String,
+    pub payload: Value,
+}
+
+/// `used_events`: per platform, the event names other conversions of the click already have
+/// (a rebill must not reuse the first conversion's event id).
 pub fn decide(
     campaign: Option<&Campaign>,
     click: Option<&Click>,
     conv: &Conversion,
-    used_events: &[String],
+    used_events: &[(PlatformKind, String)],
 ) -> Decision {
     let Some(campaign) = campaign else {
         let reason = match &conv.campaign_hint {
@@ -66,17 +71,23 @@ pub fn decide(
         return Decision::failed(None, None, reason);
     };
     let campaign_id = Some(campaign.id);
-    let event_name = match map_status(campaign, conv) {
-        Ok(name) => name,
-        Err(reason) => {
-            return Decision {
-                state: ConversionState::Skipped,
-                campaign_id,
-                event_name: None,
-                failure_reason: Some(reason),
-                event: None,
-            }
+    let platforms = campaign.platforms();
+    let mut mapped = Vec::new();
+    let mut not_sent = Vec::new();
+    for (platform, map) in &platforms {
+        match map_status(map, conv) {
+            Ok(name) => mapped.push((*platform, name)),
+            Err(reason) => not_sent.push((*platform, reason)),
         }
+    }
+    let Some(event_name) = mapped.first().map(|(_, name)| name.clone()) else {
+        return Decision {
+            state: ConversionState::Skipped,
+            campaign_id,
+            event_name: None,
+            failure_reason: Some(reasons(&not_sent, platforms.len())),
+            events: Vec::new(),
+        };
     };
     if campaign.require_consent && click.and_then(|c| c.consent) != Some(true) {
         return Decision {
@@ -84,60 +95,113 @@ pub fn decide(
             campaign_id,
             event_name: Some(event_name),
             failure_reason: Some("the campaign requires consent and the click has none".into()),
-            event: None,
+            events: Vec::new(),
         };
     }
-    let registered = click.map(|c| c.event_ids.clone()).unwrap_or_default();
+    let mut events = Vec::new();
+    let mut failures = Vec::new();
+    for (platform, name) in mapped {
+        let repeat = used_events
+            .iter()
+            .any(|(p, n)| *p == platform && *n == name);
+        match plan_event(campaign, click, conv, platform, &name, repeat) {
+            Ok(event) => events.push(event),
+            Err(reason) => failures.push((platform, reason)),
+        }
+    }
+    let failure_reason = (!failures.is_empty()).then(|| reasons(&failures, platforms.len()));
+    Decision {
+        state: if events.is_empty() {
+            ConversionState::Failed
+        } else {
+            ConversionState::Queued
+        },
+        campaign_id,
+        event_name: Some(event_name),
+        failure_reason,
+        events,
+    }
+}
+
+/// One platform's event: the id its pixel got (registered on the click, else the campaign's
+/// template rendered with this platform's event name) and its payload.
+fn plan_event(
+    campaign: &Campaign,
+    click: Option<&Click>,
+    conv: &Conversion,
+    platform: PlatformKind,
+    event_name: &str,
+    repeat: bool,
+) -> Result<PlannedEvent, String> {
+    let registered = click.map(|c| match platform {
+        PlatformKind::Meta => &c.event_ids,
+        PlatformKind::TikTok => &c.tiktok_event_ids,
+    });
     let base = base_event_id(
-        &registered,
+        registered.unwrap_or(&EventIds::default()),
         &campaign.event_id_template,
-        &event_name,
+        event_name,
         &conv.click_id,
         &conv.txid,
         campaign.key.as_str(),
     );
-    let event_id = if used_events.contains(&event_name) {
+    let event_id = if repeat {
         repeat_event_id(&base, &conv.txid, &conv.status)
     } else {
         base
     };
-    let input = EventInput {
-        campaign,
-        click,
-        conversion: conv,
-        event_name: &event_name,
-        event_id: event_id.clone(),
+    let payload = match platform {
+        PlatformKind::Meta => {
+            let input = EventInput {
+                campaign,
+                click,
+                conversion: conv,
+                event_name,
+                event_id: event_id.clone(),
+            };
+            let event = build_event(input).map_err(|missing| missing.to_string())?;
+            serde_json::to_value(&event).map_err(|e| format!("event could not be encoded: {e}"))?
+        }
+        PlatformKind::TikTok => {
+            tiktok::conversion_event(campaign, click, conv, event_name, &event_id)
+        }
     };
-    match build_event(input).map(|e| serde_json::to_value(&e)) {
-        Ok(Ok(payload)) => Decision {
-            state: ConversionState::Queued,
-            campaign_id,
-            event_name: Some(event_name),
-            failure_reason: None,
-            event: Some(PlannedEvent { event_id, payload }),
-        },
-        Ok(Err(e)) => Decision::failed(
-            campaign_id,
-            Some(event_name),
-            format!("event could not be encoded: {e}"),
-        ),
-        Err(missing) => Decision::failed(campaign_id, Some(event_name), missing.to_string()),
+    Ok(PlannedEvent {
+        platform,
+        event_name: event_name.to_owned(),
+        event_id,
+        payload,
+    })
+}
+
+/// Why a status is not sent: as it always read for a single platform, each platform named
+/// when the campaign has several.
+fn reasons(why: &[(PlatformKind, String)], platforms: usize) -> String {
+    if platforms <= 1 {
+        return why
+            .iter()
+            .map(|(_, r)| r.as_str())
+            .collect::<Vec<_>>()
+            .join("; ");
     }
+    why.iter()
+        .map(|(p, r)| format!("{}: {r}", p.name()))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// The campaign's event for a status: the network's own word first (so a map can name `ftd`),
 /// then the normalised status. `Err`: record but do not send, and why.
-fn map_status(campaign: &Campaign, conv: &Conversion) -> Result<String, String> {
+fn map_status(map: &EventMap, conv: &Conversion) -> Result<String, String> {
     let raw = conv.raw_status.trim().to_lowercase();
     let shown = if raw == conv.status {
         format!("{:?}", conv.status)
     } else {
         format!("{:?} (read as {:?})", conv.raw_status, conv.status)
     };
-    let mapped = campaign
-        .event_map
+    let mapped = map
         .get(&raw)
-        .or_else(|| campaign.event_map.get(&conv.status))
+        .or_else(|| map.get(&conv.status))
         .ok_or_else(|| format!("status {shown} is not in the event map"))?;
     mapped
         .map(|name| name.as_str().to_owned())

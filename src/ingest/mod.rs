@@ -14,7 +14,7 @@ use serde::Serialize;
 use sqlx::{PgPool, Postgres, Transaction};
 use tokio::sync::Notify;
 
-use crate::domain::{Conversion, ConversionState};
+use crate::domain::{Conversion, ConversionState, PlatformKind};
 use crate::storage::campaign_cache::CampaignCache;
 use crate::storage::conversions;
 use crate::storage::group_commit::{
@@ -47,19 +47,24 @@ pub enum Outcome {
 
 impl Outcome {
     fn from_decision(conversion_id: i64, d: Decision) -> Outcome {
-        match (d.state, d.event, d.event_name) {
-            (ConversionState::Queued, Some(ev), Some(event_name)) => Outcome::Accepted {
+        match d.state {
+            ConversionState::Queued if !d.events.is_empty() => Outcome::Accepted {
                 conversion_id,
-                events: vec![QueuedEvent {
-                    event_name,
-                    event_id: ev.event_id,
-                }],
+                events: d
+                    .events
+                    .into_iter()
+                    .map(|e| QueuedEvent {
+                        platform: e.platform,
+                        event_name: e.event_name,
+                        event_id: e.event_id,
+                    })
+                    .collect(),
             },
-            (ConversionState::Skipped, ..) => Outcome::Skipped {
+            ConversionState::Skipped => Outcome::Skipped {
                 conversion_id,
                 reason: d.failure_reason.unwrap_or_default(),
             },
-            (ConversionState::Suppressed, ..) => Outcome::Suppressed { conversion_id },
+            ConversionState::Suppressed => Outcome::Suppressed { conversion_id },
             _ => Outcome::Failed {
                 conversion_id,
                 reason: d.failure_reason.unwrap_or_default(),
@@ -82,6 +87,7 @@ impl Outcome {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct QueuedEvent {
+    pub platform: PlatformKind,
     pub event_name: String,
     pub event_id: String,
 }
@@ -207,8 +213,8 @@ pub async fn record_batch(
                     used_events: Vec::new(),
                 });
         let decision = decide(campaign.as_deref(), Some(click), &conv, &used.used_events);
-        if let Some(name) = &decision.event_name {
-            used.used_events.push(name.clone());
+        for e in &decision.events {
+            used.used_events.push((e.platform, e.event_name.clone()));
         }
         decision.apply_to(&mut conv, Some(click.id));
         rows.push(conv);
@@ -234,17 +240,7 @@ pub async fn record_batch(
         }
     }
     for (_, id, conv, d) in &outcomes {
-        if let (Some(ev), Some(campaign_id), Some(name)) = (&d.event, d.campaign_id, &d.event_name)
-        {
-            new_events.push(events::NewEvent {
-                conversion_id: *id,
-                campaign_id,
-                event_name: name,
-                event_id: &ev.event_id,
-                event_time: conv.event_time,
-                payload: &ev.payload,
-            });
-        }
+        new_events.extend(new_events_of(*id, conv, d));
     }
     events::insert_many(&mut tx, &new_events).await?;
     tx.commit().await?;
@@ -375,17 +371,25 @@ async fn write_event(
     conv: &Conversion,
     d: &Decision,
 ) -> Result<(), sqlx::Error> {
-    if let (Some(ev), Some(campaign_id), Some(name)) = (&d.event, d.campaign_id, &d.event_name) {
-        events::insert(
-            tx,
+    let rows: Vec<_> = new_events_of(conversion_id, conv, d).collect();
+    events::insert_many(tx, &rows).await
+}
+
+/// The outbox rows of a decision: one per platform it sends to.
+fn new_events_of<'a>(
+    conversion_id: i64,
+    conv: &'a Conversion,
+    d: &'a Decision,
+) -> impl Iterator<Item = events::NewEvent<'a>> + 'a {
+    d.campaign_id.into_iter().flat_map(move |campaign_id| {
+        d.events.iter().map(move |e| events::NewEvent {
             conversion_id,
             campaign_id,
-            name,
-            &ev.event_id,
-            conv.event_time,
-            &ev.payload,
-        )
-        .await?;
-    }
-    Ok(())
+            platform: e.platform,
+            event_name: &e.event_name,
+            event_id: &e.event_id,
+            event_time: conv.event_time,
+            payload: &e.payload,
+        })
+    })
 }

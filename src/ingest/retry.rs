@@ -95,7 +95,12 @@ pub async fn retry_conversion(
         &conv,
         &history.used_events,
     );
-    let outcome = match (&event, &decision.event) {
+    // The retried event's own platform; the per-platform retry is in `retry_conversion`'s
+    // callers' hands once a conversion has several events.
+    let planned = event
+        .as_ref()
+        .and_then(|e| decision.events.iter().find(|p| p.platform == e.platform));
+    let outcome = match (&event, planned) {
         (Some(existing), Some(planned)) => {
             let mut payload = planned.payload.clone();
             payload["event_id"] = serde_json::Value::String(existing.event_id.clone());
@@ -108,7 +113,7 @@ pub async fn retry_conversion(
             decision.apply_to(&mut decided, click.as_ref().map(|c| c.id));
             conversions::set_decision(&mut tx, &decided).await?;
             write_event(&mut tx, id, &conv, &decision).await?;
-            match decision.event {
+            match decision.events.first() {
                 Some(_) => Retried::Queued,
                 None if decision.state == ConversionState::Failed => {
                     Retried::StillFailed(decision.failure_reason.unwrap_or_default())

@@ -112,12 +112,37 @@ pub struct PostbackAnswer {
 #[schema(value_type = String)]
 pub struct ReturnText(String);
 
-/// A campaign as the admin API shows it; the access token is never shown.
+/// A campaign's TikTok settings as shown: the access token is never shown.
+#[derive(ToSchema)]
+pub struct TikTokSettings {
+    pixel_code: String,
+    access_token_set: bool,
+    test_event_code: Option<String>,
+    /// Tracker status -> TikTok event name (`null`: not sent to TikTok).
+    event_map: BTreeMap<String, Option<String>>,
+}
+
+/// TikTok's settings as sent: `pixel_code` and `access_token` are required to add TikTok;
+/// afterwards only the fields that change. `null` for `test_event_code` clears it.
+#[derive(ToSchema)]
+#[schema(example = json!({"pixel_code": "C4ABCDEF0123456789", "access_token": "tt-example-0123456789",
+    "event_map": {"lead": "Lead", "sale": "Purchase", "rebill": "Purchase", "rejected": null}}))]
+pub struct TikTokFields {
+    pixel_code: Option<String>,
+    access_token: Option<String>,
+    test_event_code: Option<String>,
+    /// Default: lead -> `Lead`, sale and rebill -> `Purchase`, rejected -> not sent.
+    event_map: Option<BTreeMap<String, Option<String>>>,
+}
+
+/// A campaign as the admin API shows it; the access tokens are never shown. `pixel_id`,
+/// `access_token_set`, `test_event_code`, `action_source` and `event_map` are its Meta
+/// settings (`pixel_id` null for a TikTok-only campaign).
 #[derive(ToSchema)]
 pub struct Campaign {
     key: String,
     name: String,
-    pixel_id: String,
+    pixel_id: Option<String>,
     access_token_set: bool,
     test_event_code: Option<String>,
     action_source: String,
@@ -131,11 +156,13 @@ pub struct Campaign {
     require_consent: bool,
     limited_data_use: bool,
     enabled: bool,
+    /// `null` when the campaign does not advertise on TikTok.
+    tiktok: Option<TikTokSettings>,
     created_at: String,
     updated_at: String,
 }
 
-/// A new campaign: `key`, `pixel_id` and `access_token` are required.
+/// A new campaign: `key`, and Meta's `pixel_id` and `access_token` or `tiktok` (or both).
 #[derive(ToSchema)]
 #[schema(example = json!({"key": "st-offer-2", "pixel_id": "1234567890",
     "access_token": "EAAexample0123456789", "landing_url": "https://lp.example.com/"}))]
@@ -160,6 +187,8 @@ pub struct CampaignFields {
     require_consent: Option<bool>,
     limited_data_use: Option<bool>,
     enabled: Option<bool>,
+    /// Adds or changes TikTok; `null` removes it and cancels its unsent events.
+    tiktok: Option<TikTokFields>,
 }
 
 /// A change to a campaign: only the fields that change (`null` clears `test_event_code` and
@@ -183,6 +212,8 @@ pub struct CampaignPatch {
     require_consent: Option<bool>,
     limited_data_use: Option<bool>,
     enabled: Option<bool>,
+    /// Adds or changes TikTok; `null` removes it and cancels its unsent events.
+    tiktok: Option<TikTokFields>,
 }
 
 #[derive(ToSchema)]

@@ -6,7 +6,8 @@ use sqlx::{PgExecutor, PgPool, Postgres, Transaction};
 
 use crate::domain::{
     AccessToken, ActionSource, Campaign, CampaignFields, CampaignKey, Currency, EventIdTemplate,
-    EventMap, HttpUrl, LatePixelTwin, PixelId, ValueSource,
+    EventMap, HttpUrl, LatePixelTwin, MetaSettings, PixelId, PlatformKind, TikTokPixelCode,
+    TikTokSettings, ValueSource,
 };
 
 /// A `campaigns` row as stored; [`Campaign`] once every field parses.
@@ -14,8 +15,8 @@ struct CampaignRow {
     id: i64,
     key: String,
     name: String,
-    pixel_id: String,
-    access_token: String,
+    pixel_id: Option<String>,
+    access_token: Option<String>,
     test_event_code: Option<String>,
     action_source: String,
     event_map: Json<BTreeMap<String, Option<String>>>,
@@ -27,6 +28,10 @@ struct CampaignRow {
     require_consent: bool,
     limited_data_use: bool,
     enabled: bool,
+    tiktok_pixel_code: Option<String>,
+    tiktok_access_token: Option<String>,
+    tiktok_test_event_code: Option<String>,
+    tiktok_event_map: Option<Json<BTreeMap<String, Option<String>>>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -42,8 +47,13 @@ impl TryFrom<CampaignRow> for Campaign {
             id: r.id,
             key: CampaignKey::parse(&r.key).map_err(|e| corrupt("key", e))?,
             name: r.name.clone(),
-            pixel_id: PixelId::parse(&r.pixel_id).map_err(|e| corrupt("pixel_id", e))?,
-            access_token: AccessToken::new(r.access_token.clone()),
+            meta: match (&r.pixel_id, &r.access_token) {
+                (Some(pixel), Some(token)) => Some(MetaSettings {
+                    pixel_id: PixelId::parse(pixel).map_err(|e| corrupt("pixel_id", e))?,
+                    access_token: AccessToken::new(token.clone()),
+                }),
+                _ => None,
+            },
             test_event_code: r.test_event_code.clone(),
             action_source: ActionSource::parse(&r.action_source)
                 .map_err(|e| corrupt("action_source", e))?,
@@ -63,6 +73,21 @@ impl TryFrom<CampaignRow> for Campaign {
             require_consent: r.require_consent,
             limited_data_use: r.limited_data_use,
             enabled: r.enabled,
+            tiktok: match (
+                &r.tiktok_pixel_code,
+                &r.tiktok_access_token,
+                &r.tiktok_event_map,
+            ) {
+                (Some(code), Some(token), Some(map)) => Some(TikTokSettings {
+                    pixel_code: TikTokPixelCode::parse(code)
+                        .map_err(|e| corrupt("tiktok_pixel_code", e))?,
+                    access_token: AccessToken::new(token.clone()),
+                    test_event_code: r.tiktok_test_event_code.clone(),
+                    event_map: EventMap::parse(map.0.clone())
+                        .map_err(|e| corrupt("tiktok_event_map", e))?,
+                }),
+                _ => None,
+            },
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
@@ -73,8 +98,8 @@ impl TryFrom<CampaignRow> for Campaign {
 struct Bound<'a> {
     key: &'a str,
     name: &'a str,
-    pixel_id: &'a str,
-    access_token: &'a str,
+    pixel_id: Option<&'a str>,
+    access_token: Option<&'a str>,
     test_event_code: Option<&'a str>,
     action_source: &'a str,
     event_map: Json<&'a EventMap>,
@@ -82,6 +107,10 @@ struct Bound<'a> {
     value_source: String,
     event_id_template: &'a str,
     landing_url: Option<&'a str>,
+    tiktok_pixel_code: Option<&'a str>,
+    tiktok_access_token: Option<&'a str>,
+    tiktok_test_event_code: Option<&'a str>,
+    tiktok_event_map: Option<Json<&'a EventMap>>,
 }
 
 impl<'a> Bound<'a> {
@@ -89,8 +118,8 @@ impl<'a> Bound<'a> {
         Bound {
             key: f.key.as_str(),
             name: &f.name,
-            pixel_id: f.pixel_id.as_str(),
-            access_token: f.access_token.expose(),
+            pixel_id: f.meta.as_ref().map(|m| m.pixel_id.as_str()),
+            access_token: f.meta.as_ref().map(|m| m.access_token.expose()),
             test_event_code: f.test_event_code.as_deref(),
             action_source: f.action_source.as_str(),
             event_map: Json(&f.event_map),
@@ -98,6 +127,10 @@ impl<'a> Bound<'a> {
             value_source: f.value_source.to_db(),
             event_id_template: f.event_id_template.as_str(),
             landing_url: f.landing_url.as_ref().map(HttpUrl::as_str),
+            tiktok_pixel_code: f.tiktok.as_ref().map(|t| t.pixel_code.as_str()),
+            tiktok_access_token: f.tiktok.as_ref().map(|t| t.access_token.expose()),
+            tiktok_test_event_code: f.tiktok.as_ref().and_then(|t| t.test_event_code.as_deref()),
+            tiktok_event_map: f.tiktok.as_ref().map(|t| Json(&t.event_map)),
         }
     }
 }
@@ -108,12 +141,16 @@ pub async fn insert(pool: &PgPool, f: &CampaignFields) -> Result<Campaign, sqlx:
         CampaignRow,
         r#"INSERT INTO campaigns (key, name, pixel_id, access_token, test_event_code,
             action_source, event_map, currency, value_source, event_id_template, require_consent,
-            limited_data_use, enabled, landing_url, late_pixel_twin)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+            limited_data_use, enabled, landing_url, late_pixel_twin, tiktok_pixel_code,
+            tiktok_access_token, tiktok_test_event_code, tiktok_event_map)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+            $18, $19)
          RETURNING id, key, name, pixel_id, access_token, test_event_code, action_source,
             event_map AS "event_map: Json<BTreeMap<String, Option<String>>>", currency,
             value_source, event_id_template, require_consent, limited_data_use, enabled,
-            created_at, updated_at, landing_url, late_pixel_twin"#,
+            created_at, updated_at, landing_url, late_pixel_twin, tiktok_pixel_code,
+            tiktok_access_token, tiktok_test_event_code,
+            tiktok_event_map AS "tiktok_event_map: Json<BTreeMap<String, Option<String>>>""#,
         b.key,
         b.name,
         b.pixel_id,
@@ -129,6 +166,10 @@ pub async fn insert(pool: &PgPool, f: &CampaignFields) -> Result<Campaign, sqlx:
         f.enabled,
         b.landing_url,
         f.late_pixel_twin.as_str(),
+        b.tiktok_pixel_code,
+        b.tiktok_access_token,
+        b.tiktok_test_event_code,
+        b.tiktok_event_map as _,
     )
     .fetch_one(pool)
     .await?
@@ -148,12 +189,15 @@ pub async fn update(
             test_event_code = $5, action_source = $6, event_map = $7, currency = $8,
             value_source = $9, event_id_template = $10, require_consent = $11,
             limited_data_use = $12, enabled = $13, landing_url = $14, late_pixel_twin = $15,
-            updated_at = now()
-         WHERE id = $16
+            tiktok_pixel_code = $16, tiktok_access_token = $17, tiktok_test_event_code = $18,
+            tiktok_event_map = $19, updated_at = now()
+         WHERE id = $20
          RETURNING id, key, name, pixel_id, access_token, test_event_code, action_source,
             event_map AS "event_map: Json<BTreeMap<String, Option<String>>>", currency,
             value_source, event_id_template, require_consent, limited_data_use, enabled,
-            created_at, updated_at, landing_url, late_pixel_twin"#,
+            created_at, updated_at, landing_url, late_pixel_twin, tiktok_pixel_code,
+            tiktok_access_token, tiktok_test_event_code,
+            tiktok_event_map AS "tiktok_event_map: Json<BTreeMap<String, Option<String>>>""#,
         b.key,
         b.name,
         b.pixel_id,
@@ -169,6 +213,10 @@ pub async fn update(
         f.enabled,
         b.landing_url,
         f.late_pixel_twin.as_str(),
+        b.tiktok_pixel_code,
+        b.tiktok_access_token,
+        b.tiktok_test_event_code,
+        b.tiktok_event_map as _,
         id,
     )
     .fetch_one(&mut **tx)
@@ -185,7 +233,9 @@ pub async fn find_by_key<'e>(
         r#"SELECT id, key, name, pixel_id, access_token, test_event_code, action_source,
             event_map AS "event_map: Json<BTreeMap<String, Option<String>>>", currency,
             value_source, event_id_template, require_consent, limited_data_use, enabled,
-            created_at, updated_at, landing_url, late_pixel_twin
+            created_at, updated_at, landing_url, late_pixel_twin, tiktok_pixel_code,
+            tiktok_access_token, tiktok_test_event_code,
+            tiktok_event_map AS "tiktok_event_map: Json<BTreeMap<String, Option<String>>>"
          FROM campaigns WHERE key = $1"#,
         key
     )
@@ -205,7 +255,9 @@ pub async fn find_by_key_for_update(
         r#"SELECT id, key, name, pixel_id, access_token, test_event_code, action_source,
             event_map AS "event_map: Json<BTreeMap<String, Option<String>>>", currency,
             value_source, event_id_template, require_consent, limited_data_use, enabled,
-            created_at, updated_at, landing_url, late_pixel_twin
+            created_at, updated_at, landing_url, late_pixel_twin, tiktok_pixel_code,
+            tiktok_access_token, tiktok_test_event_code,
+            tiktok_event_map AS "tiktok_event_map: Json<BTreeMap<String, Option<String>>>"
          FROM campaigns WHERE key = $1 FOR UPDATE"#,
         key
     )
@@ -224,7 +276,9 @@ pub async fn find_by_id<'e>(
         r#"SELECT id, key, name, pixel_id, access_token, test_event_code, action_source,
             event_map AS "event_map: Json<BTreeMap<String, Option<String>>>", currency,
             value_source, event_id_template, require_consent, limited_data_use, enabled,
-            created_at, updated_at, landing_url, late_pixel_twin
+            created_at, updated_at, landing_url, late_pixel_twin, tiktok_pixel_code,
+            tiktok_access_token, tiktok_test_event_code,
+            tiktok_event_map AS "tiktok_event_map: Json<BTreeMap<String, Option<String>>>"
          FROM campaigns WHERE id = $1"#,
         id
     )
@@ -241,7 +295,9 @@ pub async fn find_many(pool: &PgPool, ids: &[i64]) -> Result<Vec<Campaign>, sqlx
         r#"SELECT id, key, name, pixel_id, access_token, test_event_code, action_source,
             event_map AS "event_map: Json<BTreeMap<String, Option<String>>>", currency,
             value_source, event_id_template, require_consent, limited_data_use, enabled,
-            created_at, updated_at, landing_url, late_pixel_twin
+            created_at, updated_at, landing_url, late_pixel_twin, tiktok_pixel_code,
+            tiktok_access_token, tiktok_test_event_code,
+            tiktok_event_map AS "tiktok_event_map: Json<BTreeMap<String, Option<String>>>"
          FROM campaigns WHERE id = ANY($1)"#,
         ids
     )
@@ -258,7 +314,9 @@ pub async fn list(pool: &PgPool) -> Result<Vec<Campaign>, sqlx::Error> {
         r#"SELECT id, key, name, pixel_id, access_token, test_event_code, action_source,
             event_map AS "event_map: Json<BTreeMap<String, Option<String>>>", currency,
             value_source, event_id_template, require_consent, limited_data_use, enabled,
-            created_at, updated_at, landing_url, late_pixel_twin
+            created_at, updated_at, landing_url, late_pixel_twin, tiktok_pixel_code,
+            tiktok_access_token, tiktok_test_event_code,
+            tiktok_event_map AS "tiktok_event_map: Json<BTreeMap<String, Option<String>>>"
          FROM campaigns ORDER BY key"#
     )
     .fetch_all(pool)
@@ -276,10 +334,11 @@ pub async fn delete(pool: &PgPool, key: &str) -> Result<bool, sqlx::Error> {
     Ok(done.rows_affected() == 1)
 }
 
-/// Every campaign's key and stored access token, locked for re-encryption.
+/// One stored access token of a campaign (Meta's or TikTok's), locked for re-encryption.
 pub struct StoredToken {
     pub id: i64,
     pub key: String,
+    pub platform: PlatformKind,
     pub access_token: String,
 }
 
@@ -288,22 +347,34 @@ pub async fn tokens_for_update(
 ) -> Result<Vec<StoredToken>, sqlx::Error> {
     sqlx::query_as!(
         StoredToken,
-        "SELECT id, key, access_token FROM campaigns FOR UPDATE"
+        r#"SELECT id AS "id!", key AS "key!", platform AS "platform!: PlatformKind",
+            access_token AS "access_token!"
+         FROM (SELECT id, key, 'meta' AS platform, access_token FROM campaigns
+               WHERE access_token IS NOT NULL
+               UNION ALL
+               SELECT id, key, 'tiktok', tiktok_access_token FROM campaigns
+               WHERE tiktok_access_token IS NOT NULL) t
+         WHERE id IN (SELECT id FROM campaigns FOR UPDATE)"#
     )
     .fetch_all(&mut **tx)
     .await
 }
 
-/// Replaces the stored form of a campaign's access token (already sealed by the caller).
+/// Replaces the stored form of a campaign's token for `platform` (sealed by the caller).
 pub async fn set_stored_token(
     tx: &mut Transaction<'_, Postgres>,
     id: i64,
+    platform: PlatformKind,
     stored: &str,
 ) -> Result<(), sqlx::Error> {
+    let tiktok = platform == PlatformKind::TikTok;
     sqlx::query!(
-        "UPDATE campaigns SET access_token = $2 WHERE id = $1",
+        "UPDATE campaigns SET access_token = CASE WHEN $3 THEN access_token ELSE $2 END,
+            tiktok_access_token = CASE WHEN $3 THEN $2 ELSE tiktok_access_token END
+         WHERE id = $1",
         id,
-        stored
+        stored,
+        tiktok
     )
     .execute(&mut **tx)
     .await?;

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
 
-use crate::domain::{Conversion, ConversionState, CustomerData};
+use crate::domain::{Conversion, ConversionState, CustomerData, PlatformKind};
 
 pub use super::conversion_view::{
     deliveries, list, page, view, ConversionView, Delivery, ListFilter, Page,
@@ -138,8 +138,8 @@ pub async fn insert(
 pub struct ClickHistory {
     /// Conversions still waiting for this click.
     pub has_unmatched: bool,
-    /// Event names other conversions of the click were given.
-    pub used_events: Vec<String>,
+    /// Event names other conversions of the click were given, per platform.
+    pub used_events: Vec<(PlatformKind, String)>,
 }
 
 /// [`click_history`] of several clicks at once; clicks without conversions are absent.
@@ -153,10 +153,13 @@ pub async fn click_histories(
         .execute(&mut **tx)
         .await?;
     let rows = sqlx::query!(
-        r#"SELECT click_id, COALESCE(bool_or(state = 'unmatched'), false) AS "has_unmatched!",
-            COALESCE(array_agg(DISTINCT event_name) FILTER (WHERE event_name IS NOT NULL), '{}')
-                AS "used_events!"
-         FROM conversions WHERE click_id = ANY($1) GROUP BY click_id"#,
+        r#"SELECT c.click_id, COALESCE(bool_or(c.state = 'unmatched'), false) AS "has_unmatched!",
+            COALESCE(array_agg(DISTINCT c.event_name) FILTER (WHERE c.event_name IS NOT NULL),
+                '{}') AS "used_events!",
+            COALESCE(array_agg(DISTINCT e.event_name) FILTER (WHERE e.platform = 'tiktok'), '{}')
+                AS "used_tiktok!"
+         FROM conversions c LEFT JOIN events e ON e.conversion_id = c.id AND e.platform <> 'meta'
+         WHERE c.click_id = ANY($1) GROUP BY c.click_id"#,
         click_ids as &[&str]
     )
     .fetch_all(&mut **tx)
@@ -169,7 +172,7 @@ pub async fn click_histories(
         .map(|r| {
             let history = ClickHistory {
                 has_unmatched: r.has_unmatched,
-                used_events: r.used_events,
+                used_events: used(r.used_events, r.used_tiktok),
             };
             (r.click_id, history)
         })
@@ -339,10 +342,13 @@ pub async fn click_history(
     except_id: i64,
 ) -> Result<ClickHistory, sqlx::Error> {
     let r = sqlx::query!(
-        r#"SELECT COALESCE(bool_or(state = 'unmatched'), false) AS "has_unmatched!",
-            COALESCE(array_agg(DISTINCT event_name) FILTER (WHERE event_name IS NOT NULL), '{}')
-                AS "used_events!"
-         FROM conversions WHERE click_id = $1 AND id <> $2"#,
+        r#"SELECT COALESCE(bool_or(c.state = 'unmatched'), false) AS "has_unmatched!",
+            COALESCE(array_agg(DISTINCT c.event_name) FILTER (WHERE c.event_name IS NOT NULL),
+                '{}') AS "used_events!",
+            COALESCE(array_agg(DISTINCT e.event_name) FILTER (WHERE e.platform = 'tiktok'), '{}')
+                AS "used_tiktok!"
+         FROM conversions c LEFT JOIN events e ON e.conversion_id = c.id AND e.platform <> 'meta'
+         WHERE c.click_id = $1 AND c.id <> $2"#,
         click_id,
         except_id
     )
@@ -350,8 +356,16 @@ pub async fn click_history(
     .await?;
     Ok(ClickHistory {
         has_unmatched: r.has_unmatched,
-        used_events: r.used_events,
+        used_events: used(r.used_events, r.used_tiktok),
     })
+}
+
+/// Meta's names are the conversions' own (as before platforms, so a conversion that was never
+/// sent still reserves its name); TikTok's are its events'.
+fn used(meta: Vec<String>, tiktok: Vec<String>) -> Vec<(PlatformKind, String)> {
+    let meta = meta.into_iter().map(|n| (PlatformKind::Meta, n));
+    meta.chain(tiktok.into_iter().map(|n| (PlatformKind::TikTok, n)))
+        .collect()
 }
 
 pub async fn find(pool: &PgPool, id: i64) -> Result<Option<Conversion>, sqlx::Error> {

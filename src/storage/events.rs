@@ -11,40 +11,18 @@ use uuid::Uuid;
 pub use crate::domain::AttemptRecord;
 use crate::domain::{AttemptOutcome, EventState, FailureClass, PlatformKind};
 
-pub async fn insert(
-    tx: &mut Transaction<'_, Postgres>,
-    conversion_id: i64,
-    campaign_id: i64,
-    event_name: &str,
-    event_id: &str,
-    event_time: DateTime<Utc>,
-    payload: &serde_json::Value,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar!(
-        "INSERT INTO events (conversion_id, campaign_id, event_name, event_id, event_time, payload) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        conversion_id,
-        campaign_id,
-        event_name,
-        event_id,
-        event_time,
-        payload,
-    )
-    .fetch_one(&mut **tx)
-    .await
-}
-
 /// An outbox row to write.
 pub struct NewEvent<'a> {
     pub conversion_id: i64,
     pub campaign_id: i64,
+    pub platform: PlatformKind,
     pub event_name: &'a str,
     pub event_id: &'a str,
     pub event_time: DateTime<Utc>,
     pub payload: &'a serde_json::Value,
 }
 
-/// [`insert`] for many events in one statement.
+/// Writes outbox rows in one statement.
 pub async fn insert_many(
     tx: &mut Transaction<'_, Postgres>,
     rows: &[NewEvent<'_>],
@@ -54,21 +32,24 @@ pub async fn insert_many(
     }
     let conversion_ids: Vec<i64> = rows.iter().map(|r| r.conversion_id).collect();
     let campaign_ids: Vec<i64> = rows.iter().map(|r| r.campaign_id).collect();
+    let platforms: Vec<&str> = rows.iter().map(|r| r.platform.as_str()).collect();
     let names: Vec<&str> = rows.iter().map(|r| r.event_name).collect();
     let event_ids: Vec<&str> = rows.iter().map(|r| r.event_id).collect();
     let times: Vec<DateTime<Utc>> = rows.iter().map(|r| r.event_time).collect();
     // Borrowed: the payloads are the large part of a postback and are not copied to be bound.
     let payloads: Vec<Json<&serde_json::Value>> = rows.iter().map(|r| Json(r.payload)).collect();
     sqlx::query!(
-        "INSERT INTO events (conversion_id, campaign_id, event_name, event_id, event_time, payload) \
+        "INSERT INTO events (conversion_id, campaign_id, event_name, event_id, event_time, payload, \
+            platform) \
          SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], \
-            $5::timestamptz[], $6::jsonb[])",
+            $5::timestamptz[], $6::jsonb[], $7::text[])",
         &conversion_ids,
         &campaign_ids,
         &names as &[&str],
         &event_ids as &[&str],
         &times,
         &payloads as _,
+        &platforms as &[&str],
     )
     .execute(&mut **tx)
     .await?;
@@ -319,6 +300,26 @@ pub async fn requeue_auth_failures(
     Ok(done.rows_affected())
 }
 
+/// Cancels the campaign's unsent events for a platform it no longer advertises on.
+pub async fn cancel_pending(
+    tx: &mut Transaction<'_, Postgres>,
+    campaign_id: i64,
+    platform: PlatformKind,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query!(
+        "UPDATE events SET state = 'failed', failure_class = 'platform_removed', \
+            last_error = 'cancelled: ' || $3 || ' was removed from the campaign', \
+            lease_owner = NULL, lease_until = NULL \
+         WHERE campaign_id = $1 AND platform = $2 AND state = 'pending'",
+        campaign_id,
+        platform.as_str(),
+        platform.name(),
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Manual replay of failed events (never expired ones: Meta would refuse them).
 pub async fn requeue_failed(
     pool: &PgPool,
@@ -328,6 +329,7 @@ pub async fn requeue_failed(
     let done = sqlx::query!(
         "UPDATE events SET state = 'pending', failure_class = NULL, next_attempt_at = now() \
          WHERE state = 'failed' AND payload IS NOT NULL \
+           AND failure_class IS DISTINCT FROM 'platform_removed' \
            AND ($1::bigint IS NULL OR conversion_id = $1) \
            AND ($2::bigint IS NULL OR campaign_id = $2)",
         conversion_id,
@@ -379,6 +381,7 @@ pub struct EventOfConversion {
     pub state: EventState,
     pub event_id: String,
     pub has_payload: bool,
+    pub platform: PlatformKind,
 }
 
 pub async fn of_conversion(
@@ -388,8 +391,9 @@ pub async fn of_conversion(
     sqlx::query_as!(
         EventOfConversion,
         r#"SELECT id, state AS "state: EventState", event_id,
-            payload IS NOT NULL AS "has_payload!"
-         FROM events WHERE conversion_id = $1 FOR UPDATE"#,
+            payload IS NOT NULL AS "has_payload!", platform AS "platform: PlatformKind"
+         FROM events WHERE conversion_id = $1 ORDER BY state = 'failed' DESC, id
+         FOR UPDATE"#,
         conversion_id,
     )
     .fetch_optional(&mut **tx)

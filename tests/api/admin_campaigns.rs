@@ -59,6 +59,7 @@ fn defaults_for(key: &str, name: &str) -> Value {
         "require_consent": false,
         "limited_data_use": false,
         "enabled": true,
+        "tiktok": null,
     })
 }
 
@@ -132,7 +133,8 @@ async fn create_takes_every_field() {
             "event_id_template": "{campaign}-{event_name}-{click_id}-{txid}",
             "landing_url": "https://lp.example.com/full?utm_source=fb",
             "late_pixel_twin": "skip",
-            "require_consent": true, "limited_data_use": true, "enabled": false
+            "require_consent": true, "limited_data_use": true, "enabled": false,
+            "tiktok": null
         }),
     )
     .await;
@@ -148,7 +150,8 @@ async fn create_takes_every_field() {
             "value_source": 19.5, "event_id_template": "{campaign}-{event_name}-{click_id}-{txid}",
             "landing_url": "https://lp.example.com/full?utm_source=fb",
             "late_pixel_twin": "skip",
-            "require_consent": true, "limited_data_use": true, "enabled": false
+            "require_consent": true, "limited_data_use": true, "enabled": false,
+            "tiktok": null
         })
     );
 }

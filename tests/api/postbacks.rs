@@ -32,7 +32,7 @@ async fn keitaro_lead_reaches_meta_with_the_registered_event_id_and_fbc_from_cli
     assert_eq!(body["status"], "accepted");
     assert_eq!(
         body["events"],
-        json!([{"event_name": "Lead", "event_id": "pixel-lead-1"}])
+        json!([{"platform": "meta", "event_name": "Lead", "event_id": "pixel-lead-1"}])
     );
 
     assert!(
@@ -128,7 +128,7 @@ async fn accepted(
     assert_eq!(body["status"], "accepted", "{tracker}?{query}: {body}");
     assert_eq!(
         body["events"],
-        json!([{"event_name": event_name, "event_id": event_id}]),
+        json!([{"platform": "meta", "event_name": event_name, "event_id": event_id}]),
         "{tracker}?{query}"
     );
     body["conversion_id"].as_i64().expect("conversion_id")
@@ -801,7 +801,7 @@ async fn a_rebill_that_arrives_before_the_sweep_joins_an_earlier_unmatched_sale_
     // The rebill finds the click, and joins the earlier unmatched sale first, in arrival order.
     assert_eq!(
         body["events"],
-        json!([{"event_name": "Purchase", "event_id": "Purchase-race-1-T2"}])
+        json!([{"platform": "meta", "event_name": "Purchase", "event_id": "Purchase-race-1-T2"}])
     );
     let report = app.deliver().await;
     assert_eq!(
@@ -1345,7 +1345,7 @@ async fn the_key_may_come_in_the_x_postback_key_header() {
     assert_eq!(body["status"], "accepted");
     assert_eq!(
         body["events"],
-        json!([{"event_name": "Lead", "event_id": "Lead-hk-1"}])
+        json!([{"platform": "meta", "event_name": "Lead", "event_id": "Lead-hk-1"}])
     );
     assert_eq!(app.deliver().await.delivered, 1);
 }
@@ -1393,7 +1393,7 @@ async fn post_takes_a_form_body() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body["events"],
-        json!([{"event_name": "Purchase", "event_id": "Purchase-pf-1"}])
+        json!([{"platform": "meta", "event_name": "Purchase", "event_id": "Purchase-pf-1"}])
     );
     let event = deliver_one(&app).await;
     assert_eq!(
@@ -1431,7 +1431,7 @@ async fn post_takes_a_json_body() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body["events"],
-        json!([{"event_name": "Purchase", "event_id": "Purchase-pj-1"}])
+        json!([{"platform": "meta", "event_name": "Purchase", "event_id": "Purchase-pj-1"}])
     );
     let event = deliver_one(&app).await;
     assert_eq!(
@@ -1469,7 +1469,7 @@ async fn post_with_the_key_in_a_header_and_a_json_body() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body["events"],
-        json!([{"event_name": "Lead", "event_id": "Lead-pj-2"}])
+        json!([{"platform": "meta", "event_name": "Lead", "event_id": "Lead-pj-2"}])
     );
     let event = deliver_one(&app).await;
     assert_eq!(

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::domain::Sha256Hash;
+use crate::domain::{Campaign, Click, Conversion, CustomerField, Sha256Hash};
 
 /// What one TikTok event says. Absent or blank values are left out of the event: TikTok counts
 /// an empty string as a (useless) value.
@@ -65,6 +65,54 @@ pub fn tiktok_event(input: &TikTokEventInput<'_>) -> Value {
         }
     }
     Value::Object(event)
+}
+
+/// The TikTok event of a conversion joined with its click (when registered): the click's
+/// values first, the postback's where the click has none, the campaign's landing page last.
+pub fn conversion_event(
+    campaign: &Campaign,
+    click: Option<&Click>,
+    conv: &Conversion,
+    event: &str,
+    event_id: &str,
+) -> Value {
+    let customer = match click {
+        Some(c) => c.customer.clone().or(&conv.customer),
+        None => conv.customer.clone(),
+    };
+    // TikTok's purchase event, under its current and its pre-2025 name.
+    let purchase = matches!(event, "Purchase" | "CompletePayment");
+    let value = campaign.event_value(conv, purchase);
+    let landing = campaign.landing_url.as_ref().map(|u| u.as_str());
+    fn or<'a>(a: Option<&'a String>, b: Option<&'a String>) -> Option<&'a str> {
+        a.or(b).map(String::as_str)
+    }
+    tiktok_event(&TikTokEventInput {
+        event,
+        event_time: conv.event_time.timestamp(),
+        event_id,
+        ttclid: or(click.and_then(|c| c.ttclid.as_ref()), conv.ttclid.as_ref()),
+        ttp: click.and_then(|c| c.ttp.as_deref()),
+        email: customer.get(CustomerField::Em),
+        phone: customer.tiktok_ph(),
+        external_id: customer.get(CustomerField::ExternalId),
+        ip: or(
+            click.and_then(|c| c.client_ip_address.as_ref()),
+            conv.ip.as_ref(),
+        ),
+        user_agent: or(
+            click.and_then(|c| c.client_user_agent.as_ref()),
+            conv.user_agent.as_ref(),
+        ),
+        page_url: or(
+            click.and_then(|c| c.event_source_url.as_ref()),
+            conv.event_source_url.as_ref(),
+        )
+        .or(landing),
+        referrer: click.and_then(|c| c.referrer_url.as_deref()),
+        value: value.as_ref().map(|(v, _)| *v),
+        currency: value.as_ref().map(|(_, c)| c.as_str()),
+    })
 }
 
 fn put(object: &mut Map<String, Value>, key: &str, value: Option<&str>) {

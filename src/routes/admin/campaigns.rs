@@ -35,6 +35,10 @@ impl From<CampaignError> for ApiError {
                 code: "campaign_exists",
                 detail: e.to_string(),
             },
+            CampaignError::NoPlatform => ApiError::Unprocessable {
+                code: "no_platform",
+                detail: e.to_string(),
+            },
             CampaignError::Storage(db) => db.into(),
         }
     }
@@ -106,8 +110,9 @@ pub fn view(c: &Campaign) -> Value {
     json!({
         "key": c.key,
         "name": c.name,
-        "pixel_id": c.pixel_id,
-        "access_token_set": !c.access_token.expose().is_empty(),
+        // Meta's settings, as before platforms; absent (null/false) for a TikTok-only campaign.
+        "pixel_id": c.meta.as_ref().map(|m| &m.pixel_id),
+        "access_token_set": c.meta.is_some(),
         "test_event_code": c.test_event_code,
         "action_source": c.action_source,
         "event_map": c.event_map,
@@ -119,6 +124,12 @@ pub fn view(c: &Campaign) -> Value {
         "require_consent": c.require_consent,
         "limited_data_use": c.limited_data_use,
         "enabled": c.enabled,
+        "tiktok": c.tiktok.as_ref().map(|t| json!({
+            "pixel_code": t.pixel_code,
+            "access_token_set": true,
+            "test_event_code": t.test_event_code,
+            "event_map": t.event_map,
+        })),
         "created_at": c.created_at,
         "updated_at": c.updated_at,
     })

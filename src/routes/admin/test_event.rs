@@ -77,6 +77,15 @@ pub async fn run(
     visitor: TestVisitor,
 ) -> Result<TestEventSent, ApiError> {
     let key = campaign.key.as_str();
+    let Some(meta) = &campaign.meta else {
+        return Err(ApiError::Unprocessable {
+            code: "no_meta_pixel",
+            detail: format!(
+                "campaign {key:?} does not advertise on Meta: set its pixel_id and access_token \
+                 first"
+            ),
+        });
+    };
     let Some(test_event_code) = campaign.test_event_code.as_deref() else {
         return Err(ApiError::Unprocessable {
             code: "no_test_event_code",
@@ -94,14 +103,14 @@ pub async fn run(
     })?;
     let token = state
         .cipher
-        .open(key, campaign.access_token.expose())
+        .open(key, meta.access_token.expose())
         .map(AccessToken::new)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("cannot decrypt the access token: {e}")))?;
     let event = serde_json::to_value(&event).map_err(|e| ApiError::Internal(e.into()))?;
     let result = state
         .graph
         .send(&Batch {
-            pixel_id: campaign.pixel_id.as_str(),
+            pixel_id: meta.pixel_id.as_str(),
             access_token: &token,
             test_event_code: Some(test_event_code),
             events: vec![&event],

@@ -129,7 +129,10 @@ impl FormValues {
         FormValues {
             key: c.key.as_str().to_owned(),
             name: c.name.clone(),
-            pixel_id: c.pixel_id.as_str().to_owned(),
+            pixel_id: c
+                .meta
+                .as_ref()
+                .map_or(String::new(), |m| m.pixel_id.as_str().to_owned()),
             test_event_code: c.test_event_code.clone().unwrap_or_default(),
             action_source: c.action_source.as_str().to_owned(),
             rows,
@@ -243,6 +246,7 @@ impl FormValues {
             require_consent: Some(self.require_consent),
             limited_data_use: Some(self.limited_data_use),
             enabled: Some(self.enabled),
+            tiktok: None,
         })
     }
 }

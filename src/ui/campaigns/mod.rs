@@ -104,9 +104,9 @@ async fn list(req: HttpRequest, state: State) -> Result<HttpResponse, UiError> {
                             tr {
                                 td { a href=(campaign_url(c.key.as_str())) { (c.key.as_str()) } }
                                 td { @if c.name != c.key.as_str() { (c.name) } }
-                                td { (c.pixel_id.as_str()) }
+                                td { (c.meta.as_ref().map_or("—", |m| m.pixel_id.as_str())) }
                                 td { @if c.enabled { span.badge.ok { "enabled" } } @else { span.badge { "disabled" } } }
-                                td { (if c.access_token.expose().is_empty() { "not set" } else { "set" }) }
+                                td { (if c.meta.is_some() { "set" } else { "not set" }) }
                                 td { @if c.test_event_code.is_some() { span.badge.warn title="Events go to Test Events, not to optimisation" { "test_event_code set" } } }
                             }
                         }
@@ -198,7 +198,7 @@ async fn edit_form(
     let campaign = find(&state, &key).await?;
     let mode = Mode::Edit {
         key: campaign.key.as_str(),
-        token_set: !campaign.access_token.expose().is_empty(),
+        token_set: campaign.meta.is_some(),
     };
     let title = format!("Edit {}", campaign.key.as_str());
     let values = FormValues::from_campaign(&campaign);
@@ -224,7 +224,7 @@ async fn update(
     let key = campaign.key.as_str();
     let mode = Mode::Edit {
         key,
-        token_set: !campaign.access_token.expose().is_empty(),
+        token_set: campaign.meta.is_some(),
     };
     let title = format!("Edit {key}");
     let values = FormValues::from_pairs(&pairs);

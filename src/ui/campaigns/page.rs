@@ -277,8 +277,8 @@ pub async fn render(
             dl.facts {
                 dt { "State" } dd { (if campaign.enabled { "enabled" } else { "disabled" }) }
                 dt { "Name" } dd { (campaign.name) }
-                dt { "Pixel" } dd { (campaign.pixel_id.as_str()) }
-                dt { "Access token" } dd { (if campaign.access_token.expose().is_empty() { "not set" } else { "set" }) }
+                dt { "Meta pixel" } dd { (campaign.meta.as_ref().map_or("—", |m| m.pixel_id.as_str())) }
+                dt { "Meta access token" } dd { (if campaign.meta.is_some() { "set" } else { "not set" }) }
                 dt { "Events" } dd { @if events.is_empty() { "none mapped" } @else { (events.join(", ")) } }
             }
         }

@@ -9,12 +9,17 @@ use serde_json::Value;
 use sqlx::PgPool;
 use tokio::sync::Notify;
 
-use crate::domain::{AccessToken, Campaign, CampaignFields, PlatformKind};
+mod tiktok;
+
+use tiktok::TikTokChanges;
+pub use tiktok::TikTokInput;
+
+use crate::domain::{AccessToken, Campaign, CampaignFields, MetaSettings, PlatformKind};
 use crate::domain::{
     ActionSource, CampaignKey, Currency, EventIdTemplate, EventMap, HttpUrl, LatePixelTwin,
     ParseError, PixelId, ValueSource,
 };
-use crate::secrets::TokenCipher;
+use crate::secrets::{seal_context, TokenCipher};
 use crate::storage::campaign_cache::CampaignCache;
 use crate::storage::{campaigns, events};
 
@@ -41,11 +46,18 @@ pub struct CampaignInput {
     pub require_consent: Option<bool>,
     pub limited_data_use: Option<bool>,
     pub enabled: Option<bool>,
+    /// TikTok's settings; `null` removes TikTok from the campaign.
+    #[serde(default, deserialize_with = "present")]
+    pub tiktok: Option<Option<TikTokInput>>,
 }
 
 /// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +76,11 @@ pub enum CampaignError {
     NotFound(String),
     #[error("a campaign with this key already exists")]
     Exists,
+    /// Every platform would be gone: a campaign sends to Meta, TikTok or both.
+    #[error(
+        "a campaign needs Meta (pixel_id and access_token) or tiktok; this change leaves neither"
+    )]
+    NoPlatform,
     #[error(transparent)]
     Storage(#[from] sqlx::Error),
 }
@@ -86,6 +103,7 @@ struct Changes {
     require_consent: Option<bool>,
     limited_data_use: Option<bool>,
     enabled: Option<bool>,
+    tiktok: Option<Option<TikTokChanges>>,
 }
 
 /// Whether the fields a new campaign cannot do without must be there.
@@ -113,6 +131,17 @@ impl Changes {
             _ => Ok(()),
         };
         let invalid = |field| move |error| CampaignError::Invalid { field, error };
+        // Meta's two fields are required of a new campaign unless it advertises on TikTok only.
+        let tiktok_only = matches!(input.tiktok, Some(Some(_)))
+            && input.pixel_id.is_none()
+            && input.access_token.is_none();
+        let required = |field, given: bool| {
+            if tiktok_only {
+                Ok(())
+            } else {
+                required(field, given)
+            }
+        };
         required("pixel_id", input.pixel_id.is_some())?;
         let pixel_id = parsed("pixel_id", input.pixel_id.as_deref(), PixelId::parse)?;
         required("access_token", input.access_token.is_some())?;
@@ -155,17 +184,22 @@ impl Changes {
             require_consent: input.require_consent,
             limited_data_use: input.limited_data_use,
             enabled: input.enabled,
+            tiktok: match input.tiktok {
+                Some(Some(t)) => Some(Some(TikTokChanges::parse(t)?)),
+                Some(None) => Some(None),
+                None => None,
+            },
         })
     }
 
-    /// Writes the given fields over `f`; the access token is the caller's (it must be sealed).
+    /// Writes the given campaign-wide fields over `f`; Meta's pixel and token and TikTok's
+    /// settings are the caller's (tokens must be sealed).
     fn apply(self, f: &mut CampaignFields) {
         fn set<T>(slot: &mut T, v: Option<T>) {
             if let Some(v) = v {
                 *slot = v;
             }
         }
-        set(&mut f.pixel_id, self.pixel_id);
         set(&mut f.name, self.name);
         set(&mut f.test_event_code, self.test_event_code);
         set(&mut f.action_source, self.action_source);
@@ -234,19 +268,30 @@ impl CampaignService<'_> {
         // The caller's span (an admin request) names the campaign from here on, if it has room.
         tracing::Span::current().record("campaign", key.as_str());
         let mut changes = Changes::parse(input, Mode::Create)?;
-        let pixel_id = changes
-            .pixel_id
-            .take()
-            .ok_or(CampaignError::Missing("pixel_id"))?;
-        let token = changes
-            .access_token
-            .take()
-            .ok_or(CampaignError::Missing("access_token"))?;
+        let meta = match (changes.pixel_id.take(), changes.access_token.take()) {
+            (Some(pixel_id), Some(token)) => Some(MetaSettings {
+                access_token: self.seal(&key, PlatformKind::Meta, &token),
+                pixel_id,
+            }),
+            _ => None,
+        };
+        let tiktok = match changes.tiktok.take() {
+            Some(Some(mut t)) => {
+                let sealed = t
+                    .access_token
+                    .take()
+                    .map(|tok| self.seal(&key, PlatformKind::TikTok, &tok));
+                Some(t.apply(None, sealed)?)
+            }
+            _ => None,
+        };
+        if meta.is_none() && tiktok.is_none() {
+            return Err(CampaignError::Missing("pixel_id"));
+        }
         let mut fields = CampaignFields {
             name: key.as_str().to_owned(),
-            access_token: self.seal(&key, &token),
             key,
-            pixel_id,
+            meta,
             test_event_code: None,
             action_source: ActionSource::Website,
             event_map: EventMap::default(),
@@ -258,6 +303,7 @@ impl CampaignService<'_> {
             require_consent: false,
             limited_data_use: false,
             enabled: true,
+            tiktok,
         };
         changes.apply(&mut fields);
         let campaign = campaigns::insert(self.pool, &fields)
@@ -280,29 +326,101 @@ impl CampaignService<'_> {
             .ok_or_else(|| CampaignError::NotFound(key.to_owned()))?;
         let mut changes = Changes::parse(input, Mode::Update)?;
         let mut f = current.fields();
-        let mut token_changed = false;
-        if let Some(new) = changes.access_token.take() {
-            // An unreadable stored token counts as changed: the new one replaces it.
-            let old = self.cipher.open(key, current.access_token.expose()).ok();
-            token_changed = old.as_deref() != Some(new.expose());
-            f.access_token = self.seal(&current.key, &new);
+        let meta_changed = self.change_meta(&current, &mut changes, &mut f)?;
+        let tiktok_change = changes.tiktok.take();
+        let mut tiktok_changed = false;
+        let mut tiktok_removed = false;
+        match tiktok_change {
+            Some(Some(mut t)) => {
+                let token = t.access_token.take();
+                let sealed = token
+                    .as_ref()
+                    .map(|tok| self.seal(&current.key, PlatformKind::TikTok, tok));
+                let old = current.tiktok.clone();
+                let new = t.apply(old.clone(), sealed)?;
+                tiktok_changed =
+                    token.is_some() || old.as_ref().map(|o| &o.pixel_code) != Some(&new.pixel_code);
+                f.tiktok = Some(new);
+            }
+            Some(None) => {
+                tiktok_removed = current.tiktok.is_some();
+                f.tiktok = None;
+            }
+            None => {}
+        }
+        if f.meta.is_none() && f.tiktok.is_none() {
+            return Err(CampaignError::NoPlatform);
         }
         changes.apply(&mut f);
-        let credentials_changed = token_changed || f.pixel_id != current.pixel_id;
         let updated = campaigns::update(&mut tx, current.id, &f).await?;
-        let requeued = if credentials_changed {
-            // A campaign's own token and pixel are its Meta settings.
-            events::requeue_auth_failures(&mut tx, current.id, PlatformKind::Meta).await?
+        let mut requeued = 0;
+        if meta_changed {
+            requeued +=
+                events::requeue_auth_failures(&mut tx, current.id, PlatformKind::Meta).await?;
+        }
+        if tiktok_changed {
+            requeued +=
+                events::requeue_auth_failures(&mut tx, current.id, PlatformKind::TikTok).await?;
+        }
+        let cancelled = if tiktok_removed {
+            events::cancel_pending(&mut tx, current.id, PlatformKind::TikTok).await?
         } else {
             0
         };
         tx.commit().await?;
         self.cache.invalidate();
+        if cancelled > 0 {
+            tracing::info!(cancelled, "TikTok removed; its pending events cancelled");
+        }
         if requeued > 0 {
             tracing::info!(requeued, "credentials changed; parked events re-queued");
             self.delivery_signal.notify_one();
         }
         Ok(updated)
+    }
+
+    /// Applies a new Meta pixel or token; both are needed to add Meta to a TikTok-only
+    /// campaign. Returns whether Meta's credentials changed (parked events are re-queued).
+    fn change_meta(
+        &self,
+        current: &Campaign,
+        changes: &mut Changes,
+        f: &mut CampaignFields,
+    ) -> Result<bool, CampaignError> {
+        let pixel = changes.pixel_id.take();
+        let token = changes.access_token.take();
+        let Some(meta) = &current.meta else {
+            return match (pixel, token) {
+                (None, None) => Ok(false),
+                (None, Some(_)) => Err(CampaignError::Missing("pixel_id")),
+                (Some(_), None) => Err(CampaignError::Missing("access_token")),
+                (Some(pixel_id), Some(token)) => {
+                    let access_token = self.seal(&current.key, PlatformKind::Meta, &token);
+                    f.meta = Some(MetaSettings {
+                        pixel_id,
+                        access_token,
+                    });
+                    Ok(true)
+                }
+            };
+        };
+        let mut next = meta.clone();
+        let mut changed = false;
+        if let Some(new) = token {
+            // An unreadable stored token counts as changed: the new one replaces it.
+            let old = self
+                .cipher
+                .open(current.key.as_str(), meta.access_token.expose())
+                .ok();
+            changed = old.as_deref() != Some(new.expose());
+            next.access_token = self.seal(&current.key, PlatformKind::Meta, &new);
+        }
+        if let Some(pixel_id) = pixel {
+            changed |= pixel_id != meta.pixel_id;
+            next.pixel_id = pixel_id;
+        }
+        f.meta = Some(next);
+        Ok(changed)
     }
 
     pub async fn delete(&self, key: &str) -> Result<(), CampaignError> {
@@ -324,9 +442,10 @@ impl CampaignService<'_> {
         Ok(campaigns::list(self.pool).await?)
     }
 
-    /// Stored sealed (encrypted when SECRETS_KEY is set).
-    fn seal(&self, key: &CampaignKey, token: &AccessToken) -> AccessToken {
-        AccessToken::new(self.cipher.seal(key.as_str(), token.expose()))
+    /// Stored sealed (encrypted when SECRETS_KEY is set), bound to the campaign and platform.
+    fn seal(&self, key: &CampaignKey, platform: PlatformKind, token: &AccessToken) -> AccessToken {
+        let context = seal_context(key.as_str(), platform);
+        AccessToken::new(self.cipher.seal(&context, token.expose()))
     }
 }
 
@@ -340,5 +459,5 @@ fn key_taken(e: sqlx::Error) -> CampaignError {
 }
 
 #[cfg(test)]
-#[path = "campaigns_tests.rs"]
+#[path = "tests.rs"]
 mod tests;

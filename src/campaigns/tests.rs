@@ -1,6 +1,7 @@
 use serde_json::json;
 
 use super::*;
+use crate::domain::MetaSettings;
 
 const TOKEN: &str = "EAAB-test-token";
 
@@ -129,8 +130,10 @@ fn given_fields_overwrite_and_null_clears_the_optional_texts() {
     let mut f = CampaignFields {
         key: CampaignKey::parse("offer1").unwrap(),
         name: "Old".into(),
-        pixel_id: PixelId::parse("111").unwrap(),
-        access_token: AccessToken::new("sealed".into()),
+        meta: Some(MetaSettings {
+            pixel_id: PixelId::parse("111").unwrap(),
+            access_token: AccessToken::new("sealed".into()),
+        }),
         test_event_code: Some("TEST1".into()),
         action_source: ActionSource::Website,
         event_map: EventMap::default(),
@@ -142,6 +145,7 @@ fn given_fields_overwrite_and_null_clears_the_optional_texts() {
         require_consent: false,
         limited_data_use: false,
         enabled: true,
+        tiktok: None,
     };
     let changes = Changes::parse(
         input(json!({
@@ -158,9 +162,10 @@ fn given_fields_overwrite_and_null_clears_the_optional_texts() {
     assert_eq!(f.test_event_code, None);
     assert_eq!(f.landing_url, None);
     assert!(!f.enabled);
-    assert_eq!(f.pixel_id.as_str(), "111", "absent fields are kept");
+    let meta = f.meta.as_ref().unwrap();
+    assert_eq!(meta.pixel_id.as_str(), "111", "absent fields are kept");
     assert_eq!(
-        f.access_token.expose(),
+        meta.access_token.expose(),
         "sealed",
         "the token is sealed by the service"
     );
