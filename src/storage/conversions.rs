@@ -465,7 +465,8 @@ pub async fn unmatched_due(
 }
 
 /// Conversions of a campaign with a failed event on any platform (retried even while another
-/// platform's event is pending), or that failed before an event existed; oldest first.
+/// platform's event is pending; not one cancelled because its platform left the campaign), or
+/// that failed before an event existed; oldest first.
 pub async fn failed_of_campaign(
     pool: &PgPool,
     campaign_id: i64,
@@ -473,7 +474,8 @@ pub async fn failed_of_campaign(
 ) -> Result<Vec<i64>, sqlx::Error> {
     sqlx::query_scalar!(
         "SELECT c.id FROM conversions c WHERE c.campaign_id = $1 \
-         AND (EXISTS (SELECT 1 FROM events e WHERE e.conversion_id = c.id AND e.state = 'failed') \
+         AND (EXISTS (SELECT 1 FROM events e WHERE e.conversion_id = c.id AND e.state = 'failed' \
+                      AND e.failure_class IS DISTINCT FROM 'platform_removed') \
            OR (c.state = 'failed' AND NOT EXISTS (SELECT 1 FROM events e \
                                                   WHERE e.conversion_id = c.id))) \
          ORDER BY c.id LIMIT $2",

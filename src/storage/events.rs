@@ -374,29 +374,32 @@ pub async fn attempts_for_conversion(
     .await
 }
 
-/// The outbox row of a conversion, as a manual retry needs it.
+/// The outbox rows of a conversion (one per platform), as a manual retry needs them.
 #[derive(Debug)]
 pub struct EventOfConversion {
     pub id: i64,
     pub state: EventState,
+    pub failure_class: Option<FailureClass>,
     pub event_id: String,
     pub has_payload: bool,
     pub platform: PlatformKind,
 }
 
+/// A conversion's events, Meta's first, locked for the rest of the transaction.
 pub async fn of_conversion(
     tx: &mut Transaction<'_, Postgres>,
     conversion_id: i64,
-) -> Result<Option<EventOfConversion>, sqlx::Error> {
+) -> Result<Vec<EventOfConversion>, sqlx::Error> {
     sqlx::query_as!(
         EventOfConversion,
-        r#"SELECT id, state AS "state: EventState", event_id,
+        r#"SELECT id, state AS "state: EventState",
+            failure_class AS "failure_class: FailureClass", event_id,
             payload IS NOT NULL AS "has_payload!", platform AS "platform: PlatformKind"
-         FROM events WHERE conversion_id = $1 ORDER BY state = 'failed' DESC, id
+         FROM events WHERE conversion_id = $1 ORDER BY platform <> 'meta', id
          FOR UPDATE"#,
         conversion_id,
     )
-    .fetch_optional(&mut **tx)
+    .fetch_all(&mut **tx)
     .await
 }
 

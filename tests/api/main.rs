@@ -16,6 +16,7 @@ mod late_twins;
 mod openapi;
 mod ops;
 mod platform_reads;
+mod platform_retry;
 mod platforms;
 mod postbacks;
 mod properties;

@@ -60,16 +60,12 @@ pub async fn report_for(
     Ok(shape(campaign.key.as_str(), days, since, per_platform))
 }
 
-/// The event names the campaign's map for `platform` sends.
+/// The event names the campaign's map for `platform` sends (none: it does not use it).
 fn mapped_events(campaign: &Campaign, platform: PlatformKind) -> Vec<&str> {
-    match platform {
-        PlatformKind::Meta => campaign
-            .event_map
-            .event_names()
-            .into_iter()
-            .map(|n| n.as_str())
-            .collect(),
-        // TikTok's map arrives with the campaign's TikTok settings (issue 14).
-        PlatformKind::TikTok => Vec::new(),
-    }
+    campaign
+        .platforms()
+        .into_iter()
+        .find(|(p, _)| *p == platform)
+        .map(|(_, map)| map.event_names().into_iter().map(|n| n.as_str()).collect())
+        .unwrap_or_default()
 }

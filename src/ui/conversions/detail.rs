@@ -9,9 +9,11 @@ use serde_json::Value;
 
 use super::filter::with_query;
 use super::list::when;
-use crate::domain::{CampaignKey, EventState, PlatformKind};
+use crate::domain::{CampaignKey, PlatformKind};
 use crate::http::params::parse_urlencoded;
-use crate::ingest::retry::{check_retryable, retry_campaign, retry_conversion, Retried};
+use crate::ingest::retry::{
+    check_retryable, retry_campaign, retry_conversion, EventCheck, Retried,
+};
 use crate::startup::AppState;
 use crate::storage::conversions::Delivery;
 use crate::storage::{campaigns, conversions};
@@ -148,9 +150,13 @@ pub async fn show(
         .ok_or_else(|| UiError::NotFound(format!("There is no conversion {id}.")))?;
     let deliveries = conversions::deliveries(&state.pool, id).await?;
     let retried = req.query_string().split('&').any(|p| p == "retried=1");
-    let events: Vec<(EventState, bool)> = deliveries
+    let events: Vec<EventCheck> = deliveries
         .iter()
-        .map(|d| (d.state, d.payload.is_some()))
+        .map(|d| EventCheck {
+            state: d.state,
+            failure_class: d.failure_class,
+            payload_kept: d.payload.is_some(),
+        })
         .collect();
     let refusal = check_retryable(conv.state.as_str(), &events).and_then(|r| r.refusal());
     let title = format!("Conversion {id}");
