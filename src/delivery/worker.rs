@@ -181,6 +181,13 @@ impl DeliveryWorker {
                 });
                 targets.insert((c.id, d.platform), target);
             }
+            // An event written from a cached campaign just after its platform was removed:
+            // parked, and sent if the platform comes back with a token.
+            for platform in PlatformKind::ALL {
+                targets.entry((c.id, *platform)).or_insert_with(|| {
+                    Err(format!("{} is not set up on this campaign", platform.name()))
+                });
+            }
         }
         let mut keys: Vec<_> = claimed
             .iter()
