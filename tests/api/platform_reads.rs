@@ -88,14 +88,16 @@ fn gauge(metrics: &str, series: &str) -> i64 {
 
 const TT_MESSAGE: &str = "Invalid value for event_id: not a valid string.";
 
-/// Meta sent + TikTok failed, Meta sent + TikTok pending, Meta sent alone.
+/// Meta sent + TikTok failed, Meta sent + TikTok pending, Meta sent alone. The TikTok events
+/// are written after the last delivery: the campaign has no TikTok target, so the worker would
+/// park a pending one.
 async fn three_conversions(app: &TestApp) -> (i64, i64, i64) {
     app.create_campaign("pr", json!({})).await;
     let failed = sent_to_meta(app, "pr-1").await;
-    tiktok_event(app, failed, "failed", Some((40002, TT_MESSAGE, "tt-req-1"))).await;
     let pending = sent_to_meta(app, "pr-2").await;
-    tiktok_event(app, pending, "pending", None).await;
     let sent = sent_to_meta(app, "pr-3").await;
+    tiktok_event(app, failed, "failed", Some((40002, TT_MESSAGE, "tt-req-1"))).await;
+    tiktok_event(app, pending, "pending", None).await;
     (failed, pending, sent)
 }
 
