@@ -11,10 +11,16 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 use sqlx::PgPool;
 
-use crate::domain::{DeliveryStatus, EventState};
+use crate::domain::{DeliveryStatus, EventState, PlatformKind};
 use crate::storage::outbox_stats;
 
 type Labels = Vec<(&'static str, String)>;
+/// Request durations, one histogram per platform.
+type Durations = Family<Labels, Histogram, fn() -> Histogram>;
+
+fn duration_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.01, 2.0, 12))
+}
 
 /// The `route` label of requests that matched no route.
 pub const UNMATCHED_ROUTE: &str = "unmatched";
@@ -25,12 +31,13 @@ pub struct Metrics {
     clicks_stored: Family<Labels, Counter>,
     postbacks: Family<Labels, Counter>,
     delivery_attempts: Family<Labels, Counter>,
-    delivery_seconds: Histogram,
+    delivery_seconds: Durations,
     meta_errors: Family<Labels, Counter>,
+    platform_errors: Family<Labels, Counter>,
     events: Family<Labels, Gauge>,
     conversions: Family<Labels, Gauge>,
-    outbox_depth: Gauge,
-    outbox_oldest_seconds: Gauge<f64, AtomicU64>,
+    outbox_depth: Family<Labels, Gauge>,
+    outbox_oldest_seconds: Family<Labels, Gauge<f64, AtomicU64>>,
 }
 
 impl Default for Metrics {
@@ -40,12 +47,13 @@ impl Default for Metrics {
         let clicks_stored = Family::<Labels, Counter>::default();
         let postbacks = Family::<Labels, Counter>::default();
         let delivery_attempts = Family::<Labels, Counter>::default();
-        let delivery_seconds = Histogram::new(exponential_buckets(0.01, 2.0, 12));
+        let delivery_seconds = Durations::new_with_constructor(duration_histogram);
         let meta_errors = Family::<Labels, Counter>::default();
+        let platform_errors = Family::<Labels, Counter>::default();
         let events = Family::<Labels, Gauge>::default();
         let conversions = Family::<Labels, Gauge>::default();
-        let outbox_depth = Gauge::default();
-        let outbox_oldest_seconds = Gauge::<f64, AtomicU64>::default();
+        let outbox_depth = Family::<Labels, Gauge>::default();
+        let outbox_oldest_seconds = Family::<Labels, Gauge<f64, AtomicU64>>::default();
         let r = &mut registry;
         r.register(
             "http_requests",
@@ -64,12 +72,12 @@ impl Default for Metrics {
         );
         r.register(
             "delivery_attempts",
-            "Events carried by requests to Meta, by outcome",
+            "Events carried by requests to the ad platforms, by platform and outcome",
             delivery_attempts.clone(),
         );
         r.register(
             "delivery_request_seconds",
-            "Duration of requests to Meta",
+            "Duration of requests to the ad platforms, by platform",
             delivery_seconds.clone(),
         );
         r.register(
@@ -77,18 +85,32 @@ impl Default for Metrics {
             "Error answers from Meta by error code",
             meta_errors.clone(),
         );
-        r.register("events", "Outbound events by state", events.clone());
+        r.register(
+            "platform_errors",
+            "Error answers from the ad platforms by platform and the platform's error code",
+            platform_errors.clone(),
+        );
+        r.register(
+            "events",
+            "Outbound events by platform and state",
+            events.clone(),
+        );
         r.register("conversions", "Conversions by fate", conversions.clone());
         r.register(
             "outbox_depth",
-            "Events waiting to be delivered",
+            "Events waiting to be delivered, by platform",
             outbox_depth.clone(),
         );
         r.register(
             "outbox_oldest_pending_seconds",
-            "Age of the oldest event waiting to be delivered",
+            "Age of the oldest event waiting to be delivered, by platform",
             outbox_oldest_seconds.clone(),
         );
+        // Every platform's histogram exists from the start: a count of 0 is an answer.
+        for &platform in PlatformKind::ALL {
+            let _ =
+                delivery_seconds.get_or_create(&vec![("platform", platform.as_str().to_owned())]);
+        }
         Metrics {
             registry,
             http_requests,
@@ -97,6 +119,7 @@ impl Default for Metrics {
             delivery_attempts,
             delivery_seconds,
             meta_errors,
+            platform_errors,
             events,
             conversions,
             outbox_depth,
@@ -150,20 +173,31 @@ impl Metrics {
             .inc();
     }
 
+    /// One request to `platform` that carried `events`; `code` is the platform's error code.
     pub fn delivery_attempt(
         &self,
+        platform: PlatformKind,
         outcome: &str,
         events: usize,
         seconds: f64,
-        meta_code: Option<i32>,
+        code: Option<i32>,
     ) {
+        let on = || ("platform", platform.as_str().to_owned());
         self.delivery_attempts
-            .get_or_create(&vec![("outcome", outcome.to_owned())])
+            .get_or_create(&vec![on(), ("outcome", outcome.to_owned())])
             .inc_by(events as u64);
-        self.delivery_seconds.observe(seconds);
-        if let Some(code) = meta_code {
-            self.meta_errors
-                .get_or_create(&vec![("code", code.to_string())])
+        self.delivery_seconds
+            .get_or_create(&vec![on()])
+            .observe(seconds);
+        if let Some(code) = code {
+            // Meta's own counter keeps Meta's codes only: TikTok's mean something else.
+            if platform == PlatformKind::Meta {
+                self.meta_errors
+                    .get_or_create(&vec![("code", code.to_string())])
+                    .inc();
+            }
+            self.platform_errors
+                .get_or_create(&vec![on(), ("code", code.to_string())])
                 .inc();
         }
     }
@@ -171,15 +205,26 @@ impl Metrics {
     /// The text exposition, with the outbox gauges read now.
     pub async fn render(&self, pool: &PgPool) -> Result<String, sqlx::Error> {
         let stats = outbox_stats::read(pool).await?;
-        for &state in EventState::ALL {
-            let n = stats
-                .events
-                .iter()
-                .find(|(s, _)| *s == state)
-                .map_or(0, |(_, n)| *n);
-            self.events
-                .get_or_create(&vec![("state", state.as_str().to_owned())])
-                .set(n);
+        // Every platform and state gets a series, zeros included, so a rate never has gaps.
+        for &platform in PlatformKind::ALL {
+            let on = || ("platform", platform.as_str().to_owned());
+            for &state in EventState::ALL {
+                let n = stats
+                    .events
+                    .iter()
+                    .find(|(p, s, _)| (*p, *s) == (platform, state))
+                    .map_or(0, |(.., n)| *n);
+                self.events
+                    .get_or_create(&vec![on(), ("state", state.as_str().to_owned())])
+                    .set(n);
+            }
+            let pending = stats.pending.iter().find(|p| p.platform == platform);
+            self.outbox_depth
+                .get_or_create(&vec![on()])
+                .set(pending.map_or(0, |p| p.depth));
+            self.outbox_oldest_seconds
+                .get_or_create(&vec![on()])
+                .set(pending.and_then(|p| p.oldest_seconds).unwrap_or(0.0));
         }
         for &state in DeliveryStatus::ALL {
             let n = stats
@@ -191,9 +236,6 @@ impl Metrics {
                 .get_or_create(&vec![("state", state.as_str().to_owned())])
                 .set(n);
         }
-        self.outbox_depth.set(stats.depth);
-        self.outbox_oldest_seconds
-            .set(stats.oldest_pending_seconds.unwrap_or(0.0));
         let mut out = String::new();
         encode(&mut out, &self.registry).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
         Ok(out)

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::domain::PlatformKind;
 use crate::storage::quality::{EventStats, QualityRows};
 
 /// The `user_data` keys Meta matches on, in the order the report lists them.
@@ -27,6 +28,25 @@ pub const MATCH_KEYS: [&str; 15] = [
     "ge",
 ];
 
+/// The `user` keys TikTok matches on (`platforms/tiktok/event.rs`), in the report's order.
+pub const TIKTOK_MATCH_KEYS: [&str; 7] = [
+    "ttclid",
+    "ttp",
+    "email",
+    "phone",
+    "external_id",
+    "ip",
+    "user_agent",
+];
+
+/// The keys a platform's events are reported on.
+pub fn match_keys(platform: PlatformKind) -> &'static [&'static str] {
+    match platform {
+        PlatformKind::Meta => &MATCH_KEYS,
+        PlatformKind::TikTok => &TIKTOK_MATCH_KEYS,
+    }
+}
+
 /// Failure reasons listed per event name, most frequent first.
 pub const TOP_REASONS: usize = 5;
 
@@ -35,7 +55,24 @@ pub struct QualityReport {
     pub campaign: String,
     pub days: u32,
     pub since: DateTime<Utc>,
+    /// Meta's events (the report's shape before there were several platforms).
     pub events: Vec<EventQuality>,
+    /// Each platform the campaign sends to or has events on, Meta's first.
+    pub platforms: Vec<PlatformQuality>,
+}
+
+/// One platform's events, each reported on that platform's match keys.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PlatformQuality {
+    pub platform: PlatformKind,
+    pub events: Vec<EventQuality>,
+}
+
+/// What one platform's report is made of: the event names its map sends and its rows.
+pub struct PlatformRows<'a> {
+    pub platform: PlatformKind,
+    pub mapped_events: Vec<&'a str>,
+    pub rows: QualityRows,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -105,14 +142,43 @@ pub struct Reason {
     pub count: i64,
 }
 
-/// The report: one entry per event name the campaign maps to or that has events, by name.
+/// The report: per platform the campaign maps events to or that has events, one entry per
+/// event name mapped or seen, by name.
 pub fn shape(
     campaign: &str,
     days: u32,
     since: DateTime<Utc>,
+    mut per_platform: Vec<PlatformRows<'_>>,
+) -> QualityReport {
+    per_platform.sort_by_key(|p| p.platform);
+    let platforms: Vec<PlatformQuality> = per_platform
+        .into_iter()
+        .filter(|p| !p.mapped_events.is_empty() || !p.rows.is_empty())
+        .map(|p| PlatformQuality {
+            platform: p.platform,
+            events: shape_events(match_keys(p.platform), &p.mapped_events, p.rows),
+        })
+        .collect();
+    let events = platforms
+        .iter()
+        .find(|p| p.platform == PlatformKind::Meta)
+        .map(|p| p.events.clone())
+        .unwrap_or_default();
+    QualityReport {
+        campaign: campaign.to_owned(),
+        days,
+        since,
+        events,
+        platforms,
+    }
+}
+
+/// One platform's entries, on its `keys`.
+fn shape_events(
+    keys: &'static [&'static str],
     mapped_events: &[&str],
     rows: QualityRows,
-) -> QualityReport {
+) -> Vec<EventQuality> {
     let mut stats: BTreeMap<String, EventStats> = mapped_events
         .iter()
         .map(|name| {
@@ -148,11 +214,11 @@ pub fn shape(
             });
     }
 
-    let events = stats
+    stats
         .into_values()
         .map(|s| {
             let name = s.event_name.as_str();
-            let keys = MATCH_KEYS
+            let keys = keys
                 .iter()
                 .map(|key| {
                     let n = key_counts.get(&(name, *key)).copied().unwrap_or(0);
@@ -186,13 +252,7 @@ pub fn shape(
                 expired: s.expired,
             }
         })
-        .collect();
-    QualityReport {
-        campaign: campaign.to_owned(),
-        days,
-        since,
-        events,
-    }
+        .collect()
 }
 
 fn round_secs(s: f64) -> f64 {

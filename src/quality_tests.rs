@@ -29,6 +29,23 @@ fn reason(name: &str, reason: &str, count: i64) -> ReasonCount {
     }
 }
 
+/// Meta's rows alone, as a campaign without TikTok has them.
+fn meta<'a>(mapped: &[&'a str], rows: QualityRows) -> Vec<PlatformRows<'a>> {
+    vec![PlatformRows {
+        platform: PlatformKind::Meta,
+        mapped_events: mapped.to_vec(),
+        rows,
+    }]
+}
+
+fn no_rows() -> QualityRows {
+    QualityRows {
+        stats: vec![],
+        keys: vec![],
+        reasons: vec![],
+    }
+}
+
 /// What one event's entry says, compactly: name, sent, fbc share, em share, (pixel, template,
 /// no_click) shares, failure reasons in order.
 type Summary = (
@@ -129,7 +146,7 @@ fn shapes_counts_into_shares_with_zeros_shown() {
         ),
     ];
     for (case, mapped, rows, expected) in cases {
-        let report = shape("offer", 7, Utc::now(), &mapped, rows);
+        let report = shape("offer", 7, Utc::now(), meta(&mapped, rows));
         let got: Vec<_> = report.events.iter().map(summary).collect();
         let expected: Vec<_> = expected
             .into_iter()
@@ -156,7 +173,7 @@ fn late_twins_are_a_share_of_sent_and_a_count_of_skipped() {
         keys: vec![],
         reasons: vec![],
     };
-    let report = shape("offer", 7, Utc::now(), &["Lead", "Purchase"], rows);
+    let report = shape("offer", 7, Utc::now(), meta(&["Lead", "Purchase"], rows));
     let late = report.events[0].late_pixel_twins;
     assert_eq!(
         (late.sent.count, late.sent.share, late.skipped),
@@ -176,11 +193,84 @@ fn medians_are_rounded_and_absent_without_data() {
         keys: vec![],
         reasons: vec![],
     };
-    let report = shape("offer", 7, Utc::now(), &["Lead"], rows);
+    let report = shape("offer", 7, Utc::now(), meta(&["Lead"], rows));
     assert_eq!(
         report.events[0].median_seconds.click_to_conversion,
         Some(61.235)
     );
     assert_eq!(report.events[0].median_seconds.conversion_to_accepted, None);
     assert_eq!(report.events[1].median_seconds.click_to_conversion, None);
+}
+
+/// Each platform is reported on its own keys; `events` stays Meta's; a platform the campaign
+/// neither maps nor has events on is left out.
+#[test]
+fn each_platform_is_reported_on_its_own_keys() {
+    let tiktok = QualityRows {
+        stats: vec![stats("CompletePayment", 2, 1, 0)],
+        keys: vec![
+            key("CompletePayment", "ttclid", 2),
+            key("CompletePayment", "phone", 1),
+            // A Meta key name in a TikTok payload is not one of TikTok's keys.
+            key("CompletePayment", "fbc", 2),
+        ],
+        reasons: vec![],
+    };
+    let report = shape(
+        "offer",
+        7,
+        Utc::now(),
+        vec![
+            PlatformRows {
+                platform: PlatformKind::TikTok,
+                mapped_events: vec!["SubmitForm"],
+                rows: tiktok,
+            },
+            PlatformRows {
+                platform: PlatformKind::Meta,
+                mapped_events: vec!["Purchase"],
+                rows: QualityRows {
+                    stats: vec![stats("Purchase", 1, 1, 0)],
+                    keys: vec![key("Purchase", "fbc", 1)],
+                    reasons: vec![],
+                },
+            },
+        ],
+    );
+    let platforms: Vec<PlatformKind> = report.platforms.iter().map(|p| p.platform).collect();
+    assert_eq!(platforms, vec![PlatformKind::Meta, PlatformKind::TikTok]);
+    assert_eq!(
+        report.events, report.platforms[0].events,
+        "events are Meta's"
+    );
+    let tt = &report.platforms[1].events;
+    let names: Vec<&str> = tt.iter().map(|e| e.event_name.as_str()).collect();
+    assert_eq!(names, vec!["CompletePayment", "SubmitForm"]);
+    let keys: Vec<&str> = tt[0].keys.keys().copied().collect();
+    let mut want = TIKTOK_MATCH_KEYS.to_vec();
+    want.sort_unstable();
+    assert_eq!(keys, want);
+    assert_eq!(tt[0].keys["ttclid"].share, 1.0);
+    assert_eq!(tt[0].keys["phone"].share, 0.5);
+    assert_eq!(tt[0].event_ids.pixel.share, 0.5);
+
+    let meta_only = shape(
+        "offer",
+        7,
+        Utc::now(),
+        vec![
+            PlatformRows {
+                platform: PlatformKind::Meta,
+                mapped_events: vec!["Lead"],
+                rows: no_rows(),
+            },
+            PlatformRows {
+                platform: PlatformKind::TikTok,
+                mapped_events: vec![],
+                rows: no_rows(),
+            },
+        ],
+    );
+    assert_eq!(meta_only.platforms.len(), 1);
+    assert_eq!(meta_only.platforms[0].platform, PlatformKind::Meta);
 }

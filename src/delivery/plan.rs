@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 
 use super::outcome::Tally;
-use crate::domain::{twin_check, ActionSource, EventState, FailureClass, LatePixelTwin, TwinCheck};
+use crate::domain::{twin_check, EventState, FailureClass, LatePixelTwin, TwinCheck};
 use crate::domain::{AccessToken, PlatformKind};
+use crate::platforms::Limits;
 use crate::storage::events::{CampaignPlatform, CampaignStatus, ClaimedEvent, Transition};
 
 /// Where a campaign's events go.
@@ -32,27 +33,53 @@ pub struct Request {
 /// Why events are parked (failed as `auth`) instead of sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Park {
-    /// Meta refused the campaign's token or pixel before: these would be refused the same way.
-    Refused,
+    /// The platform refused the campaign's token or pixel before: these would be refused the
+    /// same way.
+    Refused(PlatformKind),
     /// The stored token cannot be decrypted (wrong or missing `SECRETS_KEY`).
     Unreadable(String),
 }
 
 impl Park {
+    /// Says which of the campaign's settings to change (Meta's are its top-level fields).
     pub fn why(&self) -> String {
         match self {
-            Park::Refused => "not sent: Meta refused this campaign's access token or pixel; \
-                              waiting for a new access_token or pixel_id"
-                .to_owned(),
+            Park::Refused(PlatformKind::Meta) => {
+                "not sent: Meta refused this campaign's access token or pixel; \
+                 waiting for a new access_token or pixel_id"
+                    .to_owned()
+            }
+            Park::Refused(PlatformKind::TikTok) => {
+                "not sent: TikTok refused this campaign's access token or pixel code; \
+                 waiting for a new tiktok.access_token or tiktok.pixel_code"
+                    .to_owned()
+            }
             Park::Unreadable(e) => format!("not sent: {e}"),
         }
     }
 }
 
+/// Why events expire unsent: older than their platform takes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Expiry {
+    pub platform: PlatformKind,
+    pub max_age_days: i64,
+}
+
+impl Expiry {
+    pub fn why(&self) -> String {
+        format!(
+            "event_time is older than {} accepts ({} days); never sent",
+            self.platform.name(),
+            self.max_age_days
+        )
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Plan {
-    /// Older than Meta accepts: expired without a request.
-    pub expire: Vec<ClaimedEvent>,
+    /// Older than their platform accepts: expired without a request.
+    pub expire: Vec<(Expiry, Vec<ClaimedEvent>)>,
     pub park: Vec<(Park, Vec<ClaimedEvent>)>,
     /// New events of a campaign backing off wait for its next retry, unsent.
     pub postpone: Vec<(DateTime<Utc>, Vec<ClaimedEvent>)>,
@@ -88,17 +115,10 @@ impl Plan {
             tally,
         };
         let mut out = Vec::new();
-        if !self.expire.is_empty() {
-            let why = "event_time is older than Meta accepts (7 days); never sent";
+        for (expiry, evs) in &self.expire {
             let t = Some(Tally::Expired);
-            out.push(settled(
-                &self.expire[..],
-                EventState::Expired,
-                None,
-                why.into(),
-                None,
-                t,
-            ));
+            let (state, why) = (EventState::Expired, expiry.why());
+            out.push(settled(evs, state, None, why, None, t));
         }
         for (park, evs) in &self.park {
             let class = Some(FailureClass::Auth);
@@ -119,12 +139,15 @@ impl Plan {
             ));
         }
         for (until, evs) in &self.postpone {
-            let why = "waiting: Meta failed recently for this campaign; sent with its next retry";
+            let platform = evs.first().map_or("the platform", |e| e.platform.name());
+            let why = format!(
+                "waiting: {platform} failed recently for this campaign; sent with its next retry"
+            );
             out.push(settled(
                 evs,
                 EventState::Pending,
                 None,
-                why.into(),
+                why,
                 Some(*until),
                 None,
             ));
@@ -135,19 +158,22 @@ impl Plan {
 
 /// The plan for `claimed`. `targets` holds each campaign still existing with each platform it
 /// sends to (`Err`: its token is unreadable); `status` the campaigns and platforms with parked
-/// or backing-off events.
+/// or backing-off events; `limits` each platform's (a request holds at most the smaller of
+/// its `max_events` and `batch_max`).
 pub fn plan(
     claimed: Vec<ClaimedEvent>,
     targets: &HashMap<CampaignPlatform, Result<Target, String>>,
     status: &HashMap<CampaignPlatform, CampaignStatus>,
+    limits: &dyn Fn(PlatformKind) -> Limits,
     batch_max: usize,
     now: DateTime<Utc>,
 ) -> Plan {
     let mut plan = Plan::default();
     let mut by_campaign: BTreeMap<(i64, PlatformKind), Vec<ClaimedEvent>> = BTreeMap::new();
+    let mut expired: BTreeMap<Expiry, Vec<ClaimedEvent>> = BTreeMap::new();
     for e in claimed {
-        if is_too_old(&e, now) {
-            plan.expire.push(e);
+        if let Some(expiry) = too_old(&e, limits(e.platform), now) {
+            expired.entry(expiry).or_default().push(e);
         } else {
             by_campaign
                 .entry((e.campaign_id, e.platform))
@@ -167,7 +193,7 @@ pub fn plan(
             .copied()
             .unwrap_or_default();
         if status.auth_parked {
-            plan.park.push((Park::Refused, evs));
+            plan.park.push((Park::Refused(platform), evs));
             continue;
         }
         if let Some(until) = status.backoff_until {
@@ -213,25 +239,28 @@ pub fn plan(
     }
     for (_, mut req) in by_target {
         req.events.sort_by_key(|e| e.id);
+        let size = batch_max.min(limits(req.platform).max_events).max(1);
         let mut events = req.events.into_iter().peekable();
         while events.peek().is_some() {
             plan.send.push(Request {
                 platform: req.platform,
                 target: req.target.clone(),
-                events: events.by_ref().take(batch_max.max(1)).collect(),
+                events: events.by_ref().take(size).collect(),
             });
         }
     }
+    plan.expire = expired.into_iter().collect();
     plan
 }
 
-/// Meta's age limit for the event's action source (the payload says which).
-fn is_too_old(e: &ClaimedEvent, now: DateTime<Utc>) -> bool {
-    let source = e.payload.get("action_source").and_then(|v| v.as_str());
-    let source = source
-        .and_then(|s| ActionSource::parse(s).ok())
-        .unwrap_or(ActionSource::Website);
-    e.event_time < now - chrono::Duration::days(source.max_age_days())
+/// `Some` when the event is older than its platform takes it (the platform reads its own
+/// limit from the payload).
+fn too_old(e: &ClaimedEvent, limits: Limits, now: DateTime<Utc>) -> Option<Expiry> {
+    let max_age = (limits.max_age)(&e.payload);
+    (e.event_time < now - max_age).then_some(Expiry {
+        platform: e.platform,
+        max_age_days: max_age.num_days(),
+    })
 }
 
 #[cfg(test)]

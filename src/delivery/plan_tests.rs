@@ -50,6 +50,14 @@ fn skipping(pixel: &str, token: &str) -> Result<Target, String> {
     })
 }
 
+/// The platforms' real limits.
+fn limits(kind: PlatformKind) -> Limits {
+    match kind {
+        PlatformKind::Meta => crate::platforms::meta::LIMITS,
+        PlatformKind::TikTok => crate::platforms::tiktok::LIMITS,
+    }
+}
+
 fn ids(evs: &[ClaimedEvent]) -> Vec<i64> {
     evs.iter().map(|e| e.id).collect()
 }
@@ -68,7 +76,7 @@ struct Shape {
 
 fn shape(p: Plan) -> Shape {
     Shape {
-        expire: ids(&p.expire),
+        expire: p.expire.iter().flat_map(|(_, e)| ids(e)).collect(),
         park: p.park.into_iter().map(|(w, e)| (w, ids(&e))).collect(),
         postpone: p.postpone.into_iter().map(|(t, e)| (t, ids(&e))).collect(),
         orphaned: ids(&p.orphaned),
@@ -170,7 +178,7 @@ fn claimed_events_are_sent_parked_postponed_or_expired() {
             batch_max: 10,
             want: Shape {
                 expire: vec![1],
-                park: vec![(Park::Refused, vec![2])],
+                park: vec![(Park::Refused(PlatformKind::Meta), vec![2])],
                 ..Shape::default()
             },
         },
@@ -181,7 +189,7 @@ fn claimed_events_are_sent_parked_postponed_or_expired() {
             status: vec![(1, parked)],
             batch_max: 10,
             want: Shape {
-                park: vec![(Park::Refused, vec![1, 2])],
+                park: vec![(Park::Refused(PlatformKind::Meta), vec![1, 2])],
                 send: sends(&[("222", &[3])]),
                 ..Shape::default()
             },
@@ -244,7 +252,7 @@ fn claimed_events_are_sent_parked_postponed_or_expired() {
             status: vec![(1, parked), (2, backoff)],
             batch_max: 10,
             want: Shape {
-                park: vec![(Park::Refused, vec![1])],
+                park: vec![(Park::Refused(PlatformKind::Meta), vec![1])],
                 postpone: vec![(later, vec![2])],
                 send: sends(&[("222", &[3]), ("333", &[4])]),
                 ..Shape::default()
@@ -270,7 +278,7 @@ fn claimed_events_are_sent_parked_postponed_or_expired() {
             batch_max: 10,
             want: Shape {
                 expire: vec![2],
-                park: vec![(Park::Refused, vec![1])],
+                park: vec![(Park::Refused(PlatformKind::Meta), vec![1])],
                 ..Shape::default()
             },
         },
@@ -286,24 +294,31 @@ fn claimed_events_are_sent_parked_postponed_or_expired() {
             .into_iter()
             .map(|(campaign, s)| ((campaign, PlatformKind::Meta), s))
             .collect();
-        let got = shape(plan(c.claimed, &targets, &status, c.batch_max, now()));
+        let got = shape(plan(
+            c.claimed,
+            &targets,
+            &status,
+            &limits,
+            c.batch_max,
+            now(),
+        ));
         assert_eq!(got, c.want, "{}", c.what);
     }
-}
-
-#[test]
-fn park_reasons_say_what_to_change() {
-    assert!(Park::Refused.why().contains("new access_token or pixel_id"));
-    assert_eq!(Park::Unreadable("x".into()).why(), "not sent: x");
 }
 
 #[test]
 fn unsent_events_get_their_state_reason_and_counter() {
     let later = now() + chrono::Duration::seconds(90);
     let plan = Plan {
-        expire: vec![ev(1, 1, 0, 9, "website")],
+        expire: vec![(
+            Expiry {
+                platform: PlatformKind::Meta,
+                max_age_days: 7,
+            },
+            vec![ev(1, 1, 0, 9, "website")],
+        )],
         park: vec![
-            (Park::Refused, vec![web(2, 2)]),
+            (Park::Refused(PlatformKind::Meta), vec![web(2, 2)]),
             (Park::Unreadable("bad key".into()), vec![web(3, 3)]),
         ],
         postpone: vec![(later, vec![web(4, 4), web(5, 4)])],
@@ -342,7 +357,7 @@ fn unsent_events_get_their_state_reason_and_counter() {
             vec![2],
             EventState::Failed,
             auth,
-            Park::Refused.why(),
+            Park::Refused(PlatformKind::Meta).why(),
             None,
             Some(Tally::Failed),
         ),
@@ -381,58 +396,5 @@ fn unsent_events_get_their_state_reason_and_counter() {
     );
 }
 
-#[test]
-fn one_platforms_trouble_never_holds_back_anothers_events() {
-    let on = |platform, e: ClaimedEvent| ClaimedEvent { platform, ..e };
-    let (meta, tiktok) = (PlatformKind::Meta, PlatformKind::TikTok);
-    let claimed = vec![
-        on(meta, web(1, 1)),
-        on(tiktok, web(2, 1)),
-        on(meta, web(3, 2)),
-        on(tiktok, web(4, 2)),
-    ];
-    let targets = [
-        ((1, meta), target("meta-pixel", "a")),
-        ((1, tiktok), target("tt-pixel", "b")),
-        ((2, meta), target("meta-pixel-2", "c")),
-        ((2, tiktok), target("tt-pixel-2", "d")),
-    ]
-    .into_iter()
-    .collect();
-    let until = now() + chrono::Duration::minutes(5);
-    let status = [
-        // Meta is down for campaign 1; TikTok refused campaign 2's token.
-        (
-            (1, meta),
-            CampaignStatus {
-                auth_parked: false,
-                backoff_until: Some(until),
-            },
-        ),
-        (
-            (2, tiktok),
-            CampaignStatus {
-                auth_parked: true,
-                backoff_until: None,
-            },
-        ),
-    ]
-    .into_iter()
-    .collect();
-    let p = plan(claimed, &targets, &status, 10, now());
-    let sent: Vec<(PlatformKind, String, Vec<i64>)> = p
-        .send
-        .iter()
-        .map(|r| (r.platform, r.target.pixel_id.clone(), ids(&r.events)))
-        .collect();
-    assert_eq!(
-        sent,
-        vec![
-            (meta, "meta-pixel-2".to_owned(), vec![3]),
-            (tiktok, "tt-pixel".to_owned(), vec![2]),
-        ]
-    );
-    let got = shape(p);
-    assert_eq!(got.postpone, vec![(until, vec![1])]);
-    assert_eq!(got.park, vec![(Park::Refused, vec![4])]);
-}
+#[path = "plan_platform_tests.rs"]
+mod platforms;

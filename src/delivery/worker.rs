@@ -17,7 +17,7 @@ pub use super::{WorkerDeps, WorkerSettings};
 use crate::domain::AccessToken;
 use crate::domain::{AttemptRecord, PlatformKind};
 use crate::ingest;
-use crate::platforms::{Answer, Destination, Verdict};
+use crate::platforms::{Answer, Destination, Verdict, EVERY_PLATFORM};
 use crate::secrets::seal_context;
 use crate::storage::campaigns;
 use crate::storage::events::{self, ClaimedEvent, Transition};
@@ -200,10 +200,12 @@ impl DeliveryWorker {
         keys.dedup();
         let status = events::campaign_status(&deps.pool, &keys).await?;
         let batch_max = self.inner.settings.batch_max;
+        let limits = |kind| deps.platforms.limits(kind);
         Ok(plan::plan(
             claimed,
             &targets,
             &status,
+            &limits,
             batch_max,
             Utc::now(),
         ))
@@ -211,9 +213,13 @@ impl DeliveryWorker {
 
     /// Records the events of the plan that are not sent in this pass.
     async fn settle_unsent(&self, plan: &Plan, report: &mut TickReport) -> Result<(), sqlx::Error> {
-        if !plan.expire.is_empty() {
-            let events = plan.expire.len();
-            tracing::warn!(events, "events older than Meta accepts; marked expired");
+        for (expiry, evs) in &plan.expire {
+            let (platform, events) = (expiry.platform.as_str(), evs.len());
+            tracing::warn!(
+                platform,
+                events,
+                "events older than the platform accepts; marked expired"
+            );
         }
         if !plan.skip_late_twin.is_empty() {
             let events = plan.skip_late_twin.len();
@@ -279,10 +285,10 @@ impl Inner {
             };
             match answer.verdict {
                 Verdict::Auth => {
-                    tracing::warn!(pixel_id = %target.pixel_id, conversions = ?conversion_ids(&chunk), "token or permission refused by Meta; events parked until the campaign's access_token or pixel_id changes")
+                    tracing::warn!(platform = platform.as_str(), pixel_id = %target.pixel_id, conversions = ?conversion_ids(&chunk), "token or permission refused; events parked until the campaign's token or pixel for this platform changes")
                 }
                 Verdict::Invalid => {
-                    tracing::warn!(conversions = ?conversion_ids(&chunk), "Meta refused the event as invalid")
+                    tracing::warn!(platform = platform.as_str(), conversions = ?conversion_ids(&chunk), "the platform refused the event as invalid")
                 }
                 _ => {}
             }
@@ -298,11 +304,7 @@ impl Inner {
 
     /// One request to the platform, counted in the metrics and logged.
     async fn send(&self, kind: PlatformKind, target: &Target, chunk: &[ClaimedEvent]) -> Answer {
-        let platform = self
-            .deps
-            .platforms
-            .get(kind)
-            .expect("the process configures every platform kind");
+        let platform = self.deps.platforms.get(kind).expect(EVERY_PLATFORM);
         let events: Vec<&serde_json::Value> = chunk.iter().map(|e| &e.payload).collect();
         let to = Destination {
             pixel_id: &target.pixel_id,
@@ -315,13 +317,14 @@ impl Inner {
         let elapsed = started.elapsed();
         let (outcome, code) = (attempt.outcome.as_str(), attempt.error_code);
         let metrics = &self.deps.metrics;
-        metrics.delivery_attempt(outcome, chunk.len(), elapsed.as_secs_f64(), code);
+        metrics.delivery_attempt(kind, outcome, chunk.len(), elapsed.as_secs_f64(), code);
         tracing::info!(
+            platform = kind.as_str(),
             pixel_id = %target.pixel_id,
             events = chunk.len(),
             outcome,
-            meta_code = code,
-            fbtrace_id = attempt.fbtrace_id.as_deref().unwrap_or(""),
+            error_code = code,
+            trace_id = attempt.fbtrace_id.as_deref().unwrap_or(""),
             conversion_ids = ?conversion_ids(chunk),
             elapsed_ms = elapsed.as_millis() as u64,
             "delivery attempt"

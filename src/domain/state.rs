@@ -116,6 +116,25 @@ words!(PlatformKind {
     Meta => "meta",
     TikTok => "tiktok",
 });
+impl EventState {
+    /// How far delivery got: a conversion's delivery state is the least advanced of its
+    /// events' (pending < failed < expired < sent). The SQL aggregate `least_advanced_state`
+    /// (migration 14) ranks alike; the table test below pins both orders to these words.
+    const fn progress(self) -> u8 {
+        match self {
+            EventState::Pending => 0,
+            EventState::Failed => 1,
+            EventState::Expired => 2,
+            EventState::Sent => 3,
+        }
+    }
+
+    /// The least advanced of `states`; `None` for none (a conversion without events).
+    pub fn least_advanced(states: impl IntoIterator<Item = EventState>) -> Option<EventState> {
+        states.into_iter().min_by_key(|s| s.progress())
+    }
+}
+
 words!(EventState {
     Pending => "pending",
     Sent => "sent",
@@ -241,6 +260,28 @@ mod tests {
             let word = words(serde_json::to_value(s).unwrap());
             assert_eq!(s.as_str(), word);
             assert_eq!(DeliveryStatus::parse(&word), Some(s));
+        }
+    }
+
+    #[test]
+    fn a_conversion_is_as_far_as_its_least_advanced_event() {
+        use EventState::*;
+        let cases: &[(&[EventState], Option<EventState>)] = &[
+            (&[], None),
+            (&[Sent], Some(Sent)),
+            (&[Sent, Pending], Some(Pending)),
+            (&[Failed, Sent], Some(Failed)),
+            (&[Sent, Expired], Some(Expired)),
+            (&[Expired, Failed], Some(Failed)),
+            (&[Failed, Pending], Some(Pending)),
+            (&[Sent, Sent], Some(Sent)),
+        ];
+        for (states, want) in cases {
+            assert_eq!(
+                EventState::least_advanced(states.iter().copied()),
+                *want,
+                "{states:?}"
+            );
         }
     }
 

@@ -1,12 +1,13 @@
-//! A manual retry of a failed conversion. The event is decided and built again from the click
-//! and campaign as they are now, so a landing URL or user agent added since the failure reaches
-//! Meta; an event that exists keeps its event id, so Meta still deduplicates it.
+//! A manual retry of a failed conversion. Each failed event (one per platform) is decided and
+//! built again from the click and campaign as they are now, so a landing URL or user agent
+//! added since the failure reaches the platform; it keeps its event id, so the platform still
+//! deduplicates it.
 
 use sqlx::PgPool;
 
 use super::decide::decide;
 use super::write_event;
-use crate::domain::{ConversionState, EventState};
+use crate::domain::{ConversionState, EventState, FailureClass, PlatformKind};
 use crate::storage::campaign_cache::CampaignCache;
 use crate::storage::{clicks, conversions, events};
 
@@ -37,20 +38,47 @@ impl Retried {
     }
 }
 
-/// Whether a conversion may be retried, from its shown state (its event's once it has one) and,
-/// when it has an event, whether that event's payload is kept: `Some(NotFailed)` when not.
-pub fn check_retryable(state: &str, event_payload_kept: Option<bool>) -> Option<Retried> {
-    if state != EventState::Failed.as_str() {
-        return Some(Retried::NotFailed(state.to_owned()));
-    }
-    if event_payload_kept == Some(false) {
-        return Some(Retried::NotFailed(
-            "failed, and its data was erased by retention".to_owned(),
-        ));
-    }
-    None
+/// One event of a conversion as the retry check reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventCheck {
+    pub state: EventState,
+    pub failure_class: Option<FailureClass>,
+    /// Its payload is kept (retention erases it after a while).
+    pub payload_kept: bool,
 }
 
+impl EventCheck {
+    /// Failed, and not because its platform left the campaign (nothing to retry there).
+    fn retryable(&self) -> bool {
+        self.state == EventState::Failed
+            && self.failure_class != Some(FailureClass::PlatformRemoved)
+    }
+}
+
+/// Whether a conversion may be retried: one with events when some event failed (on any
+/// platform, whatever the others' state) and kept its data; one without (it failed before an
+/// event was built) when its own state, `shown`, is failed. `Some(NotFailed)` says why not.
+pub fn check_retryable(shown: &str, events: &[EventCheck]) -> Option<Retried> {
+    let failed: Vec<&EventCheck> = events.iter().filter(|e| e.retryable()).collect();
+    if events.is_empty() && shown == EventState::Failed.as_str()
+        || failed.iter().any(|e| e.payload_kept)
+    {
+        return None;
+    }
+    let why = if !failed.is_empty() {
+        "failed, and its data was erased by retention"
+    } else if events.iter().any(|e| e.state == EventState::Failed) {
+        "failed only on a platform removed from the campaign"
+    } else {
+        shown
+    };
+    Some(Retried::NotFailed(why.to_owned()))
+}
+
+/// Retries a conversion: each of its failed events is built again from the click and campaign
+/// as they are now and queued, keeping its event id (so the platform still deduplicates it);
+/// its other events are left alone. A conversion that failed before it had events is decided
+/// again and gets them.
 pub async fn retry_conversion(
     pool: &PgPool,
     campaigns: &CampaignCache,
@@ -64,13 +92,18 @@ pub async fn retry_conversion(
     let Some(conv) = conversions::find_for_update(&mut tx, id).await? else {
         return Ok(Retried::NotFound);
     };
-    let event = events::of_conversion(&mut tx, id).await?;
-    // `to_string`: the event's state is a word or an `EventState`, and both display alike
-    // (`ConversionState::Failed` and `EventState::Failed` are both "failed").
-    let state = event
-        .as_ref()
-        .map_or(conv.state.to_string(), |e| e.state.to_string());
-    if let Some(refused) = check_retryable(&state, event.as_ref().map(|e| e.has_payload)) {
+    let events = events::of_conversion(&mut tx, id).await?;
+    let checks: Vec<EventCheck> = events
+        .iter()
+        .map(|e| EventCheck {
+            state: e.state,
+            failure_class: e.failure_class,
+            payload_kept: e.has_payload,
+        })
+        .collect();
+    let shown = EventState::least_advanced(checks.iter().map(|c| c.state))
+        .map_or(conv.state.to_string(), |s| s.to_string());
+    if let Some(refused) = check_retryable(&shown, &checks) {
         return Ok(refused);
     }
     let click = clicks::find(&mut *tx, &conv.click_id).await?;
@@ -87,35 +120,58 @@ pub async fn retry_conversion(
         &conv,
         &history.used_events,
     );
-    // The retried event's own platform; the per-platform retry is in `retry_conversion`'s
-    // callers' hands once a conversion has several events.
-    let planned = event
-        .as_ref()
-        .and_then(|e| decision.events.iter().find(|p| p.platform == e.platform));
-    let outcome = match (&event, planned) {
-        (Some(existing), Some(planned)) => {
-            let mut payload = planned.payload.clone();
-            payload["event_id"] = serde_json::Value::String(existing.event_id.clone());
-            events::requeue_rebuilt(&mut tx, existing.id, &payload).await?;
-            Retried::Queued
-        }
-        (Some(_), None) => Retried::StillFailed(decision.failure_reason.unwrap_or_default()),
-        (None, _) => {
-            let mut decided = conv.clone();
-            decision.apply_to(&mut decided, click.as_ref().map(|c| c.id));
-            conversions::set_decision(&mut tx, &decided).await?;
-            write_event(&mut tx, id, &conv, &decision).await?;
-            match decision.events.first() {
-                Some(_) => Retried::Queued,
-                None if decision.state == ConversionState::Failed => {
-                    Retried::StillFailed(decision.failure_reason.unwrap_or_default())
-                }
-                None => Retried::NotFailed(decision.state.as_str().to_owned()),
+    let outcome = if events.is_empty() {
+        let mut decided = conv.clone();
+        decision.apply_to(&mut decided, click.as_ref().map(|c| c.id));
+        conversions::set_decision(&mut tx, &decided).await?;
+        write_event(&mut tx, id, &conv, &decision).await?;
+        match decision.events.first() {
+            Some(_) => Retried::Queued,
+            None if decision.state == ConversionState::Failed => {
+                Retried::StillFailed(decision.failure_reason.unwrap_or_default())
             }
+            None => Retried::NotFailed(decision.state.as_str().to_owned()),
+        }
+    } else {
+        let mut requeued = 0;
+        let mut still = Vec::new();
+        let failed = events.iter().zip(&checks);
+        for (existing, _) in failed.filter(|(e, c)| c.retryable() && e.has_payload) {
+            match decision
+                .events
+                .iter()
+                .find(|p| p.platform == existing.platform)
+            {
+                Some(planned) => {
+                    // Both platforms' payloads carry the id at `event_id`.
+                    let mut payload = planned.payload.clone();
+                    payload["event_id"] = serde_json::Value::String(existing.event_id.clone());
+                    events::requeue_rebuilt(&mut tx, existing.id, &payload).await?;
+                    requeued += 1;
+                }
+                None => still.push(not_rebuilt(existing.platform, &decision)),
+            }
+        }
+        if requeued > 0 {
+            Retried::Queued
+        } else {
+            Retried::StillFailed(still.join("; "))
         }
     };
     tx.commit().await?;
     Ok(outcome)
+}
+
+/// Why a platform's failed event could not be built again.
+fn not_rebuilt(platform: PlatformKind, decision: &super::decide::Decision) -> String {
+    match &decision.failure_reason {
+        Some(reason) if decision.events.is_empty() => reason.clone(),
+        Some(reason) if reason.contains(platform.name()) => reason.clone(),
+        _ => format!(
+            "the campaign no longer sends this status to {}",
+            platform.name()
+        ),
+    }
 }
 
 /// What retrying a campaign's failed conversions did.
@@ -162,23 +218,53 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_failed_conversions_with_their_data_are_retryable() {
+    fn only_conversions_with_a_failed_event_and_its_data_are_retryable() {
+        use EventState::*;
+        let ev = |state, kept| EventCheck {
+            state,
+            failure_class: (state == Failed).then_some(FailureClass::Invalid),
+            payload_kept: kept,
+        };
+        let removed = EventCheck {
+            failure_class: Some(FailureClass::PlatformRemoved),
+            ..ev(Failed, true)
+        };
         let erased = "failed, and its data was erased by retention";
-        let cases: [(&str, Option<bool>, Option<&str>); 7] = [
-            ("failed", None, None),
-            ("failed", Some(true), None),
-            ("failed", Some(false), Some(erased)),
-            ("sent", Some(true), Some("sent")),
-            ("pending", Some(true), Some("pending")),
-            ("expired", Some(true), Some("expired")),
-            ("skipped", None, Some("skipped")),
+        let gone = "failed only on a platform removed from the campaign";
+        let cases: Vec<(&str, Vec<EventCheck>, Option<&str>)> = vec![
+            // Failed before an event was built: retried by building it.
+            ("failed", vec![], None),
+            ("skipped", vec![], Some("skipped")),
+            ("unmatched", vec![], Some("unmatched")),
+            ("failed", vec![ev(Failed, true)], None),
+            ("failed", vec![ev(Failed, false)], Some(erased)),
+            ("sent", vec![ev(Sent, true)], Some("sent")),
+            ("pending", vec![ev(Pending, true)], Some("pending")),
+            ("expired", vec![ev(Expired, true)], Some("expired")),
+            // One platform failed while another is sent or still pending: that one is retried.
+            ("failed", vec![ev(Sent, true), ev(Failed, true)], None),
+            ("pending", vec![ev(Pending, true), ev(Failed, true)], None),
+            ("failed", vec![ev(Failed, false), ev(Failed, true)], None),
+            (
+                "failed",
+                vec![ev(Sent, true), ev(Failed, false)],
+                Some(erased),
+            ),
+            (
+                "expired",
+                vec![ev(Sent, true), ev(Expired, true)],
+                Some("expired"),
+            ),
+            // Cancelled because TikTok left the campaign: nothing to retry there.
+            ("failed", vec![ev(Sent, true), removed], Some(gone)),
+            ("failed", vec![removed, ev(Failed, true)], None),
         ];
-        for (state, kept, want) in cases {
-            let got = check_retryable(state, kept);
+        for (shown, events, want) in cases {
+            let got = check_retryable(shown, &events);
             assert_eq!(
                 got,
                 want.map(|w| Retried::NotFailed(w.to_owned())),
-                "{state} {kept:?}"
+                "{shown} {events:?}"
             );
         }
     }

@@ -265,12 +265,59 @@ pub struct Conversion {
     state: Option<String>,
 }
 
-/// A conversion with its delivery attempts.
+/// A conversion with its delivery attempts. `state` is the least advanced of its events'
+/// (pending < failed < expired < sent); the other top-level event fields describe its Meta
+/// event when there is one, else its first; `deliveries` has each platform's.
 #[derive(ToSchema)]
 pub struct ConversionDetail {
     id: i64,
     state: Option<String>,
-    attempts_log: Vec<Value>,
+    /// TikTok's click id is known for it (on the conversion or its click); never shown raw.
+    ttclid_set: bool,
+    /// A TikTok phone digest is stored for it.
+    tiktok_ph_set: bool,
+    /// Every attempt of every platform, oldest first.
+    attempts_log: Vec<Attempt>,
+    deliveries: Vec<Delivery>,
+}
+
+/// One platform's event of a conversion.
+#[derive(ToSchema)]
+pub struct Delivery {
+    #[schema(example = "tiktok")]
+    platform: String,
+    /// `pending`, `sent`, `failed` or `expired`.
+    state: String,
+    /// The platform's event name (`Purchase`, `CompletePayment`...).
+    event_name: String,
+    /// The id its pixel got, for deduplication.
+    event_id: String,
+    /// Why a failed event failed: `auth`, `invalid`, `erased`, `late_pixel_twin`...
+    failure_class: Option<String>,
+    last_error: Option<String>,
+    attempts: i32,
+    /// When it is tried next (pending events only).
+    next_attempt_at: Option<String>,
+    sent_at: Option<String>,
+    /// The event as sent (or to be sent) in the platform's format; `null` once erased.
+    payload: Option<Value>,
+    attempts_log: Vec<Attempt>,
+}
+
+/// One request that carried the event, and the platform's answer.
+#[derive(ToSchema)]
+pub struct Attempt {
+    platform: String,
+    attempted_at: String,
+    /// `sent`, `transient_error`, `auth_error`, `invalid` or `expired`.
+    outcome: String,
+    http_status: Option<i32>,
+    /// The platform's error code (Meta's `error.code`, TikTok's body `code`).
+    error_code: Option<i32>,
+    error_subcode: Option<i32>,
+    message: Option<String>,
+    /// The platform's trace id: Meta's fbtrace_id, TikTok's request_id.
+    fbtrace_id: Option<String>,
 }
 
 #[derive(ToSchema)]
@@ -313,7 +360,19 @@ pub struct QualityReport {
     days: u32,
     /// Events created at or after this time are counted.
     since: String,
-    /// One per event name: every event the campaign maps to, and any other it has events of.
+    /// Meta's events: one per event name, every event the campaign maps to, and any other it
+    /// has events of.
+    events: Vec<EventQuality>,
+    /// Each platform the campaign maps events to or has events on, Meta's first; `keys` are that
+    /// platform's (TikTok: `ttclid`, `ttp`, `email`, `phone`, `external_id`, `ip`,
+    /// `user_agent`).
+    platforms: Vec<PlatformQuality>,
+}
+
+#[derive(ToSchema)]
+pub struct PlatformQuality {
+    #[schema(example = "tiktok")]
+    platform: String,
     events: Vec<EventQuality>,
 }
 

@@ -61,10 +61,13 @@ pub struct Destination<'a> {
 }
 
 /// What a platform accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// Events in one request at most.
     pub max_events: usize,
+    /// How old an event's `event_time` may be when it is sent, given the stored payload (Meta's
+    /// limit depends on its `action_source`); older events expire unsent.
+    pub max_age: fn(&Value) -> chrono::Duration,
 }
 
 /// A request in flight; boxed so platforms can sit behind `dyn Platform`.
@@ -81,6 +84,9 @@ pub trait Platform: Send + Sync {
     fn send<'a>(&'a self, to: Destination<'a>, events: &'a [&'a Value]) -> Sending<'a>;
 }
 
+/// Startup registers every [`PlatformKind`]; a missing one is a programming error.
+pub const EVERY_PLATFORM: &str = "the process configures every platform kind";
+
 /// The platforms this process delivers to, by kind.
 #[derive(Clone)]
 pub struct Platforms(Vec<Arc<dyn Platform>>);
@@ -92,5 +98,10 @@ impl Platforms {
 
     pub fn get(&self, kind: PlatformKind) -> Option<&dyn Platform> {
         self.0.iter().find(|p| p.kind() == kind).map(|p| p.as_ref())
+    }
+
+    /// The limits of a platform the process delivers to.
+    pub fn limits(&self, kind: PlatformKind) -> Limits {
+        self.get(kind).expect(EVERY_PLATFORM).limits()
     }
 }

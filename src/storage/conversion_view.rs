@@ -1,11 +1,15 @@
-//! The admin API's view of conversions: each with its event's delivery state.
+//! The admin API's view of conversions: each with its delivery state, the least advanced of its
+//! events' (one per platform; the `least_advanced_state` aggregate of migration 14).
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
-use crate::domain::{CampaignKey, DeliveryStatus};
+use super::events::AttemptView;
+use crate::domain::{CampaignKey, DeliveryStatus, EventState, FailureClass, PlatformKind};
 
-/// One row of the admin conversion list: the conversion with its event's delivery state.
+/// One row of the admin conversion list. `state` is the conversion's delivery state (the least
+/// advanced of its events'); the event fields describe its Meta event when there is one, else
+/// its first, as before a conversion had several (`deliveries` in the detail has each).
 #[derive(Debug, serde::Serialize)]
 pub struct ConversionView {
     pub id: i64,
@@ -31,6 +35,10 @@ pub struct ConversionView {
     pub sent_at: Option<DateTime<Utc>>,
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub payload: Option<serde_json::Value>,
+    /// TikTok's click id is known (on the conversion or its click); never shown raw.
+    pub ttclid_set: bool,
+    /// A TikTok phone digest is stored (on the conversion or its click).
+    pub tiktok_ph_set: bool,
 }
 
 pub async fn view(pool: &PgPool, id: i64) -> Result<Option<ConversionView>, sqlx::Error> {
@@ -40,14 +48,21 @@ pub async fn view(pool: &PgPool, id: i64) -> Result<Option<ConversionView>, sqlx
             c.tracker, c.raw_status, c.status, c.txid, c.event_name, e.event_id AS "event_id?",
             (e.payload -> 'custom_data' ->> 'value')::float8 AS value,
             COALESCE(e.payload -> 'custom_data' ->> 'currency', c.currency) AS currency,
-            COALESCE(e.state, c.state) AS "state!: DeliveryStatus",
+            COALESCE(d.state, c.state) AS "state!: DeliveryStatus",
             COALESCE(e.attempts, 0) AS "attempts!",
             COALESCE(e.last_error, c.failure_reason) AS last_error, c.failure_reason AS reason,
             c.params, c.received_at, c.event_time, e.sent_at AS "sent_at?",
             CASE WHEN e.state = 'pending' THEN e.next_attempt_at END AS next_attempt_at,
-            e.payload AS "payload?"
-         FROM conversions c LEFT JOIN events e ON e.conversion_id = c.id
+            e.payload AS "payload?",
+            (c.ttclid IS NOT NULL OR ck.ttclid IS NOT NULL) AS "ttclid_set!",
+            (c.tiktok_ph IS NOT NULL OR ck.tiktok_ph IS NOT NULL) AS "tiktok_ph_set!"
+         FROM conversions c
+         LEFT JOIN LATERAL (SELECT least_advanced_state(x.state) AS state FROM events x
+                            WHERE x.conversion_id = c.id) d ON true
+         LEFT JOIN LATERAL (SELECT * FROM events x WHERE x.conversion_id = c.id
+                            ORDER BY x.platform <> 'meta', x.id LIMIT 1) e ON true
          LEFT JOIN campaigns k ON k.id = c.campaign_id
+         LEFT JOIN clicks ck ON ck.id = c.click_row_id
          WHERE c.id = $1"#,
         id
     )
@@ -79,16 +94,23 @@ pub async fn list(pool: &PgPool, f: &ListFilter<'_>) -> Result<Vec<ConversionVie
             c.tracker, c.raw_status, c.status, c.txid, c.event_name, e.event_id AS "event_id?",
             (e.payload -> 'custom_data' ->> 'value')::float8 AS value,
             COALESCE(e.payload -> 'custom_data' ->> 'currency', c.currency) AS currency,
-            COALESCE(e.state, c.state) AS "state!: DeliveryStatus",
+            COALESCE(d.state, c.state) AS "state!: DeliveryStatus",
             COALESCE(e.attempts, 0) AS "attempts!",
             COALESCE(e.last_error, c.failure_reason) AS last_error, c.failure_reason AS reason,
             c.params, c.received_at, c.event_time, e.sent_at AS "sent_at?",
             CASE WHEN e.state = 'pending' THEN e.next_attempt_at END AS next_attempt_at,
-            e.payload AS "payload?"
-         FROM conversions c LEFT JOIN events e ON e.conversion_id = c.id
+            e.payload AS "payload?",
+            (c.ttclid IS NOT NULL OR ck.ttclid IS NOT NULL) AS "ttclid_set!",
+            (c.tiktok_ph IS NOT NULL OR ck.tiktok_ph IS NOT NULL) AS "tiktok_ph_set!"
+         FROM conversions c
+         LEFT JOIN LATERAL (SELECT least_advanced_state(x.state) AS state FROM events x
+                            WHERE x.conversion_id = c.id) d ON true
+         LEFT JOIN LATERAL (SELECT * FROM events x WHERE x.conversion_id = c.id
+                            ORDER BY x.platform <> 'meta', x.id LIMIT 1) e ON true
          LEFT JOIN campaigns k ON k.id = c.campaign_id
+         LEFT JOIN clicks ck ON ck.id = c.click_row_id
          WHERE ($1::text IS NULL OR COALESCE(k.key, c.campaign_hint) = $1)
-           AND ($2::text IS NULL OR COALESCE(e.state, c.state) = $2)
+           AND ($2::text IS NULL OR COALESCE(d.state, c.state) = $2)
            AND ($3::bigint IS NULL OR c.id < $3)
            AND ($5::text IS NULL OR c.click_id = $5)
            AND ($6::timestamptz IS NULL OR c.received_at >= $6)
@@ -129,4 +151,72 @@ pub async fn page(pool: &PgPool, f: &ListFilter<'_>) -> Result<Page, sqlx::Error
         .then(|| items.last().map(|c| c.id))
         .flatten();
     Ok(Page { items, next_before })
+}
+
+/// One platform's event of a conversion, with that event's attempts.
+#[derive(Debug, serde::Serialize)]
+pub struct Delivery {
+    pub platform: PlatformKind,
+    pub state: EventState,
+    pub event_name: String,
+    pub event_id: String,
+    pub failure_class: Option<FailureClass>,
+    /// Why it failed, expired or waits (the last error recorded).
+    pub last_error: Option<String>,
+    pub attempts: i32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub sent_at: Option<DateTime<Utc>>,
+    /// As sent (or to be sent); `None` once erased.
+    pub payload: Option<serde_json::Value>,
+    pub attempts_log: Vec<AttemptView>,
+}
+
+struct DeliveryRow {
+    id: i64,
+    platform: PlatformKind,
+    state: EventState,
+    event_name: String,
+    event_id: String,
+    failure_class: Option<FailureClass>,
+    last_error: Option<String>,
+    attempts: i32,
+    next_attempt_at: Option<DateTime<Utc>>,
+    sent_at: Option<DateTime<Utc>>,
+    payload: Option<serde_json::Value>,
+}
+
+/// A conversion's events, Meta's first, each with its own attempts (oldest first).
+pub async fn deliveries(pool: &PgPool, conversion_id: i64) -> Result<Vec<Delivery>, sqlx::Error> {
+    let rows = sqlx::query_as!(
+        DeliveryRow,
+        r#"SELECT id, platform AS "platform: PlatformKind", state AS "state: EventState",
+            event_name, event_id, failure_class AS "failure_class: FailureClass", last_error,
+            attempts, CASE WHEN state = 'pending' THEN next_attempt_at END AS next_attempt_at,
+            sent_at, payload
+         FROM events WHERE conversion_id = $1 ORDER BY platform <> 'meta', id"#,
+        conversion_id
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut attempts = super::events::attempts_for_conversion(pool, conversion_id).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let (mine, rest) = attempts.drain(..).partition(|a| a.event_row_id == r.id);
+            attempts = rest;
+            Delivery {
+                platform: r.platform,
+                state: r.state,
+                event_name: r.event_name,
+                event_id: r.event_id,
+                failure_class: r.failure_class,
+                last_error: r.last_error,
+                attempts: r.attempts,
+                next_attempt_at: r.next_attempt_at,
+                sent_at: r.sent_at,
+                payload: r.payload,
+                attempts_log: mine,
+            }
+        })
+        .collect())
 }

@@ -8,7 +8,9 @@ use sqlx::{PgPool, Postgres, Transaction};
 
 use crate::domain::{Conversion, ConversionState, CustomerData, PlatformKind};
 
-pub use super::conversion_view::{list, page, view, ConversionView, ListFilter, Page};
+pub use super::conversion_view::{
+    deliveries, list, page, view, ConversionView, Delivery, ListFilter, Page,
+};
 
 /// A `conversions` row as read (`fn` is a Rust keyword, hence `fn_`).
 struct ConversionRow {
@@ -462,16 +464,20 @@ pub async fn unmatched_due(
     .await
 }
 
-/// Conversions of a campaign whose event failed, or that failed before an event existed;
-/// oldest first.
+/// Conversions of a campaign with a failed event on any platform (retried even while another
+/// platform's event is pending; not one cancelled because its platform left the campaign), or
+/// that failed before an event existed; oldest first.
 pub async fn failed_of_campaign(
     pool: &PgPool,
     campaign_id: i64,
     limit: i64,
 ) -> Result<Vec<i64>, sqlx::Error> {
     sqlx::query_scalar!(
-        "SELECT c.id FROM conversions c LEFT JOIN events e ON e.conversion_id = c.id \
-         WHERE c.campaign_id = $1 AND COALESCE(e.state, c.state) = 'failed' \
+        "SELECT c.id FROM conversions c WHERE c.campaign_id = $1 \
+         AND (EXISTS (SELECT 1 FROM events e WHERE e.conversion_id = c.id AND e.state = 'failed' \
+                      AND e.failure_class IS DISTINCT FROM 'platform_removed') \
+           OR (c.state = 'failed' AND NOT EXISTS (SELECT 1 FROM events e \
+                                                  WHERE e.conversion_id = c.id))) \
          ORDER BY c.id LIMIT $2",
         campaign_id,
         limit

@@ -340,8 +340,14 @@ pub async fn requeue_failed(
     Ok(done.rows_affected())
 }
 
+/// One delivery attempt of a conversion's event; `fbtrace_id` is the platform's trace id
+/// (Meta's fbtrace_id, TikTok's request_id).
 #[derive(Debug, serde::Serialize)]
 pub struct AttemptView {
+    /// The event it was for (the detail groups attempts by event).
+    #[serde(skip)]
+    pub event_row_id: i64,
+    pub platform: PlatformKind,
     pub attempted_at: DateTime<Utc>,
     pub outcome: AttemptOutcome,
     pub http_status: Option<i32>,
@@ -357,7 +363,8 @@ pub async fn attempts_for_conversion(
 ) -> Result<Vec<AttemptView>, sqlx::Error> {
     sqlx::query_as!(
         AttemptView,
-        r#"SELECT a.attempted_at, a.outcome AS "outcome: AttemptOutcome", a.http_status,
+        r#"SELECT a.event_row_id, e.platform AS "platform: PlatformKind",
+            a.attempted_at, a.outcome AS "outcome: AttemptOutcome", a.http_status,
             a.error_code, a.error_subcode, a.message, a.fbtrace_id
          FROM delivery_attempts a JOIN events e ON e.id = a.event_row_id
          WHERE e.conversion_id = $1 ORDER BY a.id"#,
@@ -367,29 +374,32 @@ pub async fn attempts_for_conversion(
     .await
 }
 
-/// The outbox row of a conversion, as a manual retry needs it.
+/// The outbox rows of a conversion (one per platform), as a manual retry needs them.
 #[derive(Debug)]
 pub struct EventOfConversion {
     pub id: i64,
     pub state: EventState,
+    pub failure_class: Option<FailureClass>,
     pub event_id: String,
     pub has_payload: bool,
     pub platform: PlatformKind,
 }
 
+/// A conversion's events, Meta's first, locked for the rest of the transaction.
 pub async fn of_conversion(
     tx: &mut Transaction<'_, Postgres>,
     conversion_id: i64,
-) -> Result<Option<EventOfConversion>, sqlx::Error> {
+) -> Result<Vec<EventOfConversion>, sqlx::Error> {
     sqlx::query_as!(
         EventOfConversion,
-        r#"SELECT id, state AS "state: EventState", event_id,
+        r#"SELECT id, state AS "state: EventState",
+            failure_class AS "failure_class: FailureClass", event_id,
             payload IS NOT NULL AS "has_payload!", platform AS "platform: PlatformKind"
-         FROM events WHERE conversion_id = $1 ORDER BY state = 'failed' DESC, id
+         FROM events WHERE conversion_id = $1 ORDER BY platform <> 'meta', id
          FOR UPDATE"#,
         conversion_id,
     )
-    .fetch_optional(&mut **tx)
+    .fetch_all(&mut **tx)
     .await
 }
 

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
-use crate::domain::EventState;
+use crate::domain::{EventState, PlatformKind};
 
 /// Raw counts since a moment; `crate::ui::overview` shapes them (zeros, order, labels).
 pub struct WindowCounts {
@@ -11,8 +11,8 @@ pub struct WindowCounts {
     /// Postbacks by the conversion's own state (`queued` = an event was made).
     pub postbacks: Vec<(String, i64)>,
     pub events: Vec<(EventState, i64)>,
-    /// Meta's error codes on delivery attempts (`None`: an error without a code).
-    pub meta_errors: Vec<(Option<i32>, i64)>,
+    /// Each platform's error codes on delivery attempts (`None`: an error without a code).
+    pub errors: Vec<(PlatformKind, Option<i32>, i64)>,
 }
 
 pub async fn window(pool: &PgPool, since: DateTime<Utc>) -> Result<WindowCounts, sqlx::Error> {
@@ -41,22 +41,23 @@ pub async fn window(pool: &PgPool, since: DateTime<Utc>) -> Result<WindowCounts,
     .into_iter()
     .map(|r| (r.state, r.n))
     .collect();
-    let meta_errors = sqlx::query!(
-        r#"SELECT error_code, count(*) AS "n!" FROM delivery_attempts
-         WHERE attempted_at >= $1 AND outcome IN ('transient_error', 'auth_error', 'invalid')
-         GROUP BY error_code"#,
+    let errors = sqlx::query!(
+        r#"SELECT e.platform AS "platform: PlatformKind", a.error_code, count(*) AS "n!"
+         FROM delivery_attempts a JOIN events e ON e.id = a.event_row_id
+         WHERE a.attempted_at >= $1 AND a.outcome IN ('transient_error', 'auth_error', 'invalid')
+         GROUP BY 1, 2"#,
         since
     )
     .fetch_all(pool)
     .await?
     .into_iter()
-    .map(|r| (r.error_code, r.n))
+    .map(|r| (r.platform, r.error_code, r.n))
     .collect();
     Ok(WindowCounts {
         clicks,
         postbacks,
         events,
-        meta_errors,
+        errors,
     })
 }
 

@@ -1,8 +1,11 @@
-//! The match-quality report's numbers: what the campaign's events carried and how they fared,
-//! counted in SQL over the events created in the window (their payloads, conversions, clicks).
+//! The match-quality report's numbers: what the campaign's events on one platform carried and
+//! how they fared, counted in SQL over the events created in the window (their payloads,
+//! conversions, clicks).
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
+
+use crate::domain::PlatformKind;
 
 /// One event name's counts. Medians are `None` when no event had both times.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -12,19 +15,21 @@ pub struct EventStats {
     pub pending: i64,
     pub failed: i64,
     pub expired: i64,
-    /// Sent with the eventID the page registered for the pixel on that click.
+    /// Sent with the eventID the page registered for the platform's pixel on that click.
     pub pixel_event_id: i64,
     /// Sent for a postback whose click was never registered.
     pub no_click: i64,
     pub median_click_to_conversion_secs: Option<f64>,
     pub median_conversion_to_accepted_secs: Option<f64>,
-    /// Sent later than the dedup window after the pixel fired the same event on the click.
+    /// Sent later than the dedup window after the pixel fired the same event on the click
+    /// (Meta's pixel: the only one whose firing is recorded).
     pub late_twin_sent: i64,
     /// Not sent for that reason (the campaign's `late_pixel_twin` is `skip`).
     pub late_twin_skipped: i64,
 }
 
-/// How many sent events of `event_name` carried `user_data.key`.
+/// How many sent events of `event_name` carried `key` in their user object (Meta's
+/// `user_data`, TikTok's `user`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeyCount {
     pub event_name: String,
@@ -47,11 +52,19 @@ pub struct QualityRows {
     pub reasons: Vec<ReasonCount>,
 }
 
-/// Events of campaign `campaign_id` created at or after `since`; `dedup_window` is how long
-/// after the pixel Meta still deduplicates.
+impl QualityRows {
+    /// No event in the window.
+    pub fn is_empty(&self) -> bool {
+        self.stats.is_empty() && self.reasons.is_empty()
+    }
+}
+
+/// Events of campaign `campaign_id` on `platform` created at or after `since`; `dedup_window`
+/// is how long after the pixel Meta still deduplicates.
 pub async fn rows(
     pool: &PgPool,
     campaign_id: i64,
+    platform: PlatformKind,
     since: DateTime<Utc>,
     dedup_window: std::time::Duration,
 ) -> Result<QualityRows, sqlx::Error> {
@@ -63,7 +76,8 @@ pub async fn rows(
             count(*) FILTER (WHERE e.state = 'failed') AS "failed!",
             count(*) FILTER (WHERE e.state = 'expired') AS "expired!",
             count(*) FILTER (WHERE e.state = 'sent'
-                AND k.event_ids ->> e.event_name = e.event_id) AS "pixel_event_id!",
+                AND CASE e.platform WHEN 'tiktok' THEN k.tiktok_event_ids ELSE k.event_ids END
+                    ->> e.event_name = e.event_id) AS "pixel_event_id!",
             count(*) FILTER (WHERE e.state = 'sent' AND c.click_row_id IS NULL) AS "no_click!",
             percentile_cont(0.5) WITHIN GROUP (
                 ORDER BY extract(epoch FROM c.event_time - k.first_seen_at)::float8)
@@ -73,7 +87,7 @@ pub async fn rows(
                 ORDER BY extract(epoch FROM e.sent_at - c.event_time)::float8)
                 FILTER (WHERE e.state = 'sent' AND e.sent_at IS NOT NULL)
                 AS median_conversion_to_accepted_secs,
-            count(*) FILTER (WHERE e.state = 'sent' AND e.sent_at
+            count(*) FILTER (WHERE e.state = 'sent' AND e.platform = 'meta' AND e.sent_at
                 > to_timestamp((k.pixel_fired_at ->> e.event_name)::bigint / 1000.0)
                   + make_interval(secs => $3)) AS "late_twin_sent!",
             count(*) FILTER (WHERE e.state = 'failed'
@@ -81,11 +95,12 @@ pub async fn rows(
          FROM events e
          JOIN conversions c ON c.id = e.conversion_id
          LEFT JOIN clicks k ON k.id = c.click_row_id
-         WHERE e.campaign_id = $1 AND e.created_at >= $2
+         WHERE e.campaign_id = $1 AND e.created_at >= $2 AND e.platform = $4
          GROUP BY e.event_name"#,
         campaign_id,
         since,
         dedup_window.as_secs_f64(),
+        platform.as_str(),
     )
     .fetch_all(pool)
     .await?;
@@ -93,12 +108,16 @@ pub async fn rows(
     let keys = sqlx::query_as!(
         KeyCount,
         r#"SELECT e.event_name, u.key AS "key!", count(*) AS "count!"
-         FROM events e, jsonb_object_keys(e.payload -> 'user_data') AS u(key)
+         FROM events e, LATERAL (SELECT e.payload -> CASE e.platform WHEN 'tiktok' THEN 'user'
+                                                      ELSE 'user_data' END) AS p(user_data),
+             jsonb_object_keys(
+                 CASE jsonb_typeof(p.user_data) WHEN 'object' THEN p.user_data END) AS u(key)
          WHERE e.campaign_id = $1 AND e.created_at >= $2 AND e.state = 'sent'
-           AND jsonb_typeof(e.payload -> 'user_data') = 'object'
+           AND e.platform = $3
          GROUP BY e.event_name, u.key"#,
         campaign_id,
         since,
+        platform.as_str(),
     )
     .fetch_all(pool)
     .await?;
@@ -109,9 +128,11 @@ pub async fn rows(
             count(*) AS "count!"
          FROM events e
          WHERE e.campaign_id = $1 AND e.created_at >= $2 AND e.state IN ('failed', 'expired')
+           AND e.platform = $3
          GROUP BY e.event_name, e.state, 3"#,
         campaign_id,
         since,
+        platform.as_str(),
     )
     .fetch_all(pool)
     .await?;

@@ -4,7 +4,7 @@
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use maud::{html, Markup};
 
-use crate::domain::EventState;
+use crate::domain::{EventState, PlatformKind};
 use crate::storage::outbox_stats::OutboxStats;
 use crate::storage::overview::WindowCounts;
 
@@ -83,33 +83,39 @@ impl Overview {
             ));
         }
 
-        rows.push(row(
-            "Meta errors",
-            total(&day.meta_errors),
-            total(&week.meta_errors),
-            true,
-        ));
-        let mut codes: Vec<Option<i32>> = week
-            .meta_errors
-            .iter()
-            .chain(&day.meta_errors)
-            .map(|(c, _)| *c)
-            .collect();
-        codes.sort_unstable();
-        codes.dedup();
-        for code in codes {
-            let label = code.map_or("without a code".to_owned(), |c| format!("code {c}"));
-            rows.push(row(
-                label,
-                count(&day.meta_errors, &code),
-                count(&week.meta_errors, &code),
-                false,
-            ));
+        // Error codes mean something else on each platform: one group per platform.
+        for &platform in PlatformKind::ALL {
+            let of = |w: &WindowCounts| -> Vec<(Option<i32>, i64)> {
+                w.errors
+                    .iter()
+                    .filter(|(p, ..)| *p == platform)
+                    .map(|(_, c, n)| (*c, *n))
+                    .collect()
+            };
+            let (day_errors, week_errors) = (of(day), of(week));
+            let group = format!("{} errors", platform.name());
+            rows.push(row(group, total(&day_errors), total(&week_errors), true));
+            let mut codes: Vec<Option<i32>> = week_errors
+                .iter()
+                .chain(&day_errors)
+                .map(|(c, _)| *c)
+                .collect();
+            codes.sort_unstable();
+            codes.dedup();
+            for code in codes {
+                let label = code.map_or("without a code".to_owned(), |c| format!("code {c}"));
+                rows.push(row(
+                    label,
+                    count(&day_errors, &code),
+                    count(&week_errors, &code),
+                    false,
+                ));
+            }
         }
 
         Overview {
             rows,
-            oldest_pending: outbox.oldest_pending_seconds.map(age),
+            oldest_pending: outbox.oldest_pending_seconds().map(age),
         }
     }
 }
@@ -172,7 +178,7 @@ mod tests {
     fn counts(
         clicks: i64,
         postbacks: &[(&str, i64)],
-        errors: &[(Option<i32>, i64)],
+        errors: &[(PlatformKind, Option<i32>, i64)],
     ) -> WindowCounts {
         WindowCounts {
             clicks,
@@ -181,7 +187,7 @@ mod tests {
                 .map(|(s, n)| ((*s).to_owned(), *n))
                 .collect(),
             events: vec![(EventState::Sent, 2), (EventState::Failed, 1)],
-            meta_errors: errors.to_vec(),
+            errors: errors.to_vec(),
         }
     }
 
@@ -189,8 +195,14 @@ mod tests {
         OutboxStats {
             events: vec![],
             conversions: vec![],
-            depth: 0,
-            oldest_pending_seconds: oldest,
+            pending: oldest
+                .map(|s| crate::storage::outbox_stats::Pending {
+                    platform: PlatformKind::TikTok,
+                    depth: 1,
+                    oldest_seconds: Some(s),
+                })
+                .into_iter()
+                .collect(),
         }
     }
 
@@ -201,7 +213,11 @@ mod tests {
     #[test]
     fn shows_every_state_with_zeros_and_totals() {
         let day = counts(3, &[("queued", 1)], &[]);
-        let week = counts(9, &[("queued", 4), ("unmatched", 2)], &[(Some(190), 1)]);
+        let errors = [
+            (PlatformKind::Meta, Some(190), 1),
+            (PlatformKind::TikTok, Some(40001), 2),
+        ];
+        let week = counts(9, &[("queued", 4), ("unmatched", 2)], &errors);
         let o = Overview::shape(&day, &week, &outbox(None));
         let cases = [
             ("Clicks registered", 3, 9),
@@ -215,12 +231,21 @@ mod tests {
             ("expired", 0, 0),
             ("Meta errors", 0, 1),
             ("code 190", 0, 1),
+            ("TikTok errors", 0, 2),
+            ("code 40001", 0, 2),
         ];
         for (label, d, w) in cases {
             let r = find(&o, label);
             assert_eq!((r.day, r.week), (d, w), "{label}");
         }
+        // Each platform's codes sit under its own heading.
+        let labels: Vec<&str> = o.rows.iter().map(|r| r.label.as_str()).collect();
+        let at = |l| labels.iter().position(|x| *x == l).unwrap();
+        assert!(at("Meta errors") < at("code 190") && at("code 190") < at("TikTok errors"));
+        assert!(at("TikTok errors") < at("code 40001"));
         assert_eq!(o.oldest_pending, None);
+        let waiting = Overview::shape(&day, &week, &outbox(Some(125.0)));
+        assert_eq!(waiting.oldest_pending.as_deref(), Some("2 min"));
     }
 
     #[test]

@@ -109,7 +109,7 @@ pub async fn overview(req: HttpRequest, state: State) -> Result<HttpResponse, Ui
         section.card {
             h2 { "Outbox" }
             p.big {
-                (outbox.depth) " pending"
+                (outbox.depth()) " pending"
                 @if let Some(age) = view.oldest_pending {
                     span.muted { " · oldest " (age) }
                 }

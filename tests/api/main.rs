@@ -15,6 +15,8 @@ mod imports;
 mod late_twins;
 mod openapi;
 mod ops;
+mod platform_reads;
+mod platform_retry;
 mod platforms;
 mod postbacks;
 mod properties;

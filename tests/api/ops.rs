@@ -258,9 +258,16 @@ async fn metrics_count_a_click_a_postback_and_a_delivery() {
     accepted(&app, "subid=m-1&status=lead&payout=5").await;
 
     let before = app.scrape_metrics().await;
-    assert_line(&before, r#"capi_bridge_events{state="pending"} 1"#);
-    assert_line(&before, "capi_bridge_outbox_depth 1");
-    assert_line(&before, "capi_bridge_delivery_request_seconds_count 0");
+    assert_line(
+        &before,
+        r#"capi_bridge_events{platform="meta",state="pending"} 1"#,
+    );
+    assert_line(&before, r#"capi_bridge_outbox_depth{platform="meta"} 1"#);
+    assert_line(&before, r#"capi_bridge_outbox_depth{platform="tiktok"} 0"#);
+    assert_line(
+        &before,
+        r#"capi_bridge_delivery_request_seconds_count{platform="meta"} 0"#,
+    );
 
     let report = app.deliver().await;
     assert_eq!(report.delivered, 1, "{report:?}");
@@ -291,23 +298,39 @@ async fn metrics_count_a_click_a_postback_and_a_delivery() {
         &text,
         r#"capi_bridge_postbacks_total{tracker="keitaro",outcome="accepted"} 1"#,
     );
-    assert_line(&text, r#"capi_bridge_events{state="sent"} 1"#);
-    assert_line(&text, r#"capi_bridge_events{state="pending"} 0"#);
-    assert_line(&text, r#"capi_bridge_events{state="failed"} 0"#);
+    assert_line(
+        &text,
+        r#"capi_bridge_events{platform="meta",state="sent"} 1"#,
+    );
+    assert_line(
+        &text,
+        r#"capi_bridge_events{platform="meta",state="pending"} 0"#,
+    );
+    assert_line(
+        &text,
+        r#"capi_bridge_events{platform="meta",state="failed"} 0"#,
+    );
+    assert_line(
+        &text,
+        r#"capi_bridge_events{platform="tiktok",state="sent"} 0"#,
+    );
     assert_line(&text, r#"capi_bridge_conversions{state="sent"} 1"#);
     assert!(
         !text.contains(r#"state="queued""#),
         "a state the API does not use"
     );
-    assert_line(&text, "capi_bridge_outbox_depth 0");
+    assert_line(&text, r#"capi_bridge_outbox_depth{platform="meta"} 0"#);
     assert_line(
         &text,
-        r#"capi_bridge_delivery_attempts_total{outcome="sent"} 1"#,
+        r#"capi_bridge_delivery_attempts_total{platform="meta",outcome="sent"} 1"#,
     );
-    assert_line(&text, "capi_bridge_delivery_request_seconds_count 1");
     assert_line(
         &text,
-        r#"capi_bridge_delivery_request_seconds_bucket{le="+Inf"} 1"#,
+        r#"capi_bridge_delivery_request_seconds_count{platform="meta"} 1"#,
+    );
+    assert_line(
+        &text,
+        r#"capi_bridge_delivery_request_seconds_bucket{le="+Inf",platform="meta"} 1"#,
     );
     assert!(
         !text.contains("capi_bridge_meta_errors_total{"),
@@ -826,8 +849,11 @@ async fn a_new_token_does_not_requeue_an_event_whose_payload_retention_erased() 
         "a payload-less event is back in the outbox"
     );
     let text = app.scrape_metrics().await;
-    assert_line(&text, "capi_bridge_outbox_depth 0");
-    assert_line(&text, r#"capi_bridge_events{state="pending"} 0"#);
+    assert_line(&text, r#"capi_bridge_outbox_depth{platform="meta"} 0"#);
+    assert_line(
+        &text,
+        r#"capi_bridge_events{platform="meta",state="pending"} 0"#,
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -280,7 +280,7 @@ async fn a_failed_event_shows_metas_answer_and_the_form_retries_it() {
     assert!(page.contains(em_hash), "the hashed email");
     // The attempt with Meta's answer.
     let attempts = &page[page
-        .find(r#"<table id="attempts">"#)
+        .find(r#"<table class="attempts" id="attempts-meta">"#)
         .expect("attempts table")..];
     let attempts = &attempts[..attempts.find("</table>").unwrap()];
     for cell in [
@@ -538,7 +538,7 @@ async fn in_a_browser_a_failed_event_is_found_and_retried() {
     b.click_to_next_page("#conversions a[href^=\"/ui/conversions/\"]")
         .await;
     let attempts = b
-        .eval("return document.querySelector('#attempts tbody').innerText;")
+        .eval("return document.querySelector('#attempts-meta tbody').innerText;")
         .await;
     assert!(
         attempts.as_str().unwrap().contains(META_MESSAGE),

@@ -7,11 +7,26 @@ pub mod graph;
 use serde_json::Value;
 
 use super::{Destination, Limits, Platform, Sending};
-use crate::domain::PlatformKind;
+use crate::domain::{ActionSource, PlatformKind};
 use graph::{Batch, GraphClient};
 
 /// Meta takes up to 1,000 events per request.
 const MAX_EVENTS: usize = 1000;
+
+/// Meta's age limit for the payload's `action_source` (7 days, 62 for physical_store).
+fn max_age(payload: &Value) -> chrono::Duration {
+    let source = payload.get("action_source").and_then(Value::as_str);
+    let source = source
+        .and_then(|s| ActionSource::parse(s).ok())
+        .unwrap_or(ActionSource::Website);
+    chrono::Duration::days(source.max_age_days())
+}
+
+/// What Meta takes (also for the delivery plan's tests, without a client).
+pub const LIMITS: Limits = Limits {
+    max_events: MAX_EVENTS,
+    max_age,
+};
 
 pub struct Meta {
     graph: GraphClient,
@@ -29,9 +44,7 @@ impl Platform for Meta {
     }
 
     fn limits(&self) -> Limits {
-        Limits {
-            max_events: MAX_EVENTS,
-        }
+        LIMITS
     }
 
     fn send<'a>(&'a self, to: Destination<'a>, events: &'a [&'a Value]) -> Sending<'a> {
@@ -44,5 +57,26 @@ impl Platform for Meta {
             };
             answer::read(&self.graph.send(&batch).await)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn the_age_limit_follows_the_action_source() {
+        let cases = [
+            (json!({"action_source": "website"}), 7),
+            (json!({"action_source": "physical_store"}), 62),
+            (json!({"action_source": "system_generated"}), 7),
+            (json!({"action_source": "not one"}), 7),
+            (json!({}), 7),
+        ];
+        for (payload, days) in cases {
+            assert_eq!(max_age(&payload), chrono::Duration::days(days), "{payload}");
+        }
     }
 }

@@ -15,6 +15,20 @@ use client::{Batch, TikTokClient};
 /// the whole request, which the worker's splitting handles).
 const MAX_EVENTS: usize = 1000;
 
+/// No TikTok source states an age limit for `event_time`; 7 days, as Meta's web
+/// events and as long as a `ttclid` is valid.
+const MAX_AGE_DAYS: i64 = 7;
+
+fn max_age(_payload: &Value) -> chrono::Duration {
+    chrono::Duration::days(MAX_AGE_DAYS)
+}
+
+/// What TikTok takes (also for the delivery plan's tests, without a client).
+pub const LIMITS: Limits = Limits {
+    max_events: MAX_EVENTS,
+    max_age,
+};
+
 pub struct TikTok {
     client: TikTokClient,
 }
@@ -31,9 +45,7 @@ impl Platform for TikTok {
     }
 
     fn limits(&self) -> Limits {
-        Limits {
-            max_events: MAX_EVENTS,
-        }
+        LIMITS
     }
 
     fn send<'a>(&'a self, to: Destination<'a>, events: &'a [&'a Value]) -> Sending<'a> {

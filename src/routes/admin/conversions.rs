@@ -117,7 +117,7 @@ fn parse_id(raw: &str) -> Result<i64, ApiError> {
         .ok_or_else(|| ApiError::not_found("conversion_not_found", "no such conversion"))
 }
 
-/// One conversion with every delivery attempt.
+/// One conversion with every delivery attempt, and each platform's delivery with its own.
 pub async fn get(
     _: Admin,
     id: web::Path<String>,
@@ -128,8 +128,10 @@ pub async fn get(
         .await?
         .ok_or_else(|| ApiError::not_found("conversion_not_found", "no such conversion"))?;
     let attempts = events::attempts_for_conversion(&state.pool, id).await?;
+    let deliveries = conversions::deliveries(&state.pool, id).await?;
     let mut body = serde_json::to_value(&conv).map_err(|e| ApiError::Internal(e.into()))?;
     body["attempts_log"] = json!(attempts);
+    body["deliveries"] = json!(deliveries);
     Ok(HttpResponse::Ok().json(body))
 }
 

@@ -5,9 +5,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{Duration, Utc};
 
 use super::{campaign_key, find_campaign, query, Admin};
-use crate::domain::{Campaign, PIXEL_DEDUP_WINDOW};
+use crate::domain::{Campaign, PlatformKind, PIXEL_DEDUP_WINDOW};
 use crate::http::ApiError;
-use crate::quality::{shape, QualityReport};
+use crate::quality::{shape, PlatformRows, QualityReport};
 use crate::startup::AppState;
 use crate::storage::quality;
 
@@ -48,12 +48,24 @@ pub async fn report_for(
 ) -> Result<QualityReport, sqlx::Error> {
     let since = Utc::now() - Duration::days(i64::from(days));
     let window = PIXEL_DEDUP_WINDOW.to_std().expect("a positive window");
-    let rows = quality::rows(&state.pool, campaign.id, since, window).await?;
-    let mapped: Vec<&str> = campaign
-        .event_map
-        .event_names()
+    let mut per_platform = Vec::new();
+    for &platform in PlatformKind::ALL {
+        let rows = quality::rows(&state.pool, campaign.id, platform, since, window).await?;
+        per_platform.push(PlatformRows {
+            platform,
+            mapped_events: mapped_events(campaign, platform),
+            rows,
+        });
+    }
+    Ok(shape(campaign.key.as_str(), days, since, per_platform))
+}
+
+/// The event names the campaign's map for `platform` sends (none: it does not use it).
+fn mapped_events(campaign: &Campaign, platform: PlatformKind) -> Vec<&str> {
+    campaign
+        .platforms()
         .into_iter()
-        .map(|n| n.as_str())
-        .collect();
-    Ok(shape(campaign.key.as_str(), days, since, &mapped, rows))
+        .find(|(p, _)| *p == platform)
+        .map(|(_, map)| map.event_names().into_iter().map(|n| n.as_str()).collect())
+        .unwrap_or_default()
 }

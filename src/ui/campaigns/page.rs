@@ -10,7 +10,7 @@ use super::super::{html_response, layout, UiError};
 use crate::domain::Campaign;
 use crate::http::params::parse_urlencoded;
 use crate::platforms::meta::graph::SendResult;
-use crate::quality::{QualityReport, MATCH_KEYS};
+use crate::quality::{match_keys, PlatformQuality, QualityReport};
 use crate::routes::admin::quality::{report_for, DEFAULT_DAYS};
 use crate::startup::AppState;
 use crate::storage::conversions::{self, ListFilter};
@@ -160,47 +160,57 @@ fn percent(share: f64) -> String {
 
 fn quality_table(report: &QualityReport) -> Markup {
     html! {
-        @if report.events.is_empty() {
+        @if report.platforms.iter().all(|p| p.events.is_empty()) {
             p.muted { "No events in the last " (report.days) " days." }
-        } @else {
-            table {
-                thead { tr {
-                    th { "Event" } th.num { "Sent" } th.num { "Pending" } th.num { "Failed" }
-                    th.num { "Expired" } th.num { "Pixel eventID" }
-                } }
-                tbody {
-                    @for e in &report.events {
-                        tr.group {
-                            th scope="row" { (e.event_name) }
-                            td.num { (e.sent) } td.num { (e.pending) } td.num { (e.failed) }
-                            td.num { (e.expired) } td.num { (percent(e.event_ids.pixel.share)) }
+        }
+        @for p in report.platforms.iter().filter(|p| !p.events.is_empty()) {
+            (platform_quality(p))
+        }
+    }
+}
+
+/// One platform's part of the report, on that platform's match keys.
+fn platform_quality(p: &PlatformQuality) -> Markup {
+    let name = p.platform.name();
+    html! {
+        h3 { (name) }
+        table id={ "quality-" (p.platform.as_str()) } {
+            thead { tr {
+                th { "Event" } th.num { "Sent" } th.num { "Pending" } th.num { "Failed" }
+                th.num { "Expired" } th.num { "Pixel eventID" }
+            } }
+            tbody {
+                @for e in &p.events {
+                    tr.group {
+                        th scope="row" { (e.event_name) }
+                        td.num { (e.sent) } td.num { (e.pending) } td.num { (e.failed) }
+                        td.num { (e.expired) } td.num { (percent(e.event_ids.pixel.share)) }
+                    }
+                }
+            }
+        }
+        h4 { "Share of sent " (name) " events carrying each match key" }
+        table {
+            thead { tr {
+                th { "Key" }
+                @for e in &p.events { th.num { (e.event_name) } }
+            } }
+            tbody {
+                @for key in match_keys(p.platform) {
+                    tr {
+                        th scope="row" { (key) }
+                        @for e in &p.events {
+                            td.num { (e.keys.get(key).map_or("0%".to_owned(), |s| percent(s.share))) }
                         }
                     }
                 }
             }
-            h3 { "Share of sent events carrying each match key" }
-            table {
-                thead { tr {
-                    th { "Key" }
-                    @for e in &report.events { th.num { (e.event_name) } }
-                } }
-                tbody {
-                    @for key in MATCH_KEYS {
-                        tr {
-                            th scope="row" { (key) }
-                            @for e in &report.events {
-                                td.num { (e.keys.get(key).map_or("0%".to_owned(), |s| percent(s.share))) }
-                            }
-                        }
-                    }
-                }
-            }
-            @for e in report.events.iter().filter(|e| !e.top_failure_reasons.is_empty()) {
-                h3 { "Why " (e.event_name) " failed" }
-                ul {
-                    @for r in &e.top_failure_reasons {
-                        li { (r.count) " × " (r.state) ": " (r.reason) }
-                    }
+        }
+        @for e in p.events.iter().filter(|e| !e.top_failure_reasons.is_empty()) {
+            h4 { "Why " (name) " " (e.event_name) " failed" }
+            ul {
+                @for r in &e.top_failure_reasons {
+                    li { (r.count) " × " (r.state) ": " (r.reason) }
                 }
             }
         }

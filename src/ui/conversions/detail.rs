@@ -1,5 +1,6 @@
-//! A conversion's page (the postback as received, the decision, the payload for Meta, every
-//! attempt) and the retries, through the same code as the admin API's retry routes.
+//! A conversion's page (the postback as received, the decision, each platform's delivery with
+//! its payload and attempts) and the retries, through the same code as the admin API's retry
+//! routes.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -8,28 +9,106 @@ use serde_json::Value;
 
 use super::filter::with_query;
 use super::list::when;
-use crate::domain::CampaignKey;
+use crate::domain::{CampaignKey, PlatformKind};
 use crate::http::params::parse_urlencoded;
-use crate::ingest::retry::{check_retryable, retry_campaign, retry_conversion, Retried};
+use crate::ingest::retry::{
+    check_retryable, retry_campaign, retry_conversion, EventCheck, Retried,
+};
 use crate::startup::AppState;
-use crate::storage::{campaigns, conversions, events};
+use crate::storage::conversions::Delivery;
+use crate::storage::{campaigns, conversions};
 use crate::ui::session::Session;
 use crate::ui::{html_response, layout, see_other, UiError};
 
-/// `user_data` fields Meta takes unhashed: raw personal data, never shown on a page.
-const UNHASHED: &[&str] = &["client_ip_address", "client_user_agent", "fbc", "fbp"];
+/// Fields each platform takes unhashed, under its payload's user object: raw personal data
+/// and identifiers, never shown on a page (Meta's `user_data`, TikTok's `user`).
+const UNHASHED: &[(&str, &[&str])] = &[
+    (
+        "user_data",
+        &["client_ip_address", "client_user_agent", "fbc", "fbp"],
+    ),
+    ("user", &["ip", "user_agent", "ttclid", "ttp"]),
+];
 
 /// The payload as the page shows it: as stored, with each unhashed personal field as "set".
 pub fn shown_payload(payload: &Value) -> Value {
     let mut shown = payload.clone();
-    if let Some(user) = shown.get_mut("user_data").and_then(Value::as_object_mut) {
-        for field in UNHASHED {
-            if let Some(v) = user.get_mut(*field) {
-                *v = Value::String("(set, not shown)".to_owned());
+    for (object, fields) in UNHASHED {
+        if let Some(user) = shown.get_mut(*object).and_then(Value::as_object_mut) {
+            for field in *fields {
+                if let Some(v) = user.get_mut(*field) {
+                    *v = Value::String("(set, not shown)".to_owned());
+                }
             }
         }
     }
     shown
+}
+
+/// What the page says about the fields it hides in a platform's payload.
+fn hidden_fields(platform: PlatformKind) -> &'static str {
+    match platform {
+        PlatformKind::Meta => "IP address, user agent, fbc, fbp",
+        PlatformKind::TikTok => "IP address, user agent, ttclid, _ttp",
+    }
+}
+
+/// "set" or "—": identifiers and digests are never shown raw.
+fn set(yes: bool) -> &'static str {
+    if yes {
+        "set"
+    } else {
+        "—"
+    }
+}
+
+/// One platform's event: its state, why, its payload and its attempts.
+fn delivery_card(d: &Delivery) -> Markup {
+    let platform = d.platform.as_str();
+    html! {
+        section.card.delivery id={ "delivery-" (platform) } {
+            h2 { (d.platform.name()) " delivery" }
+            dl.facts {
+                dt { "State" } dd { span class={ "state state-" (d.state.as_str()) } { (d.state.as_str()) } }
+                dt { "Event" } dd { (d.event_name) }
+                dt { "Event id" } dd { code { (d.event_id) } }
+                @if let Some(class) = d.failure_class { dt { "Failure class" } dd { (class.as_str()) } }
+                @if let Some(err) = &d.last_error { dt { "Reason" } dd { (err) } }
+                dt { "Attempts" } dd { (d.attempts) }
+                @if let Some(t) = &d.next_attempt_at { dt { "Next attempt (UTC)" } dd { (when(t)) } }
+                @if let Some(t) = &d.sent_at { dt { "Sent (UTC)" } dd { (when(t)) } }
+            }
+            h3 { "Payload for " (d.platform.name()) }
+            @match &d.payload {
+                Some(p) => {
+                    p.muted { "The event as sent (or to be sent). Fields " (d.platform.name()) " takes unhashed (" (hidden_fields(d.platform)) ") are not shown." }
+                    pre.payload { (serde_json::to_string_pretty(&shown_payload(p)).unwrap_or_default()) }
+                }
+                None => { p { "No payload: its data was erased." } }
+            }
+            h3 { "Delivery attempts" }
+            table.attempts id={ "attempts-" (platform) } {
+                thead { tr {
+                    th { "Time (UTC)" } th { "Outcome" } th { "HTTP" } th { "Code" }
+                    th { "Subcode" } th { "Message" } th { "Trace id" }
+                } }
+                tbody {
+                    @for a in &d.attempts_log {
+                        tr {
+                            td { (when(&a.attempted_at)) }
+                            td { (a.outcome.as_str()) }
+                            td.num { (opt(a.http_status)) }
+                            td.num { (opt(a.error_code)) }
+                            td.num { (opt(a.error_subcode)) }
+                            td { (a.message.as_deref().unwrap_or("")) }
+                            td { @if let Some(t) = &a.fbtrace_id { code { (t) } } }
+                        }
+                    }
+                    @if d.attempts_log.is_empty() { tr { td colspan="7" { "No attempts yet." } } }
+                }
+            }
+        }
+    }
 }
 
 fn parse_id(raw: &str) -> Result<i64, UiError> {
@@ -69,14 +148,21 @@ pub async fn show(
     let conv = conversions::view(&state.pool, id)
         .await?
         .ok_or_else(|| UiError::NotFound(format!("There is no conversion {id}.")))?;
-    let attempts = events::attempts_for_conversion(&state.pool, id).await?;
+    let deliveries = conversions::deliveries(&state.pool, id).await?;
     let retried = req.query_string().split('&').any(|p| p == "retried=1");
-    let payload_kept = conv.event_id.as_ref().map(|_| conv.payload.is_some());
-    let refusal = check_retryable(conv.state.as_str(), payload_kept).and_then(|r| r.refusal());
+    let events: Vec<EventCheck> = deliveries
+        .iter()
+        .map(|d| EventCheck {
+            state: d.state,
+            failure_class: d.failure_class,
+            payload_kept: d.payload.is_some(),
+        })
+        .collect();
+    let refusal = check_retryable(conv.state.as_str(), &events).and_then(|r| r.refusal());
     let title = format!("Conversion {id}");
     let body = html! {
         @if retried {
-            p.notice role="status" { "Retried: the event is queued for Meta again." }
+            p.notice role="status" { "Retried: the failed events are queued again." }
         }
         section.card {
             h2 { "Postback as received" }
@@ -92,6 +178,8 @@ pub async fn show(
                 dt { "Status" } dd { (conv.raw_status) " → " (conv.status) }
                 dt { "Transaction id" } dd { @if conv.txid.is_empty() { "—" } @else { code { (conv.txid) } } }
                 dt { "Event time (UTC)" } dd { (when(&conv.event_time)) }
+                dt { "ttclid" } dd { (set(conv.ttclid_set)) }
+                dt { "TikTok phone digest" } dd { (set(conv.tiktok_ph_set)) }
             }
             h2 { "Parameters" }
             p.muted { "As the tracker sent them, without the key and personal data." }
@@ -120,14 +208,18 @@ pub async fn show(
                 @if let Some(err) = conv.last_error.as_ref().filter(|e| Some(*e) != conv.reason.as_ref()) {
                     dt { "Last error" } dd { (err) }
                 }
-                dt { "Meta event" } dd { (conv.event_name.as_deref().unwrap_or("—")) }
-                @if let Some(eid) = &conv.event_id { dt { "Event id" } dd { code { (eid) } } }
+                dt { "Event" } dd { (conv.event_name.as_deref().unwrap_or("—")) }
                 @if let Some(v) = conv.value {
                     dt { "Value" } dd { (v) " " (conv.currency.as_deref().unwrap_or("")) }
                 }
-                dt { "Attempts" } dd { (conv.attempts) }
-                @if let Some(t) = &conv.next_attempt_at { dt { "Next attempt (UTC)" } dd { (when(t)) } }
-                @if let Some(t) = &conv.sent_at { dt { "Sent (UTC)" } dd { (when(t)) } }
+                dt { "Platforms" } dd {
+                    @if deliveries.is_empty() { "— (no event)" }
+                    @for (i, d) in deliveries.iter().enumerate() {
+                        @if i > 0 { ", " }
+                        a href={ "#delivery-" (d.platform.as_str()) } { (d.platform.name()) }
+                        " " span class={ "state state-" (d.state.as_str()) } { (d.state.as_str()) }
+                    }
+                }
             }
             @match &refusal {
                 None => {
@@ -139,39 +231,7 @@ pub async fn show(
                 Some(why) => { p.muted { "Retry is not available: " (why) "." } }
             }
         }
-        section.card {
-            h2 { "Payload for Meta" }
-            @match &conv.payload {
-                Some(p) => {
-                    p.muted { "The event as sent (or to be sent). Fields Meta takes unhashed (IP address, user agent, fbc, fbp) are not shown." }
-                    pre.payload { (serde_json::to_string_pretty(&shown_payload(p)).unwrap_or_default()) }
-                }
-                None => { p { "No payload: no event was built, or its data was erased." } }
-            }
-        }
-        section.card {
-            h2 { "Delivery attempts" }
-            table #attempts {
-                thead { tr {
-                    th { "Time (UTC)" } th { "Outcome" } th { "HTTP" } th { "Code" }
-                    th { "Subcode" } th { "Message" } th { "fbtrace_id" }
-                } }
-                tbody {
-                    @for a in &attempts {
-                        tr {
-                            td { (when(&a.attempted_at)) }
-                            td { (a.outcome.as_str()) }
-                            td.num { (opt(a.http_status)) }
-                            td.num { (opt(a.error_code)) }
-                            td.num { (opt(a.error_subcode)) }
-                            td { (a.message.as_deref().unwrap_or("")) }
-                            td { @if let Some(t) = &a.fbtrace_id { code { (t) } } }
-                        }
-                    }
-                    @if attempts.is_empty() { tr { td colspan="7" { "No attempts yet." } } }
-                }
-            }
-        }
+        @for d in &deliveries { (delivery_card(d)) }
         p { a href="/ui/conversions" { "All conversions" } }
     };
     Ok(crate::ui::page(&session, &title, body))
