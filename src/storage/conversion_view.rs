@@ -57,7 +57,7 @@ pub async fn view(pool: &PgPool, id: i64) -> Result<Option<ConversionView>, sqlx
             (c.ttclid IS NOT NULL OR ck.ttclid IS NOT NULL) AS "ttclid_set!",
             (c.tiktok_ph IS NOT NULL OR ck.tiktok_ph IS NOT NULL) AS "tiktok_ph_set!"
          FROM conversions c
-         LEFT JOIN LATERAL (SELECT least_advanced_state(x.state) AS state FROM events x
+         LEFT JOIN LATERAL (SELECT least_advanced_state(x.state, x.failure_class) AS state FROM events x
                             WHERE x.conversion_id = c.id) d ON true
          LEFT JOIN LATERAL (SELECT * FROM events x WHERE x.conversion_id = c.id
                             ORDER BY x.platform <> 'meta', x.id LIMIT 1) e ON true
@@ -103,7 +103,7 @@ pub async fn list(pool: &PgPool, f: &ListFilter<'_>) -> Result<Vec<ConversionVie
             (c.ttclid IS NOT NULL OR ck.ttclid IS NOT NULL) AS "ttclid_set!",
             (c.tiktok_ph IS NOT NULL OR ck.tiktok_ph IS NOT NULL) AS "tiktok_ph_set!"
          FROM conversions c
-         LEFT JOIN LATERAL (SELECT least_advanced_state(x.state) AS state FROM events x
+         LEFT JOIN LATERAL (SELECT least_advanced_state(x.state, x.failure_class) AS state FROM events x
                             WHERE x.conversion_id = c.id) d ON true
          LEFT JOIN LATERAL (SELECT * FROM events x WHERE x.conversion_id = c.id
                             ORDER BY x.platform <> 'meta', x.id LIMIT 1) e ON true

@@ -50,7 +50,7 @@ pub async fn read(pool: &PgPool) -> Result<OutboxStats, sqlx::Error> {
     let conversions = sqlx::query!(
         r#"SELECT COALESCE(d.state, c.state) AS "state!: DeliveryStatus", count(*) AS "n!"
          FROM conversions c LEFT JOIN (
-             SELECT conversion_id, least_advanced_state(state) AS state FROM events
+             SELECT conversion_id, least_advanced_state(state, failure_class) AS state FROM events
              GROUP BY conversion_id) d ON d.conversion_id = c.id
          GROUP BY 1"#
     )

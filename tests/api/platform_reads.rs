@@ -169,7 +169,7 @@ async fn the_sql_rule_is_the_rust_rule() {
     for &a in EventState::ALL {
         for &b in EventState::ALL {
             let got = sqlx::query_scalar!(
-                "SELECT least_advanced_state(s) FROM unnest(ARRAY[$1, $2]) AS s",
+                "SELECT least_advanced_state(s, NULL) FROM unnest(ARRAY[$1, $2]) AS s",
                 a.as_str(),
                 b.as_str()
             )
@@ -180,12 +180,49 @@ async fn the_sql_rule_is_the_rust_rule() {
             assert_eq!(got, want, "{a} {b}");
         }
     }
-    let none =
-        sqlx::query_scalar!("SELECT least_advanced_state(s) FROM unnest(ARRAY[]::text[]) AS s")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let none = sqlx::query_scalar!(
+        "SELECT least_advanced_state(s, NULL) FROM unnest(ARRAY[]::text[]) AS s"
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
     assert_eq!(none, None);
+}
+
+/// An event cancelled because its platform left the campaign holds nothing back: it counts
+/// only when it is the conversion's only event.
+#[tokio::test]
+async fn a_cancelled_platform_counts_only_alone() {
+    let app = spawn_app().await;
+    let cases: [(&[(&str, Option<&str>)], &str); 5] = [
+        (
+            &[("sent", None), ("failed", Some("platform_removed"))],
+            "sent",
+        ),
+        (
+            &[("failed", Some("platform_removed")), ("pending", None)],
+            "pending",
+        ),
+        (&[("failed", Some("platform_removed"))], "failed"),
+        (
+            &[("expired", None), ("failed", Some("platform_removed"))],
+            "expired",
+        ),
+        (&[("sent", None), ("failed", Some("auth"))], "failed"),
+    ];
+    for (events, want) in cases {
+        let states: Vec<&str> = events.iter().map(|(s, _)| *s).collect();
+        let classes: Vec<Option<&str>> = events.iter().map(|(_, c)| *c).collect();
+        let got = sqlx::query_scalar!(
+            "SELECT least_advanced_state(s, c) FROM unnest($1::text[], $2::text[]) AS t(s, c)",
+            &states as &[&str],
+            &classes as &[Option<&str>]
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        assert_eq!(got.as_deref(), Some(want), "{events:?}");
+    }
 }
 
 #[tokio::test]
