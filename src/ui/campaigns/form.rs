@@ -1,16 +1,18 @@
 //! The campaign form (create and edit): the values as typed, turned into the admin API's
 //! [`CampaignInput`] so [`crate::campaigns`] checks them, and rendered back with its error.
 
-use std::collections::BTreeMap;
-
 use maud::{html, Markup};
 use serde_json::Value;
 
 use crate::campaigns::{CampaignError, CampaignInput};
-use crate::domain::{ActionSource, Campaign, LatePixelTwin, ValueSource};
+use crate::domain::{ActionSource, Campaign, EventMap, LatePixelTwin, ValueSource};
 
-/// The statuses every campaign's map editor lists, mapped or not.
-const BASE_STATUSES: [&str; 4] = ["lead", "sale", "rebill", "rejected"];
+mod map;
+mod tiktok;
+
+use map::{map_editor, map_rows, rows_from_pairs, rows_to_map};
+
+pub use tiktok::TikTokValues;
 
 /// Meta's standard events, offered as suggestions; any valid name is accepted.
 const META_EVENTS: [&str; 10] = [
@@ -26,11 +28,34 @@ const META_EVENTS: [&str; 10] = [
     "SubmitApplication",
 ];
 
-/// Create (the key is typed) or edit (the key is fixed; the token may already be set).
+/// Create (the key is typed) or edit (the key is fixed; `meta`/`tiktok`: the campaign sends
+/// there already, so its token is set).
 #[derive(Clone, Copy)]
 pub enum Mode<'a> {
     Create,
-    Edit { key: &'a str, token_set: bool },
+    Edit {
+        key: &'a str,
+        meta: bool,
+        tiktok: bool,
+    },
+}
+
+impl<'a> Mode<'a> {
+    pub fn edit(c: &'a Campaign) -> Self {
+        Mode::Edit {
+            key: c.key.as_str(),
+            meta: c.meta.is_some(),
+            tiktok: c.tiktok.is_some(),
+        }
+    }
+
+    fn has_meta(self) -> bool {
+        matches!(self, Mode::Edit { meta: true, .. })
+    }
+
+    fn has_tiktok(self) -> bool {
+        matches!(self, Mode::Edit { tiktok: true, .. })
+    }
 }
 
 /// The form's values as text, never the access token: a re-rendered form shows what was typed.
@@ -53,6 +78,7 @@ pub struct FormValues {
     pub require_consent: bool,
     pub limited_data_use: bool,
     pub enabled: bool,
+    pub tiktok: TikTokValues,
 }
 
 /// A refused form: the field to mark (empty: the form as a whole) and why.
@@ -80,47 +106,20 @@ impl FormError {
 impl FormValues {
     /// A new campaign's form, with the service's defaults.
     pub fn new_campaign() -> Self {
-        let rows = BASE_STATUSES
-            .iter()
-            .map(|s| {
-                let event = match *s {
-                    "lead" => "Lead",
-                    "sale" | "rebill" => "Purchase",
-                    _ => "",
-                };
-                ((*s).to_owned(), event.to_owned())
-            })
-            .collect();
         FormValues {
             action_source: ActionSource::Website.as_str().to_owned(),
-            rows,
+            rows: map_rows(&EventMap::default()),
             currency: "USD".to_owned(),
             value_source: "payout".to_owned(),
             event_id_template: "{event_name}-{click_id}".to_owned(),
             late_pixel_twin: LatePixelTwin::Send.as_str().to_owned(),
             enabled: true,
+            tiktok: TikTokValues::from_settings(None),
             ..FormValues::default()
         }
     }
 
     pub fn from_campaign(c: &Campaign) -> Self {
-        // The map's public form (status -> event or null), as the admin API shows it.
-        let map: BTreeMap<String, Option<String>> = serde_json::to_value(&c.event_map)
-            .ok()
-            .and_then(|v| serde_json::from_value(v).ok())
-            .unwrap_or_default();
-        let mut rows: Vec<(String, String)> = BASE_STATUSES
-            .iter()
-            .map(|s| {
-                let event = map.get(*s).cloned().flatten().unwrap_or_default();
-                ((*s).to_owned(), event)
-            })
-            .collect();
-        for (status, event) in &map {
-            if !BASE_STATUSES.contains(&status.as_str()) {
-                rows.push((status.clone(), event.clone().unwrap_or_default()));
-            }
-        }
         let (value_source, value_fixed) = match c.value_source {
             ValueSource::Payout => ("payout", String::new()),
             ValueSource::None => ("none", String::new()),
@@ -135,7 +134,7 @@ impl FormValues {
                 .map_or(String::new(), |m| m.pixel_id.as_str().to_owned()),
             test_event_code: c.test_event_code.clone().unwrap_or_default(),
             action_source: c.action_source.as_str().to_owned(),
-            rows,
+            rows: map_rows(&c.event_map),
             currency: c.currency.as_str().to_owned(),
             value_source: value_source.to_owned(),
             value_fixed,
@@ -149,64 +148,53 @@ impl FormValues {
             require_consent: c.require_consent,
             limited_data_use: c.limited_data_use,
             enabled: c.enabled,
+            tiktok: TikTokValues::from_settings(c.tiktok.as_ref()),
         }
     }
 
     /// The values of a submitted form (`status_N` / `event_N` rows in order of N).
     pub fn from_pairs(pairs: &[(String, String)]) -> Self {
-        let get = |name: &str| {
-            pairs
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.trim().to_owned())
-                .unwrap_or_default()
-        };
-        let mut rows: BTreeMap<u32, (String, String)> = BTreeMap::new();
-        for (k, v) in pairs {
-            let (slot, i) = if let Some(i) = k.strip_prefix("status_") {
-                (0, i)
-            } else if let Some(i) = k.strip_prefix("event_") {
-                (1, i)
-            } else {
-                continue;
-            };
-            let Ok(i) = i.parse::<u32>() else { continue };
-            // More rows than a map may hold would only be refused later.
-            if i > 200 {
-                continue;
-            }
-            let row = rows.entry(i).or_default();
-            let v = v.trim().to_owned();
-            if slot == 0 {
-                row.0 = v;
-            } else {
-                row.1 = v;
-            }
-        }
+        let get = |name: &str| form_value(pairs, name);
+        let has = |name: &str| pairs.iter().any(|(k, _)| k == name);
         FormValues {
             key: get("key"),
             name: get("name"),
             pixel_id: get("pixel_id"),
             test_event_code: get("test_event_code"),
             action_source: get("action_source"),
-            rows: rows.into_values().collect(),
+            rows: rows_from_pairs(pairs, ""),
             currency: get("currency"),
             value_source: get("value_source"),
             value_fixed: get("value_fixed"),
             event_id_template: get("event_id_template"),
             landing_url: get("landing_url"),
             late_pixel_twin: get("late_pixel_twin"),
-            require_consent: pairs.iter().any(|(k, _)| k == "require_consent"),
-            limited_data_use: pairs.iter().any(|(k, _)| k == "limited_data_use"),
-            enabled: pairs.iter().any(|(k, _)| k == "enabled"),
+            require_consent: has("require_consent"),
+            limited_data_use: has("limited_data_use"),
+            enabled: has("enabled"),
+            tiktok: TikTokValues::from_pairs(pairs),
         }
     }
 
-    /// What the admin API would have been sent. `token`: empty keeps the current one (edit) or
+    /// What the admin API would have been sent. Tokens: empty keeps the current one (edit) or
     /// is missing (create). Empty optional texts clear them; an empty name keeps the current
-    /// one (create: the key).
-    pub fn to_input(&self, token: &str, creating: bool) -> Result<CampaignInput, FormError> {
-        let opt = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+    /// one (create: the key). Meta's pixel and token may both stay empty when TikTok is
+    /// filled: the campaign then has no Meta.
+    pub fn to_input(
+        &self,
+        meta_token: &str,
+        tiktok_token: &str,
+        mode: Mode<'_>,
+    ) -> Result<CampaignInput, FormError> {
+        let creating = matches!(mode, Mode::Create);
+        if mode.has_meta() && self.pixel_id.is_empty() {
+            return Err(FormError {
+                field: "pixel_id",
+                message: "pixel_id is required: Meta's pixel can be changed, not removed"
+                    .to_owned(),
+            });
+        }
+        let tiktok = self.tiktok.to_input(tiktok_token, mode.has_tiktok())?;
         let value_source = match self.value_source.as_str() {
             "fixed" => match self.value_fixed.parse::<f64>() {
                 Ok(f) if f.is_finite() => Value::from(f),
@@ -220,12 +208,7 @@ impl FormValues {
             },
             other => Value::from(other),
         };
-        let event_map = self
-            .rows
-            .iter()
-            .filter(|(status, _)| !status.is_empty())
-            .map(|(status, event)| (status.clone(), opt(event)))
-            .collect();
+        let event_map = rows_to_map(&self.rows);
         Ok(CampaignInput {
             key: if creating {
                 Some(self.key.clone())
@@ -233,8 +216,8 @@ impl FormValues {
                 None
             },
             name: opt(&self.name),
-            pixel_id: Some(self.pixel_id.clone()),
-            access_token: opt(token.trim()),
+            pixel_id: opt(&self.pixel_id),
+            access_token: opt(meta_token.trim()),
             test_event_code: Some(opt(&self.test_event_code)),
             action_source: Some(self.action_source.clone()),
             event_map: Some(event_map),
@@ -246,16 +229,49 @@ impl FormValues {
             require_consent: Some(self.require_consent),
             limited_data_use: Some(self.limited_data_use),
             enabled: Some(self.enabled),
-            tiktok: None,
+            tiktok,
         })
     }
 }
 
-/// The error line under field `name`, when it is the refused one.
+/// `Some` of a non-empty text.
+fn opt(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_owned())
+}
+
+/// A submitted field's value, trimmed; empty when absent.
+fn form_value(pairs: &[(String, String)], name: &str) -> String {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// The error line under field `name` (`tiktok.pixel_code` gets the id `tiktok_pixel_code-error`),
+/// when it is the refused one.
 fn error_for(error: Option<&FormError>, name: &str) -> Markup {
     html! {
         @if let Some(e) = error.filter(|e| e.field == name) {
-            p.error id=(format!("{name}-error")) role="alert" { (e.message) }
+            p.error id=(format!("{}-error", name.replace('.', "_"))) role="alert" { (e.message) }
+        }
+    }
+}
+
+/// A text input `id` (also its name) whose refusals name `field`.
+fn text_input(
+    error: Option<&FormError>,
+    (id, field): (&str, &str),
+    label: &str,
+    value: &str,
+    hint: &str,
+) -> Markup {
+    html! {
+        div.field {
+            label for=(id) { (label) }
+            input id=(id) type="text" name=(id) value=(value) autocomplete="off";
+            @if !hint.is_empty() { p.hint { (hint) } }
+            (error_for(error, field))
         }
     }
 }
@@ -267,12 +283,65 @@ fn text_field(
     value: &str,
     hint: &str,
 ) -> Markup {
+    text_input(error, (name, name), label, value, hint)
+}
+
+/// A write-only token field: never filled in, "set"/"not set" when editing.
+fn token_field(
+    error: Option<&FormError>,
+    (id, field): (&str, &str),
+    label: &str,
+    editing: bool,
+    set: bool,
+    hint: &str,
+) -> Markup {
     html! {
         div.field {
-            label for=(name) { (label) }
-            input id=(name) type="text" name=(name) value=(value);
-            @if !hint.is_empty() { p.hint { (hint) } }
-            (error_for(error, name))
+            label for=(id) { (label) }
+            input id=(id) type="password" name=(id) autocomplete="new-password";
+            @if editing {
+                p.hint {
+                    "Currently " strong { (if set { "set" } else { "not set" }) } ". "
+                    @if set {
+                        "Leave empty to keep it; a new one replaces it (events parked on a token error are re-queued)."
+                    } @else { (hint) }
+                }
+            }
+            (error_for(error, field))
+        }
+    }
+}
+
+/// Meta's settings; all of them may stay empty on a campaign that sends to TikTok only.
+fn meta_fieldset(v: &FormValues, mode: Mode<'_>, error: Option<&FormError>) -> Markup {
+    let editing = !matches!(mode, Mode::Create);
+    html! {
+        fieldset.field.platform #meta {
+            legend { "Meta" }
+            p.hint {
+                @if mode.has_meta() { "This campaign sends to Meta's Conversions API." }
+                @else { "Fill the pixel id and the access token to send to Meta; leave both empty for a TikTok-only campaign." }
+            }
+            div.field {
+                label for="pixel_id" { "Pixel id" }
+                input #pixel_id type="text" name="pixel_id" value=(v.pixel_id) required[mode.has_meta()]
+                    inputmode="numeric" autocomplete="off";
+                (error_for(error, "pixel_id"))
+            }
+            (token_field(error, ("access_token", "access_token"), "Access token", editing, mode.has_meta(),
+                "Give it with the pixel id to add Meta."))
+            (map_editor(error, ("", "event_map"), "Meta", &v.rows, &META_EVENTS))
+            div.field {
+                label for="action_source" { "Action source" }
+                select #action_source name="action_source" {
+                    @for a in ActionSource::ALL {
+                        option value=(a.as_str()) selected[v.action_source == a.as_str()] { (a.as_str()) }
+                    }
+                }
+                (error_for(error, "action_source"))
+            }
+            (text_field(error, "test_event_code", "Test event code", &v.test_event_code,
+                "From Events Manager > Test events. While set, every Meta event goes to Test Events, not to optimisation: clear it for production."))
         }
     }
 }
@@ -302,52 +371,9 @@ pub fn render(
                 }
             }
             (text_field(error, "name", "Name", &v.name, "Optional; defaults to the key."))
-            div.field {
-                label for="pixel_id" { "Pixel id" }
-                input #pixel_id type="text" name="pixel_id" value=(v.pixel_id) required inputmode="numeric" autocomplete="off";
-                (error_for(error, "pixel_id"))
-            }
-            div.field {
-                label for="access_token" { "Access token" }
-                @match mode {
-                    Mode::Create => {
-                        input #access_token type="password" name="access_token" required autocomplete="new-password";
-                    }
-                    Mode::Edit { token_set, .. } => {
-                        input #access_token type="password" name="access_token" autocomplete="new-password";
-                        p.hint {
-                            "Currently " strong { (if token_set { "set" } else { "not set" }) }
-                            ". Leave empty to keep it; a new one replaces it (events parked on a token error are re-queued)."
-                        }
-                    }
-                }
-                (error_for(error, "access_token"))
-            }
-            fieldset.field {
-                legend { "Event map" }
-                p.hint { "Each tracker status is sent to Meta as this event; leave the event empty to record the status but never send it. Add a status in the empty row." }
-                datalist #meta-events { @for e in META_EVENTS { option value=(e) {} } }
-                @let blank = (String::new(), String::new());
-                @for (i, (status, event)) in v.rows.iter().chain(std::iter::once(&blank)).enumerate() {
-                    div.maprow {
-                        label for=(format!("status_{i}")) { "Status" }
-                        input id=(format!("status_{i}")) type="text" name=(format!("status_{i}")) value=(status) autocomplete="off";
-                        label for=(format!("event_{i}")) { "Meta event" }
-                        input id=(format!("event_{i}")) type="text" name=(format!("event_{i}")) value=(event)
-                            list="meta-events" placeholder="not sent" autocomplete="off";
-                    }
-                }
-                (error_for(error, "event_map"))
-            }
-            div.field {
-                label for="action_source" { "Action source" }
-                select #action_source name="action_source" {
-                    @for a in ActionSource::ALL {
-                        option value=(a.as_str()) selected[v.action_source == a.as_str()] { (a.as_str()) }
-                    }
-                }
-                (error_for(error, "action_source"))
-            }
+            p.hint { "A campaign sends each conversion to Meta, TikTok or both: fill at least one of them." }
+            (meta_fieldset(v, mode, error))
+            (tiktok::render(&v.tiktok, mode, error))
             (text_field(error, "currency", "Currency", &v.currency, "ISO 4217, like USD or EUR: used when the postback names none."))
             div.field {
                 label for="value_source" { "Event value" }
@@ -361,15 +387,9 @@ pub fn render(
                 (error_for(error, "value_source"))
             }
             (text_field(error, "event_id_template", "Event id template", &v.event_id_template,
-                "{event_name}, {click_id}, {txid}, {campaign}: must match the pixel's eventID."))
+                "{event_name}, {click_id}, {txid}, {campaign}: must match the pixel's eventID (each platform's event name)."))
             (text_field(error, "landing_url", "Landing URL", &v.landing_url,
-                "The page URL Meta gets when neither the click nor the postback has one."))
-            div.field {
-                label for="test_event_code" { "Test event code" }
-                input #test_event_code type="text" name="test_event_code" value=(v.test_event_code) autocomplete="off";
-                p.hint { "From Events Manager > Test events. While set, every event goes to Test Events, not to optimisation: clear it for production." }
-                (error_for(error, "test_event_code"))
-            }
+                "The page URL the platforms get when neither the click nor the postback has one."))
             div.field {
                 label for="late_pixel_twin" { "Events past the pixel's 48 h dedup window" }
                 select #late_pixel_twin name="late_pixel_twin" {
@@ -396,66 +416,4 @@ pub fn render(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
-
-    #[test]
-    fn reads_map_rows_in_order_and_checkboxes_by_presence() {
-        let v = FormValues::from_pairs(&pairs(&[
-            ("status_1", "sale"),
-            ("event_1", "Purchase"),
-            ("status_0", " lead "),
-            ("event_0", ""),
-            ("status_2", ""),
-            ("event_2", ""),
-            ("enabled", "on"),
-            ("status_x", "ignored"),
-        ]));
-        assert_eq!(
-            v.rows,
-            vec![
-                ("lead".to_owned(), String::new()),
-                ("sale".to_owned(), "Purchase".to_owned()),
-                (String::new(), String::new()),
-            ]
-        );
-        assert!(v.enabled && !v.require_consent && !v.limited_data_use);
-        let input = v.to_input("", false).unwrap();
-        let map = input.event_map.unwrap();
-        assert_eq!(map.len(), 2, "the empty row is no status");
-        assert_eq!(map["lead"], None);
-        assert_eq!(map["sale"].as_deref(), Some("Purchase"));
-        assert_eq!(input.access_token, None, "empty keeps the token");
-        assert_eq!(input.key, None, "edit sends no key");
-        assert_eq!(input.test_event_code, Some(None), "empty clears the code");
-    }
-
-    #[test]
-    fn value_source_choices() {
-        let cases = [
-            ("payout", "", Ok(Value::from("payout"))),
-            ("none", "3", Ok(Value::from("none"))),
-            ("fixed", "12.5", Ok(Value::from(12.5))),
-            ("fixed", "abc", Err("value_source")),
-            ("fixed", "inf", Err("value_source")),
-        ];
-        for (source, fixed, want) in cases {
-            let v = FormValues {
-                value_source: source.to_owned(),
-                value_fixed: fixed.to_owned(),
-                ..FormValues::new_campaign()
-            };
-            let got = v
-                .to_input("token-0123456789", true)
-                .map(|i| i.value_source.unwrap())
-                .map_err(|e| e.field);
-            assert_eq!(got, want, "{source} {fixed}");
-        }
-    }
-}
+mod tests;

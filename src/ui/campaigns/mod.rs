@@ -98,16 +98,24 @@ async fn list(req: HttpRequest, state: State) -> Result<HttpResponse, UiError> {
         } @else {
             section.card {
                 table {
-                    thead { tr { th { "Key" } th { "Name" } th { "Pixel" } th { "State" } th { "Access token" } th { "Test events" } } }
+                    thead { tr {
+                        th { "Key" } th { "Name" } th { "Meta pixel" } th { "TikTok pixel code" }
+                        th { "State" } th { "Access tokens" } th { "Test events" }
+                    } }
                     tbody {
                         @for c in &campaigns {
                             tr {
                                 td { a href=(campaign_url(c.key.as_str())) { (c.key.as_str()) } }
                                 td { @if c.name != c.key.as_str() { (c.name) } }
                                 td { (c.meta.as_ref().map_or("—", |m| m.pixel_id.as_str())) }
+                                td { (c.tiktok.as_ref().map_or("—", |t| t.pixel_code.as_str())) }
                                 td { @if c.enabled { span.badge.ok { "enabled" } } @else { span.badge { "disabled" } } }
-                                td { (if c.meta.is_some() { "set" } else { "not set" }) }
-                                td { @if c.test_event_code.is_some() { span.badge.warn title="Events go to Test Events, not to optimisation" { "test_event_code set" } } }
+                                td { "Meta " (set_word(c.meta.is_some())) ", TikTok " (set_word(c.tiktok.is_some())) }
+                                td {
+                                    @if c.meta.is_some() && c.test_event_code.is_some() { span.badge.warn title="Meta events go to Test Events, not to optimisation" { "Meta test_event_code set" } }
+                                    " "
+                                    @if c.tiktok.as_ref().is_some_and(|t| t.test_event_code.is_some()) { span.badge.warn title="TikTok events go to Test Events, not to optimisation" { "TikTok test_event_code set" } }
+                                }
                             }
                         }
                     }
@@ -116,6 +124,15 @@ async fn list(req: HttpRequest, state: State) -> Result<HttpResponse, UiError> {
         }
     };
     Ok(signed_in_page(&session, "Campaigns", body))
+}
+
+/// A token is stored exactly when its platform is set up; it is never shown.
+fn set_word(set: bool) -> &'static str {
+    if set {
+        "set"
+    } else {
+        "not set"
+    }
 }
 
 /// The service's storage failure as the dashboard's; other refusals cannot come from reads.
@@ -172,7 +189,11 @@ async fn create(req: HttpRequest, state: State, body: Bytes) -> Result<HttpRespo
             Some(&e),
         )
     };
-    let input = match values.to_input(field(&pairs, "access_token"), true) {
+    let tokens = (
+        field(&pairs, "access_token"),
+        field(&pairs, "tiktok_access_token"),
+    );
+    let input = match values.to_input(tokens.0, tokens.1, Mode::Create) {
         Ok(i) => i,
         Err(e) => return Ok(refused(StatusCode::UNPROCESSABLE_ENTITY, e)),
     };
@@ -196,10 +217,7 @@ async fn edit_form(
 ) -> Result<HttpResponse, UiError> {
     let session = Session::require(&req, &state.pool).await?;
     let campaign = find(&state, &key).await?;
-    let mode = Mode::Edit {
-        key: campaign.key.as_str(),
-        token_set: campaign.meta.is_some(),
-    };
+    let mode = Mode::edit(&campaign);
     let title = format!("Edit {}", campaign.key.as_str());
     let values = FormValues::from_campaign(&campaign);
     Ok(form_page(
@@ -222,10 +240,7 @@ async fn update(
     let pairs = checked_form(&req, &session, &body)?;
     let campaign = find(&state, &key).await?;
     let key = campaign.key.as_str();
-    let mode = Mode::Edit {
-        key,
-        token_set: campaign.meta.is_some(),
-    };
+    let mode = Mode::edit(&campaign);
     let title = format!("Edit {key}");
     let values = FormValues::from_pairs(&pairs);
     let refused = |e: FormError| {
@@ -238,11 +253,21 @@ async fn update(
             Some(&e),
         )
     };
-    let input = match values.to_input(field(&pairs, "access_token"), false) {
+    let tokens = (
+        field(&pairs, "access_token"),
+        field(&pairs, "tiktok_access_token"),
+    );
+    let input = match values.to_input(tokens.0, tokens.1, mode) {
         Ok(i) => i,
         Err(e) => return Ok(refused(e)),
     };
+    // The page then says that TikTok's pending events were cancelled with it.
+    let removing_tiktok = matches!(input.tiktok, Some(None));
     match service(&state).update(key, input).await {
+        Ok(_) if removing_tiktok => Ok(see_other(&format!(
+            "{}?done=tiktok_removed",
+            campaign_url(key)
+        ))),
         Ok(_) => Ok(see_other(&campaign_url(key))),
         Err(CampaignError::Storage(db)) => Err(db.into()),
         Err(e @ CampaignError::NotFound(_)) => Err(UiError::NotFound(e.to_string())),
@@ -339,6 +364,14 @@ async fn send_test_event(
     let (verdict, status) = match EventName::parse(name) {
         Err(e) => (
             Verdict::NotSent(format!("event name {name:?} {e}")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Ok(_) if campaign.meta.is_none() => (
+            Verdict::NotSent(
+                "This campaign does not send to Meta: the test event is Meta's (TikTok's test \
+                 events: set the TikTok test event code with Edit)."
+                    .to_owned(),
+            ),
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         Ok(_) if campaign.test_event_code.is_none() => (

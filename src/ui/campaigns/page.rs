@@ -7,7 +7,7 @@ use maud::{html, Markup};
 
 use super::super::session::Session;
 use super::super::{html_response, layout, UiError};
-use crate::domain::Campaign;
+use crate::domain::{Campaign, EventMap};
 use crate::http::params::parse_urlencoded;
 use crate::platforms::meta::graph::SendResult;
 use crate::quality::{match_keys, PlatformQuality, QualityReport};
@@ -24,12 +24,14 @@ const RECENT: i64 = 20;
 pub struct Notice {
     toggled: Option<&'static str>,
     retried: Option<(u32, u32, bool)>,
+    tiktok_removed: bool,
 }
 
 impl Notice {
     pub fn from_query(query: &str) -> Option<Self> {
         let pairs = parse_urlencoded(query.as_bytes()).ok()?;
         let get = |n: &str| pairs.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+        let tiktok_removed = get("done") == Some("tiktok_removed");
         let toggled = match get("done") {
             Some("enabled") => Some("enabled"),
             Some("disabled") => Some("disabled"),
@@ -39,7 +41,11 @@ impl Notice {
         let retried = num("requeued")
             .zip(num("still_failed"))
             .map(|(r, s)| (r, s, get("more") == Some("1")));
-        let notice = Notice { toggled, retried };
+        let notice = Notice {
+            toggled,
+            retried,
+            tiktok_removed,
+        };
         (notice != Notice::default()).then_some(notice)
     }
 
@@ -47,6 +53,9 @@ impl Notice {
         html! {
             @if let Some(word) = self.toggled {
                 p.notice role="status" { "The campaign is now " (word) "." }
+            }
+            @if self.tiktok_removed {
+                p.notice role="status" { "Saved. TikTok is removed from this campaign: nothing more is sent there, and its TikTok events still waiting to be sent were cancelled." }
             }
             @if let Some((requeued, still_failed, more)) = self.retried {
                 p.notice role="status" {
@@ -217,6 +226,26 @@ fn platform_quality(p: &PlatformQuality) -> Markup {
     }
 }
 
+/// The platforms a campaign sends to, Meta first.
+fn platforms(c: &Campaign) -> &'static str {
+    match (c.meta.is_some(), c.tiktok.is_some()) {
+        (true, true) => "Meta and TikTok",
+        (true, false) => "Meta",
+        (false, true) => "TikTok",
+        (false, false) => "nowhere",
+    }
+}
+
+/// The distinct events a map sends, or that it sends none.
+fn mapped(map: &EventMap) -> String {
+    let names: Vec<&str> = map.event_names().into_iter().map(|n| n.as_str()).collect();
+    if names.is_empty() {
+        "none mapped".to_owned()
+    } else {
+        names.join(", ")
+    }
+}
+
 /// The campaign page, with the last action's notice or the test event's verdict.
 pub async fn render(
     req: &HttpRequest,
@@ -252,11 +281,18 @@ pub async fn render(
         .map(|n| n.as_str())
         .collect();
     let csrf = session.csrf_token.as_str();
+    let tiktok = campaign.tiktok.as_ref();
     let body = html! {
-        @if let Some(code) = &campaign.test_event_code {
+        @if let Some(code) = campaign.test_event_code.as_ref().filter(|_| campaign.meta.is_some()) {
             p.banner.warn role="alert" {
                 strong { "Test mode: " }
                 "test_event_code " code { (code) } " is set, so every event of this campaign goes to Meta's Test Events, not to optimisation. Clear it (Edit) for production."
+            }
+        }
+        @if let Some(code) = tiktok.and_then(|t| t.test_event_code.as_ref()) {
+            p.banner.warn role="alert" {
+                strong { "TikTok test mode: " }
+                "TikTok test_event_code " code { (code) } " is set, so every TikTok event of this campaign goes to TikTok's Test Events, not to optimisation. Clear it (Edit) for production."
             }
         }
         @if let Some(n) = &notice { (n.render()) }
@@ -277,9 +313,18 @@ pub async fn render(
             dl.facts {
                 dt { "State" } dd { (if campaign.enabled { "enabled" } else { "disabled" }) }
                 dt { "Name" } dd { (campaign.name) }
-                dt { "Meta pixel" } dd { (campaign.meta.as_ref().map_or("—", |m| m.pixel_id.as_str())) }
+                dt { "Sends to" } dd { (platforms(campaign)) }
+                dt { "Meta pixel" } dd #meta-pixel { (campaign.meta.as_ref().map_or("—", |m| m.pixel_id.as_str())) }
                 dt { "Meta access token" } dd { (if campaign.meta.is_some() { "set" } else { "not set" }) }
-                dt { "Events" } dd { @if events.is_empty() { "none mapped" } @else { (events.join(", ")) } }
+                @if campaign.meta.is_some() {
+                    dt { "Meta events" } dd { @if events.is_empty() { "none mapped" } @else { (events.join(", ")) } }
+                }
+                dt { "TikTok pixel code" } dd #tiktok-pixel { (tiktok.map_or("—", |t| t.pixel_code.as_str())) }
+                dt { "TikTok access token" } dd { (if tiktok.is_some() { "set" } else { "not set" }) }
+                @if let Some(t) = tiktok {
+                    dt { "TikTok events" } dd #tiktok-events { (mapped(&t.event_map)) }
+                    dt { "TikTok test event code" } dd { (t.test_event_code.as_deref().unwrap_or("none (production)")) }
+                }
             }
         }
         section.card {
@@ -302,6 +347,10 @@ pub async fn render(
         section.card {
             h2 { "Test event" }
             @if let Some(v) = &verdict { (v.render()) }
+            @if campaign.meta.is_none() {
+                p.hint #no-meta-test { "The test event button sends to Meta only, and this campaign does not send to Meta. To test TikTok, set a TikTok test event code (Edit) and send a click and a postback: they show in TikTok Events Manager > Test events." }
+            } @else {
+            @if tiktok.is_some() { p.hint { "Sent to Meta only; TikTok has no test button here." } }
             form.inline method="post" action=(format!("/ui/campaigns/{key}/test-event")) {
                 input type="hidden" name="csrf" value=(csrf);
                 label for="event_name" { "Event" }
@@ -313,6 +362,7 @@ pub async fn render(
             }
             @if campaign.test_event_code.is_none() {
                 p.hint { "Needs a test event code (Edit): the event goes to Events Manager > Test events." }
+            }
             }
         }
         section.card {
