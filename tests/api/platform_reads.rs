@@ -194,7 +194,8 @@ async fn the_sql_rule_is_the_rust_rule() {
 #[tokio::test]
 async fn a_cancelled_platform_counts_only_alone() {
     let app = spawn_app().await;
-    let cases: [(&[(&str, Option<&str>)], &str); 5] = [
+    type Events<'a> = &'a [(&'a str, Option<&'a str>)];
+    let cases: [(Events, &str); 5] = [
         (
             &[("sent", None), ("failed", Some("platform_removed"))],
             "sent",
