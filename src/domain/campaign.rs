@@ -200,7 +200,14 @@ impl EventMap {
         self.0.get(status).map(Option::as_ref)
     }
 
-    /// The distinct Meta events this map can produce.
+    /// The status words that send an event, with their event, in status-word order.
+    pub fn sending(&self) -> impl Iterator<Item = (&str, &EventName)> {
+        self.0
+            .iter()
+            .filter_map(|(word, event)| event.as_ref().map(|e| (word.as_str(), e)))
+    }
+
+    /// The distinct events this map can produce.
     pub fn event_names(&self) -> Vec<&EventName> {
         let mut names: Vec<&EventName> = self.0.values().flatten().collect();
         names.sort();

@@ -231,6 +231,24 @@ impl CustomerData {
         Ok(())
     }
 
+    /// TikTok's phone digest made where the phone was typed (the landing tag hashes in the
+    /// browser): kept only beside a Meta digest that arrived pre-hashed, which has none of its
+    /// own. `Ok(false)` when not kept: no phone, or a raw phone whose own digest differs.
+    pub fn set_tiktok_ph_digest(&mut self, hex: &str) -> Result<bool, ParseError> {
+        let digest = Sha256Hash::parse_hex(hex.trim())
+            .ok_or_else(|| ParseError::new("must be a SHA-256 digest (64 hex characters)"))?;
+        if self.get(CustomerField::Ph).is_none() {
+            return Ok(false);
+        }
+        match &self.tiktok_ph {
+            Some(own) => Ok(*own == digest),
+            None => {
+                self.tiktok_ph = Some(digest);
+                Ok(true)
+            }
+        }
+    }
+
     /// TikTok's phone digest (E.164 with the '+'), present when a raw phone arrived.
     pub fn tiktok_ph(&self) -> Option<&Sha256Hash> {
         self.tiktok_ph.as_ref()

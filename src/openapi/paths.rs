@@ -114,8 +114,9 @@ impl IntoResponses for PublicErrors {
 
 #[utoipa::path(
     post, path = "/v1/clicks", tag = "public",
-    description = "Registers a landing page visit (its click id and Meta cookies). Public: \
-                   landing pages call it from the browser (CORS open).",
+    description = "Registers a landing page visit (its click id, Meta's cookies, TikTok's \
+                   `ttclid` and `_ttp`). Public: landing pages call it from the browser (CORS \
+                   open).",
     request_body(content(
         (ClickRequest = "application/json"),
         (ClickRequest = "application/x-www-form-urlencoded"),
@@ -182,8 +183,9 @@ fn tag_script() {}
 
 #[utoipa::path(
     get, path = "/v1/campaigns/{key}/tag-config", tag = "public",
-    description = "What the landing tag needs to give the pixel the server's eventIDs. Public \
-                   (CORS open), cached for 5 minutes, nothing secret in it.",
+    description = "What the landing tag needs to give each pixel (Meta's, TikTok's) the \
+                   server's event ids. Public (CORS open), cached for 5 minutes, nothing secret \
+                   in it.",
     params(("key" = String, Path, example = "st-offer")),
     responses(
         (status = 200, body = TagConfig, description = "The campaign's tag settings",

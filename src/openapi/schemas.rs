@@ -63,6 +63,9 @@ pub struct ClickRequest {
     st: Option<String>,
     zp: Option<String>,
     country: Option<String>,
+    /// TikTok's phone digest, SHA-256 of E.164 with the `+` (64 hex), sent by a page that hashed
+    /// `ph` itself; kept only with that hashed `ph` (a raw `ph` gets the server's own).
+    tiktok_ph: Option<String>,
 }
 
 /// The trackers whose postback dialects the server speaks.
@@ -82,8 +85,11 @@ pub enum TrackerName {
 #[derive(ToSchema)]
 pub struct ClickRegistered {
     click_id: String,
-    /// Event name -> the event id the browser pixel should use.
+    /// Meta event name -> the event id the Meta pixel should use (empty without Meta).
     event_ids: BTreeMap<String, String>,
+    /// TikTok event name -> the `event_id` the TikTok pixel should use; present when the
+    /// campaign sends to TikTok.
+    tiktok_event_ids: Option<BTreeMap<String, String>>,
     /// Fields dropped from a public call (visitor-controlled overrides, oversize values).
     ignored: Option<Vec<String>>,
 }
@@ -94,10 +100,22 @@ pub struct TagConfig {
     campaign: String,
     /// Rendered by the tag as the server renders it (`{txid}` empty).
     event_id_template: String,
-    /// The Meta event names the campaign's event map sends.
+    /// The Meta event names the campaign's event map sends (empty without Meta).
     events: Vec<String>,
     /// The campaign's `require_consent`: the tag waits for `capiBridge.consent(true)`.
     consent_required: bool,
+    /// `null` when the campaign does not send to TikTok.
+    tiktok: Option<TagConfigTikTok>,
+}
+
+/// The TikTok part of the tag's settings.
+#[derive(ToSchema)]
+pub struct TagConfigTikTok {
+    /// The TikTok event names the campaign's TikTok map sends.
+    events: Vec<String>,
+    /// Meta event -> the TikTok event the same status sends: `capiBridge.track(meta)` also
+    /// fires `ttq.track` with it.
+    from_meta: BTreeMap<String, String>,
 }
 
 /// What a postback did: `accepted`, `duplicate`, `unmatched`, `ignored`, ...

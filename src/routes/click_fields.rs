@@ -141,6 +141,25 @@ pub(super) fn parse_click(
         }
     }
 
+    if let Some(digest) = r.tiktok_ph.as_deref().filter(|s| !s.trim().is_empty()) {
+        let kept = customer
+            .set_tiktok_ph_digest(digest)
+            .map_err(|e| ApiError::invalid_field("tiktok_ph", e))?;
+        // A digest of no phone we hold (no `ph`, or another number's): a browser's is dropped
+        // and named, like a malformed cookie; a server-side caller's is a 422.
+        if !kept && server_side {
+            return Err(ApiError::invalid_field(
+                "tiktok_ph",
+                ParseError::new(
+                    "is taken only with a hashed ph, or equal to the raw ph's own digest",
+                ),
+            ));
+        }
+        if !kept {
+            intake.ignored.push("tiktok_ph");
+        }
+    }
+
     let event_ids = pixel_event_ids(&mut intake, r.event_ids, "event_ids")?;
     let tiktok_event_ids = pixel_event_ids(&mut intake, r.tiktok_event_ids, "tiktok_event_ids")?;
     // A browser's clock or a tag bug must not cost the click: dropped and named, like a

@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 
 use super::click_fields::parse_click;
 use crate::capi::event_id::base_event_id;
-use crate::domain::{CampaignKey, ClickId, ParseError};
+use crate::domain::{CampaignKey, ClickId, EventIds, EventMap, ParseError};
 use crate::http::auth::secret_matches;
 use crate::http::client_ip::client_ip;
 use crate::http::params::{media_type, parse_urlencoded};
@@ -53,6 +53,8 @@ pub(super) struct ClickRequest {
     pub(super) st: Option<String>,
     pub(super) zp: Option<String>,
     pub(super) country: Option<String>,
+    /// TikTok's phone digest (SHA-256 of E.164 with the '+'), for a `ph` hashed in the browser.
+    pub(super) tiktok_ph: Option<String>,
     /// Event name -> unix ms when the landing tag fired the pixel for it on this click.
     pub(super) pixel_fired_at: Option<BTreeMap<String, Value>>,
 }
@@ -223,22 +225,32 @@ async fn register(
             detail: "this click id is registered to another campaign".into(),
         })?;
 
-    let event_ids: Map<String, Value> = campaign
-        .event_map
-        .event_names()
-        .into_iter()
-        .map(|name| {
-            let id = base_event_id(
-                &stored.event_ids,
-                &campaign.event_id_template,
-                name.as_str(),
-                click_id.as_str(),
-                "",
-                campaign.key.as_str(),
-            );
-            (name.as_str().to_owned(), Value::String(id))
-        })
-        .collect();
+    // The ids each pixel should use, for the events its platform's map sends: a campaign
+    // without Meta has none of Meta's, and TikTok's are answered only when it has TikTok.
+    let pixel_ids = |map: &EventMap, registered: &EventIds| -> Map<String, Value> {
+        map.event_names()
+            .into_iter()
+            .map(|name| {
+                let id = base_event_id(
+                    registered,
+                    &campaign.event_id_template,
+                    name.as_str(),
+                    click_id.as_str(),
+                    "",
+                    campaign.key.as_str(),
+                );
+                (name.as_str().to_owned(), Value::String(id))
+            })
+            .collect()
+    };
+    let event_ids = match campaign.meta {
+        Some(_) => pixel_ids(&campaign.event_map, &stored.event_ids),
+        None => Map::new(),
+    };
+    let tiktok_event_ids = campaign
+        .tiktok
+        .as_ref()
+        .map(|t| pixel_ids(&t.event_map, &stored.tiktok_event_ids));
     state.metrics.click_stored(stored.inserted);
     let status = if stored.inserted {
         StatusCode::CREATED
@@ -246,6 +258,9 @@ async fn register(
         StatusCode::OK
     };
     let mut answer = json!({ "click_id": click_id, "event_ids": event_ids });
+    if let Some(ids) = tiktok_event_ids {
+        answer["tiktok_event_ids"] = Value::Object(ids);
+    }
     // Present only when something was dropped, so a clean registration's answer is unchanged.
     if !ignored.is_empty() {
         answer["ignored"] = json!(ignored);

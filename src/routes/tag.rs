@@ -1,14 +1,15 @@
 //! The landing tag: `GET /v1/tag.js` (the script, embedded in the binary) and the small public
 //! per-campaign configuration it loads, so one `<script>` line replaces a hand-edited snippet.
 
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::json;
+use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::domain::CampaignKey;
+use crate::domain::{Campaign, CampaignKey, EventMap};
 use crate::http::ApiError;
 use crate::startup::AppState;
 
@@ -75,12 +76,11 @@ pub async fn config(
             format!("no enabled campaign with key {key:?}"),
         )
     })?;
-    let events: Vec<&str> = campaign
-        .event_map
-        .event_names()
-        .into_iter()
-        .map(|n| n.as_str())
-        .collect();
+    // A campaign without Meta has no Meta events for the tag to hand `fbq`.
+    let events: Vec<&str> = match campaign.meta {
+        Some(_) => names(&campaign.event_map),
+        None => Vec::new(),
+    };
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, CONFIG_CACHE))
         .json(json!({
@@ -88,5 +88,33 @@ pub async fn config(
             "event_id_template": campaign.event_id_template.as_str(),
             "events": events,
             "consent_required": campaign.require_consent,
+            "tiktok": tiktok_config(&campaign),
         })))
+}
+
+fn names(map: &EventMap) -> Vec<&str> {
+    map.event_names().into_iter().map(|n| n.as_str()).collect()
+}
+
+/// TikTok's part: the events its map sends (each gets an id on the click), and for each Meta
+/// event the TikTok event the same status sends, so `track('Lead')` fires both pixels. When one
+/// Meta event's statuses send different TikTok events, the one named alike wins, else the
+/// first status word's. `null` without TikTok.
+fn tiktok_config(campaign: &Campaign) -> Value {
+    let Some(tiktok) = &campaign.tiktok else {
+        return Value::Null;
+    };
+    let mut from_meta: BTreeMap<&str, &str> = BTreeMap::new();
+    if campaign.meta.is_some() {
+        for (word, meta) in campaign.event_map.sending() {
+            let Some(Some(tt)) = tiktok.event_map.get(word) else {
+                continue;
+            };
+            let chosen = from_meta.entry(meta.as_str()).or_insert(tt.as_str());
+            if tt.as_str() == meta.as_str() {
+                *chosen = tt.as_str();
+            }
+        }
+    }
+    json!({ "events": names(&tiktok.event_map), "from_meta": from_meta })
 }

@@ -37,6 +37,8 @@ pub struct Upserted {
     pub inserted: bool,
     /// The event ids after the merge (the first registration of each event wins).
     pub event_ids: EventIds,
+    /// TikTok's, likewise.
+    pub tiktok_event_ids: EventIds,
 }
 
 /// Stores a click, or merges it into the stored one: stored values and the first-seen time win,
@@ -82,12 +84,13 @@ pub async fn upsert_many(
         let rows = upsert_round(tx, round.iter().map(|&i| &clicks[i])).await?;
         let mut by_id: HashMap<String, Upserted> = rows
             .into_iter()
-            .map(|(id, inserted, ids)| {
+            .map(|(id, inserted, ids, tiktok_ids)| {
                 (
                     id,
                     Upserted {
                         inserted,
                         event_ids: EventIds::from_stored(ids.0),
+                        tiktok_event_ids: EventIds::from_stored(tiktok_ids.0),
                     },
                 )
             })
@@ -100,7 +103,9 @@ pub async fn upsert_many(
     Ok(answers)
 }
 
-type UpsertRow = (String, bool, Json<BTreeMap<String, String>>);
+type StoredIds = Json<BTreeMap<String, String>>;
+/// click_id, inserted, Meta's event ids, TikTok's event ids.
+type UpsertRow = (String, bool, StoredIds, StoredIds);
 
 async fn upsert_round<'a>(
     tx: &mut Transaction<'_, Postgres>,
@@ -177,7 +182,8 @@ async fn upsert_round<'a>(
             updated_at = now()
          WHERE clicks.campaign_id = EXCLUDED.campaign_id
          RETURNING click_id, (xmax = 0) AS "inserted!",
-            event_ids AS "event_ids: Json<BTreeMap<String, String>>""#,
+            event_ids AS "event_ids: Json<BTreeMap<String, String>>",
+            tiktok_event_ids AS "tiktok_event_ids: Json<BTreeMap<String, String>>""#,
         &click_id,
         &campaign_id,
         &fbclid as &[Option<String>],
@@ -210,7 +216,7 @@ async fn upsert_round<'a>(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|r| (r.click_id, r.inserted, r.event_ids))
+        .map(|r| (r.click_id, r.inserted, r.event_ids, r.tiktok_event_ids))
         .collect())
 }
 

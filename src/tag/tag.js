@@ -1,4 +1,4 @@
-/*! capi-bridge landing tag: Meta cookies, click registration, pixel eventIDs. */
+/*! capi-bridge landing tag: Meta and TikTok cookies, click registration, pixel event ids. */
 (function () {
   'use strict';
 
@@ -54,10 +54,17 @@
       }
     })();
     var fbclid = (params.get('fbclid') || '').trim();
+    // TikTok's ids go as given, so only what a cookie holds and the bridge takes (a 422 would
+    // cost the click): printable ASCII without quotes, commas, semicolons or backslashes.
+    function token(v) {
+      return /^[\x21-\x7e]{1,512}$/.test(v) && !/[",;\\]/.test(v) ? v : undefined;
+    }
+    var ttclid = token((params.get('ttclid') || '').trim());
     // A page without a click id gets ids no server event will carry, but distinct ones.
     var pageId = Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
 
     var config = null;
+    var tiktok = null; // config.tiktok, when the campaign sends to TikTok
     var ready = false; // the config arrived or will not
     var consentRequired = attr('consent') === 'required';
     var consent = null;
@@ -73,10 +80,10 @@
       return m ? m[1] : '';
     }
 
-    // 90 days on the top-most domain that accepts it (the registrable domain): the browser
+    // `days` (90) on the top-most domain that accepts it (the registrable domain): the browser
     // refuses public suffixes, so the first domain that sticks is the right one.
-    function setCookie(n, v) {
-      var tail = '; max-age=7776000; path=/; SameSite=Lax';
+    function setCookie(n, v, days) {
+      var tail = '; max-age=' + (days || 90) * 86400 + '; path=/; SameSite=Lax';
       var host = location.hostname;
       var labels = host.split('.');
       if (!/^[\d.]+$/.test(host) && host.indexOf(':') < 0) {
@@ -99,7 +106,13 @@
         var r = String(Math.floor(Math.random() * 9e9) + 1e9);
         fbp = setCookie('_fbp', 'fb.1.' + Date.now() + '.' + r);
       }
-      return { fbc: fbc || undefined, fbp: fbp || undefined };
+      // `ttclid` like `_fbc`, for 30 days as TikTok's own template keeps it; `_ttp` is its pixel's.
+      var tt = ttclid && cookie('ttclid') !== ttclid ? setCookie('ttclid', ttclid, 30) : cookie('ttclid');
+      return { fbc: fbc || undefined, fbp: fbp || undefined, ttclid: token(tt), ttp: ttp() };
+    }
+
+    function ttp() {
+      return token(cookie('_ttp'));
     }
 
     // ---- the page address, without personal data ----------------------------------------------
@@ -110,7 +123,7 @@
     // Meta restricts pixels whose URLs carry an email or a phone number: such parameters are
     // dropped, the click id and fbclid never are.
     function personal(name, value) {
-      if (name === 'fbclid' || clickParams.indexOf(name) >= 0) return false;
+      if (name === 'fbclid' || name === 'ttclid' || clickParams.indexOf(name) >= 0) return false;
       var digits = value.replace(/\D/g, '').length;
       if (EMAIL.test(value)) return true;
       if (PHONE_NAME.test(name) && digits >= 6) return true;
@@ -321,6 +334,8 @@
         // Filtering can leave a combining mark beside a new base letter: compose again.
         var normal = normalise(key, trimmed).normalize('NFC');
         if (normal) hashes[key] = sha256(normal);
+        // TikTok hashes the phone in E.164 with the '+', and a digest cannot be re-normalised.
+        if (normal && key === 'ph') hashes.tiktok_ph = sha256('+' + normal);
       });
       if (Object.keys(hashes).length) send(hashes);
     }
@@ -331,28 +346,50 @@
       return o;
     }
 
-    // ---- the pixel ----------------------------------------------------------------------------
+    // ---- the pixels ---------------------------------------------------------------------------
 
-    // The pixel may load after the tag: wait for fbq up to 15 s, then give up (the id is
+    // A pixel may load after the tag: it is waited for up to 15 s, then given up on (the id is
     // registered on the click either way).
-    function firePixel(name, data, id, tries) {
-      if (typeof w.fbq === 'function') {
-        w.fbq('track', name, data || {}, { eventID: id });
-        send({ event_ids: obj(name, id), pixel_fired_at: obj(name, Date.now()) });
-        return true;
-      }
-      if (tries < 60) {
-        setTimeout(safe(function () {
-          firePixel(name, data, id, tries + 1);
-        }), 250);
-      }
+    function whenLoaded(loaded, fire, tries) {
+      if (loaded()) return fire() || true;
+      var retry = safe(function () {
+        whenLoaded(loaded, fire, tries + 1);
+      });
+      if (tries < 60) setTimeout(retry, 250);
       return false;
     }
 
+    function fireMeta(name, data) {
+      var id = eventId(name);
+      var fired = whenLoaded(function () {
+        return typeof w.fbq === 'function';
+      }, function () {
+        w.fbq('track', name, data || {}, { eventID: id });
+        send({ event_ids: obj(name, id), pixel_fired_at: obj(name, Date.now()) });
+      }, 0);
+      if (!fired) send({ event_ids: obj(name, id) });
+    }
+
+    function fireTikTok(name, data) {
+      var id = eventId(name);
+      var fired = whenLoaded(function () {
+        return !!w.ttq && typeof w.ttq.track === 'function';
+      }, function () {
+        w.ttq.track(name, data || {}, { event_id: id });
+        send({ tiktok_event_ids: obj(name, id), ttp: ttp() });
+      }, 0);
+      if (!fired) send({ tiktok_event_ids: obj(name, id) });
+    }
+
+    // A Meta event fires fbq, and ttq too when TikTok's map sends a twin for the same status; a
+    // name only TikTok's map sends (a TikTok-only lander) fires ttq alone.
     function track(name, data) {
       name = String(name);
-      var id = eventId(name);
-      if (!firePixel(name, data, id, 0)) send({ event_ids: obj(name, id) });
+      var map = (tiktok && tiktok.from_meta) || {};
+      var twin = Object.prototype.hasOwnProperty.call(map, name) ? String(map[name]) : '';
+      var only = !twin && tiktok && (config.events || []).indexOf(name) < 0 && tiktok.events.indexOf(name) >= 0;
+      if (!only) fireMeta(name, data);
+      if (twin || only) fireTikTok(twin || name, data);
     }
 
     // ---- lifecycle ----------------------------------------------------------------------------
@@ -361,15 +398,18 @@
       if (started || !ready || (consentRequired && consent !== true)) return;
       started = true;
       var cookies = writeCookies();
-      send({
+      send(merge({
         fbclid: fbclid || undefined,
-        fbc: cookies.fbc,
-        fbp: cookies.fbp,
         event_source_url: cleanUrl(location.href),
         referrer_url: cleanUrl(d.referrer),
         consent: consent === null ? undefined : consent,
-        event_ids: ids((config && config.events) || [])
-      });
+        event_ids: ids((config && config.events) || []),
+        tiktok_event_ids: tiktok ? ids(tiktok.events) : undefined
+      }, cookies));
+      // TikTok's pixel writes `_ttp` when it loads, often after the click was registered.
+      if (tiktok && !cookies.ttp) whenLoaded(ttp, function () {
+        send({ ttp: ttp() });
+      }, 0);
     }
 
     // Calls that need the config (track, ready) or consent (track, identify) wait here.
@@ -414,6 +454,7 @@
       if (ready) return;
       if (c && typeof c.event_id_template === 'string') {
         config = c;
+        tiktok = c.tiktok && Array.isArray(c.tiktok.events) ? c.tiktok : null;
         consentRequired = consentRequired || c.consent_required === true;
       }
       ready = true;

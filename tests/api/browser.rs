@@ -153,6 +153,16 @@ impl Browser {
         })
     }
 
+    /// When the browser's cookie `name` expires, in unix seconds (`None`: no such cookie, or a
+    /// session cookie).
+    pub async fn cookie_expiry(&self, name: &str) -> Option<i64> {
+        let all = self.call("GET", "/cookie", None).await;
+        all.as_array()?
+            .iter()
+            .find(|c| c["name"] == name)
+            .and_then(|c| c["expiry"].as_i64())
+    }
+
     /// The WebDriver id of the first element matching `css` (it must exist).
     pub async fn find(&self, css: &str) -> String {
         let el = self
@@ -280,6 +290,8 @@ pub const EM_HASH: &str = "62a14e44f765419d10fea99367361a727c12365e2520f32218d50
 pub const PH_HASH: &str = "e323ec626319ca94ee8bff2e4c87cf613be6ea19919ed1364124e16807ab3176";
 pub const FN_HASH: &str = "6915771be1c5aa0c886870b6951b03d7eafc121fea0e80a5ea83beb7c449f4ec";
 pub const LN_HASH: &str = "08e1996b5dd49e62a4b4c010d44e4345592a863bb9f8e3976219bac29417149c";
+/// sha256("+16505551212"): TikTok's digest of the same phone, E.164 with the '+'.
+pub const TIKTOK_PH_HASH: &str = "1e231c66011e7a2d867a9cfae267a6aff103cf4913640b6e71a99850fc0ffbc8";
 
 /// The README's `html` block that follows `marker` in its "Landing page" section.
 pub fn readme_block(marker: &str) -> String {

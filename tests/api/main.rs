@@ -28,6 +28,7 @@ mod startup_checks;
 mod tag;
 mod tag_browser;
 mod tag_install;
+mod tag_tiktok_browser;
 mod test_event;
 mod tiktok_capture;
 mod tiktok_client;

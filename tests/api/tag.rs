@@ -84,6 +84,7 @@ async fn the_tag_config_is_public_cacheable_and_holds_nothing_secret() {
             "event_id_template": "{campaign}:{event_name}:{click_id}",
             "events": ["Lead", "Purchase"],
             "consent_required": true,
+            "tiktok": null,
         })
     );
     let text = body.to_string();
@@ -100,6 +101,97 @@ async fn the_tag_config_is_public_cacheable_and_holds_nothing_secret() {
             .unwrap();
         assert_problem(resp, 404, "campaign_not_found").await;
     }
+}
+
+async fn tag_config(app: &TestApp, key: &str) -> serde_json::Value {
+    let resp = app
+        .client
+        .get(app.url(&format!("/v1/campaigns/{key}/tag-config")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{key}");
+    resp.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn with_tiktok_the_config_names_its_events_and_each_meta_events_twin() {
+    let app = spawn_app().await;
+    let tiktok = |map: serde_json::Value| {
+        json!({"tiktok": {"pixel_code": "C4TIKTOK0123", "access_token": "tt-secret-token-1",
+                          "test_event_code": "TEST777", "event_map": map}})
+    };
+    // TikTok's default map.
+    let mut defaults = tiktok(json!(null));
+    defaults["tiktok"]
+        .as_object_mut()
+        .unwrap()
+        .remove("event_map");
+    app.create_campaign("both", defaults).await;
+    let body = tag_config(&app, "both").await;
+    assert_eq!(body["events"], json!(["Lead", "Purchase"]));
+    assert_eq!(
+        body["tiktok"],
+        json!({"events": ["Lead", "Purchase"],
+               "from_meta": {"Lead": "Lead", "Purchase": "Purchase"}})
+    );
+    let text = body.to_string();
+    assert!(
+        !text.contains("tt-secret-token-1")
+            && !text.contains("TEST777")
+            && !text.contains("C4TIKTOK")
+    );
+
+    // Statuses only one map sends have no twin; a Meta event whose statuses send different
+    // TikTok events gets the one named alike, else the first status word's.
+    let meta_map = json!({"lead": "Lead", "sale": "Purchase", "rebill": "Purchase",
+                          "demo": "Schedule", "reg": "CompleteRegistration",
+                          "signup": "CompleteRegistration", "trial": "StartTrial"});
+    let mut custom = tiktok(
+        json!({"lead": "SubmitForm", "sale": "Purchase", "rebill": "Subscribe",
+                                   "demo": null, "reg": "Contact", "signup": "Lead",
+                                   "ftd": "CompletePayment"}),
+    );
+    custom["event_map"] = meta_map;
+    app.create_campaign("mixed", custom).await;
+    let body = tag_config(&app, "mixed").await;
+    assert_eq!(
+        body["events"],
+        json!([
+            "CompleteRegistration",
+            "Lead",
+            "Purchase",
+            "Schedule",
+            "StartTrial"
+        ])
+    );
+    assert_eq!(
+        body["tiktok"],
+        json!({"events": ["CompletePayment", "Contact", "Lead", "Purchase", "SubmitForm", "Subscribe"],
+               "from_meta": {"Lead": "SubmitForm", "Purchase": "Purchase",
+                             "CompleteRegistration": "Contact"}})
+    );
+}
+
+#[tokio::test]
+async fn a_tiktok_only_campaign_has_no_meta_events_and_no_twins() {
+    let app = spawn_app().await;
+    app.create_campaign(
+        "ttonly",
+        json!({"pixel_id": null, "access_token": null,
+               "tiktok": {"pixel_code": "C4TIKTOK0123", "access_token": "tt-secret-token-1"}}),
+    )
+    .await;
+    assert_eq!(
+        tag_config(&app, "ttonly").await,
+        json!({
+            "campaign": "ttonly",
+            "event_id_template": "{event_name}-{click_id}",
+            "events": [],
+            "consent_required": false,
+            "tiktok": {"events": ["Lead", "Purchase"], "from_meta": {}},
+        })
+    );
 }
 
 #[test]

@@ -213,7 +213,7 @@ async fn the_pixel_and_the_server_event_share_the_event_id_even_without_the_regi
 }
 
 #[tokio::test]
-async fn identify_sends_only_metas_hashes_on_https_and_http_pages() {
+async fn identify_sends_only_hashes_on_https_and_http_pages() {
     let Some(b) = Browser::start().await else {
         return;
     };
@@ -262,6 +262,9 @@ async fn identify_sends_only_metas_hashes_on_https_and_http_pages() {
             .collect();
         assert_eq!(with_hashes.len(), 1, "{bodies:?}");
         assert_eq!(with_hashes[0]["ln"], LN_HASH);
+        // TikTok's phone digest, which the bridge cannot make from Meta's.
+        assert_eq!(with_hashes[0]["tiktok_ph"], TIKTOK_PH_HASH);
+        assert_eq!(row["tiktok_ph"], TIKTOK_PH_HASH);
         assert!(
             with_hashes[0].get("country").is_none(),
             "an unusable country is not sent"

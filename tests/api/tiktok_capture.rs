@@ -202,6 +202,132 @@ async fn a_pre_hashed_phone_gets_no_tiktok_digest() {
     assert_eq!(view["tiktok_user_data_hashes"], json!({}));
 }
 
+#[tokio::test]
+async fn a_phone_hashed_in_the_browser_brings_tiktoks_digest_with_it() {
+    let app = spawn_app().await;
+    app.create_campaign("offer1", json!({})).await;
+    let click = |id: &str, extra: Value| {
+        let mut body = json!({"campaign": "offer1", "click_id": id});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        body
+    };
+    let upper = TIKTOK_PH.to_ascii_uppercase();
+    let resp = app
+        .register_click_public(click("tt-h1", json!({"ph": META_PH, "tiktok_ph": upper})))
+        .await;
+    assert_eq!(resp.status(), 201);
+    let body: Value = resp.json().await.unwrap();
+    assert!(body.get("ignored").is_none(), "{body}");
+    let view = app.admin_get("/admin/v1/clicks/tt-h1").await;
+    assert_eq!(view["user_data_hashes"], json!({"ph": META_PH}));
+    assert_eq!(view["tiktok_user_data_hashes"], json!({"ph": TIKTOK_PH}));
+
+    // A raw phone's own digest stands: the same one is welcome, another is dropped and named.
+    let other = "9f7ec22d72092cd3c0b58726ed9c2d91b92e51a3f29837508fb2948bb22dd2fd";
+    for (id, given, ignored) in [
+        ("tt-h2", TIKTOK_PH, None),
+        ("tt-h3", other, Some("tiktok_ph")),
+    ] {
+        let resp = app
+            .register_click_public(click(
+                id,
+                json!({"ph": "+1 (650) 555-1212", "tiktok_ph": given}),
+            ))
+            .await;
+        assert_eq!(resp.status(), 201);
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["ignored"], json!(ignored.map(|i| [i])), "{id}");
+        assert_eq!(
+            column(&app, "clicks", id, "tiktok_ph").await.as_deref(),
+            Some(TIKTOK_PH)
+        );
+    }
+
+    // Without a phone it describes nothing we hold: a browser's is dropped and named.
+    let resp = app
+        .register_click_public(click("tt-h4", json!({"tiktok_ph": TIKTOK_PH})))
+        .await;
+    assert_eq!(resp.status(), 201);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["ignored"], json!(["tiktok_ph"]));
+    assert_eq!(column(&app, "clicks", "tt-h4", "tiktok_ph").await, None);
+
+    // A server-side caller gets a 422 for it, and anyone for a value that is not a digest.
+    let resp = app
+        .register_click(click("tt-h5", json!({"tiktok_ph": TIKTOK_PH})))
+        .await;
+    let detail = assert_problem(resp, 422, "invalid_field").await;
+    assert!(detail.starts_with("tiktok_ph"), "{detail}");
+    for raw in ["+16505551212", &TIKTOK_PH[1..]] {
+        let resp = app
+            .register_click_public(click("tt-h6", json!({"ph": META_PH, "tiktok_ph": raw})))
+            .await;
+        let detail = assert_problem(resp, 422, "invalid_field").await;
+        assert!(detail.starts_with("tiktok_ph"), "{detail}");
+    }
+    assert_eq!(
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM clicks WHERE click_id IN ('tt-h5', 'tt-h6')"
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn the_click_answer_gives_each_pixel_its_event_ids() {
+    let app = spawn_app().await;
+    let tiktok = json!({"pixel_code": "C4TIKTOK0123", "access_token": "tt-secret-token-1",
+                        "event_map": {"lead": "SubmitForm", "sale": "Purchase"}});
+    let template = "{campaign}:{event_name}:{click_id}";
+    app.create_campaign(
+        "both",
+        json!({"event_id_template": template, "tiktok": tiktok}),
+    )
+    .await;
+    app.create_campaign("meta", json!({})).await;
+    app.create_campaign(
+        "ttonly",
+        json!({"pixel_id": null, "access_token": null, "tiktok": tiktok}),
+    )
+    .await;
+
+    let register = |campaign: &str, click_id: &str, tiktok_ids: Value| {
+        app.register_click_public(json!({"campaign": campaign, "click_id": click_id,
+                                         "tiktok_event_ids": tiktok_ids}))
+    };
+    let resp = register("both", "tt-a1", json!({"SubmitForm": "tt-form-1"})).await;
+    assert_eq!(resp.status(), 201);
+    let first: Value = resp.json().await.unwrap();
+    assert_eq!(
+        first,
+        json!({"click_id": "tt-a1",
+               "event_ids": {"Lead": "both:Lead:tt-a1", "Purchase": "both:Purchase:tt-a1"},
+               "tiktok_event_ids": {"SubmitForm": "tt-form-1", "Purchase": "both:Purchase:tt-a1"}})
+    );
+    // The first registration of an event wins, as it does for Meta's.
+    let resp = register("both", "tt-a1", json!({"SubmitForm": "tt-form-2"})).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.json::<Value>().await.unwrap(), first);
+
+    // Without TikTok the answer is what it always was; without Meta it has no Meta ids.
+    let resp = register("meta", "tt-a2", json!({})).await;
+    assert_eq!(
+        resp.json::<Value>().await.unwrap(),
+        json!({"click_id": "tt-a2", "event_ids": {"Lead": "Lead-tt-a2", "Purchase": "Purchase-tt-a2"}})
+    );
+    let resp = register("ttonly", "tt-a3", json!({})).await;
+    assert_eq!(
+        resp.json::<Value>().await.unwrap(),
+        json!({"click_id": "tt-a3", "event_ids": {},
+               "tiktok_event_ids": {"SubmitForm": "SubmitForm-tt-a3", "Purchase": "Purchase-tt-a3"}})
+    );
+}
+
 async fn postback_with_ttclid(app: &TestApp, click_id: &str) -> Value {
     let resp = app
         .postback(
