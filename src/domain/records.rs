@@ -89,6 +89,16 @@ pub struct CampaignDestination<'a> {
     pub test_event_code: Option<&'a str>,
 }
 
+impl Click {
+    /// The event ids the page gave `platform`'s pixel on this click, by event name.
+    pub fn registered_event_ids(&self, platform: PlatformKind) -> &EventIds {
+        match platform {
+            PlatformKind::Meta => &self.event_ids,
+            PlatformKind::TikTok => &self.tiktok_event_ids,
+        }
+    }
+}
+
 /// A campaign's Meta pixel and the token that may send to it (sealed as stored).
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetaSettings {

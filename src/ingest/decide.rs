@@ -3,12 +3,11 @@
 
 use serde_json::Value;
 
-use crate::capi::event::{build_event, EventInput};
-use crate::capi::event_id::{base_event_id, repeat_event_id};
 use crate::domain::{
     Campaign, Click, Conversion, ConversionState, EventIds, EventMap, PlatformKind,
 };
-use crate::platforms::tiktok::event as tiktok;
+use crate::ingest::event_id::{base_event_id, repeat_event_id};
+use crate::platforms::{self, EventSource};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
@@ -133,10 +132,7 @@ fn plan_event(
     event_name: &str,
     repeat: bool,
 ) -> Result<PlannedEvent, String> {
-    let registered = click.map(|c| match platform {
-        PlatformKind::Meta => &c.event_ids,
-        PlatformKind::TikTok => &c.tiktok_event_ids,
-    });
+    let registered = click.map(|c| c.registered_event_ids(platform));
     let base = base_event_id(
         registered.unwrap_or(&EventIds::default()),
         &campaign.event_id_template,
@@ -150,22 +146,14 @@ fn plan_event(
     } else {
         base
     };
-    let payload = match platform {
-        PlatformKind::Meta => {
-            let input = EventInput {
-                campaign,
-                click,
-                conversion: conv,
-                event_name,
-                event_id: event_id.clone(),
-            };
-            let event = build_event(input).map_err(|missing| missing.to_string())?;
-            serde_json::to_value(&event).map_err(|e| format!("event could not be encoded: {e}"))?
-        }
-        PlatformKind::TikTok => {
-            tiktok::conversion_event(campaign, click, conv, event_name, &event_id)
-        }
+    let source = EventSource {
+        campaign,
+        click,
+        conversion: conv,
+        event_name,
+        event_id: &event_id,
     };
+    let payload = platforms::build_event(platform, &source)?;
     Ok(PlannedEvent {
         platform,
         event_name: event_name.to_owned(),

@@ -4,6 +4,7 @@
 //! group-committed: many share one transaction (see [`crate::storage::group_commit`]).
 
 pub mod decide;
+pub mod event_id;
 pub mod import;
 pub mod retry;
 

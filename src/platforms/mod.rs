@@ -14,7 +14,27 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::domain::{AccessToken, AttemptOutcome, AttemptRecord, PlatformKind};
+use crate::domain::PlatformKind;
+use crate::domain::{AccessToken, AttemptOutcome, AttemptRecord, Campaign, Click, Conversion};
+
+/// What a platform's event is built from: a conversion, its click (when registered), its
+/// campaign, the platform's event name and the id that platform's pixel got.
+#[derive(Debug, Clone, Copy)]
+pub struct EventSource<'a> {
+    pub campaign: &'a Campaign,
+    pub click: Option<&'a Click>,
+    pub conversion: &'a Conversion,
+    pub event_name: &'a str,
+    pub event_id: &'a str,
+}
+
+/// The payload stored in the outbox for `platform`'s event, or why it cannot be built. Pure.
+pub fn build_event(platform: PlatformKind, source: &EventSource<'_>) -> Result<Value, String> {
+    match platform {
+        PlatformKind::Meta => meta::event::conversion_event(source),
+        PlatformKind::TikTok => Ok(tiktok::event::conversion_event(source)),
+    }
+}
 
 /// The fate of the events a request carried.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,12 +11,12 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::click_fields::parse_click;
-use crate::capi::event_id::base_event_id;
 use crate::domain::{CampaignKey, ClickId, EventIds, EventMap, ParseError};
 use crate::http::auth::secret_matches;
 use crate::http::client_ip::client_ip;
 use crate::http::params::{media_type, parse_urlencoded};
 use crate::http::ApiError;
+use crate::ingest::event_id::base_event_id;
 use crate::startup::AppState;
 
 #[derive(Debug, Deserialize)]

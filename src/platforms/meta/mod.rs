@@ -1,8 +1,10 @@
-//! Meta's Conversions API: the Graph API client and what Meta's answers mean. (The event builder
-//! still lives in `crate::capi`.)
+//! Meta's Conversions API: the server event (with its fbc), the Graph API client and what Meta's
+//! answers mean.
 
 pub mod answer;
+pub mod event;
 pub mod graph;
+pub mod test_event;
 
 use serde_json::Value;
 

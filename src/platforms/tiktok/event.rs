@@ -3,7 +3,8 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::domain::{Campaign, Click, Conversion, CustomerField, Sha256Hash};
+use crate::domain::{CustomerField, Sha256Hash};
+use crate::platforms::EventSource;
 
 /// What one TikTok event says. Absent or blank values are left out of the event: TikTok counts
 /// an empty string as a (useless) value.
@@ -69,13 +70,14 @@ pub fn tiktok_event(input: &TikTokEventInput<'_>) -> Value {
 
 /// The TikTok event of a conversion joined with its click (when registered): the click's
 /// values first, the postback's where the click has none, the campaign's landing page last.
-pub fn conversion_event(
-    campaign: &Campaign,
-    click: Option<&Click>,
-    conv: &Conversion,
-    event: &str,
-    event_id: &str,
-) -> Value {
+pub fn conversion_event(source: &EventSource<'_>) -> Value {
+    let EventSource {
+        campaign,
+        click,
+        conversion: conv,
+        event_name: event,
+        event_id,
+    } = *source;
     let customer = match click {
         Some(c) => c.customer.clone().or(&conv.customer),
         None => conv.customer.clone(),

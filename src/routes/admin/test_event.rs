@@ -9,11 +9,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{campaign_key, find_campaign, json_body, Admin};
-use crate::capi::test_event::{synthetic_event, TestVisitor};
 use crate::domain::{AccessToken, Campaign, EventName};
 use crate::http::client_ip::client_ip;
 use crate::http::ApiError;
 use crate::platforms::meta::graph::{Batch, SendResult};
+use crate::platforms::meta::test_event::{synthetic_event, TestVisitor};
 use crate::startup::AppState;
 
 #[derive(Debug, Default, Deserialize)]

@@ -71,6 +71,21 @@ pub struct MissingField {
     pub sources: &'static str,
 }
 
+/// The stored payload of a conversion's Meta event.
+pub fn conversion_event(
+    s: &crate::platforms::EventSource<'_>,
+) -> Result<serde_json::Value, String> {
+    let event = build_event(EventInput {
+        campaign: s.campaign,
+        click: s.click,
+        conversion: s.conversion,
+        event_name: s.event_name,
+        event_id: s.event_id.to_owned(),
+    })
+    .map_err(|missing| missing.to_string())?;
+    serde_json::to_value(&event).map_err(|e| format!("event could not be encoded: {e}"))
+}
+
 /// Click values first, then what the postback carried.
 pub fn build_event(input: EventInput<'_>) -> Result<ServerEvent, MissingField> {
     let EventInput {
