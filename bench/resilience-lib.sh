@@ -1,10 +1,12 @@
-# Shared by bench/crash and bench/outage (sourced, not run): a fresh database, the fake Graph API,
-# the release server, and the checks that nothing the server acknowledged was lost.
+# Shared by bench/crash and bench/outage (sourced, not run): a fresh database, the fake Graph API
+# (which is the fake TikTok Events API too), the release server, and the checks that nothing the
+# server acknowledged was lost.
 #
 # The caller sets NAME (database and directory prefix), PORT, GRAPH_PORT, SERVER_ENV (an array
 # of extra VAR=value for the server, may be empty) and optionally GRAPH_DELAY_MS with
 # SLOW_PORT (the server then talks to the fake through bench/src/bin/slow_graph.rs, which holds each
-# answer back that long), then calls setup.
+# answer back that long), and optionally TIKTOK_PIXEL (the campaign then advertises on TikTok too,
+# with that pixel code: every acknowledged conversion must reach both fakes), then calls setup.
 
 # free_port <port>: the first port from <port> on that nothing listens on (other runs and other
 # worktrees' servers share this machine).
@@ -28,6 +30,9 @@ DB=capi_${NAME}_$$
 OUT=$(mktemp -d "/tmp/capi-$NAME.XXXXXX")
 BASE=http://127.0.0.1:$PORT
 GRAPH=http://127.0.0.1:$GRAPH_PORT
+TIKTOK_PIXEL=${TIKTOK_PIXEL:-}
+# The platforms every acknowledged conversion must be delivered to.
+PLATFORMS=1; [ -n "$TIKTOK_PIXEL" ] && PLATFORMS=2
 BIN=target/release/capi-bridge
 FAKE=target/release/fake_graph
 LOAD=target/release/crashload
@@ -73,7 +78,8 @@ setup() {
     --bin fake_graph --bin crashload ${GRAPH_DELAY_MS:+--bin slow_graph}
   psql "$PG/postgres" -qc "CREATE DATABASE $DB" >/dev/null
   # The campaign below is on pixel 1234567890; the server's default API version is v26.0.
-  FAKE_GRAPH_PATH=/v26.0/1234567890/events $FAKE "$GRAPH_PORT" > "$OUT/fake.log" 2>&1 & FAKE_PID=$!
+  FAKE_GRAPH_PATH=/v26.0/1234567890/events FAKE_TIKTOK_PIXEL=$TIKTOK_PIXEL \
+    $FAKE "$GRAPH_PORT" > "$OUT/fake.log" 2>&1 & FAKE_PID=$!
   for _ in $(seq 1 100); do curl -sf "$GRAPH/_stats" >/dev/null && break; sleep 0.05; done
   if [ -n "${GRAPH_DELAY_MS:-}" ]; then
     target/release/slow_graph "$SLOW_PORT" "$GRAPH" "$GRAPH_DELAY_MS" \
@@ -83,15 +89,18 @@ setup() {
   fi
   start_server
   wait_healthy 30 || { echo "$NAME: the server did not start; see $OUT/server.log" >&2; exit 1; }
+  local tiktok=""
+  [ -n "$TIKTOK_PIXEL" ] &&
+    tiktok=",\"tiktok\":{\"pixel_code\":\"$TIKTOK_PIXEL\",\"access_token\":\"tt-$NAME-token-0123456789\"}"
   curl -sf -X POST "$BASE/admin/v1/campaigns" -H "Authorization: Bearer $ADMIN" \
     -H 'content-type: application/json' \
-    -d "{\"key\":\"$NAME\",\"pixel_id\":\"1234567890\",\"access_token\":\"EAA$NAME-token-0123456789\",\"landing_url\":\"https://lp.example.com/$NAME\"}" >/dev/null
+    -d "{\"key\":\"$NAME\",\"pixel_id\":\"1234567890\",\"access_token\":\"EAA$NAME-token-0123456789\",\"landing_url\":\"https://lp.example.com/$NAME\"$tiktok}" >/dev/null
 }
 
 # Starts the server in the background (its output appended to $OUT/server.log).
 start_server() {
   env DATABASE_URL="$PG/$DB" ADMIN_TOKEN=$ADMIN POSTBACK_KEY=$KEY LISTEN_ADDR="127.0.0.1:$PORT" \
-    META_GRAPH_URL="$META_URL" RUST_LOG="${SERVER_LOG_LEVEL:-warn}" DATABASE_MAX_CONNECTIONS=16 \
+    META_GRAPH_URL="$META_URL" TIKTOK_API_URL="$META_URL" RUST_LOG="${SERVER_LOG_LEVEL:-warn}" DATABASE_MAX_CONNECTIONS=16 \
     DELIVERY_POLL_INTERVAL=200ms DELIVERY_TIMEOUT=5s "${SERVER_ENV[@]}" \
     "$BIN" serve >> "$OUT/server.log" 2>&1 &
   SERVER_PID=$!
@@ -130,7 +139,10 @@ wait_drained() {
 }
 
 # check_acknowledged <dir>: compares what the load generator was told (dir/clicks.ok,
-# dir/postbacks.ok) with the database and the fake Graph API. Sets the C_* variables and LOST.
+# dir/postbacks.ok) with the database and the fake: every acknowledged conversion has an event
+# sent on each of its campaign's $PLATFORMS platforms, carrying that pixel's eventID (Meta's
+# lead-<click id>, TikTok's ttlead-<click id>), and each fake received every id sent to it. Sets
+# the C_* variables (C_FAKE_* summed over Meta and TikTok, C_MFAKE_* / C_TFAKE_* each) and LOST.
 check_acknowledged() {
   local dir=$1
   sql "DROP TABLE IF EXISTS ok_clicks, ok_postbacks;
@@ -141,54 +153,83 @@ check_acknowledged() {
   r=$(sql "WITH pb AS (SELECT click_id, txid, bool_or(status = 'accepted') AS accepted,
                               bool_or(status IN ('accepted', 'duplicate')) AS acked_event
                        FROM ok_postbacks GROUP BY 1, 2),
-          joined AS (SELECT pb.*, cv.id AS conv, cv.state AS conv_state, e.state AS ev_state,
-                            e.event_id
+          joined AS (SELECT pb.*, cv.id AS conv,
+                            (SELECT count(*) FROM events e
+                              WHERE e.conversion_id = cv.id AND e.state = 'sent') AS sent,
+                            (SELECT count(*) FROM events e
+                              WHERE e.conversion_id = cv.id
+                                AND e.event_id <> CASE e.platform WHEN 'tiktok' THEN 'ttlead-'
+                                                   ELSE 'lead-' END || cv.click_id) AS wrong_ids
                      FROM pb LEFT JOIN conversions cv
-                       ON cv.click_id = pb.click_id AND cv.txid = pb.txid AND cv.status = 'lead'
-                     LEFT JOIN events e ON e.conversion_id = cv.id)
+                       ON cv.click_id = pb.click_id AND cv.txid = pb.txid AND cv.status = 'lead')
      SELECT (SELECT count(DISTINCT click_id) FROM ok_clicks),
             (SELECT count(DISTINCT o.click_id) FROM ok_clicks o JOIN clicks c USING (click_id)),
             (SELECT count(*) FROM ok_postbacks),
             (SELECT count(*) FROM pb),
             (SELECT count(*) FROM joined WHERE conv IS NOT NULL),
             (SELECT count(*) FROM joined WHERE accepted),
-            (SELECT count(*) FROM joined WHERE accepted AND ev_state = 'sent'),
-            (SELECT count(*) FROM joined WHERE acked_event AND ev_state IS DISTINCT FROM 'sent'),
-            (SELECT count(*) FROM joined WHERE ev_state IS NOT NULL AND event_id <> 'lead-' || click_id),
+            (SELECT count(*) FROM joined WHERE accepted AND sent = $PLATFORMS),
+            (SELECT count(*) FROM joined WHERE acked_event AND sent < $PLATFORMS),
+            (SELECT coalesce(sum(wrong_ids), 0) FROM joined),
             (SELECT count(*) FROM ok_postbacks WHERE status = 'duplicate'),
             (SELECT count(*) FROM ok_postbacks WHERE status NOT IN ('accepted', 'duplicate')),
             (SELECT count(*) FROM events WHERE state = 'sent'),
             (SELECT count(*) FROM events WHERE state <> 'sent'),
-            (SELECT count(*) FROM events)" | tr '|' ' ')
+            (SELECT count(*) FROM events),
+            (SELECT count(*) FROM events WHERE state = 'sent' AND platform = 'meta'),
+            (SELECT count(*) FROM events WHERE state = 'sent' AND platform = 'tiktok')" | tr '|' ' ')
   read -r C_CLICKS_ACKED C_CLICKS_STORED C_PB_ANSWERS C_PB_ACKED C_PB_STORED C_ACCEPTED \
     C_ACCEPTED_SENT C_ACKED_NOT_SENT C_WRONG_EVENT_ID C_PB_DUPLICATE_ANSWERS C_PB_OTHER_ANSWERS \
-    C_SENT C_NOT_SENT C_EVENTS <<< "$r"
-  local s; s=$(curl -sf --max-time 5 "$GRAPH/_stats")
-  C_FAKE_UNIQUE=$(echo "$s" | field unique_event_ids)
-  C_FAKE_EVENTS=$(echo "$s" | field events)
-  C_FAKE_DUPS=$(echo "$s" | field duplicates)
-  C_FAKE_CONFLICTS=$(echo "$s" | field conflicting_payloads)
-  C_FAKE_REQUESTS=$(echo "$s" | field requests)
-  C_FAKE_FAILED=$(echo "$s" | field failed_requests)
-  C_FAKE_WRONG_PATH=$(echo "$s" | field wrong_path_requests)
+    C_SENT C_NOT_SENT C_EVENTS C_SENT_META C_SENT_TIKTOK <<< "$r"
+  local s t
+  s=$(curl -sf --max-time 5 "$GRAPH/_stats")
+  t=$(curl -sf --max-time 5 "$GRAPH/_stats/tiktok")
+  C_MFAKE_UNIQUE=$(echo "$s" | field unique_event_ids)
+  C_MFAKE_EVENTS=$(echo "$s" | field events)
+  C_MFAKE_DUPS=$(echo "$s" | field duplicates)
+  C_MFAKE_CONFLICTS=$(echo "$s" | field conflicting_payloads)
+  C_MFAKE_REQUESTS=$(echo "$s" | field requests)
+  C_MFAKE_WRONG_PATH=$(echo "$s" | field wrong_path_requests)
+  C_TFAKE_UNIQUE=$(echo "$t" | field unique_event_ids)
+  C_TFAKE_EVENTS=$(echo "$t" | field events)
+  C_TFAKE_DUPS=$(echo "$t" | field duplicates)
+  C_TFAKE_CONFLICTS=$(echo "$t" | field conflicting_payloads)
+  C_TFAKE_REQUESTS=$(echo "$t" | field requests)
+  C_TFAKE_WRONG_PATH=$(echo "$t" | field wrong_path_requests)
+  C_FAKE_UNIQUE=$(( C_MFAKE_UNIQUE + C_TFAKE_UNIQUE ))
+  C_FAKE_EVENTS=$(( C_MFAKE_EVENTS + C_TFAKE_EVENTS ))
+  C_FAKE_DUPS=$(( C_MFAKE_DUPS + C_TFAKE_DUPS ))
+  C_FAKE_CONFLICTS=$(( C_MFAKE_CONFLICTS + C_TFAKE_CONFLICTS ))
+  C_FAKE_REQUESTS=$(( C_MFAKE_REQUESTS + C_TFAKE_REQUESTS ))
   C_CLICKS_MISSING=$(( C_CLICKS_ACKED - C_CLICKS_STORED ))
   C_PB_MISSING=$(( C_PB_ACKED - C_PB_STORED ))
-  C_NOT_AT_FAKE=$(( C_SENT > C_FAKE_UNIQUE ? C_SENT - C_FAKE_UNIQUE : 0 ))
+  C_NOT_AT_FAKE=$(( (C_SENT_META > C_MFAKE_UNIQUE ? C_SENT_META - C_MFAKE_UNIQUE : 0) +
+    (C_SENT_TIKTOK > C_TFAKE_UNIQUE ? C_SENT_TIKTOK - C_TFAKE_UNIQUE : 0) ))
   LOST=$(( C_CLICKS_MISSING + C_PB_MISSING + C_ACKED_NOT_SENT + C_NOT_AT_FAKE ))
 
   [ "$C_CLICKS_MISSING" = 0 ] || fail "$C_CLICKS_MISSING acknowledged clicks are not in the clicks table"
   [ "$C_PB_MISSING" = 0 ] || fail "$C_PB_MISSING acknowledged postbacks are not in the conversions table"
-  [ "$C_ACKED_NOT_SENT" = 0 ] || fail "$C_ACKED_NOT_SENT acknowledged conversions have no sent event"
-  [ "$C_SENT" = "$C_FAKE_UNIQUE" ] ||
-    fail "events sent per the database ($C_SENT) <> event ids received by the fake Graph API ($C_FAKE_UNIQUE)"
+  [ "$C_ACKED_NOT_SENT" = 0 ] ||
+    fail "$C_ACKED_NOT_SENT acknowledged conversions do not have an event sent on each of their $PLATFORMS platforms"
+  [ "$C_SENT_META" = "$C_MFAKE_UNIQUE" ] ||
+    fail "Meta events sent per the database ($C_SENT_META) <> event ids received by the fake Graph API ($C_MFAKE_UNIQUE)"
+  [ "$C_SENT_TIKTOK" = "$C_TFAKE_UNIQUE" ] ||
+    fail "TikTok events sent per the database ($C_SENT_TIKTOK) <> event ids received by the fake TikTok ($C_TFAKE_UNIQUE)"
   [ "$C_NOT_SENT" = 0 ] || fail "$C_NOT_SENT events are not sent (pending, failed or expired)"
-  [ "${C_FAKE_WRONG_PATH:-missing}" = 0 ] ||
-    fail "${C_FAKE_WRONG_PATH:-?} requests reached the fake Graph API at another path than /v26.0/1234567890/events"
-  [ "$C_FAKE_CONFLICTS" = 0 ] || fail "$C_FAKE_CONFLICTS event ids arrived with two different payloads"
-  [ "$C_WRONG_EVENT_ID" = 0 ] || fail "$C_WRONG_EVENT_ID events do not carry the pixel's eventID (lead-<click id>)"
+  [ "${C_MFAKE_WRONG_PATH:-missing}" = 0 ] ||
+    fail "${C_MFAKE_WRONG_PATH:-?} requests reached the fake Graph API at another path than /v26.0/1234567890/events"
+  [ "${C_TFAKE_WRONG_PATH:-missing}" = 0 ] ||
+    fail "${C_TFAKE_WRONG_PATH:-?} requests reached the fake TikTok without an Access-Token or for another pixel code than ${TIKTOK_PIXEL:-?}"
+  [ "$C_MFAKE_CONFLICTS" = 0 ] || fail "$C_MFAKE_CONFLICTS event ids arrived at the fake Graph API with two different payloads"
+  [ "$C_TFAKE_CONFLICTS" = 0 ] || fail "$C_TFAKE_CONFLICTS event ids arrived at the fake TikTok with two different payloads"
+  [ "$C_WRONG_EVENT_ID" = 0 ] ||
+    fail "$C_WRONG_EVENT_ID events do not carry their pixel's eventID (lead-<click id> / ttlead-<click id>)"
   [ "$C_PB_OTHER_ANSWERS" = 0 ] ||
     fail "$C_PB_OTHER_ANSWERS postbacks for acknowledged clicks answered neither accepted nor duplicate"
   [ "$C_CLICKS_ACKED" -gt 0 ] && [ "$C_ACCEPTED" -gt 0 ] || fail "the load generator got nothing acknowledged"
+  if [ "$PLATFORMS" = 2 ]; then
+    [ "$C_SENT_TIKTOK" -gt 0 ] || fail "no event was sent to TikTok"
+  fi
 }
 
 # count_in <json> <key>: a counter from the load generator's summary (0 when absent).

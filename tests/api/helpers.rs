@@ -1,4 +1,5 @@
-//! `spawn_app`: a fresh database, the real server on port 0, and a fake Graph API.
+//! `spawn_app`: a fresh database, the real server on port 0, a fake Graph API and a fake TikTok
+//! Events API (`tiktok.rs`).
 
 mod database;
 pub mod tiktok;
@@ -35,6 +36,8 @@ pub struct TestApp {
     pub port: u16,
     pub pool: PgPool,
     pub graph: MockServer,
+    /// The fake TikTok Events API (`--tiktok-api-url`), answering `FakeTikTok::ok()` at first.
+    pub tiktok: MockServer,
     pub worker: DeliveryWorker,
     pub client: reqwest::Client,
     /// The Graph API version the server is configured with (`--meta-api-version`).
@@ -111,6 +114,9 @@ pub async fn spawn_on(database_url: &str, graph: MockServer, extra: &[&str]) -> 
     if std::env::var("TEST_LOG").is_ok() {
         capi_bridge::telemetry::init(capi_bridge::config::LogFormat::Pretty);
     }
+    // Each server gets its own TikTok fake: no test yet shares one between two processes.
+    let tiktok = MockServer::start().await;
+    tiktok::FakeTikTok::ok().mount(&tiktok).await;
     let mut args = vec![
         "capi-bridge".to_owned(),
         "--database-url".into(),
@@ -123,6 +129,8 @@ pub async fn spawn_on(database_url: &str, graph: MockServer, extra: &[&str]) -> 
         POSTBACK_KEY.into(),
         "--meta-graph-url".into(),
         graph.uri(),
+        "--tiktok-api-url".into(),
+        tiktok.uri(),
         "--http-workers".into(),
         "1".into(),
         "--database-max-connections".into(),
@@ -156,6 +164,7 @@ pub async fn spawn_on(database_url: &str, graph: MockServer, extra: &[&str]) -> 
         port,
         pool,
         graph,
+        tiktok,
         worker,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -399,6 +408,7 @@ pub fn binary() -> std::process::Command {
         if var.starts_with("DATABASE_")
             || var.starts_with("DELIVERY_")
             || var.starts_with("META_")
+            || var.starts_with("TIKTOK_")
             || var.starts_with("SECRETS_KEY")
             || [
                 "ADMIN_TOKEN",

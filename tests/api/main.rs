@@ -1,5 +1,5 @@
 //! Integration tests: one binary, a fresh database per test, the real server on port 0 and a
-//! fake Graph API (wiremock) that speaks Meta's request and error formats.
+//! fake Graph API (wiremock) that speaks Meta's request and error formats, and a fake TikTok.
 
 mod helpers;
 
@@ -32,6 +32,7 @@ mod tag_tiktok_browser;
 mod test_event;
 mod tiktok_capture;
 mod tiktok_client;
+mod tiktok_delivery;
 mod token_encryption;
 mod ui_browser;
 mod ui_campaigns;

@@ -4,8 +4,9 @@
 
 use std::process::Command;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
+use crate::helpers::tiktok::{check, FakeTikTok};
 use crate::helpers::*;
 
 fn readme() -> String {
@@ -50,14 +51,19 @@ impl Drop for Served {
 
 /// The real binary on a free port, its Graph API a fake.
 async fn serve(graph: &wiremock::MockServer) -> Served {
+    serve_with(graph, None).await
+}
+
+/// [`serve`], with TikTok's Events API a fake too when given.
+async fn serve_with(graph: &wiremock::MockServer, tiktok: Option<&wiremock::MockServer>) -> Served {
     let url = fresh_database().await;
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
     let (admin, key) = (secret(), secret());
-    let child = Command::new(env!("CARGO_BIN_EXE_capi-bridge"))
-        .env_clear()
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_capi-bridge"));
+    cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("DATABASE_URL", &url)
         .env("ADMIN_TOKEN", &admin)
@@ -67,9 +73,11 @@ async fn serve(graph: &wiremock::MockServer) -> Served {
         .env("DELIVERY_POLL_INTERVAL", "100ms")
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+        .stderr(std::process::Stdio::null());
+    if let Some(tiktok) = tiktok {
+        cmd.env("TIKTOK_API_URL", tiktok.uri());
+    }
+    let child = cmd.spawn().unwrap();
     // Owned at once, so a failed start still kills and reaps the process.
     let served = Served {
         child,
@@ -90,13 +98,10 @@ async fn serve(graph: &wiremock::MockServer) -> Served {
     panic!("server did not start");
 }
 
-#[tokio::test]
-async fn the_try_it_commands_run_as_written() {
-    let graph = wiremock::MockServer::start().await;
-    mount_graph_ok(&graph).await;
-    let served = serve(&graph).await;
-    let script = sh_block(&readme(), "## Try it")
-        .replace("localhost:8080", &format!("127.0.0.1:{}", served.port));
+/// Runs README commands with bash in a directory whose `.env` holds the server's secrets, as
+/// the compose stack's would; returns their output, checked to have succeeded.
+fn run_as_written(served: &Served, script: &str) -> String {
+    let script = script.replace("localhost:8080", &format!("127.0.0.1:{}", served.port));
     // The directory of the compose stack: its .env holds the secrets.
     let dir = std::env::temp_dir().join(format!("capi-readme-{}", served.port));
     std::fs::create_dir_all(&dir).unwrap();
@@ -123,6 +128,15 @@ async fn the_try_it_commands_run_as_written() {
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
+    stdout.into_owned()
+}
+
+#[tokio::test]
+async fn the_try_it_commands_run_as_written() {
+    let graph = wiremock::MockServer::start().await;
+    mount_graph_ok(&graph).await;
+    let served = serve(&graph).await;
+    let stdout = run_as_written(&served, &sh_block(&readme(), "## Try it"));
     assert!(stdout.contains("\"status\":\"accepted\""), "{stdout}");
     assert!(stdout.contains("\"event_id\":\"lead-kt-123\""), "{stdout}");
 
@@ -163,6 +177,53 @@ async fn the_try_it_commands_run_as_written() {
         event["user_data"]["client_user_agent"],
         "Mozilla/5.0 (iPhone)"
     );
+}
+
+/// The TikTok section's commands, run after "Try it" as a reader would: its PATCH adds TikTok
+/// to the campaign, and the next conversion reaches TikTok's Test Events with its pixel's id.
+#[tokio::test]
+async fn the_tiktok_commands_run_as_written_after_try_it() {
+    let graph = wiremock::MockServer::start().await;
+    mount_graph_ok(&graph).await;
+    let tiktok = wiremock::MockServer::start().await;
+    FakeTikTok::ok().mount(&tiktok).await;
+    let served = serve_with(&graph, Some(&tiktok)).await;
+    let text = readme();
+    let script = format!(
+        "{}\n{}",
+        sh_block(&text, "## Try it"),
+        sh_block(&text, "## TikTok")
+    );
+    let stdout = run_as_written(&served, &script);
+    assert!(
+        stdout.contains(r#"{"event_id":"ttlead-kt-124","event_name":"Lead","platform":"tiktok"}"#),
+        "{stdout}"
+    );
+
+    let mut received = Vec::new();
+    for _ in 0..100 {
+        received = tiktok.received_requests().await.unwrap();
+        if !received.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(received.len(), 1, "one request to TikTok");
+    let request = &received[0];
+    check(request).expect("a request TikTok takes");
+    assert_eq!(
+        request.headers["access-token"],
+        "ttPlaceholderToken0123456789"
+    );
+    let body: Value = serde_json::from_slice(&request.body).unwrap();
+    assert_eq!(body["event_source_id"], "C4ABCDEFGHIJKL123456");
+    assert_eq!(body["test_event_code"], "TEST54321");
+    let event = &body["data"][0];
+    assert_eq!(
+        (&event["event"], &event["event_id"]),
+        (&json!("Lead"), &json!("ttlead-kt-124"))
+    );
+    assert_eq!(event["user"]["ttclid"], "E.C.P.CqgBx9Z3eWc");
 }
 
 /// What a tracker puts in place of each macro.

@@ -9,7 +9,8 @@
 //! ```
 //!
 //! * Clicks: `POST /v1/clicks` (JSON, a browser User-Agent, unique click ids `<prefix><n>`, the
-//!   pixel's eventID `lead-<click id>`). A 2xx appends the click id to `DIR/clicks.ok` and makes
+//!   Meta pixel's eventID `lead-<click id>`, TikTok's `ttlead-<click id>` with a `ttclid` and
+//!   a `_ttp`, which a campaign without TikTok stores and never sends). A 2xx appends the click id to `DIR/clicks.ok` and makes
 //!   the click eligible for a postback; anything else drops the click (no postback is ever sent
 //!   for a click whose registration was not acknowledged).
 //! * Postbacks: `GET /v1/postback/generic?key=..&click_id=..&status=lead&value=1&txid=tx-<click id>`.
@@ -196,6 +197,9 @@ impl Shared {
             "em": format!("user{n}@example.com"),
             "event_source_url": format!("https://lp.example.com/offer?subid={click_id}"),
             "event_ids": {"Lead": format!("lead-{click_id}")},
+            "ttclid": format!("E.C.P.crash{n}"),
+            "ttp": format!("ttp-crash-{n}"),
+            "tiktok_event_ids": {"Lead": format!("ttlead-{click_id}")},
         });
         let request = self
             .client

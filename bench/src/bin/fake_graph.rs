@@ -6,6 +6,12 @@
 //! followed by the send time in microseconds yields a postback -> Meta latency sample.
 //! `FAKE_GRAPH_PATH=/v26.0/1234567890/events`: the only path requests should come to; any
 //! other is answered like the right one but counted as `wrong_path_requests` in `/_stats`.
+//!
+//! It is a fake TikTok Events API as well: `POST /open_api/v1.3/event/track/` answers like
+//! TikTok (`{"code":0,...}`; `fail` mode: HTTP 500, `token` mode: code 40105) and counts its
+//! events apart, in `GET /_stats/tiktok` (same fields). A request without an `Access-Token`
+//! header, not `event_source: "web"`, or (with `FAKE_TIKTOK_PIXEL` set) for another pixel code
+//! is answered all the same but counted in `wrong_path_requests`.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -61,6 +67,32 @@ fn fingerprint(event: &Value) -> u64 {
     h.finish()
 }
 
+/// Counts the events of an accepted request (ids, re-sends, payloads, latency samples).
+fn record(s: &mut Stats, data: &[Value]) {
+    let now = now_us();
+    s.events += data.len() as u64;
+    s.max_batch = s.max_batch.max(data.len());
+    s.last_event_at_ms = now / 1000;
+    for e in data {
+        let id = e["event_id"].as_str().unwrap_or_default().to_owned();
+        let fp = fingerprint(e);
+        if !s.ids.insert(id.clone()) {
+            s.duplicates += 1;
+        }
+        match s.payloads.insert(id, fp) {
+            Some(old) if old != fp => s.conflicting_payloads += 1,
+            _ => {}
+        }
+        if let Some(sent) = e["custom_data"]["order_id"]
+            .as_str()
+            .and_then(|o| o.strip_prefix('t'))
+            .and_then(|t| t.parse::<u128>().ok())
+        {
+            s.latencies_us.push(now.saturating_sub(sent) as u64);
+        }
+    }
+}
+
 async fn events(
     req: actix_web::HttpRequest,
     body: web::Bytes,
@@ -91,30 +123,53 @@ async fn events(
                 "fbtrace_id": "FakeTokenTrace"}}));
         }
     }
-    let now = now_us();
-    s.events += data.len() as u64;
-    s.max_batch = s.max_batch.max(data.len());
-    s.last_event_at_ms = now / 1000;
-    for e in &data {
-        let id = e["event_id"].as_str().unwrap_or_default().to_owned();
-        let fp = fingerprint(e);
-        if !s.ids.insert(id.clone()) {
-            s.duplicates += 1;
-        }
-        match s.payloads.insert(id, fp) {
-            Some(old) if old != fp => s.conflicting_payloads += 1,
-            _ => {}
-        }
-        if let Some(sent) = e["custom_data"]["order_id"]
-            .as_str()
-            .and_then(|o| o.strip_prefix('t'))
-            .and_then(|t| t.parse::<u128>().ok())
-        {
-            s.latencies_us.push(now.saturating_sub(sent) as u64);
-        }
-    }
+    record(&mut s, &data);
     HttpResponse::Ok()
         .json(json!({"events_received": data.len(), "messages": [], "fbtrace_id": "FakeTrace"}))
+}
+
+/// TikTok's own counts, apart from Meta's.
+struct TikTokStats(Mutex<Stats>);
+
+fn tiktok_answer(code: i64, message: &str) -> HttpResponse {
+    HttpResponse::Ok().json(json!({"code": code, "message": message,
+        "request_id": "FakeTikTokRequest", "data": {}}))
+}
+
+async fn tiktok_events(
+    req: actix_web::HttpRequest,
+    body: web::Bytes,
+    stats: web::Data<TikTokStats>,
+) -> HttpResponse {
+    let Ok(parsed) = serde_json::from_slice::<Value>(&body) else {
+        return tiktok_answer(40002, "body is not JSON");
+    };
+    let token = req
+        .headers()
+        .get("access-token")
+        .is_some_and(|t| !t.is_empty());
+    let pixel = std::env::var("FAKE_TIKTOK_PIXEL")
+        .map_or(true, |p| parsed["event_source_id"] == p.as_str());
+    let wrong = !token || !pixel || parsed["event_source"] != "web";
+    let data = parsed["data"].as_array().cloned().unwrap_or_default();
+    let mut s = stats.0.lock().unwrap();
+    s.requests += 1;
+    if wrong {
+        s.wrong_path_requests += 1;
+    }
+    match s.mode {
+        Mode::Ok => {}
+        Mode::Fail => {
+            s.failed_requests += 1;
+            return HttpResponse::InternalServerError().body("Service Unavailable");
+        }
+        Mode::Token => {
+            s.failed_requests += 1;
+            return tiktok_answer(40105, "Access token is incorrect or has been revoked.");
+        }
+    }
+    record(&mut s, &data);
+    tiktok_answer(0, "OK")
 }
 
 fn percentile(sorted: &[u64], p: f64) -> f64 {
@@ -126,10 +181,17 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
 }
 
 async fn stats(stats: web::Data<Mutex<Stats>>) -> HttpResponse {
-    let s = stats.lock().unwrap();
+    HttpResponse::Ok().json(report(&stats.lock().unwrap()))
+}
+
+async fn tiktok_stats(stats: web::Data<TikTokStats>) -> HttpResponse {
+    HttpResponse::Ok().json(report(&stats.0.lock().unwrap()))
+}
+
+fn report(s: &Stats) -> Value {
     let mut lat = s.latencies_us.clone();
     lat.sort_unstable();
-    HttpResponse::Ok().json(json!({
+    json!({
         "requests": s.requests,
         "failed_requests": s.failed_requests,
         "events": s.events,
@@ -142,15 +204,22 @@ async fn stats(stats: web::Data<Mutex<Stats>>) -> HttpResponse {
         "latency_p99_ms": percentile(&lat, 0.99),
         "last_event_at_ms": s.last_event_at_ms,
         "wrong_path_requests": s.wrong_path_requests,
-    }))
+    })
 }
 
-async fn mode(path: web::Path<String>, stats: web::Data<Mutex<Stats>>) -> HttpResponse {
-    stats.lock().unwrap().mode = match path.as_str() {
+/// Switches Meta and TikTok alike.
+async fn mode(
+    path: web::Path<String>,
+    stats: web::Data<Mutex<Stats>>,
+    tiktok: web::Data<TikTokStats>,
+) -> HttpResponse {
+    let mode = match path.as_str() {
         "fail" => Mode::Fail,
         "token" => Mode::Token,
         _ => Mode::Ok,
     };
+    stats.lock().unwrap().mode = mode;
+    tiktok.0.lock().unwrap().mode = mode;
     HttpResponse::Ok().finish()
 }
 
@@ -161,12 +230,16 @@ async fn main() -> std::io::Result<()> {
         .and_then(|p| p.parse().ok())
         .unwrap_or(18091);
     let stats = web::Data::new(Mutex::new(Stats::default()));
+    let tiktok = web::Data::new(TikTokStats(Mutex::new(Stats::default())));
     HttpServer::new(move || {
         App::new()
             .app_data(stats.clone())
+            .app_data(tiktok.clone())
             .app_data(web::PayloadConfig::new(64 * 1024 * 1024))
             .route("/_stats", web::get().to(self::stats))
+            .route("/_stats/tiktok", web::get().to(tiktok_stats))
             .route("/_mode/{mode}", web::post().to(mode))
+            .route("/open_api/v1.3/event/track/", web::post().to(tiktok_events))
             .route("/{version}/{pixel}/events", web::post().to(events))
     })
     .workers(1)

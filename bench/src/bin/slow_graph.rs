@@ -4,7 +4,8 @@
 //! on to the upstream fake at once, then holds the answer back for `delay-ms` before returning
 //! it. A server killed during that wait has had its events received (and counted) by the fake
 //! but never learns it, as when Meta's answer is lost: after the lease expires it sends them
-//! again, and the fake sees the re-send as a duplicate event id.
+//! again, and the fake sees the re-send as a duplicate event id. TikTok's
+//! `POST /open_api/v1.3/event/track/` is passed on the same way, with its `Access-Token` header.
 
 use std::time::Duration;
 
@@ -19,13 +20,14 @@ struct Upstream {
 
 async fn events(req: HttpRequest, body: web::Bytes, up: web::Data<Upstream>) -> HttpResponse {
     let url = format!("{}{}", up.base, req.uri());
-    let sent = up
+    let mut request = up
         .client
         .post(url)
-        .header("content-type", "application/json")
-        .body(body.to_vec())
-        .send()
-        .await;
+        .header("content-type", "application/json");
+    if let Some(token) = req.headers().get("access-token") {
+        request = request.header("access-token", token.as_bytes());
+    }
+    let sent = request.body(body.to_vec()).send().await;
     let (status, body) = match sent {
         Ok(resp) => {
             let status = resp.status().as_u16();
@@ -60,6 +62,7 @@ async fn main() -> std::io::Result<()> {
             .app_data(upstream.clone())
             .app_data(web::PayloadConfig::new(64 * 1024 * 1024))
             .route("/{version}/{pixel}/events", web::post().to(events))
+            .route("/open_api/v1.3/event/track/", web::post().to(events))
     })
     .workers(1)
     .bind(("127.0.0.1", port))?

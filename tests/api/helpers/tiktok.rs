@@ -1,11 +1,18 @@
 //! A fake TikTok Events API as strict as the fake Graph API: it refuses, with TikTok's
 //! parameter-error code and the reason, any request the real endpoint would not take, and
-//! otherwise answers with TikTok's success body or the error it was told to give.
+//! otherwise answers with TikTok's success body or the error it was told to give. Every
+//! `TestApp` has one (`app.tiktok`); `tiktok_requests()` reads what it received.
 
 use chrono::Utc;
 use serde_json::{json, Value};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use super::TestApp;
+
+/// The pixel code and Events API token `create_campaign_with_tiktok` gives a campaign.
+pub const TIKTOK_PIXEL: &str = "C4TESTPIXEL0CODE12345";
+pub const TIKTOK_TOKEN: &str = "tt-events-token-0a1b2c3d4e5f6789";
 
 pub const TRACK_PATH: &str = "/open_api/v1.3/event/track/";
 /// The `request_id` every answer carries, so tests can see it kept on the attempt.
@@ -187,4 +194,84 @@ fn check_event(event: &Value, now: i64) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The `tiktok` object of a campaign on [`TIKTOK_PIXEL`] with [`TIKTOK_TOKEN`] and TikTok's
+/// default map.
+pub fn tiktok_settings() -> Value {
+    json!({"pixel_code": TIKTOK_PIXEL, "access_token": TIKTOK_TOKEN})
+}
+
+/// One request the fake TikTok received.
+#[derive(Debug, Clone)]
+pub struct TikTokRequest {
+    /// The `Access-Token` header.
+    pub access_token: String,
+    pub body: Value,
+}
+
+impl TestApp {
+    /// `create_campaign` (Meta on pixel 1234567890) with TikTok added by the same POST;
+    /// `extra` overrides fields (`"tiktok"` replaces the whole object; `"pixel_id": null,
+    /// "access_token": null` makes it TikTok only).
+    pub async fn create_campaign_with_tiktok(&self, key: &str, extra: Value) -> Value {
+        let mut body = json!({ "tiktok": tiktok_settings() });
+        for (k, v) in extra.as_object().cloned().unwrap_or_default() {
+            body[k] = v;
+        }
+        self.create_campaign(key, body).await
+    }
+
+    /// Every request the fake TikTok received, in order. Each must have passed the fake's
+    /// checks (a refusal means the server built a request TikTok would not take), and its
+    /// `event_source_id` must be the TikTok pixel of every event it carries (looked up in the
+    /// database).
+    pub async fn tiktok_requests(&self) -> Vec<TikTokRequest> {
+        let received = self.tiktok.received_requests().await.unwrap_or_default();
+        let mut out = Vec::with_capacity(received.len());
+        for r in &received {
+            if let Err(reason) = check(r) {
+                panic!("the fake TikTok refused a request: {reason}");
+            }
+            let body: Value = serde_json::from_slice(&r.body).expect("checked JSON");
+            let pixel = body["event_source_id"]
+                .as_str()
+                .expect("checked")
+                .to_owned();
+            let ids: Vec<String> = body["data"]
+                .as_array()
+                .expect("checked")
+                .iter()
+                .map(|e| e["event_id"].as_str().expect("checked").to_owned())
+                .collect();
+            let pixels: Vec<(String, Option<String>)> = sqlx::query_as(
+                "SELECT e.event_id, c.tiktok_pixel_code FROM events e \
+                 JOIN campaigns c ON c.id = e.campaign_id \
+                 WHERE e.platform = 'tiktok' AND e.event_id = ANY($1)",
+            )
+            .bind(&ids)
+            .fetch_all(&self.pool)
+            .await
+            .expect("pixels of the TikTok events sent");
+            for (id, code) in pixels {
+                assert_eq!(
+                    code.as_deref(),
+                    Some(pixel.as_str()),
+                    "TikTok event {id} went to pixel {pixel}"
+                );
+            }
+            let access_token = r.headers["access-token"].to_str().unwrap().to_owned();
+            out.push(TikTokRequest { access_token, body });
+        }
+        out
+    }
+
+    /// Every event the fake TikTok received, across requests.
+    pub async fn tiktok_events(&self) -> Vec<Value> {
+        self.tiktok_requests()
+            .await
+            .iter()
+            .flat_map(|r| r.body["data"].as_array().cloned().unwrap_or_default())
+            .collect()
+    }
 }
