@@ -12,16 +12,17 @@ use crate::helpers::*;
 
 const TT_MESSAGE: &str = "Invalid value for event_id: not a valid string.";
 
-async fn app_with_tiktok(answer: FakeTikTok) -> (TestApp, MockServer) {
-    let tiktok = MockServer::start().await;
-    answer.mount(&tiktok).await;
-    let app = spawn_app_with(&["--tiktok-api-url", &tiktok.uri()]).await;
+/// An app whose own fake TikTok gives `answer`.
+async fn app_with_tiktok(answer: FakeTikTok) -> TestApp {
+    let app = spawn_app().await;
+    app.tiktok.reset().await;
+    answer.mount(&app.tiktok).await;
     app.create_campaign(
         "both",
         json!({"tiktok": {"pixel_code": "CTT0001", "access_token": "tt-token-0123456789"}}),
     )
     .await;
-    (app, tiktok)
+    app
 }
 
 /// A lead on `click` with TikTok's click id; the conversion's id.
@@ -82,7 +83,8 @@ fn line_value(metrics: &str, series: &str) -> Option<i64> {
 
 #[tokio::test]
 async fn tiktok_refused_meta_sent_then_the_retry_sends_only_tiktoks_event() {
-    let (app, tiktok) = app_with_tiktok(FakeTikTok::code(PARAMETER_ERROR, TT_MESSAGE)).await;
+    let app = app_with_tiktok(FakeTikTok::code(PARAMETER_ERROR, TT_MESSAGE)).await;
+    let tiktok = &app.tiktok;
     let id = lead(&app, "both-1").await;
     assert_eq!(view(&app, id).await["state"], "pending", "nothing sent yet");
 
@@ -99,7 +101,7 @@ async fn tiktok_refused_meta_sent_then_the_retry_sends_only_tiktoks_event() {
     assert_eq!(tt["attempts_log"][0]["fbtrace_id"], FAKE_REQUEST_ID);
     assert_eq!(v["ttclid_set"], true);
     let tt_event_id = tt["event_id"].as_str().unwrap().to_owned();
-    assert_eq!(tiktok_event_ids(&tiktok).await, vec![tt_event_id.clone()]);
+    assert_eq!(tiktok_event_ids(tiktok).await, vec![tt_event_id.clone()]);
 
     let m = app.scrape_metrics().await;
     let cases = [
@@ -135,7 +137,7 @@ async fn tiktok_refused_meta_sent_then_the_retry_sends_only_tiktoks_event() {
 
     // TikTok takes it now; the retry requeues TikTok's event alone, with its id.
     tiktok.reset().await;
-    FakeTikTok::ok().mount(&tiktok).await;
+    FakeTikTok::ok().mount(tiktok).await;
     let meta_requests = app.graph_requests().await.len();
     let resp = app
         .admin(
@@ -159,7 +161,7 @@ async fn tiktok_refused_meta_sent_then_the_retry_sends_only_tiktoks_event() {
         platforms(&v),
         vec![row("meta", "sent", 1), row("tiktok", "sent", 2)]
     );
-    assert_eq!(tiktok_event_ids(&tiktok).await, vec![tt_event_id]);
+    assert_eq!(tiktok_event_ids(tiktok).await, vec![tt_event_id]);
     assert_eq!(
         app.graph_requests().await.len(),
         meta_requests,
@@ -179,7 +181,7 @@ async fn tiktok_refused_meta_sent_then_the_retry_sends_only_tiktoks_event() {
 
 #[tokio::test]
 async fn tiktok_down_leaves_the_conversion_pending_while_meta_is_sent() {
-    let (app, _tiktok) = app_with_tiktok(FakeTikTok::http(503, 50002, "busy")).await;
+    let app = app_with_tiktok(FakeTikTok::http(503, 50002, "busy")).await;
     let id = lead(&app, "both-2").await;
     app.deliver().await;
     let v = view(&app, id).await;
@@ -219,7 +221,8 @@ async fn tiktok_down_leaves_the_conversion_pending_while_meta_is_sent() {
 
 #[tokio::test]
 async fn retrying_a_campaigns_failed_conversions_covers_every_platform() {
-    let (app, tiktok) = app_with_tiktok(FakeTikTok::code(PARAMETER_ERROR, TT_MESSAGE)).await;
+    let app = app_with_tiktok(FakeTikTok::code(PARAMETER_ERROR, TT_MESSAGE)).await;
+    let tiktok = &app.tiktok;
     let a = lead(&app, "both-3").await;
     let b = lead(&app, "both-4").await;
     app.deliver().await;
@@ -227,7 +230,7 @@ async fn retrying_a_campaigns_failed_conversions_covers_every_platform() {
         assert_eq!(view(&app, id).await["state"], "failed");
     }
     tiktok.reset().await;
-    FakeTikTok::ok().mount(&tiktok).await;
+    FakeTikTok::ok().mount(tiktok).await;
     let resp = app
         .admin(Method::POST, "/admin/v1/campaigns/both/retry-failed", None)
         .await;
