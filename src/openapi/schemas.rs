@@ -66,6 +66,9 @@ pub struct ClickRequest {
     /// TikTok's phone digest, SHA-256 of E.164 with the `+` (64 hex), sent by a page that hashed
     /// `ph` itself; kept only with that hashed `ph` (a raw `ph` gets the server's own).
     tiktok_ph: Option<String>,
+    /// TikTok's external_id digest, SHA-256 of the id as given (case kept, 64 hex), sent by a
+    /// page that hashed `external_id` itself; kept only with that hashed `external_id`.
+    tiktok_external_id: Option<String>,
 }
 
 /// The trackers whose postback dialects the server speaks.
@@ -261,7 +264,8 @@ pub struct StoredClick {
     ttp: Option<String>,
     /// TikTok event name -> the event id the TikTok pixel got.
     tiktok_event_ids: BTreeMap<String, String>,
-    /// TikTok's own digests where they differ from Meta's (`ph`: E.164 with the '+').
+    /// TikTok's own digests where its normalisation differs from Meta's (`ph`: E.164 with the
+    /// '+'; `external_id`: the id as given, case kept). Without one TikTok gets Meta's.
     tiktok_user_data_hashes: BTreeMap<String, String>,
 }
 
@@ -294,6 +298,8 @@ pub struct ConversionDetail {
     ttclid_set: bool,
     /// A TikTok phone digest is stored for it.
     tiktok_ph_set: bool,
+    /// A TikTok external_id digest (the id as given) is stored for it.
+    tiktok_external_id_set: bool,
     /// Every attempt of every platform, oldest first.
     attempts_log: Vec<Attempt>,
     deliveries: Vec<Delivery>,
