@@ -264,7 +264,9 @@ impl CustomerData {
         if self.get(field).is_none() {
             return Ok(false);
         }
-        let slot = self.tiktok_slot(field).expect("a field TikTok hashes itself");
+        let slot = self
+            .tiktok_slot(field)
+            .expect("a field TikTok hashes itself");
         if let Some(own) = slot.as_ref() {
             return Ok(*own == digest);
         }

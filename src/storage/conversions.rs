@@ -238,8 +238,11 @@ impl Columns {
         self.ttclid.push(c.ttclid.clone());
         self.tiktok_ph
             .push(c.customer.tiktok_ph().map(|h| h.as_str().to_owned()));
-        self.tiktok_external_id
-            .push(c.customer.tiktok_external_id().map(|h| h.as_str().to_owned()));
+        self.tiktok_external_id.push(
+            c.customer
+                .tiktok_external_id()
+                .map(|h| h.as_str().to_owned()),
+        );
     }
 }
 
