@@ -266,6 +266,12 @@ async fn identify_sends_only_hashes_on_https_and_http_pages() {
         // TikTok's phone digest, which the bridge cannot make from Meta's.
         assert_eq!(with_hashes[0]["tiktok_ph"], TIKTOK_PH_HASH);
         assert_eq!(row["tiktok_ph"], TIKTOK_PH_HASH);
+        // The hashing lives inside the tag's function (sha256.js): no global of the page's.
+        assert_eq!(
+            b.eval("return typeof sha256 + ' ' + typeof H0 + ' ' + typeof K;")
+                .await,
+            "undefined undefined undefined"
+        );
         // The external_id: Meta's of the id lowercased, TikTok's of the id as given.
         let (meta_ext, tiktok_ext) = (sha256_hex("crm-8431"), sha256_hex("CRM-8431"));
         assert_eq!(with_hashes[0]["external_id"], meta_ext);
