@@ -198,12 +198,13 @@ fn normalise_birth_date(s: &str) -> Result<String, ParseError> {
     }
 }
 
-/// Hashed customer data, one digest per field, plus TikTok's phone digest (its normalisation
-/// differs from Meta's, and the raw number is gone once hashed).
+/// Hashed customer data, one digest per field, plus TikTok's phone and external_id digests (its
+/// normalisation differs from Meta's, and the raw values are gone once hashed).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CustomerData {
     values: [Option<Sha256Hash>; 11],
     tiktok_ph: Option<Sha256Hash>,
+    tiktok_external_id: Option<Sha256Hash>,
 }
 
 impl CustomerData {
@@ -215,38 +216,62 @@ impl CustomerData {
         self.values[field as usize] = value;
     }
 
-    /// Hashes one raw input into its field; a raw phone also gets TikTok's digest.
+    /// Hashes one raw input into its field; a raw phone or external_id also gets TikTok's digest.
     pub fn set_raw(&mut self, field: CustomerField, raw: &str) -> Result<(), ParseError> {
         self.set(field, field.hash(raw)?);
-        if field == CustomerField::Ph {
-            // A digest that arrives pre-hashed was made with Meta's rule (digits, no '+'), and
-            // TikTok's differs: it cannot be re-normalised, so TikTok gets no phone from it.
-            let raw = raw.trim();
-            self.tiktok_ph = if raw.is_empty() || Sha256Hash::parse_hex(raw).is_some() {
-                None
-            } else {
-                Some(Sha256Hash::of(&super::tiktok_phone(raw)?))
-            };
-        }
+        let Some(slot) = self.tiktok_slot(field) else {
+            return Ok(());
+        };
+        // A digest that arrives pre-hashed was made with Meta's rule, and TikTok's differs: it
+        // cannot be re-normalised, so TikTok gets Meta's digest (external_id) or none (phone).
+        let raw = raw.trim();
+        *slot = if raw.is_empty() || Sha256Hash::parse_hex(raw).is_some() {
+            None
+        } else if field == CustomerField::Ph {
+            Some(Sha256Hash::of(&super::tiktok_phone(raw)?))
+        } else {
+            // Kept even when equal to Meta's (a lowercase id): absent then only means unknown.
+            Some(Sha256Hash::of(raw))
+        };
         Ok(())
+    }
+
+    /// Where TikTok's own digest of `field` is kept, for the fields TikTok hashes differently.
+    fn tiktok_slot(&mut self, field: CustomerField) -> Option<&mut Option<Sha256Hash>> {
+        match field {
+            CustomerField::Ph => Some(&mut self.tiktok_ph),
+            CustomerField::ExternalId => Some(&mut self.tiktok_external_id),
+            _ => None,
+        }
     }
 
     /// TikTok's phone digest made where the phone was typed (the landing tag hashes in the
     /// browser): kept only beside a Meta digest that arrived pre-hashed, which has none of its
     /// own. `Ok(false)` when not kept: no phone, or a raw phone whose own digest differs.
     pub fn set_tiktok_ph_digest(&mut self, hex: &str) -> Result<bool, ParseError> {
+        self.set_tiktok_digest(CustomerField::Ph, hex)
+    }
+
+    /// TikTok's external_id digest (the id as given) made in the browser, under the same rules
+    /// as [`Self::set_tiktok_ph_digest`].
+    pub fn set_tiktok_external_id_digest(&mut self, hex: &str) -> Result<bool, ParseError> {
+        self.set_tiktok_digest(CustomerField::ExternalId, hex)
+    }
+
+    fn set_tiktok_digest(&mut self, field: CustomerField, hex: &str) -> Result<bool, ParseError> {
         let digest = Sha256Hash::parse_hex(hex.trim())
             .ok_or_else(|| ParseError::new("must be a SHA-256 digest (64 hex characters)"))?;
-        if self.get(CustomerField::Ph).is_none() {
+        if self.get(field).is_none() {
             return Ok(false);
         }
-        match &self.tiktok_ph {
-            Some(own) => Ok(*own == digest),
-            None => {
-                self.tiktok_ph = Some(digest);
-                Ok(true)
-            }
+        let slot = self
+            .tiktok_slot(field)
+            .expect("a field TikTok hashes itself");
+        if let Some(own) = slot.as_ref() {
+            return Ok(*own == digest);
         }
+        *slot = Some(digest);
+        Ok(true)
     }
 
     /// TikTok's phone digest (E.164 with the '+'), present when a raw phone arrived.
@@ -260,11 +285,26 @@ impl CustomerData {
         self
     }
 
+    /// TikTok's external_id digest (the trimmed id as given, case kept), present when a raw id
+    /// arrived; without it TikTok gets Meta's, as for an id that arrived pre-hashed.
+    pub fn tiktok_external_id(&self) -> Option<&Sha256Hash> {
+        self.tiktok_external_id.as_ref()
+    }
+
+    /// Restores TikTok's external_id digest read back from the database.
+    pub fn with_tiktok_external_id(mut self, stored: Option<String>) -> Self {
+        self.tiktok_external_id = stored.map(Sha256Hash::from_stored);
+        self
+    }
+
     /// Fills the fields `self` lacks from `other`.
     pub fn or(mut self, other: &CustomerData) -> CustomerData {
-        // TikTok's digest goes with the phone it was made from, never with another number.
+        // TikTok's digests go with the value they were made from, never with another one.
         if self.get(CustomerField::Ph).is_none() {
             self.tiktok_ph = other.tiktok_ph.clone();
+        }
+        if self.get(CustomerField::ExternalId).is_none() {
+            self.tiktok_external_id = other.tiktok_external_id.clone();
         }
         for f in CustomerField::ALL {
             if self.get(f).is_none() {
@@ -291,6 +331,7 @@ impl CustomerData {
         CustomerData {
             values: cols.map(|c| c.map(Sha256Hash::from_stored)),
             tiktok_ph: None,
+            tiktok_external_id: None,
         }
     }
 }
@@ -383,5 +424,61 @@ mod tests {
         assert_eq!(merged.get(Em), a.get(Em));
         assert_eq!(merged.get(Ph), b.get(Ph));
         assert_eq!(merged.iter().count(), 2);
+    }
+
+    fn sha(s: &str) -> String {
+        hex::encode(Sha256::digest(s.as_bytes()))
+    }
+
+    fn ext(raw: &str) -> CustomerData {
+        let mut c = CustomerData::default();
+        c.set_raw(ExternalId, raw).unwrap();
+        c
+    }
+
+    #[test]
+    fn tiktok_hashes_the_external_id_as_given_and_meta_lowercased() {
+        let digest = |c: &CustomerData| c.tiktok_external_id().map(|h| h.as_str().to_owned());
+        for (raw, tiktok, meta) in [
+            ("CRM-8431", "CRM-8431", "crm-8431"),
+            (" crm-8431 ", "crm-8431", "crm-8431"),
+            ("Kundennr-Ä7", "Kundennr-Ä7", "kundennr-ä7"),
+        ] {
+            let c = ext(raw);
+            assert_eq!(digest(&c), Some(sha(tiktok)), "{raw:?}");
+            assert_eq!(c.get(ExternalId).unwrap().as_str(), sha(meta), "{raw:?}");
+        }
+        // A digest given is passed through to both: TikTok falls back to Meta's.
+        let given = sha("CRM-8431").to_ascii_uppercase();
+        let pre = ext(&given);
+        assert_eq!(pre.get(ExternalId).unwrap().as_str(), sha("CRM-8431"));
+        assert_eq!(digest(&pre), None);
+        assert_eq!(digest(&ext("  ")), None);
+    }
+
+    #[test]
+    fn tiktoks_external_id_digest_from_the_browser_and_when_merging() {
+        let tiktok = sha("CRM-8431");
+        // Beside an id hashed in the browser: kept; with no id: not kept.
+        let mut pre = ext(&sha("crm-8431"));
+        assert_eq!(pre.set_tiktok_external_id_digest(&tiktok), Ok(true));
+        assert_eq!(pre.tiktok_external_id().unwrap().as_str(), tiktok);
+        let mut none = CustomerData::default();
+        assert_eq!(none.set_tiktok_external_id_digest(&tiktok), Ok(false));
+        assert!(none.set_tiktok_external_id_digest("CRM-8431").is_err());
+        // A raw id's own digest stands.
+        let mut raw = ext("CRM-8431");
+        assert_eq!(raw.set_tiktok_external_id_digest(&tiktok), Ok(true));
+        assert_eq!(raw.set_tiktok_external_id_digest(&sha("x")), Ok(false));
+        assert_eq!(raw.tiktok_external_id().unwrap().as_str(), tiktok);
+
+        // Restored from the database, and paired with its own id when merging.
+        let stored = CustomerData::from_columns(raw.to_columns())
+            .with_tiktok_external_id(Some(tiktok.clone()));
+        assert_eq!(stored, raw);
+        let other = ext("OTHER-1");
+        assert_eq!(raw.clone().or(&other), raw);
+        assert_eq!(CustomerData::default().or(&other), other);
+        assert_eq!(ext(&sha("crm-8431")).or(&other).tiktok_external_id(), None);
     }
 }

@@ -1,6 +1,6 @@
 //! TikTok's normalisation where it differs from Meta's (`shared/reference/tiktok-events.md`).
-//! Email (trim, lowercase) and external_id (SHA-256 of the id) hash the same way for both
-//! platforms, so only the phone has a TikTok digest of its own.
+//! Email (trim, lowercase) hashes the same way for both platforms; the phone (here) and the
+//! external_id (the id as given, case kept, in `CustomerData::set_raw`) get TikTok digests.
 
 use super::{CustomerField, ParseError};
 

@@ -66,6 +66,8 @@ pub struct ClickRequest {
     /// TikTok's phone digest, SHA-256 of E.164 with the `+` (64 hex), sent by a page that hashed
     /// `ph` itself; kept only with that hashed `ph` (a raw `ph` gets the server's own).
     tiktok_ph: Option<String>,
+    /// TikTok's digest of `external_id` as given (case kept), under the rules of `tiktok_ph`.
+    tiktok_external_id: Option<String>,
 }
 
 /// The trackers whose postback dialects the server speaks.
@@ -87,8 +89,7 @@ pub struct ClickRegistered {
     click_id: String,
     /// Meta event name -> the event id the Meta pixel should use (empty without Meta).
     event_ids: BTreeMap<String, String>,
-    /// TikTok event name -> the `event_id` the TikTok pixel should use; present when the
-    /// campaign sends to TikTok.
+    /// TikTok event name -> the `event_id` the TikTok pixel should use (campaigns with TikTok).
     tiktok_event_ids: Option<BTreeMap<String, String>>,
     /// Fields dropped from a public call (visitor-controlled overrides, oversize values).
     ignored: Option<Vec<String>>,
@@ -261,7 +262,7 @@ pub struct StoredClick {
     ttp: Option<String>,
     /// TikTok event name -> the event id the TikTok pixel got.
     tiktok_event_ids: BTreeMap<String, String>,
-    /// TikTok's own digests where they differ from Meta's (`ph`: E.164 with the '+').
+    /// TikTok's own digests (`ph`: E.164 with the '+'; `external_id`: as given); else Meta's.
     tiktok_user_data_hashes: BTreeMap<String, String>,
 }
 
@@ -292,8 +293,9 @@ pub struct ConversionDetail {
     state: Option<String>,
     /// TikTok's click id is known for it (on the conversion or its click); never shown raw.
     ttclid_set: bool,
-    /// A TikTok phone digest is stored for it.
+    /// A TikTok phone digest (and, below, external_id digest) is stored for it.
     tiktok_ph_set: bool,
+    tiktok_external_id_set: bool,
     /// Every attempt of every platform, oldest first.
     attempts_log: Vec<Attempt>,
     deliveries: Vec<Delivery>,

@@ -141,24 +141,13 @@ pub(super) fn parse_click(
         }
     }
 
-    if let Some(digest) = r.tiktok_ph.as_deref().filter(|s| !s.trim().is_empty()) {
-        let kept = customer
-            .set_tiktok_ph_digest(digest)
-            .map_err(|e| ApiError::invalid_field("tiktok_ph", e))?;
-        // A digest of no phone we hold (no `ph`, or another number's): a browser's is dropped
-        // and named, like a malformed cookie; a server-side caller's is a 422.
-        if !kept && server_side {
-            return Err(ApiError::invalid_field(
-                "tiktok_ph",
-                ParseError::new(
-                    "is taken only with a hashed ph, or equal to the raw ph's own digest",
-                ),
-            ));
-        }
-        if !kept {
-            intake.ignored.push("tiktok_ph");
-        }
-    }
+    tiktok_digest(&mut intake, &mut customer, CustomerField::Ph, r.tiktok_ph)?;
+    tiktok_digest(
+        &mut intake,
+        &mut customer,
+        CustomerField::ExternalId,
+        r.tiktok_external_id,
+    )?;
 
     let event_ids = pixel_event_ids(&mut intake, r.event_ids, "event_ids")?;
     let tiktok_event_ids = pixel_event_ids(&mut intake, r.tiktok_event_ids, "tiktok_event_ids")?;
@@ -235,6 +224,41 @@ pub(super) fn parse_click(
         tiktok_event_ids,
     };
     Ok((click, intake.ignored))
+}
+
+/// TikTok's own digest of `field` made in the browser (`tiktok_ph`, `tiktok_external_id`). One
+/// of no value we hold (none given, or another value's): a browser's is dropped and named, like
+/// a malformed cookie; a server-side caller's is a 422.
+fn tiktok_digest(
+    intake: &mut Intake,
+    customer: &mut CustomerData,
+    field: CustomerField,
+    digest: Option<String>,
+) -> Result<(), ApiError> {
+    let Some(digest) = digest.filter(|s| !s.trim().is_empty()) else {
+        return Ok(());
+    };
+    let (name, kept) = match field {
+        CustomerField::Ph => ("tiktok_ph", customer.set_tiktok_ph_digest(&digest)),
+        _ => (
+            "tiktok_external_id",
+            customer.set_tiktok_external_id_digest(&digest),
+        ),
+    };
+    let kept = kept.map_err(|e| ApiError::invalid_field(name, e))?;
+    if !kept && intake.server_side {
+        let given = field.name();
+        return Err(ApiError::invalid_field(
+            name,
+            ParseError::new(format!(
+                "is taken only with a hashed {given}, or equal to the raw {given}'s own digest"
+            )),
+        ));
+    }
+    if !kept {
+        intake.ignored.push(name);
+    }
+    Ok(())
 }
 
 /// A pixel's event ids (Meta's or TikTok's): an oversize set from a browser is dropped and

@@ -55,6 +55,9 @@ pub(super) struct ClickRequest {
     pub(super) country: Option<String>,
     /// TikTok's phone digest (SHA-256 of E.164 with the '+'), for a `ph` hashed in the browser.
     pub(super) tiktok_ph: Option<String>,
+    /// TikTok's external_id digest (SHA-256 of the id as given), for an `external_id` hashed in
+    /// the browser.
+    pub(super) tiktok_external_id: Option<String>,
     /// Event name -> unix ms when the landing tag fired the pixel for it on this click.
     pub(super) pixel_fired_at: Option<BTreeMap<String, Value>>,
 }

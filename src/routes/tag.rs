@@ -14,7 +14,15 @@ use crate::http::ApiError;
 use crate::startup::AppState;
 
 /// The script landers load; its tests are the browser tests in `tests/api/tag_browser.rs`.
-pub const TAG_JS: &str = include_str!("../tag/tag.js");
+/// One function holds the hashing (sha256.js) and the tag, so neither adds a page global.
+pub const TAG_JS: &str = concat!(
+    "/*! capi-bridge landing tag: Meta and TikTok cookies, click registration, ",
+    "pixel event ids. */\n",
+    "(function () {\n'use strict';\n",
+    include_str!("../tag/sha256.js"),
+    include_str!("../tag/tag.js"),
+    "})();\n",
+);
 
 /// Strong validator over the exact bytes served: a new release changes it, a restart does not.
 static TAG_ETAG: LazyLock<String> = LazyLock::new(|| {

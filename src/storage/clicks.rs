@@ -133,6 +133,7 @@ async fn upsert_round<'a>(
         ttp,
         tiktok_event_ids,
         tiktok_ph,
+        tiktok_external_id,
     } = cols;
     let [em, ph, fn_, ln, ge, db, ct, st, zp, country, external_id] = customer;
     // The UNNEST alias names every argument's column, in the order of the arguments below.
@@ -140,16 +141,16 @@ async fn upsert_round<'a>(
         r#"INSERT INTO clicks (click_id, campaign_id, fbclid, fbc, fbp, event_source_url,
             referrer_url, client_ip_address, client_user_agent, consent, event_ids,
             em, ph, fn, ln, ge, db, ct, st, zp, country, external_id, pixel_fired_at,
-            ttclid, ttp, tiktok_event_ids, tiktok_ph)
+            ttclid, ttp, tiktok_event_ids, tiktok_ph, tiktok_external_id)
          SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[],
             $6::text[], $7::text[], $8::text[], $9::text[], $10::bool[], $11::jsonb[],
             $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[],
             $18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::jsonb[],
-            $24::text[], $25::text[], $26::jsonb[], $27::text[])
+            $24::text[], $25::text[], $26::jsonb[], $27::text[], $28::text[])
             AS u(click_id, campaign_id, fbclid, fbc, fbp, event_source_url, referrer_url,
             client_ip_address, client_user_agent, consent, event_ids,
             em, ph, fn, ln, ge, db, ct, st, zp, country, external_id, pixel_fired_at,
-            ttclid, ttp, tiktok_event_ids, tiktok_ph)
+            ttclid, ttp, tiktok_event_ids, tiktok_ph, tiktok_external_id)
          ON CONFLICT (click_id) DO UPDATE SET
             fbclid = COALESCE(clicks.fbclid, EXCLUDED.fbclid),
             fbc = COALESCE(clicks.fbc, EXCLUDED.fbc),
@@ -176,9 +177,11 @@ async fn upsert_round<'a>(
             ttclid = COALESCE(clicks.ttclid, EXCLUDED.ttclid),
             ttp = COALESCE(clicks.ttp, EXCLUDED.ttp),
             tiktok_event_ids = EXCLUDED.tiktok_event_ids || clicks.tiktok_event_ids,
-            -- TikTok's digest follows the phone it was made from (see CustomerData::or).
+            -- TikTok's digests follow the value they were made from (see CustomerData::or).
             tiktok_ph = CASE WHEN clicks.ph IS NULL THEN EXCLUDED.tiktok_ph
                 ELSE clicks.tiktok_ph END,
+            tiktok_external_id = CASE WHEN clicks.external_id IS NULL
+                THEN EXCLUDED.tiktok_external_id ELSE clicks.tiktok_external_id END,
             updated_at = now()
          WHERE clicks.campaign_id = EXCLUDED.campaign_id
          RETURNING click_id, (xmax = 0) AS "inserted!",
@@ -211,6 +214,7 @@ async fn upsert_round<'a>(
         &ttp as &[Option<String>],
         &tiktok_event_ids as &[Json<BTreeMap<String, String>>],
         &tiktok_ph as &[Option<String>],
+        &tiktok_external_id as &[Option<String>],
     )
     .fetch_all(&mut **tx)
     .await?;
@@ -240,6 +244,7 @@ struct Columns {
     ttp: Vec<Option<String>>,
     tiktok_event_ids: Vec<Json<BTreeMap<String, String>>>,
     tiktok_ph: Vec<Option<String>>,
+    tiktok_external_id: Vec<Option<String>>,
 }
 
 impl Columns {
@@ -271,6 +276,8 @@ impl Columns {
             .push(Json(c.tiktok_event_ids.as_map().clone()));
         self.tiktok_ph
             .push(s(c.customer.tiktok_ph().map(|h| h.as_str())));
+        self.tiktok_external_id
+            .push(s(c.customer.tiktok_external_id().map(|h| h.as_str())));
     }
 }
 
@@ -307,6 +314,7 @@ struct ClickRow {
     ttp: Option<String>,
     tiktok_event_ids: Json<BTreeMap<String, String>>,
     tiktok_ph: Option<String>,
+    tiktok_external_id: Option<String>,
 }
 
 impl From<ClickRow> for Click {
@@ -341,7 +349,8 @@ impl From<ClickRow> for Click {
                 r.country,
                 r.external_id,
             ])
-            .with_tiktok_ph(r.tiktok_ph),
+            .with_tiktok_ph(r.tiktok_ph)
+            .with_tiktok_external_id(r.tiktok_external_id),
             ttclid: r.ttclid,
             ttp: r.ttp,
             tiktok_event_ids: EventIds::from_stored(r.tiktok_event_ids.0),
@@ -362,7 +371,8 @@ pub async fn find<'e>(
             k.pixel_fired_at AS "pixel_fired_at: Json<BTreeMap<String, i64>>",
             k.em, k.ph, k.fn AS fn_, k.ln, k.ge, k.db, k.ct, k.st, k.zp, k.country, k.external_id,
             k.ttclid, k.ttp,
-            k.tiktok_event_ids AS "tiktok_event_ids: Json<BTreeMap<String, String>>", k.tiktok_ph
+            k.tiktok_event_ids AS "tiktok_event_ids: Json<BTreeMap<String, String>>", k.tiktok_ph,
+            k.tiktok_external_id
         FROM clicks k JOIN campaigns c ON c.id = k.campaign_id
         WHERE k.click_id = $1"#,
         click_id
@@ -386,7 +396,8 @@ pub async fn find_many(
             k.pixel_fired_at AS "pixel_fired_at: Json<BTreeMap<String, i64>>",
             k.em, k.ph, k.fn AS fn_, k.ln, k.ge, k.db, k.ct, k.st, k.zp, k.country, k.external_id,
             k.ttclid, k.ttp,
-            k.tiktok_event_ids AS "tiktok_event_ids: Json<BTreeMap<String, String>>", k.tiktok_ph
+            k.tiktok_event_ids AS "tiktok_event_ids: Json<BTreeMap<String, String>>", k.tiktok_ph,
+            k.tiktok_external_id
         FROM clicks k JOIN campaigns c ON c.id = k.campaign_id
         WHERE k.click_id = ANY($1)"#,
         click_ids as &[&str]

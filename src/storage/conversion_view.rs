@@ -39,6 +39,8 @@ pub struct ConversionView {
     pub ttclid_set: bool,
     /// A TikTok phone digest is stored (on the conversion or its click).
     pub tiktok_ph_set: bool,
+    /// A TikTok external_id digest (the id as given) is stored (on the conversion or its click).
+    pub tiktok_external_id_set: bool,
 }
 
 pub async fn view(pool: &PgPool, id: i64) -> Result<Option<ConversionView>, sqlx::Error> {
@@ -55,7 +57,9 @@ pub async fn view(pool: &PgPool, id: i64) -> Result<Option<ConversionView>, sqlx
             CASE WHEN e.state = 'pending' THEN e.next_attempt_at END AS next_attempt_at,
             e.payload AS "payload?",
             (c.ttclid IS NOT NULL OR ck.ttclid IS NOT NULL) AS "ttclid_set!",
-            (c.tiktok_ph IS NOT NULL OR ck.tiktok_ph IS NOT NULL) AS "tiktok_ph_set!"
+            (c.tiktok_ph IS NOT NULL OR ck.tiktok_ph IS NOT NULL) AS "tiktok_ph_set!",
+            (c.tiktok_external_id IS NOT NULL OR ck.tiktok_external_id IS NOT NULL)
+                AS "tiktok_external_id_set!"
          FROM conversions c
          LEFT JOIN LATERAL (SELECT least_advanced_state(x.state, x.failure_class) AS state FROM events x
                             WHERE x.conversion_id = c.id) d ON true
@@ -101,7 +105,9 @@ pub async fn list(pool: &PgPool, f: &ListFilter<'_>) -> Result<Vec<ConversionVie
             CASE WHEN e.state = 'pending' THEN e.next_attempt_at END AS next_attempt_at,
             e.payload AS "payload?",
             (c.ttclid IS NOT NULL OR ck.ttclid IS NOT NULL) AS "ttclid_set!",
-            (c.tiktok_ph IS NOT NULL OR ck.tiktok_ph IS NOT NULL) AS "tiktok_ph_set!"
+            (c.tiktok_ph IS NOT NULL OR ck.tiktok_ph IS NOT NULL) AS "tiktok_ph_set!",
+            (c.tiktok_external_id IS NOT NULL OR ck.tiktok_external_id IS NOT NULL)
+                AS "tiktok_external_id_set!"
          FROM conversions c
          LEFT JOIN LATERAL (SELECT least_advanced_state(x.state, x.failure_class) AS state FROM events x
                             WHERE x.conversion_id = c.id) d ON true

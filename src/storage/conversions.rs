@@ -48,6 +48,7 @@ struct ConversionRow {
     external_id: Option<String>,
     ttclid: Option<String>,
     tiktok_ph: Option<String>,
+    tiktok_external_id: Option<String>,
 }
 
 impl From<ConversionRow> for Conversion {
@@ -87,7 +88,8 @@ impl From<ConversionRow> for Conversion {
                 r.country,
                 r.external_id,
             ])
-            .with_tiktok_ph(r.tiktok_ph),
+            .with_tiktok_ph(r.tiktok_ph)
+            .with_tiktok_external_id(r.tiktok_external_id),
             ttclid: r.ttclid,
         }
     }
@@ -205,6 +207,7 @@ struct Columns {
     customer: [Vec<Option<String>>; 11],
     ttclid: Vec<Option<String>>,
     tiktok_ph: Vec<Option<String>>,
+    tiktok_external_id: Vec<Option<String>>,
 }
 
 impl Columns {
@@ -235,6 +238,11 @@ impl Columns {
         self.ttclid.push(c.ttclid.clone());
         self.tiktok_ph
             .push(c.customer.tiktok_ph().map(|h| h.as_str().to_owned()));
+        self.tiktok_external_id.push(
+            c.customer
+                .tiktok_external_id()
+                .map(|h| h.as_str().to_owned()),
+        );
     }
 }
 
@@ -272,6 +280,7 @@ pub async fn insert_many(
         customer,
         ttclid,
         tiktok_ph,
+        tiktok_external_id,
     } = cols;
     let [em, ph, fn_, ln, ge, db, ct, st, zp, country, external_id] = customer;
     // The UNNEST alias names every argument's column, in the order of the arguments below.
@@ -279,17 +288,19 @@ pub async fn insert_many(
         r#"INSERT INTO conversions (click_id, click_row_id, campaign_id, campaign_hint, tracker,
             raw_status, status, txid, payout, currency, received_at, event_time, state,
             event_name, failure_reason, ip, user_agent, fbclid, event_source_url, params,
-            em, ph, fn, ln, ge, db, ct, st, zp, country, external_id, ttclid, tiktok_ph)
+            em, ph, fn, ln, ge, db, ct, st, zp, country, external_id, ttclid, tiktok_ph,
+            tiktok_external_id)
          SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[],
             $6::text[], $7::text[], $8::text[], $9::float8[], $10::text[], $11::timestamptz[],
             $12::timestamptz[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[],
             $18::text[], $19::text[], $20::jsonb[], $21::text[], $22::text[], $23::text[],
             $24::text[], $25::text[], $26::text[], $27::text[], $28::text[], $29::text[],
-            $30::text[], $31::text[], $32::text[], $33::text[])
+            $30::text[], $31::text[], $32::text[], $33::text[], $34::text[])
             AS u(click_id, click_row_id, campaign_id, campaign_hint, tracker,
             raw_status, status, txid, payout, currency, received_at, event_time, state,
             event_name, failure_reason, ip, user_agent, fbclid, event_source_url, params,
-            em, ph, fn, ln, ge, db, ct, st, zp, country, external_id, ttclid, tiktok_ph)
+            em, ph, fn, ln, ge, db, ct, st, zp, country, external_id, ttclid, tiktok_ph,
+            tiktok_external_id)
          ON CONFLICT ON CONSTRAINT conversions_dedup_key DO NOTHING
          RETURNING id, click_id, status, txid"#,
         &click_id,
@@ -325,6 +336,7 @@ pub async fn insert_many(
         &external_id as &[Option<String>],
         &ttclid as &[Option<String>],
         &tiktok_ph as &[Option<String>],
+        &tiktok_external_id as &[Option<String>],
     )
     .fetch_all(&mut **tx)
     .await?;
@@ -375,7 +387,7 @@ pub async fn find(pool: &PgPool, id: i64) -> Result<Option<Conversion>, sqlx::Er
             status, txid, payout, currency, received_at, event_time,
             state AS "state: ConversionState", event_name, failure_reason, ip, user_agent,
             fbclid, event_source_url, params, em, ph, fn AS fn_, ln, ge, db, ct, st, zp, country,
-            external_id, ttclid, tiktok_ph
+            external_id, ttclid, tiktok_ph, tiktok_external_id
          FROM conversions WHERE id = $1"#,
         id
     )
@@ -396,7 +408,7 @@ pub async fn unmatched_before(
             status, txid, payout, currency, received_at, event_time,
             state AS "state: ConversionState", event_name, failure_reason, ip, user_agent,
             fbclid, event_source_url, params, em, ph, fn AS fn_, ln, ge, db, ct, st, zp, country,
-            external_id, ttclid, tiktok_ph
+            external_id, ttclid, tiktok_ph, tiktok_external_id
          FROM conversions WHERE click_id = $1 AND id < $2 AND state = 'unmatched' ORDER BY id"#,
         click_id,
         id
@@ -417,7 +429,7 @@ pub async fn find_for_update(
             status, txid, payout, currency, received_at, event_time,
             state AS "state: ConversionState", event_name, failure_reason, ip, user_agent,
             fbclid, event_source_url, params, em, ph, fn AS fn_, ln, ge, db, ct, st, zp, country,
-            external_id, ttclid, tiktok_ph
+            external_id, ttclid, tiktok_ph, tiktok_external_id
          FROM conversions WHERE id = $1 FOR UPDATE"#,
         id
     )

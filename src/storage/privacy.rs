@@ -64,7 +64,7 @@ pub async fn apply_retention(
             "UPDATE conversions SET ip = NULL, user_agent = NULL, fbclid = NULL, em = NULL, \
                 ph = NULL, fn = NULL, ln = NULL, ge = NULL, db = NULL, ct = NULL, st = NULL, \
                 zp = NULL, country = NULL, external_id = NULL, event_source_url = NULL, \
-                ttclid = NULL, tiktok_ph = NULL \
+                ttclid = NULL, tiktok_ph = NULL, tiktok_external_id = NULL \
              WHERE id IN (SELECT c.id FROM conversions c \
              WHERE c.received_at < now() - make_interval(secs => $1) \
                AND (ip IS NOT NULL OR user_agent IS NOT NULL OR fbclid IS NOT NULL \
@@ -72,7 +72,8 @@ pub async fn apply_retention(
                  OR ge IS NOT NULL OR db IS NOT NULL OR ct IS NOT NULL OR st IS NOT NULL \
                  OR zp IS NOT NULL OR country IS NOT NULL OR external_id IS NOT NULL \
                  OR event_source_url IS NOT NULL \
-                 OR ttclid IS NOT NULL OR tiktok_ph IS NOT NULL) \
+                 OR ttclid IS NOT NULL OR tiktok_ph IS NOT NULL \
+                 OR tiktok_external_id IS NOT NULL) \
                AND NOT EXISTS (SELECT 1 FROM events e WHERE e.conversion_id = c.id \
                                AND e.state = 'pending') \
              LIMIT $2)",
@@ -145,14 +146,15 @@ pub async fn erase_click(pool: &PgPool, click_id: &str) -> Result<Erasure, sqlx:
         "UPDATE conversions SET ip = NULL, user_agent = NULL, fbclid = NULL, em = NULL, \
             ph = NULL, fn = NULL, ln = NULL, ge = NULL, db = NULL, ct = NULL, st = NULL, \
             zp = NULL, country = NULL, external_id = NULL, event_source_url = NULL, \
-            ttclid = NULL, tiktok_ph = NULL \
+            ttclid = NULL, tiktok_ph = NULL, tiktok_external_id = NULL \
          WHERE click_id = $1 \
            AND (ip IS NOT NULL OR user_agent IS NOT NULL OR fbclid IS NOT NULL \
              OR em IS NOT NULL OR ph IS NOT NULL OR fn IS NOT NULL OR ln IS NOT NULL \
              OR ge IS NOT NULL OR db IS NOT NULL OR ct IS NOT NULL OR st IS NOT NULL \
              OR zp IS NOT NULL OR country IS NOT NULL OR external_id IS NOT NULL \
              OR event_source_url IS NOT NULL \
-             OR ttclid IS NOT NULL OR tiktok_ph IS NOT NULL)",
+             OR ttclid IS NOT NULL OR tiktok_ph IS NOT NULL \
+             OR tiktok_external_id IS NOT NULL)",
         click_id
     )
     .execute(&mut *tx)

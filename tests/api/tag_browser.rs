@@ -222,7 +222,8 @@ async fn identify_sends_only_hashes_on_https_and_http_pages() {
     let site = MockServer::start().await;
     let form =
         "<script>capiBridge.identify({em: ' John_Smith@gmail.com ', ph: '+1 (650) 555-1212', \
-                fn: 'Mary', ln: 'Val\\u00e9ry', country: 'USA'});</script>";
+                fn: 'Mary', ln: 'Val\\u00e9ry', country: 'USA', \
+                external_id: ' CRM-8431 '});</script>";
     lander(&site, "/lp", &app.address, "", "", form).await;
 
     // 127.0.0.1 is a secure context (crypto.subtle); www.example.com over http is not.
@@ -265,6 +266,20 @@ async fn identify_sends_only_hashes_on_https_and_http_pages() {
         // TikTok's phone digest, which the bridge cannot make from Meta's.
         assert_eq!(with_hashes[0]["tiktok_ph"], TIKTOK_PH_HASH);
         assert_eq!(row["tiktok_ph"], TIKTOK_PH_HASH);
+        // The hashing lives inside the tag's function (sha256.js): no global of the page's.
+        assert_eq!(
+            b.eval("return typeof sha256 + ' ' + typeof H0 + ' ' + typeof K;")
+                .await,
+            "undefined undefined undefined"
+        );
+        // The external_id: Meta's of the id lowercased, TikTok's of the id as given.
+        let (meta_ext, tiktok_ext) = (sha256_hex("crm-8431"), sha256_hex("CRM-8431"));
+        assert_eq!(with_hashes[0]["external_id"], meta_ext);
+        assert_eq!(with_hashes[0]["tiktok_external_id"], tiktok_ext);
+        assert_eq!(
+            (&row["external_id"], &row["tiktok_external_id"]),
+            (&json!(meta_ext), &json!(tiktok_ext))
+        );
         assert!(
             with_hashes[0].get("country").is_none(),
             "an unusable country is not sent"
@@ -281,6 +296,8 @@ async fn identify_sends_only_hashes_on_https_and_http_pages() {
             "Valé",
             "valé",
             "USA",
+            "CRM-8431",
+            "crm-8431",
         ] {
             assert!(!all.contains(raw), "{raw} left the page: {all}");
         }
@@ -437,4 +454,9 @@ async fn with_consent_required_nothing_happens_until_it_is_given() {
         b.eval("document.cookie = '_fbc=; max-age=0; path=/'; document.cookie = '_fbp=; max-age=0; path=/';")
             .await;
     }
+}
+
+fn sha256_hex(s: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(s.as_bytes()))
 }

@@ -1,6 +1,9 @@
 //! TikTok's identifiers on clicks and postbacks (`ttclid`, `_ttp`, the TikTok pixel's event
 //! ids) and TikTok's own phone digest, computed on arrival next to Meta's; erasure and
-//! retention clear them like the rest of the personal data.
+//! retention clear them like the rest of the personal data. TikTok's external_id digest in
+//! `external_id.rs`.
+
+mod external_id;
 
 use std::time::Duration;
 
@@ -16,6 +19,8 @@ const TTP: &str = "2Nf3kJ8qL0xYzAbCdEfGhIjKlMn";
 const META_PH: &str = "e323ec626319ca94ee8bff2e4c87cf613be6ea19919ed1364124e16807ab3176";
 /// sha256("+16505551212"): TikTok's E.164 with the '+'.
 const TIKTOK_PH: &str = "1e231c66011e7a2d867a9cfae267a6aff103cf4913640b6e71a99850fc0ffbc8";
+/// sha256("CRM-8431"): TikTok's digest of the id as given; Meta's is sha256("crm-8431").
+const TIKTOK_EXT: &str = "7b31a8e7e5d846cf08bec4222412ad95bf0064ca0284c7333759741acf6f552f";
 
 async fn column(app: &TestApp, table: &str, click_id: &str, column: &str) -> Option<String> {
     sqlx::query_scalar(&format!(
@@ -333,7 +338,8 @@ async fn postback_with_ttclid(app: &TestApp, click_id: &str) -> Value {
         .postback(
             "keitaro",
             &format!(
-                "subid={click_id}&status=lead&tid=T1&ttclid={}&ph={}&sub_id_3=kept",
+                "subid={click_id}&status=lead&tid=T1&ttclid={}&ph={}&external_id=CRM-8431\
+                 &sub_id_3=kept",
                 urlencode(TTCLID),
                 urlencode("+1 (650) 555-1212")
             ),
@@ -397,10 +403,22 @@ async fn a_postbacks_ttclid_and_phone_digests_are_stored_on_the_conversion() {
     assert_eq!(n, 1);
 }
 
-async fn conversion_tiktok(app: &TestApp, click_id: &str) -> (Option<String>, Option<String>) {
+/// A conversion's TikTok values: ttclid, phone digest, external_id digest.
+type TikTokValues = (Option<String>, Option<String>, Option<String>);
+
+async fn conversion_tiktok(app: &TestApp, click_id: &str) -> TikTokValues {
     (
         column(app, "conversions", click_id, "ttclid").await,
         column(app, "conversions", click_id, "tiktok_ph").await,
+        column(app, "conversions", click_id, "tiktok_external_id").await,
+    )
+}
+
+fn all_tiktok_values() -> TikTokValues {
+    (
+        Some(TTCLID.into()),
+        Some(TIKTOK_PH.into()),
+        Some(TIKTOK_EXT.into()),
     )
 }
 
@@ -414,10 +432,7 @@ async fn erasure_clears_tiktoks_identifiers_and_digests() {
     });
     assert_eq!(app.register_click(click).await.status(), 201);
     postback_with_ttclid(&app, "tt-er").await;
-    assert_eq!(
-        conversion_tiktok(&app, "tt-er").await,
-        (Some(TTCLID.into()), Some(TIKTOK_PH.into()))
-    );
+    assert_eq!(conversion_tiktok(&app, "tt-er").await, all_tiktok_values());
 
     let resp = app
         .admin(Method::DELETE, "/admin/v1/clicks/tt-er", None)
@@ -427,7 +442,7 @@ async fn erasure_clears_tiktoks_identifiers_and_digests() {
     assert_eq!(erased["clicks_deleted"], 1);
     assert_eq!(erased["conversions_scrubbed"], 1);
     assert_eq!(clicks_stored(&app).await, 0);
-    assert_eq!(conversion_tiktok(&app, "tt-er").await, (None, None));
+    assert_eq!(conversion_tiktok(&app, "tt-er").await, (None, None, None));
 }
 
 #[tokio::test]
@@ -442,11 +457,11 @@ async fn retention_clears_tiktoks_identifiers_and_digests_of_old_conversions() {
             201
         );
     }
-    // Only a ttclid and TikTok's digest: these alone make a conversion hold personal data.
+    // Only a ttclid and TikTok's digests: these alone make a conversion hold personal data.
     for id in ["tt-old", "tt-new"] {
         postback_with_ttclid(&app, id).await;
     }
-    sqlx::query("UPDATE conversions SET ph = NULL")
+    sqlx::query("UPDATE conversions SET ph = NULL, external_id = NULL")
         .execute(&app.pool)
         .await
         .unwrap();
@@ -464,9 +479,6 @@ async fn retention_clears_tiktoks_identifiers_and_digests_of_old_conversions() {
         .await
         .unwrap();
     assert_eq!(report.conversions_scrubbed, 1, "{report:?}");
-    assert_eq!(conversion_tiktok(&app, "tt-old").await, (None, None));
-    assert_eq!(
-        conversion_tiktok(&app, "tt-new").await,
-        (Some(TTCLID.into()), Some(TIKTOK_PH.into()))
-    );
+    assert_eq!(conversion_tiktok(&app, "tt-old").await, (None, None, None));
+    assert_eq!(conversion_tiktok(&app, "tt-new").await, all_tiktok_values());
 }

@@ -275,22 +275,24 @@ async fn tiktoks_digests_follow_the_reference_normalisation() {
     let app = spawn_app().await;
     app.create_campaign_with_tiktok("hash", json!({})).await;
     let carol = sha256("carol@example.net");
+    let hashed_id = sha256("u_77");
     // (click, em, ph, external_id) as the landing page sends them, and what the reference
     // (shared/reference/tiktok-events.md) makes of them: email trimmed and lowercased, phone in
-    // E.164 with the '+', external_id as given, a value that already is a digest passed through.
+    // E.164 with the '+', external_id as given (trimmed, case kept: Meta lowercases it), a value
+    // that already is a digest passed through.
     let vectors = [
         (
             "h1",
             " Alice.Smith@Example.COM ",
             "+1 (213) 373-4253",
-            "crm-8431",
-            ("alice.smith@example.com", "+12133734253", "crm-8431"),
+            " CRM-8431 ",
+            ("alice.smith@example.com", "+12133734253", "CRM-8431"),
         ),
         (
             "h2",
             "bob@example.org",
             "0044 20 7946 0958",
-            "u_77",
+            hashed_id.as_str(),
             ("bob@example.org", "+442079460958", "u_77"),
         ),
         (
@@ -329,9 +331,11 @@ async fn tiktoks_digests_follow_the_reference_normalisation() {
         assert_eq!(user["email"], sha256(em), "{click} email");
         assert_eq!(user["phone"], sha256(ph), "{click} phone");
         assert_eq!(user["external_id"], sha256(ext), "{click} external_id");
-        // Meta hashes the same number without the '+'.
-        let meta_ph = &meta[&format!("Lead-{click}")]["user_data"]["ph"];
-        let meta_ph = meta_ph.get(0).unwrap_or(meta_ph);
-        assert_eq!(*meta_ph, sha256(&ph[1..]), "{click} Meta's phone");
+        // Meta hashes the same number without the '+', and the id lowercased.
+        let meta_user = &meta[&format!("Lead-{click}")]["user_data"];
+        let first = |v: &'static str| meta_user[v].get(0).unwrap_or(&meta_user[v]).clone();
+        assert_eq!(first("ph"), sha256(&ph[1..]), "{click} Meta's phone");
+        let meta_ext = sha256(&ext.to_lowercase());
+        assert_eq!(first("external_id"), meta_ext, "{click} Meta's external_id");
     }
 }

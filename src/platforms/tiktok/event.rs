@@ -22,6 +22,7 @@ pub struct TikTokEventInput<'a> {
     pub email: Option<&'a Sha256Hash>,
     /// TikTok's phone digest (stored on arrival, `crate::domain::tiktok_phone`), not Meta's.
     pub phone: Option<&'a Sha256Hash>,
+    /// TikTok's digest of the id as given, else Meta's (lowercased; or a digest passed through).
     pub external_id: Option<&'a Sha256Hash>,
     pub ip: Option<&'a str>,
     pub user_agent: Option<&'a str>,
@@ -97,7 +98,9 @@ pub fn conversion_event(source: &EventSource<'_>) -> Value {
         ttp: click.and_then(|c| c.ttp.as_deref()),
         email: customer.get(CustomerField::Em),
         phone: customer.tiktok_ph(),
-        external_id: customer.get(CustomerField::ExternalId),
+        external_id: customer
+            .tiktok_external_id()
+            .or(customer.get(CustomerField::ExternalId)),
         ip: or(
             click.and_then(|c| c.client_ip_address.as_ref()),
             conv.ip.as_ref(),

@@ -28,12 +28,13 @@ pub async fn get(
         .iter()
         .map(|(f, h)| (f.name().to_owned(), Value::String(h.as_str().to_owned())))
         .collect();
-    let tiktok_hashes: Map<String, Value> = c
-        .customer
-        .tiktok_ph()
-        .map(|h| ("ph".to_owned(), Value::String(h.as_str().to_owned())))
-        .into_iter()
-        .collect();
+    let tiktok_hashes: Map<String, Value> = [
+        ("ph", c.customer.tiktok_ph()),
+        ("external_id", c.customer.tiktok_external_id()),
+    ]
+    .into_iter()
+    .filter_map(|(k, h)| Some((k.to_owned(), Value::String(h?.as_str().to_owned()))))
+    .collect();
     Ok(HttpResponse::Ok().json(json!({
         "click_id": c.click_id,
         "campaign": c.campaign_key,
@@ -53,7 +54,8 @@ pub async fn get(
         "ttclid": c.ttclid,
         "ttp": c.ttp,
         "tiktok_event_ids": c.tiktok_event_ids.as_map(),
-        // TikTok's own phone digest (E.164 with '+'); email and external_id are Meta's digests.
+        // TikTok's own digests: the phone in E.164 with '+', the external_id as given (case
+        // kept); its email digest is Meta's.
         "tiktok_user_data_hashes": tiktok_hashes,
     })))
 }

@@ -180,6 +180,7 @@ pub async fn show(
                 dt { "Event time (UTC)" } dd { (when(&conv.event_time)) }
                 dt { "ttclid" } dd { (set(conv.ttclid_set)) }
                 dt { "TikTok phone digest" } dd { (set(conv.tiktok_ph_set)) }
+                dt { "TikTok external_id digest" } dd { (set(conv.tiktok_external_id_set)) }
             }
             h2 { "Parameters" }
             p.muted { "As the tracker sent them, without the key and personal data." }
