@@ -13,6 +13,7 @@ use sha2::Sha256;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+use crate::helpers::outbox::{counts, event_states, make_due_now};
 use crate::helpers::*;
 
 // ---------------------------------------------------------------------------------------------
@@ -112,27 +113,6 @@ fn outcomes(view: &Value) -> Vec<String> {
         .iter()
         .map(|a| a["outcome"].as_str().unwrap().to_owned())
         .collect()
-}
-
-/// How many events are in each state.
-async fn states(app: &TestApp) -> HashMap<String, i64> {
-    sqlx::query_as::<_, (String, i64)>("SELECT state, count(*) FROM events GROUP BY state")
-        .fetch_all(&app.pool)
-        .await
-        .unwrap()
-        .into_iter()
-        .collect()
-}
-
-fn counts(pairs: &[(&str, i64)]) -> HashMap<String, i64> {
-    pairs.iter().map(|(s, n)| (s.to_string(), *n)).collect()
-}
-
-async fn make_due_now(app: &TestApp) {
-    sqlx::query("UPDATE events SET next_attempt_at = now() WHERE state = 'pending'")
-        .execute(&app.pool)
-        .await
-        .unwrap();
 }
 
 /// Replaces every answer of the fake Graph API (and forgets what it received).
@@ -685,7 +665,10 @@ async fn one_invalid_event_in_fifty_is_isolated_and_the_other_49_are_sent() {
         .count();
     assert_eq!(alone, 1);
 
-    assert_eq!(states(&app).await, counts(&[("sent", 49), ("failed", 1)]));
+    assert_eq!(
+        event_states(&app, None).await,
+        counts(&[("sent", 49), ("failed", 1)])
+    );
     let view = conversion(&app, bad.conversion_id).await;
     assert_eq!(view["state"], "failed", "{view}");
     assert_eq!(view["last_error"], message);
@@ -811,7 +794,10 @@ async fn metas_too_old_answer_expires_only_the_offending_event_of_a_batch() {
     .await;
 
     app.deliver().await;
-    assert_eq!(states(&app).await, counts(&[("sent", 3), ("expired", 1)]));
+    assert_eq!(
+        event_states(&app, None).await,
+        counts(&[("sent", 3), ("expired", 1)])
+    );
     assert_eq!(
         conversion(&app, edge.conversion_id).await["state"],
         "expired"
@@ -856,7 +842,7 @@ async fn fifteen_hundred_events_for_one_pixel_go_in_two_requests_in_one_pass() {
     assert_eq!(unique.len(), 1500, "no event twice");
     let expected: HashSet<String> = queued.iter().map(|q| q.event_id.clone()).collect();
     assert_eq!(received.into_iter().collect::<HashSet<_>>(), expected);
-    assert_eq!(states(&app).await, counts(&[("sent", 1500)]));
+    assert_eq!(event_states(&app, None).await, counts(&[("sent", 1500)]));
 }
 
 // ---------------------------------------------------------------------------------------------

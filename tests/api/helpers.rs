@@ -2,6 +2,7 @@
 //! Events API (`tiktok.rs`).
 
 mod database;
+pub mod outbox;
 pub mod tiktok;
 
 pub use database::{fresh_database, TestDatabase};

@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Respond};
 
+use crate::helpers::outbox::{counts, event_states, make_due_now};
 use crate::helpers::tiktok::{
     tiktok_settings, FakeTikTok, FAKE_REQUEST_ID, TIKTOK_PIXEL, TIKTOK_TOKEN,
 };
@@ -104,30 +105,6 @@ async fn outbox(app: &TestApp) -> HashMap<(String, String), Row> {
             ((p, id), row)
         })
         .collect()
-}
-
-/// How many events of `platform` are in each state.
-async fn states(app: &TestApp, platform: &str) -> HashMap<String, i64> {
-    sqlx::query_as::<_, (String, i64)>(
-        "SELECT state, count(*) FROM events WHERE platform = $1 GROUP BY state",
-    )
-    .bind(platform)
-    .fetch_all(&app.pool)
-    .await
-    .unwrap()
-    .into_iter()
-    .collect()
-}
-
-fn counts(pairs: &[(&str, i64)]) -> HashMap<String, i64> {
-    pairs.iter().map(|(s, n)| (s.to_string(), *n)).collect()
-}
-
-async fn make_due_now(app: &TestApp) {
-    sqlx::query("UPDATE events SET next_attempt_at = now() WHERE state = 'pending'")
-        .execute(&app.pool)
-        .await
-        .unwrap();
 }
 
 /// Replaces every answer of a fake (and forgets what it received).

@@ -33,7 +33,7 @@ async fn a_tiktok_only_campaign_never_calls_meta() {
     assert_eq!(app.deliver().await, report(1, 1, 1, 0));
     assert_eq!(ids(&app.tiktok_events().await), ["tt-t1"]);
     assert!(app.graph.received_requests().await.unwrap().is_empty());
-    assert_eq!(states(&app, "meta").await, counts(&[]));
+    assert_eq!(event_states(&app, Some("meta")).await, counts(&[]));
 }
 
 #[tokio::test]
@@ -88,7 +88,10 @@ async fn removing_tiktok_cancels_its_pending_events_and_leaves_metas() {
     assert_eq!(answered(&events), [("meta".into(), "Lead-r4".into())]);
     app.deliver().await;
     assert!(app.tiktok_requests().await.is_empty());
-    assert_eq!(states(&app, "tiktok").await, counts(&[("failed", 3)]));
+    assert_eq!(
+        event_states(&app, Some("tiktok")).await,
+        counts(&[("failed", 3)])
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

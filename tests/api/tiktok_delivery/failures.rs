@@ -26,8 +26,14 @@ async fn tiktok_down_does_not_delay_meta_and_drains_once_it_recovers() {
         ids(&app.graph_events().await),
         sorted(&["Lead-o1", "Lead-o2", "Lead-o3"])
     );
-    assert_eq!(states(&app, "meta").await, counts(&[("sent", 3)]));
-    assert_eq!(states(&app, "tiktok").await, counts(&[("pending", 3)]));
+    assert_eq!(
+        event_states(&app, Some("meta")).await,
+        counts(&[("sent", 3)])
+    );
+    assert_eq!(
+        event_states(&app, Some("tiktok")).await,
+        counts(&[("pending", 3)])
+    );
     let (outcome, status, code, _) = last_tiktok_attempt(&app, "Lead-o1").await;
     assert_eq!(
         (outcome.as_str(), status, code),
@@ -60,7 +66,10 @@ async fn tiktok_down_does_not_delay_meta_and_drains_once_it_recovers() {
     assert_eq!((r.claimed, r.requests, r.delivered), (2, 1, 1), "{r:?}");
     assert_eq!(app.tiktok_requests().await.len(), before);
     assert_eq!(app.graph_events().await.len(), 4);
-    assert_eq!(states(&app, "tiktok").await, counts(&[("pending", 4)]));
+    assert_eq!(
+        event_states(&app, Some("tiktok")).await,
+        counts(&[("pending", 4)])
+    );
 
     // TikTok recovers: everything drains, each event id once.
     answers(&app.tiktok, FakeTikTok::ok()).await;
@@ -68,7 +77,10 @@ async fn tiktok_down_does_not_delay_meta_and_drains_once_it_recovers() {
     assert_eq!(app.deliver().await, report(4, 1, 4, 0));
     let all = sorted(&["Lead-o1", "Lead-o2", "Lead-o3", "Lead-o4"]);
     assert_eq!(ids(&app.tiktok_events().await), all);
-    assert_eq!(states(&app, "tiktok").await, counts(&[("sent", 4)]));
+    assert_eq!(
+        event_states(&app, Some("tiktok")).await,
+        counts(&[("sent", 4)])
+    );
     make_due_now(&app).await;
     assert_eq!(app.deliver().await.claimed, 0);
     assert_eq!(app.tiktok_events().await.len(), 4, "no event id twice");
@@ -115,8 +127,14 @@ async fn a_tiktok_token_error_parks_only_tiktok_until_its_token_is_patched() {
             "{code}: {r:?}"
         );
         assert_eq!(app.tiktok_requests().await.len(), 1, "{code}");
-        assert_eq!(states(&app, "meta").await, counts(&[("sent", 2)]));
-        assert_eq!(states(&app, "tiktok").await, counts(&[("failed", 2)]));
+        assert_eq!(
+            event_states(&app, Some("meta")).await,
+            counts(&[("sent", 2)])
+        );
+        assert_eq!(
+            event_states(&app, Some("tiktok")).await,
+            counts(&[("failed", 2)])
+        );
 
         // Neither Meta's token nor a rename wakes TikTok's events.
         patch(
@@ -127,7 +145,10 @@ async fn a_tiktok_token_error_parks_only_tiktok_until_its_token_is_patched() {
         .await;
         make_due_now(&app).await;
         assert_eq!(app.deliver().await.claimed, 0, "{code}");
-        assert_eq!(states(&app, "tiktok").await, counts(&[("failed", 2)]));
+        assert_eq!(
+            event_states(&app, Some("tiktok")).await,
+            counts(&[("failed", 2)])
+        );
 
         // TikTok's new token re-queues them; they go out with it.
         answers(&app.tiktok, FakeTikTok::ok()).await;
@@ -143,7 +164,10 @@ async fn a_tiktok_token_error_parks_only_tiktok_until_its_token_is_patched() {
             ids(&app.tiktok_events().await),
             sorted(&["Lead-a1", "Lead-a2"])
         );
-        assert_eq!(states(&app, "tiktok").await, counts(&[("sent", 2)]));
+        assert_eq!(
+            event_states(&app, Some("tiktok")).await,
+            counts(&[("sent", 2)])
+        );
         // Meta got each of its events once, all along.
         assert_eq!(
             ids(&app.graph_events().await),
@@ -227,10 +251,13 @@ async fn a_tiktok_parameter_error_isolates_the_bad_event() {
     let (outcome, _, code, _) = last_tiktok_attempt(&app, &bad).await;
     assert_eq!((outcome.as_str(), code), ("invalid", Some(40002)));
     assert_eq!(
-        states(&app, "tiktok").await,
+        event_states(&app, Some("tiktok")).await,
         counts(&[("sent", 9), ("failed", 1)])
     );
     // Meta's copy of the bad event is fine: all ten went in one request.
-    assert_eq!(states(&app, "meta").await, counts(&[("sent", 10)]));
+    assert_eq!(
+        event_states(&app, Some("meta")).await,
+        counts(&[("sent", 10)])
+    );
     assert_eq!(app.graph_requests().await.len(), 1);
 }
