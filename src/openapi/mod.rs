@@ -1,5 +1,6 @@
 //! The OpenAPI 3.1 document of `/v1` and `/admin/v1`, served at `GET /openapi.json`.
 
+mod campaigns;
 mod imports;
 mod paths;
 mod schemas;

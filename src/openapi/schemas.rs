@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+pub use super::campaigns::*;
+
 /// An RFC 9457 problem (`application/problem+json`).
 #[derive(ToSchema)]
 pub struct Problem {
@@ -130,115 +132,6 @@ pub struct PostbackAnswer {
 #[derive(ToSchema)]
 #[schema(value_type = String)]
 pub struct ReturnText(String);
-
-/// A campaign's TikTok settings as shown: the access token is never shown.
-#[derive(ToSchema)]
-pub struct TikTokSettings {
-    pixel_code: String,
-    access_token_set: bool,
-    test_event_code: Option<String>,
-    /// Tracker status -> TikTok event name (`null`: not sent to TikTok).
-    event_map: BTreeMap<String, Option<String>>,
-}
-
-/// TikTok's settings as sent: `pixel_code` and `access_token` are required to add TikTok;
-/// afterwards only the fields that change. `null` for `test_event_code` clears it.
-#[derive(ToSchema)]
-#[schema(example = json!({"pixel_code": "C4ABCDEF0123456789", "access_token": "tt-example-0123456789",
-    "event_map": {"lead": "Lead", "sale": "Purchase", "rebill": "Purchase", "rejected": null}}))]
-pub struct TikTokFields {
-    pixel_code: Option<String>,
-    access_token: Option<String>,
-    test_event_code: Option<String>,
-    /// Default: lead -> `Lead`, sale and rebill -> `Purchase`, rejected -> not sent.
-    event_map: Option<BTreeMap<String, Option<String>>>,
-}
-
-/// A campaign as the admin API shows it; the access tokens are never shown. `pixel_id`,
-/// `access_token_set`, `test_event_code`, `action_source` and `event_map` are its Meta
-/// settings (`pixel_id` null for a TikTok-only campaign).
-#[derive(ToSchema)]
-pub struct Campaign {
-    key: String,
-    name: String,
-    pixel_id: Option<String>,
-    access_token_set: bool,
-    test_event_code: Option<String>,
-    action_source: String,
-    event_map: BTreeMap<String, Option<String>>,
-    currency: String,
-    value_source: Value,
-    event_id_template: String,
-    landing_url: Option<String>,
-    /// `send` or `skip`: events that would reach Meta more than 48 hours after their pixel twin.
-    late_pixel_twin: String,
-    require_consent: bool,
-    limited_data_use: bool,
-    enabled: bool,
-    /// `null` when the campaign does not advertise on TikTok.
-    tiktok: Option<TikTokSettings>,
-    created_at: String,
-    updated_at: String,
-}
-
-/// A new campaign: `key`, and Meta's `pixel_id` and `access_token` or `tiktok` (or both).
-#[derive(ToSchema)]
-#[schema(example = json!({"key": "st-offer-2", "pixel_id": "1234567890",
-    "access_token": "EAAexample0123456789", "landing_url": "https://lp.example.com/"}))]
-pub struct CampaignFields {
-    key: Option<String>,
-    name: Option<String>,
-    pixel_id: Option<String>,
-    access_token: Option<String>,
-    test_event_code: Option<String>,
-    /// `website`, `app`, `system_generated`, ...
-    action_source: Option<String>,
-    /// Tracker status -> Meta event name (`null` drops that status).
-    event_map: Option<BTreeMap<String, Option<String>>>,
-    currency: Option<String>,
-    /// `"payout"`, `"none"` or `{"fixed": <amount>}`.
-    value_source: Option<Value>,
-    event_id_template: Option<String>,
-    landing_url: Option<String>,
-    /// `send` (default) or `skip`: what to do with an event that would reach Meta more than 48
-    /// hours after the pixel fired its twin (Meta would count it twice).
-    late_pixel_twin: Option<String>,
-    require_consent: Option<bool>,
-    limited_data_use: Option<bool>,
-    enabled: Option<bool>,
-    /// Adds or changes TikTok; `null` removes it and cancels its unsent events.
-    tiktok: Option<TikTokFields>,
-}
-
-/// A change to a campaign: only the fields that change (`null` clears `test_event_code` and
-/// `landing_url`); the key cannot change.
-#[derive(ToSchema)]
-#[schema(example = json!({"name": "Summer offer", "currency": "EUR"}))]
-pub struct CampaignPatch {
-    name: Option<String>,
-    pixel_id: Option<String>,
-    access_token: Option<String>,
-    test_event_code: Option<String>,
-    action_source: Option<String>,
-    event_map: Option<BTreeMap<String, Option<String>>>,
-    currency: Option<String>,
-    value_source: Option<Value>,
-    event_id_template: Option<String>,
-    landing_url: Option<String>,
-    /// `send` (default) or `skip`: what to do with an event that would reach Meta more than 48
-    /// hours after the pixel fired its twin (Meta would count it twice).
-    late_pixel_twin: Option<String>,
-    require_consent: Option<bool>,
-    limited_data_use: Option<bool>,
-    enabled: Option<bool>,
-    /// Adds or changes TikTok; `null` removes it and cancels its unsent events.
-    tiktok: Option<TikTokFields>,
-}
-
-#[derive(ToSchema)]
-pub struct CampaignList {
-    campaigns: Vec<Campaign>,
-}
 
 /// A stored click; customer fields only as hashes.
 #[derive(ToSchema)]
