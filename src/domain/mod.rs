@@ -9,6 +9,9 @@ mod records;
 mod state;
 mod tiktok;
 
+#[cfg(test)]
+pub mod fixtures;
+
 pub use campaign::{
     ActionSource, CampaignKey, EventIdTemplate, EventMap, EventName, PixelId, TikTokPixelCode,
     ValueSource,

@@ -195,3 +195,7 @@ fn map_status(map: &EventMap, conv: &Conversion) -> Result<String, String> {
         .map(|name| name.as_str().to_owned())
         .ok_or_else(|| format!("status {shown} maps to no event (null in the event map)"))
 }
+
+#[cfg(test)]
+#[path = "decide_tests.rs"]
+mod tests;

@@ -4,10 +4,8 @@ use chrono::TimeZone;
 use serde_json::json;
 
 use super::*;
-use crate::domain::{
-    AccessToken, CampaignKey, ConversionState, Currency, CustomerField, EventIdTemplate, EventIds,
-    EventMap, HttpUrl, MetaSettings, PixelId, Sha256Hash, ValueSource,
-};
+use crate::domain::fixtures::{bare_click, campaign, conversion, CONVERSION_SECS, FIRST_SEEN_MS};
+use crate::domain::{Currency, CustomerField, HttpUrl, Sha256Hash, ValueSource};
 
 const CLICK_UA: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148";
 const POSTBACK_UA: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Network/1.0";
@@ -17,10 +15,6 @@ const EM_JOHN: &str = "62a14e44f765419d10fea99367361a727c12365e2520f32218d505ed9
 const PH_US: &str = "e323ec626319ca94ee8bff2e4c87cf613be6ea19919ed1364124e16807ab3176";
 /// `Mary`, Meta's published vector.
 const FN_MARY: &str = "6915771be1c5aa0c886870b6951b03d7eafc121fea0e80a5ea83beb7c449f4ec";
-/// 2023-11-14T22:13:20.123Z: the click's first-seen time, with milliseconds that matter.
-const FIRST_SEEN_MS: i64 = 1_700_000_000_123;
-/// The conversion time, an hour and a bit later.
-const CONVERSION_SECS: i64 = 1_700_003_700;
 
 fn hash(field: CustomerField, raw: &str) -> String {
     field.hash(raw).unwrap().unwrap().as_str().to_owned()
@@ -35,60 +29,6 @@ fn customer(digests: &[(CustomerField, &str)]) -> CustomerData {
     data
 }
 
-fn campaign() -> Campaign {
-    let t = Utc.timestamp_opt(1_690_000_000, 0).unwrap();
-    Campaign {
-        id: 7,
-        key: CampaignKey::parse("offer1").unwrap(),
-        name: "Offer 1".into(),
-        meta: Some(MetaSettings {
-            pixel_id: PixelId::parse("1234567890").unwrap(),
-            access_token: AccessToken::new("EAAunit-test-token".into()),
-        }),
-        test_event_code: None,
-        action_source: ActionSource::Website,
-        event_map: EventMap::default(),
-        currency: Currency::USD,
-        value_source: ValueSource::Payout,
-        event_id_template: EventIdTemplate::default(),
-        landing_url: None,
-        late_pixel_twin: Default::default(),
-        require_consent: false,
-        limited_data_use: false,
-        enabled: true,
-        tiktok: None,
-        created_at: t,
-        updated_at: t,
-    }
-}
-
-/// A click with nothing but its identity, campaign and first-seen time.
-fn bare_click() -> Click {
-    let first_seen = Utc.timestamp_millis_opt(FIRST_SEEN_MS).unwrap();
-    Click {
-        id: 11,
-        click_id: "clk1".into(),
-        campaign_id: 7,
-        campaign_key: "offer1".into(),
-        first_seen_at: first_seen,
-        updated_at: first_seen,
-        fbclid: None,
-        fbc: None,
-        fbp: None,
-        event_source_url: None,
-        referrer_url: None,
-        client_ip_address: None,
-        client_user_agent: None,
-        consent: None,
-        event_ids: EventIds::default(),
-        pixel_fired_at: Default::default(),
-        customer: CustomerData::default(),
-        ttclid: None,
-        ttp: None,
-        tiktok_event_ids: EventIds::default(),
-    }
-}
-
 /// A click as a landing page registers it.
 fn click() -> Click {
     Click {
@@ -100,36 +40,6 @@ fn click() -> Click {
         client_user_agent: Some(CLICK_UA.into()),
         customer: customer(&[(CustomerField::Em, EM_JOHN)]),
         ..bare_click()
-    }
-}
-
-/// A postback with a click id and a status, nothing else.
-fn conversion() -> Conversion {
-    let received = Utc.timestamp_opt(CONVERSION_SECS, 0).unwrap();
-    Conversion {
-        id: 21,
-        click_id: "clk1".into(),
-        click_row_id: None,
-        campaign_id: None,
-        campaign_hint: None,
-        tracker: "keitaro".into(),
-        raw_status: "sale".into(),
-        status: "sale".into(),
-        txid: String::new(),
-        payout: None,
-        currency: None,
-        received_at: received,
-        event_time: received,
-        state: ConversionState::Unmatched,
-        event_name: None,
-        failure_reason: None,
-        ip: None,
-        user_agent: None,
-        fbclid: None,
-        event_source_url: None,
-        params: None,
-        customer: CustomerData::default(),
-        ttclid: None,
     }
 }
 
