@@ -73,7 +73,8 @@ fn each_platform_whose_map_sends_the_status_gets_its_own_event_and_id() {
     let used = [(TikTok, "Purchase".to_owned())];
     let (both, plain) = (both(), click());
     // (campaign, click, status, used events, expected events)
-    let cases: Vec<(&Campaign, &Click, &str, &[(PlatformKind, String)], Vec<_>)> = vec![
+    type Used<'a> = &'a [(PlatformKind, String)];
+    let cases: Vec<(&Campaign, &Click, &str, Used, Vec<_>)> = vec![
         (
             &both,
             &plain,
