@@ -19,6 +19,9 @@ pub struct Decision {
     pub failure_reason: Option<String>,
     /// One event per platform whose map sends the status.
     pub events: Vec<PlannedEvent>,
+    /// Events of platforms that could not be built while another platform's could: stored
+    /// failed (with the reason) so a retry builds them once the data is there.
+    pub unbuilt: Vec<UnbuiltEvent>,
 }
 
 impl Decision {
@@ -38,8 +41,17 @@ impl Decision {
             event_name,
             failure_reason: Some(reason),
             events: Vec::new(),
+            unbuilt: Vec::new(),
         }
     }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnbuiltEvent {
+    pub platform: PlatformKind,
+    pub event_name: String,
+    pub event_id: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -86,6 +98,7 @@ pub fn decide(
             event_name: None,
             failure_reason: Some(reasons(&not_sent, platforms.len())),
             events: Vec::new(),
+            unbuilt: Vec::new(),
         };
     };
     if campaign.require_consent && click.and_then(|c| c.consent) != Some(true) {
@@ -95,20 +108,29 @@ pub fn decide(
             event_name: Some(event_name),
             failure_reason: Some("the campaign requires consent and the click has none".into()),
             events: Vec::new(),
+            unbuilt: Vec::new(),
         };
     }
     let mut events = Vec::new();
-    let mut failures = Vec::new();
+    let mut unbuilt = Vec::new();
     for (platform, name) in mapped {
         let repeat = used_events
             .iter()
             .any(|(p, n)| *p == platform && *n == name);
         match plan_event(campaign, click, conv, platform, &name, repeat) {
             Ok(event) => events.push(event),
-            Err(reason) => failures.push((platform, reason)),
+            Err(failed) => unbuilt.push(failed),
         }
     }
+    let failures: Vec<_> = unbuilt
+        .iter()
+        .map(|u| (u.platform, u.reason.clone()))
+        .collect();
     let failure_reason = (!failures.is_empty()).then(|| reasons(&failures, platforms.len()));
+    if events.is_empty() {
+        // Nothing to store: the conversion itself is failed, and a retry decides it again.
+        unbuilt.clear();
+    }
     Decision {
         state: if events.is_empty() {
             ConversionState::Failed
@@ -119,6 +141,7 @@ pub fn decide(
         event_name: Some(event_name),
         failure_reason,
         events,
+        unbuilt,
     }
 }
 
@@ -131,7 +154,7 @@ fn plan_event(
     platform: PlatformKind,
     event_name: &str,
     repeat: bool,
-) -> Result<PlannedEvent, String> {
+) -> Result<PlannedEvent, UnbuiltEvent> {
     let registered = click.map(|c| c.registered_event_ids(platform));
     let base = base_event_id(
         registered.unwrap_or(&EventIds::default()),
@@ -153,7 +176,17 @@ fn plan_event(
         event_name,
         event_id: &event_id,
     };
-    let payload = platforms::build_event(platform, &source)?;
+    let payload = match platforms::build_event(platform, &source) {
+        Ok(payload) => payload,
+        Err(reason) => {
+            return Err(UnbuiltEvent {
+                platform,
+                event_name: event_name.to_owned(),
+                event_id,
+                reason,
+            })
+        }
+    };
     Ok(PlannedEvent {
         platform,
         event_name: event_name.to_owned(),

@@ -190,9 +190,18 @@ fn one_platform_that_cannot_build_its_event_leaves_the_other_queued() {
         planned(&d),
         vec![(PlatformKind::TikTok, "Lead", "Lead-clk1")]
     );
-    let reason = d.failure_reason.unwrap();
+    let reason = d.failure_reason.clone().unwrap();
     assert!(reason.starts_with("Meta: "), "{reason}");
     assert!(reason.contains("client_user_agent"), "{reason}");
+    // Meta's event is stored failed, with the id its pixel got, for a retry to build.
+    let [unbuilt] = &d.unbuilt[..] else {
+        panic!("{d:?}")
+    };
+    assert_eq!(
+        (unbuilt.platform, unbuilt.event_id.as_str()),
+        (PlatformKind::Meta, "Lead-clk1")
+    );
+    assert!(unbuilt.reason.contains("client_user_agent"));
 
     let meta_only = Campaign {
         landing_url: Some(HttpUrl::parse("https://lp.example.com/").unwrap()),
@@ -201,6 +210,10 @@ fn one_platform_that_cannot_build_its_event_leaves_the_other_queued() {
     let d = decide(Some(&meta_only), Some(&no_ua), &postback("lead", ""), &[]);
     assert_eq!(d.state, ConversionState::Failed);
     assert!(d.events.is_empty());
+    assert!(
+        d.unbuilt.is_empty(),
+        "nothing stored: the conversion itself failed"
+    );
 }
 
 #[test]

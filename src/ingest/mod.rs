@@ -217,6 +217,9 @@ pub async fn record_batch(
         for e in &decision.events {
             used.used_events.push((e.platform, e.event_name.clone()));
         }
+        for u in &decision.unbuilt {
+            used.used_events.push((u.platform, u.event_name.clone()));
+        }
         decision.apply_to(&mut conv, Some(click.id));
         rows.push(conv);
         decided.push((i, decision));
@@ -376,21 +379,38 @@ async fn write_event(
     events::insert_many(tx, &rows).await
 }
 
-/// The outbox rows of a decision: one per platform it sends to.
+/// The outbox rows of a decision: one per platform it sends to, pending, and failed for a
+/// platform whose event could not be built while another's could.
 fn new_events_of<'a>(
     conversion_id: i64,
     conv: &'a Conversion,
     d: &'a Decision,
 ) -> impl Iterator<Item = events::NewEvent<'a>> + 'a {
+    static NOT_BUILT: serde_json::Value = serde_json::Value::Null;
     d.campaign_id.into_iter().flat_map(move |campaign_id| {
-        d.events.iter().map(move |e| events::NewEvent {
+        let row = move |platform, event_name, event_id, payload, unbuilt| events::NewEvent {
             conversion_id,
             campaign_id,
-            platform: e.platform,
-            event_name: &e.event_name,
-            event_id: &e.event_id,
+            platform,
+            event_name,
+            event_id,
             event_time: conv.event_time,
-            payload: &e.payload,
-        })
+            payload,
+            unbuilt,
+        };
+        let built = d
+            .events
+            .iter()
+            .map(move |e| row(e.platform, &e.event_name, &e.event_id, &e.payload, None));
+        let unbuilt = d.unbuilt.iter().map(move |u| {
+            row(
+                u.platform,
+                &u.event_name,
+                &u.event_id,
+                &NOT_BUILT,
+                Some(u.reason.as_str()),
+            )
+        });
+        built.chain(unbuilt)
     })
 }

@@ -345,19 +345,30 @@ pub struct StoredToken {
 pub async fn tokens_for_update(
     tx: &mut Transaction<'_, Postgres>,
 ) -> Result<Vec<StoredToken>, sqlx::Error> {
-    sqlx::query_as!(
-        StoredToken,
-        r#"SELECT id AS "id!", key AS "key!", platform AS "platform!: PlatformKind",
-            access_token AS "access_token!"
-         FROM (SELECT id, key, 'meta' AS platform, access_token FROM campaigns
-               WHERE access_token IS NOT NULL
-               UNION ALL
-               SELECT id, key, 'tiktok', tiktok_access_token FROM campaigns
-               WHERE tiktok_access_token IS NOT NULL) t
-         WHERE id IN (SELECT id FROM campaigns FOR UPDATE)"#
-    )
-    .fetch_all(&mut **tx)
-    .await
+    // The rows themselves are locked and read, so a token changed meanwhile is read as changed.
+    let rows =
+        sqlx::query!("SELECT id, key, access_token, tiktok_access_token FROM campaigns FOR UPDATE")
+            .fetch_all(&mut **tx)
+            .await?;
+    let mut tokens = Vec::new();
+    for r in rows {
+        let stored = [
+            (PlatformKind::Meta, r.access_token),
+            (PlatformKind::TikTok, r.tiktok_access_token),
+        ];
+        for (platform, token) in stored {
+            if let Some(access_token) = token {
+                let (id, key) = (r.id, r.key.clone());
+                tokens.push(StoredToken {
+                    id,
+                    key,
+                    platform,
+                    access_token,
+                });
+            }
+        }
+    }
+    Ok(tokens)
 }
 
 /// Replaces the stored form of a campaign's token for `platform` (sealed by the caller).

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
 
-use crate::domain::{Conversion, ConversionState, CustomerData, PlatformKind};
+use crate::domain::{Conversion, ConversionState, CustomerData};
+
+pub use super::click_history::{click_histories, click_history, ClickHistory};
 
 pub use super::conversion_view::{
     deliveries, list, page, view, ConversionView, Delivery, ListFilter, Page,
@@ -134,51 +136,6 @@ pub async fn insert(
 ) -> Result<Option<i64>, sqlx::Error> {
     let ids = insert_many(tx, std::slice::from_ref(c)).await?;
     Ok(ids.into_values().next())
-}
-
-/// What deciding a conversion needs to know about the other conversions of its click.
-pub struct ClickHistory {
-    /// Conversions still waiting for this click.
-    pub has_unmatched: bool,
-    /// Event names other conversions of the click were given, per platform.
-    pub used_events: Vec<(PlatformKind, String)>,
-}
-
-/// [`click_history`] of several clicks at once; clicks without conversions are absent.
-pub async fn click_histories(
-    tx: &mut Transaction<'_, Postgres>,
-    click_ids: &[&str],
-) -> Result<HashMap<String, ClickHistory>, sqlx::Error> {
-    // Before autovacuum first analyzes `conversions` the planner guesses each id matches 0.5%
-    // of the table and scans all of it per batch; a lookup by click id is a few index entries.
-    sqlx::query!("SET LOCAL enable_seqscan = off")
-        .execute(&mut **tx)
-        .await?;
-    let rows = sqlx::query!(
-        r#"SELECT c.click_id, COALESCE(bool_or(c.state = 'unmatched'), false) AS "has_unmatched!",
-            COALESCE(array_agg(DISTINCT c.event_name) FILTER (WHERE c.event_name IS NOT NULL),
-                '{}') AS "used_events!",
-            COALESCE(array_agg(DISTINCT e.event_name) FILTER (WHERE e.platform = 'tiktok'), '{}')
-                AS "used_tiktok!"
-         FROM conversions c LEFT JOIN events e ON e.conversion_id = c.id AND e.platform <> 'meta'
-         WHERE c.click_id = ANY($1) GROUP BY c.click_id"#,
-        click_ids as &[&str]
-    )
-    .fetch_all(&mut **tx)
-    .await?;
-    sqlx::query!("SET LOCAL enable_seqscan TO DEFAULT")
-        .execute(&mut **tx)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let history = ClickHistory {
-                has_unmatched: r.has_unmatched,
-                used_events: used(r.used_events, r.used_tiktok),
-            };
-            (r.click_id, history)
-        })
-        .collect())
 }
 
 /// Column arrays of [`insert_many`], one field per column so each argument names its column.
@@ -344,40 +301,6 @@ pub async fn insert_many(
         .into_iter()
         .map(|r| ((r.click_id, r.status, r.txid), r.id))
         .collect())
-}
-
-/// Resolution of one click is serialised by [`lock_click_id`], so the first conversion given an
-/// event gets the plain event id and every later one a suffixed id.
-pub async fn click_history(
-    tx: &mut Transaction<'_, Postgres>,
-    click_id: &str,
-    except_id: i64,
-) -> Result<ClickHistory, sqlx::Error> {
-    let r = sqlx::query!(
-        r#"SELECT COALESCE(bool_or(c.state = 'unmatched'), false) AS "has_unmatched!",
-            COALESCE(array_agg(DISTINCT c.event_name) FILTER (WHERE c.event_name IS NOT NULL),
-                '{}') AS "used_events!",
-            COALESCE(array_agg(DISTINCT e.event_name) FILTER (WHERE e.platform = 'tiktok'), '{}')
-                AS "used_tiktok!"
-         FROM conversions c LEFT JOIN events e ON e.conversion_id = c.id AND e.platform <> 'meta'
-         WHERE c.click_id = $1 AND c.id <> $2"#,
-        click_id,
-        except_id
-    )
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(ClickHistory {
-        has_unmatched: r.has_unmatched,
-        used_events: used(r.used_events, r.used_tiktok),
-    })
-}
-
-/// Meta's names are the conversions' own (as before platforms, so a conversion that was never
-/// sent still reserves its name); TikTok's are its events'.
-fn used(meta: Vec<String>, tiktok: Vec<String>) -> Vec<(PlatformKind, String)> {
-    let meta = meta.into_iter().map(|n| (PlatformKind::Meta, n));
-    meta.chain(tiktok.into_iter().map(|n| (PlatformKind::TikTok, n)))
-        .collect()
 }
 
 pub async fn find(pool: &PgPool, id: i64) -> Result<Option<Conversion>, sqlx::Error> {

@@ -20,6 +20,8 @@ pub struct NewEvent<'a> {
     pub event_id: &'a str,
     pub event_time: DateTime<Utc>,
     pub payload: &'a serde_json::Value,
+    /// Written failed (`invalid`, this reason) instead of pending: it could not be built.
+    pub unbuilt: Option<&'a str>,
 }
 
 /// Writes outbox rows in one statement.
@@ -33,6 +35,7 @@ pub async fn insert_many(
     let conversion_ids: Vec<i64> = rows.iter().map(|r| r.conversion_id).collect();
     let campaign_ids: Vec<i64> = rows.iter().map(|r| r.campaign_id).collect();
     let platforms: Vec<&str> = rows.iter().map(|r| r.platform.as_str()).collect();
+    let unbuilt: Vec<Option<&str>> = rows.iter().map(|r| r.unbuilt).collect();
     let names: Vec<&str> = rows.iter().map(|r| r.event_name).collect();
     let event_ids: Vec<&str> = rows.iter().map(|r| r.event_id).collect();
     let times: Vec<DateTime<Utc>> = rows.iter().map(|r| r.event_time).collect();
@@ -40,9 +43,11 @@ pub async fn insert_many(
     let payloads: Vec<Json<&serde_json::Value>> = rows.iter().map(|r| Json(r.payload)).collect();
     sqlx::query!(
         "INSERT INTO events (conversion_id, campaign_id, event_name, event_id, event_time, payload, \
-            platform) \
-         SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], \
-            $5::timestamptz[], $6::jsonb[], $7::text[])",
+            platform, state, failure_class, last_error) \
+         SELECT c, k, n, i, t, p, f, CASE WHEN e IS NULL THEN 'pending' ELSE 'failed' END, \
+            CASE WHEN e IS NULL THEN NULL ELSE 'invalid' END, e \
+         FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::timestamptz[], \
+            $6::jsonb[], $7::text[], $8::text[]) AS r(c, k, n, i, t, p, f, e)",
         &conversion_ids,
         &campaign_ids,
         &names as &[&str],
@@ -50,6 +55,7 @@ pub async fn insert_many(
         &times,
         &payloads as _,
         &platforms as &[&str],
+        &unbuilt as &[Option<&str>],
     )
     .execute(&mut **tx)
     .await?;
@@ -110,7 +116,7 @@ pub async fn claim(
          RETURNING e.id, e.conversion_id, e.campaign_id, e.platform AS "platform: PlatformKind",
             e.event_id, e.event_time, e.attempts,
             e.payload AS "payload!",
-            (SELECT (k.pixel_fired_at ->> e.event_name)::bigint
+            (SELECT (CASE WHEN e.platform = 'meta' THEN k.pixel_fired_at ->> e.event_name END)::bigint
              FROM conversions c JOIN clicks k ON k.id = c.click_row_id
              WHERE c.id = e.conversion_id) AS pixel_fired_ms"#,
         limit,
@@ -300,7 +306,8 @@ pub async fn requeue_auth_failures(
     Ok(done.rows_affected())
 }
 
-/// Cancels the campaign's unsent events for a platform it no longer advertises on.
+/// Cancels the campaign's unsent events for a platform it no longer advertises on: pending ones
+/// (but those a worker is sending right now: their answer decides) and those parked on a token.
 pub async fn cancel_pending(
     tx: &mut Transaction<'_, Postgres>,
     campaign_id: i64,
@@ -310,32 +317,14 @@ pub async fn cancel_pending(
         "UPDATE events SET state = 'failed', failure_class = 'platform_removed', \
             last_error = 'cancelled: ' || $3 || ' was removed from the campaign', \
             lease_owner = NULL, lease_until = NULL \
-         WHERE campaign_id = $1 AND platform = $2 AND state = 'pending'",
+         WHERE campaign_id = $1 AND platform = $2 \
+           AND ((state = 'pending' AND (lease_until IS NULL OR lease_until < now())) \
+             OR (state = 'failed' AND failure_class = 'auth'))",
         campaign_id,
         platform.as_str(),
         platform.name(),
     )
     .execute(&mut **tx)
-    .await?;
-    Ok(done.rows_affected())
-}
-
-/// Manual replay of failed events (never expired ones: Meta would refuse them).
-pub async fn requeue_failed(
-    pool: &PgPool,
-    conversion_id: Option<i64>,
-    campaign_id: Option<i64>,
-) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query!(
-        "UPDATE events SET state = 'pending', failure_class = NULL, next_attempt_at = now() \
-         WHERE state = 'failed' AND payload IS NOT NULL \
-           AND failure_class IS DISTINCT FROM 'platform_removed' \
-           AND ($1::bigint IS NULL OR conversion_id = $1) \
-           AND ($2::bigint IS NULL OR campaign_id = $2)",
-        conversion_id,
-        campaign_id,
-    )
-    .execute(pool)
     .await?;
     Ok(done.rows_affected())
 }

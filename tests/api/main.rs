@@ -17,6 +17,7 @@ mod openapi;
 mod ops;
 mod platform_reads;
 mod platform_retry;
+mod platform_rules;
 mod platforms;
 mod postbacks;
 mod properties;

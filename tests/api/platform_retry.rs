@@ -249,3 +249,73 @@ async fn retrying_a_campaigns_failed_conversions_covers_every_platform() {
         );
     }
 }
+
+/// Meta needs the page URL of a website event, TikTok does not: the lead goes to TikTok at
+/// once and Meta's event waits, failed with the reason and the id Meta's pixel got, until the
+/// campaign has a landing page and the conversion is retried.
+#[tokio::test]
+async fn an_event_only_meta_cannot_build_waits_failed_and_a_retry_sends_it() {
+    let app = app_with_tiktok(FakeTikTok::ok()).await;
+    let resp = app
+        .admin(
+            Method::PATCH,
+            "/admin/v1/campaigns/both",
+            Some(json!({"landing_url": null})),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let id = lead(&app, "both-5").await;
+    let v = view(&app, id).await;
+    assert_eq!(
+        v["state"], "pending",
+        "as far as its least advanced platform: {v}"
+    );
+    assert_eq!(
+        platforms(&v),
+        vec![row("meta", "failed", 0), row("tiktok", "pending", 0)]
+    );
+    let meta = &v["deliveries"][0];
+    assert_eq!(meta["event_id"], "Lead-both-5");
+    assert_eq!(meta["failure_class"], "invalid");
+    assert!(
+        meta["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("event_source_url")),
+        "{meta}"
+    );
+    app.deliver().await;
+    assert_eq!(tiktok_event_ids(&app.tiktok).await, vec!["Lead-both-5"]);
+    assert!(
+        app.graph_requests().await.is_empty(),
+        "nothing went to Meta"
+    );
+
+    let resp = app
+        .admin(
+            Method::PATCH,
+            "/admin/v1/campaigns/both",
+            Some(json!({"landing_url": "https://lp.example.com/offer"})),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let resp = app
+        .admin(
+            Method::POST,
+            &format!("/admin/v1/conversions/{id}/retry"),
+            None,
+        )
+        .await;
+    assert_eq!(resp.json::<Value>().await.unwrap(), json!({"requeued": 1}));
+    app.deliver().await;
+    let v = view(&app, id).await;
+    assert_eq!(v["state"], "sent", "{v}");
+    let sent = app.graph_events().await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["event_id"], "Lead-both-5");
+    assert_eq!(sent[0]["event_source_url"], "https://lp.example.com/offer");
+    assert_eq!(
+        tiktok_event_ids(&app.tiktok).await,
+        vec!["Lead-both-5"],
+        "TikTok once"
+    );
+}

@@ -115,3 +115,52 @@ async fn tokens_sealed_without_binding_open_and_are_resealed_at_start_up() {
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0]["access_token"], ACCESS_TOKEN);
 }
+
+/// TikTok's token is sealed like Meta's, bound to its campaign and platform: a plain token
+/// stored before SECRETS_KEY was set is sealed at start-up, and opens for TikTok's requests only
+/// in its own column.
+#[tokio::test]
+async fn tiktoks_token_is_sealed_at_start_up_and_bound_to_its_column() {
+    let first = spawn_app().await;
+    first
+        .create_campaign(
+            "tt-sealed",
+            json!({"tiktok": {"pixel_code": "CTT0001", "access_token": "tt-plain-0123456789"}}),
+        )
+        .await;
+    let tiktok_token = |pool: sqlx::PgPool| async move {
+        sqlx::query_scalar::<_, String>(
+            "SELECT tiktok_access_token FROM campaigns WHERE key = 'tt-sealed'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    assert_eq!(
+        tiktok_token(first.pool.clone()).await,
+        "tt-plain-0123456789"
+    );
+
+    let graph = wiremock::MockServer::start().await;
+    mount_graph_ok(&graph).await;
+    let app = spawn_on(&first.database_url, graph, &["--secrets-key", SECRETS_KEY]).await;
+    let sealed = tiktok_token(app.pool.clone()).await;
+    assert!(sealed.starts_with("enc:v2:"), "{sealed}");
+    assert!(!sealed.contains("tt-plain"));
+    assert!(stored_token(&app, "tt-sealed").await.starts_with("enc:v2:"));
+
+    queue_lead(&app, "tt-sealed", "tt-sealed-1").await;
+    app.deliver().await;
+    let requests = app.tiktok_requests().await;
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].access_token, "tt-plain-0123456789");
+
+    // Meta's sealed token copied into TikTok's column does not open as TikTok's.
+    sqlx::query("UPDATE campaigns SET tiktok_access_token = access_token WHERE key = 'tt-sealed'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    queue_lead(&app, "tt-sealed", "tt-sealed-2").await;
+    app.deliver().await;
+    assert_eq!(app.tiktok_requests().await.len(), 1, "nothing sent with it");
+}
