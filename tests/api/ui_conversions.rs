@@ -515,7 +515,12 @@ async fn in_a_browser_a_failed_event_is_found_and_retried() {
         return;
     };
     let app = spawn_app().await;
-    app.create_campaign("shop", json!({})).await;
+    // On Meta and TikTok: the page shows each platform's delivery.
+    app.create_campaign(
+        "shop",
+        json!({"tiktok": {"pixel_code": "CTT0001", "access_token": "tt-token-0123456789"}}),
+    )
+    .await;
     graph_answers(
         &app,
         graph_error(400, 100, Some(2804050), false, META_MESSAGE),
