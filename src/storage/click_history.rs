@@ -8,6 +8,7 @@ use sqlx::{Postgres, Transaction};
 use crate::domain::PlatformKind;
 
 /// What deciding a conversion needs to know about the other conversions of its click.
+#[derive(Debug, Default)]
 pub struct ClickHistory {
     /// Conversions still waiting for this click.
     pub has_unmatched: bool,
@@ -19,6 +20,15 @@ pub struct ClickHistory {
 pub async fn click_histories(
     tx: &mut Transaction<'_, Postgres>,
     click_ids: &[&str],
+) -> Result<HashMap<String, ClickHistory>, sqlx::Error> {
+    histories(tx, click_ids, 0).await
+}
+
+/// The histories of `click_ids` leaving out the conversion `except_id` (0: none).
+async fn histories(
+    tx: &mut Transaction<'_, Postgres>,
+    click_ids: &[&str],
+    except_id: i64,
 ) -> Result<HashMap<String, ClickHistory>, sqlx::Error> {
     // Before autovacuum first analyzes `conversions` the planner guesses each id matches 0.5%
     // of the table and scans all of it per batch; a lookup by click id is a few index entries.
@@ -35,8 +45,9 @@ pub async fn click_histories(
             COALESCE(array_agg(DISTINCT e.event_name) FILTER (WHERE e.platform = 'tiktok'), '{}')
                 AS "used_tiktok!"
          FROM conversions c LEFT JOIN events e ON e.conversion_id = c.id AND e.platform <> 'meta'
-         WHERE c.click_id = ANY($1) GROUP BY c.click_id"#,
-        click_ids as &[&str]
+         WHERE c.click_id = ANY($1) AND c.id <> $2 GROUP BY c.click_id"#,
+        click_ids as &[&str],
+        except_id
     )
     .fetch_all(&mut **tx)
     .await?;
@@ -55,33 +66,15 @@ pub async fn click_histories(
         .collect())
 }
 
-/// Resolution of one click is serialised by [`lock_click_id`], so the first conversion given an
+/// Resolution of one click is serialised by `conversions::lock_click_id`, so the first conversion given an
 /// event gets the plain event id and every later one a suffixed id.
 pub async fn click_history(
     tx: &mut Transaction<'_, Postgres>,
     click_id: &str,
     except_id: i64,
 ) -> Result<ClickHistory, sqlx::Error> {
-    let r = sqlx::query!(
-        r#"SELECT COALESCE(bool_or(c.state = 'unmatched'), false) AS "has_unmatched!",
-            COALESCE(array_agg(DISTINCT c.event_name) FILTER (WHERE c.event_name IS NOT NULL
-                AND NOT EXISTS (SELECT 1 FROM events o WHERE o.conversion_id = c.id
-                    AND o.platform <> 'meta' AND NOT EXISTS (SELECT 1 FROM events m
-                        WHERE m.conversion_id = c.id AND m.platform = 'meta'))),
-                '{}') AS "used_events!",
-            COALESCE(array_agg(DISTINCT e.event_name) FILTER (WHERE e.platform = 'tiktok'), '{}')
-                AS "used_tiktok!"
-         FROM conversions c LEFT JOIN events e ON e.conversion_id = c.id AND e.platform <> 'meta'
-         WHERE c.click_id = $1 AND c.id <> $2"#,
-        click_id,
-        except_id
-    )
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(ClickHistory {
-        has_unmatched: r.has_unmatched,
-        used_events: used(r.used_events, r.used_tiktok),
-    })
+    let mut all = histories(tx, &[click_id], except_id).await?;
+    Ok(all.remove(click_id).unwrap_or_default())
 }
 
 /// Meta's names are the conversions' own (as before platforms, so a conversion that was never
