@@ -41,6 +41,12 @@ async fn lead(app: &TestApp, click: &str) -> i64 {
         .unwrap()
 }
 
+/// The admin API's retry of conversion `id`.
+async fn retry(app: &TestApp, id: i64) -> reqwest::Response {
+    let path = format!("/admin/v1/conversions/{id}/retry");
+    app.admin(Method::POST, &path, None).await
+}
+
 async fn view(app: &TestApp, id: i64) -> Value {
     app.admin_get(&format!("/admin/v1/conversions/{id}")).await
 }
@@ -139,13 +145,7 @@ async fn tiktok_refused_meta_sent_then_the_retry_sends_only_tiktoks_event() {
     tiktok.reset().await;
     FakeTikTok::ok().mount(tiktok).await;
     let meta_requests = app.graph_requests().await.len();
-    let resp = app
-        .admin(
-            Method::POST,
-            &format!("/admin/v1/conversions/{id}/retry"),
-            None,
-        )
-        .await;
+    let resp = retry(&app, id).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.json::<Value>().await.unwrap(), json!({"requeued": 1}));
     let v = view(&app, id).await;
@@ -169,13 +169,7 @@ async fn tiktok_refused_meta_sent_then_the_retry_sends_only_tiktoks_event() {
     );
 
     // Nothing failed is left: a second retry is refused.
-    let resp = app
-        .admin(
-            Method::POST,
-            &format!("/admin/v1/conversions/{id}/retry"),
-            None,
-        )
-        .await;
+    let resp = retry(&app, id).await;
     assert_problem(resp, 409, "not_retryable").await;
 }
 
@@ -209,13 +203,7 @@ async fn tiktok_down_leaves_the_conversion_pending_while_meta_is_sent() {
         Some(1)
     );
     // Not failed anywhere: nothing to retry.
-    let resp = app
-        .admin(
-            Method::POST,
-            &format!("/admin/v1/conversions/{id}/retry"),
-            None,
-        )
-        .await;
+    let resp = retry(&app, id).await;
     assert_problem(resp, 409, "not_retryable").await;
 }
 
@@ -298,13 +286,7 @@ async fn an_event_only_meta_cannot_build_waits_failed_and_a_retry_sends_it() {
         )
         .await;
     assert_eq!(resp.status(), 200);
-    let resp = app
-        .admin(
-            Method::POST,
-            &format!("/admin/v1/conversions/{id}/retry"),
-            None,
-        )
-        .await;
+    let resp = retry(&app, id).await;
     assert_eq!(resp.json::<Value>().await.unwrap(), json!({"requeued": 1}));
     app.deliver().await;
     let v = view(&app, id).await;
