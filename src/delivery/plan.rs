@@ -30,6 +30,16 @@ pub struct Request {
     pub events: Vec<ClaimedEvent>,
 }
 
+/// Why a campaign's events for a platform have nowhere to go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoTarget {
+    /// The stored token cannot be decrypted (wrong or missing `SECRETS_KEY`): parked.
+    Unreadable(String),
+    /// The campaign no longer advertises on the platform (an event written from a stale cache,
+    /// or one that was being sent when the platform was removed): cancelled like the rest.
+    Removed,
+}
+
 /// Why events are parked (failed as `auth`) instead of sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Park {
@@ -87,6 +97,8 @@ pub struct Plan {
     pub orphaned: Vec<ClaimedEvent>,
     /// Past their pixel twin's dedup window, of a campaign that skips those: failed, unsent.
     pub skip_late_twin: Vec<ClaimedEvent>,
+    /// Of a platform removed from their campaign: cancelled, unsent.
+    pub removed: Vec<ClaimedEvent>,
     pub send: Vec<Request>,
 }
 
@@ -138,6 +150,20 @@ impl Plan {
                 Some(Tally::Failed),
             ));
         }
+        if let Some(platform) = self.removed.first().map(|e| e.platform) {
+            let why = format!(
+                "cancelled: {} was removed from the campaign",
+                platform.name()
+            );
+            out.push(settled(
+                &self.removed[..],
+                EventState::Failed,
+                Some(FailureClass::PlatformRemoved),
+                why,
+                None,
+                Some(Tally::Failed),
+            ));
+        }
         for (until, evs) in &self.postpone {
             let platform = evs.first().map_or("the platform", |e| e.platform.name());
             let why = format!(
@@ -157,12 +183,12 @@ impl Plan {
 }
 
 /// The plan for `claimed`. `targets` holds each campaign still existing with each platform it
-/// sends to (`Err`: its token is unreadable); `status` the campaigns and platforms with parked
+/// sends to (`Err`: why its events cannot go there); `status` the campaigns and platforms with parked
 /// or backing-off events; `limits` each platform's (a request holds at most the smaller of
 /// its `max_events` and `batch_max`).
 pub fn plan(
     claimed: Vec<ClaimedEvent>,
-    targets: &HashMap<CampaignPlatform, Result<Target, String>>,
+    targets: &HashMap<CampaignPlatform, Result<Target, NoTarget>>,
     status: &HashMap<CampaignPlatform, CampaignStatus>,
     limits: &dyn Fn(PlatformKind) -> Limits,
     batch_max: usize,
@@ -188,6 +214,11 @@ pub fn plan(
             plan.orphaned.extend(evs);
             continue;
         };
+        // Before parking and backoff: nothing of a removed platform waits.
+        if target == &Err(NoTarget::Removed) {
+            plan.removed.extend(evs);
+            continue;
+        }
         let status = status
             .get(&(campaign_id, platform))
             .copied()
@@ -208,8 +239,12 @@ pub fn plan(
         }
         let target = match target {
             Ok(t) => t,
-            Err(e) => {
+            Err(NoTarget::Unreadable(e)) => {
                 plan.park.push((Park::Unreadable(e.clone()), evs));
+                continue;
+            }
+            Err(NoTarget::Removed) => {
+                plan.removed.extend(evs);
                 continue;
             }
         };

@@ -34,7 +34,7 @@ fn web(id: i64, campaign: i64) -> ClaimedEvent {
     ev(id, campaign, 0, 0, "website")
 }
 
-fn target(pixel: &str, token: &str) -> Result<Target, String> {
+fn target(pixel: &str, token: &str) -> Result<Target, NoTarget> {
     Ok(Target {
         pixel_id: pixel.to_owned(),
         access_token: AccessToken::new(token.to_owned()),
@@ -43,7 +43,7 @@ fn target(pixel: &str, token: &str) -> Result<Target, String> {
     })
 }
 
-fn skipping(pixel: &str, token: &str) -> Result<Target, String> {
+fn skipping(pixel: &str, token: &str) -> Result<Target, NoTarget> {
     target(pixel, token).map(|t| Target {
         late_pixel_twin: LatePixelTwin::Skip,
         ..t
@@ -70,6 +70,7 @@ struct Shape {
     postpone: Vec<(DateTime<Utc>, Vec<i64>)>,
     orphaned: Vec<i64>,
     skip_late_twin: Vec<i64>,
+    removed: Vec<i64>,
     /// (pixel, ids) per request, in order.
     send: Vec<(String, Vec<i64>)>,
 }
@@ -81,6 +82,7 @@ fn shape(p: Plan) -> Shape {
         postpone: p.postpone.into_iter().map(|(t, e)| (t, ids(&e))).collect(),
         orphaned: ids(&p.orphaned),
         skip_late_twin: ids(&p.skip_late_twin),
+        removed: ids(&p.removed),
         send: p
             .send
             .into_iter()
@@ -98,7 +100,7 @@ fn sends(reqs: &[(&str, &[i64])]) -> Vec<(String, Vec<i64>)> {
 struct Case {
     what: &'static str,
     claimed: Vec<ClaimedEvent>,
-    targets: Vec<(i64, Result<Target, String>)>,
+    targets: Vec<(i64, Result<Target, NoTarget>)>,
     status: Vec<(i64, CampaignStatus)>,
     batch_max: usize,
     want: Shape,
@@ -183,6 +185,18 @@ fn claimed_events_are_sent_parked_postponed_or_expired() {
             },
         },
         Case {
+            what: "a platform removed from its campaign cancels its events, parked or not",
+            claimed: vec![web(1, 1), ev(2, 1, 3, 0, "website"), web(3, 2)],
+            targets: vec![(1, Err(NoTarget::Removed)), (2, target("222", "tok"))],
+            status: vec![(1, parked)],
+            batch_max: 10,
+            want: Shape {
+                removed: vec![1, 2],
+                send: sends(&[("222", &[3])]),
+                ..Shape::default()
+            },
+        },
+        Case {
             what: "a campaign with auth-parked events parks new ones, before any backoff",
             claimed: vec![web(1, 1), ev(2, 1, 3, 0, "website"), web(3, 2)],
             targets: vec![(1, target("111", "tok")), (2, target("222", "tok"))],
@@ -220,7 +234,10 @@ fn claimed_events_are_sent_parked_postponed_or_expired() {
         Case {
             what: "an unreadable token parks the events with the reason",
             claimed: vec![web(1, 1), web(2, 2)],
-            targets: vec![(1, Err("bad key".into())), (2, target("222", "tok"))],
+            targets: vec![
+                (1, Err(NoTarget::Unreadable("bad key".into()))),
+                (2, target("222", "tok")),
+            ],
             status: vec![],
             batch_max: 10,
             want: Shape {
@@ -324,6 +341,7 @@ fn unsent_events_get_their_state_reason_and_counter() {
         postpone: vec![(later, vec![web(4, 4), web(5, 4)])],
         orphaned: vec![web(6, 9)],
         skip_late_twin: vec![twin(7, 5, 50)],
+        removed: vec![web(8, 6)],
         send: vec![],
     };
     let got: Vec<_> = plan
@@ -377,6 +395,14 @@ fn unsent_events_get_their_state_reason_and_counter() {
              Meta's deduplication window, so Meta would count it twice; the campaign's \
              late_pixel_twin is skip"
                 .to_owned(),
+            None,
+            Some(Tally::Failed),
+        ),
+        (
+            vec![8],
+            EventState::Failed,
+            Some(FailureClass::PlatformRemoved),
+            "cancelled: Meta was removed from the campaign".to_owned(),
             None,
             Some(Tally::Failed),
         ),

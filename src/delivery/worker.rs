@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use super::outcome::{self, Step, Tally};
-use super::plan::{self, Park, Plan, Request, Target};
+use super::plan::{self, NoTarget, Park, Plan, Request, Target};
 use super::report::TickReport;
 pub use super::{WorkerDeps, WorkerSettings};
 use crate::domain::AccessToken;
@@ -167,29 +167,26 @@ impl DeliveryWorker {
         ids.sort_unstable();
         ids.dedup();
         let mut targets = HashMap::new();
-        // A campaign deleted meanwhile took its events with it, and a platform removed from a
-        // campaign cancelled its events: neither gets a target.
+        // A campaign deleted meanwhile took its events with it: no target. A platform removed
+        // from a campaign is `Removed`: its events still in flight are cancelled like the rest.
         for c in campaigns::find_many(&deps.pool, &ids).await? {
             for d in c.destinations() {
                 let context = seal_context(c.key.as_str(), d.platform);
                 let token = deps.cipher.open(&context, d.access_token.expose());
-                let target = token.map_err(|e| e.to_string()).map(|t| Target {
-                    pixel_id: d.pixel.to_owned(),
-                    access_token: AccessToken::new(t),
-                    test_event_code: d.test_event_code.map(str::to_owned),
-                    late_pixel_twin: c.late_pixel_twin,
-                });
+                let target = token
+                    .map_err(|e| NoTarget::Unreadable(e.to_string()))
+                    .map(|t| Target {
+                        pixel_id: d.pixel.to_owned(),
+                        access_token: AccessToken::new(t),
+                        test_event_code: d.test_event_code.map(str::to_owned),
+                        late_pixel_twin: c.late_pixel_twin,
+                    });
                 targets.insert((c.id, d.platform), target);
             }
-            // An event written from a cached campaign just after its platform was removed:
-            // parked, and sent if the platform comes back with a token.
             for platform in PlatformKind::ALL {
-                targets.entry((c.id, *platform)).or_insert_with(|| {
-                    Err(format!(
-                        "{} is not set up on this campaign",
-                        platform.name()
-                    ))
-                });
+                targets
+                    .entry((c.id, *platform))
+                    .or_insert(Err(NoTarget::Removed));
             }
         }
         let mut keys: Vec<_> = claimed

@@ -220,6 +220,14 @@ pub async fn record_batch(
         for u in &decision.unbuilt {
             used.used_events.push((u.platform, u.event_name.clone()));
         }
+        // As `click_history` reads it back: a conversion without events keeps its name for Meta.
+        if let (Some(name), true, true) = (
+            &decision.event_name,
+            decision.events.is_empty(),
+            decision.unbuilt.is_empty(),
+        ) {
+            used.used_events.push((PlatformKind::Meta, name.clone()));
+        }
         decision.apply_to(&mut conv, Some(click.id));
         rows.push(conv);
         decided.push((i, decision));

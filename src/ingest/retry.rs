@@ -153,6 +153,10 @@ pub async fn retry_conversion(
             }
         }
         if requeued > 0 {
+            // The conversion's reason now says what still fails, if anything.
+            let mut decided = conv.clone();
+            decision.apply_to(&mut decided, click.as_ref().map(|c| c.id));
+            conversions::set_decision(&mut tx, &decided).await?;
             Retried::Queued
         } else {
             Retried::StillFailed(still.join("; "))

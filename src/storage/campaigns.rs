@@ -346,10 +346,11 @@ pub async fn tokens_for_update(
     tx: &mut Transaction<'_, Postgres>,
 ) -> Result<Vec<StoredToken>, sqlx::Error> {
     // The rows themselves are locked and read, so a token changed meanwhile is read as changed.
-    let rows =
-        sqlx::query!("SELECT id, key, access_token, tiktok_access_token FROM campaigns FOR UPDATE")
-            .fetch_all(&mut **tx)
-            .await?;
+    let rows = sqlx::query!(
+        "SELECT id, key, access_token, tiktok_access_token FROM campaigns ORDER BY id FOR UPDATE"
+    )
+    .fetch_all(&mut **tx)
+    .await?;
     let mut tokens = Vec::new();
     for r in rows {
         let stored = [

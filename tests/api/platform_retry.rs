@@ -291,6 +291,11 @@ async fn an_event_only_meta_cannot_build_waits_failed_and_a_retry_sends_it() {
     app.deliver().await;
     let v = view(&app, id).await;
     assert_eq!(v["state"], "sent", "{v}");
+    assert_eq!(
+        v["reason"],
+        Value::Null,
+        "the build error is gone with its cause: {v}"
+    );
     let sent = app.graph_events().await;
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0]["event_id"], "Lead-both-5");

@@ -124,3 +124,58 @@ async fn removing_a_platform_cancels_its_parked_events_too() {
         json!({"requeued": 0, "still_failed": 0, "more": false})
     );
 }
+
+/// An event being sent while its platform is removed is left to the worker; if it comes back
+/// unsent (a crashed worker's lease runs out), the worker cancels it like the others.
+#[tokio::test]
+async fn an_event_in_flight_when_its_platform_is_removed_is_cancelled_by_the_worker() {
+    let app = spawn_app().await;
+    app.create_campaign("flight", tiktok(json!({"lead": "Lead"})))
+        .await;
+    let resp = app
+        .register_click(json!({"campaign": "flight", "click_id": "f1"}))
+        .await;
+    assert_eq!(resp.status(), 201);
+    postback_events(&app, "subid=f1&status=lead").await;
+    let lease = |until: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query(&format!(
+                "UPDATE events SET lease_owner = gen_random_uuid(), lease_until = now() {until} \
+                 WHERE platform = 'tiktok'"
+            ))
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+    };
+    lease("+ interval '1 hour'").await;
+    let resp = app
+        .admin(
+            Method::PATCH,
+            "/admin/v1/campaigns/flight",
+            Some(json!({"tiktok": null})),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        event_states(&app, Some("tiktok")).await,
+        counts(&[("pending", 1)]),
+        "in flight: its answer decides"
+    );
+    lease("- interval '1 second'").await;
+    app.deliver().await;
+    assert_eq!(
+        event_states(&app, Some("tiktok")).await,
+        counts(&[("failed", 1)])
+    );
+    let class: String =
+        sqlx::query_scalar("SELECT failure_class FROM events WHERE platform = 'tiktok'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(class, "platform_removed");
+    assert!(app.tiktok_requests().await.is_empty());
+    let list = app.admin_get("/admin/v1/conversions?campaign=flight").await;
+    assert_eq!(list["conversions"][0]["state"], "sent", "{list}");
+}

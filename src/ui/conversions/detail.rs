@@ -80,6 +80,9 @@ fn delivery_card(d: &Delivery) -> Markup {
             }
             h3 { "Payload for " (d.platform.name()) }
             @match &d.payload {
+                Some(serde_json::Value::Null) => {
+                    p { "Not built: " (d.platform.name()) " needs data this conversion lacks (see the reason above). Add it (a landing URL, a user agent), then Retry." }
+                }
                 Some(p) => {
                     p.muted { "The event as sent (or to be sent). Fields " (d.platform.name()) " takes unhashed (" (hidden_fields(d.platform)) ") are not shown." }
                     pre.payload { (serde_json::to_string_pretty(&shown_payload(p)).unwrap_or_default()) }
