@@ -215,10 +215,14 @@ pub fn plan(
             continue;
         };
         // Before parking and backoff: nothing of a removed platform waits.
-        if target == &Err(NoTarget::Removed) {
-            plan.removed.extend(evs);
-            continue;
-        }
+        let target = match target {
+            Ok(t) => Ok(t),
+            Err(NoTarget::Unreadable(e)) => Err(e),
+            Err(NoTarget::Removed) => {
+                plan.removed.extend(evs);
+                continue;
+            }
+        };
         let status = status
             .get(&(campaign_id, platform))
             .copied()
@@ -239,12 +243,8 @@ pub fn plan(
         }
         let target = match target {
             Ok(t) => t,
-            Err(NoTarget::Unreadable(e)) => {
+            Err(e) => {
                 plan.park.push((Park::Unreadable(e.clone()), evs));
-                continue;
-            }
-            Err(NoTarget::Removed) => {
-                plan.removed.extend(evs);
                 continue;
             }
         };

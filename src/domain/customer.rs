@@ -245,28 +245,23 @@ impl CustomerData {
         }
     }
 
-    /// TikTok's phone digest made where the phone was typed (the landing tag hashes in the
-    /// browser): kept only beside a Meta digest that arrived pre-hashed, which has none of its
-    /// own. `Ok(false)` when not kept: no phone, or a raw phone whose own digest differs.
-    pub fn set_tiktok_ph_digest(&mut self, hex: &str) -> Result<bool, ParseError> {
-        self.set_tiktok_digest(CustomerField::Ph, hex)
-    }
-
-    /// TikTok's external_id digest (the id as given) made in the browser, under the same rules
-    /// as [`Self::set_tiktok_ph_digest`].
-    pub fn set_tiktok_external_id_digest(&mut self, hex: &str) -> Result<bool, ParseError> {
-        self.set_tiktok_digest(CustomerField::ExternalId, hex)
-    }
-
-    fn set_tiktok_digest(&mut self, field: CustomerField, hex: &str) -> Result<bool, ParseError> {
+    /// TikTok's own digest of `field` (the phone or the external_id) made where it was typed
+    /// (the landing tag hashes in the browser): kept only beside a Meta digest that arrived
+    /// pre-hashed, which has none of its own. `Ok(false)` when not kept: no such value, a raw
+    /// value whose own digest differs, or a field TikTok hashes as Meta does.
+    pub fn set_tiktok_digest(
+        &mut self,
+        field: CustomerField,
+        hex: &str,
+    ) -> Result<bool, ParseError> {
         let digest = Sha256Hash::parse_hex(hex.trim())
             .ok_or_else(|| ParseError::new("must be a SHA-256 digest (64 hex characters)"))?;
         if self.get(field).is_none() {
             return Ok(false);
         }
-        let slot = self
-            .tiktok_slot(field)
-            .expect("a field TikTok hashes itself");
+        let Some(slot) = self.tiktok_slot(field) else {
+            return Ok(false);
+        };
         if let Some(own) = slot.as_ref() {
             return Ok(*own == digest);
         }
@@ -461,15 +456,15 @@ mod tests {
         let tiktok = sha("CRM-8431");
         // Beside an id hashed in the browser: kept; with no id: not kept.
         let mut pre = ext(&sha("crm-8431"));
-        assert_eq!(pre.set_tiktok_external_id_digest(&tiktok), Ok(true));
+        assert_eq!(pre.set_tiktok_digest(ExternalId, &tiktok), Ok(true));
         assert_eq!(pre.tiktok_external_id().unwrap().as_str(), tiktok);
         let mut none = CustomerData::default();
-        assert_eq!(none.set_tiktok_external_id_digest(&tiktok), Ok(false));
-        assert!(none.set_tiktok_external_id_digest("CRM-8431").is_err());
+        assert_eq!(none.set_tiktok_digest(ExternalId, &tiktok), Ok(false));
+        assert!(none.set_tiktok_digest(ExternalId, "CRM-8431").is_err());
         // A raw id's own digest stands.
         let mut raw = ext("CRM-8431");
-        assert_eq!(raw.set_tiktok_external_id_digest(&tiktok), Ok(true));
-        assert_eq!(raw.set_tiktok_external_id_digest(&sha("x")), Ok(false));
+        assert_eq!(raw.set_tiktok_digest(ExternalId, &tiktok), Ok(true));
+        assert_eq!(raw.set_tiktok_digest(ExternalId, &sha("x")), Ok(false));
         assert_eq!(raw.tiktok_external_id().unwrap().as_str(), tiktok);
 
         // Restored from the database, and paired with its own id when merging.

@@ -87,6 +87,8 @@ pub struct CampaignDestination<'a> {
     pub pixel: &'a str,
     pub access_token: &'a AccessToken,
     pub test_event_code: Option<&'a str>,
+    /// Tracker status -> this platform's event.
+    pub event_map: &'a EventMap,
 }
 
 impl Click {
@@ -160,27 +162,24 @@ impl Campaign {
             pixel: m.pixel_id.as_str(),
             access_token: &m.access_token,
             test_event_code: self.test_event_code.as_deref(),
+            event_map: &self.event_map,
         });
         let tiktok = self.tiktok.as_ref().map(|t| CampaignDestination {
             platform: PlatformKind::TikTok,
             pixel: t.pixel_code.as_str(),
             access_token: &t.access_token,
             test_event_code: t.test_event_code.as_deref(),
+            event_map: &t.event_map,
         });
         meta.into_iter().chain(tiktok).collect()
     }
 
     /// The platforms this campaign advertises on, each with its status map.
     pub fn platforms(&self) -> Vec<(PlatformKind, &EventMap)> {
-        let meta = self
-            .meta
-            .as_ref()
-            .map(|_| (PlatformKind::Meta, &self.event_map));
-        let tiktok = self
-            .tiktok
-            .as_ref()
-            .map(|t| (PlatformKind::TikTok, &t.event_map));
-        meta.into_iter().chain(tiktok).collect()
+        self.destinations()
+            .into_iter()
+            .map(|d| (d.platform, d.event_map))
+            .collect()
     }
 }
 

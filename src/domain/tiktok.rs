@@ -69,7 +69,10 @@ mod tests {
         let tiktok = "1E231C66011E7A2D867A9CFAE267A6AFF103CF4913640B6E71A99850FC0FFBC8";
         let mut hashed = CustomerData::default();
         hashed.set_raw(CustomerField::Ph, meta).unwrap();
-        assert_eq!(hashed.set_tiktok_ph_digest(tiktok), Ok(true));
+        assert_eq!(
+            hashed.set_tiktok_digest(CustomerField::Ph, tiktok),
+            Ok(true)
+        );
         assert_eq!(
             hashed.tiktok_ph().unwrap().as_str(),
             tiktok.to_ascii_lowercase()
@@ -77,21 +80,23 @@ mod tests {
 
         // No phone: nothing for the digest to go with.
         let mut none = CustomerData::default();
-        assert_eq!(none.set_tiktok_ph_digest(tiktok), Ok(false));
+        assert_eq!(none.set_tiktok_digest(CustomerField::Ph, tiktok), Ok(false));
         assert_eq!(none.tiktok_ph(), None);
 
         // A raw phone's own digest stands: the same digest agrees, another is refused.
         let mut raw = CustomerData::default();
         raw.set_raw(CustomerField::Ph, "+1 (650) 555-1212").unwrap();
-        assert_eq!(raw.set_tiktok_ph_digest(tiktok), Ok(true));
+        assert_eq!(raw.set_tiktok_digest(CustomerField::Ph, tiktok), Ok(true));
         let other = "9f7ec22d72092cd3c0b58726ed9c2d91b92e51a3f29837508fb2948bb22dd2fd";
-        assert_eq!(raw.set_tiktok_ph_digest(other), Ok(false));
+        assert_eq!(raw.set_tiktok_digest(CustomerField::Ph, other), Ok(false));
         assert_eq!(
             raw.tiktok_ph().unwrap().as_str(),
             tiktok.to_ascii_lowercase()
         );
 
-        assert!(hashed.set_tiktok_ph_digest("+16505551212").is_err());
+        assert!(hashed
+            .set_tiktok_digest(CustomerField::Ph, "+16505551212")
+            .is_err());
     }
 
     #[test]

@@ -238,14 +238,13 @@ fn tiktok_digest(
     let Some(digest) = digest.filter(|s| !s.trim().is_empty()) else {
         return Ok(());
     };
-    let (name, kept) = match field {
-        CustomerField::Ph => ("tiktok_ph", customer.set_tiktok_ph_digest(&digest)),
-        _ => (
-            "tiktok_external_id",
-            customer.set_tiktok_external_id_digest(&digest),
-        ),
+    let name = match field {
+        CustomerField::Ph => "tiktok_ph",
+        _ => "tiktok_external_id",
     };
-    let kept = kept.map_err(|e| ApiError::invalid_field(name, e))?;
+    let kept = customer
+        .set_tiktok_digest(field, &digest)
+        .map_err(|e| ApiError::invalid_field(name, e))?;
     if !kept && intake.server_side {
         let given = field.name();
         return Err(ApiError::invalid_field(

@@ -32,9 +32,13 @@ async fn histories(
 ) -> Result<HashMap<String, ClickHistory>, sqlx::Error> {
     // Before autovacuum first analyzes `conversions` the planner guesses each id matches 0.5%
     // of the table and scans all of it per batch; a lookup by click id is a few index entries.
-    sqlx::query!("SET LOCAL enable_seqscan = off")
-        .execute(&mut **tx)
-        .await?;
+    // One click is looked up by its index anyway: no extra round trips on that path.
+    let batch = click_ids.len() > 1;
+    if batch {
+        sqlx::query!("SET LOCAL enable_seqscan = off")
+            .execute(&mut **tx)
+            .await?;
+    }
     let rows = sqlx::query!(
         r#"SELECT c.click_id, COALESCE(bool_or(c.state = 'unmatched'), false) AS "has_unmatched!",
             COALESCE(array_agg(DISTINCT c.event_name) FILTER (WHERE c.event_name IS NOT NULL
@@ -51,9 +55,11 @@ async fn histories(
     )
     .fetch_all(&mut **tx)
     .await?;
-    sqlx::query!("SET LOCAL enable_seqscan TO DEFAULT")
-        .execute(&mut **tx)
-        .await?;
+    if batch {
+        sqlx::query!("SET LOCAL enable_seqscan TO DEFAULT")
+            .execute(&mut **tx)
+            .await?;
+    }
     Ok(rows
         .into_iter()
         .map(|r| {
