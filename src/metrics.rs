@@ -30,6 +30,7 @@ pub struct Metrics {
     http_requests: Family<Labels, Counter>,
     clicks_stored: Family<Labels, Counter>,
     postbacks: Family<Labels, Counter>,
+    dropped_fields: Family<Labels, Counter>,
     delivery_attempts: Family<Labels, Counter>,
     delivery_seconds: Durations,
     meta_errors: Family<Labels, Counter>,
@@ -46,6 +47,7 @@ impl Default for Metrics {
         let http_requests = Family::<Labels, Counter>::default();
         let clicks_stored = Family::<Labels, Counter>::default();
         let postbacks = Family::<Labels, Counter>::default();
+        let dropped_fields = Family::<Labels, Counter>::default();
         let delivery_attempts = Family::<Labels, Counter>::default();
         let delivery_seconds = Durations::new_with_constructor(duration_histogram);
         let meta_errors = Family::<Labels, Counter>::default();
@@ -69,6 +71,11 @@ impl Default for Metrics {
             "postbacks",
             "Postbacks by tracker and outcome",
             postbacks.clone(),
+        );
+        r.register(
+            "dropped_fields",
+            "Fields of clicks, postbacks and import rows dropped or changed, by field",
+            dropped_fields.clone(),
         );
         r.register(
             "delivery_attempts",
@@ -116,6 +123,7 @@ impl Default for Metrics {
             http_requests,
             clicks_stored,
             postbacks,
+            dropped_fields,
             delivery_attempts,
             delivery_seconds,
             meta_errors,
@@ -171,6 +179,15 @@ impl Metrics {
                 ("outcome", outcome.to_owned()),
             ])
             .inc();
+    }
+
+    /// The fields one click, postback or import row had dropped or changed.
+    pub fn dropped(&self, report: &crate::domain::DropReport) {
+        for field in report.fields() {
+            self.dropped_fields
+                .get_or_create(&vec![("field", field.to_owned())])
+                .inc();
+        }
     }
 
     /// One request to `platform` that carried `events`; `code` is the platform's error code.

@@ -1,5 +1,9 @@
 use std::collections::BTreeMap;
 
+use super::caps::{
+    COOKIE_MAX, FBCLID_MAX, PIXEL_EVENT_IDS_MAX, PIXEL_EVENT_ID_MAX, TIKTOK_ID_MAX, URL_MAX,
+    USER_AGENT_MAX,
+};
 use super::{EventName, ParseError};
 
 /// A tracker's click id (Keitaro subid, Binom clickid, BeMob cid...): 1-128 URL-safe characters.
@@ -32,20 +36,24 @@ impl std::fmt::Display for ClickId {
     }
 }
 
-/// An absolute http(s) URL, as Meta requires for `event_source_url`.
+/// An absolute http(s) URL, as Meta requires for `event_source_url`, without personal data in
+/// its query: Meta restricts pixels and datasets whose URLs carry an email or a phone number.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpUrl(String);
 
 impl HttpUrl {
+    /// Parses and strips query parameters that hold an email or a phone number (the landing
+    /// tag's rule, [`super::url_privacy`]).
     pub fn parse(s: &str) -> Result<Self, ParseError> {
+        let s = s.trim();
         let lower = s.get(..8).unwrap_or(s).to_ascii_lowercase();
         let scheme_ok = lower.starts_with("http://") || lower.starts_with("https://");
-        if !scheme_ok || s.len() > 2048 || s.chars().any(char::is_control) || s.contains(' ') {
-            return Err(ParseError::new(
-                "must be an absolute http:// or https:// URL of at most 2048 characters",
-            ));
+        if !scheme_ok || s.len() > URL_MAX || s.chars().any(char::is_control) || s.contains(' ') {
+            return Err(ParseError::new(format!(
+                "must be an absolute http:// or https:// URL of at most {URL_MAX} characters"
+            )));
         }
-        Ok(HttpUrl(s.to_owned()))
+        Ok(HttpUrl(super::url_privacy::without_personal_data(s)))
     }
 
     pub fn as_str(&self) -> &str {
@@ -60,10 +68,10 @@ pub struct UserAgent(String);
 impl UserAgent {
     pub fn parse(s: &str) -> Result<Self, ParseError> {
         let s = s.trim();
-        if s.is_empty() || s.len() > 1024 || s.chars().any(char::is_control) {
-            return Err(ParseError::new(
-                "must be 1-1024 characters without control characters",
-            ));
+        if s.is_empty() || s.len() > USER_AGENT_MAX || s.chars().any(char::is_control) {
+            return Err(ParseError::new(format!(
+                "must be 1-{USER_AGENT_MAX} characters without control characters"
+            )));
         }
         Ok(UserAgent(s.to_owned()))
     }
@@ -73,48 +81,58 @@ impl UserAgent {
     }
 }
 
-/// Longest `_fbc` / `_fbp` cookie kept: `fb.1.` + 13 digits + an fbclid + the appendix.
-pub const COOKIE_MAX: usize = 400;
-
-/// Longest `ttclid` / `_ttp` kept (the column's CHECK agrees); real ones are a few hundred.
-pub const TIKTOK_ID_MAX: usize = 512;
-
-/// Most pixel event ids one click registers, and the longest id: a page fires a handful of
-/// events, and pixel event ids are UUID-sized.
-pub const PIXEL_EVENT_IDS_MAX: usize = 20;
-pub const PIXEL_EVENT_ID_MAX: usize = 100;
-
-/// An opaque identifier passed to Meta verbatim: `fbclid`, the `_fbc` and `_fbp` cookies.
-/// Never re-cased: Meta treats the fbclid as case-sensitive.
+/// An opaque identifier passed to a platform verbatim: `fbclid`, the `_fbc` and `_fbp` cookies,
+/// TikTok's `ttclid` and `_ttp`. Never re-cased or encoded: Meta treats the fbclid as
+/// case-sensitive, and its own server-side builders keep it byte for byte.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CookieValue(String);
 
+/// A [`CookieValue`] read from input, with whether sanitising removed anything.
+pub struct Cleaned {
+    pub value: CookieValue,
+    pub changed: bool,
+}
+
+impl Cleaned {
+    /// The value, reporting under `field` when sanitising removed something.
+    pub fn reported(self, field: &str, report: &mut super::DropReport) -> CookieValue {
+        if self.changed {
+            report.push(
+                field,
+                "had surrounding spaces or control characters: removed, the rest kept as given",
+            );
+        }
+        self.value
+    }
+}
+
 impl CookieValue {
-    /// `fbclid`: printable ASCII without spaces.
-    pub fn parse_fbclid(s: &str) -> Result<Self, ParseError> {
-        Self::parse_token(s, 512)
+    /// `fbclid`, sanitised ([`super::sanitise_opaque`]), at most [`FBCLID_MAX`] characters.
+    pub fn parse_fbclid(s: &str) -> Result<Cleaned, ParseError> {
+        Self::parse_opaque(s, FBCLID_MAX)
     }
 
-    /// TikTok's `ttclid` and `_ttp` cookie: opaque to us and sent to TikTok as given, so only
-    /// printable ASCII without spaces, at most [`TIKTOK_ID_MAX`] characters.
-    pub fn parse_tiktok_id(s: &str) -> Result<Self, ParseError> {
-        Self::parse_token(s, TIKTOK_ID_MAX)
+    /// TikTok's `ttclid` and `_ttp` cookie, sanitised, at most [`TIKTOK_ID_MAX`] characters.
+    pub fn parse_tiktok_id(s: &str) -> Result<Cleaned, ParseError> {
+        Self::parse_opaque(s, TIKTOK_ID_MAX)
     }
 
     /// `_fbc` / `_fbp` as Meta checks them: `fb.{subdomain index: one digit}.{creation time: 13
     /// digits of ms}.{value}`, plus the optional fifth segment Meta's parameter builder appends,
     /// kept byte for byte. Anything else would make Meta refuse the whole batch it rides in.
-    pub fn parse_cookie(s: &str) -> Result<Self, ParseError> {
-        let token = Self::parse_token(s, COOKIE_MAX)?;
-        let parts: Vec<&str> = s.split('.').collect();
+    pub fn parse_cookie(s: &str) -> Result<Cleaned, ParseError> {
+        let cleaned = Self::parse_opaque(s, COOKIE_MAX)?;
+        let v = cleaned.value.as_str();
+        let parts: Vec<&str> = v.splitn(4, '.').collect();
         let digits = |p: &str, n: usize| p.len() == n && p.bytes().all(|b| b.is_ascii_digit());
-        let well_formed = matches!(parts.len(), 4 | 5)
+        let well_formed = parts.len() == 4
             && parts[0] == "fb"
             && digits(parts[1], 1)
             && digits(parts[2], 13)
-            && parts[3..].iter().all(|p| !p.is_empty());
+            && parts[3].split('.').count() <= 2
+            && parts[3].split('.').all(|p| !p.is_empty());
         if well_formed {
-            Ok(token)
+            Ok(cleaned)
         } else {
             Err(ParseError::new(
                 "must look like fb.{digit}.{13-digit creation time ms}.{value}[.{appendix}]",
@@ -122,13 +140,25 @@ impl CookieValue {
         }
     }
 
-    fn parse_token(s: &str, max: usize) -> Result<Self, ParseError> {
-        if s.is_empty() || s.len() > max || !s.bytes().all(|b| b.is_ascii_graphic()) {
+    fn parse_opaque(s: &str, max: usize) -> Result<Cleaned, ParseError> {
+        let clean = super::sanitise_opaque(s);
+        if clean.value.is_empty() {
+            return Err(ParseError::new("is empty once control characters are removed"));
+        }
+        if clean.value.chars().count() > max {
             return Err(ParseError::new(format!(
-                "must be 1-{max} printable ASCII characters without spaces"
+                "is longer than {max} characters"
             )));
         }
-        Ok(CookieValue(s.to_owned()))
+        Ok(Cleaned {
+            value: CookieValue(clean.value),
+            changed: clean.changed,
+        })
+    }
+
+    /// A value read back from our own database.
+    pub fn from_stored(s: String) -> Self {
+        CookieValue(s)
     }
 
     pub fn as_str(&self) -> &str {
@@ -201,7 +231,7 @@ mod tests {
         // Meta's parameter builder appends a fifth segment: kept as is.
         let appended = "fb.1.1733165018542.IwAR0abc.AQ";
         assert_eq!(
-            CookieValue::parse_cookie(appended).unwrap().as_str(),
+            CookieValue::parse_cookie(appended).unwrap().value.as_str(),
             appended
         );
         for bad in [
@@ -216,9 +246,29 @@ mod tests {
             "fb.1.1596403881668.",
             "fb.1.1596403881668.a.b.c",
             "fb.1.1596403881668.a..b",
+            "garbage",
         ] {
             assert!(CookieValue::parse_cookie(bad).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn opaque_ids_are_kept_as_given_but_control_characters() {
+        for (raw, kept, changed) in [
+            ("IwAR1abc", "IwAR1abc", false),
+            ("IwAR abc", "IwAR abc", false),
+            ("IwAR✓ü", "IwAR✓ü", false),
+            (" IwAR1abc\r\n", "IwAR1abc", true),
+        ] {
+            let c = CookieValue::parse_fbclid(raw).unwrap();
+            assert_eq!((c.value.as_str(), c.changed), (kept, changed), "{raw:?}");
+        }
+        let long = "A".repeat(600);
+        assert_eq!(CookieValue::parse_fbclid(&long).unwrap().value.as_str(), long);
+        assert!(CookieValue::parse_fbclid(&"A".repeat(FBCLID_MAX + 1)).is_err());
+        assert!(CookieValue::parse_fbclid("\u{0}").is_err());
+        let fbc = format!("fb.1.1596403881668.{long}");
+        assert!(CookieValue::parse_cookie(&fbc).is_ok());
     }
 
     #[test]

@@ -91,5 +91,6 @@ pub fn conversion() -> Conversion {
         params: None,
         customer: CustomerData::default(),
         ttclid: None,
+        dropped: Default::default(),
     }
 }

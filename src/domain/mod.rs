@@ -1,13 +1,16 @@
 //! Domain types that parse, not validate: once a value has one of these types it is known good.
 
+pub mod caps;
 mod campaign;
 mod click;
 mod currency;
 mod customer;
+mod dropped;
 mod pixel_twin;
 mod records;
 mod state;
 mod tiktok;
+pub mod url_privacy;
 
 #[cfg(test)]
 pub mod fixtures;
@@ -16,10 +19,9 @@ pub use campaign::{
     ActionSource, CampaignKey, EventIdTemplate, EventMap, EventName, PixelId, TikTokPixelCode,
     ValueSource,
 };
-pub use click::{
-    ClickId, CookieValue, EventIds, HttpUrl, UserAgent, PIXEL_EVENT_IDS_MAX, PIXEL_EVENT_ID_MAX,
-    TIKTOK_ID_MAX,
-};
+pub use caps::{PIXEL_EVENT_IDS_MAX, PIXEL_EVENT_ID_MAX, TIKTOK_ID_MAX};
+pub use click::{Cleaned, ClickId, CookieValue, EventIds, HttpUrl, UserAgent};
+pub use dropped::{sanitise_opaque, DropReport, Dropped, Sanitised, DROP_REPORT_MAX};
 pub use currency::Currency;
 pub use customer::{CustomerData, CustomerField, Sha256Hash};
 pub use pixel_twin::{twin_check, LatePixelTwin, PixelFiredAt, TwinCheck, PIXEL_DEDUP_WINDOW};

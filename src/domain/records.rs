@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{
-    ActionSource, AttemptOutcome, CampaignKey, ConversionState, Currency, CustomerData,
+    ActionSource, AttemptOutcome, CampaignKey, ConversionState, Currency, CustomerData, DropReport,
     EventIdTemplate, EventIds, EventMap, HttpUrl, LatePixelTwin, PixelFiredAt, PixelId,
     PlatformKind, TikTokPixelCode, ValueSource,
 };
@@ -239,6 +239,8 @@ pub struct Conversion {
     pub customer: CustomerData,
     /// The postback's `ttclid`, as given.
     pub ttclid: Option<String>,
+    /// The postback's fields that were dropped or changed, and why.
+    pub dropped: DropReport,
 }
 
 /// A platform's answer to one request, as recorded for each event it carried.

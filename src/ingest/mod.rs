@@ -73,6 +73,18 @@ impl Outcome {
         }
     }
 
+    /// The conversion recorded, none for a duplicate.
+    pub fn conversion_id(&self) -> Option<i64> {
+        match self {
+            Outcome::Accepted { conversion_id, .. }
+            | Outcome::Skipped { conversion_id, .. }
+            | Outcome::Suppressed { conversion_id }
+            | Outcome::Unmatched { conversion_id }
+            | Outcome::Failed { conversion_id, .. } => Some(*conversion_id),
+            Outcome::Duplicate => None,
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Outcome::Accepted { .. } => "accepted",
@@ -119,6 +131,7 @@ pub fn conversion_of(p: &Postback, received_at: DateTime<Utc>) -> Conversion {
         params: Some(p.params.clone()),
         customer: p.customer.clone(),
         ttclid: p.ttclid.as_ref().map(|t| t.as_str().to_owned()),
+        dropped: p.dropped.clone(),
     }
 }
 

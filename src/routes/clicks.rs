@@ -217,7 +217,7 @@ async fn register(
     state.campaign_rate_limit.check_key(&campaign.id)?;
     state.click_sources.observe(peer);
 
-    let (click, ignored) = parse_click(req, peer, server_side, &campaign, click_id, r)?;
+    let (click, intake) = parse_click(req, peer, server_side, &campaign, click_id, r);
     let click_id = click.click_id.clone();
     let stored = state
         .click_writer
@@ -265,9 +265,13 @@ async fn register(
         answer["tiktok_event_ids"] = Value::Object(ids);
     }
     // Present only when something was dropped, so a clean registration's answer is unchanged.
-    if !ignored.is_empty() {
-        answer["ignored"] = json!(ignored);
+    if !intake.ignored.is_empty() {
+        answer["ignored"] = json!(intake.ignored);
     }
+    if !intake.dropped.is_empty() {
+        answer["dropped"] = json!(intake.dropped);
+    }
+    state.metrics.dropped(&intake.dropped);
     Ok((status, answer))
 }
 

@@ -56,16 +56,22 @@ pub async fn receive(
         Ok(parsed) => parsed,
         Err(e) => return Err(refuse(&state, tracker, &params, e).await),
     };
-    // Keitaro's `return=OK`: networks that check the answer's text get exactly that.
-    let reply_text = (tracker == Tracker::Keitaro)
-        .then(|| params.get("return").map(str::to_owned))
-        .flatten();
-    if let Some(text) = &reply_text {
-        check_return_text(text)?;
-    }
+    // Keitaro's `return=OK`: networks that check the answer's text get exactly that. An
+    // unusable text is left out and reported: the default answer applies.
+    let mut return_dropped = None;
+    let reply_text = match params.get("return").filter(|_| tracker == Tracker::Keitaro) {
+        Some(text) if return_text_ok(text) => Some(text.to_owned()),
+        Some(_) => {
+            return_dropped = Some(
+                "must be at most 64 printable ASCII characters; the default answer applies",
+            );
+            None
+        }
+        None => None,
+    };
     let span = tracing::Span::current();
 
-    let postback = match parsed {
+    let mut postback = match parsed {
         Parsed::Ignored { .. } => {
             span.record("outcome", "ignored");
             state.metrics.postback(tracker.as_str(), "ignored");
@@ -77,17 +83,31 @@ pub async fn receive(
         }
         Parsed::Conversion(p) => p,
     };
+    if let Some(reason) = return_dropped {
+        postback.dropped.push("return", reason);
+    }
     span.record("click_id", postback.click_id.as_str());
+    let dropped = postback.dropped.clone();
 
     let outcome = state.postback_writer.submit((*postback, now)).await?;
     let status = match &outcome {
         Outcome::Unmatched { .. } => StatusCode::ACCEPTED,
         _ => StatusCode::OK,
     };
-    let body = serde_json::to_value(&outcome).map_err(|e| ApiError::Internal(e.into()))?;
+    let mut body = serde_json::to_value(&outcome).map_err(|e| ApiError::Internal(e.into()))?;
+    // Present only when something was dropped, so a clean postback's answer is unchanged.
+    if !dropped.is_empty() {
+        body["dropped"] = json!(dropped);
+    }
     span.record("outcome", outcome.name());
     state.metrics.postback(tracker.as_str(), outcome.name());
-    tracing::info!("postback recorded");
+    state.metrics.dropped(&dropped);
+    // The conversion id links this line to the delivery lines of its events.
+    tracing::info!(
+        conversion_id = outcome.conversion_id(),
+        dropped = ?dropped.fields().collect::<Vec<_>>(),
+        "postback recorded"
+    );
     Ok(answer(status, body, reply_text))
 }
 
@@ -141,14 +161,8 @@ fn body_pairs(req: &HttpRequest, body: &[u8]) -> Result<Vec<(String, String)>, A
 
 /// The text Keitaro's `return` makes us answer is chosen by whoever builds the postback URL:
 /// short printable ASCII only, so the answer can never be markup or a large reflected payload.
-fn check_return_text(text: &str) -> Result<(), ApiError> {
-    if text.len() <= 64 && text.bytes().all(|b| (0x20..0x7f).contains(&b)) {
-        return Ok(());
-    }
-    Err(ApiError::invalid_field(
-        "return",
-        crate::domain::ParseError::new("must be at most 64 printable ASCII characters"),
-    ))
+fn return_text_ok(text: &str) -> bool {
+    text.len() <= 64 && text.bytes().all(|b| (0x20..0x7f).contains(&b))
 }
 
 fn answer(status: StatusCode, body: serde_json::Value, text: Option<String>) -> HttpResponse {

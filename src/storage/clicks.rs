@@ -7,7 +7,8 @@ use sqlx::{PgExecutor, PgPool, Postgres, Transaction};
 
 use super::group_commit::BatchWriter;
 use crate::domain::{
-    Click, ClickId, CookieValue, CustomerData, EventIds, HttpUrl, PixelFiredAt, UserAgent,
+    Click, ClickId, CookieValue, CustomerData, DropReport, EventIds, HttpUrl, PixelFiredAt,
+    UserAgent,
 };
 
 /// A parsed click registration, ready to store: customer data is hashed already.
@@ -29,6 +30,8 @@ pub struct NewClick {
     pub ttclid: Option<CookieValue>,
     pub ttp: Option<CookieValue>,
     pub tiktok_event_ids: EventIds,
+    /// The registration's fields that were dropped or changed, and why.
+    pub dropped: DropReport,
 }
 
 #[derive(Debug)]
@@ -134,6 +137,7 @@ async fn upsert_round<'a>(
         tiktok_event_ids,
         tiktok_ph,
         tiktok_external_id,
+        dropped,
     } = cols;
     let [em, ph, fn_, ln, ge, db, ct, st, zp, country, external_id] = customer;
     // The UNNEST alias names every argument's column, in the order of the arguments below.
@@ -141,16 +145,16 @@ async fn upsert_round<'a>(
         r#"INSERT INTO clicks (click_id, campaign_id, fbclid, fbc, fbp, event_source_url,
             referrer_url, client_ip_address, client_user_agent, consent, event_ids,
             em, ph, fn, ln, ge, db, ct, st, zp, country, external_id, pixel_fired_at,
-            ttclid, ttp, tiktok_event_ids, tiktok_ph, tiktok_external_id)
+            ttclid, ttp, tiktok_event_ids, tiktok_ph, tiktok_external_id, dropped)
          SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[],
             $6::text[], $7::text[], $8::text[], $9::text[], $10::bool[], $11::jsonb[],
             $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[],
             $18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::jsonb[],
-            $24::text[], $25::text[], $26::jsonb[], $27::text[], $28::text[])
+            $24::text[], $25::text[], $26::jsonb[], $27::text[], $28::text[], $29::jsonb[])
             AS u(click_id, campaign_id, fbclid, fbc, fbp, event_source_url, referrer_url,
             client_ip_address, client_user_agent, consent, event_ids,
             em, ph, fn, ln, ge, db, ct, st, zp, country, external_id, pixel_fired_at,
-            ttclid, ttp, tiktok_event_ids, tiktok_ph, tiktok_external_id)
+            ttclid, ttp, tiktok_event_ids, tiktok_ph, tiktok_external_id, dropped)
          ON CONFLICT (click_id) DO UPDATE SET
             fbclid = COALESCE(clicks.fbclid, EXCLUDED.fbclid),
             fbc = COALESCE(clicks.fbc, EXCLUDED.fbc),
@@ -182,6 +186,8 @@ async fn upsert_round<'a>(
                 ELSE clicks.tiktok_ph END,
             tiktok_external_id = CASE WHEN clicks.external_id IS NULL
                 THEN EXCLUDED.tiktok_external_id ELSE clicks.tiktok_external_id END,
+            -- The latest registration that dropped something tells what to fix (bounded).
+            dropped = COALESCE(EXCLUDED.dropped, clicks.dropped),
             updated_at = now()
          WHERE clicks.campaign_id = EXCLUDED.campaign_id
          RETURNING click_id, (xmax = 0) AS "inserted!",
@@ -215,6 +221,7 @@ async fn upsert_round<'a>(
         &tiktok_event_ids as &[Json<BTreeMap<String, String>>],
         &tiktok_ph as &[Option<String>],
         &tiktok_external_id as &[Option<String>],
+        &dropped as &[Option<serde_json::Value>],
     )
     .fetch_all(&mut **tx)
     .await?;
@@ -245,6 +252,7 @@ struct Columns {
     tiktok_event_ids: Vec<Json<BTreeMap<String, String>>>,
     tiktok_ph: Vec<Option<String>>,
     tiktok_external_id: Vec<Option<String>>,
+    dropped: Vec<Option<serde_json::Value>>,
 }
 
 impl Columns {
@@ -278,6 +286,10 @@ impl Columns {
             .push(s(c.customer.tiktok_ph().map(|h| h.as_str())));
         self.tiktok_external_id
             .push(s(c.customer.tiktok_external_id().map(|h| h.as_str())));
+        self.dropped.push(
+            (!c.dropped.is_empty())
+                .then(|| serde_json::to_value(&c.dropped).unwrap_or_default()),
+        );
     }
 }
 

@@ -2,10 +2,13 @@
 //! events' (one per platform; the `least_advanced_state` aggregate of migration 14).
 
 use chrono::{DateTime, Utc};
+use sqlx::types::Json;
 use sqlx::PgPool;
 
 use super::events::AttemptView;
-use crate::domain::{CampaignKey, DeliveryStatus, EventState, FailureClass, PlatformKind};
+use crate::domain::{
+    CampaignKey, DeliveryStatus, Dropped, EventState, FailureClass, PlatformKind,
+};
 
 /// One row of the admin conversion list. `state` is the conversion's delivery state (the least
 /// advanced of its events'); the event fields describe its Meta event when there is one, else
@@ -41,6 +44,18 @@ pub struct ConversionView {
     pub tiktok_ph_set: bool,
     /// A TikTok external_id digest (the id as given) is stored (on the conversion or its click).
     pub tiktok_external_id_set: bool,
+    /// The postback's fields that were dropped or changed, and why (empty when none).
+    #[serde(serialize_with = "dropped_list")]
+    pub dropped: Option<Json<Vec<Dropped>>>,
+}
+
+/// Absent and empty read the same: `[]`.
+fn dropped_list<S: serde::Serializer>(
+    v: &Option<Json<Vec<Dropped>>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::Serialize;
+    v.as_ref().map(|j| j.0.as_slice()).unwrap_or(&[]).serialize(s)
 }
 
 pub async fn view(pool: &PgPool, id: i64) -> Result<Option<ConversionView>, sqlx::Error> {
@@ -59,7 +74,8 @@ pub async fn view(pool: &PgPool, id: i64) -> Result<Option<ConversionView>, sqlx
             (c.ttclid IS NOT NULL OR ck.ttclid IS NOT NULL) AS "ttclid_set!",
             (c.tiktok_ph IS NOT NULL OR ck.tiktok_ph IS NOT NULL) AS "tiktok_ph_set!",
             (c.tiktok_external_id IS NOT NULL OR ck.tiktok_external_id IS NOT NULL)
-                AS "tiktok_external_id_set!"
+                AS "tiktok_external_id_set!",
+            c.dropped AS "dropped: Json<Vec<Dropped>>"
          FROM conversions c
          LEFT JOIN LATERAL (SELECT least_advanced_state(x.state, x.failure_class) AS state FROM events x
                             WHERE x.conversion_id = c.id) d ON true
@@ -107,7 +123,8 @@ pub async fn list(pool: &PgPool, f: &ListFilter<'_>) -> Result<Vec<ConversionVie
             (c.ttclid IS NOT NULL OR ck.ttclid IS NOT NULL) AS "ttclid_set!",
             (c.tiktok_ph IS NOT NULL OR ck.tiktok_ph IS NOT NULL) AS "tiktok_ph_set!",
             (c.tiktok_external_id IS NOT NULL OR ck.tiktok_external_id IS NOT NULL)
-                AS "tiktok_external_id_set!"
+                AS "tiktok_external_id_set!",
+            c.dropped AS "dropped: Json<Vec<Dropped>>"
          FROM conversions c
          LEFT JOIN LATERAL (SELECT least_advanced_state(x.state, x.failure_class) AS state FROM events x
                             WHERE x.conversion_id = c.id) d ON true

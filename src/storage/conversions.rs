@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
 
-use crate::domain::{Conversion, ConversionState, CustomerData};
+use crate::domain::{Conversion, ConversionState, CustomerData, DropReport};
 
 pub use super::click_history::{click_histories, click_history, ClickHistory};
 
@@ -93,6 +93,8 @@ impl From<ConversionRow> for Conversion {
             .with_tiktok_ph(r.tiktok_ph)
             .with_tiktok_external_id(r.tiktok_external_id),
             ttclid: r.ttclid,
+            // Read by the conversion view only; delivery never needs it.
+            dropped: DropReport::default(),
         }
     }
 }
@@ -165,6 +167,7 @@ struct Columns {
     ttclid: Vec<Option<String>>,
     tiktok_ph: Vec<Option<String>>,
     tiktok_external_id: Vec<Option<String>>,
+    dropped: Vec<Option<serde_json::Value>>,
 }
 
 impl Columns {
@@ -199,6 +202,10 @@ impl Columns {
             c.customer
                 .tiktok_external_id()
                 .map(|h| h.as_str().to_owned()),
+        );
+        self.dropped.push(
+            (!c.dropped.is_empty())
+                .then(|| serde_json::to_value(&c.dropped).unwrap_or_default()),
         );
     }
 }
@@ -238,6 +245,7 @@ pub async fn insert_many(
         ttclid,
         tiktok_ph,
         tiktok_external_id,
+        dropped,
     } = cols;
     let [em, ph, fn_, ln, ge, db, ct, st, zp, country, external_id] = customer;
     // The UNNEST alias names every argument's column, in the order of the arguments below.
@@ -246,18 +254,18 @@ pub async fn insert_many(
             raw_status, status, txid, payout, currency, received_at, event_time, state,
             event_name, failure_reason, ip, user_agent, fbclid, event_source_url, params,
             em, ph, fn, ln, ge, db, ct, st, zp, country, external_id, ttclid, tiktok_ph,
-            tiktok_external_id)
+            tiktok_external_id, dropped)
          SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[],
             $6::text[], $7::text[], $8::text[], $9::float8[], $10::text[], $11::timestamptz[],
             $12::timestamptz[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[],
             $18::text[], $19::text[], $20::jsonb[], $21::text[], $22::text[], $23::text[],
             $24::text[], $25::text[], $26::text[], $27::text[], $28::text[], $29::text[],
-            $30::text[], $31::text[], $32::text[], $33::text[], $34::text[])
+            $30::text[], $31::text[], $32::text[], $33::text[], $34::text[], $35::jsonb[])
             AS u(click_id, click_row_id, campaign_id, campaign_hint, tracker,
             raw_status, status, txid, payout, currency, received_at, event_time, state,
             event_name, failure_reason, ip, user_agent, fbclid, event_source_url, params,
             em, ph, fn, ln, ge, db, ct, st, zp, country, external_id, ttclid, tiktok_ph,
-            tiktok_external_id)
+            tiktok_external_id, dropped)
          ON CONFLICT ON CONSTRAINT conversions_dedup_key DO NOTHING
          RETURNING id, click_id, status, txid"#,
         &click_id,
@@ -294,6 +302,7 @@ pub async fn insert_many(
         &ttclid as &[Option<String>],
         &tiktok_ph as &[Option<String>],
         &tiktok_external_id as &[Option<String>],
+        &dropped as &[Option<serde_json::Value>],
     )
     .fetch_all(&mut **tx)
     .await?;

@@ -21,6 +21,15 @@ pub struct LineError {
     pub error: String,
 }
 
+/// A field one recorded row had dropped, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct LineDropped {
+    /// Line number in the file (the header is line 1).
+    pub line: i64,
+    pub field: String,
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ImportRow {
     pub id: i64,
@@ -33,6 +42,8 @@ pub struct ImportRow {
     pub rows_done: i64,
     pub counts: ImportCounts,
     pub errors: Vec<LineError>,
+    /// Fields dropped from rows that were recorded (the first ones, like `errors`).
+    pub dropped: Vec<LineDropped>,
 }
 
 struct Raw {
@@ -49,6 +60,7 @@ struct Raw {
     unmatched: i64,
     invalid: i64,
     errors: serde_json::Value,
+    dropped: serde_json::Value,
 }
 
 impl From<Raw> for ImportRow {
@@ -85,6 +97,7 @@ impl From<Raw> for ImportRow {
                 invalid: r.invalid,
             },
             errors,
+            dropped: serde_json::from_value(r.dropped).unwrap_or_default(),
         }
     }
 }
@@ -106,12 +119,15 @@ pub async fn add_progress(
     rows: i64,
     c: &ImportCounts,
     errors: &[LineError],
+    dropped: &[LineDropped],
 ) -> Result<(), sqlx::Error> {
     let errors = serde_json::to_value(errors).unwrap_or_else(|_| serde_json::json!([]));
+    let dropped = serde_json::to_value(dropped).unwrap_or_else(|_| serde_json::json!([]));
     sqlx::query!(
         "UPDATE imports SET rows_done = rows_done + $2, accepted = accepted + $3,
                 duplicate = duplicate + $4, skipped = skipped + $5, unmatched = unmatched + $6,
-                invalid = invalid + $7, errors = errors || $8::jsonb, heartbeat_at = now()
+                invalid = invalid + $7, errors = errors || $8::jsonb,
+                dropped = dropped || $9::jsonb, heartbeat_at = now()
          WHERE id = $1",
         id,
         rows,
@@ -120,7 +136,8 @@ pub async fn add_progress(
         c.skipped,
         c.unmatched,
         c.invalid,
-        errors
+        errors,
+        dropped
     )
     .execute(pool)
     .await?;
@@ -175,7 +192,7 @@ pub async fn find(pool: &PgPool, id: i64) -> Result<Option<ImportRow>, sqlx::Err
     let raw = sqlx::query_as!(
         Raw,
         "SELECT id, created_at, finished_at, state, failure_reason, rows_total, rows_done,
-                accepted, duplicate, skipped, unmatched, invalid, errors
+                accepted, duplicate, skipped, unmatched, invalid, errors, dropped
          FROM imports WHERE id = $1",
         id
     )
@@ -189,7 +206,8 @@ pub async fn recent(pool: &PgPool, limit: i64) -> Result<Vec<ImportRow>, sqlx::E
     let raws = sqlx::query_as!(
         Raw,
         r#"SELECT id, created_at, finished_at, state, failure_reason, rows_total, rows_done,
-                accepted, duplicate, skipped, unmatched, invalid, '[]'::jsonb AS "errors!"
+                accepted, duplicate, skipped, unmatched, invalid, '[]'::jsonb AS "errors!",
+                '[]'::jsonb AS "dropped!"
          FROM imports ORDER BY id DESC LIMIT $1"#,
         limit
     )

@@ -1,10 +1,15 @@
+use std::net::IpAddr;
+
 use chrono::{DateTime, TimeZone, Utc};
+use sha2::{Digest, Sha256};
 
 use super::{normalise_status, Parsed, Postback, PostbackError, Tracker};
+use crate::domain::caps::{STATUS_MAX, TXID_MAX};
 use crate::domain::{
-    CampaignKey, ClickId, CookieValue, Currency, CustomerData, CustomerField, HttpUrl, ParseError,
-    UserAgent,
+    CampaignKey, ClickId, CookieValue, Currency, CustomerData, CustomerField, DropReport, HttpUrl,
+    ParseError, UserAgent,
 };
+use crate::http::client_ip::is_public;
 use crate::http::params::Params;
 
 /// The parameter names of one tracker.
@@ -71,6 +76,9 @@ fn names(t: Tracker) -> Names {
 }
 
 /// Reads a postback in `tracker`'s dialect. `now` bounds the generic dialect's `event_time`.
+/// Only what identifies the conversion (the click id, a status present but unfilled or
+/// malformed, the campaign) refuses it; any other field that cannot be used is dropped and
+/// reported in [`Postback::dropped`].
 pub fn parse(tracker: Tracker, p: &Params, now: DateTime<Utc>) -> Result<Parsed, PostbackError> {
     let n = names(tracker);
     let click_name = n.click_id[0];
@@ -91,10 +99,10 @@ pub fn parse(tracker: Tracker, p: &Params, now: DateTime<Utc>) -> Result<Parsed,
             None => super::DEFAULT_STATUS.to_owned(),
         },
     };
-    if raw_status.len() > 64 || raw_status.chars().any(char::is_control) {
+    if raw_status.len() > STATUS_MAX || raw_status.chars().any(char::is_control) {
         return Err(invalid(
             n.status.first().copied().unwrap_or("status"),
-            "must be at most 64 characters without control characters",
+            &format!("must be at most {STATUS_MAX} characters without control characters"),
         ));
     }
     let mut status = normalise_status(&raw_status);
@@ -113,31 +121,49 @@ pub fn parse(tracker: Tracker, p: &Params, now: DateTime<Utc>) -> Result<Parsed,
             }
         }
     }
-
-    let txid = p.first_of(n.txid).unwrap_or_default().to_owned();
-    if txid.len() > 128 || txid.chars().any(char::is_control) {
-        return Err(invalid(n.txid[0], "must be at most 128 characters"));
-    }
-    let payout = p
-        .first_of(n.payout)
-        .map(parse_amount)
-        .transpose()
-        .map_err(|e| PostbackError::Invalid {
-            field: n.payout[0],
-            error: e,
-        })?;
-    let currency = p
-        .first_of(n.currency)
-        .map(Currency::parse)
+    let campaign = p
+        .get("campaign")
+        .map(CampaignKey::parse)
         .transpose()
         .map_err(|error| PostbackError::Invalid {
-            field: n.currency[0],
+            field: "campaign",
             error,
         })?;
+
+    let mut dropped = DropReport::default();
+    let d = &mut dropped;
+    let txid = txid(p.first_of(n.txid).unwrap_or_default(), n.txid[0], d);
+    let payout =
+        first_named(p, n.payout).and_then(|(name, v)| d.keep(name, parse_amount(v)));
+    let currency = first_named(p, n.currency).and_then(|(name, v)| {
+        let parsed = Currency::parse(v)
+            .map_err(|e| ParseError::new(format!("{e}; the campaign's currency applies")));
+        d.keep(name, parsed)
+    });
     let event_time = match (tracker, p.get("event_time")) {
-        (Tracker::Generic, Some(t)) => Some(parse_event_time(t, now)?),
+        (Tracker::Generic, Some(t)) => d.keep("event_time", parse_event_time(t, now)),
         _ => None,
     };
+    let ip = p.get("ip").and_then(|v| d.keep("ip", public_ip(v)));
+    let user_agent = p
+        .first_of(&["user_agent", "ua"])
+        .and_then(|v| d.keep("user_agent", UserAgent::parse(v)));
+    let fbclid = p
+        .get("fbclid")
+        .and_then(|v| d.keep("fbclid", CookieValue::parse_fbclid(v)))
+        .map(|c| c.reported("fbclid", d));
+    let ttclid = p
+        .get("ttclid")
+        .and_then(|v| d.keep("ttclid", CookieValue::parse_tiktok_id(v)))
+        .map(|c| c.reported("ttclid", d));
+    let url_name = match p.get("event_source_url") {
+        Some(_) => "event_source_url",
+        None => "url",
+    };
+    let event_source_url = p
+        .get(url_name)
+        .and_then(|v| d.keep(url_name, HttpUrl::parse(v)));
+    let customer = customer(p, d);
 
     Ok(Parsed::Conversion(Box::new(Postback {
         tracker,
@@ -148,28 +174,21 @@ pub fn parse(tracker: Tracker, p: &Params, now: DateTime<Utc>) -> Result<Parsed,
         payout,
         currency,
         event_time,
-        campaign: common(p, "campaign", CampaignKey::parse)?,
-        ip: common(p, "ip", |s| {
-            s.parse()
-                .map_err(|_| ParseError::new("is not an IP address"))
-        })?,
-        user_agent: p
-            .first_of(&["user_agent", "ua"])
-            .map(UserAgent::parse)
-            .transpose()
-            .map_err(|error| PostbackError::Invalid {
-                field: "user_agent",
-                error,
-            })?,
-        fbclid: common(p, "fbclid", CookieValue::parse_fbclid)?,
-        ttclid: common(p, "ttclid", CookieValue::parse_tiktok_id)?,
-        event_source_url: match p.get("event_source_url") {
-            Some(_) => common(p, "event_source_url", HttpUrl::parse)?,
-            None => common(p, "url", HttpUrl::parse)?,
-        },
-        customer: customer(p)?,
+        campaign,
+        ip,
+        user_agent,
+        fbclid,
+        ttclid,
+        event_source_url,
+        customer,
         params: super::kept_params(p),
+        dropped,
     })))
+}
+
+/// The first of `names` present, with its name (a report names the parameter as sent).
+fn first_named<'a>(p: &'a Params, names: &[&'static str]) -> Option<(&'static str, &'a str)> {
+    names.iter().find_map(|&n| p.get(n).map(|v| (n, v)))
 }
 
 fn invalid(field: &'static str, msg: &str) -> PostbackError {
@@ -183,29 +202,47 @@ fn in_list(list: Option<&str>, word: &str) -> bool {
     list.is_some_and(|l| l.split(',').any(|w| w.trim().to_lowercase() == word))
 }
 
-fn common<T>(
-    p: &Params,
-    field: &'static str,
-    parse: impl FnOnce(&str) -> Result<T, ParseError>,
-) -> Result<Option<T>, PostbackError> {
-    p.get(field)
-        .map(parse)
-        .transpose()
-        .map_err(|error| PostbackError::Invalid { field, error })
+/// A transaction id as stored: without control characters, and one over [`TXID_MAX`]
+/// characters replaced by its SHA-256 hex, which is stable, so a repeat still matches.
+fn txid(raw: &str, name: &str, d: &mut DropReport) -> String {
+    let clean: String = raw.chars().filter(|c| !c.is_control()).collect();
+    if clean.len() != raw.len() {
+        d.push(name, "had control characters: removed");
+    }
+    if clean.chars().count() <= TXID_MAX {
+        return clean;
+    }
+    d.push(
+        name,
+        format!("is longer than {TXID_MAX} characters: replaced by its SHA-256 hex"),
+    );
+    hex::encode(Sha256::digest(clean.as_bytes()))
 }
 
-fn customer(p: &Params) -> Result<CustomerData, PostbackError> {
+/// A client address a platform can use: public, never private or loopback (a tracker on the
+/// same network, or a test from localhost).
+fn public_ip(s: &str) -> Result<IpAddr, ParseError> {
+    let ip: IpAddr = s
+        .parse()
+        .map_err(|_| ParseError::new("is not an IPv4 or IPv6 address"))?;
+    if !is_public(ip) {
+        return Err(ParseError::new(
+            "is not a public address (private, loopback, link-local and other special-purpose \
+             ranges are never sent)",
+        ));
+    }
+    Ok(ip.to_canonical())
+}
+
+fn customer(p: &Params, d: &mut DropReport) -> CustomerData {
     let mut data = CustomerData::default();
     for field in CustomerField::ALL {
         if let Some(raw) = p.get(field.name()) {
-            data.set_raw(field, raw)
-                .map_err(|error| PostbackError::Invalid {
-                    field: field.name(),
-                    error,
-                })?;
+            let set = data.set_raw(field, raw);
+            d.keep(field.name(), set);
         }
     }
-    Ok(data)
+    data
 }
 
 /// A payout as networks write it: `12.5`, `12,50`, ` 7 `.
@@ -217,15 +254,10 @@ fn parse_amount(s: &str) -> Result<f64, ParseError> {
     }
 }
 
-fn parse_event_time(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, PostbackError> {
-    let secs: i64 = s
-        .trim()
-        .parse()
-        .map_err(|_| invalid("event_time", "must be unix seconds"))?;
-    let t = Utc
-        .timestamp_opt(secs, 0)
-        .single()
-        .ok_or_else(|| invalid("event_time", "must be unix seconds"))?;
+fn parse_event_time(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ParseError> {
+    let bad = || ParseError::new("must be unix seconds; the arrival time applies");
+    let secs: i64 = s.trim().parse().map_err(|_| bad())?;
+    let t = Utc.timestamp_opt(secs, 0).single().ok_or_else(bad)?;
     // A clock ahead of ours, or milliseconds: Meta refuses future times, use the arrival.
     Ok(t.min(now))
 }
@@ -364,8 +396,15 @@ mod tests {
             "subid=a&event_source_url=https://a.example/&url=https://b.example/",
         );
         assert_eq!(p.event_source_url.unwrap().as_str(), "https://a.example/");
-        let err = parse(Tracker::Keitaro, &params("subid=a&url=ftp://x"), Utc::now()).unwrap_err();
-        assert!(matches!(err, PostbackError::Invalid { field: "url", .. }));
+        let p = conv(Tracker::Keitaro, "subid=a&url=ftp://x");
+        assert_eq!((&p.event_source_url, dropped(&p)[0].0), (&None, "url"));
+        // Personal data leaves the URL and the kept parameters.
+        let p = conv(
+            Tracker::Keitaro,
+            "subid=a&url=https%3A%2F%2Flp.example%2Fo%3Femail%3Da%2540b.com%26s%3D1",
+        );
+        assert_eq!(p.event_source_url.unwrap().as_str(), "https://lp.example/o?s=1");
+        assert_eq!(p.params["url"], "https://lp.example/o?s=1");
     }
 
     #[test]
@@ -426,33 +465,80 @@ mod tests {
         }
     }
 
+    fn dropped(p: &Postback) -> Vec<(&str, &str)> {
+        p.dropped
+            .iter()
+            .map(|d| (d.field.as_str(), d.reason.as_str()))
+            .collect()
+    }
+
     #[test]
-    fn bad_values_are_named() {
-        let err = parse(Tracker::Keitaro, &params("subid=a&payout=ten"), Utc::now()).unwrap_err();
+    fn only_identifying_fields_refuse_a_postback() {
+        let refused = |q: &str| parse(Tracker::Keitaro, &params(q), Utc::now()).unwrap_err();
+        assert!(matches!(refused("subid=a b"), PostbackError::Invalid { field: "subid", .. }));
+        let long_status = format!("subid=a&status={}", "x".repeat(65));
         assert!(matches!(
-            err,
-            PostbackError::Invalid {
-                field: "payout",
-                ..
-            }
+            refused(&long_status),
+            PostbackError::Invalid { field: "status", .. }
         ));
-        let err = parse(
-            Tracker::Keitaro,
-            &params("subid=a&currency=XXX1"),
-            Utc::now(),
-        )
-        .unwrap_err();
         assert!(matches!(
-            err,
-            PostbackError::Invalid {
-                field: "currency",
-                ..
-            }
+            refused("subid=a&campaign=Not%20A%20Key"),
+            PostbackError::Invalid { field: "campaign", .. }
         ));
-        let err = parse(Tracker::Keitaro, &params("subid=a&em=nope"), Utc::now()).unwrap_err();
-        assert!(matches!(err, PostbackError::Invalid { field: "em", .. }));
-        let err = parse(Tracker::Keitaro, &params("subid=a b"), Utc::now()).unwrap_err();
-        assert!(matches!(err, PostbackError::Invalid { field: "subid", .. }));
+    }
+
+    #[test]
+    fn unusable_match_keys_and_values_are_dropped_and_named() {
+        // Each would have refused the whole postback before; now the conversion is kept.
+        for (q, field) in [
+            ("payout=ten", "payout"),
+            ("revenue=ten", "revenue"),
+            ("currency=XXX1", "currency"),
+            ("em=user%40example", "em"),
+            ("ph=12345", "ph"),
+            ("ge=x", "ge"),
+            ("db=1990-02-30", "db"),
+            ("country=Atlantis", "country"),
+            ("ip=10.1.2.3", "ip"),
+            ("ip=%3A%3A1", "ip"),
+            ("ip=not-an-ip", "ip"),
+            ("ua=a%01b", "user_agent"),
+            ("url=ftp%3A%2F%2Fx", "url"),
+            ("fbclid=%00", "fbclid"),
+        ] {
+            let p = conv(Tracker::Keitaro, &format!("subid=a&{q}"));
+            assert_eq!(p.click_id.as_str(), "a", "{q}");
+            let names: Vec<&str> = dropped(&p).into_iter().map(|(f, _)| f).collect();
+            assert_eq!(names, [field], "{q}");
+        }
+        let p = conv(Tracker::Keitaro, "subid=a&payout=ten&currency=XXX1&em=nope");
+        assert_eq!((p.payout, p.currency), (None, None));
+        assert!(p.customer.get(CustomerField::Em).is_none());
+        assert!(dropped(&p)[1].1.contains("the campaign's currency applies"));
+    }
+
+    #[test]
+    fn opaque_ids_are_kept_as_given_and_a_cleaned_one_is_reported() {
+        let p = conv(Tracker::Keitaro, "subid=a&fbclid=IwAR%20abc&ttclid=E.C%E2%9C%93");
+        assert_eq!(p.fbclid.unwrap().as_str(), "IwAR abc");
+        assert_eq!(p.ttclid.unwrap().as_str(), "E.C✓");
+        assert!(p.dropped.is_empty());
+        let p = conv(Tracker::Keitaro, "subid=a&fbclid=IwAR%01abc");
+        assert_eq!(dropped(&p)[0].0, "fbclid");
+        assert_eq!(p.fbclid.unwrap().as_str(), "IwARabc");
+    }
+
+    #[test]
+    fn a_long_txid_becomes_its_digest_and_a_status_never_does() {
+        let long = "t".repeat(200);
+        let p = conv(Tracker::Bemob, &format!("cid=a&txid={long}"));
+        assert_eq!(p.txid, hex::encode(Sha256::digest(long.as_bytes())));
+        assert!(dropped(&p)[0].1.contains("SHA-256"));
+        // Stable: the same long id is the same txid, so a repeat is still a duplicate.
+        assert_eq!(conv(Tracker::Bemob, &format!("cid=a&txid={long}")).txid, p.txid);
+        assert_eq!(conv(Tracker::Bemob, &format!("cid=a&txid={}", &long[..128])).txid.len(), 128);
+        let p = conv(Tracker::Bemob, "cid=a&txid=t%001");
+        assert_eq!(p.txid, "t1");
     }
 
     #[test]
@@ -467,7 +553,13 @@ mod tests {
             1_799_999_000
         );
         assert_eq!(p("click_id=a&event_time=1900000000").unwrap(), now);
-        assert!(parse(Tracker::Generic, &params("click_id=a&event_time=soon"), now).is_err());
+        // Unreadable: dropped, and the arrival time applies.
+        let p = match parse(Tracker::Generic, &params("click_id=a&event_time=soon"), now) {
+            Ok(Parsed::Conversion(p)) => p,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(p.event_time, None);
+        assert_eq!(p.dropped.fields().collect::<Vec<_>>(), ["event_time"]);
     }
 
     #[test]

@@ -9,9 +9,10 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 
+use crate::domain::url_privacy;
 use crate::domain::{
-    CampaignKey, ClickId, CookieValue, Currency, CustomerData, CustomerField, HttpUrl, ParseError,
-    UserAgent,
+    CampaignKey, ClickId, CookieValue, Currency, CustomerData, CustomerField, DropReport, HttpUrl,
+    ParseError, UserAgent,
 };
 
 pub use dialect::parse;
@@ -78,14 +79,17 @@ const NOT_KEPT: &[&str] = &["key", "ip", "user_agent", "ua", "fbclid", "ttclid"]
 const KEPT_MAX: usize = 64;
 const KEPT_VALUE_MAX: usize = 256;
 
-/// The received parameters as a user may see them: without the key and personal data.
+/// The received parameters as a user may see them: without the key and personal data, and
+/// URLs without the query parameters that hold an email or a phone number.
 pub fn kept_params(p: &crate::http::params::Params) -> serde_json::Value {
-    let personal = |name: &str| {
-        NOT_KEPT.contains(&name) || CustomerField::ALL.iter().any(|f| f.name() == name)
+    let personal = |name: &str, value: &str| {
+        NOT_KEPT.contains(&name)
+            || CustomerField::ALL.iter().any(|f| f.name() == name)
+            || url_privacy::personal(name, value)
     };
     let map: serde_json::Map<String, serde_json::Value> = p
         .iter()
-        .filter(|(name, _)| !personal(name))
+        .filter(|(name, value)| !personal(name, value))
         .take(KEPT_MAX)
         .map(|(name, value)| {
             // Control characters go: PostgreSQL's jsonb refuses NUL, and a log line or a page
@@ -93,9 +97,14 @@ pub fn kept_params(p: &crate::http::params::Params) -> serde_json::Value {
             let clean = |s: &str, max: usize| -> String {
                 s.chars().filter(|c| !c.is_control()).take(max).collect()
             };
+            let value = if value.get(..4).is_some_and(|h| h.eq_ignore_ascii_case("http")) {
+                url_privacy::without_personal_data(value)
+            } else {
+                value.to_owned()
+            };
             (
                 clean(name, KEPT_VALUE_MAX),
-                serde_json::Value::String(clean(value, KEPT_VALUE_MAX)),
+                serde_json::Value::String(clean(&value, KEPT_VALUE_MAX)),
             )
         })
         .collect();
@@ -168,6 +177,8 @@ pub struct Postback {
     pub customer: CustomerData,
     /// The received parameters without the key and personal data ([`kept_params`]).
     pub params: serde_json::Value,
+    /// The fields that were dropped or changed, and why.
+    pub dropped: DropReport,
 }
 
 #[derive(Debug, Clone)]
@@ -227,17 +238,9 @@ mod tests {
                 "1e231c66011e7a2d867a9cfae267a6aff103cf4913640b6e71a99850fc0ffbc8"
             );
         }
-        let bad = parse(
-            Tracker::Keitaro,
-            &params("subid=a&ttclid=a%20b"),
-            Utc::now(),
-        );
-        assert!(matches!(
-            bad,
-            Err(PostbackError::Invalid {
-                field: "ttclid",
-                ..
-            })
-        ));
+        // A space is kept as given (TikTok's id is opaque); a control character is removed.
+        let p = conv(Tracker::Keitaro, "subid=a&ttclid=a%20b%01c");
+        assert_eq!(p.ttclid.clone().unwrap().as_str(), "a bc");
+        assert_eq!(p.dropped.fields().collect::<Vec<_>>(), ["ttclid"]);
     }
 }

@@ -15,7 +15,7 @@ use tokio::sync::Notify;
 
 use super::{record_batch, Outcome};
 use crate::storage::campaign_cache::CampaignCache;
-use crate::storage::imports::{self, ImportCounts, LineError};
+use crate::storage::imports::{self, ImportCounts, LineDropped, LineError};
 use crate::trackers::Postback;
 use row::Header;
 pub mod spool;
@@ -36,6 +36,8 @@ pub struct Importer {
     pub campaigns: Arc<CampaignCache>,
     /// Wakes the delivery worker after a batch that queued events.
     pub delivery_signal: Arc<Notify>,
+    /// Counts the fields rows had dropped, like postbacks'.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Records the import as running and starts its task; answers its id once the row is committed.
@@ -105,7 +107,7 @@ impl Importer {
         read_line(&mut reader, &mut line).await?;
         // Checked while spooling already; read again so this task needs nothing else.
         let header = Header::parse(&line).map_err(anyhow::Error::msg)?;
-        let (mut line_no, mut kept) = (1i64, 0usize);
+        let (mut line_no, mut kept) = (1i64, (0usize, 0usize));
         let mut batch = Batch::default();
         loop {
             line.clear();
@@ -138,12 +140,33 @@ impl Importer {
     }
 
     /// Records one batch in one transaction, then its progress in one UPDATE.
-    async fn record(&self, id: i64, batch: Batch, kept: &mut usize) -> anyhow::Result<()> {
+    /// `kept`: the errors and the dropped fields kept so far (each capped at [`ERRORS_KEPT`]).
+    async fn record(
+        &self,
+        id: i64,
+        batch: Batch,
+        kept: &mut (usize, usize),
+    ) -> anyhow::Result<()> {
+        let (kept, dropped_kept) = (&mut kept.0, &mut kept.1);
         let lines = (batch.rows.len() + batch.invalid.len()) as i64;
         if lines == 0 {
             return Ok(());
         }
         let now = Utc::now();
+        let mut dropped: Vec<LineDropped> = batch
+            .rows
+            .iter()
+            .flat_map(|(line, p)| {
+                p.dropped.iter().map(|d| LineDropped {
+                    line: *line,
+                    field: d.field.clone(),
+                    reason: d.reason.clone(),
+                })
+            })
+            .collect();
+        for (_, p) in &batch.rows {
+            self.metrics.dropped(&p.dropped);
+        }
         let (line_nos, items): (Vec<i64>, Vec<_>) =
             batch.rows.into_iter().map(|(l, p)| (l, (p, now))).unzip();
         let outcomes = self.record_with_retry(&items).await?;
@@ -175,7 +198,9 @@ impl Importer {
         errors.sort_by_key(|e| e.line);
         errors.truncate(ERRORS_KEPT.saturating_sub(*kept));
         *kept += errors.len();
-        imports::add_progress(&self.pool, id, lines, &counts, &errors).await?;
+        dropped.truncate(ERRORS_KEPT.saturating_sub(*dropped_kept));
+        *dropped_kept += dropped.len();
+        imports::add_progress(&self.pool, id, lines, &counts, &errors, &dropped).await?;
         Ok(())
     }
 

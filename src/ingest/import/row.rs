@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::domain::ActionSource;
 use crate::http::params::Params;
-use crate::trackers::{self, Parsed, Postback, PostbackError, Tracker};
+use crate::trackers::{self, Parsed, Postback, Tracker};
 
 /// Longest line read; a longer one is an invalid row (no field needs anywhere near this).
 pub const MAX_LINE: usize = 16 * 1024;
@@ -63,29 +63,36 @@ pub fn postback(header: &Header, line: &[u8], now: DateTime<Utc>) -> Result<Post
             header.0.len()
         ));
     }
-    let pairs = header
+    // An unreadable event_time is dropped like a postback's: the row is recorded at its
+    // arrival time, and the report says so.
+    let mut bad_time = None;
+    let pairs: Vec<(String, String)> = header
         .0
         .iter()
         .zip(values)
         .filter(|(name, _)| !name.is_empty())
-        .map(|(name, value)| match name.as_str() {
-            "event_time" => unix_seconds(&value).map(|v| (name.clone(), v)),
-            _ => Ok((name.clone(), value)),
+        .filter_map(|(name, value)| match name.as_str() {
+            "event_time" => match unix_seconds(&value) {
+                Ok(v) => Some((name.clone(), v)),
+                Err(e) => {
+                    bad_time = Some(e);
+                    None
+                }
+            },
+            _ => Some((name.clone(), value)),
         })
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect();
     let params = Params::from_pairs(pairs);
-    let postback = match trackers::parse(Tracker::Generic, &params, now) {
+    let mut postback = match trackers::parse(Tracker::Generic, &params, now) {
         Ok(Parsed::Conversion(p)) => *p,
         Ok(Parsed::Ignored { raw_status }) => {
             return Err(format!("status {raw_status:?} is ignored"))
         }
-        // The generic dialect names the amount `value` first; a file calls it `payout`.
-        Err(PostbackError::Invalid {
-            field: "value",
-            error,
-        }) if params.raw("value").is_none() => return Err(format!("payout {error}")),
         Err(e) => return Err(e.to_string()),
     };
+    if let Some(e) = bad_time {
+        postback.dropped.push("event_time", e);
+    }
     // The postback path would record such a row and let delivery expire its event; an import
     // is a deliberate back-fill, so the row is refused with the reason instead.
     let oldest = now - Duration::days(ActionSource::Website.max_age_days());
@@ -113,7 +120,8 @@ fn unix_seconds(value: &str) -> Result<String, String> {
                 .map(|t| t.and_utc())
         })
         .map_err(|_| {
-            "event_time must be ISO 8601 (2026-11-30T12:00:00Z) or Unix seconds".to_owned()
+            "must be ISO 8601 (2026-11-30T12:00:00Z) or Unix seconds; the arrival time applies"
+                .to_owned()
         })?;
     Ok(parsed.timestamp().to_string())
 }

@@ -80,17 +80,24 @@ fn rows() {
 
     for (line, want) in [
         (",sale,1,,,,", "click_id is required"),
-        ("c1,sale,abc,,,,", "payout must be a number"),
         ("c1,sale,1,,,", "has 6 fields, the header has 7"),
         ("c1,\"sale,1,,,,", "malformed quoting"),
         (
             "c1,sale,1,,,2026-11-23T11:00:00Z,",
             "older than Meta accepts (7 days)",
         ),
-        ("c1,sale,1,,,yesterday,", "event_time must be ISO 8601"),
-        ("c1,sale,1,XX,,,", "currency"),
     ] {
         let e = err(line);
         assert!(e.contains(want), "{line}: {e}");
+    }
+    // A bad payout, currency, event time or match key costs the field, not the row.
+    for (line, field) in [
+        ("c1,sale,abc,,,,", "payout"),
+        ("c1,sale,1,XX,,,", "currency"),
+        ("c1,sale,1,,,yesterday,", "event_time"),
+        ("c1,sale,1,,,,not-an-email", "em"),
+    ] {
+        let p = ok(line);
+        assert_eq!(p.dropped.fields().collect::<Vec<_>>(), [field], "{line}");
     }
 }

@@ -45,6 +45,7 @@ pub fn synthetic_event(
         params: None,
         customer: CustomerData::default(),
         ttclid: None,
+        dropped: Default::default(),
     };
     build_event(EventInput {
         campaign,

@@ -27,6 +27,7 @@ pub fn importer(state: &AppState) -> Importer {
         pool: state.pool.clone(),
         campaigns: state.campaigns.clone(),
         delivery_signal: state.delivery_signal.clone(),
+        metrics: state.metrics.clone(),
     }
 }
 
