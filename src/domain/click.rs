@@ -45,7 +45,6 @@ impl HttpUrl {
     /// Parses and strips query parameters that hold an email or a phone number (the landing
     /// tag's rule, [`super::url_privacy`]).
     pub fn parse(s: &str) -> Result<Self, ParseError> {
-        let s = s.trim();
         let lower = s.get(..8).unwrap_or(s).to_ascii_lowercase();
         let scheme_ok = lower.starts_with("http://") || lower.starts_with("https://");
         if !scheme_ok || s.len() > URL_MAX || s.chars().any(char::is_control) || s.contains(' ') {

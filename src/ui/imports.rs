@@ -202,6 +202,20 @@ async fn show(
                 }
             }
         }
+        @if !i.dropped.is_empty() {
+            section.card {
+                h2 { "Fields dropped from recorded rows" }
+                p.muted { "These rows were recorded without the field named: fix the file's column for the next import." }
+                table #import-dropped {
+                    thead { tr { th.num { "Line" } th { "Field" } th { "Why" } } }
+                    tbody {
+                        @for d in &i.dropped {
+                            tr { td.num { (d.line) } td { code { (d.field) } } td { (d.reason) } }
+                        }
+                    }
+                }
+            }
+        }
         p { a href="/ui/imports" { "All imports" } }
     };
     let title = format!("Import {}", i.id);

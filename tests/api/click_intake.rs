@@ -81,8 +81,15 @@ async fn a_server_side_caller_may_set_only_public_addresses() {
                 "campaign": "offer1", "click_id": "srv-bad", "client_ip_address": ip
             }))
             .await;
-        let detail = assert_problem(resp, 422, "invalid_field").await;
-        assert!(detail.starts_with("client_ip_address "), "{ip}: {detail}");
+        // Dropped and reported; the click is kept, without the tracker server's own address.
+        assert!(resp.status().is_success(), "{ip}: {}", resp.status());
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(body["dropped"][0]["field"], "client_ip_address", "{ip}: {body}");
+        assert!(body["dropped"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not a public address"));
+        assert_eq!(stored(&app, "srv-bad", "client_ip_address").await, None, "{ip}");
     }
     // The key may also come in the body, as the postback route takes it in the query.
     let resp = app
@@ -121,8 +128,8 @@ async fn oversize_fields_from_a_browser_are_dropped_and_the_click_kept() {
     let oversize = json!({
         "campaign": "offer1", "click_id": "big-1", "fbp": FBP,
         "event_source_url": long_url, "referrer_url": "https://ref.example/",
-        "fbclid": "F".repeat(301), "event_ids": many_ids,
-        "fbc": format!("fb.1.1596403881668.{}", "c".repeat(400)),
+        "fbclid": "F".repeat(1001), "event_ids": many_ids,
+        "fbc": format!("fb.1.1596403881668.{}", "c".repeat(1100)),
     });
 
     let body = created(app.register_click_public(oversize.clone()).await).await;
@@ -131,6 +138,18 @@ async fn oversize_fields_from_a_browser_are_dropped_and_the_click_kept() {
         body["ignored"],
         json!(["event_ids", "fbclid", "fbc", "event_source_url"])
     );
+    // Each with its reason, under the caps of docs/api.md.
+    assert_eq!(body["dropped"][1]["field"], "fbclid");
+    assert_eq!(body["dropped"][1]["reason"], "is longer than 1000 characters");
+    // Meta's server-side builders keep long fbclids: a 600-character one is kept with its fbc.
+    let long = "F".repeat(600);
+    let body = created(
+        app.register_click_public(json!({"campaign": "offer1", "click_id": "big-0", "fbclid": long}))
+            .await,
+    )
+    .await;
+    assert!(body.get("dropped").is_none(), "{body}");
+    assert_eq!(stored(&app, "big-0", "fbclid").await, Some(long));
     for column in ["event_source_url", "fbclid", "fbc"] {
         assert_eq!(stored(&app, "big-1", column).await, None, "{column}");
     }
@@ -148,11 +167,11 @@ async fn oversize_fields_from_a_browser_are_dropped_and_the_click_kept() {
     )
     .await;
     assert_eq!(body["ignored"], json!(["event_ids"]));
-    // A user agent header over 512 characters is not stored.
+    // A user agent header over 1024 characters is not stored.
     let resp = app
         .client
         .post(app.url("/v1/clicks"))
-        .header("user-agent", "U".repeat(513))
+        .header("user-agent", "U".repeat(1025))
         .json(&json!({"campaign": "offer1", "click_id": "big-3"}))
         .send()
         .await
@@ -160,19 +179,12 @@ async fn oversize_fields_from_a_browser_are_dropped_and_the_click_kept() {
     assert_eq!(resp.status(), 201);
     assert_eq!(stored(&app, "big-3", "client_user_agent").await, None);
 
-    // A server-side caller gets told.
+    // A server-side caller gets the same: the click kept, the fields dropped and reported.
     let mut keyed = oversize;
     keyed["click_id"] = json!("big-4");
-    let resp = app.register_click(keyed).await;
-    let detail = assert_problem(resp, 422, "invalid_field").await;
-    assert!(detail.starts_with("event_ids "), "{detail}");
-    let resp = app
-        .register_click(json!({
-            "campaign": "offer1", "click_id": "big-4", "fbclid": "F".repeat(301)
-        }))
-        .await;
-    let detail = assert_problem(resp, 422, "invalid_field").await;
-    assert!(detail.starts_with("fbclid "), "{detail}");
+    let body = created(app.register_click(keyed).await).await;
+    assert_eq!(body["dropped"][0]["field"], "event_ids", "{body}");
+    assert_eq!(stored(&app, "big-4", "fbp").await.as_deref(), Some(FBP));
 }
 
 #[tokio::test]
@@ -215,11 +227,15 @@ async fn malformed_meta_cookies_from_a_browser_are_dropped_and_the_appendix_kept
         Some(appended)
     );
 
-    let resp = app
-        .register_click(json!({"campaign": "offer1", "click_id": "ck-k", "fbc": "fb.1.123.IwAR"}))
-        .await;
-    let detail = assert_problem(resp, 422, "invalid_field").await;
-    assert!(detail.starts_with("fbc "), "{detail}");
+    // From a server-side caller too: dropped and reported, the click kept.
+    let body = created(
+        app.register_click(json!({"campaign": "offer1", "click_id": "ck-k", "fbc": "fb.1.123.IwAR"}))
+            .await,
+    )
+    .await;
+    assert_eq!(body["ignored"], json!(["fbc"]));
+    assert_eq!(body["dropped"][0]["field"], "fbc");
+    assert_eq!(stored(&app, "ck-k", "fbc").await, None);
 }
 
 async fn click_from(app: &TestApp, forwarded_for: &str, click_id: &str, campaign: &str) -> u16 {

@@ -103,14 +103,20 @@ fn assert_first_run(v: &Value) {
     assert_eq!(v["rows_done"], 10);
     assert_eq!(
         v["counts"],
-        json!({"accepted": 3, "duplicate": 1, "skipped": 1, "unmatched": 1, "invalid": 4}),
+        json!({"accepted": 4, "duplicate": 1, "skipped": 1, "unmatched": 1, "invalid": 3}),
         "{v}"
     );
+    // An unreadable payout costs the value, not the row: recorded, and reported by line.
+    assert_eq!(
+        v["dropped"],
+        json!([{"line": 7, "field": "payout", "reason": v["dropped"][0]["reason"]}]),
+        "{v}"
+    );
+    assert!(v["dropped"][0]["reason"].as_str().unwrap().contains("number"));
     let errors = v["errors"].as_array().unwrap();
     let lines: Vec<i64> = errors.iter().map(|e| e["line"].as_i64().unwrap()).collect();
-    assert_eq!(lines, [7, 8, 9, 10], "{v}");
+    assert_eq!(lines, [8, 9, 10], "{v}");
     for (e, want) in errors.iter().zip([
-        "payout must be a number",
         "click_id is required",
         "malformed quoting",
         "older than Meta accepts (7 days)",
@@ -128,20 +134,20 @@ async fn a_csv_import_counts_every_outcome_and_a_second_run_adds_nothing() {
     let first = finished(&app, id).await;
     assert_first_run(&first);
     // The rows are conversions like postbacks: the same states, an event per accepted row.
-    assert_eq!(count(&app, "conversions").await, 5);
-    assert_eq!(count(&app, "events").await, 3);
+    assert_eq!(count(&app, "conversions").await, 6);
+    assert_eq!(count(&app, "events").await, 4);
     let sent = app.deliver().await;
-    assert_eq!(app.graph_events().await.len(), 3, "{sent:?}");
+    assert_eq!(app.graph_events().await.len(), 4, "{sent:?}");
 
     let again = finished(&app, started(post_csv(&app, mixed_file()).await).await).await;
     assert_eq!(again["state"], "done");
     assert_eq!(
         again["counts"],
-        json!({"accepted": 0, "duplicate": 6, "skipped": 0, "unmatched": 0, "invalid": 4}),
+        json!({"accepted": 0, "duplicate": 7, "skipped": 0, "unmatched": 0, "invalid": 3}),
         "{again}"
     );
-    assert_eq!(count(&app, "conversions").await, 5);
-    assert_eq!(count(&app, "events").await, 3);
+    assert_eq!(count(&app, "conversions").await, 6);
+    assert_eq!(count(&app, "events").await, 4);
 }
 
 #[tokio::test]
@@ -330,7 +336,7 @@ async fn an_import_interrupted_by_a_restart_shows_failed_and_a_re_upload_finishe
     )
     .await;
     assert_eq!(v["rows_done"], 5, "how far it got");
-    assert_eq!(v["counts"]["accepted"], 3);
+    assert_eq!(v["counts"]["accepted"], 4);
     assert!(
         v["failure_reason"]
             .as_str()
@@ -346,7 +352,7 @@ async fn an_import_interrupted_by_a_restart_shows_failed_and_a_re_upload_finishe
     .await;
     assert_eq!(again["state"], "done");
     assert_eq!(again["counts"]["accepted"], 0);
-    assert_eq!(again["counts"]["duplicate"], 6);
-    assert_eq!(count(&app, "conversions").await, 5, "no doubles");
-    assert_eq!(count(&app, "events").await, 3);
+    assert_eq!(again["counts"]["duplicate"], 7);
+    assert_eq!(count(&app, "conversions").await, 6, "no doubles");
+    assert_eq!(count(&app, "events").await, 4);
 }

@@ -9,6 +9,7 @@ mod click_intake;
 mod clicks;
 mod delivery;
 mod deployment;
+mod dropped_fields;
 mod edge;
 mod health_and_errors;
 mod imports;

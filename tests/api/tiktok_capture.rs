@@ -132,36 +132,52 @@ async fn an_image_pixel_click_carries_tiktoks_fields_as_query_parameters() {
 }
 
 #[tokio::test]
-async fn malformed_tiktok_fields_are_refused_by_name_and_nothing_is_stored() {
+async fn tiktok_fields_are_kept_as_given_or_dropped_by_name_and_the_click_stored() {
     let app = spawn_app().await;
     app.create_campaign("offer1", json!({})).await;
 
+    // Opaque ids are kept byte for byte (a control character removed, and reported)...
+    for (i, (field, value, kept)) in [
+        ("ttclid", "has space", "has space"),
+        ("ttclid", "tt\u{e9}", "tt\u{e9}"),
+        ("ttp", "a\tb", "ab"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let id = format!("tt-keep-{i}");
+        let resp = app
+            .register_click(json!({"campaign": "offer1", "click_id": id, field: value}))
+            .await;
+        assert_eq!(resp.status(), 201, "{field} {value}");
+        assert_eq!(column(&app, "clicks", &id, field).await.as_deref(), Some(kept));
+    }
+    // ...and malformed event ids dropped by name, from a browser or a server alike.
     let cases = [
-        ("ttclid", json!("has space")),
-        ("ttclid", json!("tt\u{e9}")),
-        ("ttp", json!("a\tb")),
-        ("tiktok_event_ids", json!({"CompletePayment": "with space"})),
-        ("tiktok_event_ids", json!({"": "x"})),
-        ("tiktok_event_ids", json!({"Bad/Name": "x"})),
+        json!({"CompletePayment": "with space"}),
+        json!({"": "x"}),
+        json!({"Bad/Name": "x"}),
     ];
-    for (field, value) in cases {
+    for (i, value) in cases.into_iter().enumerate() {
         for public in [true, false] {
-            let body = json!({"campaign": "offer1", "click_id": "tt-bad", field: value.clone()});
+            let body = json!({"campaign": "offer1", "click_id": format!("tt-bad-{i}"),
+                              "tiktok_event_ids": value.clone()});
             let resp = if public {
                 app.register_click_public(body).await
             } else {
                 app.register_click(body).await
             };
-            let detail = assert_problem(resp, 422, "invalid_field").await;
-            assert!(detail.starts_with(field), "{field} {value}: {detail}");
+            assert!(resp.status().is_success(), "{value}");
+            let body: Value = resp.json().await.unwrap();
+            assert_eq!(body["dropped"][0]["field"], "tiktok_event_ids", "{value}: {body}");
         }
     }
-    // A wrong type is the body's error, not a stored click either.
+    // A wrong type is the body's error, not a stored click.
     let resp = app
-        .register_click(json!({"campaign": "offer1", "click_id": "tt-bad", "ttclid": 5}))
+        .register_click(json!({"campaign": "offer1", "click_id": "tt-type", "ttclid": 5}))
         .await;
     assert_problem(resp, 400, "invalid_body").await;
-    assert_eq!(clicks_stored(&app).await, 0);
+    assert_eq!(clicks_stored(&app).await, 6);
 }
 
 #[tokio::test]
@@ -184,14 +200,15 @@ async fn a_browsers_oversize_tiktok_values_are_dropped_and_named() {
     assert_eq!(view["ttp"], TTP);
     assert_eq!(view["tiktok_event_ids"], json!({}));
 
-    // From a server-side caller the same values are a 422.
+    // From a server-side caller the same: dropped and reported, the click kept.
     let resp = app
         .register_click(json!({
             "campaign": "offer1", "click_id": "tt-big2", "ttclid": "a".repeat(513)
         }))
         .await;
-    let detail = assert_problem(resp, 422, "invalid_field").await;
-    assert!(detail.starts_with("ttclid"), "{detail}");
+    assert_eq!(resp.status(), 201);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["dropped"][0]["field"], "ttclid", "{body}");
 }
 
 #[tokio::test]
@@ -259,28 +276,25 @@ async fn a_phone_hashed_in_the_browser_brings_tiktoks_digest_with_it() {
     assert_eq!(body["ignored"], json!(["tiktok_ph"]));
     assert_eq!(column(&app, "clicks", "tt-h4", "tiktok_ph").await, None);
 
-    // A server-side caller gets a 422 for it, and anyone for a value that is not a digest.
+    // A server-side caller's is dropped the same way, and anyone's value that is not a digest.
     let resp = app
         .register_click(click("tt-h5", json!({"tiktok_ph": TIKTOK_PH})))
         .await;
-    let detail = assert_problem(resp, 422, "invalid_field").await;
-    assert!(detail.starts_with("tiktok_ph"), "{detail}");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["dropped"][0]["field"], "tiktok_ph", "{body}");
     for raw in ["+16505551212", &TIKTOK_PH[1..]] {
         let resp = app
             .register_click_public(click("tt-h6", json!({"ph": META_PH, "tiktok_ph": raw})))
             .await;
-        let detail = assert_problem(resp, 422, "invalid_field").await;
-        assert!(detail.starts_with("tiktok_ph"), "{detail}");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["ignored"], json!(["tiktok_ph"]), "{body}");
+        assert!(body["dropped"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("SHA-256"));
     }
-    assert_eq!(
-        sqlx::query_scalar::<_, i64>(
-            "SELECT count(*) FROM clicks WHERE click_id IN ('tt-h5', 'tt-h6')"
-        )
-        .fetch_one(&app.pool)
-        .await
-        .unwrap(),
-        0
-    );
+    assert_eq!(column(&app, "clicks", "tt-h5", "tiktok_ph").await, None);
+    assert_eq!(column(&app, "clicks", "tt-h6", "tiktok_ph").await, None);
 }
 
 #[tokio::test]
@@ -389,18 +403,18 @@ async fn a_postbacks_ttclid_and_phone_digests_are_stored_on_the_conversion() {
     assert!(params.get("ttclid").is_none(), "{params}");
     assert!(params.get("ph").is_none(), "{params}");
 
-    // A malformed ttclid is refused by name, and nothing is recorded.
+    // A ttclid with a control character is cleaned and kept, and the cleaning reported.
     let resp = app
-        .postback("keitaro", "subid=tt-pb&status=sale&tid=T2&ttclid=a%20b")
+        .postback("keitaro", "subid=tt-pb&status=sale&tid=T2&ttclid=a%01b")
         .await;
-    assert!(resp.status().is_client_error(), "{}", resp.status());
-    let text = resp.text().await.unwrap();
-    assert!(text.contains("ttclid"), "{text}");
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["dropped"][0]["field"], "ttclid", "{body}");
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM conversions")
         .fetch_one(&app.pool)
         .await
         .unwrap();
-    assert_eq!(n, 1);
+    assert_eq!(n, 2);
 }
 
 /// A conversion's TikTok values: ttclid, phone digest, external_id digest.
