@@ -59,6 +59,9 @@ pub struct QualityReport {
     pub events: Vec<EventQuality>,
     /// Each platform the campaign sends to or has events on, Meta's first.
     pub platforms: Vec<PlatformQuality>,
+    /// Field name -> how many postbacks, import rows and clicks in the window had it dropped
+    /// (unusable values the campaign's events then lacked).
+    pub dropped_fields: BTreeMap<String, i64>,
 }
 
 /// One platform's events, each reported on that platform's match keys.
@@ -170,6 +173,7 @@ pub fn shape(
         since,
         events,
         platforms,
+        dropped_fields: BTreeMap::new(),
     }
 }
 

@@ -30,13 +30,29 @@ pub const TABLE: &[(&str, usize, &str)] = &[
     ("fbclid", FBCLID_MAX, "dropped, reported"),
     ("fbc, fbp", COOKIE_MAX, "dropped, reported"),
     ("ttclid, ttp", TIKTOK_ID_MAX, "dropped, reported"),
-    ("event_source_url, referrer_url, url", URL_MAX, "dropped, reported"),
+    (
+        "event_source_url, referrer_url, url",
+        URL_MAX,
+        "dropped, reported",
+    ),
     ("client_user_agent, ua", USER_AGENT_MAX, "dropped, reported"),
-    ("em, ph, fn, ln, ge, db, ct, st, zp, country, external_id", CUSTOMER_VALUE_MAX, "dropped, reported"),
+    (
+        "em, ph, fn, ln, ge, db, ct, st, zp, country, external_id",
+        CUSTOMER_VALUE_MAX,
+        "dropped, reported",
+    ),
     ("txid", TXID_MAX, "replaced by its SHA-256 hex, reported"),
     ("status", STATUS_MAX, "422 invalid_field"),
-    ("event_ids, tiktok_event_ids (entries)", PIXEL_EVENT_IDS_MAX, "dropped, reported"),
-    ("event_ids, tiktok_event_ids (one id)", PIXEL_EVENT_ID_MAX, "dropped, reported"),
+    (
+        "event_ids, tiktok_event_ids (entries)",
+        PIXEL_EVENT_IDS_MAX,
+        "dropped, reported",
+    ),
+    (
+        "event_ids, tiktok_event_ids (one id)",
+        PIXEL_EVENT_ID_MAX,
+        "dropped, reported",
+    ),
 ];
 
 #[cfg(test)]

@@ -142,12 +142,12 @@ impl CookieValue {
     fn parse_opaque(s: &str, max: usize) -> Result<Cleaned, ParseError> {
         let clean = super::sanitise_opaque(s);
         if clean.value.is_empty() {
-            return Err(ParseError::new("is empty once control characters are removed"));
+            return Err(ParseError::new(
+                "is empty once control characters are removed",
+            ));
         }
         if clean.value.chars().count() > max {
-            return Err(ParseError::new(format!(
-                "is longer than {max} characters"
-            )));
+            return Err(ParseError::new(format!("is longer than {max} characters")));
         }
         Ok(Cleaned {
             value: CookieValue(clean.value),
@@ -263,7 +263,10 @@ mod tests {
             assert_eq!((c.value.as_str(), c.changed), (kept, changed), "{raw:?}");
         }
         let long = "A".repeat(600);
-        assert_eq!(CookieValue::parse_fbclid(&long).unwrap().value.as_str(), long);
+        assert_eq!(
+            CookieValue::parse_fbclid(&long).unwrap().value.as_str(),
+            long
+        );
         assert!(CookieValue::parse_fbclid(&"A".repeat(FBCLID_MAX + 1)).is_err());
         assert!(CookieValue::parse_fbclid("\u{0}").is_err());
         let fbc = format!("fb.1.1596403881668.{long}");

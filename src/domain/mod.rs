@@ -1,7 +1,7 @@
 //! Domain types that parse, not validate: once a value has one of these types it is known good.
 
-pub mod caps;
 mod campaign;
+pub mod caps;
 mod click;
 mod currency;
 mod customer;
@@ -21,9 +21,9 @@ pub use campaign::{
 };
 pub use caps::{PIXEL_EVENT_IDS_MAX, PIXEL_EVENT_ID_MAX, TIKTOK_ID_MAX};
 pub use click::{Cleaned, ClickId, CookieValue, EventIds, HttpUrl, UserAgent};
-pub use dropped::{sanitise_opaque, DropReport, Dropped, Sanitised, DROP_REPORT_MAX};
 pub use currency::Currency;
 pub use customer::{CustomerData, CustomerField, Sha256Hash};
+pub use dropped::{sanitise_opaque, DropReport, Dropped, Sanitised, DROP_REPORT_MAX};
 pub use pixel_twin::{twin_check, LatePixelTwin, PixelFiredAt, TwinCheck, PIXEL_DEDUP_WINDOW};
 pub use records::{
     AccessToken, AttemptRecord, Campaign, CampaignFields, Click, Conversion, MetaSettings,

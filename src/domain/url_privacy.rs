@@ -143,7 +143,10 @@ mod tests {
                 "https://lp.example/o?subid=123-456-7890&cid=a%40b.co",
             ),
             ("https://lp.example/o?bad=%zz@x.io", "https://lp.example/o"),
-            ("https://lp.example/o?price=12.50", "https://lp.example/o?price=12.50"),
+            (
+                "https://lp.example/o?price=12.50",
+                "https://lp.example/o?price=12.50",
+            ),
         ] {
             assert_eq!(without_personal_data(url), want, "{url}");
         }

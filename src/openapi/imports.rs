@@ -51,6 +51,16 @@ pub struct Import {
     counts: ImportCounts,
     /// The first 100 line errors, by line.
     errors: Vec<ImportLineError>,
+    /// The first 100 fields dropped from rows that were recorded.
+    dropped: Vec<ImportLineDropped>,
+}
+
+#[derive(ToSchema)]
+pub struct ImportLineDropped {
+    /// The line in the file; the header is line 1.
+    line: i64,
+    field: String,
+    reason: String,
 }
 
 pub struct ImportErrors;

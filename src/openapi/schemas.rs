@@ -93,8 +93,11 @@ pub struct ClickRegistered {
     event_ids: BTreeMap<String, String>,
     /// TikTok event name -> the `event_id` the TikTok pixel should use (campaigns with TikTok).
     tiktok_event_ids: Option<BTreeMap<String, String>>,
-    /// Fields dropped from a public call (visitor-controlled overrides, oversize values).
+    /// Fields not used: a browser's overrides (`client_ip_address`, `client_user_agent`) and
+    /// every dropped field. Absent when none.
     ignored: Option<Vec<String>>,
+    /// Each field dropped or cleaned, and why. Absent when none.
+    dropped: Option<Vec<crate::domain::Dropped>>,
 }
 
 /// `GET /v1/campaigns/{key}/tag-config`.
@@ -126,6 +129,9 @@ pub struct TagConfigTikTok {
 pub struct PostbackAnswer {
     status: String,
     conversion_id: Option<i64>,
+    /// Each field dropped or cleaned, and why; the conversion was recorded without it. Absent
+    /// when none.
+    dropped: Option<Vec<crate::domain::Dropped>>,
 }
 
 /// Keitaro's `return=` text, answered instead of JSON when the postback asks for it.
@@ -175,6 +181,8 @@ pub struct Conversion {
     id: i64,
     /// One of the conversion states (`GET /admin/v1/conversions?state=`).
     state: Option<String>,
+    /// The postback's fields that were dropped or cleaned, and why (`[]` when none).
+    dropped: Vec<crate::domain::Dropped>,
 }
 
 /// A conversion with its delivery attempts. `state` is the least advanced of its events'
@@ -184,6 +192,8 @@ pub struct Conversion {
 pub struct ConversionDetail {
     id: i64,
     state: Option<String>,
+    /// The postback's fields that were dropped or cleaned, and why (`[]` when none).
+    dropped: Vec<crate::domain::Dropped>,
     /// TikTok's click id is known for it (on the conversion or its click); never shown raw.
     ttclid_set: bool,
     /// A TikTok phone digest (and, below, external_id digest) is stored for it.
@@ -280,6 +290,9 @@ pub struct QualityReport {
     /// platform's (TikTok: `ttclid`, `ttp`, `email`, `phone`, `external_id`, `ip`,
     /// `user_agent`).
     platforms: Vec<PlatformQuality>,
+    /// Field name -> how many postbacks, import rows and clicks in the window had it dropped
+    /// (see "Dropped fields" in docs/api.md).
+    dropped_fields: std::collections::BTreeMap<String, i64>,
 }
 
 #[derive(ToSchema)]

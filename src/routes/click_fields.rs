@@ -112,7 +112,10 @@ pub(super) fn parse_click(
     };
     // A server-side caller's own address is not the visitor's: when the address it gave is
     // dropped, none is stored.
-    let ip_given = r.client_ip_address.as_deref().is_some_and(|s| !s.trim().is_empty());
+    let ip_given = r
+        .client_ip_address
+        .as_deref()
+        .is_some_and(|s| !s.trim().is_empty());
     let client_ip_address = intake
         .override_of(r.client_ip_address, "client_ip_address", 45, public_ip)
         .or(peer.filter(|_| !(server_side && ip_given)));

@@ -62,9 +62,8 @@ pub async fn receive(
     let reply_text = match params.get("return").filter(|_| tracker == Tracker::Keitaro) {
         Some(text) if return_text_ok(text) => Some(text.to_owned()),
         Some(_) => {
-            return_dropped = Some(
-                "must be at most 64 printable ASCII characters; the default answer applies",
-            );
+            return_dropped =
+                Some("must be at most 64 printable ASCII characters; the default answer applies");
             None
         }
         None => None,

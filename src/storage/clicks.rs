@@ -287,8 +287,7 @@ impl Columns {
         self.tiktok_external_id
             .push(s(c.customer.tiktok_external_id().map(|h| h.as_str())));
         self.dropped.push(
-            (!c.dropped.is_empty())
-                .then(|| serde_json::to_value(&c.dropped).unwrap_or_default()),
+            (!c.dropped.is_empty()).then(|| serde_json::to_value(&c.dropped).unwrap_or_default()),
         );
     }
 }
@@ -368,6 +367,19 @@ impl From<ClickRow> for Click {
             tiktok_event_ids: EventIds::from_stored(r.tiktok_event_ids.0),
         }
     }
+}
+
+/// What the latest registration of a click that dropped something dropped (empty if none).
+pub async fn dropped_of(pool: &PgPool, click_id: &str) -> Result<DropReport, sqlx::Error> {
+    let stored = sqlx::query_scalar!(
+        r#"SELECT dropped AS "dropped: Json<Vec<crate::domain::Dropped>>"
+           FROM clicks WHERE click_id = $1"#,
+        click_id
+    )
+    .fetch_optional(pool)
+    .await?
+    .flatten();
+    Ok(DropReport::from_stored(stored.map(|j| j.0)))
 }
 
 pub async fn find<'e>(

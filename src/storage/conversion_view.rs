@@ -6,9 +6,7 @@ use sqlx::types::Json;
 use sqlx::PgPool;
 
 use super::events::AttemptView;
-use crate::domain::{
-    CampaignKey, DeliveryStatus, Dropped, EventState, FailureClass, PlatformKind,
-};
+use crate::domain::{CampaignKey, DeliveryStatus, Dropped, EventState, FailureClass, PlatformKind};
 
 /// One row of the admin conversion list. `state` is the conversion's delivery state (the least
 /// advanced of its events'); the event fields describe its Meta event when there is one, else
@@ -55,7 +53,10 @@ fn dropped_list<S: serde::Serializer>(
     s: S,
 ) -> Result<S::Ok, S::Error> {
     use serde::Serialize;
-    v.as_ref().map(|j| j.0.as_slice()).unwrap_or(&[]).serialize(s)
+    v.as_ref()
+        .map(|j| j.0.as_slice())
+        .unwrap_or(&[])
+        .serialize(s)
 }
 
 pub async fn view(pool: &PgPool, id: i64) -> Result<Option<ConversionView>, sqlx::Error> {

@@ -204,8 +204,7 @@ impl Columns {
                 .map(|h| h.as_str().to_owned()),
         );
         self.dropped.push(
-            (!c.dropped.is_empty())
-                .then(|| serde_json::to_value(&c.dropped).unwrap_or_default()),
+            (!c.dropped.is_empty()).then(|| serde_json::to_value(&c.dropped).unwrap_or_default()),
         );
     }
 }

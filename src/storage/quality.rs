@@ -143,3 +143,29 @@ pub async fn rows(
         reasons,
     })
 }
+
+/// How many times each field was dropped from the campaign's postbacks and import rows
+/// received, and its clicks first seen, at or after `since` (see `domain::DropReport`).
+pub async fn dropped_counts(
+    pool: &PgPool,
+    campaign_id: i64,
+    since: DateTime<Utc>,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT d.field AS "field!", count(*) AS "count!"
+         FROM (SELECT x ->> 'field' AS field
+               FROM conversions c, jsonb_array_elements(c.dropped) x
+               WHERE c.campaign_id = $1 AND c.received_at >= $2 AND c.dropped IS NOT NULL
+               UNION ALL
+               SELECT x ->> 'field'
+               FROM clicks k, jsonb_array_elements(k.dropped) x
+               WHERE k.campaign_id = $1 AND k.first_seen_at >= $2 AND k.dropped IS NOT NULL) d
+         WHERE d.field IS NOT NULL
+         GROUP BY d.field"#,
+        campaign_id,
+        since,
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.field, r.count)).collect())
+}

@@ -97,7 +97,10 @@ pub fn kept_params(p: &crate::http::params::Params) -> serde_json::Value {
             let clean = |s: &str, max: usize| -> String {
                 s.chars().filter(|c| !c.is_control()).take(max).collect()
             };
-            let value = if value.get(..4).is_some_and(|h| h.eq_ignore_ascii_case("http")) {
+            let value = if value
+                .get(..4)
+                .is_some_and(|h| h.eq_ignore_ascii_case("http"))
+            {
                 url_privacy::without_personal_data(value)
             } else {
                 value.to_owned()

@@ -71,6 +71,12 @@ pub async fn lookup(req: HttpRequest, state: web::Data<AppState>) -> Result<Http
         Ok(id) => clicks::find(&state.pool, id.as_str()).await?,
         Err(_) => None,
     };
+    let dropped = match &found {
+        Some(c) => clicks::dropped_of(&state.pool, &c.click_id)
+            .await?
+            .into_vec(),
+        None => Vec::new(),
+    };
     let convs = match &found {
         Some(c) => {
             let filter = ListFilter {
@@ -96,6 +102,7 @@ pub async fn lookup(req: HttpRequest, state: web::Data<AppState>) -> Result<Http
         }
         @if let Some(c) = &found {
             (click_card(c, &session.csrf_token))
+            (super::dropped::dropped_card(&dropped))
             section.card {
                 h2 { "Its conversions" }
                 (table(&convs))

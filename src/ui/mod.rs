@@ -4,6 +4,7 @@
 mod campaigns;
 mod clicks;
 mod conversions;
+mod dropped;
 mod imports;
 mod overview;
 mod pages;

@@ -84,12 +84,19 @@ async fn a_server_side_caller_may_set_only_public_addresses() {
         // Dropped and reported; the click is kept, without the tracker server's own address.
         assert!(resp.status().is_success(), "{ip}: {}", resp.status());
         let body: serde_json::Value = resp.json().await.unwrap();
-        assert_eq!(body["dropped"][0]["field"], "client_ip_address", "{ip}: {body}");
+        assert_eq!(
+            body["dropped"][0]["field"], "client_ip_address",
+            "{ip}: {body}"
+        );
         assert!(body["dropped"][0]["reason"]
             .as_str()
             .unwrap()
             .contains("not a public address"));
-        assert_eq!(stored(&app, "srv-bad", "client_ip_address").await, None, "{ip}");
+        assert_eq!(
+            stored(&app, "srv-bad", "client_ip_address").await,
+            None,
+            "{ip}"
+        );
     }
     // The key may also come in the body, as the postback route takes it in the query.
     let resp = app
@@ -140,12 +147,17 @@ async fn oversize_fields_from_a_browser_are_dropped_and_the_click_kept() {
     );
     // Each with its reason, under the caps of docs/api.md.
     assert_eq!(body["dropped"][1]["field"], "fbclid");
-    assert_eq!(body["dropped"][1]["reason"], "is longer than 1000 characters");
+    assert_eq!(
+        body["dropped"][1]["reason"],
+        "is longer than 1000 characters"
+    );
     // Meta's server-side builders keep long fbclids: a 600-character one is kept with its fbc.
     let long = "F".repeat(600);
     let body = created(
-        app.register_click_public(json!({"campaign": "offer1", "click_id": "big-0", "fbclid": long}))
-            .await,
+        app.register_click_public(
+            json!({"campaign": "offer1", "click_id": "big-0", "fbclid": long}),
+        )
+        .await,
     )
     .await;
     assert!(body.get("dropped").is_none(), "{body}");
@@ -229,8 +241,10 @@ async fn malformed_meta_cookies_from_a_browser_are_dropped_and_the_appendix_kept
 
     // From a server-side caller too: dropped and reported, the click kept.
     let body = created(
-        app.register_click(json!({"campaign": "offer1", "click_id": "ck-k", "fbc": "fb.1.123.IwAR"}))
-            .await,
+        app.register_click(
+            json!({"campaign": "offer1", "click_id": "ck-k", "fbc": "fb.1.123.IwAR"}),
+        )
+        .await,
     )
     .await;
     assert_eq!(body["ignored"], json!(["fbc"]));

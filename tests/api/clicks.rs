@@ -535,13 +535,22 @@ async fn invalid_fields_are_dropped_and_named_and_the_click_kept() {
         let resp = app.register_click(body).await;
         assert_eq!(resp.status(), 201, "{field}={value}");
         let answer: serde_json::Value = resp.json().await.unwrap();
-        assert_eq!(answer["ignored"], json!([field]), "{field}={value}: {answer}");
+        assert_eq!(
+            answer["ignored"],
+            json!([field]),
+            "{field}={value}: {answer}"
+        );
         assert_eq!(answer["dropped"][0]["field"], field, "{answer}");
-        assert!(answer["dropped"][0]["reason"].as_str().is_some_and(|r| !r.is_empty()));
+        assert!(answer["dropped"][0]["reason"]
+            .as_str()
+            .is_some_and(|r| !r.is_empty()));
     }
     assert_eq!(click_count(&app).await, 13);
     let metrics = app.scrape_metrics().await;
-    assert!(metrics.contains(r#"capi_bridge_dropped_fields_total{field="em"} 2"#), "{metrics}");
+    assert!(
+        metrics.contains(r#"capi_bridge_dropped_fields_total{field="em"} 2"#),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
@@ -561,7 +570,10 @@ async fn invalid_fields_in_the_query_are_dropped_too() {
     assert_eq!(answer["dropped"][0]["field"], "em");
     assert_eq!(click_count(&app).await, 1);
     // A space in an fbclid (a redirect's mangling) is kept byte for byte, as Meta's builders do.
-    assert_eq!(stored_click(&app, "clk-q").await.fbclid.as_deref(), Some("IwAR abc"));
+    assert_eq!(
+        stored_click(&app, "clk-q").await.fbclid.as_deref(),
+        Some("IwAR abc")
+    );
     // Consent is never guessed: an unreadable answer refuses the registration.
     let resp = get_query(&app, "campaign=offer1&click_id=clk-q2&consent=maybe").await;
     let detail = assert_problem(resp, 422, "invalid_field").await;

@@ -60,8 +60,13 @@ async fn a_bad_match_key_or_value_is_dropped_and_the_conversion_recorded() {
         for key in ["em", "ph", "db", "country", "ge"] {
             assert!(user.get(key).is_none(), "{key} sent: {event}");
         }
-        assert!(user.get("client_ip_address").is_none_or(|ip| ip != "10.1.2.3"));
-        assert_eq!(event["custom_data"]["currency"], "USD", "the campaign's currency applies");
+        assert!(user
+            .get("client_ip_address")
+            .is_none_or(|ip| ip != "10.1.2.3"));
+        assert_eq!(
+            event["custom_data"]["currency"], "USD",
+            "the campaign's currency applies"
+        );
     }
     let metrics = app.scrape_metrics().await;
     for line in [
@@ -88,11 +93,23 @@ async fn what_identifies_a_conversion_still_refuses_it() {
         ("status=lead".to_owned(), 400, "missing_click_id"),
         ("subid=a%20b".to_owned(), 422, "invalid_field"),
         ("subid=a&status={status}".to_owned(), 422, "unfilled_status"),
-        (format!("subid=a&status={long_status}"), 422, "invalid_field"),
-        ("subid=a&campaign=Not%20a%20key".to_owned(), 422, "invalid_field"),
+        (
+            format!("subid=a&status={long_status}"),
+            422,
+            "invalid_field",
+        ),
+        (
+            "subid=a&campaign=Not%20a%20key".to_owned(),
+            422,
+            "invalid_field",
+        ),
     ] {
         let (got, body) = postback(&app, "keitaro", &query).await;
-        assert_eq!((got, body["code"].as_str()), (status, Some(code)), "{query}: {body}");
+        assert_eq!(
+            (got, body["code"].as_str()),
+            (status, Some(code)),
+            "{query}: {body}"
+        );
     }
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM conversions")
         .fetch_one(&app.pool)
@@ -109,7 +126,10 @@ async fn a_long_txid_is_stored_as_its_digest_and_a_repeat_is_a_duplicate() {
     let query = format!("cid=tx-1&status=sale&payout=5&txid={long}&campaign=offer1");
     let (status, first) = postback(&app, "bemob", &query).await;
     assert_eq!(status, 202, "{first}");
-    assert!(first["dropped"][0]["reason"].as_str().unwrap().contains("SHA-256"));
+    assert!(first["dropped"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("SHA-256"));
     let (_, again) = postback(&app, "bemob", &query).await;
     assert_eq!(again["status"], "duplicate", "{again}");
     let stored: String = sqlx::query_scalar("SELECT txid FROM conversions")
@@ -157,4 +177,40 @@ async fn personal_data_never_stays_in_a_url_or_a_kept_parameter() {
     .unwrap();
     assert_eq!(page.as_deref(), Some("https://lp.example/o?a=1"));
     assert_eq!(referrer.as_deref(), Some("https://ref.example/"));
+}
+
+#[tokio::test]
+async fn a_clicks_view_and_the_quality_report_show_what_was_dropped() {
+    let app = spawn_app().await;
+    app.create_campaign("offer1", json!({})).await;
+    let resp = app
+        .register_click_public(json!({
+            "campaign": "offer1", "click_id": "dq-1", "em": "not-an-email", "fbp": "garbage"
+        }))
+        .await;
+    assert_eq!(resp.status(), 201);
+    let view = app.admin_get("/admin/v1/clicks/dq-1").await;
+    let fields: Vec<&str> = view["dropped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["em", "fbp"], "{view}");
+    // A later clean registration keeps the report that says what to fix.
+    let resp = app
+        .register_click_public(json!({"campaign": "offer1", "click_id": "dq-1"}))
+        .await;
+    assert_eq!(resp.status(), 200);
+    let view = app.admin_get("/admin/v1/clicks/dq-1").await;
+    assert_eq!(view["dropped"].as_array().unwrap().len(), 2, "{view}");
+
+    let (_, body) = postback(&app, "keitaro", "subid=dq-1&status=lead&em=nope&ph=12").await;
+    assert_eq!(body["status"], "accepted", "{body}");
+    let report = app.admin_get("/admin/v1/campaigns/offer1/quality").await;
+    assert_eq!(
+        report["dropped_fields"],
+        json!({"em": 2, "fbp": 1, "ph": 1}),
+        "{report}"
+    );
 }

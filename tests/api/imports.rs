@@ -112,7 +112,10 @@ fn assert_first_run(v: &Value) {
         json!([{"line": 7, "field": "payout", "reason": v["dropped"][0]["reason"]}]),
         "{v}"
     );
-    assert!(v["dropped"][0]["reason"].as_str().unwrap().contains("number"));
+    assert!(v["dropped"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("number"));
     let errors = v["errors"].as_array().unwrap();
     let lines: Vec<i64> = errors.iter().map(|e| e["line"].as_i64().unwrap()).collect();
     assert_eq!(lines, [8, 9, 10], "{v}");

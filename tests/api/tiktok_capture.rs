@@ -150,7 +150,10 @@ async fn tiktok_fields_are_kept_as_given_or_dropped_by_name_and_the_click_stored
             .register_click(json!({"campaign": "offer1", "click_id": id, field: value}))
             .await;
         assert_eq!(resp.status(), 201, "{field} {value}");
-        assert_eq!(column(&app, "clicks", &id, field).await.as_deref(), Some(kept));
+        assert_eq!(
+            column(&app, "clicks", &id, field).await.as_deref(),
+            Some(kept)
+        );
     }
     // ...and malformed event ids dropped by name, from a browser or a server alike.
     let cases = [
@@ -169,7 +172,10 @@ async fn tiktok_fields_are_kept_as_given_or_dropped_by_name_and_the_click_stored
             };
             assert!(resp.status().is_success(), "{value}");
             let body: Value = resp.json().await.unwrap();
-            assert_eq!(body["dropped"][0]["field"], "tiktok_event_ids", "{value}: {body}");
+            assert_eq!(
+                body["dropped"][0]["field"], "tiktok_event_ids",
+                "{value}: {body}"
+            );
         }
     }
     // A wrong type is the body's error, not a stored click.

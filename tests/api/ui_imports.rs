@@ -240,7 +240,10 @@ async fn in_a_browser_an_import_reaches_100_percent_with_its_bad_lines() {
     let dropped = b
         .eval("return document.getElementById('import-dropped').innerText;")
         .await;
-    assert!(dropped.as_str().unwrap().contains("7\tpayout\t"), "{dropped}");
+    assert!(
+        dropped.as_str().unwrap().contains("7\tpayout\t"),
+        "{dropped}"
+    );
     assert!(
         errors.contains("10\tevent_time is older than Meta accepts"),
         "{errors}"

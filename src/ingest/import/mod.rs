@@ -141,12 +141,7 @@ impl Importer {
 
     /// Records one batch in one transaction, then its progress in one UPDATE.
     /// `kept`: the errors and the dropped fields kept so far (each capped at [`ERRORS_KEPT`]).
-    async fn record(
-        &self,
-        id: i64,
-        batch: Batch,
-        kept: &mut (usize, usize),
-    ) -> anyhow::Result<()> {
+    async fn record(&self, id: i64, batch: Batch, kept: &mut (usize, usize)) -> anyhow::Result<()> {
         let (kept, dropped_kept) = (&mut kept.0, &mut kept.1);
         let lines = (batch.rows.len() + batch.invalid.len()) as i64;
         if lines == 0 {

@@ -35,6 +35,7 @@ pub async fn get(
     .into_iter()
     .filter_map(|(k, h)| Some((k.to_owned(), Value::String(h?.as_str().to_owned()))))
     .collect();
+    let dropped = clicks::dropped_of(&state.pool, &c.click_id).await?;
     Ok(HttpResponse::Ok().json(json!({
         "click_id": c.click_id,
         "campaign": c.campaign_key,
@@ -57,6 +58,8 @@ pub async fn get(
         // TikTok's own digests: the phone in E.164 with '+', the external_id as given (case
         // kept); its email digest is Meta's.
         "tiktok_user_data_hashes": tiktok_hashes,
+        // What the latest registration that dropped something dropped, and why.
+        "dropped": dropped,
     })))
 }
 

@@ -57,7 +57,12 @@ pub async fn report_for(
             rows,
         });
     }
-    Ok(shape(campaign.key.as_str(), days, since, per_platform))
+    let mut report = shape(campaign.key.as_str(), days, since, per_platform);
+    report.dropped_fields = quality::dropped_counts(&state.pool, campaign.id, since)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(report)
 }
 
 /// The event names the campaign's map for `platform` sends (none: it does not use it).

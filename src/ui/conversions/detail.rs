@@ -204,6 +204,7 @@ pub async fn show(
                 _ => { p { "None kept." } }
             }
         }
+        (super::super::dropped::dropped_card(conv.dropped.as_ref().map_or(&[][..], |d| &d.0)))
         section.card {
             h2 { "Decision" }
             dl.facts {

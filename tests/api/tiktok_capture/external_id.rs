@@ -98,12 +98,18 @@ async fn an_external_id_hashed_in_the_browser_brings_tiktoks_digest_under_tiktok
     // A server-side caller's digest of no id is dropped and named, and anyone's non-digest.
     for (id, body) in [
         ("tt-b5", json!({"tiktok_external_id": TIKTOK_EXT})),
-        ("tt-b6", json!({"external_id": META_EXT, "tiktok_external_id": "CRM-8431"})),
+        (
+            "tt-b6",
+            json!({"external_id": META_EXT, "tiktok_external_id": "CRM-8431"}),
+        ),
     ] {
         let resp = app.register_click(click(id, body)).await;
         assert_eq!(resp.status(), 201, "{id}");
         let answer: Value = resp.json().await.unwrap();
-        assert_eq!(answer["dropped"][0]["field"], "tiktok_external_id", "{answer}");
+        assert_eq!(
+            answer["dropped"][0]["field"], "tiktok_external_id",
+            "{answer}"
+        );
     }
     assert_eq!(clicks_stored(&app).await, 6);
 }
