@@ -14,6 +14,7 @@ mod health_and_errors;
 mod imports;
 mod late_twins;
 mod openapi;
+mod payouts;
 mod ops;
 mod platform_reads;
 mod platform_retry;
