@@ -57,7 +57,11 @@ fn strip_marks(raw: &str) -> Option<(bool, String)> {
     }
     let after = s[end..].trim_matches(is_space);
     let marks = [before, after].iter().filter(|m| !m.is_empty()).count();
-    if marks > 1 || ![before, after].iter().all(|m| m.is_empty() || is_currency_mark(m)) {
+    if marks > 1
+        || ![before, after]
+            .iter()
+            .all(|m| m.is_empty() || is_currency_mark(m))
+    {
         return None;
     }
     Some((lead.or(trail) == Some('-'), s[start..end].to_owned()))
@@ -111,14 +115,16 @@ fn number(core: &str) -> Option<String> {
             if int.contains(decimal) {
                 return None;
             }
-            join(grouped(int, |c| c != decimal && matches!(c, '.' | ','))?, Some(frac))
+            join(
+                grouped(int, |c| c != decimal && matches!(c, '.' | ','))?,
+                Some(frac),
+            )
         }
         [sep, _, ..] => join(grouped(core, |c| c == *sep)?, None),
         [sep] => {
             let (int, frac) = core.split_once(*sep)?;
-            let thousands = frac.len() == 3
-                && (1..=3).contains(&int.len())
-                && int.bytes().any(|b| b != b'0');
+            let thousands =
+                frac.len() == 3 && (1..=3).contains(&int.len()) && int.bytes().any(|b| b != b'0');
             if thousands {
                 join(format!("{int}{frac}"), None)
             } else {

@@ -98,8 +98,13 @@ pub struct ListFilter<'a> {
     pub limit: i64,
 }
 
-/// How many conversions of a campaign received in the last `days` days are [`ConversionView::no_payout`].
-pub async fn no_payout_count(pool: &PgPool, campaign_id: i64, days: i32) -> Result<i64, sqlx::Error> {
+/// How many conversions of a campaign received in the last `days` days are
+/// [`ConversionView::no_payout`] (the same rule as its query's).
+pub async fn no_payout_count(
+    pool: &PgPool,
+    campaign_id: i64,
+    days: i32,
+) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(
         r#"SELECT count(*) AS "n!" FROM conversions c
            JOIN campaigns k ON k.id = c.campaign_id

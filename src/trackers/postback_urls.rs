@@ -165,8 +165,16 @@ mod tests {
     fn urls_carry_the_base_the_key_and_the_macros() {
         let keitaro = &POSTBACK_URLS[0];
         let cases = [
-            ("https://b.test", "k3y", format!("https://b.test/v1/postback/keitaro?key=k3y&{KEITARO}")),
-            ("http://127.0.0.1:8080", "a&b#c d", format!("http://127.0.0.1:8080/v1/postback/keitaro?key=a%26b%23c%20d&{KEITARO}")),
+            (
+                "https://b.test",
+                "k3y",
+                format!("https://b.test/v1/postback/keitaro?key=k3y&{KEITARO}"),
+            ),
+            (
+                "http://127.0.0.1:8080",
+                "a&b#c d",
+                format!("http://127.0.0.1:8080/v1/postback/keitaro?key=a%26b%23c%20d&{KEITARO}"),
+            ),
         ];
         for (base, key, want) in cases {
             assert_eq!(keitaro.url(base, key), want);
@@ -185,7 +193,11 @@ mod tests {
             let u = by_id(id);
             assert_eq!(
                 u.campaign_url("https://b.test", "K", campaign),
-                format!("{}&campaign={}", u.url("https://b.test", "K"), campaign.replace(' ', "%20"))
+                format!(
+                    "{}&campaign={}",
+                    u.url("https://b.test", "K"),
+                    campaign.replace(' ', "%20")
+                )
             );
             assert_eq!(u.test_url("https://b.test", "K", campaign), want);
         }
@@ -205,12 +217,19 @@ mod tests {
                 .collect();
             assert_eq!(names[0], u.click_param, "{}", u.id);
             assert!(
-                ["payout", "revenue", "sum", "value"].iter().any(|n| names.contains(n)),
+                ["payout", "revenue", "sum", "value"]
+                    .iter()
+                    .any(|n| names.contains(n)),
                 "{} has no payout",
                 u.id
             );
             let txid = names.iter().any(|n| ["tid", "txid"].contains(n));
-            assert_eq!(txid, !without_txid.contains(&u.id), "{} transaction id", u.id);
+            assert_eq!(
+                txid,
+                !without_txid.contains(&u.id),
+                "{} transaction id",
+                u.id
+            );
             let t = crate::http::params::Params::from_pairs(u.query.split('&').map(|pair| {
                 let (n, v) = pair.split_once('=').unwrap();
                 (n.to_owned(), v.to_owned())

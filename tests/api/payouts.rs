@@ -30,7 +30,8 @@ async fn converted(app: &TestApp, campaign: &str, click_id: &str, rest: &str) ->
 async fn a_purchase_without_payout_is_flagged_on_the_conversion_and_counted_on_the_campaign() {
     let app = spawn_app().await;
     app.create_campaign("np", json!({})).await;
-    app.create_campaign("fixed", json!({"value_source": 25})).await;
+    app.create_campaign("fixed", json!({"value_source": 25}))
+        .await;
     let none = converted(&app, "np", "np-1", "status=sale&tid=t1").await;
     let paid = converted(&app, "np", "np-2", "status=sale&revenue=1,500&tid=t2").await;
     let lead = converted(&app, "np", "np-3", "status=lead").await;
@@ -66,7 +67,10 @@ async fn a_purchase_without_payout_is_flagged_on_the_conversion_and_counted_on_t
     let id = |a: &Value| a["conversion_id"].as_i64().unwrap();
     let flagged = page(&app, &format!("/ui/conversions/{}", id(&none)), &cookie).await;
     assert!(flagged.contains(r#"id="no-payout""#), "{flagged}");
-    assert!(!flagged.contains(r#"id="raw-payout""#), "no payout was received");
+    assert!(
+        !flagged.contains(r#"id="raw-payout""#),
+        "no payout was received"
+    );
     let read = page(&app, &format!("/ui/conversions/{}", id(&paid)), &cookie).await;
     assert!(!read.contains(r#"id="no-payout""#));
     assert!(

@@ -242,7 +242,10 @@ fn fill(url: &str, click_id: &str) -> String {
         ("{currency}", "EUR"),
         ("{cnv_currency}", "usd"),
         ("{ip}", "93.184.216.34"),
-        ("{user_agent}", "Mozilla%2F5.0%20(iPhone%3B%20CPU%20iPhone%20OS%2017_0)"),
+        (
+            "{user_agent}",
+            "Mozilla%2F5.0%20(iPhone%3B%20CPU%20iPhone%20OS%2017_0)",
+        ),
     ] {
         out = out.replace(mac, value);
     }
@@ -255,7 +258,10 @@ fn fill(url: &str, click_id: &str) -> String {
         }
     }
     assert!(!out.contains('{'), "a macro the test does not know: {out}");
-    assert!(!out.contains("REPLACE") && !out.contains("OPTIONAL"), "{out}");
+    assert!(
+        !out.contains("REPLACE") && !out.contains("OPTIONAL"),
+        "{out}"
+    );
     out
 }
 
@@ -388,7 +394,11 @@ env -i PATH="$PATH" bash -euo pipefail ./block.sh"#;
         .env_clear()
         .env(
             "PATH",
-            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default()),
+            format!(
+                "{}:{}",
+                bin.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
         )
         .output()
         .expect("bash and openssl");
@@ -399,12 +409,20 @@ env -i PATH="$PATH" bash -euo pipefail ./block.sh"#;
     });
     let _ = std::fs::remove_dir_all(&dir);
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(mode.unwrap(), 0o600, "{env}");
     let lines: Vec<Vec<&str>> = stdout.lines().map(|l| l.split(' ').collect()).collect();
     assert_eq!(lines.len(), 3, "{stdout}");
     let (served, try_it, again) = (&lines[0], &lines[1], &lines[2]);
-    assert_eq!(served[..3], ["served", "serve", "postgres:///capi"], "{stdout}");
+    assert_eq!(
+        served[..3],
+        ["served", "serve", "postgres:///capi"],
+        "{stdout}"
+    );
     for secret in &served[3..] {
         assert!(secret.len() >= 48, "a random secret: {stdout}");
     }

@@ -273,7 +273,8 @@ pub async fn render(
         },
     )
     .await?;
-    let no_payout = conversions::no_payout_count(&state.pool, campaign.id, DEFAULT_DAYS as i32).await?;
+    let no_payout =
+        conversions::no_payout_count(&state.pool, campaign.id, DEFAULT_DAYS as i32).await?;
     let tag = format!(r#"<script async src="{base}/v1/tag.js" data-campaign="{key}"></script>"#);
     let events: Vec<&str> = campaign
         .event_map

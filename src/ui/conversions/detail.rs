@@ -348,7 +348,10 @@ mod tests {
         assert_eq!(raw_payout("keitaro", Some(&p)), Some(("payout", "5")));
         let p = json!({"value": "", "payout": "$40"});
         assert_eq!(raw_payout("generic", Some(&p)), Some(("payout", "$40")));
-        assert_eq!(raw_payout("redtrack", Some(&json!({"sum": "3"}))), Some(("sum", "3")));
+        assert_eq!(
+            raw_payout("redtrack", Some(&json!({"sum": "3"}))),
+            Some(("sum", "3"))
+        );
         assert_eq!(raw_payout("bemob", Some(&json!({"cid": "x"}))), None);
         assert_eq!(raw_payout("bemob", None), None);
     }
