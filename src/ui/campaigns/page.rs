@@ -348,7 +348,7 @@ pub async fn render(
                 code { "curl -s '<test URL>'" } ": it must answer "
                 strong { "422 unfilled_status" } " (the status macro was not filled: refused, never taken for a sale; nothing is recorded but the refusal). "
                 "The copied URL itself, with every macro unfilled, answers " strong { "400 missing_click_id" } " when sent as written ("
-                code { "curl -g" } "); plain " code { "curl" } " rewrites " code { "{status}" } " to " code { "status" } " (its URL globbing), so test with these URLs instead."
+                code { "curl -g" } "). Plain " code { "curl" } " turns " code { "{status}" } " into " code { "status" } " and " code { "{revenue}" } " into " code { "revenue" } " (its URL globbing): the bridge then reads made-up values (with a payout macro, " code { "422 invalid_field" } "), not what a tracker sends, so test with these URLs instead."
             }
             @for u in POSTBACK_URLS {
                 (copy_field(&format!("postback-test-{}", u.id), &format!("{} (test)", u.label), &u.test_url(&base, &state.postback_key, key)))
