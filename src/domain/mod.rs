@@ -1,5 +1,6 @@
 //! Domain types that parse, not validate: once a value has one of these types it is known good.
 
+pub mod amount;
 mod campaign;
 pub mod caps;
 mod click;

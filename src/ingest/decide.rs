@@ -101,6 +101,16 @@ pub fn decide(
             unbuilt: Vec::new(),
         };
     };
+    if let Some(reason) = refund(conv, &event_name) {
+        return Decision {
+            state: ConversionState::Skipped,
+            campaign_id,
+            event_name: None,
+            failure_reason: Some(reason),
+            events: Vec::new(),
+            unbuilt: Vec::new(),
+        };
+    }
     if campaign.require_consent && click.and_then(|c| c.consent) != Some(true) {
         return Decision {
             state: ConversionState::Suppressed,
@@ -193,6 +203,16 @@ fn plan_event(
         event_id,
         payload,
     })
+}
+
+/// A negative payout is a refund or a chargeback: recorded, never sent. Meta and TikTok take no
+/// negative value, and the event would count one more conversion (valued 0) instead of one less.
+fn refund(conv: &Conversion, event_name: &str) -> Option<String> {
+    let payout = conv.payout.filter(|p| *p < 0.0)?;
+    Some(format!(
+        "refund: the payout is negative ({payout}); not sent as {event_name} \
+         (Meta and TikTok take no negative value)"
+    ))
 }
 
 /// Why a status is not sent: as it always read for a single platform, each platform named

@@ -226,3 +226,41 @@ fn consent_suppresses_every_platform() {
     assert_eq!(d.state, ConversionState::Suppressed);
     assert!(d.events.is_empty());
 }
+
+#[test]
+fn a_negative_payout_is_a_refund_recorded_and_never_sent() {
+    let fixed = Campaign {
+        value_source: crate::domain::ValueSource::Fixed(25.0),
+        ..both()
+    };
+    for (what, campaign, payout, state) in [
+        ("a refund", both(), Some(-12.5), ConversionState::Skipped),
+        (
+            "a refund, fixed value",
+            fixed,
+            Some(-0.01),
+            ConversionState::Skipped,
+        ),
+        ("no payout", both(), None, ConversionState::Queued),
+        ("zero", both(), Some(0.0), ConversionState::Queued),
+        ("a sale", both(), Some(12.5), ConversionState::Queued),
+    ] {
+        let conv = Conversion {
+            payout,
+            ..postback("sale", "t1")
+        };
+        let d = decide(Some(&campaign), Some(&click()), &conv, &[]);
+        assert_eq!(d.state, state, "{what}");
+        if state == ConversionState::Skipped {
+            assert!(d.events.is_empty() && d.unbuilt.is_empty(), "{what}");
+            let reason = d.failure_reason.unwrap();
+            assert!(
+                reason.starts_with("refund: the payout is negative ("),
+                "{reason}"
+            );
+            assert!(reason.contains("not sent as Purchase"), "{reason}");
+        } else {
+            assert_eq!(d.events.len(), 2, "{what}");
+        }
+    }
+}

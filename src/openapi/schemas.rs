@@ -199,6 +199,9 @@ pub struct ConversionDetail {
     /// A TikTok phone digest (and, below, external_id digest) is stored for it.
     tiktok_ph_set: bool,
     tiktok_external_id_set: bool,
+    /// A Purchase whose postback carried no payout under `value_source: "payout"`: Meta and
+    /// TikTok received value 0 (see docs/trackers.md).
+    no_payout: bool,
     /// Every attempt of every platform, oldest first.
     attempts_log: Vec<Attempt>,
     deliveries: Vec<Delivery>,

@@ -42,6 +42,9 @@ pub struct ConversionView {
     pub tiktok_ph_set: bool,
     /// A TikTok external_id digest (the id as given) is stored (on the conversion or its click).
     pub tiktok_external_id_set: bool,
+    /// A purchase whose postback carried no (readable) payout, of a campaign whose
+    /// `value_source` is `payout`: Meta and TikTok got value 0.
+    pub no_payout: bool,
     /// The postback's fields that were dropped or changed, and why (empty when none).
     #[serde(serialize_with = "dropped_list")]
     pub dropped: Option<Json<Vec<Dropped>>>,
@@ -76,6 +79,11 @@ pub async fn view(pool: &PgPool, id: i64) -> Result<Option<ConversionView>, sqlx
             (c.tiktok_ph IS NOT NULL OR ck.tiktok_ph IS NOT NULL) AS "tiktok_ph_set!",
             (c.tiktok_external_id IS NOT NULL OR ck.tiktok_external_id IS NOT NULL)
                 AS "tiktok_external_id_set!",
+            COALESCE(c.payout IS NULL AND k.value_source = 'payout'
+                AND (c.event_name IN ('Purchase', 'CompletePayment')
+                     OR EXISTS (SELECT 1 FROM events x WHERE x.conversion_id = c.id
+                                AND x.event_name IN ('Purchase', 'CompletePayment'))),
+                false) AS "no_payout!",
             c.dropped AS "dropped: Json<Vec<Dropped>>"
          FROM conversions c
          LEFT JOIN LATERAL (SELECT least_advanced_state(x.state, x.failure_class) AS state FROM events x
@@ -107,6 +115,28 @@ pub struct ListFilter<'a> {
     pub limit: i64,
 }
 
+/// How many conversions of a campaign received in the last `days` days are
+/// [`ConversionView::no_payout`] (the same rule as its query's).
+pub async fn no_payout_count(
+    pool: &PgPool,
+    campaign_id: i64,
+    days: i32,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM conversions c
+           JOIN campaigns k ON k.id = c.campaign_id
+           WHERE c.campaign_id = $1 AND c.received_at >= now() - make_interval(days => $2)
+             AND c.payout IS NULL AND k.value_source = 'payout'
+             AND (c.event_name IN ('Purchase', 'CompletePayment')
+                  OR EXISTS (SELECT 1 FROM events x WHERE x.conversion_id = c.id
+                             AND x.event_name IN ('Purchase', 'CompletePayment')))"#,
+        campaign_id,
+        days
+    )
+    .fetch_one(pool)
+    .await
+}
+
 /// Newest first; `before` pages backwards through ids.
 pub async fn list(pool: &PgPool, f: &ListFilter<'_>) -> Result<Vec<ConversionView>, sqlx::Error> {
     sqlx::query_as!(
@@ -125,6 +155,11 @@ pub async fn list(pool: &PgPool, f: &ListFilter<'_>) -> Result<Vec<ConversionVie
             (c.tiktok_ph IS NOT NULL OR ck.tiktok_ph IS NOT NULL) AS "tiktok_ph_set!",
             (c.tiktok_external_id IS NOT NULL OR ck.tiktok_external_id IS NOT NULL)
                 AS "tiktok_external_id_set!",
+            COALESCE(c.payout IS NULL AND k.value_source = 'payout'
+                AND (c.event_name IN ('Purchase', 'CompletePayment')
+                     OR EXISTS (SELECT 1 FROM events x WHERE x.conversion_id = c.id
+                                AND x.event_name IN ('Purchase', 'CompletePayment'))),
+                false) AS "no_payout!",
             c.dropped AS "dropped: Json<Vec<Dropped>>"
          FROM conversions c
          LEFT JOIN LATERAL (SELECT least_advanced_state(x.state, x.failure_class) AS state FROM events x

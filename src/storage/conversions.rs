@@ -11,7 +11,7 @@ use crate::domain::{Conversion, ConversionState, CustomerData, DropReport};
 pub use super::click_history::{click_histories, click_history, ClickHistory};
 
 pub use super::conversion_view::{
-    deliveries, list, page, view, ConversionView, Delivery, ListFilter, Page,
+    deliveries, list, no_payout_count, page, view, ConversionView, Delivery, ListFilter, Page,
 };
 
 /// A `conversions` row as read (`fn` is a Rust keyword, hence `fn_`).

@@ -244,13 +244,9 @@ fn customer(p: &Params, d: &mut DropReport) -> CustomerData {
     data
 }
 
-/// A payout as networks write it: `12.5`, `12,50`, ` 7 `.
+/// A payout as networks write it (`12,50`, `1,500`, `$40`): the one reading imports share.
 fn parse_amount(s: &str) -> Result<f64, ParseError> {
-    let s = s.trim().replace(',', ".");
-    match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && v.abs() < 1e12 => Ok(v),
-        _ => Err(ParseError::new("must be a number such as 12.50")),
-    }
+    crate::domain::amount::parse_amount(s)
 }
 
 fn parse_event_time(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ParseError> {

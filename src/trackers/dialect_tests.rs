@@ -64,6 +64,9 @@ fn keitaro_defaults_to_sale_and_maps_network_words() {
     assert_eq!(p.status, "rejected");
     let p = conv(Tracker::Keitaro, "subid=abc&revenue=3");
     assert_eq!(p.payout, Some(3.0));
+    // A thousands separator is not a decimal mark (it read 1.5 before the amount parser).
+    let p = conv(Tracker::Keitaro, "subid=abc&revenue=1,500");
+    assert_eq!(p.payout, Some(1500.0));
 }
 
 #[test]

@@ -16,7 +16,7 @@ use crate::domain::{
 };
 
 pub use dialect::parse;
-pub use postback_urls::{PostbackUrl, POSTBACK_URLS};
+pub use postback_urls::{PostbackUrl, POSTBACK_URLS, SAMPLE_CLICK_ID};
 pub use status::normalise_status;
 
 /// Every postback parameter name some dialect reads, with `key` and Keitaro's `return`: the

@@ -359,3 +359,51 @@ async fn an_import_interrupted_by_a_restart_shows_failed_and_a_re_upload_finishe
     assert_eq!(count(&app, "conversions").await, 6, "no doubles");
     assert_eq!(count(&app, "events").await, 4);
 }
+
+/// The import reads amounts with the postbacks' parser: `"1,500.00"` (a spreadsheet's
+/// thousands separator, quoted in CSV) is 1500, as the same value in a postback.
+#[tokio::test]
+async fn an_import_reads_amounts_as_postbacks_do() {
+    let app = spawn_app().await;
+    app.create_campaign("shop", json!({})).await;
+    for c in ["a1", "a2", "a3", "p1"] {
+        let resp = app
+            .register_click(json!({"campaign": "shop", "click_id": c}))
+            .await;
+        assert_eq!(resp.status(), 201, "click {c}");
+    }
+    let file = "click_id,status,payout,currency,txid\r\n\
+                a1,sale,\"1,500.00\",USD,t1\r\n\
+                a2,sale,1.234.567,EUR,t2\r\n\
+                a3,sale,\"$40\",USD,t3\r\n"
+        .to_owned();
+    let v = finished(&app, started(post_csv(&app, file).await).await).await;
+    assert_eq!(v["counts"]["accepted"], 3, "{v}");
+    assert_eq!(v["errors"], json!([]), "{v}");
+    let resp = app
+        .postback("keitaro", "subid=p1&status=sale&payout=1%2C500.00&tid=t4")
+        .await;
+    assert_eq!(resp.status(), 200);
+    app.deliver().await;
+    let mut values: Vec<(String, Value)> = app
+        .graph_events()
+        .await
+        .iter()
+        .map(|e| {
+            (
+                e["custom_data"]["order_id"].as_str().unwrap().to_owned(),
+                e["custom_data"]["value"].clone(),
+            )
+        })
+        .collect();
+    values.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        values,
+        [
+            ("t1".to_owned(), json!(1500.0)),
+            ("t2".to_owned(), json!(1_234_567.0)),
+            ("t3".to_owned(), json!(40.0)),
+            ("t4".to_owned(), json!(1500.0)),
+        ]
+    );
+}

@@ -16,6 +16,7 @@ mod imports;
 mod late_twins;
 mod openapi;
 mod ops;
+mod payouts;
 mod platform_reads;
 mod platform_retry;
 mod platform_rules;

@@ -226,7 +226,8 @@ async fn the_tiktok_commands_run_as_written_after_try_it() {
     assert_eq!(event["user"]["ttclid"], "E.C.P.CqgBx9Z3eWc");
 }
 
-/// What a tracker puts in place of each macro.
+/// What a tracker puts in place of each macro; a network fills `REPLACE` / `OPTIONAL` (the
+/// click id first, then the status, the payout and the transaction id).
 fn fill(url: &str, click_id: &str) -> String {
     let mut out = url.to_owned();
     for (mac, value) in [
@@ -235,16 +236,42 @@ fn fill(url: &str, click_id: &str) -> String {
         ("{externalId}", click_id),
         ("{status}", "lead"),
         ("{cnv_status}", "approve"),
-        ("{revenue}", "12,50"),
+        ("{revenue}", "1,500.50"),
         ("{payout}", "5"),
         ("{tid}", "T-1"),
         ("{currency}", "EUR"),
         ("{cnv_currency}", "usd"),
+        ("{ip}", "93.184.216.34"),
+        (
+            "{user_agent}",
+            "Mozilla%2F5.0%20(iPhone%3B%20CPU%20iPhone%20OS%2017_0)",
+        ),
     ] {
         out = out.replace(mac, value);
     }
+    for value in [click_id, "sale", "1,500.00", "T-2"] {
+        for unfilled in ["=REPLACE", "=OPTIONAL"] {
+            if let Some(at) = out.find(unfilled) {
+                out.replace_range(at + 1..at + unfilled.len(), value);
+                break;
+            }
+        }
+    }
     assert!(!out.contains('{'), "a macro the test does not know: {out}");
+    assert!(
+        !out.contains("REPLACE") && !out.contains("OPTIONAL"),
+        "{out}"
+    );
     out
+}
+
+/// The URL with only its click id filled: the first `{macro}` or `REPLACE` after the key.
+fn only_click(url: &str, click_id: &str) -> String {
+    let key_end = url.find("&").unwrap() + 1;
+    let (head, query) = url.split_at(key_end);
+    let (first, rest) = query.split_once('&').unwrap();
+    let (name, _) = first.split_once('=').unwrap();
+    format!("{head}{name}={click_id}&{rest}")
 }
 
 #[tokio::test]
@@ -265,6 +292,7 @@ async fn every_trackers_postback_url_works_filled_and_refuses_a_sale_unfilled() 
         })
         .collect();
     assert_eq!(urls.len(), 4, "Keitaro, Orbitra, Binom, BeMob: {urls:?}");
+    let mut values = Vec::new();
     let r = client
         .post(format!("{}/admin/v1/campaigns", served.base))
         .bearer_auth(&served.admin)
@@ -283,9 +311,7 @@ async fn every_trackers_postback_url_works_filled_and_refuses_a_sale_unfilled() 
         let r = client.get(literal(url)).send().await.unwrap();
         let body: Value = r.json().await.unwrap();
         assert_eq!(body["code"], "missing_click_id", "{url}: {body}");
-        let only_click = ["{subid}", "{clickid}", "{externalId}"]
-            .iter()
-            .fold(url.clone(), |u, m| u.replace(m, &click_id));
+        let only_click = only_click(url, &click_id);
         let r = client.get(literal(&only_click)).send().await.unwrap();
         let status = r.status().as_u16();
         let body: Value = r.json().await.unwrap();
@@ -311,5 +337,96 @@ async fn every_trackers_postback_url_works_filled_and_refuses_a_sale_unfilled() 
             (200, &Value::from("accepted")),
             "{url}: {body}"
         );
+        let id = body["conversion_id"].as_i64().unwrap();
+        let r = client
+            .get(format!("{}/admin/v1/conversions/{id}", served.base))
+            .bearer_auth(&served.admin)
+            .send()
+            .await
+            .unwrap();
+        let view: Value = r.json().await.unwrap();
+        values.push((view["value"].clone(), view["txid"].clone()));
     }
+    // Keitaro's revenue with a thousands separator, Orbitra's and Binom's payout, and the
+    // network's for BeMob; the transaction id wherever the URL has a macro for it.
+    assert_eq!(
+        values,
+        [
+            (json!(1500.5), json!("T-1")),
+            (json!(5.0), json!("T-1")),
+            (json!(5.0), json!("")),
+            (json!(1500.0), json!("T-2")),
+        ]
+    );
+}
+
+/// "Without Docker" writes the secrets where "Try it" reads them: run with stand-ins for
+/// `createdb`, `cargo` and the binary (which prints what it was started with), then "Try it"'s
+/// first line, in the same directory.
+#[test]
+fn without_docker_writes_the_env_that_try_it_reads() {
+    let text = readme();
+    let block = sh_block(&text, "### Without Docker");
+    let dir = std::env::temp_dir().join(format!("capi-readme-nodocker-{}", std::process::id()));
+    let bin = dir.join("stand-ins");
+    std::fs::create_dir_all(&bin).unwrap();
+    let stand_in = |path: std::path::PathBuf, body: &str| {
+        std::fs::write(&path, format!("#!/usr/bin/env bash\n{body}\n")).unwrap();
+        Command::new("chmod").arg("+x").arg(&path).status().unwrap();
+    };
+    stand_in(bin.join("createdb"), "true");
+    stand_in(bin.join("cargo"), "true");
+    std::fs::create_dir_all(dir.join("target/release")).unwrap();
+    stand_in(
+        dir.join("target/release/capi-bridge"),
+        r#"echo "served $1 $DATABASE_URL $ADMIN_TOKEN $POSTBACK_KEY $SECRETS_KEY""#,
+    );
+    let try_it = sh_block(&text, "## Try it");
+    assert_eq!(try_it.lines().next(), Some("set -a; . ./.env; set +a"));
+    std::fs::write(dir.join("block.sh"), &block).unwrap();
+    // Each step in a fresh environment: only .env carries the secrets from one to the next.
+    let script = r#"env -i PATH="$PATH" bash -euo pipefail ./block.sh
+env -i PATH="$PATH" bash -c 'set -a; . ./.env; set +a; echo "try-it $ADMIN_TOKEN $POSTBACK_KEY"'
+env -i PATH="$PATH" bash -euo pipefail ./block.sh"#;
+    let out = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", script])
+        .current_dir(&dir)
+        .env_clear()
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                bin.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .output()
+        .expect("bash and openssl");
+    let env = std::fs::read_to_string(dir.join(".env")).unwrap_or_default();
+    let mode = std::fs::metadata(dir.join(".env")).map(|m| {
+        use std::os::unix::fs::PermissionsExt;
+        m.permissions().mode() & 0o777
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(mode.unwrap(), 0o600, "{env}");
+    let lines: Vec<Vec<&str>> = stdout.lines().map(|l| l.split(' ').collect()).collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    let (served, try_it, again) = (&lines[0], &lines[1], &lines[2]);
+    assert_eq!(
+        served[..3],
+        ["served", "serve", "postgres:///capi"],
+        "{stdout}"
+    );
+    for secret in &served[3..] {
+        assert!(secret.len() >= 48, "a random secret: {stdout}");
+    }
+    // "Try it" reads the tokens the server was started with; a second run keeps them.
+    assert_eq!(try_it[1..], served[3..5], "{stdout}");
+    assert_eq!(again, served, "{stdout}");
 }

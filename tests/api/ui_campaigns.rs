@@ -355,7 +355,7 @@ async fn the_campaign_page_has_each_trackers_postback_url_and_the_landing_tag() 
         .unwrap();
     // No PUBLIC_URL: the address the page was asked for.
     let keitaro = format!(
-        "{}/v1/postback/keitaro?key={POSTBACK_KEY}&amp;subid={{subid}}&amp;status={{status}}&amp;revenue={{revenue}}&amp;tid={{tid}}&amp;currency={{currency}}",
+        "{}/v1/postback/keitaro?key={POSTBACK_KEY}&amp;subid={{subid}}&amp;status={{status}}&amp;revenue={{revenue}}&amp;tid={{tid}}&amp;currency={{currency}}&amp;ip={{ip}}&amp;ua={{user_agent}}&amp;campaign=urls",
         app.address
     );
     assert!(
@@ -398,7 +398,8 @@ async fn the_campaign_page_has_each_trackers_postback_url_and_the_landing_tag() 
         .text()
         .await
         .unwrap();
-    assert!(page.contains(&format!(r#"value="https://bridge.example/v1/postback/bemob?key={POSTBACK_KEY}&amp;cid={{externalId}}&amp;status={{status}}""#)), "{page}");
+    assert!(page.contains(&format!(r#"value="https://bridge.example/v1/postback/bemob?key={POSTBACK_KEY}&amp;cid=REPLACE&amp;status=REPLACE&amp;payout=OPTIONAL&amp;txid=OPTIONAL&amp;campaign=urls""#)), "{page}");
+    assert!(page.contains(&format!(r#"value="https://bridge.example/v1/postback/bemob?key={POSTBACK_KEY}&amp;cid={{externalId}}&amp;status={{status}}&amp;payout={{payout}}&amp;campaign=urls""#)), "{page}");
     assert!(!page.contains("not to optimisation"), "no code, no warning");
 }
 
@@ -671,7 +672,7 @@ async fn a_browser_creates_a_campaign_with_the_forms_defaults() {
         .await;
     let url = url.as_str().unwrap();
     assert!(
-        url.ends_with(&format!("/v1/postback/keitaro?key={POSTBACK_KEY}&subid={{subid}}&status={{status}}&revenue={{revenue}}&tid={{tid}}&currency={{currency}}")),
+        url.ends_with(&format!("/v1/postback/keitaro?key={POSTBACK_KEY}&subid={{subid}}&status={{status}}&revenue={{revenue}}&tid={{tid}}&currency={{currency}}&ip={{ip}}&ua={{user_agent}}&campaign=browsed")),
         "{url}"
     );
     let tag = b
@@ -701,7 +702,9 @@ async fn a_browser_creates_a_campaign_with_the_forms_defaults() {
         .replace("{status}", "lead")
         .replace("{revenue}", "12.50")
         .replace("{tid}", "T-1")
-        .replace("{currency}", "EUR");
+        .replace("{currency}", "EUR")
+        .replace("{ip}", "93.184.216.34")
+        .replace("{user_agent}", "Mozilla%2F5.0%20(iPhone)");
     let resp = app.client.get(&fired).send().await.unwrap();
     assert_eq!(resp.status(), 200, "{fired}");
     b.goto(&app.url("/ui/")).await;

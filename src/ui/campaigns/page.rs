@@ -14,7 +14,7 @@ use crate::quality::{match_keys, PlatformQuality, QualityReport};
 use crate::routes::admin::quality::{report_for, DEFAULT_DAYS};
 use crate::startup::AppState;
 use crate::storage::conversions::{self, ListFilter};
-use crate::trackers::POSTBACK_URLS;
+use crate::trackers::{POSTBACK_URLS, SAMPLE_CLICK_ID};
 
 /// How many conversions the page lists; the conversions page has the rest.
 const RECENT: i64 = 20;
@@ -273,6 +273,8 @@ pub async fn render(
         },
     )
     .await?;
+    let no_payout =
+        conversions::no_payout_count(&state.pool, campaign.id, DEFAULT_DAYS as i32).await?;
     let tag = format!(r#"<script async src="{base}/v1/tag.js" data-campaign="{key}"></script>"#);
     let events: Vec<&str> = campaign
         .event_map
@@ -319,6 +321,13 @@ pub async fn render(
                 @if campaign.meta.is_some() {
                     dt { "Meta events" } dd { @if events.is_empty() { "none mapped" } @else { (events.join(", ")) } }
                 }
+                dt { "Value source" } dd { (campaign.value_source.to_db()) }
+                dt { "Purchases without payout, last " (DEFAULT_DAYS) " days" } dd #no-payout-count {
+                    (no_payout)
+                    @if no_payout > 0 {
+                        " — their postbacks carried no payout, so Meta and TikTok got value 0. Add the tracker's payout macro to the postback URL, or, for a fixed-payout offer, set value_source to that amount (Edit)."
+                    }
+                }
                 dt { "TikTok pixel code" } dd #tiktok-pixel { (tiktok.map_or("—", |t| t.pixel_code.as_str())) }
                 dt { "TikTok access token" } dd { (if tiktok.is_some() { "set" } else { "not set" }) }
                 @if let Some(t) = tiktok {
@@ -329,9 +338,20 @@ pub async fn render(
         }
         section.card {
             h2 { "Postback URLs" }
-            p.hint { "Paste your tracker's line into its S2S postback setting. REPLACE / OPTIONAL: put your tracker's macro for that value there. Test with the macros unfilled first: the answer must be 422 unfilled_status, never a sale." }
+            p.hint { "Paste your tracker's line into its S2S postback setting. REPLACE / OPTIONAL: put your tracker's or network's macro for that value there. Each URL names this campaign (campaign=" (key) "), so a conversion whose click the lander never registered still reaches it. Which one matches for your traffic, and what happens without a transaction id: docs/trackers.md." }
             @for u in POSTBACK_URLS {
-                (copy_field(&format!("postback-{}", u.id), u.label, &u.url(&base, &state.postback_key)))
+                (copy_field(&format!("postback-{}", u.id), u.label, &u.campaign_url(&base, &state.postback_key, key)))
+            }
+            h3 { "Test before pasting" }
+            p.hint #postback-test-hint {
+                "Each test URL below is the URL above with a sample click id (" code { (SAMPLE_CLICK_ID) } ") and every other macro unfilled, its braces encoded so curl and browsers send them as written. Open it or run "
+                code { "curl -s '<test URL>'" } ": it must answer "
+                strong { "422 unfilled_status" } " (the status macro was not filled: refused, never taken for a sale; nothing is recorded but the refusal). "
+                "The copied URL itself, with every macro unfilled, answers " strong { "400 missing_click_id" } " when sent as written ("
+                code { "curl -g" } "). Plain " code { "curl" } " turns " code { "{status}" } " into " code { "status" } " and " code { "{revenue}" } " into " code { "revenue" } " (its URL globbing): the bridge then reads made-up values (with a payout macro, " code { "422 invalid_field" } "), not what a tracker sends, so test with these URLs instead."
+            }
+            @for u in POSTBACK_URLS {
+                (copy_field(&format!("postback-test-{}", u.id), &format!("{} (test)", u.label), &u.test_url(&base, &state.postback_key, key)))
             }
         }
         section.card {

@@ -53,6 +53,20 @@ fn hidden_fields(platform: PlatformKind) -> &'static str {
     }
 }
 
+/// The payout parameter as the tracker sent it, under the name its dialect reads first
+/// (generic and imports: `value`, then `payout`), so a user can check how it was read.
+fn raw_payout<'a>(tracker: &str, params: Option<&'a Value>) -> Option<(&'static str, &'a str)> {
+    let names: &[&'static str] = match tracker {
+        "generic" => &["value", "payout"],
+        "redtrack" => &["sum"],
+        _ => &["payout", "revenue"],
+    };
+    let params = params?.as_object()?;
+    names
+        .iter()
+        .find_map(|n| Some((*n, params.get(*n)?.as_str()?)).filter(|(_, v)| !v.trim().is_empty()))
+}
+
 /// "set" or "—": identifiers and digests are never shown raw.
 fn set(yes: bool) -> &'static str {
     if yes {
@@ -215,7 +229,15 @@ pub async fn show(
                 }
                 dt { "Event" } dd { (conv.event_name.as_deref().unwrap_or("—")) }
                 @if let Some(v) = conv.value {
-                    dt { "Value" } dd { (v) " " (conv.currency.as_deref().unwrap_or("")) }
+                    dt { "Value" } dd #value { (v) " " (conv.currency.as_deref().unwrap_or("")) }
+                }
+                @if let Some((name, raw)) = raw_payout(&conv.tracker, conv.params.as_ref()) {
+                    dt { "Payout as received" } dd #raw-payout { code { (name) "=" (raw) } }
+                }
+                @if conv.no_payout {
+                    dt { "No payout" } dd #no-payout {
+                        "This purchase's postback carried no payout, and the campaign's value_source is payout: Meta and TikTok got value 0. Add the tracker's payout macro to the postback URL, or set a fixed value_source for a fixed-payout offer."
+                    }
                 }
                 dt { "Platforms" } dd {
                     @if deliveries.is_empty() { "— (no event)" }
@@ -318,6 +340,22 @@ pub async fn retry_failed(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_raw_payout_is_read_under_the_dialects_names() {
+        let p = json!({"subid": "a", "revenue": "1,500", "status": "sale"});
+        assert_eq!(raw_payout("keitaro", Some(&p)), Some(("revenue", "1,500")));
+        let p = json!({"payout": "5", "revenue": "7"});
+        assert_eq!(raw_payout("keitaro", Some(&p)), Some(("payout", "5")));
+        let p = json!({"value": "", "payout": "$40"});
+        assert_eq!(raw_payout("generic", Some(&p)), Some(("payout", "$40")));
+        assert_eq!(
+            raw_payout("redtrack", Some(&json!({"sum": "3"}))),
+            Some(("sum", "3"))
+        );
+        assert_eq!(raw_payout("bemob", Some(&json!({"cid": "x"}))), None);
+        assert_eq!(raw_payout("bemob", None), None);
+    }
 
     #[test]
     fn unhashed_personal_fields_are_not_shown() {
