@@ -21,7 +21,7 @@ pub use click::{
     TIKTOK_ID_MAX,
 };
 pub use currency::Currency;
-pub use customer::{CustomerData, CustomerField, Sha256Hash};
+pub use customer::{Country, CustomerData, CustomerField, DateOrder, Region, Sha256Hash};
 pub use pixel_twin::{twin_check, LatePixelTwin, PixelFiredAt, TwinCheck, PIXEL_DEDUP_WINDOW};
 pub use records::{
     AccessToken, AttemptRecord, Campaign, CampaignFields, Click, Conversion, MetaSettings,

@@ -136,7 +136,7 @@ pub(super) fn parse_click(
     ] {
         if let Some(raw) = raw {
             customer
-                .set_raw(field, &raw)
+                .set_raw(field, &raw, &campaign.region())
                 .map_err(|e| ApiError::invalid_field(field.name(), e))?;
         }
     }

@@ -3,7 +3,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use super::{normalise_status, Parsed, Postback, PostbackError, Tracker};
 use crate::domain::{
     CampaignKey, ClickId, CookieValue, Currency, CustomerData, CustomerField, HttpUrl, ParseError,
-    UserAgent,
+    Region, UserAgent,
 };
 use crate::http::params::Params;
 
@@ -198,7 +198,9 @@ fn customer(p: &Params) -> Result<CustomerData, PostbackError> {
     let mut data = CustomerData::default();
     for field in CustomerField::ALL {
         if let Some(raw) = p.get(field.name()) {
-            data.set_raw(field, raw)
+            // The campaign is known only after parsing: no region yet (national numbers fall
+            // back to Meta's digit rule).
+            data.set_raw(field, raw, &Region::default())
                 .map_err(|error| PostbackError::Invalid {
                     field: field.name(),
                     error,
