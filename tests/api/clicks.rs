@@ -522,7 +522,7 @@ async fn invalid_fields_are_422_naming_the_field() {
         ("referrer_url", json!("ftp://x.example")),
         ("client_ip_address", json!("300.1.1.1")),
         ("ph", json!("12")),
-        ("country", json!("USA")),
+        ("country", json!("Atlantis")),
         ("event_ids", json!({"Lead": ""})),
     ] {
         let mut body = json!({"campaign": "offer1", "click_id": "clk-bad"});
