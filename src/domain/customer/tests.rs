@@ -310,3 +310,31 @@ fn phones_by_the_campaigns_country() {
     assert!(read("12345", &gb).is_err());
     assert!(read("07911", &gb).is_err());
 }
+
+#[test]
+fn odd_phone_input_in_a_region_never_panics() {
+    let long_ones = "1".repeat(200);
+    let zeros = "0".repeat(30);
+    for country in ["gb", "us", "de", "in"] {
+        let r = region(Some(country), None);
+        for raw in [
+            "+",
+            "00",
+            "0",
+            "++44 7911 123456",
+            "tel:+44-7911-123456",
+            "07911 123456 ext. 12",
+            "07911 123456;phone-context=+44",
+            "\u{661}\u{662}\u{663}\u{664}\u{665}\u{666}\u{667}",
+            "(((",
+            zeros.as_str(),
+            long_ones.as_str(),
+            "07911\u{0}123456",
+            "📞 07911 123456",
+            "x",
+        ] {
+            let _ = Ph.hash(raw, &r);
+            let _ = crate::domain::tiktok_phone(raw, &r);
+        }
+    }
+}
