@@ -225,3 +225,34 @@ async fn the_dashboard_form_sets_and_clears_the_region() {
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert_eq!(stored(&app, "formed").await, (None, None));
 }
+
+/// Item 1's postback values that Meta's rules can read are recorded, normalised, not refused.
+#[tokio::test]
+async fn a_postbacks_odd_but_readable_values_are_normalised_and_recorded() {
+    let app = spawn_app().await;
+    app.create_campaign("offer1", json!({})).await;
+    let resp = app
+        .postback(
+            "generic",
+            "click_id=pb-odd&campaign=offer1&status=lead&country=USA&ge=Mrs.\
+             &db=28.02.1990&st=California&fn=Mary+Ann",
+        )
+        .await;
+    assert!(resp.status().is_success(), "{}", resp.status());
+    let row: (String, String, String, String, String) =
+        sqlx::query_as("SELECT country, ge, db, st, fn FROM conversions WHERE click_id = 'pb-odd'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    // sha256 of "us", "f", "19900228", "ca" and "maryann" (coreutils sha256sum).
+    assert_eq!(
+        row,
+        (
+            "79adb2a2fce5c6ba215fe5f27f532d4e7edbac4b6a5e09e1ef3a08084a904621".into(),
+            "252f10c83610ebca1a059c0bae8255eba2f95be4d1d7bcfa89d7248a82d9f111".into(),
+            "cf98510ecc055a65e88f86903ed7b69fce267212d0c9a253b8af7083245b6e96".into(),
+            "6959097001d10501ac7d54c0bdb8db61420f658f2922cc26e46d536119a31126".into(),
+            "16b3f07f0ec2f9dd127b71dc2e6c791b7d93116a1c3bc99d057eaa7a8a077e73".into(),
+        )
+    );
+}
