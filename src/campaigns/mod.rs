@@ -16,15 +16,16 @@ pub use tiktok::TikTokInput;
 
 use crate::domain::{AccessToken, Campaign, CampaignFields, MetaSettings, PlatformKind};
 use crate::domain::{
-    ActionSource, CampaignKey, Currency, EventIdTemplate, EventMap, HttpUrl, LatePixelTwin,
-    ParseError, PixelId, ValueSource,
+    ActionSource, CampaignKey, Country, Currency, DateOrder, EventIdTemplate, EventMap, HttpUrl,
+    LatePixelTwin, ParseError, PixelId, ValueSource,
 };
 use crate::secrets::{seal_context, TokenCipher};
 use crate::storage::campaign_cache::CampaignCache;
 use crate::storage::{campaigns, events};
 
 /// The campaign fields as a client sends them; absent fields are `None`. On update, `null`
-/// clears the two optional texts (`test_event_code`, `landing_url`).
+/// clears the optional texts (`test_event_code`, `landing_url`, `default_country`,
+/// `date_order`).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignInput {
@@ -49,6 +50,12 @@ pub struct CampaignInput {
     /// TikTok's settings; `null` removes TikTok from the campaign.
     #[serde(default, deserialize_with = "present")]
     pub tiktok: Option<Option<TikTokInput>>,
+    /// ISO 3166-1 alpha-2: national phone numbers get its calling code.
+    #[serde(default, deserialize_with = "present")]
+    pub default_country: Option<Option<String>>,
+    /// `mdy` or `dmy`: how slashed dates of birth are read.
+    #[serde(default, deserialize_with = "present")]
+    pub date_order: Option<Option<String>>,
 }
 
 /// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
@@ -104,6 +111,8 @@ struct Changes {
     limited_data_use: Option<bool>,
     enabled: Option<bool>,
     tiktok: Option<Option<TikTokChanges>>,
+    default_country: Option<Option<Country>>,
+    date_order: Option<Option<DateOrder>>,
 }
 
 /// Whether the fields a new campaign cannot do without must be there.
@@ -189,6 +198,12 @@ impl Changes {
                 Some(None) => Some(None),
                 None => None,
             },
+            default_country: clearable(
+                "default_country",
+                input.default_country,
+                Country::parse_code,
+            )?,
+            date_order: clearable("date_order", input.date_order, DateOrder::parse)?,
         })
     }
 
@@ -212,6 +227,23 @@ impl Changes {
         set(&mut f.require_consent, self.require_consent);
         set(&mut f.limited_data_use, self.limited_data_use);
         set(&mut f.enabled, self.enabled);
+        set(&mut f.default_country, self.default_country);
+        set(&mut f.date_order, self.date_order);
+    }
+}
+
+/// A setting that `null` or a blank text (the dashboard's empty choice) clears.
+fn clearable<T>(
+    field: &'static str,
+    raw: Option<Option<String>>,
+    parse: impl FnOnce(&str) -> Result<T, ParseError>,
+) -> Result<Option<Option<T>>, CampaignError> {
+    match raw {
+        None => Ok(None),
+        Some(raw) => {
+            let raw = raw.as_deref().map(str::trim).filter(|s| !s.is_empty());
+            Ok(Some(parsed(field, raw, parse)?))
+        }
     }
 }
 
@@ -304,6 +336,8 @@ impl CampaignService<'_> {
             limited_data_use: false,
             enabled: true,
             tiktok,
+            default_country: None,
+            date_order: None,
         };
         changes.apply(&mut fields);
         let campaign = campaigns::insert(self.pool, &fields)

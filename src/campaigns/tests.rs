@@ -146,6 +146,8 @@ fn given_fields_overwrite_and_null_clears_the_optional_texts() {
         limited_data_use: false,
         enabled: true,
         tiktok: None,
+        default_country: None,
+        date_order: None,
     };
     let changes = Changes::parse(
         input(json!({

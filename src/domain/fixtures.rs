@@ -32,6 +32,8 @@ pub fn campaign() -> Campaign {
         limited_data_use: false,
         enabled: true,
         tiktok: None,
+        default_country: None,
+        date_order: None,
         created_at: t,
         updated_at: t,
     }

@@ -23,7 +23,7 @@ pub use campaign::{
 pub use caps::{PIXEL_EVENT_IDS_MAX, PIXEL_EVENT_ID_MAX, TIKTOK_ID_MAX};
 pub use click::{Cleaned, ClickId, CookieValue, EventIds, HttpUrl, UserAgent};
 pub use currency::Currency;
-pub use customer::{CustomerData, CustomerField, Sha256Hash};
+pub use customer::{Country, CustomerData, CustomerField, DateOrder, Region, Sha256Hash};
 pub use dropped::{sanitise_opaque, DropReport, Dropped, Sanitised, DROP_REPORT_MAX};
 pub use pixel_twin::{twin_check, LatePixelTwin, PixelFiredAt, TwinCheck, PIXEL_DEDUP_WINDOW};
 pub use records::{

@@ -5,9 +5,9 @@
 use chrono::{DateTime, Utc};
 
 use super::{
-    ActionSource, AttemptOutcome, CampaignKey, ConversionState, Currency, CustomerData, DropReport,
-    EventIdTemplate, EventIds, EventMap, HttpUrl, LatePixelTwin, PixelFiredAt, PixelId,
-    PlatformKind, TikTokPixelCode, ValueSource,
+    ActionSource, AttemptOutcome, CampaignKey, ConversionState, Country, Currency, CustomerData,
+    DateOrder, DropReport, EventIdTemplate, EventIds, EventMap, HttpUrl, LatePixelTwin,
+    PixelFiredAt, PixelId, PlatformKind, Region, TikTokPixelCode, ValueSource,
 };
 
 /// A platform's access token (Meta's or TikTok's). Its `Debug` is redacted so it cannot reach a log line by accident.
@@ -52,6 +52,11 @@ pub struct Campaign {
     pub limited_data_use: bool,
     pub enabled: bool,
     pub tiktok: Option<TikTokSettings>,
+    /// Where the visitors are: national phone numbers get its calling code. Never sent as
+    /// `user_data.country`.
+    pub default_country: Option<Country>,
+    /// How to read slashed dates of birth; `None` derives it from `default_country`.
+    pub date_order: Option<DateOrder>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -78,6 +83,11 @@ pub struct CampaignFields {
     pub limited_data_use: bool,
     pub enabled: bool,
     pub tiktok: Option<TikTokSettings>,
+    /// Where the visitors are: national phone numbers get its calling code. Never sent as
+    /// `user_data.country`.
+    pub default_country: Option<Country>,
+    /// How to read slashed dates of birth; `None` derives it from `default_country`.
+    pub date_order: Option<DateOrder>,
 }
 
 /// One platform's pixel, sealed token and test code of a campaign.
@@ -135,7 +145,14 @@ impl Campaign {
             limited_data_use: self.limited_data_use,
             enabled: self.enabled,
             tiktok: self.tiktok.clone(),
+            default_country: self.default_country,
+            date_order: self.date_order,
         }
+    }
+
+    /// The context customer data of this campaign is read in.
+    pub fn region(&self) -> Region {
+        Region::new(self.default_country, self.date_order)
     }
 
     /// An event's value and currency by the value source; `purchase`: the platform refuses its

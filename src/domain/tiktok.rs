@@ -2,33 +2,49 @@
 //! Email (trim, lowercase) hashes the same way for both platforms; the phone (here) and the
 //! external_id (the id as given, case kept, in `CustomerData::set_raw`) get TikTok digests.
 
-use super::{CustomerField, ParseError};
+use super::customer::read_phone;
+use super::{ParseError, Region};
 
 /// The phone in E.164 *with* the leading `+` (`+16505551212`), which TikTok hashes; Meta hashes
-/// the same digits without it. The digits follow Meta's rule (country code included, an
-/// international `00` prefix dropped), so both digests always describe the same number.
-pub fn normalise_phone(raw: &str) -> Result<String, ParseError> {
-    Ok(format!("+{}", CustomerField::Ph.normalise(raw)?))
+/// the same digits without it, so both digests always describe the same number. `Ok(None)` for
+/// a number Meta takes (its digit rule) but that cannot be written in E.164 for sure: TikTok gets
+/// no digest rather than one of no number (`+6505551212`).
+pub fn normalise_phone(raw: &str, region: &Region) -> Result<Option<String>, ParseError> {
+    let phone = read_phone(raw, region)?;
+    Ok(phone.e164.then(|| format!("+{}", phone.digits)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::CustomerData;
+    use crate::domain::{Country, CustomerData, CustomerField};
+
+    const NONE: Region = Region {
+        country: None,
+        date_order: None,
+    };
 
     #[test]
     fn phones_become_e164_with_the_plus() {
-        for (raw, e164) in [
-            ("+1 (650) 555-1212", "+16505551212"),
-            ("16505551212", "+16505551212"),
-            ("+44 20 7946 0958", "+442079460958"),
-            ("0044 20 7946 0958", "+442079460958"),
-            (" +49-30-901820 ", "+4930901820"),
+        let gb = Region::new(Country::parse_code("gb").ok(), None);
+        for (raw, region, e164) in [
+            ("+1 (650) 555-1212", NONE, "+16505551212"),
+            ("+44 20 7946 0958", NONE, "+442079460958"),
+            ("0044 20 7946 0958", NONE, "+442079460958"),
+            (" +49-30-901820 ", NONE, "+4930901820"),
+            ("07911 123456", gb, "+447911123456"),
+            ("020 7946 0958", gb, "+442079460958"),
         ] {
-            assert_eq!(normalise_phone(raw).unwrap(), e164, "{raw:?}");
+            assert_eq!(
+                normalise_phone(raw, &region).unwrap().as_deref(),
+                Some(e164),
+                "{raw:?}"
+            );
         }
-        for bad in ["", "12", "phone", "+1234567890123456"] {
-            assert!(normalise_phone(bad).is_err(), "{bad:?} accepted");
+        // Meta's digit rule takes these; only a number the library knows gets TikTok's digest.
+        assert_eq!(normalise_phone("6505551212", &NONE), Ok(None));
+        for bad in ["", "12", "phone", "+1234567890123456", "12345"] {
+            assert!(normalise_phone(bad, &gb).is_err(), "{bad:?} accepted");
         }
     }
 
@@ -36,7 +52,9 @@ mod tests {
     fn the_references_number_hashes_to_its_digest() {
         use sha2::{Digest, Sha256};
         // sha256("+12133734253"): the reference's E.164 example, as TikTok hashes it.
-        let e164 = normalise_phone(" +1 (213) 373-4253 ").unwrap();
+        let e164 = normalise_phone(" +1 (213) 373-4253 ", &NONE)
+            .unwrap()
+            .unwrap();
         assert_eq!(
             hex::encode(Sha256::digest(e164.as_bytes())),
             "9f7ec22d72092cd3c0b58726ed9c2d91b92e51a3f29837508fb2948bb22dd2fd"
@@ -46,7 +64,8 @@ mod tests {
     #[test]
     fn a_raw_phone_gets_both_digests_and_a_digest_only_metas() {
         let mut c = CustomerData::default();
-        c.set_raw(CustomerField::Ph, "+1 (650) 555-1212").unwrap();
+        c.set_raw(CustomerField::Ph, "+1 (650) 555-1212", &NONE)
+            .unwrap();
         // sha256("16505551212"), Meta's published vector, and sha256("+16505551212").
         assert_eq!(
             c.get(CustomerField::Ph).unwrap().as_str(),
@@ -58,7 +77,7 @@ mod tests {
         );
         let mut pre = CustomerData::default();
         let digest = "e323ec626319ca94ee8bff2e4c87cf613be6ea19919ed1364124e16807ab3176";
-        pre.set_raw(CustomerField::Ph, digest).unwrap();
+        pre.set_raw(CustomerField::Ph, digest, &NONE).unwrap();
         assert_eq!(pre.get(CustomerField::Ph).unwrap().as_str(), digest);
         assert_eq!(pre.tiktok_ph(), None);
     }
@@ -68,7 +87,7 @@ mod tests {
         let meta = "e323ec626319ca94ee8bff2e4c87cf613be6ea19919ed1364124e16807ab3176";
         let tiktok = "1E231C66011E7A2D867A9CFAE267A6AFF103CF4913640B6E71A99850FC0FFBC8";
         let mut hashed = CustomerData::default();
-        hashed.set_raw(CustomerField::Ph, meta).unwrap();
+        hashed.set_raw(CustomerField::Ph, meta, &NONE).unwrap();
         assert_eq!(
             hashed.set_tiktok_digest(CustomerField::Ph, tiktok),
             Ok(true)
@@ -85,7 +104,8 @@ mod tests {
 
         // A raw phone's own digest stands: the same digest agrees, another is refused.
         let mut raw = CustomerData::default();
-        raw.set_raw(CustomerField::Ph, "+1 (650) 555-1212").unwrap();
+        raw.set_raw(CustomerField::Ph, "+1 (650) 555-1212", &NONE)
+            .unwrap();
         assert_eq!(raw.set_tiktok_digest(CustomerField::Ph, tiktok), Ok(true));
         let other = "9f7ec22d72092cd3c0b58726ed9c2d91b92e51a3f29837508fb2948bb22dd2fd";
         assert_eq!(raw.set_tiktok_digest(CustomerField::Ph, other), Ok(false));
@@ -103,7 +123,7 @@ mod tests {
     fn tiktoks_digest_follows_the_phone_it_was_made_from_when_merging() {
         let phone = |raw: &str| {
             let mut c = CustomerData::default();
-            c.set_raw(CustomerField::Ph, raw).unwrap();
+            c.set_raw(CustomerField::Ph, raw, &NONE).unwrap();
             c
         };
         let us = phone("+16505551212");

@@ -54,6 +54,12 @@ pub struct Campaign {
     enabled: bool,
     /// `null` when the campaign does not advertise on TikTok.
     tiktok: Option<TikTokSettings>,
+    /// ISO 3166-1 alpha-2 (`gb`): national phone numbers get its calling code. Never sent as
+    /// the visitor's `country`.
+    default_country: Option<String>,
+    /// `mdy` or `dmy`: how `01/02/1990` is read; `null`: `mdy` when `default_country` is `us`,
+    /// `dmy` for another country, only dates that read one way without a country.
+    date_order: Option<String>,
     created_at: String,
     updated_at: String,
 }
@@ -85,10 +91,14 @@ pub struct CampaignFields {
     enabled: Option<bool>,
     /// Adds or changes TikTok; `null` removes it and cancels its unsent events.
     tiktok: Option<TikTokFields>,
+    /// ISO 3166-1 alpha-2 (`gb`, `us`): the visitors' country, for national phone numbers.
+    default_country: Option<String>,
+    /// `mdy` or `dmy`: how slashed dates of birth are read (default: by `default_country`).
+    date_order: Option<String>,
 }
 
-/// A change to a campaign: only the fields that change (`null` clears `test_event_code` and
-/// `landing_url`); the key cannot change.
+/// A change to a campaign: only the fields that change (`null` clears `test_event_code`,
+/// `landing_url`, `default_country` and `date_order`); the key cannot change.
 #[derive(ToSchema)]
 #[schema(example = json!({"name": "Summer offer", "currency": "EUR"}))]
 pub struct CampaignPatch {
@@ -110,6 +120,10 @@ pub struct CampaignPatch {
     enabled: Option<bool>,
     /// Adds or changes TikTok; `null` removes it and cancels its unsent events.
     tiktok: Option<TikTokFields>,
+    /// ISO 3166-1 alpha-2 (`gb`, `us`): the visitors' country, for national phone numbers.
+    default_country: Option<String>,
+    /// `mdy` or `dmy`: how slashed dates of birth are read (default: by `default_country`).
+    date_order: Option<String>,
 }
 
 #[derive(ToSchema)]

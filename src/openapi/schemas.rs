@@ -112,6 +112,11 @@ pub struct TagConfig {
     consent_required: bool,
     /// `null` when the campaign does not send to TikTok.
     tiktok: Option<TagConfigTikTok>,
+    /// The calling code of the campaign's `default_country` (`"44"`), for national phone
+    /// numbers; `null` without one. The country itself is not sent.
+    calling_code: Option<String>,
+    /// `mdy` or `dmy`: how slashed dates of birth read; `null` when only unambiguous ones do.
+    date_order: Option<String>,
 }
 
 /// The TikTok part of the tag's settings.

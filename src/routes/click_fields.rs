@@ -148,7 +148,7 @@ pub(super) fn parse_click(
         (CustomerField::ExternalId, r.external_id),
     ] {
         if let Some(raw) = raw {
-            let set = customer.set_raw(field, &raw);
+            let set = customer.set_raw(field, &raw, &campaign.region());
             intake.keep(field.name(), set);
         }
     }

@@ -9,7 +9,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::domain::{Campaign, CampaignKey, EventMap};
+use crate::domain::{Campaign, CampaignKey, DateOrder, EventMap};
 use crate::http::ApiError;
 use crate::startup::AppState;
 
@@ -97,6 +97,13 @@ pub async fn config(
             "events": events,
             "consent_required": campaign.require_consent,
             "tiktok": tiktok_config(&campaign),
+            // For the tag's phone and date normalisation: the digits national numbers get
+            // (`"44"`), and how slashed dates read; the country itself is not sent.
+            "calling_code": campaign
+                .default_country
+                .and_then(|c| c.calling_code())
+                .map(|code| code.to_string()),
+            "date_order": campaign.region().date_order.map(DateOrder::as_str),
         })))
 }
 

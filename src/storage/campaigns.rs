@@ -5,9 +5,9 @@ use sqlx::types::Json;
 use sqlx::{PgExecutor, PgPool, Postgres, Transaction};
 
 use crate::domain::{
-    AccessToken, ActionSource, Campaign, CampaignFields, CampaignKey, Currency, EventIdTemplate,
-    EventMap, HttpUrl, LatePixelTwin, MetaSettings, PixelId, PlatformKind, TikTokPixelCode,
-    TikTokSettings, ValueSource,
+    AccessToken, ActionSource, Campaign, CampaignFields, CampaignKey, Country, Currency, DateOrder,
+    EventIdTemplate, EventMap, HttpUrl, LatePixelTwin, MetaSettings, PixelId, PlatformKind,
+    TikTokPixelCode, TikTokSettings, ValueSource,
 };
 
 /// A `campaigns` row as stored; [`Campaign`] once every field parses.
@@ -32,6 +32,8 @@ struct CampaignRow {
     tiktok_access_token: Option<String>,
     tiktok_test_event_code: Option<String>,
     tiktok_event_map: Option<Json<BTreeMap<String, Option<String>>>>,
+    default_country: Option<String>,
+    date_order: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -88,6 +90,18 @@ impl TryFrom<CampaignRow> for Campaign {
                 }),
                 _ => None,
             },
+            default_country: r
+                .default_country
+                .as_deref()
+                .map(Country::parse_code)
+                .transpose()
+                .map_err(|e| corrupt("default_country", e))?,
+            date_order: r
+                .date_order
+                .as_deref()
+                .map(DateOrder::parse)
+                .transpose()
+                .map_err(|e| corrupt("date_order", e))?,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
@@ -142,15 +156,17 @@ pub async fn insert(pool: &PgPool, f: &CampaignFields) -> Result<Campaign, sqlx:
         r#"INSERT INTO campaigns (key, name, pixel_id, access_token, test_event_code,
             action_source, event_map, currency, value_source, event_id_template, require_consent,
             limited_data_use, enabled, landing_url, late_pixel_twin, tiktok_pixel_code,
-            tiktok_access_token, tiktok_test_event_code, tiktok_event_map)
+            tiktok_access_token, tiktok_test_event_code, tiktok_event_map, default_country,
+            date_order)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-            $18, $19)
+            $18, $19, $20, $21)
          RETURNING id, key, name, pixel_id, access_token, test_event_code, action_source,
             event_map AS "event_map: Json<BTreeMap<String, Option<String>>>", currency,
             value_source, event_id_template, require_consent, limited_data_use, enabled,
             created_at, updated_at, landing_url, late_pixel_twin, tiktok_pixel_code,
             tiktok_access_token, tiktok_test_event_code,
-            tiktok_event_map AS "tiktok_event_map: Json<BTreeMap<String, Option<String>>>""#,
+            tiktok_event_map AS "tiktok_event_map: Json<BTreeMap<String, Option<String>>>",
+            default_country, date_order"#,
         b.key,
         b.name,
         b.pixel_id,
@@ -170,6 +186,8 @@ pub async fn insert(pool: &PgPool, f: &CampaignFields) -> Result<Campaign, sqlx:
         b.tiktok_access_token,
         b.tiktok_test_event_code,
         b.tiktok_event_map as _,
+        f.default_country.as_ref().map(Country::as_str),
+        f.date_order.map(DateOrder::as_str),
     )
     .fetch_one(pool)
     .await?
@@ -190,14 +208,15 @@ pub async fn update(
             value_source = $9, event_id_template = $10, require_consent = $11,
             limited_data_use = $12, enabled = $13, landing_url = $14, late_pixel_twin = $15,
             tiktok_pixel_code = $16, tiktok_access_token = $17, tiktok_test_event_code = $18,
-            tiktok_event_map = $19, updated_at = now()
-         WHERE id = $20
+            tiktok_event_map = $19, default_country = $20, date_order = $21, updated_at = now()
+         WHERE id = $22
          RETURNING id, key, name, pixel_id, access_token, test_event_code, action_source,
             event_map AS "event_map: Json<BTreeMap<String, Option<String>>>", currency,
             value_source, event_id_template, require_consent, limited_data_use, enabled,
             created_at, updated_at, landing_url, late_pixel_twin, tiktok_pixel_code,
             tiktok_access_token, tiktok_test_event_code,
-            tiktok_event_map AS "tiktok_event_map: Json<BTreeMap<String, Option<String>>>""#,
+            tiktok_event_map AS "tiktok_event_map: Json<BTreeMap<String, Option<String>>>",
+            default_country, date_order"#,
         b.key,
         b.name,
         b.pixel_id,
@@ -217,6 +236,8 @@ pub async fn update(
         b.tiktok_access_token,
         b.tiktok_test_event_code,
         b.tiktok_event_map as _,
+        f.default_country.as_ref().map(Country::as_str),
+        f.date_order.map(DateOrder::as_str),
         id,
     )
     .fetch_one(&mut **tx)
@@ -235,7 +256,8 @@ pub async fn find_by_key<'e>(
             value_source, event_id_template, require_consent, limited_data_use, enabled,
             created_at, updated_at, landing_url, late_pixel_twin, tiktok_pixel_code,
             tiktok_access_token, tiktok_test_event_code,
-            tiktok_event_map AS "tiktok_event_map: Json<BTreeMap<String, Option<String>>>"
+            tiktok_event_map AS "tiktok_event_map: Json<BTreeMap<String, Option<String>>>",
+            default_country, date_order
          FROM campaigns WHERE key = $1"#,
         key
     )
@@ -257,7 +279,8 @@ pub async fn find_by_key_for_update(
             value_source, event_id_template, require_consent, limited_data_use, enabled,
             created_at, updated_at, landing_url, late_pixel_twin, tiktok_pixel_code,
             tiktok_access_token, tiktok_test_event_code,
-            tiktok_event_map AS "tiktok_event_map: Json<BTreeMap<String, Option<String>>>"
+            tiktok_event_map AS "tiktok_event_map: Json<BTreeMap<String, Option<String>>>",
+            default_country, date_order
          FROM campaigns WHERE key = $1 FOR UPDATE"#,
         key
     )
@@ -278,7 +301,8 @@ pub async fn find_by_id<'e>(
             value_source, event_id_template, require_consent, limited_data_use, enabled,
             created_at, updated_at, landing_url, late_pixel_twin, tiktok_pixel_code,
             tiktok_access_token, tiktok_test_event_code,
-            tiktok_event_map AS "tiktok_event_map: Json<BTreeMap<String, Option<String>>>"
+            tiktok_event_map AS "tiktok_event_map: Json<BTreeMap<String, Option<String>>>",
+            default_country, date_order
          FROM campaigns WHERE id = $1"#,
         id
     )
@@ -297,7 +321,8 @@ pub async fn find_many(pool: &PgPool, ids: &[i64]) -> Result<Vec<Campaign>, sqlx
             value_source, event_id_template, require_consent, limited_data_use, enabled,
             created_at, updated_at, landing_url, late_pixel_twin, tiktok_pixel_code,
             tiktok_access_token, tiktok_test_event_code,
-            tiktok_event_map AS "tiktok_event_map: Json<BTreeMap<String, Option<String>>>"
+            tiktok_event_map AS "tiktok_event_map: Json<BTreeMap<String, Option<String>>>",
+            default_country, date_order
          FROM campaigns WHERE id = ANY($1)"#,
         ids
     )
@@ -316,7 +341,8 @@ pub async fn list(pool: &PgPool) -> Result<Vec<Campaign>, sqlx::Error> {
             value_source, event_id_template, require_consent, limited_data_use, enabled,
             created_at, updated_at, landing_url, late_pixel_twin, tiktok_pixel_code,
             tiktok_access_token, tiktok_test_event_code,
-            tiktok_event_map AS "tiktok_event_map: Json<BTreeMap<String, Option<String>>>"
+            tiktok_event_map AS "tiktok_event_map: Json<BTreeMap<String, Option<String>>>",
+            default_country, date_order
          FROM campaigns ORDER BY key"#
     )
     .fetch_all(pool)

@@ -7,7 +7,7 @@ use super::{normalise_status, Parsed, Postback, PostbackError, Tracker};
 use crate::domain::caps::{STATUS_MAX, TXID_MAX};
 use crate::domain::{
     CampaignKey, ClickId, CookieValue, Currency, CustomerData, CustomerField, DropReport, HttpUrl,
-    ParseError, UserAgent,
+    ParseError, Region, UserAgent,
 };
 use crate::http::client_ip::is_public;
 use crate::http::params::Params;
@@ -80,6 +80,17 @@ fn names(t: Tracker) -> Names {
 /// malformed, the campaign) refuses it; any other field that cannot be used is dropped and
 /// reported in [`Postback::dropped`].
 pub fn parse(tracker: Tracker, p: &Params, now: DateTime<Utc>) -> Result<Parsed, PostbackError> {
+    parse_in(tracker, p, now, &Region::default())
+}
+
+/// [`parse`] with the region of the campaign the postback names (`campaign=`): a national
+/// phone number gets its calling code, a slashed date its day order.
+pub fn parse_in(
+    tracker: Tracker,
+    p: &Params,
+    now: DateTime<Utc>,
+    region: &Region,
+) -> Result<Parsed, PostbackError> {
     let n = names(tracker);
     let click_name = n.click_id[0];
     let click_id = p
@@ -162,7 +173,7 @@ pub fn parse(tracker: Tracker, p: &Params, now: DateTime<Utc>) -> Result<Parsed,
     let event_source_url = p
         .get(url_name)
         .and_then(|v| d.keep(url_name, HttpUrl::parse(v)));
-    let customer = customer(p, d);
+    let customer = customer(p, region, d);
 
     Ok(Parsed::Conversion(Box::new(Postback {
         tracker,
@@ -233,11 +244,11 @@ fn public_ip(s: &str) -> Result<IpAddr, ParseError> {
     Ok(ip.to_canonical())
 }
 
-fn customer(p: &Params, d: &mut DropReport) -> CustomerData {
+fn customer(p: &Params, region: &Region, d: &mut DropReport) -> CustomerData {
     let mut data = CustomerData::default();
     for field in CustomerField::ALL {
         if let Some(raw) = p.get(field.name()) {
-            let set = data.set_raw(field, raw);
+            let set = data.set_raw(field, raw, region);
             d.keep(field.name(), set);
         }
     }

@@ -60,6 +60,8 @@ fn defaults_for(key: &str, name: &str) -> Value {
         "limited_data_use": false,
         "enabled": true,
         "tiktok": null,
+        "default_country": null,
+        "date_order": null,
     })
 }
 
@@ -151,7 +153,7 @@ async fn create_takes_every_field() {
             "landing_url": "https://lp.example.com/full?utm_source=fb",
             "late_pixel_twin": "skip",
             "require_consent": true, "limited_data_use": true, "enabled": false,
-            "tiktok": null
+            "tiktok": null, "default_country": null, "date_order": null
         })
     );
 }

@@ -5,6 +5,7 @@ mod helpers;
 
 mod admin_campaigns;
 mod browser;
+mod campaign_region;
 mod click_intake;
 mod clicks;
 mod delivery;

@@ -85,6 +85,8 @@ async fn the_tag_config_is_public_cacheable_and_holds_nothing_secret() {
             "events": ["Lead", "Purchase"],
             "consent_required": true,
             "tiktok": null,
+            "calling_code": null,
+            "date_order": null,
         })
     );
     let text = body.to_string();
@@ -190,6 +192,8 @@ async fn a_tiktok_only_campaign_has_no_meta_events_and_no_twins() {
             "events": [],
             "consent_required": false,
             "tiktok": {"events": ["Lead", "Purchase"], "from_meta": {}},
+            "calling_code": null,
+            "date_order": null,
         })
     );
 }

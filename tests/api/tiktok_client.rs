@@ -58,7 +58,9 @@ async fn fake(answer: FakeTikTok) -> MockServer {
 /// TikTok's digest of a raw phone, as capture stores it.
 fn phone_digest(raw: &str) -> Sha256Hash {
     use sha2::{Digest, Sha256};
-    let e164 = capi_bridge::domain::tiktok_phone(raw).unwrap();
+    let e164 = capi_bridge::domain::tiktok_phone(raw, &Default::default())
+        .unwrap()
+        .unwrap();
     Sha256Hash::from_stored(hex::encode(Sha256::digest(e164.as_bytes())))
 }
 

@@ -12,7 +12,7 @@ use crate::helpers::*;
 use crate::ui_session::{get_page, sign_in, FORM};
 
 /// The CSRF token of a signed-in page (its first form's hidden field).
-fn csrf_of(page: &str) -> String {
+pub fn csrf_of(page: &str) -> String {
     let start = page.find(r#"name="csrf" value=""#).expect("a csrf field") + 19;
     page[start..start + 64].to_owned()
 }
@@ -36,7 +36,12 @@ fn body_of(fields: &[(&str, &str)]) -> String {
         .join("&")
 }
 
-async fn post_form(app: &TestApp, path: &str, cookie: &str, fields: &[(&str, &str)]) -> Response {
+pub async fn post_form(
+    app: &TestApp,
+    path: &str,
+    cookie: &str,
+    fields: &[(&str, &str)],
+) -> Response {
     app.client
         .post(app.url(path))
         .header("cookie", cookie)
@@ -48,7 +53,7 @@ async fn post_form(app: &TestApp, path: &str, cookie: &str, fields: &[(&str, &st
 }
 
 /// Signs in and reads the CSRF token from the new-campaign form, as a browser would.
-async fn session(app: &TestApp) -> (String, String) {
+pub async fn session(app: &TestApp) -> (String, String) {
     let cookie = sign_in(app).await;
     let resp = get_page(app, "/ui/campaigns/new", &cookie).await;
     assert_eq!(resp.status(), StatusCode::OK);
@@ -57,7 +62,7 @@ async fn session(app: &TestApp) -> (String, String) {
 }
 
 /// A full create form for `key`, as the browser submits it with the defaults left alone.
-fn create_fields<'a>(csrf: &'a str, key: &'a str, token: &'a str) -> Vec<(&'a str, &'a str)> {
+pub fn create_fields<'a>(csrf: &'a str, key: &'a str, token: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("csrf", csrf),
         ("key", key),

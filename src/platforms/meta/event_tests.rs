@@ -17,7 +17,12 @@ const PH_US: &str = "e323ec626319ca94ee8bff2e4c87cf613be6ea19919ed1364124e16807a
 const FN_MARY: &str = "6915771be1c5aa0c886870b6951b03d7eafc121fea0e80a5ea83beb7c449f4ec";
 
 fn hash(field: CustomerField, raw: &str) -> String {
-    field.hash(raw).unwrap().unwrap().as_str().to_owned()
+    field
+        .hash(raw, &crate::domain::Region::default())
+        .unwrap()
+        .unwrap()
+        .as_str()
+        .to_owned()
 }
 
 /// Customer data from stored digests.

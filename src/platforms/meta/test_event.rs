@@ -85,6 +85,8 @@ mod tests {
             limited_data_use: false,
             enabled: true,
             tiktok: None,
+            default_country: None,
+            date_order: None,
             created_at: Utc::now(),
             updated_at: Utc::now(),
         }

@@ -6,8 +6,8 @@ use serde_json::{json, Value};
 
 use super::{campaign_key, json_body, Admin};
 use crate::campaigns::{CampaignError, CampaignInput, CampaignService};
-use crate::domain::Campaign;
 use crate::domain::HttpUrl;
+use crate::domain::{Campaign, Country, DateOrder};
 use crate::http::ApiError;
 use crate::startup::AppState;
 
@@ -130,6 +130,8 @@ pub fn view(c: &Campaign) -> Value {
             "test_event_code": t.test_event_code,
             "event_map": t.event_map,
         })),
+        "default_country": c.default_country.as_ref().map(Country::as_str),
+        "date_order": c.date_order.map(DateOrder::as_str),
         "created_at": c.created_at,
         "updated_at": c.updated_at,
     })

@@ -79,6 +79,10 @@ pub struct FormValues {
     pub limited_data_use: bool,
     pub enabled: bool,
     pub tiktok: TikTokValues,
+    /// ISO alpha-2, empty: none.
+    pub default_country: String,
+    /// `mdy`, `dmy`, empty: derived from the country.
+    pub date_order: String,
 }
 
 /// A refused form: the field to mark (empty: the form as a whole) and why.
@@ -149,6 +153,14 @@ impl FormValues {
             limited_data_use: c.limited_data_use,
             enabled: c.enabled,
             tiktok: TikTokValues::from_settings(c.tiktok.as_ref()),
+            default_country: c
+                .default_country
+                .map(|c| c.as_str().to_owned())
+                .unwrap_or_default(),
+            date_order: c
+                .date_order
+                .map(|o| o.as_str().to_owned())
+                .unwrap_or_default(),
         }
     }
 
@@ -173,6 +185,8 @@ impl FormValues {
             limited_data_use: has("limited_data_use"),
             enabled: has("enabled"),
             tiktok: TikTokValues::from_pairs(pairs),
+            default_country: get("default_country"),
+            date_order: get("date_order"),
         }
     }
 
@@ -230,6 +244,8 @@ impl FormValues {
             limited_data_use: Some(self.limited_data_use),
             enabled: Some(self.enabled),
             tiktok,
+            default_country: Some(opt(&self.default_country)),
+            date_order: Some(opt(&self.date_order)),
         })
     }
 }
@@ -397,6 +413,17 @@ pub fn render(
                     option value="skip" selected[v.late_pixel_twin == "skip"] { "skip (may under-count)" }
                 }
                 (error_for(error, "late_pixel_twin"))
+            }
+            (text_field(error, "default_country", "Visitors' country", &v.default_country,
+                "ISO code like gb or us, optional: phone numbers written without +country code get its calling code. Never sent as the visitor's country."))
+            div.field {
+                label for="date_order" { "Dates of birth like 01/02/1990" }
+                select #date_order name="date_order" {
+                    option value="" selected[v.date_order.is_empty()] { "by the visitors' country (us: month first; others: day first; none: only unambiguous dates)" }
+                    option value="mdy" selected[v.date_order == "mdy"] { "month first (mdy)" }
+                    option value="dmy" selected[v.date_order == "dmy"] { "day first (dmy)" }
+                }
+                (error_for(error, "date_order"))
             }
             div.check {
                 input #require_consent type="checkbox" name="require_consent" value="on" checked[v.require_consent];

@@ -170,6 +170,8 @@ async fn a_campaign_from_before_the_migration_reads_and_delivers_as_before() {
             "limited_data_use": false,
             "enabled": true,
             "tiktok": null,
+            "default_country": null,
+            "date_order": null,
         })
     );
     // Its old fields still change through the API as they did.

@@ -1,12 +1,48 @@
 //! Customer information: normalised and hashed the moment it arrives, following Meta's rules
-//! (`shared/reference/meta-capi.md`). Raw values never leave this module: the only way to obtain a
-//! [`Sha256Hash`] from user input is [`CustomerField::hash`].
+//! (its customer-information documentation first, where silent its `capi-param-builder`;
+//! `shared/reference/meta-capi.md`, `docs/normalisation.md`). Raw values never leave this module:
+//! the only way to obtain a [`Sha256Hash`] from user input is [`CustomerField::hash`].
+
+mod country;
+mod date;
+mod person;
+mod phone;
+mod state;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod vectors;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use unicode_normalization::UnicodeNormalization;
 
 use super::ParseError;
+
+pub use country::Country;
+pub use date::DateOrder;
+pub(super) use phone::read as read_phone;
+
+/// What a campaign knows of where its visitors are, for the values that need a region to be read:
+/// a national phone number and a slashed date. Never sent to a platform.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Region {
+    /// The campaign's `default_country`: national phone numbers get its calling code.
+    pub country: Option<Country>,
+    /// How to read `01/02/1990`; `None` accepts only dates that read one way.
+    pub date_order: Option<DateOrder>,
+}
+
+impl Region {
+    /// The region of a campaign's settings: without an explicit `date_order`, US campaigns read
+    /// slashed dates month first and other countries day first; without a country, neither.
+    pub fn new(country: Option<Country>, date_order: Option<DateOrder>) -> Self {
+        let date_order = date_order.or_else(|| country.map(DateOrder::of_country));
+        Region {
+            country,
+            date_order,
+        }
+    }
+}
 
 /// A SHA-256 digest as 64 lowercase hex characters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -83,7 +119,7 @@ impl CustomerField {
 
     /// Normalises then hashes a raw value; a value that already is a SHA-256 digest is kept
     /// (lowercased). Blank input is "not given": `Ok(None)`.
-    pub fn hash(self, raw: &str) -> Result<Option<Sha256Hash>, ParseError> {
+    pub fn hash(self, raw: &str, region: &Region) -> Result<Option<Sha256Hash>, ParseError> {
         let trimmed = raw.trim();
         if trimmed.is_empty() {
             return Ok(None);
@@ -94,21 +130,30 @@ impl CustomerField {
         if trimmed.len() > 512 {
             return Err(ParseError::new("is longer than 512 characters"));
         }
-        let normalised = self.normalise(trimmed)?;
+        let normalised = self.normalise(trimmed, region)?;
         Ok(Some(Sha256Hash::of(&normalised)))
     }
 
     /// Meta's normalisation for each key. Public for the tests that pin it to Meta's vectors.
-    pub fn normalise(self, raw: &str) -> Result<String, ParseError> {
+    /// Unicode is hashed in the form it arrives, as Meta's SDKs and param builder do: no NFC.
+    pub fn normalise(self, raw: &str, region: &Region) -> Result<String, ParseError> {
         let raw = raw.trim();
-        // ASCII is its own NFC form, and its lowercase is the ASCII lowercase: most values are
-        // ASCII, and composing them showed up in click profiles.
+        // Meta's SDK takes 32 hex characters for an MD5 digest, which Meta no longer accepts:
+        // hashing it again would send a digest that matches no one. An id may look like one.
+        if self != CustomerField::ExternalId
+            && raw.len() == 32
+            && raw.bytes().all(|b| b.is_ascii_hexdigit())
+        {
+            return Err(ParseError::new(
+                "looks like an MD5 digest: send the value or its SHA-256 digest",
+            ));
+        }
         let s = if raw.is_ascii() {
             raw.to_ascii_lowercase()
         } else {
-            raw.nfc().collect::<String>().to_lowercase()
+            raw.to_lowercase()
         };
-        let out = match self {
+        Ok(match self {
             CustomerField::Em => {
                 let (local, domain) = s
                     .split_once('@')
@@ -122,31 +167,12 @@ impl CustomerField {
                 }
                 s
             }
-            CustomerField::Ph => {
-                let digits: String = s.chars().filter(char::is_ascii_digit).collect();
-                let digits = digits.trim_start_matches('0');
-                if digits.len() < 6 || digits.len() > 15 {
-                    return Err(ParseError::new(
-                        "is not a phone number with country code (6-15 digits)",
-                    ));
-                }
-                digits.to_owned()
-            }
-            CustomerField::Fn | CustomerField::Ln => {
-                let name: String = s
-                    .chars()
-                    .filter(|c| c.is_alphanumeric() || c.is_whitespace())
-                    .collect();
-                non_empty(name.trim().to_owned())?
-            }
-            CustomerField::Ge => match s.as_str() {
-                "f" | "female" | "w" | "woman" => "f".to_owned(),
-                "m" | "male" | "man" => "m".to_owned(),
-                _ => return Err(ParseError::new("must be f or m")),
-            },
-            CustomerField::Db => normalise_birth_date(&s)?,
+            CustomerField::Ph => phone::read(raw, region)?.digits,
+            CustomerField::Fn | CustomerField::Ln => non_empty(person::name(&s))?,
+            CustomerField::Ge => person::gender(&s)?.to_owned(),
+            CustomerField::Db => date::birth_date(&s, region.date_order)?,
             CustomerField::Ct => non_empty(s.chars().filter(|c| c.is_alphabetic()).collect())?,
-            CustomerField::St => non_empty(s.chars().filter(|c| c.is_alphabetic()).collect())?,
+            CustomerField::St => non_empty(state::normalise(&s))?,
             CustomerField::Zp => {
                 let compact: String = s.chars().filter(|c| !c.is_whitespace()).collect();
                 let head = compact.split('-').next().unwrap_or_default();
@@ -158,19 +184,9 @@ impl CustomerField {
                 };
                 non_empty(zip.to_owned())?
             }
-            CustomerField::Country => {
-                let letters: String = s.chars().filter(|c| c.is_ascii_alphabetic()).collect();
-                if letters.len() != 2 {
-                    return Err(ParseError::new(
-                        "must be an ISO 3166-1 alpha-2 country code such as us",
-                    ));
-                }
-                letters
-            }
+            CustomerField::Country => Country::find(&s)?.as_str().to_owned(),
             CustomerField::ExternalId => s,
-        };
-        // Filtering characters out can leave a combining mark next to a new base letter.
-        Ok(out.nfc().collect())
+        })
     }
 }
 
@@ -179,22 +195,6 @@ fn non_empty(s: String) -> Result<String, ParseError> {
         Err(ParseError::new("has nothing left after normalisation"))
     } else {
         Ok(s)
-    }
-}
-
-/// `YYYYMMDD` from `YYYYMMDD`, `YYYY-MM-DD`, `YYYY/MM/DD` or `YYYY.MM.DD`.
-fn normalise_birth_date(s: &str) -> Result<String, ParseError> {
-    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
-    let separators_ok = s
-        .chars()
-        .all(|c| c.is_ascii_digit() || matches!(c, '-' | '/' | '.'));
-    let valid = separators_ok
-        && digits.len() == 8
-        && chrono::NaiveDate::parse_from_str(&digits, "%Y%m%d").is_ok();
-    if valid {
-        Ok(digits)
-    } else {
-        Err(ParseError::new("must be a date as YYYYMMDD or YYYY-MM-DD"))
     }
 }
 
@@ -216,9 +216,15 @@ impl CustomerData {
         self.values[field as usize] = value;
     }
 
-    /// Hashes one raw input into its field; a raw phone or external_id also gets TikTok's digest.
-    pub fn set_raw(&mut self, field: CustomerField, raw: &str) -> Result<(), ParseError> {
-        self.set(field, field.hash(raw)?);
+    /// Hashes one raw input into its field; a raw phone or external_id also gets TikTok's digest
+    /// (a phone only when it can be written in E.164).
+    pub fn set_raw(
+        &mut self,
+        field: CustomerField,
+        raw: &str,
+        region: &Region,
+    ) -> Result<(), ParseError> {
+        self.set(field, field.hash(raw, region)?);
         let Some(slot) = self.tiktok_slot(field) else {
             return Ok(());
         };
@@ -228,7 +234,7 @@ impl CustomerData {
         *slot = if raw.is_empty() || Sha256Hash::parse_hex(raw).is_some() {
             None
         } else if field == CustomerField::Ph {
-            Some(Sha256Hash::of(&super::tiktok_phone(raw)?))
+            super::tiktok_phone(raw, region)?.map(|e164| Sha256Hash::of(&e164))
         } else {
             // Kept even when equal to Meta's (a lowercase id): absent then only means unknown.
             Some(Sha256Hash::of(raw))
@@ -328,152 +334,5 @@ impl CustomerData {
             tiktok_ph: None,
             tiktok_external_id: None,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use CustomerField::*;
-
-    fn h(f: CustomerField, raw: &str) -> String {
-        f.hash(raw).unwrap().unwrap().as_str().to_owned()
-    }
-
-    #[test]
-    fn metas_published_vectors() {
-        assert_eq!(
-            h(Em, "John_Smith@gmail.com"),
-            "62a14e44f765419d10fea99367361a727c12365e2520f32218d505ed9aa0f62f"
-        );
-        assert_eq!(
-            h(Ph, "+1 (650) 555-1212"),
-            "e323ec626319ca94ee8bff2e4c87cf613be6ea19919ed1364124e16807ab3176"
-        );
-        assert_eq!(
-            h(Fn, "Mary"),
-            "6915771be1c5aa0c886870b6951b03d7eafc121fea0e80a5ea83beb7c449f4ec"
-        );
-        assert_eq!(
-            h(Fn, "Valéry"),
-            "08e1996b5dd49e62a4b4c010d44e4345592a863bb9f8e3976219bac29417149c"
-        );
-        // The decomposed form (e + combining acute) is the same person: NFC first.
-        assert_eq!(h(Fn, "Vale\u{301}ry"), h(Fn, "Valéry"));
-    }
-
-    #[test]
-    fn normalisation_rules() {
-        let n = |f: CustomerField, s: &str| f.normalise(s).unwrap();
-        assert_eq!(n(Em, "  John_Smith@Gmail.COM "), "john_smith@gmail.com");
-        assert_eq!(n(Ph, "+1 (650) 555-1212"), "16505551212");
-        assert_eq!(n(Ph, "00 44 20 7946 0958"), "442079460958");
-        assert_eq!(n(Fn, " Valéry "), "valéry");
-        assert_eq!(n(Ln, "O'Brien-Smith."), "obriensmith");
-        assert_eq!(n(Ge, "Female"), "f");
-        assert_eq!(n(Ge, "M"), "m");
-        assert_eq!(n(Db, "1990-02-28"), "19900228");
-        assert_eq!(n(Db, "19900228"), "19900228");
-        assert_eq!(n(Ct, "New York"), "newyork");
-        assert_eq!(n(Ct, "St. Louis 2"), "stlouis");
-        assert_eq!(n(St, "CA"), "ca");
-        assert_eq!(n(Zp, "94025-1234"), "94025");
-        assert_eq!(n(Zp, "940251234"), "94025");
-        assert_eq!(n(Zp, "SW1A 1AA"), "sw1a1aa");
-        assert_eq!(n(Country, "US"), "us");
-        assert_eq!(n(ExternalId, " User-42 "), "user-42");
-    }
-
-    #[test]
-    fn invalid_values_are_refused() {
-        for (f, bad) in [
-            (Em, "not-an-email"),
-            (Em, "a@b"),
-            (Em, "@example.com"),
-            (Ph, "12"),
-            (Ge, "x"),
-            (Db, "1990-13-01"),
-            (Db, "28/02/1990x"),
-            (Country, "USA"),
-            (Ct, "123"),
-        ] {
-            assert!(f.hash(bad).is_err(), "{} accepted {bad:?}", f.name());
-        }
-    }
-
-    #[test]
-    fn blank_is_absent_and_hashes_pass_through() {
-        assert_eq!(Em.hash("   ").unwrap(), None);
-        let digest = "62A14E44F765419D10FEA99367361A727C12365E2520F32218D505ED9AA0F62F";
-        assert_eq!(h(Em, digest), digest.to_lowercase());
-    }
-
-    #[test]
-    fn merging_keeps_existing_values() {
-        let mut a = CustomerData::default();
-        a.set_raw(Em, "a@example.com").unwrap();
-        let mut b = CustomerData::default();
-        b.set_raw(Em, "b@example.com").unwrap();
-        b.set_raw(Ph, "+16505551212").unwrap();
-        let merged = a.clone().or(&b);
-        assert_eq!(merged.get(Em), a.get(Em));
-        assert_eq!(merged.get(Ph), b.get(Ph));
-        assert_eq!(merged.iter().count(), 2);
-    }
-
-    fn sha(s: &str) -> String {
-        hex::encode(Sha256::digest(s.as_bytes()))
-    }
-
-    fn ext(raw: &str) -> CustomerData {
-        let mut c = CustomerData::default();
-        c.set_raw(ExternalId, raw).unwrap();
-        c
-    }
-
-    #[test]
-    fn tiktok_hashes_the_external_id_as_given_and_meta_lowercased() {
-        let digest = |c: &CustomerData| c.tiktok_external_id().map(|h| h.as_str().to_owned());
-        for (raw, tiktok, meta) in [
-            ("CRM-8431", "CRM-8431", "crm-8431"),
-            (" crm-8431 ", "crm-8431", "crm-8431"),
-            ("Kundennr-Ä7", "Kundennr-Ä7", "kundennr-ä7"),
-        ] {
-            let c = ext(raw);
-            assert_eq!(digest(&c), Some(sha(tiktok)), "{raw:?}");
-            assert_eq!(c.get(ExternalId).unwrap().as_str(), sha(meta), "{raw:?}");
-        }
-        // A digest given is passed through to both: TikTok falls back to Meta's.
-        let given = sha("CRM-8431").to_ascii_uppercase();
-        let pre = ext(&given);
-        assert_eq!(pre.get(ExternalId).unwrap().as_str(), sha("CRM-8431"));
-        assert_eq!(digest(&pre), None);
-        assert_eq!(digest(&ext("  ")), None);
-    }
-
-    #[test]
-    fn tiktoks_external_id_digest_from_the_browser_and_when_merging() {
-        let tiktok = sha("CRM-8431");
-        // Beside an id hashed in the browser: kept; with no id: not kept.
-        let mut pre = ext(&sha("crm-8431"));
-        assert_eq!(pre.set_tiktok_digest(ExternalId, &tiktok), Ok(true));
-        assert_eq!(pre.tiktok_external_id().unwrap().as_str(), tiktok);
-        let mut none = CustomerData::default();
-        assert_eq!(none.set_tiktok_digest(ExternalId, &tiktok), Ok(false));
-        assert!(none.set_tiktok_digest(ExternalId, "CRM-8431").is_err());
-        // A raw id's own digest stands.
-        let mut raw = ext("CRM-8431");
-        assert_eq!(raw.set_tiktok_digest(ExternalId, &tiktok), Ok(true));
-        assert_eq!(raw.set_tiktok_digest(ExternalId, &sha("x")), Ok(false));
-        assert_eq!(raw.tiktok_external_id().unwrap().as_str(), tiktok);
-
-        // Restored from the database, and paired with its own id when merging.
-        let stored = CustomerData::from_columns(raw.to_columns())
-            .with_tiktok_external_id(Some(tiktok.clone()));
-        assert_eq!(stored, raw);
-        let other = ext("OTHER-1");
-        assert_eq!(raw.clone().or(&other), raw);
-        assert_eq!(CustomerData::default().or(&other), other);
-        assert_eq!(ext(&sha("crm-8431")).or(&other).tiktok_external_id(), None);
     }
 }
