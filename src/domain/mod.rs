@@ -1,5 +1,6 @@
 //! Domain types that parse, not validate: once a value has one of these types it is known good.
 
+mod address;
 mod campaign;
 mod click;
 mod currency;
@@ -12,6 +13,7 @@ mod tiktok;
 #[cfg(test)]
 pub mod fixtures;
 
+pub use address::is_public;
 pub use campaign::{
     ActionSource, CampaignKey, EventIdTemplate, EventMap, EventName, PixelId, TikTokPixelCode,
     ValueSource,
