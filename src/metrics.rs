@@ -113,6 +113,12 @@ impl Default for Metrics {
             "Age of the oldest event waiting to be delivered, by platform",
             outbox_oldest_seconds.clone(),
         );
+        r.register(
+            "nonpublic_ip",
+            "Loopback or private visitor addresses left out of events, by platform and source \
+             (click or postback)",
+            crate::platforms::address::NONPUBLIC_IP.clone(),
+        );
         // Every platform's histogram exists from the start: a count of 0 is an answer.
         for &platform in PlatformKind::ALL {
             let _ =

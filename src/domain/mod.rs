@@ -1,5 +1,6 @@
 //! Domain types that parse, not validate: once a value has one of these types it is known good.
 
+mod address;
 pub mod amount;
 mod campaign;
 pub mod caps;
@@ -16,6 +17,7 @@ pub mod url_privacy;
 #[cfg(test)]
 pub mod fixtures;
 
+pub use address::is_public;
 pub use campaign::{
     ActionSource, CampaignKey, EventIdTemplate, EventMap, EventName, PixelId, TikTokPixelCode,
     ValueSource,

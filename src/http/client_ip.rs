@@ -31,35 +31,7 @@ pub fn client_ip(req: &HttpRequest, trusted: &TrustedProxies) -> Option<IpAddr> 
     Some(leftmost)
 }
 
-/// Whether an address can be a visitor's on the public internet, for `client_ip_address` given
-/// by a server-side caller. Refused: unspecified, loopback, private, link-local, CGNAT
-/// (100.64/10), benchmarking (198.18/15), multicast, reserved (240/4, broadcast), IPv6 ULA
-/// (fc00::/7), link-local and site-local (fe80::/9), and the IPv4-mapped forms of all of these.
-/// Documentation ranges (192.0.2/24, 198.51.100/24, 203.0.113/24, 2001:db8::/32) are accepted:
-/// they never reach a real server, and examples and tests use them as public addresses.
-pub fn is_public(ip: IpAddr) -> bool {
-    match ip.to_canonical() {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            !(a == 0
-                || v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || (a == 100 && (64..128).contains(&b))
-                || (a == 198 && (18..20).contains(&b))
-                || v4.is_multicast()
-                || a >= 240)
-        }
-        IpAddr::V6(v6) => {
-            let first = v6.segments()[0];
-            !(v6.is_unspecified()
-                || v6.is_loopback()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xff80) == 0xfe80
-                || v6.is_multicast())
-        }
-    }
-}
+pub use crate::domain::is_public;
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,7 @@
 //! Behind Cloudflare or another reverse proxy that is missing from TRUSTED_PROXIES, every click
 //! seems to come from the proxy: visitors share one rate-limit bucket and Meta gets the proxy's
-//! address. That is silent, so this watches where clicks come from and says so in the log.
+//! address. That is silent, so this watches where clicks come from and says in the log what to
+//! set, naming the address (more than half of a thousand clicks: a proxy's, not a visitor's).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -27,18 +28,13 @@ impl SourceConcentration {
     /// Records a click's client address; logs a warning (at most once an hour) when more than
     /// half of the last window's clicks came from a single address.
     pub fn observe(&self, ip: Option<IpAddr>) {
-        if let Some(share) = self.observe_at(ip, Instant::now()) {
-            tracing::warn!(
-                percent = share,
-                "most clicks come from one address: if capi-bridge is behind a reverse proxy \
-                 or CDN (Cloudflare...), list its ranges in TRUSTED_PROXIES, or every visitor \
-                 shares the proxy's address and rate-limit budget"
-            );
+        if let Some((top, share)) = self.observe_at(ip, Instant::now()) {
+            tracing::warn!(percent = share, "{}", hint(top, share));
         }
     }
 
-    /// The share (percent) to warn about, if a warning is due.
-    fn observe_at(&self, ip: Option<IpAddr>, now: Instant) -> Option<u32> {
+    /// The address most clicks came from and its share (percent), if a warning is due.
+    fn observe_at(&self, ip: Option<IpAddr>, now: Instant) -> Option<(IpAddr, u32)> {
         let mut s = self.0.lock().unwrap_or_else(|e| e.into_inner());
         s.total += 1;
         if let Some(ip) = ip {
@@ -49,18 +45,33 @@ impl SourceConcentration {
         if s.total < WINDOW {
             return None;
         }
-        let top = s.counts.values().copied().max().unwrap_or(0);
-        let share = top * 100 / s.total;
+        let top = s
+            .counts
+            .iter()
+            .max_by_key(|(_, n)| **n)
+            .map(|(ip, n)| (*ip, *n));
+        let share = top.map_or(0, |(_, n)| n * 100 / s.total);
         s.total = 0;
         s.counts.clear();
         let due = s
             .last_warned
             .is_none_or(|t| now.duration_since(t) >= WARN_EVERY);
-        (share > 50 && due).then(|| {
-            s.last_warned = Some(now);
-            share
-        })
+        let top = top.filter(|_| share > 50 && due)?;
+        s.last_warned = Some(now);
+        Some((top.0, share))
     }
+}
+
+/// The warning: what to set, with the address that sent most clicks (the proxy's, when
+/// capi-bridge is behind one).
+fn hint(top: IpAddr, percent: u32) -> String {
+    format!(
+        "{percent}% of the last {WINDOW} clicks came from {top}: if that is a reverse proxy or \
+         CDN in front of capi-bridge, set TRUSTED_PROXIES={top} (or its ranges in CIDR \
+         notation, e.g. Cloudflare's published ones), or every visitor shares the proxy's \
+         address and rate-limit budget, and Meta and TikTok get the proxy's address (or none, \
+         when it is a private one)"
+    )
 }
 
 #[cfg(test)]
@@ -78,7 +89,7 @@ mod tests {
         let mut warnings = Vec::new();
         for n in 0..3 * WINDOW {
             let at = t0 + Duration::from_secs(u64::from(n));
-            warnings.extend(c.observe_at(ip("172.68.1.1"), at));
+            warnings.extend(c.observe_at(ip("172.68.1.1"), at).map(|(_, share)| share));
         }
         assert_eq!(
             warnings,
@@ -90,7 +101,21 @@ mod tests {
         for _ in 0..WINDOW {
             again = again.or(c.observe_at(ip("172.68.1.1"), later));
         }
-        assert_eq!(again, Some(100), "and again an hour later");
+        assert_eq!(
+            again,
+            ip("172.68.1.1").map(|top| (top, 100)),
+            "and again an hour later"
+        );
+    }
+
+    #[test]
+    fn the_warning_names_the_address_to_trust() {
+        let text = hint("172.68.1.1".parse().unwrap(), 97);
+        assert!(text.contains("TRUSTED_PROXIES=172.68.1.1"), "{text}");
+        assert!(
+            text.starts_with("97% of the last 1000 clicks came from 172.68.1.1"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -180,7 +180,7 @@ pub struct Erased {
     events_cancelled: u64,
 }
 
-/// A conversion and its event.
+/// A conversion and its event (one row of `GET /admin/v1/conversions`).
 #[derive(ToSchema)]
 pub struct Conversion {
     id: i64,
@@ -188,6 +188,14 @@ pub struct Conversion {
     state: Option<String>,
     /// The postback's fields that were dropped or cleaned, and why (`[]` when none).
     dropped: Vec<crate::domain::Dropped>,
+    /// Why it is not (yet) sent: the last error of its least advanced event that has one,
+    /// whichever platform's, else the conversion's own failure reason.
+    #[schema(example = "Invalid pixel code")]
+    last_error: Option<String>,
+    /// The platform (`meta`, `tiktok`) whose event `last_error` is; `null` when the reason is
+    /// the conversion's own (no event could be built, no campaign...).
+    #[schema(example = "tiktok")]
+    last_error_platform: Option<String>,
 }
 
 /// A conversion with its delivery attempts. `state` is the least advanced of its events'

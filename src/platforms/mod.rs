@@ -3,6 +3,7 @@
 //! row; claiming, leases, retries, splitting and metrics around it are shared by `delivery`.
 //! Adding a platform is one module here (see docs/architecture.md).
 
+pub mod address;
 mod http;
 pub mod meta;
 pub mod tiktok;
@@ -28,12 +29,21 @@ pub struct EventSource<'a> {
     pub event_id: &'a str,
 }
 
-/// The payload stored in the outbox for `platform`'s event, or why it cannot be built. Pure.
+/// The payload stored in the outbox for `platform`'s event, or why it cannot be built. Pure but
+/// for counting (and logging, hourly) the non-public addresses the event leaves out.
 pub fn build_event(platform: PlatformKind, source: &EventSource<'_>) -> Result<Value, String> {
-    match platform {
+    let built = match platform {
         PlatformKind::Meta => meta::event::conversion_event(source),
         PlatformKind::TikTok => Ok(tiktok::event::conversion_event(source)),
+    };
+    if built.is_ok() {
+        address::observe(
+            platform,
+            source.click.and_then(|c| c.client_ip_address.as_deref()),
+            source.conversion.ip.as_deref(),
+        );
     }
+    built
 }
 
 /// The fate of the events a request carried.

@@ -9,8 +9,9 @@ use super::events::AttemptView;
 use crate::domain::{CampaignKey, DeliveryStatus, Dropped, EventState, FailureClass, PlatformKind};
 
 /// One row of the admin conversion list. `state` is the conversion's delivery state (the least
-/// advanced of its events'); the event fields describe its Meta event when there is one, else
-/// its first, as before a conversion had several (`deliveries` in the detail has each).
+/// advanced of its events'), and `last_error` with `last_error_platform` say why, whichever
+/// platform's event it is; the other event fields describe its Meta event when there is one,
+/// else its first, as before a conversion had several (`deliveries` in the detail has each).
 #[derive(Debug, serde::Serialize)]
 pub struct ConversionView {
     pub id: i64,
@@ -26,7 +27,11 @@ pub struct ConversionView {
     pub currency: Option<String>,
     pub state: DeliveryStatus,
     pub attempts: i32,
+    /// Why the conversion is not (yet) sent: the last error of its least advanced event that has
+    /// one (of whichever platform), else the conversion's own failure reason.
     pub last_error: Option<String>,
+    /// The platform whose event `last_error` is; `None` when it is the conversion's own.
+    pub last_error_platform: Option<PlatformKind>,
     /// Why the conversion was skipped, suppressed or not built.
     pub reason: Option<String>,
     /// The postback as received, without the key and personal data.
@@ -71,7 +76,8 @@ pub async fn view(pool: &PgPool, id: i64) -> Result<Option<ConversionView>, sqlx
             COALESCE(e.payload -> 'custom_data' ->> 'currency', c.currency) AS currency,
             COALESCE(d.state, c.state) AS "state!: DeliveryStatus",
             COALESCE(e.attempts, 0) AS "attempts!",
-            COALESCE(e.last_error, c.failure_reason) AS last_error, c.failure_reason AS reason,
+            COALESCE(f.last_error, c.failure_reason) AS last_error,
+            f.platform AS "last_error_platform?: PlatformKind", c.failure_reason AS reason,
             c.params, c.received_at, c.event_time, e.sent_at AS "sent_at?",
             CASE WHEN e.state = 'pending' THEN e.next_attempt_at END AS next_attempt_at,
             e.payload AS "payload?",
@@ -90,6 +96,12 @@ pub async fn view(pool: &PgPool, id: i64) -> Result<Option<ConversionView>, sqlx
                             WHERE x.conversion_id = c.id) d ON true
          LEFT JOIN LATERAL (SELECT * FROM events x WHERE x.conversion_id = c.id
                             ORDER BY x.platform <> 'meta', x.id LIMIT 1) e ON true
+         LEFT JOIN LATERAL (SELECT x.platform, x.last_error FROM events x
+                            WHERE x.conversion_id = c.id AND x.last_error IS NOT NULL
+                              AND x.state <> 'sent'
+                            ORDER BY x.failure_class IS NOT DISTINCT FROM 'platform_removed',
+                                     array_position(ARRAY['pending', 'failed', 'expired'], x.state),
+                                     x.platform <> 'meta', x.id LIMIT 1) f ON true
          LEFT JOIN campaigns k ON k.id = c.campaign_id
          LEFT JOIN clicks ck ON ck.id = c.click_row_id
          WHERE c.id = $1"#,
@@ -147,7 +159,8 @@ pub async fn list(pool: &PgPool, f: &ListFilter<'_>) -> Result<Vec<ConversionVie
             COALESCE(e.payload -> 'custom_data' ->> 'currency', c.currency) AS currency,
             COALESCE(d.state, c.state) AS "state!: DeliveryStatus",
             COALESCE(e.attempts, 0) AS "attempts!",
-            COALESCE(e.last_error, c.failure_reason) AS last_error, c.failure_reason AS reason,
+            COALESCE(f.last_error, c.failure_reason) AS last_error,
+            f.platform AS "last_error_platform?: PlatformKind", c.failure_reason AS reason,
             c.params, c.received_at, c.event_time, e.sent_at AS "sent_at?",
             CASE WHEN e.state = 'pending' THEN e.next_attempt_at END AS next_attempt_at,
             e.payload AS "payload?",
@@ -166,6 +179,12 @@ pub async fn list(pool: &PgPool, f: &ListFilter<'_>) -> Result<Vec<ConversionVie
                             WHERE x.conversion_id = c.id) d ON true
          LEFT JOIN LATERAL (SELECT * FROM events x WHERE x.conversion_id = c.id
                             ORDER BY x.platform <> 'meta', x.id LIMIT 1) e ON true
+         LEFT JOIN LATERAL (SELECT x.platform, x.last_error FROM events x
+                            WHERE x.conversion_id = c.id AND x.last_error IS NOT NULL
+                              AND x.state <> 'sent'
+                            ORDER BY x.failure_class IS NOT DISTINCT FROM 'platform_removed',
+                                     array_position(ARRAY['pending', 'failed', 'expired'], x.state),
+                                     x.platform <> 'meta', x.id LIMIT 1) f ON true
          LEFT JOIN campaigns k ON k.id = c.campaign_id
          LEFT JOIN clicks ck ON ck.id = c.click_row_id
          WHERE ($1::text IS NULL OR COALESCE(k.key, c.campaign_hint) = $1)

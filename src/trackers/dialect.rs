@@ -9,7 +9,7 @@ use crate::domain::{
     CampaignKey, ClickId, CookieValue, Currency, CustomerData, CustomerField, DropReport, HttpUrl,
     ParseError, Region, UserAgent,
 };
-use crate::http::client_ip::is_public;
+use crate::domain::is_public;
 use crate::http::params::Params;
 
 /// The parameter names of one tracker.

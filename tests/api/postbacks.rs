@@ -58,7 +58,7 @@ async fn keitaro_lead_reaches_meta_with_the_registered_event_id_and_fbc_from_cli
             "user_data": {
                 "client_ip_address": "203.0.113.7",
                 "client_user_agent": BROWSER_UA,
-                "fbc": format!("fb.1.{}.IwAR_AbCdEf", first_seen.timestamp_millis()),
+                "fbc": format!("fb.1.{}.IwAR_AbCdEf", fbc_ms(first_seen, event_time)),
                 "fbp": "fb.1.1596403881668.1116446470",
                 "em": ["62a14e44f765419d10fea99367361a727c12365e2520f32218d505ed9aa0f62f"],
             },
@@ -144,6 +144,12 @@ async fn deliver_one(app: &TestApp) -> Value {
 }
 
 /// The event's `event_time`, checked to be the arrival time of a postback just sent.
+/// The creation ms of an fbc built from a click first seen at `first_seen` for an event at
+/// `event_time` (unix seconds): the click's time, never after the event's second.
+fn fbc_ms(first_seen: DateTime<Utc>, event_time: i64) -> i64 {
+    first_seen.timestamp_millis().min(event_time * 1000)
+}
+
 fn recent_time(event: &Value) -> i64 {
     let t = event["event_time"]
         .as_i64()
@@ -302,7 +308,7 @@ async fn binom_approve_is_a_purchase_with_cnv_currency_and_txid() {
             "user_data": {
                 "client_ip_address": "203.0.113.7",
                 "client_user_agent": BROWSER_UA,
-                "fbc": format!("fb.1.{}.IwAR_Binom", first_seen.timestamp_millis()),
+                "fbc": format!("fb.1.{}.IwAR_Binom", fbc_ms(first_seen, recent_time(&event))),
             },
             "custom_data": {"value": 5.5, "currency": "GBP", "order_id": "BX1"},
         })
@@ -1096,7 +1102,10 @@ async fn fbc_is_built_from_the_fbclid_with_the_clicks_first_seen_time_and_case()
     let event = deliver_one(&app).await;
     assert_eq!(
         event["user_data"]["fbc"],
-        format!("fb.1.{}.IwAR2xYz_MiXeD-CaSe", first_seen.timestamp_millis())
+        format!(
+            "fb.1.{}.IwAR2xYz_MiXeD-CaSe",
+            fbc_ms(first_seen, recent_time(&event))
+        )
     );
 }
 
@@ -1117,7 +1126,10 @@ async fn a_postback_fbclid_builds_fbc_with_the_clicks_first_seen_time() {
     let event = deliver_one(&app).await;
     assert_eq!(
         event["user_data"]["fbc"],
-        format!("fb.1.{}.IwAR_FromNetWork", first_seen.timestamp_millis())
+        format!(
+            "fb.1.{}.IwAR_FromNetWork",
+            fbc_ms(first_seen, recent_time(&event))
+        )
     );
 }
 
@@ -1219,7 +1231,7 @@ async fn an_unmatched_postback_is_sent_when_its_click_arrives() {
             "user_data": {
                 "client_ip_address": "203.0.113.7",
                 "client_user_agent": BROWSER_UA,
-                "fbc": format!("fb.1.{}.IwAR_Late", event_time.timestamp_millis()),
+                "fbc": format!("fb.1.{}.IwAR_Late", event_time.timestamp() * 1000),
             },
             "custom_data": {"value": 2.0, "currency": "USD", "order_id": "L1"},
         })

@@ -2,10 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::{ActionSource, Campaign, Click, Conversion, CustomerData};
+use crate::platforms::address::visitor_ip;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ServerEvent {
@@ -96,9 +96,11 @@ pub fn build_event(input: EventInput<'_>) -> Result<ServerEvent, MissingField> {
         event_id,
     } = input;
 
-    let client_ip_address = click
-        .and_then(|c| c.client_ip_address.clone())
-        .or_else(|| conv.ip.clone());
+    let client_ip_address = visitor_ip(
+        click.and_then(|c| c.client_ip_address.as_deref()),
+        conv.ip.as_deref(),
+    )
+    .map(str::to_owned);
     let client_user_agent = click
         .and_then(|c| c.client_user_agent.clone())
         .or_else(|| conv.user_agent.clone());
@@ -130,7 +132,7 @@ pub fn build_event(input: EventInput<'_>) -> Result<ServerEvent, MissingField> {
     let user_data = UserData {
         client_ip_address,
         client_user_agent,
-        fbc: fbc(click, conv),
+        fbc: super::fbc::fbc(click, conv),
         fbp: click.and_then(|c| c.fbp.clone()),
         hashed: hashed(&customer),
     };
@@ -158,27 +160,6 @@ pub fn build_event(input: EventInput<'_>) -> Result<ServerEvent, MissingField> {
         data_processing_options_country: ldu.then_some(0),
         data_processing_options_state: ldu.then_some(0),
     })
-}
-
-/// The stored `_fbc` cookie verbatim; else one built from the fbclid with the time the click was
-/// first seen (Meta reads it as when the ad was clicked). Without a registered click there is no
-/// click time, so an fbclid from the postback alone is not sent. A postback that arrived before
-/// its click has an event time earlier than the click's first sight: Meta refuses an fbc
-/// created after the event, so the earlier of the two is used.
-fn fbc(click: Option<&Click>, conv: &Conversion) -> Option<String> {
-    let click = click?;
-    if let Some(cookie) = &click.fbc {
-        return Some(cookie.clone());
-    }
-    let fbclid = click.fbclid.as_ref().or(conv.fbclid.as_ref())?;
-    Some(fbc_from_fbclid(
-        click.first_seen_at.min(conv.event_time),
-        fbclid,
-    ))
-}
-
-pub fn fbc_from_fbclid(first_seen: DateTime<Utc>, fbclid: &str) -> String {
-    format!("fb.1.{}.{}", first_seen.timestamp_millis(), fbclid)
 }
 
 fn hashed(customer: &CustomerData) -> BTreeMap<&'static str, Vec<String>> {

@@ -1,6 +1,6 @@
 //! `build_event` from hand-built campaigns, clicks and conversions: no database involved.
 
-use chrono::TimeZone;
+use chrono::{TimeZone, Utc};
 use serde_json::json;
 
 use super::*;
@@ -426,78 +426,71 @@ fn limited_data_use_campaigns_send_ldu_with_country_and_state_zero() {
 }
 
 #[test]
-fn a_stored_fbc_cookie_is_sent_verbatim() {
-    let click = Click {
-        fbc: Some("fb.2.1554763741205.AbCdEf_GhIj".into()),
-        ..click()
-    };
-    let conv = Conversion {
-        fbclid: Some("IwAR_PostbackFbclid".into()),
-        ..conversion()
-    };
-    let event = ok(&campaign(), Some(&click), &conv, "Lead");
-    assert_eq!(
-        event.user_data.fbc.as_deref(),
-        Some("fb.2.1554763741205.AbCdEf_GhIj")
-    );
-}
-
-#[test]
-fn fbc_is_built_from_the_fbclid_with_the_clicks_first_seen_time() {
-    let click = Click {
-        fbclid: Some("IwAR2xYz_MiXeD-Case".into()),
-        ..click()
-    };
-    let event = ok(&campaign(), Some(&click), &conversion(), "Lead");
-    // Milliseconds of the click, never the conversion time; the fbclid's case untouched.
-    assert_eq!(
-        event.user_data.fbc.as_deref(),
-        Some("fb.1.1700000000123.IwAR2xYz_MiXeD-Case")
-    );
-    assert_eq!(
-        fbc_from_fbclid(click.first_seen_at, "AbC"),
-        "fb.1.1700000000123.AbC"
-    );
-}
-
-#[test]
-fn a_postback_fbclid_is_used_with_the_clicks_first_seen_time() {
-    let click = Click {
-        fbclid: None,
-        ..click()
-    };
-    let conv = Conversion {
-        fbclid: Some("IwAR_PostbackFbclid".into()),
-        ..conversion()
-    };
-    let event = ok(&campaign(), Some(&click), &conv, "Lead");
-    assert_eq!(
-        event.user_data.fbc,
-        Some(format!("fb.1.{FIRST_SEEN_MS}.IwAR_PostbackFbclid"))
-    );
-}
-
-#[test]
-fn no_click_means_no_fbc() {
+fn without_a_click_the_postbacks_fbclid_is_sent_as_fbc_at_the_event_time() {
+    // A direct link or a blocked tag: only the postback carries the fbclid (cases in fbc.rs).
     let conv = Conversion {
         fbclid: Some("IwAR_PostbackFbclid".into()),
         user_agent: Some(POSTBACK_UA.into()),
+        event_time: Utc
+            .timestamp_millis_opt(CONVERSION_SECS * 1000 + 640)
+            .unwrap(),
         ..conversion()
     };
     let event = ok(&landing(), None, &conv, "Lead");
-    assert_eq!(event.user_data.fbc, None);
+    assert_eq!(event.event_time, CONVERSION_SECS);
+    assert_eq!(
+        event.user_data.fbc,
+        Some(format!("fb.1.{}000.IwAR_PostbackFbclid", CONVERSION_SECS))
+    );
     assert_eq!(event.user_data.fbp, None);
 }
 
 #[test]
-fn a_click_without_fbclid_or_cookie_has_no_fbc() {
-    let click = Click {
-        fbclid: None,
-        fbc: None,
-        ..click()
+fn same_second_click_and_postback_build_an_fbc_no_later_than_the_event() {
+    let conv = Conversion {
+        event_time: Utc.timestamp_millis_opt(FIRST_SEEN_MS + 500).unwrap(),
+        ..conversion()
     };
-    let event = ok(&campaign(), Some(&click), &conversion(), "Lead");
-    assert_eq!(event.user_data.fbc, None);
+    let event = ok(&campaign(), Some(&click()), &conv, "Lead");
+    assert_eq!(event.event_time, FIRST_SEEN_MS / 1000);
+    assert_eq!(
+        event.user_data.fbc,
+        Some(format!(
+            "fb.1.{}.IwAR_ClickFbclid",
+            FIRST_SEEN_MS / 1000 * 1000
+        ))
+    );
+}
+
+#[test]
+fn a_nonpublic_address_is_never_sent() {
+    let cases = [
+        (
+            Some("127.0.0.1"),
+            Some("198.51.100.4"),
+            Some("198.51.100.4"),
+        ),
+        (Some("10.0.0.2"), None, None),
+        (None, Some("192.168.1.20"), None),
+        (Some("::1"), Some("fc00::1"), None),
+        (Some("203.0.113.7"), Some("10.0.0.2"), Some("203.0.113.7")),
+    ];
+    for (click_ip, postback_ip, sent) in cases {
+        let click = Click {
+            client_ip_address: click_ip.map(str::to_owned),
+            ..click()
+        };
+        let conv = Conversion {
+            ip: postback_ip.map(str::to_owned),
+            ..conversion()
+        };
+        let event = ok(&campaign(), Some(&click), &conv, "Lead");
+        assert_eq!(
+            event.user_data.client_ip_address.as_deref(),
+            sent,
+            "{click_ip:?} {postback_ip:?}"
+        );
+    }
 }
 
 #[test]
@@ -585,24 +578,5 @@ fn a_website_event_without_any_page_url_is_a_missing_field() {
     assert_eq!(
         ok(&c, Some(&bare), &conversion(), "Lead").event_source_url,
         None
-    );
-}
-
-#[test]
-fn a_postback_before_its_click_builds_fbc_from_the_earlier_time() {
-    // The conversion happened (event_time) before the click was first registered.
-    let click = Click {
-        fbclid: Some("IwAR_Early".into()),
-        ..click()
-    };
-    let earlier = click.first_seen_at - chrono::Duration::milliseconds(5_500);
-    let conv = Conversion {
-        event_time: earlier,
-        ..conversion()
-    };
-    let event = ok(&campaign(), Some(&click), &conv, "Lead");
-    assert_eq!(
-        event.user_data.fbc,
-        Some(format!("fb.1.{}.IwAR_Early", FIRST_SEEN_MS - 5_500))
     );
 }

@@ -3,6 +3,7 @@
 
 pub mod answer;
 pub mod event;
+pub mod fbc;
 pub mod graph;
 pub mod test_event;
 

@@ -4,6 +4,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::domain::{CustomerField, Sha256Hash};
+use crate::platforms::address::visitor_ip;
 use crate::platforms::EventSource;
 
 /// What one TikTok event says. Absent or blank values are left out of the event: TikTok counts
@@ -101,9 +102,9 @@ pub fn conversion_event(source: &EventSource<'_>) -> Value {
         external_id: customer
             .tiktok_external_id()
             .or(customer.get(CustomerField::ExternalId)),
-        ip: or(
-            click.and_then(|c| c.client_ip_address.as_ref()),
-            conv.ip.as_ref(),
+        ip: visitor_ip(
+            click.and_then(|c| c.client_ip_address.as_deref()),
+            conv.ip.as_deref(),
         ),
         user_agent: or(
             click.and_then(|c| c.client_user_agent.as_ref()),
@@ -213,5 +214,42 @@ mod tests {
                 "properties": {"value": 0.0},
             })
         );
+    }
+
+    #[test]
+    fn a_nonpublic_address_is_never_sent() {
+        use crate::domain::fixtures::{bare_click, campaign, conversion};
+        use crate::domain::{Click, Conversion};
+        // (click's address, postback's ip, sent)
+        let cases = [
+            (Some("127.0.0.1"), None, None),
+            (Some("10.1.2.3"), Some("198.51.100.4"), Some("198.51.100.4")),
+            (None, Some("172.16.5.4"), None),
+            (Some("fe80::1"), Some("::ffff:192.168.0.1"), None),
+            (Some("203.0.113.7"), Some("10.0.0.2"), Some("203.0.113.7")),
+            (None, Some("2001:db8::7"), Some("2001:db8::7")),
+        ];
+        for (click_ip, postback_ip, sent) in cases {
+            let click = Click {
+                client_ip_address: click_ip.map(str::to_owned),
+                ..bare_click()
+            };
+            let conv = Conversion {
+                ip: postback_ip.map(str::to_owned),
+                ..conversion()
+            };
+            let event = conversion_event(&EventSource {
+                campaign: &campaign(),
+                click: Some(&click),
+                conversion: &conv,
+                event_name: "SubmitForm",
+                event_id: "lead-1",
+            });
+            assert_eq!(
+                event.pointer("/user/ip").and_then(Value::as_str),
+                sent,
+                "{click_ip:?} {postback_ip:?}"
+            );
+        }
     }
 }

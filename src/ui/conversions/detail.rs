@@ -225,7 +225,10 @@ pub async fn show(
                 dt { "State" } dd { span class={ "state state-" (conv.state.as_str()) } { (conv.state.as_str()) } }
                 @if let Some(reason) = &conv.reason { dt { "Reason" } dd { (reason) } }
                 @if let Some(err) = conv.last_error.as_ref().filter(|e| Some(*e) != conv.reason.as_ref()) {
-                    dt { "Last error" } dd { (err) }
+                    dt { "Last error" } dd {
+                        @if let Some(platform) = conv.last_error_platform { (platform.name()) ": " }
+                        (err)
+                    }
                 }
                 dt { "Event" } dd { (conv.event_name.as_deref().unwrap_or("—")) }
                 @if let Some(v) = conv.value {

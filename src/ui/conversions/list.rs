@@ -24,7 +24,7 @@ pub fn table(items: &[ConversionView]) -> Markup {
         table #conversions {
             thead { tr {
                 th { "Received (UTC)" } th { "Campaign" } th { "Tracker" } th { "Click id" }
-                th { "Status" } th { "State" } th { "Event" } th { "Details" }
+                th { "Status" } th { "State" } th { "Event" } th { "Why" } th { "Details" }
             } }
             tbody {
                 @for c in items {
@@ -36,14 +36,26 @@ pub fn table(items: &[ConversionView]) -> Markup {
                         td { (c.status) }
                         td { span class={ "state state-" (c.state.as_str()) } { (c.state.as_str()) } }
                         td { (c.event_name.as_deref().unwrap_or("—")) }
+                        td.why { (why(c)) }
                         td { a href={ "/ui/conversions/" (c.id) } { "Details" } }
                     }
                 }
                 @if items.is_empty() {
-                    tr { td colspan="8" { "No conversions match." } }
+                    tr { td colspan="9" { "No conversions match." } }
                 }
             }
         }
+    }
+}
+
+/// Why a row is not (yet) sent, naming the platform whose event failed (a conversion on Meta
+/// and TikTok is `failed` when either is).
+fn why(c: &ConversionView) -> Markup {
+    html! {
+        @if let Some(err) = &c.last_error {
+            @if let Some(platform) = c.last_error_platform { strong { (platform.name()) } ": " }
+            (err)
+        } @else { "—" }
     }
 }
 
