@@ -16,20 +16,48 @@ use crate::domain::{Campaign, CampaignKey, EventMap};
 use crate::http::ApiError;
 use crate::startup::AppState;
 
-/// The script landers load; its tests are the browser tests in `tests/api/tag_browser.rs`.
-/// One function holds the hashing (sha256.js), the cookie rules (cookies.js) and the tag, so
-/// none adds a page global.
-pub const TAG_JS: &str = concat!(
-    "/*! capi-bridge landing tag: Meta and TikTok cookies, click registration, ",
-    "pixel event ids. */\n",
-    "(function () {\n'use strict';\n",
+/// The tag's sources in the order they run; its tests are the browser tests in
+/// `tests/api/tag_*.rs` and, for cookies.js, `node --test tests/tag/`.
+const TAG_SOURCES: [&str; 3] = [
     include_str!("../tag/sha256.js"),
     include_str!("../tag/cookies.js"),
     include_str!("../tag/tag.js"),
-    "})();\n",
-);
+];
 
-/// The tag's budget over the wire, gzipped (issue 20): `tests/api/tag.rs` holds it to this.
+/// The script landers load: one function holds the hashing (sha256.js), the cookie rules
+/// (cookies.js) and the tag, so none adds a page global. Built once, at first use.
+static TAG_JS: LazyLock<String> = LazyLock::new(|| {
+    let mut js = String::from(
+        "/*! capi-bridge landing tag: Meta and TikTok cookies, click registration, \
+         pixel event ids. */\n(function () {\n'use strict';\n",
+    );
+    for source in TAG_SOURCES {
+        js.push_str(&served(source));
+    }
+    js.push_str("})();\n");
+    js
+});
+
+/// The script `GET /v1/tag.js` serves.
+pub fn tag_js() -> &'static str {
+    &TAG_JS
+}
+
+/// A source as served: without its comment lines, blank lines and indentation, which are for
+/// readers of src/tag/ and would cost every lander bytes. The tag has no multi-line strings,
+/// so a line starting with `//` is always a comment.
+fn served(source: &str) -> String {
+    let mut out = String::with_capacity(source.len());
+    for line in source.lines().map(str::trim) {
+        if !line.is_empty() && !line.starts_with("//") {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The tag's budget over the wire, gzipped: `tests/api/tag.rs` holds it to this.
 pub const TAG_GZIP_BUDGET: usize = 8 * 1024;
 
 /// The tag gzipped once, at first use: what every browser gets (they all accept gzip).
@@ -85,7 +113,7 @@ pub async fn script(req: HttpRequest) -> HttpResponse {
         res.insert_header((header::CONTENT_ENCODING, "gzip"))
             .body(tag_js_gzip())
     } else {
-        res.body(TAG_JS)
+        res.body(tag_js())
     }
 }
 
@@ -186,7 +214,21 @@ fn tiktok_config(campaign: &Campaign) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use super::accepts_gzip;
+    use super::{accepts_gzip, served, TAG_SOURCES};
+
+    #[test]
+    fn the_served_tag_drops_comment_lines_and_indentation_only() {
+        let source = "// why\n  var a = 'http://x'; // kept\n\n    // more\n  if (a) {\n    f(/\\/\\//);\n  }\n";
+        assert_eq!(
+            served(source),
+            "var a = 'http://x'; // kept\nif (a) {\nf(/\\/\\//);\n}\n"
+        );
+        // What would make a dropped line code: a string over lines (the comments may quote).
+        for source in TAG_SOURCES.map(served) {
+            assert!(!source.contains('`'), "a template literal in the tag");
+            assert!(!source.lines().any(|l| l.ends_with('\\')), "a string over lines");
+        }
+    }
 
     #[test]
     fn gzip_is_sent_only_where_accept_encoding_takes_it() {

@@ -30,7 +30,7 @@ async fn the_tag_is_cacheable_javascript_with_a_strong_etag() {
     let etag = headers["etag"].to_str().unwrap().to_owned();
     assert!(etag.starts_with('"') && !etag.starts_with("W/"), "{etag}");
     let body = resp.text().await.unwrap();
-    assert_eq!(body, capi_bridge::routes::tag::TAG_JS);
+    assert_eq!(body, capi_bridge::routes::tag::tag_js());
 
     for validator in [etag.clone(), format!("\"other\", {etag}"), "*".to_owned()] {
         let resp = get_tag(&app, None, Some(&validator)).await;
@@ -76,7 +76,7 @@ async fn a_client_that_accepts_gzip_gets_the_tag_gzipped_within_its_budget() {
     let mut unzipped = String::new();
     std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&wire[..]), &mut unzipped)
         .unwrap();
-    assert_eq!(unzipped, capi_bridge::routes::tag::TAG_JS);
+    assert_eq!(unzipped, capi_bridge::routes::tag::tag_js());
     assert!(
         wire.len() <= capi_bridge::routes::tag::TAG_GZIP_BUDGET,
         "the tag is {} bytes gzipped, over its budget of {}",
@@ -92,7 +92,7 @@ async fn a_client_that_accepts_gzip_gets_the_tag_gzipped_within_its_budget() {
     for refused in ["gzip;q=0, br", "identity", "br"] {
         let resp = get_tag(&app, Some(refused), None).await;
         assert!(resp.headers().get("content-encoding").is_none(), "{refused}");
-        assert_eq!(resp.text().await.unwrap(), capi_bridge::routes::tag::TAG_JS);
+        assert_eq!(resp.text().await.unwrap(), capi_bridge::routes::tag::tag_js());
     }
 }
 
@@ -284,7 +284,7 @@ async fn a_tiktok_only_campaign_has_no_meta_events_and_no_twins() {
 fn the_readme_states_the_tags_size() {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let kb = capi_bridge::routes::tag::TAG_JS.len() as f64 / 1000.0;
+    let kb = capi_bridge::routes::tag::tag_js().len() as f64 / 1000.0;
     let gz = capi_bridge::routes::tag::tag_js_gzip().len() as f64 / 1000.0;
     let stated = format!("The tag ({kb:.1} KB, {gz:.1} KB gzipped;");
     assert!(

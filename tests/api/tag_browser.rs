@@ -357,7 +357,7 @@ async fn with_the_bridge_down_or_failing_the_page_and_its_pixel_work() {
     Mock::given(path("/v1/tag.js"))
         .respond_with(
             ResponseTemplate::new(200)
-                .set_body_raw(capi_bridge::routes::tag::TAG_JS, "text/javascript"),
+                .set_body_raw(capi_bridge::routes::tag::tag_js(), "text/javascript"),
         )
         .mount(&failing)
         .await;
