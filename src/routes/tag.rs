@@ -226,7 +226,10 @@ mod tests {
         // What would make a dropped line code: a string over lines (the comments may quote).
         for source in TAG_SOURCES.map(served) {
             assert!(!source.contains('`'), "a template literal in the tag");
-            assert!(!source.lines().any(|l| l.ends_with('\\')), "a string over lines");
+            assert!(
+                !source.lines().any(|l| l.ends_with('\\')),
+                "a string over lines"
+            );
         }
     }
 

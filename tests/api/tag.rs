@@ -91,8 +91,14 @@ async fn a_client_that_accepts_gzip_gets_the_tag_gzipped_within_its_budget() {
     // A client that refuses gzip gets the plain bytes, whatever else it names.
     for refused in ["gzip;q=0, br", "identity", "br"] {
         let resp = get_tag(&app, Some(refused), None).await;
-        assert!(resp.headers().get("content-encoding").is_none(), "{refused}");
-        assert_eq!(resp.text().await.unwrap(), capi_bridge::routes::tag::tag_js());
+        assert!(
+            resp.headers().get("content-encoding").is_none(),
+            "{refused}"
+        );
+        assert_eq!(
+            resp.text().await.unwrap(),
+            capi_bridge::routes::tag::tag_js()
+        );
     }
 }
 

@@ -40,7 +40,10 @@ async fn a_fresh_visit_writes_meta_cookies_and_registers_the_click() {
     // Meta's random part: below 2^31 - 1 (tag_cookies_browser.rs has the rest).
     let random: u64 = parts[3].parse().unwrap();
     assert!(
-        parts.len() == 4 && parts[..2] == ["fb", "1"] && parts[2].len() == 13 && random < 2_147_483_647,
+        parts.len() == 4
+            && parts[..2] == ["fb", "1"]
+            && parts[2].len() == 13
+            && random < 2_147_483_647,
         "{fbp}"
     );
     let ua = b.eval("return navigator.userAgent;").await;

@@ -120,7 +120,8 @@ async fn a_malformed_fbc_or_fbp_is_replaced_and_a_valid_one_kept_byte_for_byte()
         ],
     )
     .await;
-    b.goto(&format!("{origin}/lp?subid=kt-bad&fbclid=XYZ")).await;
+    b.goto(&format!("{origin}/lp?subid=kt-bad&fbclid=XYZ"))
+        .await;
     let row = click_row(&app, "kt-bad").await;
     let (fbc, _) = b.cookie("_fbc").await.unwrap();
     let (fbp, fbp_domain) = b.cookie("_fbp").await.unwrap();
@@ -152,7 +153,10 @@ async fn a_malformed_fbc_or_fbp_is_replaced_and_a_valid_one_kept_byte_for_byte()
     b.goto(&format!("{origin}/lp?subid=kt-kept&fbclid=IwAR_Kept"))
         .await;
     let row = click_row(&app, "kt-kept").await;
-    assert_eq!((&row["fbc"], &row["fbp"]), (&json!(kept_fbc), &json!(kept_fbp)));
+    assert_eq!(
+        (&row["fbc"], &row["fbp"]),
+        (&json!(kept_fbc), &json!(kept_fbp))
+    );
     assert_eq!(b.cookie("_fbc").await.unwrap().0, kept_fbc);
     assert_eq!(b.cookie("_fbp").await.unwrap().0, kept_fbp);
     assert_eq!((count(&b, "_fbc").await, count(&b, "_fbp").await), (1, 1));

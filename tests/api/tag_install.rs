@@ -90,7 +90,10 @@ async fn the_readme_lead_form_works_on_forms_that_lack_its_fields() {
     let stay = "<script>document.forms[0].addEventListener('submit', \
                 function (e) { e.preventDefault(); });</script>";
     for (page, fields) in [
-        ("email-only", "<input name=email value='John_Smith@gmail.com'>"),
+        (
+            "email-only",
+            "<input name=email value='John_Smith@gmail.com'>",
+        ),
         ("bare", "<button>Send</button>"),
     ] {
         let form = format!(
@@ -101,7 +104,8 @@ async fn the_readme_lead_form_works_on_forms_that_lack_its_fields() {
     }
 
     for (page, click) in [("email-only", "kt-partial"), ("bare", "kt-bare")] {
-        b.goto(&format!("{}/{page}?subid={click}", site.uri())).await;
+        b.goto(&format!("{}/{page}?subid={click}", site.uri()))
+            .await;
         click_row(&app, click).await;
         b.eval("document.forms[0].requestSubmit();").await;
         let fired = b.wait("the Lead pixel", "fbqCalls[0]").await;
@@ -112,14 +116,18 @@ async fn the_readme_lead_form_works_on_forms_that_lack_its_fields() {
         );
         no_errors(&b).await;
         if page == "email-only" {
-            let row = wait_for("the email's hash", std::time::Duration::from_secs(10), || async {
-                let row = click_row(&app, click).await;
-                if row["em"].is_string() {
-                    Ok(row)
-                } else {
-                    Err(row.to_string())
-                }
-            })
+            let row = wait_for(
+                "the email's hash",
+                std::time::Duration::from_secs(10),
+                || async {
+                    let row = click_row(&app, click).await;
+                    if row["em"].is_string() {
+                        Ok(row)
+                    } else {
+                        Err(row.to_string())
+                    }
+                },
+            )
             .await;
             assert_eq!(row["em"], EM_HASH);
             assert_eq!((&row["ph"], &row["fn"]), (&json!(null), &json!(null)));
