@@ -124,7 +124,10 @@ impl CookieValue {
         let v = cleaned.value.as_str();
         let parts: Vec<&str> = v.splitn(4, '.').collect();
         let digits = |p: &str, n: usize| p.len() == n && p.bytes().all(|b| b.is_ascii_digit());
-        let well_formed = parts.len() == 4
+        // A cookie holds printable ASCII without spaces (the tag percent-encodes the rest):
+        // one rule with the tag's `validCookie` (tests/vectors/tag_cookies.json).
+        let well_formed = v.bytes().all(|b| b.is_ascii_graphic())
+            && parts.len() == 4
             && parts[0] == "fb"
             && digits(parts[1], 1)
             && digits(parts[2], 13)

@@ -168,7 +168,8 @@ impl IntoResponses for TagConfigErrors {
     get, path = "/v1/tag.js", tag = "public",
     description = "The landing tag (docs/landing.md): `<script async src=\".../v1/tag.js\" \
                    data-campaign=\"KEY\">`. Cached for an hour (`Cache-Control: public, \
-                   max-age=3600`), then revalidated with its strong `ETag`.",
+                   max-age=3600`), then revalidated with its strong `ETag`. Gzipped for a \
+                   client that accepts gzip (`Vary: Accept-Encoding`; an `ETag` per encoding).",
     params(("If-None-Match" = Option<String>, Header,
         description = "An ETag of an earlier answer: 304 when it is still current")),
     responses(

@@ -2,10 +2,13 @@
 //! per-campaign configuration it loads, so one `<script>` line replaces a hand-edited snippet.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::sync::LazyLock;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
+use flate2::write::GzEncoder;
+use flate2::Compression;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -13,46 +16,128 @@ use crate::domain::{Campaign, CampaignKey, DateOrder, EventMap};
 use crate::http::ApiError;
 use crate::startup::AppState;
 
-/// The script landers load; its tests are the browser tests in `tests/api/tag_browser.rs`.
-/// One function holds the hashing (sha256.js) and the tag, so neither adds a page global.
-pub const TAG_JS: &str = concat!(
-    "/*! capi-bridge landing tag: Meta and TikTok cookies, click registration, ",
-    "pixel event ids. */\n",
-    "(function () {\n'use strict';\n",
+/// The tag's sources in the order they run; its tests are the browser tests in
+/// `tests/api/tag_*.rs` and, for cookies.js, `node --test tests/tag/`.
+const TAG_SOURCES: [&str; 3] = [
     include_str!("../tag/sha256.js"),
+    include_str!("../tag/cookies.js"),
     include_str!("../tag/tag.js"),
-    "})();\n",
-);
+];
 
-/// Strong validator over the exact bytes served: a new release changes it, a restart does not.
+/// The script landers load: one function holds the hashing (sha256.js), the cookie rules
+/// (cookies.js) and the tag, so none adds a page global. Built once, at first use.
+static TAG_JS: LazyLock<String> = LazyLock::new(|| {
+    let mut js = String::from(
+        "/*! capi-bridge landing tag: Meta and TikTok cookies, click registration, \
+         pixel event ids. */\n(function () {\n'use strict';\n",
+    );
+    for source in TAG_SOURCES {
+        js.push_str(&served(source));
+    }
+    js.push_str("})();\n");
+    js
+});
+
+/// The script `GET /v1/tag.js` serves.
+pub fn tag_js() -> &'static str {
+    &TAG_JS
+}
+
+/// A source as served: without its comment lines, blank lines and indentation, which are for
+/// readers of src/tag/ and would cost every lander bytes. The tag has no multi-line strings,
+/// so a line starting with `//` is always a comment.
+fn served(source: &str) -> String {
+    let mut out = String::with_capacity(source.len());
+    for line in source.lines().map(str::trim) {
+        if !line.is_empty() && !line.starts_with("//") {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The tag's budget over the wire, gzipped: `tests/api/tag.rs` holds it to this.
+pub const TAG_GZIP_BUDGET: usize = 8 * 1024;
+
+/// The tag gzipped once, at first use: what every browser gets (they all accept gzip).
+static TAG_GZIP: LazyLock<Vec<u8>> = LazyLock::new(|| {
+    let mut gz = GzEncoder::new(Vec::new(), Compression::best());
+    gz.write_all(TAG_JS.as_bytes())
+        .and_then(|()| gz.finish())
+        .expect("gzip into memory cannot fail")
+});
+
+/// The gzipped bytes `GET /v1/tag.js` sends to a client that accepts gzip.
+pub fn tag_js_gzip() -> &'static [u8] {
+    &TAG_GZIP
+}
+
+/// Strong validators over the exact bytes served, one per encoding (a strong ETag names one
+/// representation): a new release changes them, a restart does not.
 static TAG_ETAG: LazyLock<String> = LazyLock::new(|| {
     let digest = Sha256::digest(TAG_JS.as_bytes());
     format!("\"{}\"", &hex::encode(digest)[..32])
 });
+static TAG_GZIP_ETAG: LazyLock<String> =
+    LazyLock::new(|| format!("{}-gzip\"", TAG_ETAG.trim_end_matches('"')));
 
 /// Browsers revalidate after an hour (a cheap 304), so an upgraded bridge reaches landers soon.
 const TAG_CACHE: &str = "public, max-age=3600";
 /// The campaign's settings change rarely and a stale copy only delays a template change.
 const CONFIG_CACHE: &str = "public, max-age=300";
 
-/// `GET /v1/tag.js`
+/// `GET /v1/tag.js`: gzipped when the client accepts it, else as is.
 pub async fn script(req: HttpRequest) -> HttpResponse {
-    let etag = TAG_ETAG.as_str();
+    let gzip = accepts_gzip(
+        req.headers()
+            .get_all(header::ACCEPT_ENCODING)
+            .filter_map(|v| v.to_str().ok()),
+    );
+    let etag = if gzip { &*TAG_GZIP_ETAG } else { &*TAG_ETAG };
     let fresh = if_none_match(&req, etag);
     let mut res = if fresh {
         HttpResponse::NotModified()
     } else {
         HttpResponse::Ok()
     };
-    res.insert_header((header::ETAG, etag))
+    res.insert_header((header::ETAG, etag.as_str()))
         .insert_header((header::CACHE_CONTROL, TAG_CACHE))
+        .insert_header((header::VARY, "Accept-Encoding"))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
     if fresh {
-        res.finish()
-    } else {
-        res.content_type("text/javascript; charset=utf-8")
-            .body(TAG_JS)
+        return res.finish();
     }
+    res.content_type("text/javascript; charset=utf-8");
+    if gzip {
+        res.insert_header((header::CONTENT_ENCODING, "gzip"))
+            .body(tag_js_gzip())
+    } else {
+        res.body(tag_js())
+    }
+}
+
+/// Whether `Accept-Encoding` (RFC 9110 12.5.3) takes gzip: `gzip` (or `x-gzip`) with a
+/// non-zero weight, or `*` with one when gzip is not named.
+fn accepts_gzip<'a>(values: impl Iterator<Item = &'a str>) -> bool {
+    let mut star = false;
+    for item in values.flat_map(|v| v.split(',')) {
+        let mut parts = item.split(';');
+        let coding = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let weight = parts
+            .filter_map(|p| {
+                let p = p.trim();
+                p.strip_prefix("q=").or_else(|| p.strip_prefix("Q="))
+            })
+            .find_map(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        match coding.as_str() {
+            "gzip" | "x-gzip" => return weight > 0.0,
+            "*" => star = weight > 0.0,
+            _ => {}
+        }
+    }
+    star
 }
 
 /// True when the client's `If-None-Match` lists `etag` (weak comparison, as RFC 9110 asks of
@@ -132,4 +217,48 @@ fn tiktok_config(campaign: &Campaign) -> Value {
         }
     }
     json!({ "events": names(&tiktok.event_map), "from_meta": from_meta })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{accepts_gzip, served, TAG_SOURCES};
+
+    #[test]
+    fn the_served_tag_drops_comment_lines_and_indentation_only() {
+        let source = "// why\n  var a = 'http://x'; // kept\n\n    // more\n  if (a) {\n    f(/\\/\\//);\n  }\n";
+        assert_eq!(
+            served(source),
+            "var a = 'http://x'; // kept\nif (a) {\nf(/\\/\\//);\n}\n"
+        );
+        // What would make a dropped line code: a string over lines (the comments may quote).
+        for source in TAG_SOURCES.map(served) {
+            assert!(!source.contains('`'), "a template literal in the tag");
+            assert!(
+                !source.lines().any(|l| l.ends_with('\\')),
+                "a string over lines"
+            );
+        }
+    }
+
+    #[test]
+    fn gzip_is_sent_only_where_accept_encoding_takes_it() {
+        let cases = [
+            ("gzip, deflate, br, zstd", true),
+            ("br;q=1.0, gzip;q=0.8, *;q=0.1", true),
+            ("GZIP", true),
+            ("x-gzip", true),
+            ("*", true),
+            ("gzip;q=0", false),
+            ("gzip;q=0, *", false),
+            ("*;q=0", false),
+            ("br, deflate", false),
+            ("identity", false),
+            ("", false),
+        ];
+        for (header, gzip) in cases {
+            assert_eq!(accepts_gzip(std::iter::once(header)), gzip, "{header:?}");
+        }
+        assert!(!accepts_gzip(std::iter::empty()));
+        assert!(accepts_gzip(["br", "gzip"].into_iter()));
+    }
 }

@@ -53,7 +53,8 @@
         }
       }
     })();
-    var fbclid = (params.get('fbclid') || '').trim();
+    // Sanitised once, here: what `_fbc` holds and the click sends (cookies.js).
+    var fbclid = fbclidPayload(params.get('fbclid'));
     // TikTok's ids go as given, so only what a cookie holds and the bridge takes (a 422 would
     // cost the click): printable ASCII without quotes, commas, semicolons or backslashes.
     function token(v) {
@@ -73,42 +74,56 @@
     var held = []; // calls waiting for the config or for consent
     var pending = {}; // click fields waiting to be sent
 
-    // ---- cookies ------------------------------------------------------------------------------
+    // ---- cookies (the rules are cookies.js's) -------------------------------------------------
 
-    function cookie(n) {
-      var m = d.cookie.match('(?:^|;\\s*)' + n + '=([^;]*)');
-      return m ? m[1] : '';
+    // Every value of cookie `n` (a name can sit on several domains), first as the browser lists.
+    function cookies(n) {
+      var out = [];
+      d.cookie.replace(new RegExp('(?:^|;\\s*)' + n + '=([^;]*)', 'g'), function (m, v) {
+        out.push(v);
+      });
+      return out;
     }
 
-    // `days` (90) on the top-most domain that accepts it (the registrable domain): the browser
-    // refuses public suffixes, so the first domain that sticks is the right one.
-    function setCookie(n, v, days) {
-      var tail = '; max-age=' + (days || 90) * 86400 + '; path=/; SameSite=Lax';
-      var host = location.hostname;
-      var labels = host.split('.');
-      if (!/^[\d.]+$/.test(host) && host.indexOf(':') < 0) {
-        for (var i = labels.length - 2; i >= 0; i--) {
-          d.cookie = n + '=' + v + tail + '; domain=' + labels.slice(i).join('.');
-          if (cookie(n) === v) return v;
-        }
+    function cookie(n) {
+      return cookies(n)[0] || '';
+    }
+
+    // The top-most domain that takes a cookie (the registrable domain: the browser refuses
+    // public suffixes), found once with a probe; '' for host-only.
+    var domain;
+    function cookieDomain() {
+      var list = cookieDomains(location.hostname);
+      for (var i = 0; domain === undefined && i < list.length; i++) {
+        d.cookie = '_capi_probe=1; path=/; domain=' + list[i];
+        if (cookie('_capi_probe')) domain = list[i];
+        d.cookie = '_capi_probe=; max-age=0; path=/; domain=' + list[i];
       }
-      d.cookie = n + '=' + v + tail;
+      return (domain = domain || '');
+    }
+
+    // One cookie `n`, for `days` (90), on that domain: copies on the host or its other domains
+    // (an older tag's, a malformed one) are removed, so the page reads the one written.
+    function setCookie(n, v, days) {
+      var tail = '; path=/; SameSite=Lax';
+      var at = cookieDomain();
+      [''].concat(cookieDomains(location.hostname)).forEach(function (x) {
+        if (x !== at) d.cookie = n + '=; max-age=0' + tail + (x ? '; domain=' + x : '');
+      });
+      d.cookie = n + '=' + v + '; max-age=' + (days || 90) * 86400 + tail + (at ? '; domain=' + at : '');
       return v;
     }
 
-    // Meta's rules: a new fbclid replaces `_fbc`; `_fbp` is written only when missing; a value
-    // kept is kept byte for byte (the param builder may add a fifth segment).
+    // Meta's rules: a new fbclid replaces `_fbc`; `_fbp` is written only when missing; a
+    // malformed one counts as missing; a well-formed one is kept byte for byte.
     function writeCookies() {
-      var fbc = cookie('_fbc');
-      if (fbclid && fbc.split('.')[3] !== fbclid) fbc = setCookie('_fbc', 'fb.1.' + Date.now() + '.' + fbclid);
-      var fbp = cookie('_fbp');
-      if (!fbp) {
-        var r = String(Math.floor(Math.random() * 9e9) + 1e9);
-        fbp = setCookie('_fbp', 'fb.1.' + Date.now() + '.' + r);
-      }
+      var fbc = keptFbc(cookies('_fbc'), fbclid);
+      if (!fbc && fbclid) fbc = setCookie('_fbc', metaCookie(cookieDomain(), Date.now(), fbclid));
+      var fbp = cookies('_fbp').filter(validCookie)[0];
+      if (!fbp) fbp = setCookie('_fbp', metaCookie(cookieDomain(), Date.now(), fbpRandom(Math.random())));
       // `ttclid` like `_fbc`, for 30 days as TikTok's own template keeps it; `_ttp` is its pixel's.
       var tt = ttclid && cookie('ttclid') !== ttclid ? setCookie('ttclid', ttclid, 30) : cookie('ttclid');
-      return { fbc: fbc || undefined, fbp: fbp || undefined, ttclid: token(tt), ttp: ttp() };
+      return { fbc: fbc || undefined, fbp: fbp, ttclid: token(tt), ttp: ttp() };
     }
 
     function ttp() {

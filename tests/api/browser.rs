@@ -2,9 +2,9 @@
 //! one browser per test, so parallel tests share nothing and a crash stays in its test. The few
 //! WebDriver commands the tests need are plain JSON over HTTP, sent with reqwest.
 //!
-//! `*.example.com` resolves to 127.0.0.1 inside the browser, so a lander can be served on a
-//! real-looking host (registrable-domain cookies, an insecure origin without `crypto.subtle`)
-//! by a local test server.
+//! `*.example.com` and `*.lander.co.uk` resolve to 127.0.0.1 inside the browser, so a lander can
+//! be served on a real-looking host (registrable-domain cookies, an insecure origin without
+//! `crypto.subtle`) by a local test server.
 
 use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
@@ -89,7 +89,7 @@ impl Browser {
                 "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--no-first-run", "--disable-background-networking", "--disable-sync",
                 "--disable-component-update", "--window-size=1000,700",
-                "--host-resolver-rules=MAP *.example.com 127.0.0.1",
+                "--host-resolver-rules=MAP *.example.com 127.0.0.1, MAP *.lander.co.uk 127.0.0.1",
             ]},
         }}});
         let session = browser.call("POST", "/session", Some(caps)).await;

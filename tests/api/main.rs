@@ -33,6 +33,7 @@ mod request_ids;
 mod startup_checks;
 mod tag;
 mod tag_browser;
+mod tag_cookies_browser;
 mod tag_install;
 mod tag_tiktok_browser;
 mod test_event;

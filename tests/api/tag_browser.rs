@@ -37,8 +37,13 @@ async fn a_fresh_visit_writes_meta_cookies_and_registers_the_click() {
     );
     let (fbp, _) = b.cookie("_fbp").await.expect("_fbp written");
     let parts: Vec<&str> = fbp.split('.').collect();
+    // Meta's random part: below 2^31 - 1 (tag_cookies_browser.rs has the rest).
+    let random: u64 = parts[3].parse().unwrap();
     assert!(
-        parts.len() == 4 && parts[2].len() == 13 && parts[3].len() == 10,
+        parts.len() == 4
+            && parts[..2] == ["fb", "1"]
+            && parts[2].len() == 13
+            && random < 2_147_483_647,
         "{fbp}"
     );
     let ua = b.eval("return navigator.userAgent;").await;
@@ -100,7 +105,8 @@ async fn kept_cookies_stay_byte_for_byte_and_a_new_fbclid_replaces_fbc() {
     app.create_campaign("offer1", json!({})).await;
     let site = MockServer::start().await;
     lander(&site, "/lp", &app.address, "", "", "").await;
-    let fbp = "fb.1.1596403881668.1116446470.AQBwXyZ";
+    // The fifth segment Meta's parameter builder writes (an 8-character appendix).
+    let fbp = "fb.1.1596403881668.1116446470.AQYCAQMA";
     let old_fbc = "fb.1.1596403881668.IwAR_Old";
     b.goto(&format!("{}/lp", site.uri())).await;
     b.eval(&format!(
@@ -354,7 +360,7 @@ async fn with_the_bridge_down_or_failing_the_page_and_its_pixel_work() {
     Mock::given(path("/v1/tag.js"))
         .respond_with(
             ResponseTemplate::new(200)
-                .set_body_raw(capi_bridge::routes::tag::TAG_JS, "text/javascript"),
+                .set_body_raw(capi_bridge::routes::tag::tag_js(), "text/javascript"),
         )
         .mount(&failing)
         .await;

@@ -79,6 +79,63 @@ async fn the_readme_lead_form_and_thank_you_page_work_across_a_submission() {
 }
 
 #[tokio::test]
+async fn the_readme_lead_form_works_on_forms_that_lack_its_fields() {
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    app.create_campaign("offer1", json!({})).await;
+    let site = MockServer::start().await;
+    // The page stays put after the submission, so what the snippet did can be read.
+    let stay = "<script>document.forms[0].addEventListener('submit', \
+                function (e) { e.preventDefault(); });</script>";
+    for (page, fields) in [
+        (
+            "email-only",
+            "<input name=email value='John_Smith@gmail.com'>",
+        ),
+        ("bare", "<button>Send</button>"),
+    ] {
+        let form = format!(
+            "<form action='/thanks' method='get'>{fields}</form>{}{stay}",
+            readme_block("**Lead form**")
+        );
+        lander(&site, &format!("/{page}"), &app.address, "", FBQ, &form).await;
+    }
+
+    for (page, click) in [("email-only", "kt-partial"), ("bare", "kt-bare")] {
+        b.goto(&format!("{}/{page}?subid={click}", site.uri()))
+            .await;
+        click_row(&app, click).await;
+        b.eval("document.forms[0].requestSubmit();").await;
+        let fired = b.wait("the Lead pixel", "fbqCalls[0]").await;
+        assert_eq!(
+            fired,
+            json!(["track", "Lead", {"content_name": "offer1"}, {"eventID": format!("Lead-{click}")}]),
+            "{page}"
+        );
+        no_errors(&b).await;
+        if page == "email-only" {
+            let row = wait_for(
+                "the email's hash",
+                std::time::Duration::from_secs(10),
+                || async {
+                    let row = click_row(&app, click).await;
+                    if row["em"].is_string() {
+                        Ok(row)
+                    } else {
+                        Err(row.to_string())
+                    }
+                },
+            )
+            .await;
+            assert_eq!(row["em"], EM_HASH);
+            assert_eq!((&row["ph"], &row["fn"]), (&json!(null), &json!(null)));
+        }
+    }
+}
+
+#[tokio::test]
 async fn calls_made_before_the_tag_loads_are_kept_and_ready_gives_the_exact_ids() {
     let Some(b) = Browser::start().await else {
         return;
