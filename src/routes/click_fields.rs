@@ -13,12 +13,12 @@ use chrono::Utc;
 use super::clicks::ClickRequest;
 
 use crate::domain::caps::{URL_MAX, USER_AGENT_MAX};
+use crate::domain::is_public;
 use crate::domain::Campaign;
 use crate::domain::{
     Cleaned, ClickId, CookieValue, CustomerData, CustomerField, DropReport, EventIds, HttpUrl,
     ParseError, PixelFiredAt, UserAgent, PIXEL_EVENT_IDS_MAX, PIXEL_EVENT_ID_MAX,
 };
-use crate::domain::is_public;
 use crate::storage::clicks::NewClick;
 
 /// What one registration's fields came to: the names not used, and why each was dropped.

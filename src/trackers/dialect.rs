@@ -5,11 +5,11 @@ use sha2::{Digest, Sha256};
 
 use super::{normalise_status, Parsed, Postback, PostbackError, Tracker};
 use crate::domain::caps::{STATUS_MAX, TXID_MAX};
+use crate::domain::is_public;
 use crate::domain::{
     CampaignKey, ClickId, CookieValue, Currency, CustomerData, CustomerField, DropReport, HttpUrl,
     ParseError, Region, UserAgent,
 };
-use crate::domain::is_public;
 use crate::http::params::Params;
 
 /// The parameter names of one tracker.
