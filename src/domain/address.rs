@@ -2,6 +2,24 @@
 
 use std::net::IpAddr;
 
+use super::ParseError;
+
+/// A client address given as text (a postback's `ip`, a server-side click's
+/// `client_ip_address`), kept only when [`is_public`]: a platform can use no other.
+pub fn parse_public_ip(s: &str) -> Result<IpAddr, ParseError> {
+    let ip: IpAddr = s
+        .trim()
+        .parse()
+        .map_err(|_| ParseError::new("is not an IPv4 or IPv6 address"))?;
+    if !is_public(ip) {
+        return Err(ParseError::new(
+            "is not a public address (private, loopback, link-local, CGNAT and other \
+             special-purpose ranges are never sent)",
+        ));
+    }
+    Ok(ip.to_canonical())
+}
+
 /// Whether an address can be a visitor's on the public internet: checked for `client_ip_address`
 /// given by a server-side caller, and before any address goes to an ad platform. Refused: unspecified, loopback, private, link-local, CGNAT
 /// (100.64/10), benchmarking (198.18/15), multicast, reserved (240/4, broadcast), IPv6 ULA

@@ -17,7 +17,7 @@ pub mod url_privacy;
 #[cfg(test)]
 pub mod fixtures;
 
-pub use address::is_public;
+pub use address::{is_public, parse_public_ip};
 pub use campaign::{
     ActionSource, CampaignKey, EventIdTemplate, EventMap, EventName, PixelId, TikTokPixelCode,
     ValueSource,

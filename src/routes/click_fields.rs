@@ -13,7 +13,7 @@ use chrono::Utc;
 use super::clicks::ClickRequest;
 
 use crate::domain::caps::{URL_MAX, USER_AGENT_MAX};
-use crate::domain::is_public;
+use crate::domain::parse_public_ip;
 use crate::domain::Campaign;
 use crate::domain::{
     Cleaned, ClickId, CookieValue, CustomerData, CustomerField, DropReport, EventIds, HttpUrl,
@@ -85,19 +85,6 @@ impl Intake {
     }
 }
 
-fn public_ip(s: &str) -> Result<IpAddr, ParseError> {
-    let ip: IpAddr = s
-        .parse()
-        .map_err(|_| ParseError::new("is not an IPv4 or IPv6 address"))?;
-    if !is_public(ip) {
-        return Err(ParseError::new(
-            "is not a public address (private, loopback, link-local, CGNAT and other \
-             special-purpose ranges are never sent)",
-        ));
-    }
-    Ok(ip.to_canonical())
-}
-
 pub(super) fn parse_click(
     req: &HttpRequest,
     peer: Option<IpAddr>,
@@ -117,7 +104,12 @@ pub(super) fn parse_click(
         .as_deref()
         .is_some_and(|s| !s.trim().is_empty());
     let client_ip_address = intake
-        .override_of(r.client_ip_address, "client_ip_address", 45, public_ip)
+        .override_of(
+            r.client_ip_address,
+            "client_ip_address",
+            45,
+            parse_public_ip,
+        )
         .or(peer.filter(|_| !(server_side && ip_given)));
     let header_ua = req
         .headers()

@@ -1,11 +1,9 @@
-use std::net::IpAddr;
-
 use chrono::{DateTime, TimeZone, Utc};
 use sha2::{Digest, Sha256};
 
 use super::{normalise_status, Parsed, Postback, PostbackError, Tracker};
 use crate::domain::caps::{STATUS_MAX, TXID_MAX};
-use crate::domain::is_public;
+use crate::domain::parse_public_ip;
 use crate::domain::{
     CampaignKey, ClickId, CookieValue, Currency, CustomerData, CustomerField, DropReport, HttpUrl,
     ParseError, Region, UserAgent,
@@ -154,7 +152,7 @@ pub fn parse_in(
         (Tracker::Generic, Some(t)) => d.keep("event_time", parse_event_time(t, now)),
         _ => None,
     };
-    let ip = p.get("ip").and_then(|v| d.keep("ip", public_ip(v)));
+    let ip = p.get("ip").and_then(|v| d.keep("ip", parse_public_ip(v)));
     let user_agent = p
         .first_of(&["user_agent", "ua"])
         .and_then(|v| d.keep("user_agent", UserAgent::parse(v)));
@@ -227,21 +225,6 @@ fn txid(raw: &str, name: &str, d: &mut DropReport) -> String {
         format!("is longer than {TXID_MAX} characters: replaced by its SHA-256 hex"),
     );
     hex::encode(Sha256::digest(clean.as_bytes()))
-}
-
-/// A client address a platform can use: public, never private or loopback (a tracker on the
-/// same network, or a test from localhost).
-fn public_ip(s: &str) -> Result<IpAddr, ParseError> {
-    let ip: IpAddr = s
-        .parse()
-        .map_err(|_| ParseError::new("is not an IPv4 or IPv6 address"))?;
-    if !is_public(ip) {
-        return Err(ParseError::new(
-            "is not a public address (private, loopback, link-local and other special-purpose \
-             ranges are never sent)",
-        ));
-    }
-    Ok(ip.to_canonical())
 }
 
 fn customer(p: &Params, region: &Region, d: &mut DropReport) -> CustomerData {
