@@ -133,13 +133,17 @@ pub async fn spawn_on(database_url: &str, graph: MockServer, extra: &[&str]) -> 
         "1".into(),
         "--database-max-connections".into(),
         "5".into(),
-        "--delivery-timeout".into(),
-        "2s".into(),
     ];
-    // A test may put a gate (`gate.rs`) between the server and a fake.
-    for (flag, fake) in [("--meta-graph-url", &graph), ("--tiktok-api-url", &tiktok)] {
+    // A test may put a gate (`gate.rs`) between the server and a fake, and hold a request
+    // longer than the usual timeout.
+    let defaults = [
+        ("--meta-graph-url", graph.uri()),
+        ("--tiktok-api-url", tiktok.uri()),
+        ("--delivery-timeout", "2s".to_owned()),
+    ];
+    for (flag, value) in defaults {
         if !extra.contains(&flag) {
-            args.extend([flag.to_owned(), fake.uri()]);
+            args.extend([flag.to_owned(), value]);
         }
     }
     if !extra.contains(&NO_METRICS_TOKEN) {
