@@ -16,9 +16,8 @@ fn room(in_flight: &[(PlatformKind, &[CampaignPlatform])]) -> Room {
 
 #[test]
 fn pick_takes_what_can_be_sent_at_once() {
-    let a = (1, Meta);
-    let b = (2, Meta);
-    let at = (1, TikTok);
+    const A: CampaignPlatform = (1, Meta);
+    let (a, b, at) = (A, (2, Meta), (1, TikTok));
     // Ten events of campaign 1 on Meta, then one of each other target.
     let mut heavy: Vec<(i64, CampaignPlatform)> = (1..=10).map(|id| (id, a)).collect();
     heavy.extend([(11, b), (12, at)]);
@@ -42,14 +41,14 @@ fn pick_takes_what_can_be_sent_at_once() {
         ),
         (
             "a target with one request in flight takes one more",
-            vec![(Meta, &[a])],
+            vec![(Meta, &[A])],
             heavy.clone(),
             3,
             [ids(1..=3), vec![11, 12]].concat(),
         ),
         (
             "a target at its cap takes nothing; other targets go on",
-            vec![(Meta, &[a]), (Meta, &[a])],
+            vec![(Meta, &[A]), (Meta, &[A])],
             heavy.clone(),
             3,
             vec![11, 12],
