@@ -60,6 +60,10 @@ impl Room {
             .map_or(0, |(_, f)| *f)
     }
 
+    fn is_busy(&self, key: CampaignPlatform) -> bool {
+        self.busy.iter().any(|(k, _)| *k == key)
+    }
+
     fn target_free(&self, key: CampaignPlatform) -> usize {
         self.busy
             .iter()
@@ -137,13 +141,19 @@ impl InFlight {
 
 /// Of the due events `candidates` (id, campaign, platform; oldest first), those one claim
 /// takes: per target at most its free requests' worth (`request_size` events a request on its
-/// platform), per platform at most as many requests as it has free. Leaving the rest unclaimed
+/// platform; only full requests beside one in flight, so batches stay as large as when the
+/// worker waited for each pass), per platform at most as many requests as it has free. Leaving
+/// the rest unclaimed
 /// keeps them free for another process, instead of leased behind a request still in flight.
 pub fn pick(
     candidates: &[(i64, CampaignPlatform)],
     room: &Room,
     request_size: &dyn Fn(PlatformKind) -> usize,
 ) -> Vec<i64> {
+    let mut due: HashMap<CampaignPlatform, usize> = HashMap::new();
+    for (_, key) in candidates {
+        *due.entry(*key).or_default() += 1;
+    }
     // Per target: events taken; per platform: requests opened.
     let mut taken: HashMap<CampaignPlatform, usize> = HashMap::new();
     let mut opened: HashMap<PlatformKind, usize> = HashMap::new();
@@ -157,6 +167,11 @@ pub fn pick(
             // of its platform.
             let requests = opened.get(&platform).copied().unwrap_or(0);
             if n / size >= room.target_free(key) || requests >= room.platform_free(platform) {
+                continue;
+            }
+            // A target with a request in flight gets another only for a full one: a few
+            // events wait for the next request instead of going in a small one beside it.
+            if room.is_busy(key) && due[&key] - n < size {
                 continue;
             }
             opened.insert(platform, requests + 1);

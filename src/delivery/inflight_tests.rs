@@ -47,6 +47,13 @@ fn pick_takes_what_can_be_sent_at_once() {
             [ids(1..=3), vec![11, 12]].concat(),
         ),
         (
+            "beside a request in flight, only a full one",
+            vec![(Meta, &[A])],
+            vec![(1, a), (2, a), (3, b)],
+            3,
+            vec![3],
+        ),
+        (
             "a target at its cap takes nothing; other targets go on",
             vec![(Meta, &[A]), (Meta, &[A])],
             heavy.clone(),
