@@ -190,9 +190,15 @@ pub struct Config {
     #[arg(long, env = "DELIVERY_TIMEOUT", value_name = "DELIVERY_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration, global = true)]
     pub delivery_timeout: Duration,
 
-    /// Requests to Meta in flight at once (per process).
+    /// Requests in flight at once to each platform (per process): a hung platform holds only
+    /// its own.
     #[arg(long, env = "DELIVERY_CONCURRENCY", value_name = "DELIVERY_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), global = true)]
     pub delivery_concurrency: u16,
+
+    /// Requests in flight at once for one campaign on one platform (at most
+    /// DELIVERY_CONCURRENCY): a hung pixel leaves the rest to the other campaigns.
+    #[arg(long, env = "DELIVERY_TARGET_CONCURRENCY", value_name = "DELIVERY_TARGET_CONCURRENCY", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64), global = true)]
+    pub delivery_target_concurrency: u16,
 
     /// Longest a request may take, body included (slow or stalled clients get 408).
     #[arg(long, env = "REQUEST_TIMEOUT", value_name = "REQUEST_TIMEOUT", default_value = "15s", value_parser = humantime::parse_duration, global = true)]
@@ -325,6 +331,8 @@ mod tests {
         assert_eq!(c.delivery_batch_max, 1000);
         assert_eq!(c.delivery_retry_delays.0.len(), 9);
         assert_eq!(c.delivery_retry_delays.0[8], Duration::from_secs(86400));
+        assert_eq!(c.delivery_concurrency, 4);
+        assert_eq!(c.delivery_target_concurrency, 2);
         assert!(cli.command.is_none());
     }
 

@@ -14,7 +14,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::config::{Config, TrustedProxies};
 use crate::delivery::worker::{WorkerDeps, WorkerSettings};
-use crate::delivery::{DeliveryWorker, RetryPolicy};
+use crate::delivery::{sender, DeliveryWorker, RetryPolicy};
 use crate::http::proxy_hint::SourceConcentration;
 use crate::http::rate_limit::{ClickRateLimit, RateLimit};
 use crate::http::request_id;
@@ -253,7 +253,7 @@ impl Application {
         let worker = self
             .config
             .run_delivery_worker
-            .then(|| tokio::spawn(self.worker.clone().run(stop_rx)));
+            .then(|| tokio::spawn(sender::run(self.worker.clone(), stop_rx)));
         let retention = self.config.run_delivery_worker.then(|| {
             let (pool, clicks, events) = (
                 self.pool.clone(),
@@ -346,6 +346,7 @@ fn build_worker(
     let settings = WorkerSettings {
         batch_max: usize::from(config.delivery_batch_max),
         concurrency: usize::from(config.delivery_concurrency),
+        target_concurrency: usize::from(config.delivery_target_concurrency),
         poll_interval: config.delivery_poll_interval,
         request_timeout: config.delivery_timeout,
         unmatched_grace: config.unmatched_grace,

@@ -1,11 +1,15 @@
-//! Delivery: the worker that drains the outbox (`worker`), what it sends (`plan`), what a
-//! platform's answer does (`outcome`) and the retry schedule; the platforms themselves are in
-//! `crate::platforms`.
+//! Delivery: the worker that claims and sends (`worker`), the sender that runs it without
+//! waiting for slow requests (`sender`), the requests in flight and what a claim may take
+//! (`inflight`), what it sends (`plan`), what a platform's answer does (`outcome`) and the retry
+//! schedule; the platforms themselves are in `crate::platforms`.
 
+pub mod inflight;
 pub mod outcome;
 pub mod plan;
 mod report;
 pub mod retry;
+mod running;
+pub mod sender;
 pub mod worker;
 
 use std::sync::Arc;
@@ -27,7 +31,10 @@ pub use worker::DeliveryWorker;
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
     pub batch_max: usize,
+    /// Requests in flight at once per platform.
     pub concurrency: usize,
+    /// Requests in flight at once per campaign and platform.
+    pub target_concurrency: usize,
     pub poll_interval: Duration,
     pub request_timeout: Duration,
     pub unmatched_grace: Duration,

@@ -1,18 +1,21 @@
 //! The delivery worker: claim due events with a lease, commit, call the platform, record the
-//! outcome. No transaction or row lock is held while a platform is called.
+//! outcome. No transaction or row lock is held while a platform is called. A pass claims only
+//! what can be sent at once (see [`super::inflight`]) and starts one task per request; the
+//! sender ([`super::sender`]) runs passes without waiting for those tasks.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use tokio::sync::{watch, Semaphore};
-use tokio::task::JoinSet;
+use tokio::sync::Notify;
 use uuid::Uuid;
 
+use super::inflight::{self, Caps};
 use super::outcome::{self, Step, Tally};
 use super::plan::{self, NoTarget, Park, Plan, Request, Target};
 use super::report::TickReport;
+use super::running::Running;
 pub use super::{WorkerDeps, WorkerSettings};
 use crate::domain::AccessToken;
 use crate::domain::{AttemptRecord, PlatformKind};
@@ -48,40 +51,20 @@ impl DeliveryWorker {
         }
     }
 
-    fn claim_limit(&self) -> usize {
-        self.inner.settings.batch_max * self.inner.settings.concurrency
+    /// Requests in flight at once, per platform and per target.
+    pub(super) fn caps(&self) -> Caps {
+        Caps {
+            per_platform: self.inner.settings.concurrency,
+            per_target: self.inner.settings.target_concurrency,
+        }
     }
 
-    /// Runs until `shutdown` turns true, then gives back its leases.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let s = &self.inner.settings;
-        tracing::info!(owner = %self.inner.owner, batch_max = s.batch_max, concurrency = s.concurrency, "delivery worker started");
-        loop {
-            if *shutdown.borrow() {
-                break;
-            }
-            let claimed = match self.tick().await {
-                Ok(report) => report.claimed,
-                Err(e) => {
-                    tracing::warn!(error = %e, "delivery pass failed; retrying after the poll interval");
-                    0
-                }
-            };
-            // A full claim means more is due: go again at once.
-            if claimed >= self.claim_limit() {
-                continue;
-            }
-            tokio::select! {
-                _ = self.inner.deps.signal.notified() => {
-                    // Under load events keep arriving: a short wait fills the next request
-                    // (up to DELIVERY_BATCH_MAX) instead of sending one request per commit.
-                    tokio::time::sleep(s.batch_window).await;
-                }
-                _ = tokio::time::sleep(s.poll_interval) => {}
-                _ = shutdown.changed() => {}
-            }
-        }
-        self.release().await;
+    pub(super) fn settings(&self) -> &WorkerSettings {
+        &self.inner.settings
+    }
+
+    pub(super) fn signal(&self) -> &Notify {
+        &self.inner.deps.signal
     }
 
     /// Gives back this worker's leases so another process can take the events at once.
@@ -95,47 +78,92 @@ impl DeliveryWorker {
         }
     }
 
-    /// One pass: join late clicks (at most once per poll interval), then deliver what is due.
+    /// Delivers what is due now and waits for every request (tests drive delivery with it;
+    /// the service runs [`super::sender::run`], which never waits for a slow request). A pass
+    /// takes at most DELIVERY_CONCURRENCY requests a platform: passes follow while it left
+    /// due events behind.
     #[tracing::instrument(skip_all, fields(owner = %self.inner.owner))]
     pub async fn tick(&self) -> Result<TickReport, sqlx::Error> {
         let mut report = TickReport::default();
-        if self.sweep_is_due() {
-            report.resolved_unmatched = self.sweep_unmatched().await?;
-        }
-        let claimed = events::claim(
-            &self.inner.deps.pool,
-            self.inner.owner,
-            self.claim_limit() as i64,
-            self.lease(),
-        )
-        .await?;
-        report.claimed = claimed.len();
-        if claimed.is_empty() {
-            return Ok(report);
-        }
-
-        let plan = self.plan(claimed).await?;
-        self.settle_unsent(&plan, &mut report).await?;
-        let permits = Arc::new(Semaphore::new(self.inner.settings.concurrency));
-        let mut set = JoinSet::new();
-        for request in plan.send {
-            let inner = Arc::clone(&self.inner);
-            let permits = Arc::clone(&permits);
-            set.spawn(async move {
-                let _permit = permits.acquire_owned().await;
-                inner.deliver(request).await
-            });
-        }
-        while let Some(done) = set.join_next().await {
-            match done {
-                Ok(Ok(r)) => report.add(&r),
-                Ok(Err(e)) => {
-                    tracing::warn!(error = %e, "recording a delivery failed; the lease will expire and the events go again")
-                }
-                Err(e) => tracing::error!(error = %e, "delivery task panicked"),
+        let mut running = Running::new(self.caps());
+        loop {
+            let more = self.pass(&mut running, &mut report).await?;
+            while running.next(&mut report).await {}
+            if !more {
+                return Ok(report);
             }
         }
-        Ok(report)
+    }
+
+    /// Joins late clicks (at most once per poll interval), claims what can be sent at once
+    /// beside the requests `running`, settles what is not sent and starts a task per request.
+    /// True when it left due events behind (more than one claim takes, or targets at their
+    /// cap).
+    pub(super) async fn pass(
+        &self,
+        running: &mut Running,
+        report: &mut TickReport,
+    ) -> Result<bool, sqlx::Error> {
+        if self.sweep_is_due() {
+            report.resolved_unmatched += self.sweep_unmatched().await?;
+        }
+        let room = running.room();
+        if room.is_empty() {
+            return Ok(false);
+        }
+        let s = &self.inner.settings;
+        let limit = s.batch_max * s.concurrency;
+        let pool = &self.inner.deps.pool;
+        let (busy, full) = room.excluded();
+        let due = events::due(pool, limit as i64, &busy, &full).await?;
+        let size = |p| self.inner.request_size(p);
+        let ids = inflight::pick(&due, &room, &size);
+        let claimed = events::claim(pool, self.inner.owner, &ids, self.lease()).await?;
+        report.claimed += claimed.len();
+        if !claimed.is_empty() {
+            let plan = self.plan(claimed).await?;
+            self.settle_unsent(&plan, report).await?;
+            self.start(plan.send, running).await?;
+        }
+        Ok(due.len() >= limit || ids.len() < due.len())
+    }
+
+    /// Starts each request, oldest events first, if its platform and targets have a free
+    /// slot; gives back the events of the others, so they wait unleased for their turn.
+    async fn start(
+        &self,
+        mut requests: Vec<Request>,
+        running: &mut Running,
+    ) -> Result<(), sqlx::Error> {
+        requests.sort_by_key(|r| r.events.first().map(|e| e.id));
+        let mut back = Vec::new();
+        for request in requests {
+            let mut targets: Vec<_> = request
+                .events
+                .iter()
+                .map(|e| (e.campaign_id, e.platform))
+                .collect();
+            targets.sort_unstable();
+            targets.dedup();
+            let ids: Vec<i64> = request.events.iter().map(|e| e.id).collect();
+            let inner = Arc::clone(&self.inner);
+            let platform = request.platform;
+            if !running.start(
+                platform,
+                targets,
+                async move { inner.deliver(request).await },
+            ) {
+                back.extend(ids);
+            }
+        }
+        if !back.is_empty() {
+            let n = events::release(&self.inner.deps.pool, self.inner.owner, &back).await?;
+            tracing::debug!(
+                events = n,
+                "claimed events given back: their target is busy"
+            );
+        }
+        Ok(())
     }
 
     /// Joins unmatched conversions whose click has arrived, and settles those past the grace.
@@ -245,6 +273,12 @@ impl DeliveryWorker {
 impl Inner {
     fn lease(&self) -> Duration {
         self.settings.request_timeout + Duration::from_secs(30)
+    }
+
+    /// Most events in one request to `platform`.
+    fn request_size(&self, platform: PlatformKind) -> usize {
+        let max = self.deps.platforms.limits(platform).max_events;
+        self.settings.batch_max.min(max).max(1)
     }
 
     /// Sends a request; when Meta refuses it for one event's sake, sends the halves on their

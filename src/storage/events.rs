@@ -92,23 +92,68 @@ fn secs(d: Duration) -> f64 {
     d.as_secs_f64()
 }
 
-/// Takes up to `limit` due events for `owner` until `now + lease`. The row locks last only for
-/// this statement: the lease, not a lock, keeps other workers away while Meta is called.
+/// The ids and targets of up to `limit` due, unleased events, oldest first, leaving out the
+/// events of `busy` (campaign, platform) pairs and of `full` platforms: the sender has as many
+/// requests in flight for those as it may, and their backlog must not hide other events.
+pub async fn due(
+    pool: &PgPool,
+    limit: i64,
+    busy: &[CampaignPlatform],
+    full: &[PlatformKind],
+) -> Result<Vec<(i64, CampaignPlatform)>, sqlx::Error> {
+    use sqlx::Execute;
+    let (busy_campaigns, busy_platforms) = unzip_keys(busy);
+    let full: Vec<&str> = full.iter().map(|p| p.as_str()).collect();
+    let mut checked = sqlx::query_as!(
+        DueEvent,
+        r#"SELECT id, campaign_id, platform AS "platform: PlatformKind" FROM events
+         WHERE state = 'pending' AND next_attempt_at <= now() AND payload IS NOT NULL
+           AND (lease_until IS NULL OR lease_until < now())
+           AND platform <> ALL($2::text[])
+           AND (campaign_id, platform) NOT IN (SELECT * FROM UNNEST($3::bigint[], $4::text[]))
+         ORDER BY next_attempt_at, id
+         LIMIT $1"#,
+        limit,
+        &full as &[&str],
+        &busy_campaigns,
+        &busy_platforms as &[&str],
+    );
+    // Planned for each call, as the outbox's size swings from empty to a large backlog. The
+    // macro's `Map` cannot be made unprepared, so its checked SQL and arguments are run as is.
+    let args = checked.take_arguments().map_err(sqlx::Error::Encode)?;
+    let rows: Vec<DueEvent> = sqlx::query_as_with(checked.sql(), args.unwrap_or_default())
+        .persistent(false)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.id, (r.campaign_id, r.platform)))
+        .collect())
+}
+
+#[derive(sqlx::FromRow)]
+struct DueEvent {
+    id: i64,
+    campaign_id: i64,
+    #[sqlx(rename = "platform: PlatformKind")]
+    platform: PlatformKind,
+}
+
+/// Takes the events `ids` that are still due and unleased for `owner` until `now + lease`. The
+/// row locks last only for this statement: the lease, not a lock, keeps other workers away
+/// while the platform is called; an event another process leased meanwhile is skipped.
 pub async fn claim(
     pool: &PgPool,
     owner: Uuid,
-    limit: i64,
+    ids: &[i64],
     lease: Duration,
 ) -> Result<Vec<ClaimedEvent>, sqlx::Error> {
-    use sqlx::Execute;
-    let mut checked = sqlx::query_as!(
+    sqlx::query_as!(
         ClaimedEvent,
         r#"WITH due AS (
             SELECT id FROM events
-            WHERE state = 'pending' AND next_attempt_at <= now() AND payload IS NOT NULL
-              AND (lease_until IS NULL OR lease_until < now())
-            ORDER BY next_attempt_at, id
-            LIMIT $1
+            WHERE id = ANY($1) AND state = 'pending' AND next_attempt_at <= now()
+              AND payload IS NOT NULL AND (lease_until IS NULL OR lease_until < now())
             FOR UPDATE SKIP LOCKED)
          UPDATE events e SET lease_owner = $2,
             lease_until = now() + make_interval(secs => $3)
@@ -119,17 +164,25 @@ pub async fn claim(
             (SELECT (CASE WHEN e.platform = 'meta' THEN k.pixel_fired_at ->> e.event_name END)::bigint
              FROM conversions c JOIN clicks k ON k.id = c.click_row_id
              WHERE c.id = e.conversion_id) AS pixel_fired_ms"#,
-        limit,
+        ids,
         owner,
         secs(lease),
-    );
-    // Planned for each call, as the outbox's size swings from empty to a large backlog. The
-    // macro's `Map` cannot be made unprepared, so its checked SQL and arguments are run as is.
-    let args = checked.take_arguments().map_err(sqlx::Error::Encode)?;
-    sqlx::query_as_with(checked.sql(), args.unwrap_or_default())
-        .persistent(false)
-        .fetch_all(pool)
-        .await
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Gives back the leases of claimed events the sender could not start a request for.
+pub async fn release(pool: &PgPool, owner: Uuid, ids: &[i64]) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query!(
+        "UPDATE events SET lease_owner = NULL, lease_until = NULL \
+         WHERE id = ANY($1) AND lease_owner = $2 AND state = 'pending'",
+        ids,
+        owner,
+    )
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 /// Pushes the lease of events still being worked on (a long bisection) further out.

@@ -1,0 +1,60 @@
+//! The sender: runs delivery passes without ever waiting for a request. Each pass claims only
+//! what can start at once beside the requests in flight (per platform and per campaign and
+//! platform, see [`super::inflight`]), starts a task per request and returns; the next pass
+//! comes when an event is committed, a request finishes or the poll interval passes. So a
+//! platform endpoint that hangs holds its own requests and nothing else.
+
+use tokio::sync::watch;
+
+use super::report::TickReport;
+use super::running::Running;
+use super::DeliveryWorker;
+
+/// Delivers until `shutdown` turns true, then lets the requests in flight finish (startup
+/// bounds that by `SHUTDOWN_TIMEOUT`) and gives back its leases.
+pub async fn run(worker: DeliveryWorker, mut shutdown: watch::Receiver<bool>) {
+    let s = worker.settings().clone();
+    tracing::info!(
+        batch_max = s.batch_max,
+        concurrency = s.concurrency,
+        target_concurrency = s.target_concurrency,
+        "delivery sender started"
+    );
+    let mut running = Running::new(worker.caps());
+    // What finished requests did is logged by each; the sender keeps no totals.
+    let mut report = TickReport::default();
+    loop {
+        running.reap(&mut report);
+        if *shutdown.borrow() {
+            break;
+        }
+        let more = match worker.pass(&mut running, &mut report).await {
+            Ok(more) => more,
+            Err(e) => {
+                tracing::warn!(error = %e, "delivery pass failed; retrying after the poll interval");
+                false
+            }
+        };
+        // A full claim means more is due: go again at once if a slot is free.
+        if more && !running.room().is_empty() {
+            continue;
+        }
+        tokio::select! {
+            _ = worker.signal().notified() => {
+                // Under load events keep arriving: a short wait fills the next request
+                // (up to DELIVERY_BATCH_MAX) instead of sending one request per commit.
+                tokio::time::sleep(s.batch_window).await;
+            }
+            true = running.next(&mut report), if !running.is_empty() => {
+                // A slot is free. With a backlog, claim at once; else wait as for a commit.
+                if !more {
+                    tokio::time::sleep(s.batch_window).await;
+                }
+            }
+            _ = tokio::time::sleep(s.poll_interval) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+    while running.next(&mut report).await {}
+    worker.release().await;
+}
