@@ -17,9 +17,9 @@ var ASCII_PUNCT = /[\s\x85!-\/:-@\[-\x60{-~]/g;
 // The 50 US states and DC by name, code first (`caCalifornia`), as the server maps them.
 var US_STATES = 'alalabama akalaska azarizona ararkansas cacalifornia cocolorado ctconnecticut dedelaware dcdistrictofcolumbia flflorida gageorgia hihawaii ididaho ilillinois inindiana iaiowa kskansas kykentucky lalouisiana memaine mdmaryland mamassachusetts mimichigan mnminnesota msmississippi momissouri mtmontana nenebraska nvnevada nhnewhampshire njnewjersey nmnewmexico nynewyork ncnorthcarolina ndnorthdakota ohohio okoklahoma ororegon papennsylvania rirhodeisland scsouthcarolina sdsouthdakota tntennessee txtexas ututah vtvermont vavirginia wawashington wvwestvirginia wiwisconsin wywyoming';
 
-// ISO 3166-1 alpha-2 then alpha-3, five letters a country (the server's table, the keshvar
-// crate's); names are the server's job.
-var COUNTRIES = 'adand aeare afafg agatg aiaia alalb amarm aoago aqata ararg asasm ataut auaus awabw axala azaze babih bbbrb bdbgd bebel bfbfa bgbgr bhbhr bibdi bjben blblm bmbmu bnbrn bobol bqbes brbra bsbhs btbtn bvbvt bwbwa byblr bzblz cacan cccck cdcod cfcaf cgcog chche ciciv ckcok clchl cmcmr cnchn cocol crcri cucub cvcpv cwcuw cxcxr cycyp czcze dedeu djdji dkdnk dmdma dodom dzdza ececu eeest egegy ehesh ereri esesp eteth fifin fjfji fkflk fmfsm fofro frfra gagab gbgbr gdgrd gegeo gfguf ggggy ghgha gigib glgrl gmgmb gngin gpglp gqgnq grgrc gssgs gtgtm gugum gwgnb gyguy hkhkg hmhmd hnhnd hrhrv hthti huhun ididn ieirl ilisr imimn inind ioiot iqirq irirn isisl itita jejey jmjam jojor jpjpn keken kgkgz khkhm kikir kmcom knkna kpprk krkor kwkwt kycym kzkaz lalao lblbn lclca lilie lklka lrlbr lslso ltltu lulux lvlva lylby mamar mcmco mdmda memne mfmaf mgmdg mhmhl mkmkd mlmli mmmmr mnmng momac mpmnp mqmtq mrmrt msmsr mtmlt mumus mvmdv mwmwi mxmex mymys mzmoz nanam ncncl nener nfnfk ngnga ninic nlnld nonor npnpl nrnru nuniu nznzl omomn papan peper pfpyf pgpng phphl pkpak plpol pmspm pnpcn prpri pspse ptprt pwplw pypry qaqat rereu rorou rssrb rurus rwrwa sasau sbslb scsyc sdsdn seswe sgsgp shshn sisvn sjsjm sksvk slsle smsmr snsen sosom srsur ssssd ststp svslv sxsxm sysyr szswz tctca tdtcd tfatf tgtgo ththa tjtjk tktkl tltls tmtkm tntun toton trtur tttto tvtuv twtwn tztza uaukr uguga umumi ususa uyury uzuzb vavat vcvct veven vgvgb vivir vnvnm vuvut wfwlf wswsm yeyem ytmyt zazaf zmzmb zwzwe';
+// ISO 3166-1 codes (the server's table, the keshvar crate's): `usa` is us's alpha-2 and alpha-3,
+// `ataut` at's and its alpha-3 aut. Names are the server's job.
+var COUNTRIES = 'adand aeare afg agatg aia alb amarm aoago aqata arg asm ataut aus awabw axala aze babih bbbrb bdbgd bel bfa bgr bhr bibdi bjben blm bmu bnbrn bol bqbes bra bsbhs btn bvt bwa byblr bzblz can cck cdcod cfcaf cgcog che civ ckcok clchl cmr cnchn col cri cub cvcpv cwcuw cxr cyp cze deu dji dkdnk dma dom dza ecu eeest egy ehesh eri esp eth fin fji fkflk fmfsm fofro fra gab gbr gdgrd geo gfguf ggy gha gib glgrl gmb gngin gpglp gqgnq grc gssgs gtm gum gwgnb gyguy hkg hmd hnd hrv hti hun idn ieirl ilisr imn ind iot iqirq irn isl ita jey jmjam jor jpn ken kgz khm kir kmcom kna kpprk krkor kwt kycym kzkaz lao lbn lca lie lka lrlbr lso ltu lux lva lylby mar mco mda memne mfmaf mgmdg mhl mkd mli mmr mng momac mpmnp mqmtq mrt msr mtmlt mus mvmdv mwi mxmex mys mzmoz nam ncl ner nfk nga nic nld nor npl nru nuniu nzl omn pan per pfpyf pgpng phl pkpak plpol pmspm pnpcn pri pse ptprt pwplw pypry qat reu rou rssrb rus rwa sau sbslb scsyc sdn seswe sgp shn sisvn sjm sksvk sle smr snsen som srsur ssd stp svslv sxm syr szswz tca tdtcd tfatf tgo tha tjk tkl tls tmtkm tntun ton trtur tto tvtuv twn tza uaukr uga umi usa uyury uzb vat vct ven vgb vir vnm vut wfwlf wsm yem ytmyt zaf zmb zwe';
 
 // Calling codes whose national numbers drop a leading trunk 0 and nothing else (libphonenumber's
 // metadata, where the 0 is the only national prefix for ordinary numbers). Elsewhere (Italy keeps
@@ -117,9 +117,9 @@ function normalise(key, raw, region) {
       return /^\d{9}$/.test(x) ? x.slice(0, 5) : x;
     case 'country':
       x = lettersOnly(s);
-      m = /^[a-z]{2}$/.test(x) ? new RegExp(' (' + x + ')[a-z]{3} ') : /^[a-z]{3}$/.test(x) && new RegExp(' ([a-z]{2})' + x + ' ');
-      m = m && m.exec(' ' + COUNTRIES + ' ');
-      return m ? m[1] : '';
+      m = /^[a-z]{2}$/.test(x) ? ' (' + x + ')(?:[a-z]|[a-z]{3}) ' : /^[a-z]{3}$/.test(x) && ' (?:(' + x.slice(0, 2) + ')' + x[2] + '|([a-z]{2})' + x + ') ';
+      m = m && new RegExp(m).exec(' ' + COUNTRIES + ' ');
+      return m ? m[1] || m[2] : '';
     case 'external_id':
       return s;
   }
