@@ -72,7 +72,8 @@ async fn identify_hashes_by_the_campaigns_region_and_sends_no_raw_value() {
         .filter(|v| v.get("em").is_some())
         .collect();
     assert_eq!(hashed.len(), 1, "{bodies:?}");
-    let keys: Vec<&String> = hashed[0].as_object().unwrap().keys().collect();
+    let mut keys: Vec<&String> = hashed[0].as_object().unwrap().keys().collect();
+    keys.sort();
     assert_eq!(
         keys,
         ["campaign", "click_id", "db", "em", "fn", "ph", "tiktok_ph"],
