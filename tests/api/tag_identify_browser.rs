@@ -17,9 +17,7 @@ fn vector(field: &str, input: &str, country: Option<&str>) -> Value {
         .unwrap()
         .iter()
         .find(|r| {
-            r["field"] == field
-                && r["input"] == input
-                && country.is_none_or(|c| r["country"] == c)
+            r["field"] == field && r["input"] == input && country.is_none_or(|c| r["country"] == c)
         })
         .unwrap_or_else(|| panic!("no vector for {field} {input:?}"))
         .clone()
@@ -54,12 +52,24 @@ async fn identify_hashes_by_the_campaigns_region_and_sends_no_raw_value() {
     let ph = vector("ph", "07911 123456", Some("gb"));
     let db = vector("db", "02/03/1990", Some("gb"));
     let country = vector("country", "United Kingdom", None);
-    assert_eq!(country["tag"], "left_out", "the vectors say the tag leaves names out");
+    assert_eq!(
+        country["tag"], "left_out",
+        "the vectors say the tag leaves names out"
+    );
     assert_eq!(row["em"], em["expected_sha256"]);
-    assert_eq!(row["fn"], fname["expected_sha256"], "maryann: the space removed");
-    assert_eq!(row["ph"], ph["expected_sha256"], "447911123456: the 0 for 44");
+    assert_eq!(
+        row["fn"], fname["expected_sha256"],
+        "maryann: the space removed"
+    );
+    assert_eq!(
+        row["ph"], ph["expected_sha256"],
+        "447911123456: the 0 for 44"
+    );
     assert_eq!(row["tiktok_ph"], ph["tiktok_sha256"], "+447911123456");
-    assert_eq!(row["db"], db["expected_sha256"], "19900302: day first in gb");
+    assert_eq!(
+        row["db"], db["expected_sha256"],
+        "19900302: day first in gb"
+    );
     assert!(
         row.get("country").is_some_and(Value::is_null),
         "a country's name is left out: {row}"
