@@ -1,4 +1,5 @@
-// The landing tag. Served after sha256.js, both inside one function (src/routes/tag.rs).
+// The landing tag. Served after sha256.js, cookies.js and normalise.js, all inside one function
+// (src/routes/tag.rs).
 (function () {
   'use strict';
 
@@ -237,70 +238,14 @@
 
     // ---- hashing ------------------------------------------------------------------------------
 
-    // sha256(s), the hex SHA-256 of a string's UTF-8 bytes, is sha256.js's (served before this).
-
-    var LETTERS = /[^a-z\s]/g;
-    try {
-      // Unicode classes where the browser has them (a literal would be a syntax error elsewhere).
-      LETTERS = new RegExp('[^\\p{Alphabetic}\\p{N}\\s]', 'gu');
-    } catch (e) {
-      // ASCII only, then.
-    }
-
-    // Meta's normalisation, as the bridge applies it (../shared/reference/meta-capi.md); '' when
-    // the value is not usable, so it is not sent at all.
-    function normalise(key, raw) {
-      var s = String(raw).trim().normalize('NFC').toLowerCase();
-      var digits = s.replace(/\D/g, '');
-      switch (key) {
-        case 'em':
-          return /^[^@\s]+@[^@\s.][^@\s]*\.[^@\s]*[^@\s.]$/.test(s) ? s : '';
-        case 'ph':
-          digits = digits.replace(/^0+/, '');
-          return digits.length >= 6 && digits.length <= 15 ? digits : '';
-        case 'fn':
-        case 'ln':
-          return s.replace(LETTERS, '').trim();
-        case 'ge':
-          return { f: 'f', female: 'f', w: 'f', woman: 'f', m: 'm', male: 'm', man: 'm' }[s] || '';
-        case 'db':
-          var day = new Date(Date.UTC(+digits.slice(0, 4), digits.slice(4, 6) - 1, +digits.slice(6)));
-          var real = day.getUTCDate() === +digits.slice(6) && day.getUTCMonth() === digits.slice(4, 6) - 1;
-          return /^[\d./-]+$/.test(s) && digits.length === 8 && real ? digits : '';
-        case 'ct':
-        case 'st':
-          return s.replace(LETTERS, '').replace(/[\s\d]/g, '');
-        case 'zp':
-          s = s.replace(/\s/g, '').split('-')[0];
-          return /^\d{9}$/.test(s) ? s.slice(0, 5) : s;
-        case 'country':
-          s = s.replace(/[^a-z]/g, '');
-          return s.length === 2 ? s : '';
-        case 'external_id':
-          return s;
-      }
-      return '';
-    }
-
-    var KEYS = ['em', 'ph', 'fn', 'ln', 'ge', 'db', 'ct', 'st', 'zp', 'country', 'external_id'];
-
-    // Hashed synchronously (crypto.subtle is async, and absent on http pages) so the hashes leave
-    // in one beacon even when a form submission is already navigating away.
+    // The rules are normalise.js's; the campaign's calling code and date order come with its
+    // config. Hashed synchronously (crypto.subtle is async, and absent on http pages) so the
+    // hashes leave in one beacon even when a form submission is already navigating away.
     function identify(data) {
-      var hashes = {};
-      KEYS.forEach(function (key) {
-        var raw = data && data[key];
-        if (Array.isArray(raw)) raw = raw[0];
-        if (raw === undefined || raw === null || raw === '') return;
-        var trimmed = String(raw).trim();
-        if (/^[0-9a-f]{64}$/i.test(trimmed)) return (hashes[key] = trimmed.toLowerCase());
-        // Filtering can leave a combining mark beside a new base letter: compose again.
-        var normal = normalise(key, trimmed).normalize('NFC');
-        if (normal) hashes[key] = sha256(normal);
-        // TikTok hashes the phone in E.164 with the '+', and a digest cannot be re-normalised.
-        if (normal && key === 'ph') hashes.tiktok_ph = sha256('+' + normal);
-        // TikTok hashes the id as given (case kept), where Meta lowercases it.
-        if (normal && key === 'external_id') hashes.tiktok_external_id = sha256(trimmed);
+      var c = config || {};
+      var hashes = customerHashes(data, {
+        cc: /^\d{1,3}$/.test(c.calling_code) ? c.calling_code : '',
+        order: c.date_order
       });
       if (Object.keys(hashes).length) send(hashes);
     }

@@ -35,6 +35,7 @@ mod startup_checks;
 mod tag;
 mod tag_browser;
 mod tag_cookies_browser;
+mod tag_identify_browser;
 mod tag_install;
 mod tag_tiktok_browser;
 mod test_event;
