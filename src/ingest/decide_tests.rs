@@ -20,6 +20,7 @@ fn tiktok(event_map: EventMap) -> TikTokSettings {
         access_token: AccessToken::new("sealed".into()),
         test_event_code: None,
         event_map,
+        send_when: None,
     }
 }
 
