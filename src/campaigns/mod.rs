@@ -310,6 +310,7 @@ impl CampaignService<'_> {
             (Some(pixel_id), Some(token)) => Some(MetaSettings {
                 access_token: self.seal(&key, PlatformKind::Meta, &token),
                 pixel_id,
+                send_when: None,
             }),
             _ => None,
         };
@@ -441,6 +442,7 @@ impl CampaignService<'_> {
                     f.meta = Some(MetaSettings {
                         pixel_id,
                         access_token,
+                        send_when: None,
                     });
                     Ok(true)
                 }
