@@ -30,6 +30,7 @@ mod quality;
 mod readme;
 mod real_inputs;
 mod request_ids;
+mod send_when;
 mod startup_checks;
 mod tag;
 mod tag_browser;
