@@ -63,7 +63,7 @@ fn skipped_count(metrics: &str, platform: &str) -> u64 {
 #[tokio::test]
 async fn each_click_of_a_two_platform_campaign_reaches_its_own_platform_only() {
     let app = spawn_app().await;
-    app.create_campaign_with_tiktok("both", json!({})).await;
+    app.create_campaign_on_both("both").await;
 
     let fb = lead(&app, "both", "c-fb", json!({"fbclid": FBCLID})).await;
     assert_eq!(fb["status"], "accepted", "{fb}");
@@ -126,7 +126,7 @@ async fn each_click_of_a_two_platform_campaign_reaches_its_own_platform_only() {
 #[tokio::test]
 async fn a_click_without_any_platform_signal_is_skipped_with_the_reasons_and_counted() {
     let app = spawn_app().await;
-    app.create_campaign_with_tiktok("both", json!({})).await;
+    app.create_campaign_on_both("both").await;
     let before = app.scrape_metrics().await;
 
     let none = lead(&app, "both", "c-none", json!({})).await;
@@ -162,8 +162,7 @@ async fn always_on_tiktok_sends_a_facebook_click_to_both_platforms() {
     let app = spawn_app().await;
     let mut tiktok = tiktok_settings();
     tiktok["send_when"] = json!("always");
-    app.create_campaign_with_tiktok("both", json!({"tiktok": tiktok}))
-        .await;
+    app.create_campaign("both", json!({"tiktok": tiktok})).await;
 
     let fb = lead(&app, "both", "c-fb", json!({"fbclid": FBCLID})).await;
     assert_eq!(platforms(&fb), ["meta", "tiktok"], "{fb}");
@@ -200,7 +199,10 @@ async fn patch(app: &TestApp, key: &str, body: Value) -> reqwest::Response {
 async fn send_when_is_created_read_patched_and_checked() {
     let app = spawn_app().await;
     let created = app
-        .create_campaign_with_tiktok("both", json!({"meta_send_when": "always"}))
+        .create_campaign(
+            "both",
+            json!({"tiktok": tiktok_settings(), "meta_send_when": "always"}),
+        )
         .await;
     assert_eq!(created["meta_send_when"], "always");
     assert_eq!(created["tiktok"]["send_when"], Value::Null, "not set: the default");
@@ -242,9 +244,9 @@ async fn send_when_is_created_read_patched_and_checked() {
         }
     }
     let tiktok_only = app
-        .create_campaign_with_tiktok(
+        .create_campaign(
             "tt",
-            json!({"pixel_id": null, "access_token": null}),
+            json!({"tiktok": tiktok_settings(), "pixel_id": null, "access_token": null}),
         )
         .await;
     assert_eq!(tiktok_only["send_when"], json!({"tiktok": "always"}));
