@@ -8,6 +8,8 @@ use serde_json::{json, Value};
 
 use crate::helpers::tiktok::tiktok_settings;
 use crate::helpers::*;
+use crate::ui_conversions::text_of;
+use crate::ui_session::sign_in;
 
 const FBCLID: &str = "IwAR2sendwhen";
 const TTCLID: &str = "E.C.P.sendwhen1";
@@ -118,6 +120,15 @@ async fn each_click_of_a_two_platform_campaign_reaches_its_own_platform_only() {
         "{view}"
     );
     assert_eq!(view["state"], "sent", "{view}");
+    // And so does its dashboard page.
+    let cookie = sign_in(&app).await;
+    let (status, page) = text_of(&app, &format!("/ui/conversions/{id}"), &cookie).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(&format!(r#"<dd id="skipped-tiktok">{NO_TIKTOK}</dd>"#)),
+        "{page}"
+    );
+    assert!(!page.contains("skipped-meta"), "{page}");
     let id = two["conversion_id"].as_i64().unwrap();
     let view = app.admin_get(&format!("/admin/v1/conversions/{id}")).await;
     assert_eq!(view["skipped"], json!([]), "{view}");
