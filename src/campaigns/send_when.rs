@@ -44,7 +44,13 @@ mod tests {
         set_meta(&mut f, Some(None)).unwrap();
         let err = set_meta(&mut f, Some(Some(SendWhen::PlatformClick))).unwrap_err();
         assert!(
-            matches!(err, CampaignError::Invalid { field: "meta_send_when", .. }),
+            matches!(
+                err,
+                CampaignError::Invalid {
+                    field: "meta_send_when",
+                    ..
+                }
+            ),
             "{err:?}"
         );
     }

@@ -6,9 +6,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::{clearable, parse_test_event_code, parse_token, present, CampaignError};
-use crate::domain::{
-    AccessToken, EventMap, ParseError, SendWhen, TikTokPixelCode, TikTokSettings,
-};
+use crate::domain::{AccessToken, EventMap, ParseError, SendWhen, TikTokPixelCode, TikTokSettings};
 
 /// The `tiktok` object; absent fields are `None`, `test_event_code: null` clears the code.
 #[derive(Debug, Default, Deserialize)]

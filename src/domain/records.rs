@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use super::{
     ActionSource, AttemptOutcome, CampaignKey, ConversionState, Country, Currency, CustomerData,
     DateOrder, DropReport, EventIdTemplate, EventIds, EventMap, HttpUrl, LatePixelTwin,
-    PixelFiredAt, PixelId, PlatformKind, PlatformSkip, Region, SendWhen, TikTokPixelCode, ValueSource,
+    PixelFiredAt, PixelId, PlatformKind, PlatformSkip, Region, SendWhen, TikTokPixelCode,
+    ValueSource,
 };
 
 /// A platform's access token (Meta's or TikTok's). Its `Debug` is redacted so it cannot reach a log line by accident.

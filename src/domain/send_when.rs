@@ -52,7 +52,11 @@ pub fn signal_names(platform: PlatformKind) -> &'static str {
 
 /// Whether the click (or the postback itself, which may carry the click id) has `platform`'s
 /// own signal.
-pub fn has_platform_signal(platform: PlatformKind, click: Option<&Click>, conv: &Conversion) -> bool {
+pub fn has_platform_signal(
+    platform: PlatformKind,
+    click: Option<&Click>,
+    conv: &Conversion,
+) -> bool {
     let some = |v: Option<&String>| v.is_some_and(|s| !s.trim().is_empty());
     match platform {
         PlatformKind::Meta => {

@@ -132,7 +132,10 @@ pub fn decide(
     }
     let (mapped, skipped) = by_send_when(campaign, click, conv, mapped);
     let Some(event_name) = mapped.first().map(|(_, name)| name.clone()) else {
-        let why: Vec<_> = skipped.iter().map(|s| (s.platform, s.reason.clone())).collect();
+        let why: Vec<_> = skipped
+            .iter()
+            .map(|s| (s.platform, s.reason.clone()))
+            .collect();
         return Decision {
             state: ConversionState::Skipped,
             campaign_id,

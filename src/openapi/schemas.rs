@@ -136,7 +136,8 @@ pub struct PostbackAnswer {
     conversion_id: Option<i64>,
     /// Each field dropped or cleaned, and why; the conversion was recorded without it. Absent
     /// when none.
-    dropped: Option<Vec<crate::domain::Dropped>>,    /// The campaign's platforms whose `send_when` kept the conversion from them (no event),
+    dropped: Option<Vec<crate::domain::Dropped>>,
+    /// The campaign's platforms whose `send_when` kept the conversion from them (no event),
     /// each with the reason: `[{"platform": "tiktok", "reason": "no TikTok click signal ..."}]`.
     /// Absent when none.
     skipped: Option<Vec<SkippedPlatform>>,
@@ -147,7 +148,9 @@ pub struct PostbackAnswer {
 pub struct SkippedPlatform {
     /// `meta` or `tiktok`.
     platform: String,
-    #[schema(example = "no TikTok click signal (ttclid/ttp) on the click: send_when platform_click")]
+    #[schema(
+        example = "no TikTok click signal (ttclid/ttp) on the click: send_when platform_click"
+    )]
     reason: String,
 }
 

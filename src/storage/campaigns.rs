@@ -157,8 +157,16 @@ impl<'a> Bound<'a> {
             tiktok_access_token: f.tiktok.as_ref().map(|t| t.access_token.expose()),
             tiktok_test_event_code: f.tiktok.as_ref().and_then(|t| t.test_event_code.as_deref()),
             tiktok_event_map: f.tiktok.as_ref().map(|t| Json(&t.event_map)),
-            meta_send_when: f.meta.as_ref().and_then(|m| m.send_when).map(SendWhen::as_str),
-            tiktok_send_when: f.tiktok.as_ref().and_then(|t| t.send_when).map(SendWhen::as_str),
+            meta_send_when: f
+                .meta
+                .as_ref()
+                .and_then(|m| m.send_when)
+                .map(SendWhen::as_str),
+            tiktok_send_when: f
+                .tiktok
+                .as_ref()
+                .and_then(|t| t.send_when)
+                .map(SendWhen::as_str),
         }
     }
 }

@@ -13,7 +13,8 @@ use crate::ui_session::sign_in;
 
 const FBCLID: &str = "IwAR2sendwhen";
 const TTCLID: &str = "E.C.P.sendwhen1";
-const NO_TIKTOK: &str = "no TikTok click signal (ttclid/ttp) on the click: send_when platform_click";
+const NO_TIKTOK: &str =
+    "no TikTok click signal (ttclid/ttp) on the click: send_when platform_click";
 const NO_META: &str =
     "no Meta click signal (fbclid/fbc/fbp) on the click: send_when platform_click";
 
@@ -78,7 +79,10 @@ async fn each_click_of_a_two_platform_campaign_reaches_its_own_platform_only() {
 
     let tt = lead(&app, "both", "c-tt", json!({"ttclid": TTCLID})).await;
     assert_eq!(platforms(&tt), ["tiktok"], "{tt}");
-    assert_eq!(tt["skipped"], json!([{"platform": "meta", "reason": NO_META}]));
+    assert_eq!(
+        tt["skipped"],
+        json!([{"platform": "meta", "reason": NO_META}])
+    );
 
     // Both signals: both platforms, and no `skipped` in the answer.
     let two = lead(
@@ -216,7 +220,11 @@ async fn send_when_is_created_read_patched_and_checked() {
         )
         .await;
     assert_eq!(created["meta_send_when"], "always");
-    assert_eq!(created["tiktok"]["send_when"], Value::Null, "not set: the default");
+    assert_eq!(
+        created["tiktok"]["send_when"],
+        Value::Null,
+        "not set: the default"
+    );
     assert_eq!(
         created["send_when"],
         json!({"meta": "always", "tiktok": "platform_click"})
