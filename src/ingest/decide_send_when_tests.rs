@@ -6,7 +6,7 @@ use super::*;
 /// The click's (or the postback's own) platform signals a case sets.
 #[derive(Debug, Clone, Copy)]
 enum Signal {
-    NoSignal,
+    Nothing,
     ClickFbclid,
     ClickFbc,
     ClickFbp,
@@ -23,7 +23,7 @@ fn with_signal(signal: Signal) -> (Click, Conversion) {
     let (mut k, mut c) = (click(), postback("lead", ""));
     let v = |s: &str| Some(s.to_owned());
     match signal {
-        Signal::NoSignal => {}
+        Signal::Nothing => {}
         Signal::ClickFbclid => k.fbclid = v("IwAR1"),
         Signal::ClickFbc => k.fbc = v("fb.1.1700000000000.IwAR1"),
         Signal::ClickFbp => k.fbp = v("fb.1.1700000000000.123456"),
@@ -55,7 +55,15 @@ fn send_when_decides_each_platform_by_its_own_click_signal() {
     };
     // (campaign, Meta's rule, TikTok's rule, signal, platforms sent)
     type Rule = Option<SendWhen>;
-    let cases: Vec<(&str, Campaign, Rule, Rule, Signal, Vec<PlatformKind>)> = vec![
+    type Case = (
+        &'static str,
+        Campaign,
+        Rule,
+        Rule,
+        Signal,
+        Vec<PlatformKind>,
+    );
+    let cases: Vec<Case> = vec![
         // Two platforms, default rule: each gets its own clicks only.
         (
             "both",
@@ -107,7 +115,7 @@ fn send_when_decides_each_platform_by_its_own_click_signal() {
             BothPlatforms,
             vec![Meta, TikTok],
         ),
-        ("both", both_by_default(), None, None, NoSignal, vec![]),
+        ("both", both_by_default(), None, None, Nothing, vec![]),
         ("both", both_by_default(), None, None, BlankFbclid, vec![]),
         // Explicit rules on two platforms.
         (
@@ -131,7 +139,7 @@ fn send_when_decides_each_platform_by_its_own_click_signal() {
             both_by_default(),
             Some(Always),
             Some(Always),
-            NoSignal,
+            Nothing,
             vec![Meta, TikTok],
         ),
         (
@@ -139,7 +147,7 @@ fn send_when_decides_each_platform_by_its_own_click_signal() {
             both_by_default(),
             Some(PlatformClick),
             Some(Always),
-            NoSignal,
+            Nothing,
             vec![TikTok],
         ),
         (
@@ -151,7 +159,7 @@ fn send_when_decides_each_platform_by_its_own_click_signal() {
             vec![Meta],
         ),
         // One platform, default rule: always.
-        ("meta only", meta_only(), None, None, NoSignal, vec![Meta]),
+        ("meta only", meta_only(), None, None, Nothing, vec![Meta]),
         (
             "meta only",
             meta_only(),
@@ -165,7 +173,7 @@ fn send_when_decides_each_platform_by_its_own_click_signal() {
             tiktok_only(),
             None,
             None,
-            NoSignal,
+            Nothing,
             vec![TikTok],
         ),
         (
@@ -182,7 +190,7 @@ fn send_when_decides_each_platform_by_its_own_click_signal() {
             meta_only(),
             Some(PlatformClick),
             None,
-            NoSignal,
+            Nothing,
             vec![],
         ),
         (
