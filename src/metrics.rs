@@ -119,6 +119,11 @@ impl Default for Metrics {
              (click or postback)",
             crate::platforms::address::NONPUBLIC_IP.clone(),
         );
+        r.register(
+            "platform_skipped",
+            "Conversions a platform's send_when kept from it, by platform and reason",
+            crate::ingest::PLATFORM_SKIPPED.clone(),
+        );
         // Every platform's histogram exists from the start: a count of 0 is an answer.
         for &platform in PlatformKind::ALL {
             let _ =

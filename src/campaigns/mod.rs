@@ -9,6 +9,7 @@ use serde_json::Value;
 use sqlx::PgPool;
 use tokio::sync::Notify;
 
+mod send_when;
 mod tiktok;
 
 use tiktok::TikTokChanges;
@@ -17,7 +18,7 @@ pub use tiktok::TikTokInput;
 use crate::domain::{AccessToken, Campaign, CampaignFields, MetaSettings, PlatformKind};
 use crate::domain::{
     ActionSource, CampaignKey, Country, Currency, DateOrder, EventIdTemplate, EventMap, HttpUrl,
-    LatePixelTwin, ParseError, PixelId, ValueSource,
+    LatePixelTwin, ParseError, PixelId, SendWhen, ValueSource,
 };
 use crate::secrets::{seal_context, TokenCipher};
 use crate::storage::campaign_cache::CampaignCache;
@@ -56,6 +57,9 @@ pub struct CampaignInput {
     /// `mdy` or `dmy`: how slashed dates of birth are read.
     #[serde(default, deserialize_with = "present")]
     pub date_order: Option<Option<String>>,
+    /// `always` or `platform_click`: when Meta gets a conversion; `null`: the default.
+    #[serde(default, deserialize_with = "present")]
+    pub meta_send_when: Option<Option<String>>,
 }
 
 /// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
@@ -113,6 +117,7 @@ struct Changes {
     tiktok: Option<Option<TikTokChanges>>,
     default_country: Option<Option<Country>>,
     date_order: Option<Option<DateOrder>>,
+    meta_send_when: Option<Option<SendWhen>>,
 }
 
 /// Whether the fields a new campaign cannot do without must be there.
@@ -204,6 +209,7 @@ impl Changes {
                 Country::parse_code,
             )?,
             date_order: clearable("date_order", input.date_order, DateOrder::parse)?,
+            meta_send_when: clearable("meta_send_when", input.meta_send_when, SendWhen::parse)?,
         })
     }
 
@@ -304,6 +310,7 @@ impl CampaignService<'_> {
             (Some(pixel_id), Some(token)) => Some(MetaSettings {
                 access_token: self.seal(&key, PlatformKind::Meta, &token),
                 pixel_id,
+                send_when: None,
             }),
             _ => None,
         };
@@ -339,6 +346,7 @@ impl CampaignService<'_> {
             default_country: None,
             date_order: None,
         };
+        send_when::set_meta(&mut fields, changes.meta_send_when.take())?;
         changes.apply(&mut fields);
         let campaign = campaigns::insert(self.pool, &fields)
             .await
@@ -385,6 +393,7 @@ impl CampaignService<'_> {
         if f.meta.is_none() && f.tiktok.is_none() {
             return Err(CampaignError::NoPlatform);
         }
+        send_when::set_meta(&mut f, changes.meta_send_when.take())?;
         changes.apply(&mut f);
         let updated = campaigns::update(&mut tx, current.id, &f).await?;
         let mut requeued = 0;
@@ -433,6 +442,7 @@ impl CampaignService<'_> {
                     f.meta = Some(MetaSettings {
                         pixel_id,
                         access_token,
+                        send_when: None,
                     });
                     Ok(true)
                 }

@@ -133,6 +133,7 @@ fn given_fields_overwrite_and_null_clears_the_optional_texts() {
         meta: Some(MetaSettings {
             pixel_id: PixelId::parse("111").unwrap(),
             access_token: AccessToken::new("sealed".into()),
+            send_when: None,
         }),
         test_event_code: Some("TEST1".into()),
         action_source: ActionSource::Website,

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::{parse_test_event_code, parse_token, present, CampaignError};
-use crate::domain::{AccessToken, EventMap, ParseError, TikTokPixelCode, TikTokSettings};
+use super::{clearable, parse_test_event_code, parse_token, present, CampaignError};
+use crate::domain::{AccessToken, EventMap, ParseError, SendWhen, TikTokPixelCode, TikTokSettings};
 
 /// The `tiktok` object; absent fields are `None`, `test_event_code: null` clears the code.
 #[derive(Debug, Default, Deserialize)]
@@ -17,6 +17,9 @@ pub struct TikTokInput {
     #[serde(default, deserialize_with = "present")]
     pub test_event_code: Option<Option<String>>,
     pub event_map: Option<BTreeMap<String, Option<String>>>,
+    /// `always` or `platform_click`: when TikTok gets a conversion; `null`: the default.
+    #[serde(default, deserialize_with = "present")]
+    pub send_when: Option<Option<String>>,
 }
 
 /// The given TikTok fields, parsed; the token in clear (sealed by the service).
@@ -26,6 +29,7 @@ pub(super) struct TikTokChanges {
     pub(super) access_token: Option<AccessToken>,
     test_event_code: Option<Option<String>>,
     event_map: Option<EventMap>,
+    send_when: Option<Option<SendWhen>>,
 }
 
 fn invalid(field: &'static str) -> impl Fn(ParseError) -> CampaignError {
@@ -57,6 +61,7 @@ impl TikTokChanges {
                 .map(EventMap::parse)
                 .transpose()
                 .map_err(invalid("tiktok.event_map"))?,
+            send_when: clearable("tiktok.send_when", input.send_when, SendWhen::parse)?,
         })
     }
 
@@ -80,6 +85,7 @@ impl TikTokChanges {
                     .ok_or(CampaignError::Missing("tiktok.access_token"))?,
                 test_event_code: None,
                 event_map: EventMap::tiktok_default(),
+                send_when: None,
             },
         };
         if let Some(code) = self.pixel_code {
@@ -93,6 +99,9 @@ impl TikTokChanges {
         }
         if let Some(map) = self.event_map {
             s.event_map = map;
+        }
+        if let Some(rule) = self.send_when {
+            s.send_when = rule;
         }
         Ok(s)
     }
@@ -167,6 +176,7 @@ mod tests {
             access_token: AccessToken::new("old-sealed".into()),
             test_event_code: Some("TEST1".into()),
             event_map: EventMap::tiktok_default(),
+            send_when: None,
         };
         let change = parse(serde_json::json!({"test_event_code": null})).unwrap();
         let s = change.apply(Some(current.clone()), None).unwrap();

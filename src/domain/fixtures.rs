@@ -19,6 +19,7 @@ pub fn campaign() -> Campaign {
         meta: Some(MetaSettings {
             pixel_id: PixelId::parse("1234567890").unwrap(),
             access_token: AccessToken::new("EAAunit-test-token".into()),
+            send_when: None,
         }),
         test_event_code: None,
         action_source: ActionSource::Website,
@@ -94,5 +95,6 @@ pub fn conversion() -> Conversion {
         customer: CustomerData::default(),
         ttclid: None,
         dropped: Default::default(),
+        skipped: Vec::new(),
     }
 }

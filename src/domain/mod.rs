@@ -10,6 +10,7 @@ mod customer;
 mod dropped;
 mod pixel_twin;
 mod records;
+mod send_when;
 mod state;
 mod tiktok;
 pub mod url_privacy;
@@ -32,6 +33,7 @@ pub use records::{
     AccessToken, AttemptRecord, Campaign, CampaignFields, Click, Conversion, MetaSettings,
     TikTokSettings,
 };
+pub use send_when::{has_platform_signal, skip_reason, PlatformSkip, SendWhen};
 pub use state::{
     AttemptOutcome, ConversionState, DeliveryStatus, EventState, FailureClass, PlatformKind,
 };

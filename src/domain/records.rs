@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use super::{
     ActionSource, AttemptOutcome, CampaignKey, ConversionState, Country, Currency, CustomerData,
     DateOrder, DropReport, EventIdTemplate, EventIds, EventMap, HttpUrl, LatePixelTwin,
-    PixelFiredAt, PixelId, PlatformKind, Region, TikTokPixelCode, ValueSource,
+    PixelFiredAt, PixelId, PlatformKind, PlatformSkip, Region, SendWhen, TikTokPixelCode,
+    ValueSource,
 };
 
 /// A platform's access token (Meta's or TikTok's). Its `Debug` is redacted so it cannot reach a log line by accident.
@@ -116,6 +117,8 @@ impl Click {
 pub struct MetaSettings {
     pub pixel_id: PixelId,
     pub access_token: AccessToken,
+    /// When Meta gets a conversion; `None`: the default for the number of platforms.
+    pub send_when: Option<SendWhen>,
 }
 
 /// A campaign's TikTok pixel, token (sealed as stored), test code and status map.
@@ -125,6 +128,8 @@ pub struct TikTokSettings {
     pub access_token: AccessToken,
     pub test_event_code: Option<String>,
     pub event_map: EventMap,
+    /// When TikTok gets a conversion; `None`: the default for the number of platforms.
+    pub send_when: Option<SendWhen>,
 }
 
 impl Campaign {
@@ -189,6 +194,16 @@ impl Campaign {
             event_map: &t.event_map,
         });
         meta.into_iter().chain(tiktok).collect()
+    }
+
+    /// The rule each platform of this campaign follows (its own, else the default for the
+    /// number of platforms).
+    pub fn send_when(&self, platform: PlatformKind) -> SendWhen {
+        let set = match platform {
+            PlatformKind::Meta => self.meta.as_ref().and_then(|m| m.send_when),
+            PlatformKind::TikTok => self.tiktok.as_ref().and_then(|t| t.send_when),
+        };
+        SendWhen::effective(set, self.destinations().len())
     }
 
     /// The platforms this campaign advertises on, each with its status map.
@@ -258,6 +273,8 @@ pub struct Conversion {
     pub ttclid: Option<String>,
     /// The postback's fields that were dropped or changed, and why.
     pub dropped: DropReport,
+    /// The campaign's platforms its `send_when` kept this conversion from, and why.
+    pub skipped: Vec<PlatformSkip>,
 }
 
 /// A platform's answer to one request, as recorded for each event it carried.

@@ -4,7 +4,8 @@
 use serde_json::Value;
 
 use crate::domain::{
-    Campaign, Click, Conversion, ConversionState, EventIds, EventMap, PlatformKind,
+    skip_reason, Campaign, Click, Conversion, ConversionState, EventIds, EventMap, PlatformKind,
+    PlatformSkip,
 };
 use crate::ingest::event_id::{base_event_id, repeat_event_id};
 use crate::platforms::{self, EventSource};
@@ -22,6 +23,9 @@ pub struct Decision {
     /// Events of platforms that could not be built while another platform's could: stored
     /// failed (with the reason) so a retry builds them once the data is there.
     pub unbuilt: Vec<UnbuiltEvent>,
+    /// Platforms whose map sends the status but whose `send_when` keeps the conversion from
+    /// them: no event row, listed on the conversion instead.
+    pub skipped: Vec<PlatformSkip>,
 }
 
 impl Decision {
@@ -32,6 +36,7 @@ impl Decision {
         conv.state = self.state;
         conv.event_name = self.event_name.clone();
         conv.failure_reason = self.failure_reason.clone();
+        conv.skipped = self.skipped.clone();
     }
 
     fn failed(campaign_id: Option<i64>, event_name: Option<String>, reason: String) -> Self {
@@ -42,6 +47,7 @@ impl Decision {
             failure_reason: Some(reason),
             events: Vec::new(),
             unbuilt: Vec::new(),
+            skipped: Vec::new(),
         }
     }
 }
@@ -99,6 +105,7 @@ pub fn decide(
             failure_reason: Some(reasons(&not_sent, platforms.len())),
             events: Vec::new(),
             unbuilt: Vec::new(),
+            skipped: Vec::new(),
         };
     };
     if let Some(reason) = refund(conv, &event_name) {
@@ -109,6 +116,7 @@ pub fn decide(
             failure_reason: Some(reason),
             events: Vec::new(),
             unbuilt: Vec::new(),
+            skipped: Vec::new(),
         };
     }
     if campaign.require_consent && click.and_then(|c| c.consent) != Some(true) {
@@ -119,8 +127,25 @@ pub fn decide(
             failure_reason: Some("the campaign requires consent and the click has none".into()),
             events: Vec::new(),
             unbuilt: Vec::new(),
+            skipped: Vec::new(),
         };
     }
+    let (mapped, skipped) = by_send_when(campaign, click, conv, mapped);
+    let Some(event_name) = mapped.first().map(|(_, name)| name.clone()) else {
+        let why: Vec<_> = skipped
+            .iter()
+            .map(|s| (s.platform, s.reason.clone()))
+            .collect();
+        return Decision {
+            state: ConversionState::Skipped,
+            campaign_id,
+            event_name: None,
+            failure_reason: Some(reasons(&why, platforms.len())),
+            events: Vec::new(),
+            unbuilt: Vec::new(),
+            skipped,
+        };
+    };
     let mut events = Vec::new();
     let mut unbuilt = Vec::new();
     for (platform, name) in mapped {
@@ -152,7 +177,36 @@ pub fn decide(
         failure_reason,
         events,
         unbuilt,
+        skipped,
     }
+}
+
+/// Splits the platforms whose map sends the status into those the campaign's `send_when`
+/// sends to and those it skips (with the reason).
+fn by_send_when(
+    campaign: &Campaign,
+    click: Option<&Click>,
+    conv: &Conversion,
+    mapped: Vec<(PlatformKind, String)>,
+) -> (Vec<(PlatformKind, String)>, Vec<PlatformSkip>) {
+    let mut skipped = Vec::new();
+    let sent = mapped
+        .into_iter()
+        .filter(|(platform, _)| {
+            let rule = campaign.send_when(*platform);
+            match skip_reason(*platform, rule, click, conv) {
+                Some(reason) => {
+                    skipped.push(PlatformSkip {
+                        platform: *platform,
+                        reason,
+                    });
+                    false
+                }
+                None => true,
+            }
+        })
+        .collect();
+    (sent, skipped)
 }
 
 /// One platform's event: the id its pixel got (registered on the click, else the campaign's

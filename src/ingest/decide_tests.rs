@@ -2,7 +2,9 @@
 
 use super::*;
 use crate::domain::fixtures::{bare_click, campaign, conversion};
-use crate::domain::{AccessToken, EventMap, HttpUrl, TikTokPixelCode, TikTokSettings};
+use crate::domain::{
+    AccessToken, EventMap, HttpUrl, PlatformSkip, SendWhen, TikTokPixelCode, TikTokSettings,
+};
 
 fn map(pairs: &[(&str, Option<&str>)]) -> EventMap {
     EventMap::parse(
@@ -20,16 +22,38 @@ fn tiktok(event_map: EventMap) -> TikTokSettings {
         access_token: AccessToken::new("sealed".into()),
         test_event_code: None,
         event_map,
+        send_when: None,
     }
 }
 
-/// A web campaign on Meta and TikTok with the default maps and a landing page.
+/// A web campaign on Meta and TikTok with the default maps and a landing page, sending every
+/// conversion to both (`send_when: always`): the tests of ids and payloads use clicks without
+/// platform signals.
 fn both() -> Campaign {
+    with_rules(
+        both_by_default(),
+        Some(SendWhen::Always),
+        Some(SendWhen::Always),
+    )
+}
+
+/// [`both`] with the default `send_when` (each platform its own clicks only).
+fn both_by_default() -> Campaign {
     Campaign {
         landing_url: Some(HttpUrl::parse("https://lp.example.com/").unwrap()),
         tiktok: Some(tiktok(EventMap::tiktok_default())),
         ..campaign()
     }
+}
+
+fn with_rules(mut c: Campaign, meta: Option<SendWhen>, tiktok: Option<SendWhen>) -> Campaign {
+    if let Some(m) = c.meta.as_mut() {
+        m.send_when = meta;
+    }
+    if let Some(t) = c.tiktok.as_mut() {
+        t.send_when = tiktok;
+    }
+    c
 }
 
 fn click() -> Click {
@@ -67,6 +91,7 @@ fn each_platform_whose_map_sends_the_status_gets_its_own_event_and_id() {
         tiktok: Some(tiktok(map(&[("lead", Some("SubmitForm")), ("sale", None)]))),
         ..both()
     };
+    let tiktok_names = with_rules(tiktok_names, Some(SendWhen::Always), Some(SendWhen::Always));
     let mut registered = click();
     registered.event_ids = EventIds::parse([("Lead".into(), "fb-1".into())].into()).unwrap();
     registered.tiktok_event_ids = EventIds::parse([("Lead".into(), "tt-1".into())].into()).unwrap();
@@ -264,3 +289,7 @@ fn a_negative_payout_is_a_refund_recorded_and_never_sent() {
         }
     }
 }
+
+/// `send_when`: which platforms a conversion goes to by its click's signals.
+#[path = "decide_send_when_tests.rs"]
+mod send_when;

@@ -15,7 +15,7 @@ use serde::Serialize;
 use sqlx::{PgPool, Postgres, Transaction};
 use tokio::sync::Notify;
 
-use crate::domain::{Conversion, ConversionState, PlatformKind};
+use crate::domain::{Conversion, ConversionState, PlatformKind, PlatformSkip};
 use crate::storage::campaign_cache::CampaignCache;
 use crate::storage::conversions;
 use crate::storage::group_commit::{
@@ -33,11 +33,20 @@ pub enum Outcome {
     Accepted {
         conversion_id: i64,
         events: Vec<QueuedEvent>,
+        /// Platforms of the campaign whose `send_when` kept the conversion from them.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        skipped: Vec<PlatformSkip>,
     },
     /// The same click, status and transaction id were reported before.
     Duplicate,
     /// The status maps to no Meta event (e.g. rejected): recorded, never sent.
-    Skipped { conversion_id: i64, reason: String },
+    Skipped {
+        conversion_id: i64,
+        reason: String,
+        /// Set when the platforms' `send_when` skipped it: each platform and why.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        skipped: Vec<PlatformSkip>,
+    },
     /// The campaign requires consent the click did not give: recorded, never sent.
     Suppressed { conversion_id: i64 },
     /// The click is not registered (yet): recorded, joined when it arrives.
@@ -48,6 +57,7 @@ pub enum Outcome {
 
 impl Outcome {
     fn from_decision(conversion_id: i64, d: Decision) -> Outcome {
+        count_skips(&d.skipped);
         match d.state {
             ConversionState::Queued if !d.events.is_empty() => Outcome::Accepted {
                 conversion_id,
@@ -60,10 +70,12 @@ impl Outcome {
                         event_id: e.event_id,
                     })
                     .collect(),
+                skipped: d.skipped,
             },
             ConversionState::Skipped => Outcome::Skipped {
                 conversion_id,
                 reason: d.failure_reason.unwrap_or_default(),
+                skipped: d.skipped,
             },
             ConversionState::Suppressed => Outcome::Suppressed { conversion_id },
             _ => Outcome::Failed {
@@ -132,6 +144,28 @@ pub fn conversion_of(p: &Postback, received_at: DateTime<Utc>) -> Conversion {
         customer: p.customer.clone(),
         ttclid: p.ttclid.as_ref().map(|t| t.as_str().to_owned()),
         dropped: p.dropped.clone(),
+        skipped: Vec::new(),
+    }
+}
+
+/// `capi_bridge_platform_skipped_total{platform, reason}`: conversions a platform's
+/// `send_when` kept from it. Counted here, where every decision is answered; the metrics
+/// registry registers this same counter.
+pub static PLATFORM_SKIPPED: std::sync::LazyLock<
+    prometheus_client::metrics::family::Family<
+        Vec<(&'static str, String)>,
+        prometheus_client::metrics::counter::Counter,
+    >,
+> = std::sync::LazyLock::new(Default::default);
+
+fn count_skips(skipped: &[PlatformSkip]) {
+    for s in skipped {
+        PLATFORM_SKIPPED
+            .get_or_create(&vec![
+                ("platform", s.platform.as_str().to_owned()),
+                ("reason", "no_platform_click".to_owned()),
+            ])
+            .inc();
     }
 }
 

@@ -16,6 +16,10 @@ pub struct TikTokSettings {
     test_event_code: Option<String>,
     /// Tracker status -> TikTok event name (`null`: not sent to TikTok).
     event_map: BTreeMap<String, Option<String>>,
+    /// `always` or `platform_click` (only conversions whose click carries TikTok's own signal,
+    /// `ttclid` or `_ttp`); `null`: the default (`platform_click` when the campaign is on Meta
+    /// too, else `always`).
+    send_when: Option<String>,
 }
 
 /// TikTok's settings as sent: `pixel_code` and `access_token` are required to add TikTok;
@@ -29,6 +33,10 @@ pub struct TikTokFields {
     test_event_code: Option<String>,
     /// Default: lead -> `Lead`, sale and rebill -> `Purchase`, rejected -> not sent.
     event_map: Option<BTreeMap<String, Option<String>>>,
+    /// `always` or `platform_click` (only conversions whose click carries TikTok's own signal,
+    /// `ttclid` or `_ttp`); `null`: the default (`platform_click` when the campaign is on Meta
+    /// too, else `always`).
+    send_when: Option<String>,
 }
 
 /// A campaign as the admin API shows it; the access tokens are never shown. `pixel_id`,
@@ -60,6 +68,13 @@ pub struct Campaign {
     /// `mdy` or `dmy`: how `01/02/1990` is read; `null`: `mdy` when `default_country` is `us`,
     /// `dmy` for another country, only dates that read one way without a country.
     date_order: Option<String>,
+    /// `always` or `platform_click` (only conversions whose click, or postback, carries Meta's
+    /// own signal: `fbclid`, `_fbc` or `_fbp`); `null`: the default (`platform_click` when the
+    /// campaign is on TikTok too, else `always`). Refused without Meta.
+    meta_send_when: Option<String>,
+    /// The rule each platform of the campaign follows, its own or the default:
+    /// `{"meta": "platform_click", "tiktok": "platform_click"}`.
+    send_when: BTreeMap<String, String>,
     created_at: String,
     updated_at: String,
 }
@@ -95,10 +110,15 @@ pub struct CampaignFields {
     default_country: Option<String>,
     /// `mdy` or `dmy`: how slashed dates of birth are read (default: by `default_country`).
     date_order: Option<String>,
+    /// `always` or `platform_click` (only conversions whose click, or postback, carries Meta's
+    /// own signal: `fbclid`, `_fbc` or `_fbp`); `null`: the default (`platform_click` when the
+    /// campaign is on TikTok too, else `always`). Refused without Meta.
+    meta_send_when: Option<String>,
 }
 
 /// A change to a campaign: only the fields that change (`null` clears `test_event_code`,
-/// `landing_url`, `default_country` and `date_order`); the key cannot change.
+/// `landing_url`, `default_country` and `date_order`, and sets `meta_send_when` and
+/// `tiktok.send_when` back to the default); the key cannot change.
 #[derive(ToSchema)]
 #[schema(example = json!({"name": "Summer offer", "currency": "EUR"}))]
 pub struct CampaignPatch {
@@ -124,6 +144,10 @@ pub struct CampaignPatch {
     default_country: Option<String>,
     /// `mdy` or `dmy`: how slashed dates of birth are read (default: by `default_country`).
     date_order: Option<String>,
+    /// `always` or `platform_click` (only conversions whose click, or postback, carries Meta's
+    /// own signal: `fbclid`, `_fbc` or `_fbp`); `null`: the default (`platform_click` when the
+    /// campaign is on TikTok too, else `always`). Refused without Meta.
+    meta_send_when: Option<String>,
 }
 
 #[derive(ToSchema)]

@@ -137,6 +137,21 @@ pub struct PostbackAnswer {
     /// Each field dropped or cleaned, and why; the conversion was recorded without it. Absent
     /// when none.
     dropped: Option<Vec<crate::domain::Dropped>>,
+    /// The campaign's platforms whose `send_when` kept the conversion from them (no event),
+    /// each with the reason: `[{"platform": "tiktok", "reason": "no TikTok click signal ..."}]`.
+    /// Absent when none.
+    skipped: Option<Vec<SkippedPlatform>>,
+}
+
+/// A platform a conversion was not sent to by the campaign's `send_when`.
+#[derive(ToSchema)]
+pub struct SkippedPlatform {
+    /// `meta` or `tiktok`.
+    platform: String,
+    #[schema(
+        example = "no TikTok click signal (ttclid/ttp) on the click: send_when platform_click"
+    )]
+    reason: String,
 }
 
 /// Keitaro's `return=` text, answered instead of JSON when the postback asks for it.
@@ -188,6 +203,10 @@ pub struct Conversion {
     state: Option<String>,
     /// The postback's fields that were dropped or cleaned, and why (`[]` when none).
     dropped: Vec<crate::domain::Dropped>,
+    /// The campaign's platforms whose `send_when` kept the conversion from them (no event),
+    /// each with the reason: `[{"platform": "tiktok", "reason": "no TikTok click signal ..."}]`.
+    /// `[]` when none.
+    skipped: Vec<SkippedPlatform>,
     /// Why it is not (yet) sent: the last error of its least advanced event that has one,
     /// whichever platform's, else the conversion's own failure reason.
     #[schema(example = "Invalid pixel code")]
@@ -207,6 +226,10 @@ pub struct ConversionDetail {
     state: Option<String>,
     /// The postback's fields that were dropped or cleaned, and why (`[]` when none).
     dropped: Vec<crate::domain::Dropped>,
+    /// The campaign's platforms whose `send_when` kept the conversion from them (no event),
+    /// each with the reason: `[{"platform": "tiktok", "reason": "no TikTok click signal ..."}]`.
+    /// `[]` when none.
+    skipped: Vec<SkippedPlatform>,
     /// TikTok's click id is known for it (on the conversion or its click); never shown raw.
     ttclid_set: bool,
     /// A TikTok phone digest (and, below, external_id digest) is stored for it.

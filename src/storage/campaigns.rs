@@ -7,7 +7,7 @@ use sqlx::{PgExecutor, PgPool, Postgres, Transaction};
 use crate::domain::{
     AccessToken, ActionSource, Campaign, CampaignFields, CampaignKey, Country, Currency, DateOrder,
     EventIdTemplate, EventMap, HttpUrl, LatePixelTwin, MetaSettings, PixelId, PlatformKind,
-    TikTokPixelCode, TikTokSettings, ValueSource,
+    SendWhen, TikTokPixelCode, TikTokSettings, ValueSource,
 };
 
 /// A `campaigns` row as stored; [`Campaign`] once every field parses.
@@ -34,6 +34,8 @@ struct CampaignRow {
     tiktok_event_map: Option<Json<BTreeMap<String, Option<String>>>>,
     default_country: Option<String>,
     date_order: Option<String>,
+    meta_send_when: Option<String>,
+    tiktok_send_when: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -45,6 +47,12 @@ impl TryFrom<CampaignRow> for Campaign {
         let corrupt = |what: &str, e: crate::domain::ParseError| {
             sqlx::Error::Decode(format!("campaign {}: stored {what} is invalid: {e}", r.id).into())
         };
+        let send_when = |what: &str, v: &Option<String>| {
+            v.as_deref()
+                .map(SendWhen::parse)
+                .transpose()
+                .map_err(|e| corrupt(what, e))
+        };
         Ok(Campaign {
             id: r.id,
             key: CampaignKey::parse(&r.key).map_err(|e| corrupt("key", e))?,
@@ -53,6 +61,7 @@ impl TryFrom<CampaignRow> for Campaign {
                 (Some(pixel), Some(token)) => Some(MetaSettings {
                     pixel_id: PixelId::parse(pixel).map_err(|e| corrupt("pixel_id", e))?,
                     access_token: AccessToken::new(token.clone()),
+                    send_when: send_when("meta_send_when", &r.meta_send_when)?,
                 }),
                 _ => None,
             },
@@ -87,6 +96,7 @@ impl TryFrom<CampaignRow> for Campaign {
                     test_event_code: r.tiktok_test_event_code.clone(),
                     event_map: EventMap::parse(map.0.clone())
                         .map_err(|e| corrupt("tiktok_event_map", e))?,
+                    send_when: send_when("tiktok_send_when", &r.tiktok_send_when)?,
                 }),
                 _ => None,
             },
@@ -125,6 +135,8 @@ struct Bound<'a> {
     tiktok_access_token: Option<&'a str>,
     tiktok_test_event_code: Option<&'a str>,
     tiktok_event_map: Option<Json<&'a EventMap>>,
+    meta_send_when: Option<&'static str>,
+    tiktok_send_when: Option<&'static str>,
 }
 
 impl<'a> Bound<'a> {
@@ -145,6 +157,16 @@ impl<'a> Bound<'a> {
             tiktok_access_token: f.tiktok.as_ref().map(|t| t.access_token.expose()),
             tiktok_test_event_code: f.tiktok.as_ref().and_then(|t| t.test_event_code.as_deref()),
             tiktok_event_map: f.tiktok.as_ref().map(|t| Json(&t.event_map)),
+            meta_send_when: f
+                .meta
+                .as_ref()
+                .and_then(|m| m.send_when)
+                .map(SendWhen::as_str),
+            tiktok_send_when: f
+                .tiktok
+                .as_ref()
+                .and_then(|t| t.send_when)
+                .map(SendWhen::as_str),
         }
     }
 }
@@ -157,16 +179,16 @@ pub async fn insert(pool: &PgPool, f: &CampaignFields) -> Result<Campaign, sqlx:
             action_source, event_map, currency, value_source, event_id_template, require_consent,
             limited_data_use, enabled, landing_url, late_pixel_twin, tiktok_pixel_code,
             tiktok_access_token, tiktok_test_event_code, tiktok_event_map, default_country,
-            date_order)
+            date_order, meta_send_when, tiktok_send_when)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-            $18, $19, $20, $21)
+            $18, $19, $20, $21, $22, $23)
          RETURNING id, key, name, pixel_id, access_token, test_event_code, action_source,
             event_map AS "event_map: Json<BTreeMap<String, Option<String>>>", currency,
             value_source, event_id_template, require_consent, limited_data_use, enabled,
             created_at, updated_at, landing_url, late_pixel_twin, tiktok_pixel_code,
             tiktok_access_token, tiktok_test_event_code,
             tiktok_event_map AS "tiktok_event_map: Json<BTreeMap<String, Option<String>>>",
-            default_country, date_order"#,
+            default_country, date_order, meta_send_when, tiktok_send_when"#,
         b.key,
         b.name,
         b.pixel_id,
@@ -188,6 +210,8 @@ pub async fn insert(pool: &PgPool, f: &CampaignFields) -> Result<Campaign, sqlx:
         b.tiktok_event_map as _,
         f.default_country.as_ref().map(Country::as_str),
         f.date_order.map(DateOrder::as_str),
+        b.meta_send_when,
+        b.tiktok_send_when,
     )
     .fetch_one(pool)
     .await?
@@ -208,15 +232,16 @@ pub async fn update(
             value_source = $9, event_id_template = $10, require_consent = $11,
             limited_data_use = $12, enabled = $13, landing_url = $14, late_pixel_twin = $15,
             tiktok_pixel_code = $16, tiktok_access_token = $17, tiktok_test_event_code = $18,
-            tiktok_event_map = $19, default_country = $20, date_order = $21, updated_at = now()
-         WHERE id = $22
+            tiktok_event_map = $19, default_country = $20, date_order = $21,
+            meta_send_when = $22, tiktok_send_when = $23, updated_at = now()
+         WHERE id = $24
          RETURNING id, key, name, pixel_id, access_token, test_event_code, action_source,
             event_map AS "event_map: Json<BTreeMap<String, Option<String>>>", currency,
             value_source, event_id_template, require_consent, limited_data_use, enabled,
             created_at, updated_at, landing_url, late_pixel_twin, tiktok_pixel_code,
             tiktok_access_token, tiktok_test_event_code,
             tiktok_event_map AS "tiktok_event_map: Json<BTreeMap<String, Option<String>>>",
-            default_country, date_order"#,
+            default_country, date_order, meta_send_when, tiktok_send_when"#,
         b.key,
         b.name,
         b.pixel_id,
@@ -238,6 +263,8 @@ pub async fn update(
         b.tiktok_event_map as _,
         f.default_country.as_ref().map(Country::as_str),
         f.date_order.map(DateOrder::as_str),
+        b.meta_send_when,
+        b.tiktok_send_when,
         id,
     )
     .fetch_one(&mut **tx)
@@ -257,7 +284,7 @@ pub async fn find_by_key<'e>(
             created_at, updated_at, landing_url, late_pixel_twin, tiktok_pixel_code,
             tiktok_access_token, tiktok_test_event_code,
             tiktok_event_map AS "tiktok_event_map: Json<BTreeMap<String, Option<String>>>",
-            default_country, date_order
+            default_country, date_order, meta_send_when, tiktok_send_when
          FROM campaigns WHERE key = $1"#,
         key
     )
@@ -280,7 +307,7 @@ pub async fn find_by_key_for_update(
             created_at, updated_at, landing_url, late_pixel_twin, tiktok_pixel_code,
             tiktok_access_token, tiktok_test_event_code,
             tiktok_event_map AS "tiktok_event_map: Json<BTreeMap<String, Option<String>>>",
-            default_country, date_order
+            default_country, date_order, meta_send_when, tiktok_send_when
          FROM campaigns WHERE key = $1 FOR UPDATE"#,
         key
     )
@@ -302,7 +329,7 @@ pub async fn find_by_id<'e>(
             created_at, updated_at, landing_url, late_pixel_twin, tiktok_pixel_code,
             tiktok_access_token, tiktok_test_event_code,
             tiktok_event_map AS "tiktok_event_map: Json<BTreeMap<String, Option<String>>>",
-            default_country, date_order
+            default_country, date_order, meta_send_when, tiktok_send_when
          FROM campaigns WHERE id = $1"#,
         id
     )
@@ -322,7 +349,7 @@ pub async fn find_many(pool: &PgPool, ids: &[i64]) -> Result<Vec<Campaign>, sqlx
             created_at, updated_at, landing_url, late_pixel_twin, tiktok_pixel_code,
             tiktok_access_token, tiktok_test_event_code,
             tiktok_event_map AS "tiktok_event_map: Json<BTreeMap<String, Option<String>>>",
-            default_country, date_order
+            default_country, date_order, meta_send_when, tiktok_send_when
          FROM campaigns WHERE id = ANY($1)"#,
         ids
     )
@@ -342,7 +369,7 @@ pub async fn list(pool: &PgPool) -> Result<Vec<Campaign>, sqlx::Error> {
             created_at, updated_at, landing_url, late_pixel_twin, tiktok_pixel_code,
             tiktok_access_token, tiktok_test_event_code,
             tiktok_event_map AS "tiktok_event_map: Json<BTreeMap<String, Option<String>>>",
-            default_country, date_order
+            default_country, date_order, meta_send_when, tiktok_send_when
          FROM campaigns ORDER BY key"#
     )
     .fetch_all(pool)

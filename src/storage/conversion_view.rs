@@ -6,7 +6,9 @@ use sqlx::types::Json;
 use sqlx::PgPool;
 
 use super::events::AttemptView;
-use crate::domain::{CampaignKey, DeliveryStatus, Dropped, EventState, FailureClass, PlatformKind};
+use crate::domain::{
+    CampaignKey, DeliveryStatus, Dropped, EventState, FailureClass, PlatformKind, PlatformSkip,
+};
 
 /// One row of the admin conversion list. `state` is the conversion's delivery state (the least
 /// advanced of its events'), and `last_error` with `last_error_platform` say why, whichever
@@ -53,6 +55,22 @@ pub struct ConversionView {
     /// The postback's fields that were dropped or changed, and why (empty when none).
     #[serde(serialize_with = "dropped_list")]
     pub dropped: Option<Json<Vec<Dropped>>>,
+    /// The campaign's platforms whose `send_when` kept this conversion from them, and why
+    /// (empty when none): such a platform has no event.
+    #[serde(serialize_with = "skipped_list")]
+    pub skipped: Option<Json<Vec<PlatformSkip>>>,
+}
+
+/// Absent and empty read the same: `[]`.
+fn skipped_list<S: serde::Serializer>(
+    v: &Option<Json<Vec<PlatformSkip>>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::Serialize;
+    v.as_ref()
+        .map(|j| j.0.as_slice())
+        .unwrap_or(&[])
+        .serialize(s)
 }
 
 /// Absent and empty read the same: `[]`.
@@ -90,7 +108,8 @@ pub async fn view(pool: &PgPool, id: i64) -> Result<Option<ConversionView>, sqlx
                      OR EXISTS (SELECT 1 FROM events x WHERE x.conversion_id = c.id
                                 AND x.event_name IN ('Purchase', 'CompletePayment'))),
                 false) AS "no_payout!",
-            c.dropped AS "dropped: Json<Vec<Dropped>>"
+            c.dropped AS "dropped: Json<Vec<Dropped>>",
+            c.skipped_platforms AS "skipped: Json<Vec<PlatformSkip>>"
          FROM conversions c
          LEFT JOIN LATERAL (SELECT least_advanced_state(x.state, x.failure_class) AS state FROM events x
                             WHERE x.conversion_id = c.id) d ON true
@@ -173,7 +192,8 @@ pub async fn list(pool: &PgPool, f: &ListFilter<'_>) -> Result<Vec<ConversionVie
                      OR EXISTS (SELECT 1 FROM events x WHERE x.conversion_id = c.id
                                 AND x.event_name IN ('Purchase', 'CompletePayment'))),
                 false) AS "no_payout!",
-            c.dropped AS "dropped: Json<Vec<Dropped>>"
+            c.dropped AS "dropped: Json<Vec<Dropped>>",
+            c.skipped_platforms AS "skipped: Json<Vec<PlatformSkip>>"
          FROM conversions c
          LEFT JOIN LATERAL (SELECT least_advanced_state(x.state, x.failure_class) AS state FROM events x
                             WHERE x.conversion_id = c.id) d ON true

@@ -95,6 +95,8 @@ impl From<ConversionRow> for Conversion {
             ttclid: r.ttclid,
             // Read by the conversion view only; delivery never needs it.
             dropped: DropReport::default(),
+            // Each decision makes it afresh.
+            skipped: Vec::new(),
         }
     }
 }
@@ -168,6 +170,7 @@ struct Columns {
     tiktok_ph: Vec<Option<String>>,
     tiktok_external_id: Vec<Option<String>>,
     dropped: Vec<Option<serde_json::Value>>,
+    skipped_platforms: Vec<Option<serde_json::Value>>,
 }
 
 impl Columns {
@@ -206,6 +209,7 @@ impl Columns {
         self.dropped.push(
             (!c.dropped.is_empty()).then(|| serde_json::to_value(&c.dropped).unwrap_or_default()),
         );
+        self.skipped_platforms.push(skipped_json(c));
     }
 }
 
@@ -245,6 +249,7 @@ pub async fn insert_many(
         tiktok_ph,
         tiktok_external_id,
         dropped,
+        skipped_platforms,
     } = cols;
     let [em, ph, fn_, ln, ge, db, ct, st, zp, country, external_id] = customer;
     // The UNNEST alias names every argument's column, in the order of the arguments below.
@@ -253,18 +258,19 @@ pub async fn insert_many(
             raw_status, status, txid, payout, currency, received_at, event_time, state,
             event_name, failure_reason, ip, user_agent, fbclid, event_source_url, params,
             em, ph, fn, ln, ge, db, ct, st, zp, country, external_id, ttclid, tiktok_ph,
-            tiktok_external_id, dropped)
+            tiktok_external_id, dropped, skipped_platforms)
          SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[],
             $6::text[], $7::text[], $8::text[], $9::float8[], $10::text[], $11::timestamptz[],
             $12::timestamptz[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[],
             $18::text[], $19::text[], $20::jsonb[], $21::text[], $22::text[], $23::text[],
             $24::text[], $25::text[], $26::text[], $27::text[], $28::text[], $29::text[],
-            $30::text[], $31::text[], $32::text[], $33::text[], $34::text[], $35::jsonb[])
+            $30::text[], $31::text[], $32::text[], $33::text[], $34::text[], $35::jsonb[],
+            $36::jsonb[])
             AS u(click_id, click_row_id, campaign_id, campaign_hint, tracker,
             raw_status, status, txid, payout, currency, received_at, event_time, state,
             event_name, failure_reason, ip, user_agent, fbclid, event_source_url, params,
             em, ph, fn, ln, ge, db, ct, st, zp, country, external_id, ttclid, tiktok_ph,
-            tiktok_external_id, dropped)
+            tiktok_external_id, dropped, skipped_platforms)
          ON CONFLICT ON CONSTRAINT conversions_dedup_key DO NOTHING
          RETURNING id, click_id, status, txid"#,
         &click_id,
@@ -302,6 +308,7 @@ pub async fn insert_many(
         &tiktok_ph as &[Option<String>],
         &tiktok_external_id as &[Option<String>],
         &dropped as &[Option<serde_json::Value>],
+        &skipped_platforms as &[Option<serde_json::Value>],
     )
     .fetch_all(&mut **tx)
     .await?;
@@ -377,17 +384,23 @@ pub async fn set_decision(
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "UPDATE conversions SET state = $2, click_row_id = $3, campaign_id = $4, \
-         event_name = $5, failure_reason = $6 WHERE id = $1",
+         event_name = $5, failure_reason = $6, skipped_platforms = $7 WHERE id = $1",
         c.id,
         c.state.as_str(),
         c.click_row_id,
         c.campaign_id,
         c.event_name.as_deref(),
         c.failure_reason.as_deref(),
+        skipped_json(c),
     )
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// The platforms `send_when` skipped, NULL when none.
+fn skipped_json(c: &Conversion) -> Option<serde_json::Value> {
+    (!c.skipped.is_empty()).then(|| serde_json::to_value(&c.skipped).unwrap_or_default())
 }
 
 /// Unmatched conversions whose click has arrived, and those whose grace period is over.

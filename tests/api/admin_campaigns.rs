@@ -62,6 +62,9 @@ fn defaults_for(key: &str, name: &str) -> Value {
         "tiktok": null,
         "default_country": null,
         "date_order": null,
+        // Not set, and on one platform the default is always.
+        "meta_send_when": null,
+        "send_when": {"meta": "always"},
     })
 }
 
@@ -153,7 +156,8 @@ async fn create_takes_every_field() {
             "landing_url": "https://lp.example.com/full?utm_source=fb",
             "late_pixel_twin": "skip",
             "require_consent": true, "limited_data_use": true, "enabled": false,
-            "tiktok": null, "default_country": null, "date_order": null
+            "tiktok": null, "default_country": null, "date_order": null,
+            "meta_send_when": null, "send_when": {"meta": "always"}
         })
     );
 }

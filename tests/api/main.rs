@@ -30,6 +30,7 @@ mod quality;
 mod readme;
 mod real_inputs;
 mod request_ids;
+mod send_when;
 mod slow_target;
 mod startup_checks;
 mod tag;

@@ -19,7 +19,9 @@ async fn app_with_tiktok(answer: FakeTikTok) -> TestApp {
     answer.mount(&app.tiktok).await;
     app.create_campaign(
         "both",
-        json!({"tiktok": {"pixel_code": "CTT0001", "access_token": "tt-token-0123456789"}}),
+        // Both platforms get every lead (send_when.rs tests the per-click default).
+        json!({"tiktok": {"pixel_code": "CTT0001", "access_token": "tt-token-0123456789",
+                          "send_when": "always"}, "meta_send_when": "always"}),
     )
     .await;
     app

@@ -9,8 +9,9 @@ use crate::helpers::tiktok::FakeTikTok;
 use crate::helpers::*;
 
 fn tiktok(map: Value) -> Value {
+    // Both platforms get every conversion (send_when.rs tests the per-click default).
     json!({"tiktok": {"pixel_code": "CTT0001", "access_token": "tt-token-0123456789",
-                      "event_map": map}})
+                      "event_map": map, "send_when": "always"}, "meta_send_when": "always"})
 }
 
 async fn postback_events(app: &TestApp, query: &str) -> Value {

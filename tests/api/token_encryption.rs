@@ -125,7 +125,8 @@ async fn tiktoks_token_is_sealed_at_start_up_and_bound_to_its_column() {
     first
         .create_campaign(
             "tt-sealed",
-            json!({"tiktok": {"pixel_code": "CTT0001", "access_token": "tt-plain-0123456789"}}),
+            json!({"tiktok": {"pixel_code": "CTT0001", "access_token": "tt-plain-0123456789",
+                              "send_when": "always"}, "meta_send_when": "always"}),
         )
         .await;
     let tiktok_token = |pool: sqlx::PgPool| async move {

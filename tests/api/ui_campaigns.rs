@@ -834,6 +834,7 @@ async fn a_tiktok_only_campaign_is_created_and_edited_through_the_form() {
             "access_token_set": true,
             "test_event_code": null,
             "event_map": {"lead": "Lead", "sale": "Purchase", "rebill": "Purchase", "rejected": null},
+            "send_when": null,
         })
     );
     assert_eq!(c["currency"], "EUR", "campaign-wide fields apply");
@@ -916,9 +917,23 @@ async fn tiktok_is_added_to_a_meta_campaign_and_removed_with_its_pending_events(
     fields.extend(tiktok_fields(TIKTOK_CODE, TIKTOK_TOKEN, ""));
     fields = with(fields, "tiktok_status_4", "ftd");
     fields = with(fields, "tiktok_event_4", "Purchase");
+    // The form's send_when choices: both platforms get every lead (the click below has no
+    // platform signal).
+    fields = with(fields, "meta_send_when", "always");
+    fields = with(fields, "tiktok_send_when", "always");
     let resp = post_form(&app, "/ui/campaigns/both/edit", &cookie, &fields).await;
     assert_see_other(&resp, "/ui/campaigns/both");
     let c = app.admin_get("/admin/v1/campaigns/both").await;
+    assert_eq!(
+        c["send_when"],
+        json!({"meta": "always", "tiktok": "always"}),
+        "{c}"
+    );
+    let form = page_text(&app, "/ui/campaigns/both/edit", &cookie).await;
+    assert!(
+        form.contains(r#"<option value="always" selected>always</option>"#),
+        "the form shows the stored choice: {form}"
+    );
     assert_eq!(c["pixel_id"], "1234567890");
     assert_eq!(c["tiktok"]["pixel_code"], TIKTOK_CODE);
     assert_eq!(c["tiktok"]["access_token_set"], true);

@@ -518,7 +518,8 @@ async fn in_a_browser_a_failed_event_is_found_and_retried() {
     // On Meta and TikTok: the page shows each platform's delivery.
     app.create_campaign(
         "shop",
-        json!({"tiktok": {"pixel_code": "CTT0001", "access_token": "tt-token-0123456789"}}),
+        json!({"tiktok": {"pixel_code": "CTT0001", "access_token": "tt-token-0123456789",
+                          "send_when": "always"}, "meta_send_when": "always"}),
     )
     .await;
     graph_answers(

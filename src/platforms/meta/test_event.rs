@@ -46,6 +46,7 @@ pub fn synthetic_event(
         customer: CustomerData::default(),
         ttclid: None,
         dropped: Default::default(),
+        skipped: Vec::new(),
     };
     build_event(EventInput {
         campaign,
@@ -72,6 +73,7 @@ mod tests {
             meta: Some(MetaSettings {
                 pixel_id: PixelId::parse("123").unwrap(),
                 access_token: AccessToken::new("token".into()),
+                send_when: None,
             }),
             test_event_code: Some("TEST1".into()),
             action_source,

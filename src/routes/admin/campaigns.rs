@@ -129,7 +129,13 @@ pub fn view(c: &Campaign) -> Value {
             "access_token_set": true,
             "test_event_code": t.test_event_code,
             "event_map": t.event_map,
+            "send_when": t.send_when,
         })),
+        // As set (null: the default) and, in `send_when`, the rule each platform follows.
+        "meta_send_when": c.meta.as_ref().and_then(|m| m.send_when),
+        "send_when": c.destinations().iter()
+            .map(|d| (d.platform.as_str(), c.send_when(d.platform)))
+            .collect::<std::collections::BTreeMap<_, _>>(),
         "default_country": c.default_country.as_ref().map(Country::as_str),
         "date_order": c.date_order.map(DateOrder::as_str),
         "created_at": c.created_at,

@@ -5,9 +5,10 @@ use maud::{html, Markup};
 use serde_json::Value;
 
 use crate::campaigns::{CampaignError, CampaignInput};
-use crate::domain::{ActionSource, Campaign, EventMap, LatePixelTwin, ValueSource};
+use crate::domain::{ActionSource, Campaign, EventMap, LatePixelTwin, PlatformKind, ValueSource};
 
 mod map;
+mod send_when;
 mod tiktok;
 
 use map::{map_editor, map_rows, rows_from_pairs, rows_to_map};
@@ -83,6 +84,8 @@ pub struct FormValues {
     pub default_country: String,
     /// `mdy`, `dmy`, empty: derived from the country.
     pub date_order: String,
+    /// Meta's `send_when`: `always`, `platform_click`, empty: the default.
+    pub meta_send_when: String,
 }
 
 /// A refused form: the field to mark (empty: the form as a whole) and why.
@@ -161,6 +164,7 @@ impl FormValues {
                 .date_order
                 .map(|o| o.as_str().to_owned())
                 .unwrap_or_default(),
+            meta_send_when: send_when::value(c.meta.as_ref().and_then(|m| m.send_when)),
         }
     }
 
@@ -187,6 +191,7 @@ impl FormValues {
             tiktok: TikTokValues::from_pairs(pairs),
             default_country: get("default_country"),
             date_order: get("date_order"),
+            meta_send_when: get("meta_send_when"),
         }
     }
 
@@ -246,6 +251,7 @@ impl FormValues {
             tiktok,
             default_country: Some(opt(&self.default_country)),
             date_order: Some(opt(&self.date_order)),
+            meta_send_when: Some(opt(&self.meta_send_when)),
         })
     }
 }
@@ -347,6 +353,7 @@ fn meta_fieldset(v: &FormValues, mode: Mode<'_>, error: Option<&FormError>) -> M
             (token_field(error, ("access_token", "access_token"), "Access token", editing, mode.has_meta(),
                 "Give it with the pixel id to add Meta."))
             (map_editor(error, ("", "event_map"), "Meta", &v.rows, &META_EVENTS))
+            (send_when::select(error, ("meta_send_when", "meta_send_when"), PlatformKind::Meta, &v.meta_send_when))
             div.field {
                 label for="action_source" { "Action source" }
                 select #action_source name="action_source" {

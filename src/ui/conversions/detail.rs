@@ -250,6 +250,11 @@ pub async fn show(
                         " " span class={ "state state-" (d.state.as_str()) } { (d.state.as_str()) }
                     }
                 }
+                // Platforms the campaign's send_when kept this conversion from: no event.
+                @for skip in conv.skipped.as_ref().map_or(&[][..], |s| &s.0) {
+                    dt { "Skipped: " (skip.platform.name()) }
+                    dd id={ "skipped-" (skip.platform.as_str()) } { (skip.reason) }
+                }
             }
             @match &refusal {
                 None => {

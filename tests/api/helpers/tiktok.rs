@@ -213,13 +213,26 @@ pub struct TikTokRequest {
 impl TestApp {
     /// `create_campaign` (Meta on pixel 1234567890) with TikTok added by the same POST;
     /// `extra` overrides fields (`"tiktok"` replaces the whole object; `"pixel_id": null,
-    /// "access_token": null` makes it TikTok only).
+    /// "access_token": null` makes it TikTok only). Both platforms get every conversion
+    /// (`send_when: always`): these tests are about fan-out and delivery, with clicks that
+    /// carry no platform signal; `send_when.rs` tests the default.
     pub async fn create_campaign_with_tiktok(&self, key: &str, extra: Value) -> Value {
-        let mut body = json!({ "tiktok": tiktok_settings() });
+        let mut tiktok = tiktok_settings();
+        tiktok["send_when"] = json!("always");
+        let mut body = json!({ "tiktok": tiktok, "meta_send_when": "always" });
         for (k, v) in extra.as_object().cloned().unwrap_or_default() {
             body[k] = v;
         }
+        if body["pixel_id"].is_null() && extra.get("pixel_id").is_some() {
+            body.as_object_mut().unwrap().remove("meta_send_when");
+        }
         self.create_campaign(key, body).await
+    }
+
+    /// `create_campaign` on Meta and TikTok with the default `send_when`.
+    pub async fn create_campaign_on_both(&self, key: &str) -> Value {
+        self.create_campaign(key, json!({ "tiktok": tiktok_settings() }))
+            .await
     }
 
     /// Every request the fake TikTok received, in order. Each must have passed the fake's

@@ -172,6 +172,8 @@ async fn a_campaign_from_before_the_migration_reads_and_delivers_as_before() {
             "tiktok": null,
             "default_country": null,
             "date_order": null,
+            "meta_send_when": null,
+            "send_when": {"meta": "always"},
         })
     );
     // Its old fields still change through the API as they did.

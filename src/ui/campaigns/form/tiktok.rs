@@ -6,7 +6,7 @@ use maud::{html, Markup};
 use super::map::{map_editor, map_rows, rows_from_pairs, rows_to_map};
 use super::{form_value, opt, text_input, token_field, FormError, Mode};
 use crate::campaigns::TikTokInput;
-use crate::domain::{EventMap, TikTokSettings};
+use crate::domain::{EventMap, PlatformKind, TikTokSettings};
 
 /// TikTok's current standard web events (renamed in May 2025: SubmitForm -> Lead,
 /// CompletePayment -> Purchase; the old names are still accepted), offered as suggestions.
@@ -34,6 +34,8 @@ pub struct TikTokValues {
     pub rows: Vec<(String, String)>,
     /// "Remove TikTok" ticked.
     pub remove: bool,
+    /// `always`, `platform_click`, empty: the default.
+    pub send_when: String,
 }
 
 impl TikTokValues {
@@ -45,6 +47,7 @@ impl TikTokValues {
                 test_event_code: t.test_event_code.clone().unwrap_or_default(),
                 rows: map_rows(&t.event_map),
                 remove: false,
+                send_when: super::send_when::value(t.send_when),
             },
             None => TikTokValues {
                 rows: map_rows(&EventMap::tiktok_default()),
@@ -59,6 +62,7 @@ impl TikTokValues {
             test_event_code: form_value(pairs, "tiktok_test_event_code"),
             rows: rows_from_pairs(pairs, "tiktok_"),
             remove: pairs.iter().any(|(k, _)| k == "tiktok_remove"),
+            send_when: form_value(pairs, "tiktok_send_when"),
         }
     }
 
@@ -94,6 +98,7 @@ impl TikTokValues {
             access_token: opt(token),
             test_event_code: Some(opt(&self.test_event_code)),
             event_map: Some(rows_to_map(&self.rows)),
+            send_when: Some(opt(&self.send_when)),
         })))
     }
 }
@@ -114,6 +119,7 @@ pub fn render(v: &TikTokValues, mode: Mode<'_>, error: Option<&FormError>) -> Ma
             (token_field(error, ("tiktok_access_token", "tiktok.access_token"), "Access token", editing, has,
                 "Give it with the pixel code to add TikTok."))
             (map_editor(error, ("tiktok_", "tiktok.event_map"), "TikTok", &v.rows, &TIKTOK_EVENTS))
+            (super::send_when::select(error, ("tiktok_send_when", "tiktok.send_when"), PlatformKind::TikTok, &v.send_when))
             (text_input(error, ("tiktok_test_event_code", "tiktok.test_event_code"), "Test event code", &v.test_event_code,
                 "From TikTok Events Manager > Test events. While set, every TikTok event goes to Test Events, not to optimisation: clear it for production."))
             @if has {
