@@ -94,5 +94,7 @@ pub fn conversion() -> Conversion {
         customer: CustomerData::default(),
         ttclid: None,
         dropped: Default::default(),
+        action_source: None,
+        import_id: None,
     }
 }

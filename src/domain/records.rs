@@ -258,6 +258,10 @@ pub struct Conversion {
     pub ttclid: Option<String>,
     /// The postback's fields that were dropped or changed, and why.
     pub dropped: DropReport,
+    /// Meta's `action_source` for this conversion; `None`: the campaign's.
+    pub action_source: Option<super::ActionSource>,
+    /// The import that recorded it, if an import did.
+    pub import_id: Option<i64>,
 }
 
 /// A platform's answer to one request, as recorded for each event it carried.

@@ -7,8 +7,8 @@ use super::{normalise_status, Parsed, Postback, PostbackError, Tracker};
 use crate::domain::caps::{STATUS_MAX, TXID_MAX};
 use crate::domain::is_public;
 use crate::domain::{
-    CampaignKey, ClickId, CookieValue, Currency, CustomerData, CustomerField, DropReport, HttpUrl,
-    ParseError, Region, UserAgent,
+    ActionSource, CampaignKey, ClickId, CookieValue, Currency, CustomerData, CustomerField,
+    DropReport, HttpUrl, ParseError, Region, UserAgent,
 };
 use crate::http::params::Params;
 
@@ -174,6 +174,10 @@ pub fn parse_in(
         .get(url_name)
         .and_then(|v| d.keep(url_name, HttpUrl::parse(v)));
     let customer = customer(p, region, d);
+    // Meta's channel for a conversion that did not happen on a web page (a call, a shop).
+    let action_source = p
+        .get("action_source")
+        .and_then(|v| d.keep("action_source", ActionSource::parse(v.trim())));
 
     Ok(Parsed::Conversion(Box::new(Postback {
         tracker,
@@ -190,6 +194,7 @@ pub fn parse_in(
         fbclid,
         ttclid,
         event_source_url,
+        action_source,
         customer,
         params: super::kept_params(p),
         dropped,

@@ -46,6 +46,8 @@ pub fn synthetic_event(
         customer: CustomerData::default(),
         ttclid: None,
         dropped: Default::default(),
+        action_source: None,
+        import_id: None,
     };
     build_event(EventInput {
         campaign,
