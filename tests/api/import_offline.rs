@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
-use crate::imports::{finished, multipart, post_csv, BOUNDARY};
+use crate::imports::{finished, multipart, BOUNDARY};
 use crate::ui_session::{get_page, sign_in};
 
 async fn started(resp: reqwest::Response) -> i64 {
@@ -269,6 +269,8 @@ async fn a_re_upload_of_a_failed_row_replaces_it_and_other_states_stay_duplicate
     assert_eq!(v["counts"]["duplicate"], 0, "{v}");
     assert_eq!(v["counts"]["unmatched"], 1, "{v}");
     assert_eq!(conversion_states(&app, "fix-1").await, ["unmatched"]);
+    // The worker sweeps once per poll interval: the first pass above just did.
+    assert_eq!(app.worker.sweep_unmatched().await.unwrap(), 1);
     let report = app.deliver().await;
     assert_eq!(report.delivered, 1, "{report:?}");
     let e = meta_event(&app, "Lead-fix-1").await;

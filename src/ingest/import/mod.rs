@@ -1,7 +1,8 @@
 //! Offline conversion imports: a CSV upload is spooled to an unnamed temporary file (so memory
 //! stays flat however large the file), then a background task reads it line by line and records
-//! the rows in batches through [`crate::ingest::record_batch`], exactly as postbacks: the same
-//! dedup key makes a second import of the same file all `duplicate`.
+//! the rows in batches through [`crate::ingest::record_batch_with`], exactly as postbacks: the
+//! same dedup key makes a second import of the same file all `duplicate`, except rows whose
+//! conversion failed for good, which a re-upload replaces (a corrected file must be sendable).
 
 pub mod row;
 pub mod sendable;
@@ -213,7 +214,7 @@ impl Importer {
                         errors.push(LineError { line, error });
                     }
                 }
-                // Recorded (a re-import is a duplicate) but it can never be sent: the user
+                // Recorded (a corrected re-import replaces it) but it can never be sent: the user
                 // must hear why, so it counts and reads as an invalid row.
                 Outcome::Failed { reason, .. } => {
                     counts.invalid += 1;
