@@ -7,8 +7,8 @@ use super::{normalise_status, Parsed, Postback, PostbackError, Tracker};
 use crate::domain::caps::{STATUS_MAX, TXID_MAX};
 use crate::domain::is_public;
 use crate::domain::{
-    ActionSource, CampaignKey, ClickId, CookieValue, Currency, CustomerData, CustomerField,
-    DropReport, HttpUrl, ParseError, Region, UserAgent,
+    CampaignKey, ClickId, CookieValue, Currency, CustomerData, CustomerField, DropReport, HttpUrl,
+    ParseError, Region, UserAgent,
 };
 use crate::http::params::Params;
 
@@ -175,9 +175,12 @@ pub fn parse_in(
         .and_then(|v| d.keep(url_name, HttpUrl::parse(v)));
     let customer = customer(p, region, d);
     // Meta's channel for a conversion that did not happen on a web page (a call, a shop).
-    let action_source = p
-        .get("action_source")
-        .and_then(|v| d.keep("action_source", ActionSource::parse(v.trim())));
+    let action_source = p.get("action_source").and_then(|v| {
+        d.keep(
+            "action_source",
+            crate::domain::ActionSource::parse(v.trim()),
+        )
+    });
 
     Ok(Parsed::Conversion(Box::new(Postback {
         tracker,
