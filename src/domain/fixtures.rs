@@ -96,5 +96,7 @@ pub fn conversion() -> Conversion {
         ttclid: None,
         dropped: Default::default(),
         skipped: Vec::new(),
+        action_source: None,
+        import_id: None,
     }
 }

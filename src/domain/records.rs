@@ -275,6 +275,10 @@ pub struct Conversion {
     pub dropped: DropReport,
     /// The campaign's platforms its `send_when` kept this conversion from, and why.
     pub skipped: Vec<PlatformSkip>,
+    /// Meta's `action_source` for this conversion; `None`: the campaign's.
+    pub action_source: Option<super::ActionSource>,
+    /// The import that recorded it, if an import did.
+    pub import_id: Option<i64>,
 }
 
 /// A platform's answer to one request, as recorded for each event it carried.

@@ -15,7 +15,7 @@ use serde::Serialize;
 use sqlx::{PgPool, Postgres, Transaction};
 use tokio::sync::Notify;
 
-use crate::domain::{Conversion, ConversionState, PlatformKind, PlatformSkip};
+use crate::domain::{ActionSource, Conversion, ConversionState, PlatformKind, PlatformSkip};
 use crate::storage::campaign_cache::CampaignCache;
 use crate::storage::conversions;
 use crate::storage::group_commit::{
@@ -145,6 +145,8 @@ pub fn conversion_of(p: &Postback, received_at: DateTime<Utc>) -> Conversion {
         ttclid: p.ttclid.as_ref().map(|t| t.as_str().to_owned()),
         dropped: p.dropped.clone(),
         skipped: Vec::new(),
+        action_source: p.action_source,
+        import_id: None,
     }
 }
 
@@ -224,6 +226,27 @@ pub async fn record_batch(
     campaigns: &CampaignCache,
     items: &[(Postback, DateTime<Utc>)],
 ) -> Result<Vec<Outcome>, sqlx::Error> {
+    record_batch_with(pool, campaigns, items, BatchOptions::default()).await
+}
+
+/// What an import adds to recording postbacks.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BatchOptions {
+    /// Stored on each conversion, so the import page can follow its rows.
+    pub import_id: Option<i64>,
+    /// Meta's action source for rows that name none and whose click is not registered.
+    pub default_action_source: Option<ActionSource>,
+    /// A row whose recorded twin failed for good replaces it (a corrected re-upload).
+    pub replace_failed: bool,
+}
+
+/// [`record_batch`] with an import's options.
+pub async fn record_batch_with(
+    pool: &PgPool,
+    campaigns: &CampaignCache,
+    items: &[(Postback, DateTime<Utc>)],
+    opts: BatchOptions,
+) -> Result<Vec<Outcome>, sqlx::Error> {
     let click_of = |i: usize| items[i].0.click_id.as_str();
     let mut order: Vec<usize> = (0..items.len()).collect();
     order.sort_by(|&a, &b| click_of(a).cmp(click_of(b)));
@@ -232,6 +255,15 @@ pub async fn record_batch(
 
     let mut tx = pool.begin().await?;
     conversions::lock_click_ids(&mut tx, &ids).await?;
+    if opts.replace_failed {
+        // Under the click locks and before the histories are read, so the replacement is
+        // decided as if the failed twin had never been recorded.
+        let keys: Vec<_> = items
+            .iter()
+            .map(|(p, _)| (p.click_id.as_str(), p.status.as_str(), p.txid.as_str()))
+            .collect();
+        conversions::delete_failed_twins(&mut tx, &keys).await?;
+    }
     let known = clicks::find_many(&mut tx, &ids).await?;
     let mut history = conversions::click_histories(&mut tx, &ids).await?;
 
@@ -244,7 +276,8 @@ pub async fn record_batch(
         let click_id = postback.click_id.as_str();
         let waiting = history.get(click_id).is_some_and(|h| h.has_unmatched);
         let Some(click) = known.get(click_id).filter(|_| !waiting) else {
-            answers[i] = Some(record_postback(&mut tx, campaigns, postback, *received_at).await?);
+            answers[i] =
+                Some(record_postback(&mut tx, campaigns, postback, *received_at, opts).await?);
             continue;
         };
         if !seen.insert((click_id, postback.status.as_str(), postback.txid.as_str())) {
@@ -252,6 +285,7 @@ pub async fn record_batch(
             continue;
         }
         let mut conv = conversion_of(postback, *received_at);
+        conv.import_id = opts.import_id;
         let campaign = campaigns.get_by_id(click.campaign_id).await?;
         let used =
             history
@@ -319,11 +353,14 @@ pub async fn record_postback(
     campaigns: &CampaignCache,
     postback: &Postback,
     received_at: DateTime<Utc>,
+    opts: BatchOptions,
 ) -> Result<Outcome, sqlx::Error> {
     let click_id = postback.click_id.as_str();
     conversions::lock_click_id(tx, click_id).await?;
     let mut conv = conversion_of(postback, received_at);
+    conv.import_id = opts.import_id;
     let Some(click) = clicks::find(&mut **tx, click_id).await? else {
+        conv.action_source = conv.action_source.or(opts.default_action_source);
         return Ok(match conversions::insert(tx, &conv).await? {
             Some(conversion_id) => Outcome::Unmatched { conversion_id },
             None => Outcome::Duplicate,

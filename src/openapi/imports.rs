@@ -14,9 +14,12 @@ pub struct ImportStarted {
     id: i64,
 }
 
-/// The multipart form: the file in the part named `file`.
+/// The multipart form: the file in the part named `file`; an `action_source` part before it
+/// sets the default for rows without a registered click.
 #[derive(ToSchema)]
 pub struct ImportUpload {
+    #[schema(example = "phone_call")]
+    action_source: Option<String>,
     #[schema(format = Binary, content_media_type = "text/csv")]
     file: String,
 }
@@ -29,6 +32,17 @@ pub struct ImportCounts {
     skipped: i64,
     unmatched: i64,
     invalid: i64,
+}
+
+/// The import's conversions as they stand now (they follow delivery, retries, late clicks).
+#[derive(ToSchema)]
+pub struct ImportFates {
+    sent: i64,
+    pending: i64,
+    failed: i64,
+    expired: i64,
+    unmatched: i64,
+    skipped: i64,
 }
 
 #[derive(ToSchema)]
@@ -48,8 +62,10 @@ pub struct Import {
     failure_reason: Option<String>,
     rows_total: i64,
     rows_done: i64,
+    /// The answers at upload; they never change.
     counts: ImportCounts,
-    /// The first 100 line errors, by line.
+    fates: ImportFates,
+    /// The first 100 line errors, by line, with rows recorded as unmatched that cannot be sent.
     errors: Vec<ImportLineError>,
     /// The first 100 fields dropped from rows that were recorded.
     dropped: Vec<ImportLineDropped>,
@@ -80,7 +96,8 @@ impl IntoResponses for ImportErrors {
             ),
             (
                 422,
-                "`invalid_header`: the header line lacks click_id or status",
+                "`invalid_header`: the header line lacks click_id or status; \
+                 `invalid_action_source`: the default action_source is not one of Meta's",
             ),
         ]);
         all.extend(problems(COMMON));
@@ -109,8 +126,15 @@ impl IntoResponses for ImportErrors {
                    `text/csv`, or the `file` part of a `multipart/form-data` form. The header \
                    line must name `click_id` and `status`; `payout`, `currency`, `txid`, \
                    `event_time` (ISO 8601 or Unix seconds), `campaign`, `em`, `ph`... are \
-                   optional. Each row is recorded as a generic postback. Answers once the file \
-                   is stored; the rows are processed in the background.",
+                   optional, and `action_source` (Meta's) for rows not on a website. Each row \
+                   is recorded as a generic postback; a row whose conversion failed replaces \
+                   it. Answers once the file is stored; the rows are processed in the \
+                   background.",
+    params((
+        "action_source" = Option<String>, Query, example = "phone_call",
+        description = "Meta's action_source for rows without one and without a registered \
+                       click (a multipart `action_source` part before the file wins)"
+    )),
     request_body(content(
         (String = "text/csv", example = "click_id,status,payout,currency\nc1,sale,12.5,EUR\n"),
         (ImportUpload = "multipart/form-data"),

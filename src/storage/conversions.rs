@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
 
-use crate::domain::{Conversion, ConversionState, CustomerData, DropReport};
+use crate::domain::{ActionSource, Conversion, ConversionState, CustomerData, DropReport};
 
 pub use super::click_history::{click_histories, click_history, ClickHistory};
 
@@ -51,6 +51,8 @@ struct ConversionRow {
     ttclid: Option<String>,
     tiktok_ph: Option<String>,
     tiktok_external_id: Option<String>,
+    action_source: Option<String>,
+    import_id: Option<i64>,
 }
 
 impl From<ConversionRow> for Conversion {
@@ -97,6 +99,9 @@ impl From<ConversionRow> for Conversion {
             dropped: DropReport::default(),
             // Each decision makes it afresh.
             skipped: Vec::new(),
+            // Written by us through the same enum (and checked by the column's constraint).
+            action_source: r.action_source.and_then(|a| ActionSource::parse(&a).ok()),
+            import_id: r.import_id,
         }
     }
 }
@@ -171,6 +176,8 @@ struct Columns {
     tiktok_external_id: Vec<Option<String>>,
     dropped: Vec<Option<serde_json::Value>>,
     skipped_platforms: Vec<Option<serde_json::Value>>,
+    action_source: Vec<Option<&'static str>>,
+    import_id: Vec<Option<i64>>,
 }
 
 impl Columns {
@@ -210,6 +217,9 @@ impl Columns {
             (!c.dropped.is_empty()).then(|| serde_json::to_value(&c.dropped).unwrap_or_default()),
         );
         self.skipped_platforms.push(skipped_json(c));
+        self.action_source
+            .push(c.action_source.map(ActionSource::as_str));
+        self.import_id.push(c.import_id);
     }
 }
 
@@ -250,6 +260,8 @@ pub async fn insert_many(
         tiktok_external_id,
         dropped,
         skipped_platforms,
+        action_source,
+        import_id,
     } = cols;
     let [em, ph, fn_, ln, ge, db, ct, st, zp, country, external_id] = customer;
     // The UNNEST alias names every argument's column, in the order of the arguments below.
@@ -258,19 +270,19 @@ pub async fn insert_many(
             raw_status, status, txid, payout, currency, received_at, event_time, state,
             event_name, failure_reason, ip, user_agent, fbclid, event_source_url, params,
             em, ph, fn, ln, ge, db, ct, st, zp, country, external_id, ttclid, tiktok_ph,
-            tiktok_external_id, dropped, skipped_platforms)
+            tiktok_external_id, dropped, skipped_platforms, action_source, import_id)
          SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[],
             $6::text[], $7::text[], $8::text[], $9::float8[], $10::text[], $11::timestamptz[],
             $12::timestamptz[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[],
             $18::text[], $19::text[], $20::jsonb[], $21::text[], $22::text[], $23::text[],
             $24::text[], $25::text[], $26::text[], $27::text[], $28::text[], $29::text[],
             $30::text[], $31::text[], $32::text[], $33::text[], $34::text[], $35::jsonb[],
-            $36::jsonb[])
+            $36::jsonb[], $37::text[], $38::bigint[])
             AS u(click_id, click_row_id, campaign_id, campaign_hint, tracker,
             raw_status, status, txid, payout, currency, received_at, event_time, state,
             event_name, failure_reason, ip, user_agent, fbclid, event_source_url, params,
             em, ph, fn, ln, ge, db, ct, st, zp, country, external_id, ttclid, tiktok_ph,
-            tiktok_external_id, dropped, skipped_platforms)
+            tiktok_external_id, dropped, skipped_platforms, action_source, import_id)
          ON CONFLICT ON CONSTRAINT conversions_dedup_key DO NOTHING
          RETURNING id, click_id, status, txid"#,
         &click_id,
@@ -309,6 +321,8 @@ pub async fn insert_many(
         &tiktok_external_id as &[Option<String>],
         &dropped as &[Option<serde_json::Value>],
         &skipped_platforms as &[Option<serde_json::Value>],
+        &action_source as &[Option<&str>],
+        &import_id as &[Option<i64>],
     )
     .fetch_all(&mut **tx)
     .await?;
@@ -318,6 +332,28 @@ pub async fn insert_many(
         .collect())
 }
 
+/// Deletes the recorded conversions with these dedup keys (click id, status, txid) that failed
+/// for good, with their events: never built, or every event failed (none sent nor pending). A
+/// re-uploaded import row then replaces its failed twin instead of being a duplicate; every
+/// other state keeps the dedup. Returns how many were deleted.
+pub async fn delete_failed_twins(
+    tx: &mut Transaction<'_, Postgres>,
+    keys: &[(&str, &str, &str)],
+) -> Result<u64, sqlx::Error> {
+    let (click_ids, rest): (Vec<&str>, Vec<(&str, &str)>) =
+        keys.iter().map(|&(c, s, t)| (c, (s, t))).unzip();
+    let (statuses, txids): (Vec<&str>, Vec<&str>) = rest.into_iter().unzip();
+    let done = sqlx::query!(
+        "DELETE FROM conversions c          USING UNNEST($1::text[], $2::text[], $3::text[]) AS k(click_id, status, txid)          WHERE c.click_id = k.click_id AND c.status = k.status AND c.txid = k.txid            AND (c.state = 'failed'              OR (c.state = 'queued'                  AND EXISTS (SELECT 1 FROM events e WHERE e.conversion_id = c.id)                  AND NOT EXISTS (SELECT 1 FROM events e                                  WHERE e.conversion_id = c.id AND e.state <> 'failed')))",
+        &click_ids as &[&str],
+        &statuses as &[&str],
+        &txids as &[&str],
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 pub async fn find(pool: &PgPool, id: i64) -> Result<Option<Conversion>, sqlx::Error> {
     let row = sqlx::query_as!(
         ConversionRow,
@@ -325,7 +361,7 @@ pub async fn find(pool: &PgPool, id: i64) -> Result<Option<Conversion>, sqlx::Er
             status, txid, payout, currency, received_at, event_time,
             state AS "state: ConversionState", event_name, failure_reason, ip, user_agent,
             fbclid, event_source_url, params, em, ph, fn AS fn_, ln, ge, db, ct, st, zp, country,
-            external_id, ttclid, tiktok_ph, tiktok_external_id
+            external_id, ttclid, tiktok_ph, tiktok_external_id, action_source, import_id
          FROM conversions WHERE id = $1"#,
         id
     )
@@ -346,7 +382,7 @@ pub async fn unmatched_before(
             status, txid, payout, currency, received_at, event_time,
             state AS "state: ConversionState", event_name, failure_reason, ip, user_agent,
             fbclid, event_source_url, params, em, ph, fn AS fn_, ln, ge, db, ct, st, zp, country,
-            external_id, ttclid, tiktok_ph, tiktok_external_id
+            external_id, ttclid, tiktok_ph, tiktok_external_id, action_source, import_id
          FROM conversions WHERE click_id = $1 AND id < $2 AND state = 'unmatched' ORDER BY id"#,
         click_id,
         id
@@ -367,7 +403,7 @@ pub async fn find_for_update(
             status, txid, payout, currency, received_at, event_time,
             state AS "state: ConversionState", event_name, failure_reason, ip, user_agent,
             fbclid, event_source_url, params, em, ph, fn AS fn_, ln, ge, db, ct, st, zp, country,
-            external_id, ttclid, tiktok_ph, tiktok_external_id
+            external_id, ttclid, tiktok_ph, tiktok_external_id, action_source, import_id
          FROM conversions WHERE id = $1 FOR UPDATE"#,
         id
     )

@@ -14,6 +14,25 @@ pub struct ImportCounts {
     pub invalid: i64,
 }
 
+/// What became of an import's conversions since, read from them (and their events): it
+/// follows deliveries, retries and the unmatched sweep, where [`ImportCounts`] stay as answered
+/// at upload.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ImportFates {
+    /// Every platform's event accepted.
+    pub sent: i64,
+    /// An event waiting for its first attempt or a retry.
+    pub pending: i64,
+    /// Could not be built, or a platform refused it for good (a retry or re-upload can fix it).
+    pub failed: i64,
+    /// Older than the platform accepts.
+    pub expired: i64,
+    /// Still waiting for its click.
+    pub unmatched: i64,
+    /// Recorded, never sent (the status maps to no event, or consent is missing).
+    pub skipped: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LineError {
     /// Line number in the file (the header is line 1).
@@ -41,6 +60,8 @@ pub struct ImportRow {
     pub rows_total: i64,
     pub rows_done: i64,
     pub counts: ImportCounts,
+    /// The import's conversions as they stand now (see [`ImportFates`]).
+    pub fates: ImportFates,
     pub errors: Vec<LineError>,
     /// Fields dropped from rows that were recorded (the first ones, like `errors`).
     pub dropped: Vec<LineDropped>,
@@ -96,6 +117,7 @@ impl From<Raw> for ImportRow {
                 unmatched: r.unmatched,
                 invalid: r.invalid,
             },
+            fates: ImportFates::default(),
             errors,
             dropped: serde_json::from_value(r.dropped).unwrap_or_default(),
         }
@@ -198,7 +220,39 @@ pub async fn find(pool: &PgPool, id: i64) -> Result<Option<ImportRow>, sqlx::Err
     )
     .fetch_optional(pool)
     .await?;
-    Ok(raw.map(ImportRow::from))
+    let Some(mut row) = raw.map(ImportRow::from) else {
+        return Ok(None);
+    };
+    row.fates = fates(pool, id).await?;
+    Ok(Some(row))
+}
+
+/// The fates of an import's conversions: each counted once, by the least advanced state of its
+/// events (as every conversion list counts), or its own state when it has no event.
+pub async fn fates(pool: &PgPool, id: i64) -> Result<ImportFates, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT COALESCE((SELECT least_advanced_state(e.state, e.failure_class)
+                            FROM events e WHERE e.conversion_id = c.id), c.state) AS "fate!",
+                  count(*) AS "n!"
+           FROM conversions c WHERE c.import_id = $1 GROUP BY 1"#,
+        id
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut f = ImportFates::default();
+    for r in rows {
+        let slot = match r.fate.as_str() {
+            "sent" => &mut f.sent,
+            "failed" => &mut f.failed,
+            "expired" => &mut f.expired,
+            "unmatched" => &mut f.unmatched,
+            "skipped" | "suppressed" => &mut f.skipped,
+            // `pending`, and `queued` (its event not yet visible) alike.
+            _ => &mut f.pending,
+        };
+        *slot += r.n;
+    }
+    Ok(f)
 }
 
 /// The latest imports, newest first, without their errors.

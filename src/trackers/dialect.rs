@@ -172,6 +172,13 @@ pub fn parse_in(
         .get(url_name)
         .and_then(|v| d.keep(url_name, HttpUrl::parse(v)));
     let customer = customer(p, region, d);
+    // Meta's channel for a conversion that did not happen on a web page (a call, a shop).
+    let action_source = p.get("action_source").and_then(|v| {
+        d.keep(
+            "action_source",
+            crate::domain::ActionSource::parse(v.trim()),
+        )
+    });
 
     Ok(Parsed::Conversion(Box::new(Postback {
         tracker,
@@ -188,6 +195,7 @@ pub fn parse_in(
         fbclid,
         ttclid,
         event_source_url,
+        action_source,
         customer,
         params: super::kept_params(p),
         dropped,

@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::url_privacy;
 use crate::domain::{
-    CampaignKey, ClickId, CookieValue, Currency, CustomerData, CustomerField, DropReport, HttpUrl,
-    ParseError, UserAgent,
+    ActionSource, CampaignKey, ClickId, CookieValue, Currency, CustomerData, CustomerField,
+    DropReport, HttpUrl, ParseError, UserAgent,
 };
 
 pub use dialect::{parse, parse_in};
@@ -177,6 +177,8 @@ pub struct Postback {
     pub ttclid: Option<CookieValue>,
     /// `url` / `event_source_url`: the page the conversion happened on, when the tracker knows it.
     pub event_source_url: Option<HttpUrl>,
+    /// `action_source`: Meta's channel when it is not the campaign's (`phone_call`, ...).
+    pub action_source: Option<ActionSource>,
     pub customer: CustomerData,
     /// The received parameters without the key and personal data ([`kept_params`]).
     pub params: serde_json::Value,

@@ -14,6 +14,7 @@ use maud::{html, Markup};
 
 use super::session::Session;
 use super::{html_response, layout, page, refreshing_page, see_other, UiError};
+use crate::domain::ActionSource;
 use crate::http::ApiError;
 use crate::ingest::import;
 use crate::routes::admin::imports::{
@@ -75,6 +76,20 @@ fn upload_form(csrf: &str) -> Markup {
         form.card method="post" action="/ui/imports" enctype="multipart/form-data" {
             // First, so the server checks it before it reads the file.
             input type="hidden" name="csrf" value=(csrf);
+            // Before the file: the server reads the parts in order.
+            label for="action_source" { "Action source for rows without a registered click" }
+            select #action_source name="action_source" {
+                option value="" selected { "the campaign's" }
+                @for a in ActionSource::ALL {
+                    option value=(a.as_str()) { (a.as_str()) }
+                }
+            }
+            p.muted {
+                "Meta needs a user agent and a page URL for " code { "website" } " events; "
+                "a CRM export or a call centre's sales are " code { "phone_call" } ", "
+                code { "physical_store" } " or " code { "system_generated" } ". A row's own "
+                code { "action_source" } " column wins."
+            }
             label for="file" { "CSV file of offline conversions" }
             input #file type="file" name="file" accept=".csv,text/csv" required;
             p.muted {
@@ -82,7 +97,8 @@ fn upload_form(csrf: &str) -> Markup {
                 code { "currency" } ", " code { "txid" } ", " code { "event_time" }
                 " (ISO 8601 or Unix seconds), " code { "campaign" } ", " code { "em" } ", "
                 code { "ph" } "… optional. Up to 50 MB. Rows follow the postback rules: "
-                "importing a file twice adds nothing."
+                "importing a file twice adds nothing, except that a row whose conversion "
+                "failed replaces it."
             }
             button type="submit" { "Import" }
         }
@@ -104,11 +120,11 @@ async fn upload(
     };
     let csrf = first_csrf_part(&mut form).await.ok_or(UiError::Csrf)?;
     session.check_form(&req, &csrf)?;
-    let spooled = match spool_file_part(&mut form).await {
+    let (spooled, options) = match spool_file_part(&mut form).await {
         Ok(s) => s,
         Err(r) => return Ok(refused(r)),
     };
-    let id = import::start(importer(&state), spooled).await?;
+    let id = import::start(importer(&state), spooled, options).await?;
     tracing::info!(import_id = id, "import started from the dashboard");
     Ok(see_other(&format!("/ui/imports/{id}")))
 }
@@ -181,6 +197,21 @@ async fn show(
                     tr { th scope="row" { "skipped (status sends no event)" } td.num { (c.skipped) } }
                     tr { th scope="row" { "unmatched (click not registered)" } td.num { (c.unmatched) } }
                     tr { th scope="row" { "invalid" } td.num { (c.invalid) } }
+                }
+            }
+        }
+        section.card {
+            h2 { "What became of them" }
+            p.muted { "The import's conversions now, as delivery, retries and late clicks settle them." }
+            @let f = &i.fates;
+            table #import-fates {
+                tbody {
+                    tr { th scope="row" { "sent" } td.num { (f.sent) } }
+                    tr { th scope="row" { "pending (queued or retrying)" } td.num { (f.pending) } }
+                    tr { th scope="row" { "failed (retry, or upload the corrected rows)" } td.num { (f.failed) } }
+                    tr { th scope="row" { "expired (too old for the platform)" } td.num { (f.expired) } }
+                    tr { th scope="row" { "unmatched (waiting for the click)" } td.num { (f.unmatched) } }
+                    tr { th scope="row" { "skipped (never sent)" } td.num { (f.skipped) } }
                 }
             }
         }

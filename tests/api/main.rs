@@ -15,6 +15,7 @@ mod dropped_fields;
 mod edge;
 mod fbc_rules;
 mod health_and_errors;
+mod import_offline;
 mod imports;
 mod late_twins;
 mod openapi;

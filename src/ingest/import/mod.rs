@@ -1,9 +1,11 @@
 //! Offline conversion imports: a CSV upload is spooled to an unnamed temporary file (so memory
 //! stays flat however large the file), then a background task reads it line by line and records
-//! the rows in batches through [`crate::ingest::record_batch`], exactly as postbacks: the same
-//! dedup key makes a second import of the same file all `duplicate`.
+//! the rows in batches through [`crate::ingest::record_batch_with`], exactly as postbacks: the
+//! same dedup key makes a second import of the same file all `duplicate`, except rows whose
+//! conversion failed for good, which a re-upload replaces (a corrected file must be sendable).
 
 pub mod row;
+pub mod sendable;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +15,8 @@ use sqlx::PgPool;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
 use tokio::sync::Notify;
 
-use super::{record_batch, Outcome};
+use super::{conversion_of, record_batch_with, BatchOptions, Outcome};
+use crate::domain::ActionSource;
 use crate::storage::campaign_cache::CampaignCache;
 use crate::storage::imports::{self, ImportCounts, LineDropped, LineError};
 use crate::trackers::Postback;
@@ -40,13 +43,25 @@ pub struct Importer {
     pub metrics: Arc<crate::metrics::Metrics>,
 }
 
+/// What the uploader chose for the whole file.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ImportOptions {
+    /// Meta's action source for rows that name none and whose click is not registered (a CRM
+    /// export, a call centre): `website` events need a user agent and a page those rows lack.
+    pub default_action_source: Option<ActionSource>,
+}
+
 /// Records the import as running and starts its task; answers its id once the row is committed.
-pub async fn start(importer: Importer, spooled: Spooled) -> Result<i64, sqlx::Error> {
+pub async fn start(
+    importer: Importer,
+    spooled: Spooled,
+    options: ImportOptions,
+) -> Result<i64, sqlx::Error> {
     let id = imports::create(&importer.pool, spooled.rows_total).await?;
     tokio::spawn(async move {
         let beat = tokio::spawn(heartbeat(importer.pool.clone(), id));
         let reader = BufReader::with_capacity(64 * 1024, spooled.file);
-        let processed = importer.process(id, reader).await;
+        let processed = importer.process(id, reader, options).await;
         beat.abort();
         let failure = match processed {
             Ok(()) => None,
@@ -102,7 +117,18 @@ struct Batch {
 }
 
 impl Importer {
-    async fn process(&self, id: i64, mut reader: impl AsyncBufRead + Unpin) -> anyhow::Result<()> {
+    async fn process(
+        &self,
+        id: i64,
+        mut reader: impl AsyncBufRead + Unpin,
+        options: ImportOptions,
+    ) -> anyhow::Result<()> {
+        // Every row becomes a conversion of this import; a row whose twin failed replaces it.
+        let opts = BatchOptions {
+            import_id: Some(id),
+            default_action_source: options.default_action_source,
+            replace_failed: true,
+        };
         let mut line = Vec::new();
         read_line(&mut reader, &mut line).await?;
         // Checked while spooling already; read again so this task needs nothing else.
@@ -132,16 +158,22 @@ impl Importer {
                 }),
             }
             if batch.rows.len() + batch.invalid.len() >= BATCH_ROWS {
-                self.record(id, std::mem::take(&mut batch), &mut kept)
+                self.record(opts, std::mem::take(&mut batch), &mut kept)
                     .await?;
             }
         }
-        self.record(id, batch, &mut kept).await
+        self.record(opts, batch, &mut kept).await
     }
 
     /// Records one batch in one transaction, then its progress in one UPDATE.
     /// `kept`: the errors and the dropped fields kept so far (each capped at [`ERRORS_KEPT`]).
-    async fn record(&self, id: i64, batch: Batch, kept: &mut (usize, usize)) -> anyhow::Result<()> {
+    async fn record(
+        &self,
+        opts: BatchOptions,
+        batch: Batch,
+        kept: &mut (usize, usize),
+    ) -> anyhow::Result<()> {
+        let id = opts.import_id.expect("an import's batches name it");
         let (kept, dropped_kept) = (&mut kept.0, &mut kept.1);
         let lines = (batch.rows.len() + batch.invalid.len()) as i64;
         if lines == 0 {
@@ -164,19 +196,25 @@ impl Importer {
         }
         let (line_nos, items): (Vec<i64>, Vec<_>) =
             batch.rows.into_iter().map(|(l, p)| (l, (p, now))).unzip();
-        let outcomes = self.record_with_retry(&items).await?;
+        let outcomes = self.record_with_retry(&items, opts).await?;
         let mut counts = ImportCounts {
             invalid: batch.invalid.len() as i64,
             ..ImportCounts::default()
         };
         let mut errors = batch.invalid;
-        for (line, outcome) in line_nos.into_iter().zip(outcomes) {
+        for ((line, outcome), (postback, _)) in line_nos.into_iter().zip(outcomes).zip(&items) {
             match outcome {
                 Outcome::Accepted { .. } => counts.accepted += 1,
                 Outcome::Duplicate => counts.duplicate += 1,
                 Outcome::Skipped { .. } | Outcome::Suppressed { .. } => counts.skipped += 1,
-                Outcome::Unmatched { .. } => counts.unmatched += 1,
-                // Recorded (a re-import is a duplicate) but it can never be sent: the user
+                Outcome::Unmatched { .. } => {
+                    counts.unmatched += 1;
+                    // Said now, not when the grace period ends and the row fails.
+                    if let Some(error) = self.unsendable(postback, now, opts).await? {
+                        errors.push(LineError { line, error });
+                    }
+                }
+                // Recorded (a corrected re-import replaces it) but it can never be sent: the user
                 // must hear why, so it counts and reads as an invalid row.
                 Outcome::Failed { reason, .. } => {
                     counts.invalid += 1;
@@ -199,18 +237,35 @@ impl Importer {
         Ok(())
     }
 
+    /// Why a row recorded without its click will fail when its grace period ends, if it will.
+    async fn unsendable(
+        &self,
+        postback: &Postback,
+        now: chrono::DateTime<Utc>,
+        opts: BatchOptions,
+    ) -> Result<Option<String>, sqlx::Error> {
+        let mut conv = conversion_of(postback, now);
+        conv.action_source = conv.action_source.or(opts.default_action_source);
+        let campaign = match &postback.campaign {
+            Some(key) => self.campaigns.get(key.as_str()).await?,
+            None => None,
+        };
+        Ok(sendable::unsendable(campaign.as_deref(), &conv))
+    }
+
     /// A batch is one transaction: after a transient error nothing of it was committed, so it
     /// is tried again a few times before the import fails.
     async fn record_with_retry(
         &self,
         items: &[(Postback, chrono::DateTime<Utc>)],
+        opts: BatchOptions,
     ) -> Result<Vec<Outcome>, sqlx::Error> {
         if items.is_empty() {
             return Ok(Vec::new());
         }
         let mut attempt = 0;
         loop {
-            match record_batch(&self.pool, &self.campaigns, items).await {
+            match record_batch_with(&self.pool, &self.campaigns, items, opts).await {
                 Err(e) if attempt < 3 && crate::storage::is_transient_db_error(&e) => {
                     attempt += 1;
                     tokio::time::sleep(Duration::from_secs(attempt)).await;

@@ -86,6 +86,39 @@ pub fn conversion_event(
     serde_json::to_value(&event).map_err(|e| format!("event could not be encoded: {e}"))
 }
 
+/// The conversion's own action source (an import row's, a postback's), else the campaign's.
+pub fn action_source(campaign: &Campaign, conv: &Conversion) -> ActionSource {
+    conv.action_source.unwrap_or(campaign.action_source)
+}
+
+/// What Meta requires of a `website` event and nothing else: the visitor's user agent and the
+/// page URL (a strict validator refuses them without). Other sources (a call, a shop, a CRM)
+/// need neither. Also asked at import time, so a row that can never be sent is reported then.
+pub fn website_requirements(
+    action_source: ActionSource,
+    has_user_agent: bool,
+    has_page_url: bool,
+) -> Result<(), MissingField> {
+    if action_source != ActionSource::Website {
+        return Ok(());
+    }
+    if !has_user_agent {
+        return Err(MissingField {
+            field: "client_user_agent",
+            action_source: "website",
+            sources: "neither the click nor the postback (ua)",
+        });
+    }
+    if !has_page_url {
+        return Err(MissingField {
+            field: "event_source_url",
+            action_source: "website",
+            sources: "neither the click, the postback (url) nor the campaign's landing_url",
+        });
+    }
+    Ok(())
+}
+
 /// Click values first, then what the postback carried.
 pub fn build_event(input: EventInput<'_>) -> Result<ServerEvent, MissingField> {
     let EventInput {
@@ -104,26 +137,16 @@ pub fn build_event(input: EventInput<'_>) -> Result<ServerEvent, MissingField> {
     let client_user_agent = click
         .and_then(|c| c.client_user_agent.clone())
         .or_else(|| conv.user_agent.clone());
-    let website = campaign.action_source == ActionSource::Website;
-    if website && client_user_agent.is_none() {
-        return Err(MissingField {
-            field: "client_user_agent",
-            action_source: "website",
-            sources: "neither the click nor the postback (ua)",
-        });
-    }
-    // Meta requires the page URL for website events; a strict validator refuses them without.
+    let action_source = action_source(campaign, conv);
     let event_source_url = click
         .and_then(|c| c.event_source_url.clone())
         .or_else(|| conv.event_source_url.clone())
         .or_else(|| campaign.landing_url.as_ref().map(|u| u.as_str().to_owned()));
-    if website && event_source_url.is_none() {
-        return Err(MissingField {
-            field: "event_source_url",
-            action_source: "website",
-            sources: "neither the click, the postback (url) nor the campaign's landing_url",
-        });
-    }
+    website_requirements(
+        action_source,
+        client_user_agent.is_some(),
+        event_source_url.is_some(),
+    )?;
 
     let customer = match click {
         Some(c) => c.customer.clone().or(&conv.customer),
@@ -150,7 +173,7 @@ pub fn build_event(input: EventInput<'_>) -> Result<ServerEvent, MissingField> {
         event_name: event_name.to_owned(),
         event_time: conv.event_time.timestamp(),
         event_id,
-        action_source: campaign.action_source,
+        action_source,
         event_source_url,
         referrer_url: click.and_then(|c| c.referrer_url.clone()),
         user_data,
@@ -172,3 +195,49 @@ fn hashed(customer: &CustomerData) -> BTreeMap<&'static str, Vec<String>> {
 #[cfg(test)]
 #[path = "event_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+mod action_source_tests {
+    use super::*;
+    use crate::domain::fixtures::{campaign, conversion};
+
+    #[test]
+    fn only_website_events_need_a_user_agent_and_a_page() {
+        use ActionSource::*;
+        for (source, ua, url, missing) in [
+            (Website, true, true, None),
+            (Website, false, true, Some("client_user_agent")),
+            (Website, true, false, Some("event_source_url")),
+            (Website, false, false, Some("client_user_agent")),
+            (PhoneCall, false, false, None),
+            (PhysicalStore, false, false, None),
+            (SystemGenerated, false, false, None),
+            (Email, false, false, None),
+            (Other, false, false, None),
+        ] {
+            let got = website_requirements(source, ua, url).err().map(|m| m.field);
+            assert_eq!(got, missing, "{source:?} ua {ua} url {url}");
+        }
+    }
+
+    #[test]
+    fn the_conversions_action_source_wins_over_the_campaigns() {
+        let c = campaign();
+        assert_eq!(c.action_source, ActionSource::Website);
+        let phone = Conversion {
+            action_source: Some(ActionSource::PhoneCall),
+            ..conversion()
+        };
+        let event = build_event(EventInput {
+            campaign: &c,
+            click: None,
+            conversion: &phone,
+            event_name: "Lead",
+            event_id: "e1".into(),
+        })
+        .expect("a phone call needs no user agent");
+        assert_eq!(event.action_source, ActionSource::PhoneCall);
+        assert_eq!(event.user_data.client_user_agent, None);
+        assert_eq!(action_source(&c, &conversion()), ActionSource::Website);
+    }
+}

@@ -47,6 +47,8 @@ pub fn synthetic_event(
         ttclid: None,
         dropped: Default::default(),
         skipped: Vec::new(),
+        action_source: None,
+        import_id: None,
     };
     build_event(EventInput {
         campaign,

@@ -7,9 +7,12 @@ use futures_util::TryStreamExt;
 use serde_json::json;
 
 use super::Admin;
+use crate::domain::ActionSource;
 use crate::http::params::media_type;
 use crate::http::ApiError;
-use crate::ingest::import::{self, spool, Importer, Spooled, UploadError, BODY_LIMIT};
+use crate::ingest::import::{
+    self, spool, ImportOptions, Importer, Spooled, UploadError, BODY_LIMIT,
+};
 use crate::startup::AppState;
 use crate::storage::imports;
 
@@ -68,6 +71,8 @@ pub enum UploadRefusal {
     NoFile,
     #[error("the form is malformed: {0}")]
     Form(String),
+    #[error("action_source {0}")]
+    ActionSource(String),
     #[error(transparent)]
     Upload(#[from] UploadError),
 }
@@ -79,6 +84,10 @@ impl From<UploadRefusal> for ApiError {
             UploadRefusal::MediaType(t) => ApiError::UnsupportedMediaType(t),
             UploadRefusal::NoFile => ApiError::bad_request("missing_file", detail),
             UploadRefusal::Form(_) => ApiError::bad_request("invalid_form", detail),
+            UploadRefusal::ActionSource(_) => ApiError::Unprocessable {
+                code: "invalid_action_source",
+                detail,
+            },
             UploadRefusal::Upload(UploadError::TooLarge) => {
                 ApiError::PayloadTooLarge { limit: BODY_LIMIT }
             }
@@ -97,9 +106,25 @@ impl From<UploadRefusal> for ApiError {
     }
 }
 
-/// Spools the next file part of a form (a part with a file name, or named `file`).
-pub async fn spool_file_part(form: &mut Multipart) -> Result<Spooled, UploadRefusal> {
-    while let Some(field) = form
+/// The import's default action source, from a form field or the query (`None`: absent or
+/// empty, the campaign's applies). The whole upload is refused for a bad one, before any row is
+/// read: it is the uploader's choice for every row, answered at once, not a row's field.
+pub fn default_action_source(value: Option<&str>) -> Result<Option<ActionSource>, UploadRefusal> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => ActionSource::parse(v)
+            .map(Some)
+            .map_err(|e| UploadRefusal::ActionSource(e.0)),
+    }
+}
+
+/// Spools the next file part of a form (a part with a file name, or named `file`), reading an
+/// `action_source` part sent before it.
+pub async fn spool_file_part(
+    form: &mut Multipart,
+) -> Result<(Spooled, ImportOptions), UploadRefusal> {
+    let mut options = ImportOptions::default();
+    while let Some(mut field) = form
         .try_next()
         .await
         .map_err(|e| UploadRefusal::Form(e.to_string()))?
@@ -109,10 +134,32 @@ pub async fn spool_file_part(form: &mut Multipart) -> Result<Spooled, UploadRefu
                 .content_disposition()
                 .is_some_and(|d| d.get_filename().is_some());
         if is_file {
-            return Ok(spool::spool(field).await?);
+            return Ok((spool::spool(field).await?, options));
+        }
+        if field.name() == Some("action_source") {
+            let mut value = Vec::new();
+            while let Some(chunk) = field
+                .try_next()
+                .await
+                .map_err(|e| UploadRefusal::Form(e.to_string()))?
+            {
+                value.extend_from_slice(&chunk);
+                if value.len() > 64 {
+                    return Err(UploadRefusal::ActionSource("is too long".into()));
+                }
+            }
+            let value = String::from_utf8_lossy(&value);
+            options.default_action_source = default_action_source(Some(&value))?;
         }
     }
     Err(UploadRefusal::NoFile)
+}
+
+/// `POST /admin/v1/imports`'s query.
+#[derive(Debug, serde::Deserialize)]
+pub struct ImportQuery {
+    /// Meta's action source for rows without one and without a registered click.
+    pub action_source: Option<String>,
 }
 
 /// `POST /admin/v1/imports`: 202 `{"id"}` once the file is stored and the import recorded; the
@@ -120,16 +167,24 @@ pub async fn spool_file_part(form: &mut Multipart) -> Result<Spooled, UploadRefu
 pub async fn create(
     _: Admin,
     req: HttpRequest,
+    query: web::Query<ImportQuery>,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let spooled = match upload_kind(&req)? {
-        UploadKind::Csv => spool::spool(payload).await.map_err(UploadRefusal::from)?,
+    let kind = upload_kind(&req)?;
+    let queried = default_action_source(query.action_source.as_deref())?;
+    let (spooled, mut options) = match kind {
+        UploadKind::Csv => (
+            spool::spool(payload).await.map_err(UploadRefusal::from)?,
+            ImportOptions::default(),
+        ),
         UploadKind::Multipart => {
             spool_file_part(&mut Multipart::new(req.headers(), payload.into_inner())).await?
         }
     };
-    let id = import::start(importer(&state), spooled).await?;
+    // The form's field, else the query's.
+    options.default_action_source = options.default_action_source.or(queried);
+    let id = import::start(importer(&state), spooled, options).await?;
     tracing::info!(import_id = id, "import started");
     Ok(HttpResponse::Accepted()
         .insert_header((header::LOCATION, format!("/admin/v1/imports/{id}")))
