@@ -121,7 +121,10 @@ async fn a_hung_tiktok_delays_no_meta_event_of_its_campaign_or_another() {
         &["--delivery-target-concurrency", "1"],
     )
     .await;
-    let tiktok = json!({"pixel_id": HUNG_PIXEL, "tiktok": tiktok_settings()});
+    // Every conversion to both platforms, whatever its click carries (send_when always).
+    let mut settings = tiktok_settings();
+    settings["send_when"] = json!("always");
+    let tiktok = json!({"pixel_id": HUNG_PIXEL, "meta_send_when": "always", "tiktok": settings});
     app.create_campaign("both", tiktok).await;
     app.create_campaign("meta", json!({"pixel_id": OTHER_PIXEL}))
         .await;
