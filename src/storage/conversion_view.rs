@@ -53,29 +53,17 @@ pub struct ConversionView {
     /// `value_source` is `payout`: Meta and TikTok got value 0.
     pub no_payout: bool,
     /// The postback's fields that were dropped or changed, and why (empty when none).
-    #[serde(serialize_with = "dropped_list")]
+    #[serde(serialize_with = "list_or_empty")]
     pub dropped: Option<Json<Vec<Dropped>>>,
     /// The campaign's platforms whose `send_when` kept this conversion from them, and why
     /// (empty when none): such a platform has no event.
-    #[serde(serialize_with = "skipped_list")]
+    #[serde(serialize_with = "list_or_empty")]
     pub skipped: Option<Json<Vec<PlatformSkip>>>,
 }
 
-/// Absent and empty read the same: `[]`.
-fn skipped_list<S: serde::Serializer>(
-    v: &Option<Json<Vec<PlatformSkip>>>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    use serde::Serialize;
-    v.as_ref()
-        .map(|j| j.0.as_slice())
-        .unwrap_or(&[])
-        .serialize(s)
-}
-
-/// Absent and empty read the same: `[]`.
-fn dropped_list<S: serde::Serializer>(
-    v: &Option<Json<Vec<Dropped>>>,
+/// A stored JSON list; absent and empty read the same: `[]`.
+fn list_or_empty<T: serde::Serialize, S: serde::Serializer>(
+    v: &Option<Json<Vec<T>>>,
     s: S,
 ) -> Result<S::Ok, S::Error> {
     use serde::Serialize;
