@@ -181,9 +181,15 @@ async fn import(client: &reqwest::Client, args: &Args, pid: u32) -> Result<Value
     if status["state"] != "done" || status["counts"] != want {
         return Err(format!("unexpected result: {status} (wanted {want})"));
     }
-    let dropped = status["dropped"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let dropped = status["dropped"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     if dropped.len() != bad.min(100) || dropped.iter().any(|d| d["field"] != "payout") {
-        return Err(format!("expected {} dropped payouts: {status}", bad.min(100)));
+        return Err(format!(
+            "expected {} dropped payouts: {status}",
+            bad.min(100)
+        ));
     }
     Ok(json!({
         "rows": args.rows,
