@@ -62,6 +62,8 @@ pub struct Import {
     failure_reason: Option<String>,
     rows_total: i64,
     rows_done: i64,
+    /// The action source chosen for rows without a registered click (`null`: none chosen).
+    default_action_source: Option<String>,
     /// The answers at upload; they never change.
     counts: ImportCounts,
     fates: ImportFates,

@@ -6,7 +6,6 @@ use actix_web::{HttpRequest, HttpResponse};
 use chrono::Utc;
 use serde_json::json;
 
-use crate::domain::{CampaignKey, Region};
 use crate::http::auth::secret_matches;
 use crate::http::client_ip::client_ip;
 use crate::http::params::{media_type, parse_urlencoded, Params};
@@ -53,17 +52,7 @@ pub async fn receive(
     }
 
     let now = Utc::now();
-    // The campaign the postback names gives the region its customer data is read in (a
-    // national phone number's calling code); without one, international rules apply.
-    let region = match params.get("campaign") {
-        Some(key) if CampaignKey::parse(key).is_ok() => state
-            .campaigns
-            .get(key)
-            .await?
-            .map(|c| c.region())
-            .unwrap_or_default(),
-        _ => Region::default(),
-    };
+    let region = state.campaigns.region_of(params.get("campaign")).await?;
     let parsed = match trackers::parse_in(tracker, &params, now, &region) {
         Ok(parsed) => parsed,
         Err(e) => return Err(refuse(&state, tracker, &params, e).await),
