@@ -100,6 +100,16 @@ pub struct Config {
     #[arg(long, env = "POSTBACK_KEY", value_name = "POSTBACK_KEY", hide_env_values = true, value_parser = secret("POSTBACK_KEY"), global = true)]
     pub postback_key: Option<String>,
 
+    /// The former POSTBACK_KEY while trackers are being switched to a new one: both are accepted,
+    /// and capi_bridge_postback_key_total{key} says when the old one stops arriving.
+    #[arg(long, env = "POSTBACK_KEY_PREVIOUS", value_name = "POSTBACK_KEY_PREVIOUS", hide_env_values = true, value_parser = secret("POSTBACK_KEY_PREVIOUS"), global = true)]
+    pub postback_key_previous: Option<String>,
+
+    /// Failed authentications per client address (IPv6: per /64) on every credential, before
+    /// further failures get 429: N/s, N/m, N/h, or off. A valid credential always passes.
+    #[arg(long, env = "AUTH_FAILURE_LIMIT", value_name = "AUTH_FAILURE_LIMIT", default_value = "10/m", value_parser = crate::http::rate_limit::parse_rate, global = true)]
+    pub auth_failure_limit: crate::http::rate_limit::RateLimitSetting,
+
     /// Graph API base URL (tests point it at a fake).
     #[arg(long, env = "META_GRAPH_URL", value_name = "META_GRAPH_URL", default_value = "https://graph.facebook.com", value_parser = parse_base_url, global = true)]
     pub meta_graph_url: String,
@@ -131,7 +141,8 @@ pub struct Config {
     #[arg(long, env = "SECRETS_KEY_PREVIOUS", value_name = "SECRETS_KEY_PREVIOUS", hide_env_values = true, default_value = "", value_parser = crate::secrets::parse_keys, global = true)]
     pub secrets_key_previous: crate::secrets::Keys,
 
-    /// Comma-separated CIDRs of reverse proxies whose X-Forwarded-For is trusted.
+    /// Comma-separated CIDRs of reverse proxies whose X-Forwarded-For, X-Forwarded-Host/Proto and
+    /// Forwarded headers are trusted.
     #[arg(long, env = "TRUSTED_PROXIES", value_name = "TRUSTED_PROXIES", default_value = "", value_parser = parse_cidrs, global = true)]
     pub trusted_proxies: TrustedProxies,
 
@@ -249,6 +260,7 @@ pub struct Secrets {
     pub database_url: String,
     pub admin_token: String,
     pub postback_key: String,
+    pub postback_key_previous: Option<String>,
 }
 
 impl Config {
@@ -281,12 +293,17 @@ impl Config {
             database_url: self.database_url()?.to_owned(),
             admin_token: required(&self.admin_token, "ADMIN_TOKEN")?,
             postback_key: required(&self.postback_key, "POSTBACK_KEY")?,
+            postback_key_previous: self.postback_key_previous.clone(),
         };
         // Only serve exposes these, so only serve refuses guessable ones (migrate and
         // healthcheck run in the same container with the same environment).
         weak::check("ADMIN_TOKEN", &secrets.admin_token)?;
         weak::check("POSTBACK_KEY", &secrets.postback_key)?;
         weak::check_distinct(&secrets.admin_token, &secrets.postback_key)?;
+        if let Some(previous) = &secrets.postback_key_previous {
+            weak::check("POSTBACK_KEY_PREVIOUS", previous)?;
+            weak::check_distinct(&secrets.admin_token, previous)?;
+        }
         if let Some(token) = &self.metrics_token {
             weak::check("METRICS_TOKEN", token)?;
             // Equal to ADMIN_TOKEN is allowed: the user then chooses one secret for both.

@@ -12,6 +12,7 @@ use prometheus_client::registry::Registry;
 use sqlx::PgPool;
 
 use crate::domain::{DeliveryStatus, EventState, PlatformKind};
+use crate::http::auth::KeyUsed;
 use crate::storage::outbox_stats;
 
 type Labels = Vec<(&'static str, String)>;
@@ -30,6 +31,7 @@ pub struct Metrics {
     http_requests: Family<Labels, Counter>,
     clicks_stored: Family<Labels, Counter>,
     postbacks: Family<Labels, Counter>,
+    postback_keys: Family<Labels, Counter>,
     dropped_fields: Family<Labels, Counter>,
     delivery_attempts: Family<Labels, Counter>,
     delivery_seconds: Durations,
@@ -47,6 +49,7 @@ impl Default for Metrics {
         let http_requests = Family::<Labels, Counter>::default();
         let clicks_stored = Family::<Labels, Counter>::default();
         let postbacks = Family::<Labels, Counter>::default();
+        let postback_keys = Family::<Labels, Counter>::default();
         let dropped_fields = Family::<Labels, Counter>::default();
         let delivery_attempts = Family::<Labels, Counter>::default();
         let delivery_seconds = Durations::new_with_constructor(duration_histogram);
@@ -71,6 +74,17 @@ impl Default for Metrics {
             "postbacks",
             "Postbacks by tracker and outcome",
             postbacks.clone(),
+        );
+        r.register(
+            "postback_key",
+            "Requests that carried a valid postback key, by key (current or previous: \
+             POSTBACK_KEY_PREVIOUS can go once previous stops growing)",
+            postback_keys.clone(),
+        );
+        r.register(
+            "auth_failures",
+            "Requests with a missing or wrong credential, by route",
+            crate::http::auth_limit::AUTH_FAILURES.clone(),
         );
         r.register(
             "dropped_fields",
@@ -124,6 +138,10 @@ impl Default for Metrics {
             "Conversions a platform's send_when kept from it, by platform and reason",
             crate::ingest::PLATFORM_SKIPPED.clone(),
         );
+        // Both keys' series exist from the start: "previous 0" is the answer the user waits for.
+        for key in [KeyUsed::Current, KeyUsed::Previous] {
+            let _ = postback_keys.get_or_create(&vec![("key", key.as_str().to_owned())]);
+        }
         // Every platform's histogram exists from the start: a count of 0 is an answer.
         for &platform in PlatformKind::ALL {
             let _ =
@@ -134,6 +152,7 @@ impl Default for Metrics {
             http_requests,
             clicks_stored,
             postbacks,
+            postback_keys,
             dropped_fields,
             delivery_attempts,
             delivery_seconds,
@@ -189,6 +208,12 @@ impl Metrics {
                 ("tracker", tracker.to_owned()),
                 ("outcome", outcome.to_owned()),
             ])
+            .inc();
+    }
+
+    pub fn postback_key(&self, key: KeyUsed) {
+        self.postback_keys
+            .get_or_create(&vec![("key", key.as_str().to_owned())])
             .inc();
     }
 

@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 
 use super::click_fields::parse_click;
 use crate::domain::{CampaignKey, ClickId, EventIds, EventMap, ParseError};
-use crate::http::auth::secret_matches;
+use crate::http::auth_limit::Credential;
 use crate::http::client_ip::client_ip;
 use crate::http::params::{media_type, parse_urlencoded};
 use crate::http::ApiError;
@@ -191,8 +191,8 @@ async fn register(
         .or(r.key.as_deref().map(str::as_bytes));
     let server_side = match presented {
         None => false,
-        Some(k) if secret_matches(k, state.postback_key.as_bytes()) => true,
-        Some(_) => return Err(ApiError::Unauthorized),
+        Some(k) if state.postback_key_used(k).is_some() => true,
+        Some(_) => return Err(state.auth_failures.failed(peer, Credential::PostbackKey)),
     };
     let campaign_key = required(r.campaign.as_deref(), "campaign")?;
     let click_id = ClickId::parse(required(r.click_id.as_deref(), "click_id")?)

@@ -161,7 +161,7 @@ pub fn problem_for_framework_errors<B>(
         header::CONTENT_TYPE,
         crate::http::error::PROBLEM_CONTENT_TYPE,
     ));
-    for name in [header::ALLOW, header::RETRY_AFTER] {
+    for name in [header::ALLOW, header::RETRY_AFTER, header::CACHE_CONTROL] {
         if let Some(v) = old.headers().get(&name) {
             new.insert_header((name, v.clone()));
         }

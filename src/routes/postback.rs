@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use chrono::Utc;
 use serde_json::json;
 
-use crate::http::auth::secret_matches;
+use crate::http::auth_limit::Credential;
 use crate::http::client_ip::client_ip;
 use crate::http::params::{media_type, parse_urlencoded, Params};
 use crate::http::ApiError;
@@ -15,7 +15,7 @@ use crate::startup::AppState;
 use crate::storage::refused;
 use crate::trackers::{self, Parsed, PostbackError, Tracker};
 
-#[tracing::instrument(skip_all, fields(tracker = %path, click_id, outcome))]
+#[tracing::instrument(skip_all, fields(tracker = %path, click_id, outcome, postback_key))]
 pub async fn receive(
     req: HttpRequest,
     path: web::Path<String>,
@@ -44,9 +44,12 @@ pub async fn receive(
         .get("x-postback-key")
         .map(|v| v.as_bytes().to_vec())
         .or(key.map(String::into_bytes));
-    if !presented.is_some_and(|k| secret_matches(&k, state.postback_key.as_bytes())) {
-        return Err(ApiError::Unauthorized);
-    }
+    let Some(used) = presented.and_then(|k| state.postback_key_used(&k)) else {
+        let ip = client_ip(&req, &state.trusted_proxies);
+        return Err(state.auth_failures.failed(ip, Credential::PostbackKey));
+    };
+    // Every line of this postback says which key it carried, while both are valid.
+    tracing::Span::current().record("postback_key", used.as_str());
     if req.method() == Method::POST && !body.is_empty() {
         params.extend(body_pairs(&req, &body)?);
     }

@@ -125,18 +125,16 @@ pub async fn spawn_on(database_url: &str, graph: MockServer, extra: &[&str]) -> 
         database_url.to_owned(),
         "--listen-addr".into(),
         "127.0.0.1:0".into(),
-        "--admin-token".into(),
-        ADMIN_TOKEN.into(),
-        "--postback-key".into(),
-        POSTBACK_KEY.into(),
         "--http-workers".into(),
         "1".into(),
         "--database-max-connections".into(),
         "5".into(),
     ];
-    // A test may put a gate (`gate.rs`) between the server and a fake, and hold a request
-    // longer than the usual timeout.
+    // A test may put a gate (`gate.rs`) between the server and a fake, hold a request longer
+    // than the usual timeout, or start with another token or key (a rotation).
     let defaults = [
+        ("--admin-token", ADMIN_TOKEN.to_owned()),
+        ("--postback-key", POSTBACK_KEY.to_owned()),
         ("--meta-graph-url", graph.uri()),
         ("--tiktok-api-url", tiktok.uri()),
         ("--delivery-timeout", "2s".to_owned()),

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod admin_campaigns;
+mod auth_failures;
 mod browser;
 mod campaign_region;
 mod click_intake;
@@ -13,10 +14,12 @@ mod delivery;
 mod deployment;
 mod dropped_fields;
 mod edge;
+mod exposure;
 mod fbc_rules;
 mod health_and_errors;
 mod import_offline;
 mod imports;
+mod key_rotation;
 mod late_twins;
 mod openapi;
 mod ops;
