@@ -57,6 +57,8 @@ pub async fn delete(pool: &PgPool, id_hash: &str) -> Result<(), sqlx::Error> {
 
 /// Signs out every browser ("sign out everywhere").
 pub async fn delete_all(pool: &PgPool) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query!("DELETE FROM ui_sessions").execute(pool).await?;
+    let done = sqlx::query!("DELETE FROM ui_sessions")
+        .execute(pool)
+        .await?;
     Ok(done.rows_affected())
 }

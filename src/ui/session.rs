@@ -203,7 +203,11 @@ mod tests {
         assert!(!fp.contains(token));
         assert_eq!(fp, token_fingerprint(&id, token), "stable");
         assert_ne!(fp, token_fingerprint(&id, "admin-token-0123456789abcdeX"));
-        assert_ne!(fp, token_fingerprint(&other_id, token), "keyed by the session");
+        assert_ne!(
+            fp,
+            token_fingerprint(&other_id, token),
+            "keyed by the session"
+        );
     }
 
     #[test]

@@ -9,7 +9,13 @@ use crate::ui_session::FORM;
 
 /// The app behind a "proxy" on 127.0.0.1, so each request can say which client it is from.
 async fn app_with_limit(limit: &str) -> TestApp {
-    spawn_app_with(&["--auth-failure-limit", limit, "--trusted-proxies", "127.0.0.1"]).await
+    spawn_app_with(&[
+        "--auth-failure-limit",
+        limit,
+        "--trusted-proxies",
+        "127.0.0.1",
+    ])
+    .await
 }
 
 /// Each credential's request, as client `from`, with `secret`.
@@ -128,7 +134,9 @@ async fn one_budget_per_address_across_credentials_and_per_ipv6_64() {
             .await;
         assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{n}");
     }
-    let resp = Route::SignIn.send(&app, "2001:db8:7:8:ffff::1", WRONG).await;
+    let resp = Route::SignIn
+        .send(&app, "2001:db8:7:8:ffff::1", WRONG)
+        .await;
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
     let resp = Route::SignIn.send(&app, "2001:db8:7:9::1", WRONG).await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "another /64");

@@ -18,7 +18,10 @@ async fn admin_answers_and_dashboard_pages_are_never_cached() {
     };
     let answers = [
         ("list", admin(reqwest::Method::GET, "/admin/v1/campaigns")),
-        ("one", admin(reqwest::Method::GET, "/admin/v1/campaigns/cache")),
+        (
+            "one",
+            admin(reqwest::Method::GET, "/admin/v1/campaigns/cache"),
+        ),
         (
             "missing",
             admin(reqwest::Method::GET, "/admin/v1/campaigns/nope"),
@@ -35,10 +38,7 @@ async fn admin_answers_and_dashboard_pages_are_never_cached() {
                 .header("content-type", "application/json")
                 .body(vec![b' '; 70 * 1024]),
         ),
-        (
-            "no token",
-            app.client.get(app.url("/admin/v1/conversions")),
-        ),
+        ("no token", app.client.get(app.url("/admin/v1/conversions"))),
         (
             "unknown route",
             admin(reqwest::Method::GET, "/admin/v1/nothing-here"),

@@ -120,7 +120,10 @@ fn the_previous_key_is_checked_like_the_others() {
     let err = with(admin).unwrap_err();
     assert!(err.contains("must differ"), "{err}");
     let err = with("change-me-old-postback-key").unwrap_err();
-    assert!(err.starts_with("POSTBACK_KEY_PREVIOUS is a placeholder"), "{err}");
+    assert!(
+        err.starts_with("POSTBACK_KEY_PREVIOUS is a placeholder"),
+        "{err}"
+    );
     let err = with("short").unwrap_err();
     assert!(err.contains("POSTBACK_KEY_PREVIOUS"), "{err}");
 }
