@@ -21,6 +21,8 @@ use super::ApiError;
 pub enum Credential {
     AdminToken,
     PostbackKey,
+    /// The postback key of a server-side click registration.
+    ClickKey,
     MetricsToken,
     DashboardSignIn,
 }
@@ -30,6 +32,7 @@ impl Credential {
         match self {
             Credential::AdminToken => "/admin/v1",
             Credential::PostbackKey => "/v1/postback",
+            Credential::ClickKey => "/v1/clicks",
             Credential::MetricsToken => "/metrics",
             Credential::DashboardSignIn => "/ui/login",
         }
@@ -41,8 +44,9 @@ pub static AUTH_FAILURES: LazyLock<Family<Vec<(&'static str, String)>, Counter>>
     LazyLock::new(Family::default);
 
 const SUMMARY_EVERY: Duration = Duration::from_secs(60);
-/// Networks tallied for the log at once; past that, new ones share one line ("other").
-const MAX_TRACKED: usize = 10_000;
+/// Networks tallied for the log at once; past that, new ones share one line ("other"). An
+/// attacker with many IPv6 /64s so gets at most this many lines a minute into the log.
+const MAX_TRACKED: usize = 1_000;
 
 /// What the log names: an address's network, never the address (it may be a visitor's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -192,7 +192,7 @@ async fn register(
     let server_side = match presented {
         None => false,
         Some(k) if state.postback_key_used(k).is_some() => true,
-        Some(_) => return Err(state.auth_failures.failed(peer, Credential::PostbackKey)),
+        Some(_) => return Err(state.auth_failures.failed(peer, Credential::ClickKey)),
     };
     let campaign_key = required(r.campaign.as_deref(), "campaign")?;
     let click_id = ClickId::parse(required(r.click_id.as_deref(), "click_id")?)

@@ -23,17 +23,25 @@ async fn app_with_limit(limit: &str) -> TestApp {
 enum Route {
     Admin,
     Postback,
+    /// A server-side click registration, with the postback key.
+    Click,
     Metrics,
     SignIn,
 }
 
-const ROUTES: [Route; 4] = [Route::Admin, Route::Postback, Route::Metrics, Route::SignIn];
+const ROUTES: [Route; 5] = [
+    Route::Admin,
+    Route::Postback,
+    Route::Click,
+    Route::Metrics,
+    Route::SignIn,
+];
 
 impl Route {
     fn right(self) -> &'static str {
         match self {
             Route::Admin | Route::SignIn => ADMIN_TOKEN,
-            Route::Postback => POSTBACK_KEY,
+            Route::Postback | Route::Click => POSTBACK_KEY,
             Route::Metrics => METRICS_TOKEN,
         }
     }
@@ -45,6 +53,10 @@ impl Route {
             Route::Postback => c.get(app.url(&format!(
                 "/v1/postback/keitaro?key={secret}&subid=auth-1&status=lead"
             ))),
+            Route::Click => c
+                .post(app.url("/v1/clicks"))
+                .header("x-postback-key", secret)
+                .json(&serde_json::json!({"campaign": "auth", "click_id": "auth-1"})),
             Route::Metrics => c.get(app.url("/metrics")).bearer_auth(secret),
             Route::SignIn => c
                 .post(app.url("/ui/login"))
@@ -68,6 +80,7 @@ fn is_success(route: Route, status: StatusCode) -> bool {
 #[tokio::test]
 async fn wrong_credentials_are_throttled_per_address_and_right_ones_always_pass() {
     let app = app_with_limit("3/m").await;
+    app.create_campaign("auth", serde_json::json!({})).await;
     for (i, route) in ROUTES.into_iter().enumerate() {
         // A fresh address per credential: three failures are 401, the next ones 429.
         let from = format!("203.0.113.{}", 10 + i);
@@ -102,7 +115,13 @@ async fn wrong_credentials_are_throttled_per_address_and_right_ones_always_pass(
         assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{route:?}");
     }
     let metrics = app.scrape_metrics().await;
-    for route in ["/admin/v1", "/v1/postback", "/metrics", "/ui/login"] {
+    for route in [
+        "/admin/v1",
+        "/v1/postback",
+        "/v1/clicks",
+        "/metrics",
+        "/ui/login",
+    ] {
         let line = format!(r#"capi_bridge_auth_failures_total{{route="{route}"}} "#);
         let n: u64 = metrics
             .lines()
@@ -117,7 +136,7 @@ async fn wrong_credentials_are_throttled_per_address_and_right_ones_always_pass(
 /// The budget is the address's, whichever credential it guesses; an IPv6 client's is its /64's.
 #[tokio::test]
 async fn one_budget_per_address_across_credentials_and_per_ipv6_64() {
-    let app = app_with_limit("4/m").await;
+    let app = app_with_limit("5/m").await;
     let from = "203.0.113.50";
     for route in ROUTES {
         let resp = route.send(&app, from, WRONG).await;
@@ -127,8 +146,8 @@ async fn one_budget_per_address_across_credentials_and_per_ipv6_64() {
         let resp = route.send(&app, from, WRONG).await;
         assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS, "{route:?}");
     }
-    // Four addresses of one /64 are one client: the dashboard counted each before.
-    for n in 1..=4 {
+    // Five addresses of one /64 are one client: the dashboard counted each before.
+    for n in 1..=5 {
         let resp = Route::SignIn
             .send(&app, &format!("2001:db8:7:8::{n}"), WRONG)
             .await;
