@@ -2,6 +2,7 @@
 //! the client's address, and the request span.
 
 pub mod auth;
+pub mod click_budget;
 pub mod client_ip;
 pub mod error;
 pub mod params;

@@ -6,6 +6,7 @@ mod helpers;
 mod admin_campaigns;
 mod browser;
 mod campaign_region;
+mod click_budget;
 mod click_intake;
 mod clicks;
 mod conversion_list_reasons;
