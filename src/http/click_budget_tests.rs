@@ -49,7 +49,9 @@ fn decide_table() {
         f(&mut l);
         l
     };
-    let cases: &[(&str, Levels, bool, f64, Result<(), Why>)] = &[
+    // (case, levels, new click?, cost, verdict)
+    type Case = (&'static str, Levels, bool, f64, Result<(), Why>);
+    let cases: &[Case] = &[
         ("room everywhere", base, true, 1000.0, Ok(())),
         (
             "no click id left: a new click is refused",

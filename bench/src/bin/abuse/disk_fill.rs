@@ -70,7 +70,10 @@ fn max_click(campaign: &str, click_id: &str) -> Value {
             .collect()
     };
     let ids = |names: &[String]| -> Map<String, Value> {
-        names.iter().map(|n| (n.clone(), json!(noise(100)))).collect()
+        names
+            .iter()
+            .map(|n| (n.clone(), json!(noise(100))))
+            .collect()
     };
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -193,7 +196,9 @@ fn client() -> reqwest::Client {
 
 /// Attacking addresses of a case: `198.51.100.<first + i>`.
 fn addresses(first: usize, n: usize) -> Vec<String> {
-    (0..n).map(|i| format!("198.51.100.{}", first + i)).collect()
+    (0..n)
+        .map(|i| format!("198.51.100.{}", first + i))
+        .collect()
 }
 
 /// Each address is refused once it stored its budget.
@@ -206,7 +211,14 @@ pub async fn disk_fill(base: &str, campaign: &str, smoke: bool) -> Report {
     let tasks: Vec<_> = addresses(1, n)
         .into_iter()
         .map(|a| {
-            let run = attack(client(), base.clone(), campaign.clone(), a.clone(), 4, length);
+            let run = attack(
+                client(),
+                base.clone(),
+                campaign.clone(),
+                a.clone(),
+                4,
+                length,
+            );
             tokio::spawn(async move { (a, run.await) })
         })
         .collect();
@@ -217,7 +229,9 @@ pub async fn disk_fill(base: &str, campaign: &str, smoke: bool) -> Report {
     ));
     for t in tasks {
         let Ok((address, answers)) = t.await else {
-            report.failures.push("disk fill: an attacker task panicked".into());
+            report
+                .failures
+                .push("disk fill: an attacker task panicked".into());
             continue;
         };
         report.lines.push(format!(
@@ -226,7 +240,9 @@ pub async fn disk_fill(base: &str, campaign: &str, smoke: bool) -> Report {
             answers.shown()
         ));
         if answers.unexpected(&[201, 429]) > 0 {
-            report.failures.push(format!("disk fill {address}: {}", answers.shown()));
+            report
+                .failures
+                .push(format!("disk fill {address}: {}", answers.shown()));
         }
         if answers.count(429) == 0 {
             report.failures.push(format!(
@@ -250,7 +266,14 @@ pub async fn lock_out(base: &str, campaign: &str, smoke: bool) -> Report {
     let attackers: Vec<_> = addresses(101, 10)
         .into_iter()
         .map(|a| {
-            let run = attack(client(), base.clone(), campaign.clone(), a.clone(), 2, length);
+            let run = attack(
+                client(),
+                base.clone(),
+                campaign.clone(),
+                a.clone(),
+                2,
+                length,
+            );
             tokio::spawn(async move { (a, run.await) })
         })
         .collect();
@@ -292,19 +315,24 @@ pub async fn lock_out(base: &str, campaign: &str, smoke: bool) -> Report {
     attacking.store(false, Ordering::Relaxed);
     for t in done {
         let Ok((address, answers)) = t else {
-            report.failures.push("lock-out: an attacker task panicked".into());
+            report
+                .failures
+                .push("lock-out: an attacker task panicked".into());
             continue;
         };
         if answers.unexpected(&[201, 429]) > 0 {
-            report.failures.push(format!("lock-out {address}: {}", answers.shown()));
+            report
+                .failures
+                .push(format!("lock-out {address}: {}", answers.shown()));
         }
         for (s, n) in answers.0 {
             *attack_total.0.entry(s).or_default() += n;
         }
     }
-    report
-        .lines
-        .push(format!("  attack, 10 addresses together: {}", attack_total.shown()));
+    report.lines.push(format!(
+        "  attack, 10 addresses together: {}",
+        attack_total.shown()
+    ));
     match visitors.await {
         Ok((n, answers, refused)) => {
             report.lines.push(format!(
@@ -318,7 +346,9 @@ pub async fn lock_out(base: &str, campaign: &str, smoke: bool) -> Report {
                 ));
             }
         }
-        Err(_) => report.failures.push("lock-out: the visitor task panicked".into()),
+        Err(_) => report
+            .failures
+            .push("lock-out: the visitor task panicked".into()),
     }
     if attack_total.count(429) == 0 {
         report
