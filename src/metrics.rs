@@ -30,6 +30,7 @@ pub struct Metrics {
     registry: Registry,
     http_requests: Family<Labels, Counter>,
     clicks_stored: Family<Labels, Counter>,
+    clicks_refused: Family<Labels, Counter>,
     postbacks: Family<Labels, Counter>,
     postback_keys: Family<Labels, Counter>,
     dropped_fields: Family<Labels, Counter>,
@@ -48,6 +49,7 @@ impl Default for Metrics {
         let mut registry = Registry::with_prefix("capi_bridge");
         let http_requests = Family::<Labels, Counter>::default();
         let clicks_stored = Family::<Labels, Counter>::default();
+        let clicks_refused = Family::<Labels, Counter>::default();
         let postbacks = Family::<Labels, Counter>::default();
         let postback_keys = Family::<Labels, Counter>::default();
         let dropped_fields = Family::<Labels, Counter>::default();
@@ -69,6 +71,11 @@ impl Default for Metrics {
             "clicks_stored",
             "Clicks stored, new or merged",
             clicks_stored.clone(),
+        );
+        r.register(
+            "clicks_refused",
+            "Public click registrations refused by a disk budget, by budget",
+            clicks_refused.clone(),
         );
         r.register(
             "postbacks",
@@ -151,6 +158,7 @@ impl Default for Metrics {
             registry,
             http_requests,
             clicks_stored,
+            clicks_refused,
             postbacks,
             postback_keys,
             dropped_fields,
@@ -199,6 +207,13 @@ impl Metrics {
         let result = if new { "new" } else { "merged" };
         self.clicks_stored
             .get_or_create(&vec![("result", result.to_owned())])
+            .inc();
+    }
+
+    /// `budget`: `address_new_clicks`, `address_bytes` or `campaign_bytes`.
+    pub fn click_refused(&self, budget: &'static str) {
+        self.clicks_refused
+            .get_or_create(&vec![("budget", budget.to_owned())])
             .inc();
     }
 

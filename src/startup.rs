@@ -17,8 +17,9 @@ use crate::delivery::worker::{WorkerDeps, WorkerSettings};
 use crate::delivery::{sender, DeliveryWorker, RetryPolicy};
 use crate::http::auth::{postback_key_used, KeyUsed};
 use crate::http::auth_limit::FailedAuthLimit;
+use crate::http::click_budget::ClickBudget;
 use crate::http::proxy_hint::SourceConcentration;
-use crate::http::rate_limit::{ClickRateLimit, RateLimit};
+use crate::http::rate_limit::ClickRateLimit;
 use crate::http::request_id;
 use crate::http::request_span::RequestSpan;
 use crate::ingest::{self, PostbackWriter};
@@ -53,8 +54,8 @@ pub struct AppState {
     pub trusted_proxies: TrustedProxies,
     pub postback_allowed_ips: TrustedProxies,
     pub click_rate_limit: ClickRateLimit,
-    /// Keyed by campaign id.
-    pub campaign_rate_limit: RateLimit<i64>,
+    /// What public click registrations may store, per address and per campaign.
+    pub click_budget: ClickBudget,
     /// Warns when most clicks come from one address (a proxy missing from TRUSTED_PROXIES).
     pub click_sources: SourceConcentration,
     /// Wakes the delivery worker when an event is committed.
@@ -156,6 +157,12 @@ impl Application {
         let listener = TcpListener::bind(config.listen_addr)
             .with_context(|| format!("cannot listen on LISTEN_ADDR {}", config.listen_addr))?;
         let port = listener.local_addr()?.port();
+        if config.click_campaign_rate_limit.is_some() {
+            tracing::warn!(
+                "CLICK_CAMPAIGN_RATE_LIMIT is ignored: campaigns are limited by the bytes their \
+                 clicks store, CLICK_CAMPAIGN_BYTES_LIMIT (see docs/operations.md)"
+            );
+        }
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             admin_token: secrets.admin_token,
@@ -165,7 +172,7 @@ impl Application {
             trusted_proxies: config.trusted_proxies.clone(),
             postback_allowed_ips: config.postback_allowed_ips.clone(),
             click_rate_limit: ClickRateLimit::new(config.click_rate_limit),
-            campaign_rate_limit: RateLimit::new(config.click_campaign_rate_limit),
+            click_budget: ClickBudget::new(config.click_budget()),
             click_sources: SourceConcentration::default(),
             delivery_signal: Arc::clone(&signal),
             campaigns: Arc::clone(&campaigns),
@@ -217,7 +224,7 @@ impl Application {
             loop {
                 every.tick().await;
                 pruning.click_rate_limit.prune();
-                pruning.campaign_rate_limit.prune();
+                pruning.click_budget.prune();
                 pruning.auth_failures.prune();
             }
         });

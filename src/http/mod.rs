@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod auth_limit;
+pub mod click_budget;
 pub mod client_ip;
 pub mod error;
 pub mod params;

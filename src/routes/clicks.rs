@@ -10,6 +10,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use super::click_budget;
 use super::click_fields::parse_click;
 use crate::domain::{CampaignKey, ClickId, EventIds, EventMap, ParseError};
 use crate::http::auth_limit::Credential;
@@ -214,19 +215,17 @@ async fn register(
         )
     })?;
 
-    state.campaign_rate_limit.check_key(&campaign.id)?;
     state.click_sources.observe(peer);
 
     let (click, intake) = parse_click(req, peer, server_side, &campaign, click_id, r);
     let click_id = click.click_id.clone();
-    let stored = state
-        .click_writer
-        .submit(click)
-        .await?
-        .ok_or_else(|| ApiError::Conflict {
-            code: "click_exists",
-            detail: "this click id is registered to another campaign".into(),
-        })?;
+    let reservation = click_budget::admit(state, peer, server_side, &click).await?;
+    let written = state.click_writer.submit(click).await;
+    click_budget::settle(state, reservation, &written);
+    let stored = written?.ok_or_else(|| ApiError::Conflict {
+        code: "click_exists",
+        detail: "this click id is registered to another campaign".into(),
+    })?;
 
     // The ids each pixel should use, for the events its platform's map sends: a campaign
     // without Meta has none of Meta's, and TikTok's are answered only when it has TikTok.

@@ -1,6 +1,7 @@
 //! The HTTP surface: public click capture and postbacks, health, and the admin API.
 
 pub mod admin;
+mod click_budget;
 mod click_fields;
 pub mod clicks;
 pub mod health;

@@ -6,6 +6,7 @@ use sqlx::types::Json;
 use sqlx::{PgExecutor, PgPool, Postgres, Transaction};
 
 use super::group_commit::BatchWriter;
+use crate::domain::caps::PIXEL_EVENT_IDS_MAX;
 use crate::domain::{
     Click, ClickId, CookieValue, CustomerData, DropReport, EventIds, HttpUrl, PixelFiredAt,
     UserAgent,
@@ -164,9 +165,15 @@ async fn upsert_round<'a>(
             client_ip_address = COALESCE(clicks.client_ip_address, EXCLUDED.client_ip_address),
             client_user_agent = COALESCE(clicks.client_user_agent, EXCLUDED.client_user_agent),
             consent = COALESCE(EXCLUDED.consent, clicks.consent),
-            event_ids = EXCLUDED.event_ids || clicks.event_ids,
+            -- A merge adds no event names past the cap ($30): a click stays bounded.
+            event_ids = CASE WHEN (SELECT count(*) FROM jsonb_object_keys(
+                EXCLUDED.event_ids || clicks.event_ids)) <= $30
+                THEN EXCLUDED.event_ids || clicks.event_ids ELSE clicks.event_ids END,
             -- The first firing counts: Meta's window runs from the first pixel event.
-            pixel_fired_at = EXCLUDED.pixel_fired_at || clicks.pixel_fired_at,
+            pixel_fired_at = CASE WHEN (SELECT count(*) FROM jsonb_object_keys(
+                EXCLUDED.pixel_fired_at || clicks.pixel_fired_at)) <= $30
+                THEN EXCLUDED.pixel_fired_at || clicks.pixel_fired_at
+                ELSE clicks.pixel_fired_at END,
             em = COALESCE(clicks.em, EXCLUDED.em),
             ph = COALESCE(clicks.ph, EXCLUDED.ph),
             fn = COALESCE(clicks.fn, EXCLUDED.fn),
@@ -180,7 +187,10 @@ async fn upsert_round<'a>(
             external_id = COALESCE(clicks.external_id, EXCLUDED.external_id),
             ttclid = COALESCE(clicks.ttclid, EXCLUDED.ttclid),
             ttp = COALESCE(clicks.ttp, EXCLUDED.ttp),
-            tiktok_event_ids = EXCLUDED.tiktok_event_ids || clicks.tiktok_event_ids,
+            tiktok_event_ids = CASE WHEN (SELECT count(*) FROM jsonb_object_keys(
+                EXCLUDED.tiktok_event_ids || clicks.tiktok_event_ids)) <= $30
+                THEN EXCLUDED.tiktok_event_ids || clicks.tiktok_event_ids
+                ELSE clicks.tiktok_event_ids END,
             -- TikTok's digests follow the value they were made from (see CustomerData::or).
             tiktok_ph = CASE WHEN clicks.ph IS NULL THEN EXCLUDED.tiktok_ph
                 ELSE clicks.tiktok_ph END,
@@ -222,6 +232,7 @@ async fn upsert_round<'a>(
         &tiktok_ph as &[Option<String>],
         &tiktok_external_id as &[Option<String>],
         &dropped as &[Option<serde_json::Value>],
+        PIXEL_EVENT_IDS_MAX as i64,
     )
     .fetch_all(&mut **tx)
     .await?;

@@ -264,6 +264,19 @@ impl TestApp {
             .expect("click request")
     }
 
+    /// POSTs a click from a browser at `forwarded_for`, as a trusted proxy (the app must run
+    /// with `--trusted-proxies 127.0.0.1/32`) passes it on.
+    pub async fn register_click_from(&self, forwarded_for: &str, body: Value) -> reqwest::Response {
+        self.client
+            .post(self.url("/v1/clicks"))
+            .header("user-agent", BROWSER_UA)
+            .header("x-forwarded-for", forwarded_for)
+            .json(&body)
+            .send()
+            .await
+            .expect("click request")
+    }
+
     /// GET /v1/postback/{tracker}?key=...&{query}
     pub async fn postback(&self, tracker: &str, query: &str) -> reqwest::Response {
         self.client

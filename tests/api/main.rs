@@ -7,6 +7,7 @@ mod admin_campaigns;
 mod auth_failures;
 mod browser;
 mod campaign_region;
+mod click_budget;
 mod click_intake;
 mod clicks;
 mod conversion_list_reasons;
