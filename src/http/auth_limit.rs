@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 
-use super::rate_limit::{RateLimit, RateLimitSetting};
+use super::rate_limit::{address_key, RateLimit, RateLimitSetting};
 use super::ApiError;
 
 /// The credential a request presented, named by the route that checks it.
@@ -88,16 +88,6 @@ impl fmt::Display for Network {
     }
 }
 
-/// The limiter's key: an IPv4 address, or an IPv6 address's /64 (a client usually holds a whole
-/// /64 and can pick any address in it). Unknown clients share one budget.
-fn limit_key(ip: Option<IpAddr>) -> IpAddr {
-    match ip.map(|ip| ip.to_canonical()) {
-        Some(IpAddr::V6(v6)) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !(u64::MAX as u128))),
-        Some(v4) => v4,
-        None => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-    }
-}
-
 /// One log line: `failures` since the last line about `network`, on `routes`.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Summary {
@@ -149,7 +139,7 @@ impl FailedAuthLimit {
         if let Some(s) = self.tally(Network::of(ip), credential, Instant::now()) {
             log(&s);
         }
-        match self.limit.check_key(&limit_key(ip)) {
+        match self.limit.check_key(&address_key(ip)) {
             Ok(()) => ApiError::Unauthorized,
             Err(ApiError::TooManyRequests { retry_after_secs }) => {
                 ApiError::TooManyFailures { retry_after_secs }

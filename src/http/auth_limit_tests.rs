@@ -28,9 +28,9 @@ fn the_limit_counts_ipv4_addresses_and_ipv6_64s() {
         ("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::"),
     ];
     for (addr, key) in cases {
-        assert_eq!(limit_key(ip(addr)).to_string(), key, "{addr}");
+        assert_eq!(address_key(ip(addr)).to_string(), key, "{addr}");
     }
-    assert_eq!(limit_key(None).to_string(), "::");
+    assert_eq!(address_key(None).to_string(), "::");
 }
 
 #[test]
