@@ -164,7 +164,8 @@ async fn create_takes_every_field() {
 
 #[tokio::test]
 async fn the_access_token_never_appears_in_a_response() {
-    let app = spawn_app().await;
+    // Stored as given (SECRETS_KEY=none), so the test can see the PATCH replace it.
+    let app = spawn_app_with(&["--secrets-key", "none"]).await;
     let check = |what: &str, text: &str| {
         assert!(
             !text.contains(ACCESS_TOKEN),

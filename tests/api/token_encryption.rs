@@ -117,11 +117,11 @@ async fn tokens_sealed_without_binding_open_and_are_resealed_at_start_up() {
 }
 
 /// TikTok's token is sealed like Meta's, bound to its campaign and platform: a plain token
-/// stored before SECRETS_KEY was set is sealed at start-up, and opens for TikTok's requests only
+/// stored while SECRETS_KEY was none is sealed at start-up, and opens for TikTok's requests only
 /// in its own column.
 #[tokio::test]
 async fn tiktoks_token_is_sealed_at_start_up_and_bound_to_its_column() {
-    let first = spawn_app().await;
+    let first = spawn_app_with(&["--secrets-key", "none"]).await;
     first
         .create_campaign(
             "tt-sealed",
