@@ -459,6 +459,8 @@ mod tests {
                 key,
                 "--metrics-token",
                 token,
+                "--secrets-key",
+                "none",
             ])
             .unwrap()
             .config

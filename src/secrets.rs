@@ -245,7 +245,10 @@ impl TokenCipher {
     }
 
     fn knows(&self, id: &str) -> bool {
-        self.current.iter().chain(&self.previous).any(|k| k.id == id)
+        self.current
+            .iter()
+            .chain(&self.previous)
+            .any(|k| k.id == id)
     }
 
     /// Refuses tokens sealed under a key this process was not given: their campaigns' events
@@ -378,6 +381,33 @@ mod tests {
         damaged.pop();
         damaged.push('A');
         assert!(old.open("c", &damaged).is_err());
+    }
+
+    /// `none` is a choice, unset is not; `none` reads the former keys to store tokens as given.
+    #[test]
+    fn secrets_key_is_a_key_or_none() {
+        assert!(matches!(
+            parse_key_setting(" None "),
+            Ok(KeySetting::Unencrypted)
+        ));
+        assert!(parse_key_setting(&"ab".repeat(32)).unwrap().key().is_some());
+        let err = parse_key_setting("nope").unwrap_err();
+        assert!(
+            err.contains("openssl rand -hex 32")
+                && err.ends_with("or none to store access tokens unencrypted"),
+            "{err}"
+        );
+        let err = check_setting(None).unwrap_err();
+        assert!(err.starts_with("SECRETS_KEY is required"), "{err}");
+        check_setting(Some(&KeySetting::Unencrypted)).unwrap();
+        check_setting(Some(&KeySetting::Key(key(1)))).unwrap_err();
+
+        let sealed = TokenCipher::new(Some(key(1)), Keys::default()).seal("c", "tok");
+        assert_eq!(key_id(&sealed), Some(key(1).id.as_str()));
+        assert_eq!(key_id("plain-token"), None);
+        let plain = TokenCipher::new(None, Keys(vec![key(1)]));
+        assert!(plain.is_stale(&sealed) && !plain.is_stale("plain-token"));
+        assert_eq!(plain.seal("c", &plain.open("c", &sealed).unwrap()), "tok");
     }
 
     #[test]

@@ -74,9 +74,8 @@ pub async fn exchange(request: reqwest::RequestBuilder) -> Reply {
     if resp.status().is_redirection() {
         return failed(redirect_message(status, &resp));
     }
-    let too_large = || {
-        format!("answer larger than {MAX_ANSWER_BYTES} bytes (HTTP {status}); not read further")
-    };
+    let too_large =
+        || format!("answer larger than {MAX_ANSWER_BYTES} bytes (HTTP {status}); not read further");
     if resp
         .content_length()
         .is_some_and(|n| n > MAX_ANSWER_BYTES as u64)
@@ -109,7 +108,10 @@ fn redirect_message(status: u16, resp: &reqwest::Response) -> String {
         .get(reqwest::header::LOCATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|l| resp.url().join(l).ok())
-        .map_or_else(|| "nowhere readable".to_owned(), |u| u.origin().ascii_serialization());
+        .map_or_else(
+            || "nowhere readable".to_owned(),
+            |u| u.origin().ascii_serialization(),
+        );
     format!(
         "redirect refused: HTTP {status} to {to} (never followed, so the access token stays \
          here; check the platform's base URL setting)"

@@ -82,6 +82,24 @@ fn serve_refuses_placeholder_shared_and_weak_secrets() {
     assert!(err.contains("SECRETS_KEY is not random"), "{err}");
 }
 
+/// Values a security probe found accepted: zxcvbn finds them guessable (issue 21).
+#[test]
+fn serve_refuses_guessable_secrets() {
+    let db = "postgres://capi@127.0.0.1:1/capi";
+    for weak in [
+        "abcdefghijklmnop",
+        "correcthorsebatterystaple",
+        "Admin-Token-2024-abcdefgh",
+        "1qaz2wsx3edc4rfv",
+    ] {
+        let err = serve_refuses(db, weak, STRONG_KEY);
+        assert!(err.contains("ADMIN_TOKEN is too weak"), "{weak}: {err}");
+        assert!(err.contains("openssl rand -hex 24"), "{err}");
+        let err = serve_refuses(db, STRONG_ADMIN, weak);
+        assert!(err.contains("POSTBACK_KEY is too weak"), "{weak}: {err}");
+    }
+}
+
 #[test]
 fn migrate_and_healthcheck_do_not_judge_the_secrets() {
     // The compose healthcheck runs in the serving container's environment.
