@@ -48,8 +48,11 @@ async fn a_token_copied_to_another_campaigns_row_does_not_open() {
         json!({"access_token": "EAAalpha-token-5f2c9e1b7d"}),
     )
     .await;
-    app.create_campaign("beta", json!({"access_token": "EAAbeta-token-8a3d6f0c4e"}))
-        .await;
+    app.create_campaign(
+        "beta",
+        json!({"access_token": "EAAbeta-token-8a3d6f0c4e", "test_event_code": "TEST77"}),
+    )
+    .await;
     // Someone with write access to the table gives beta alpha's token.
     sqlx::query(
         "UPDATE campaigns SET access_token = (SELECT access_token FROM campaigns \
@@ -79,6 +82,16 @@ async fn a_token_copied_to_another_campaigns_row_does_not_open() {
         "{why}"
     );
     assert!(!why.contains("EAAalpha"), "{why}");
+    // The test event says so too, as a problem the user can act on.
+    let resp = app
+        .admin(
+            reqwest::Method::POST,
+            "/admin/v1/campaigns/beta/test-event",
+            None,
+        )
+        .await;
+    let detail = assert_problem(resp, 422, "access_token_unreadable").await;
+    assert!(detail.contains("another campaign"), "{detail}");
 
     // Alpha's own row still opens.
     queue_lead(&app, "alpha", "own-1").await;
