@@ -26,6 +26,8 @@ fi
 PG=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}
 ADMIN=resilience-admin-ea930d2cd9fd8e07f5712f86b8bb580b
 KEY=resilience-postback-7199154587d1dc080a8cda2c9588b4c2
+# One key for every restart of the server: the tokens it sealed must open again.
+SECRETS_KEY=$(openssl rand -hex 32)
 DB=capi_${NAME}_$$
 OUT=$(mktemp -d "/tmp/capi-$NAME.XXXXXX")
 BASE=http://127.0.0.1:$PORT
@@ -99,7 +101,7 @@ setup() {
 
 # Starts the server in the background (its output appended to $OUT/server.log).
 start_server() {
-  env DATABASE_URL="$PG/$DB" ADMIN_TOKEN=$ADMIN POSTBACK_KEY=$KEY LISTEN_ADDR="127.0.0.1:$PORT" \
+  env DATABASE_URL="$PG/$DB" ADMIN_TOKEN=$ADMIN POSTBACK_KEY=$KEY SECRETS_KEY="$SECRETS_KEY" LISTEN_ADDR="127.0.0.1:$PORT" \
     META_GRAPH_URL="$META_URL" TIKTOK_API_URL="$META_URL" RUST_LOG="${SERVER_LOG_LEVEL:-warn}" DATABASE_MAX_CONNECTIONS=16 \
     DELIVERY_POLL_INTERVAL=200ms DELIVERY_TIMEOUT=5s "${SERVER_ENV[@]}" \
     "$BIN" serve >> "$OUT/server.log" 2>&1 &

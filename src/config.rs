@@ -132,9 +132,10 @@ pub struct Config {
     )]
     pub meta_app_secret: Option<String>,
 
-    /// 32-byte key (64 hex digits or base64) encrypting access tokens at rest (AES-256-GCM).
-    #[arg(long, env = "SECRETS_KEY", value_name = "SECRETS_KEY", hide_env_values = true, value_parser = crate::secrets::parse_key, global = true)]
-    pub secrets_key: Option<crate::secrets::SecretKey>,
+    /// 32-byte key (64 hex digits or base64) encrypting access tokens at rest (AES-256-GCM), or
+    /// `none` to store them unencrypted. Required by serve.
+    #[arg(long, env = "SECRETS_KEY", value_name = "SECRETS_KEY", hide_env_values = true, value_parser = crate::secrets::parse_key_setting, global = true)]
+    pub secrets_key: Option<crate::secrets::KeySetting>,
 
     /// Former SECRETS_KEY values (comma-separated) while rotating: tokens are re-encrypted
     /// under SECRETS_KEY at start-up.
@@ -346,13 +347,7 @@ impl Config {
             }
         }
         weak::check_database_password(&secrets.database_url)?;
-        if self.secrets_key.as_ref().is_some_and(|k| !k.looks_random()) {
-            return Err(
-                "SECRETS_KEY is not random (too many repeated bytes); generate one with: \
-                 openssl rand -hex 32"
-                    .to_owned(),
-            );
-        }
+        crate::secrets::check_setting(self.secrets_key.as_ref())?;
         Ok(secrets)
     }
 }
@@ -464,6 +459,8 @@ mod tests {
                 key,
                 "--metrics-token",
                 token,
+                "--secrets-key",
+                "none",
             ])
             .unwrap()
             .config

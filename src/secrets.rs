@@ -1,4 +1,5 @@
-//! Access tokens encrypted at rest with AES-256-GCM when `SECRETS_KEY` is set.
+//! Access tokens encrypted at rest with AES-256-GCM under `SECRETS_KEY`, or stored as given
+//! when it is `none` (the user's explicit choice: `serve` refuses to start without either).
 //!
 //! Stored form: `enc:v2:{key id}:{base64(nonce || ciphertext)}`, the key id being the first 8
 //! hex digits of SHA-256 of the key, so a token encrypted under an older key is recognised.
@@ -6,9 +7,10 @@
 //! does not open: the key, not the id, because it is known before the INSERT that assigns the
 //! id, it is unique, and the API never changes it. `enc:v1:` values (no associated data, written
 //! by earlier versions) still open, and `serve` re-seals them at start-up.
-//! Without `SECRETS_KEY` tokens are stored as given. At start-up `serve` re-encrypts every token
-//! that is not in the current form (rotation; see the README), using `SECRETS_KEY_PREVIOUS`
-//! to read the old ones.
+//! At start-up `serve` refuses a database holding tokens sealed under a key it was not given,
+//! re-seals every token that is not in the current form (rotation, or decryption when the key
+//! became `none`; see docs/operations.md), using `SECRETS_KEY_PREVIOUS` to read the old ones,
+//! and re-queues events parked only because their token could not be opened.
 
 use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
@@ -18,7 +20,8 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
 use crate::domain::PlatformKind;
-use crate::storage::campaigns;
+use crate::storage::campaigns::{self, StoredToken};
+use crate::storage::events;
 
 const PREFIX: &str = "enc:v2:";
 /// Earlier versions' form, without associated data.
@@ -68,6 +71,53 @@ pub fn parse_key(s: &str) -> Result<SecretKey, String> {
     Ok(SecretKey { bytes, id })
 }
 
+/// `SECRETS_KEY` as set: a key, or `none`, the explicit choice to store tokens as given.
+#[derive(Debug, Clone)]
+pub enum KeySetting {
+    Key(SecretKey),
+    Unencrypted,
+}
+
+/// The `SECRETS_KEY` value that chooses no encryption.
+const NO_KEY: &str = "none";
+
+impl KeySetting {
+    pub fn key(&self) -> Option<&SecretKey> {
+        match self {
+            KeySetting::Key(k) => Some(k),
+            KeySetting::Unencrypted => None,
+        }
+    }
+}
+
+pub fn parse_key_setting(s: &str) -> Result<KeySetting, String> {
+    if s.trim().eq_ignore_ascii_case(NO_KEY) {
+        Ok(KeySetting::Unencrypted)
+    } else {
+        parse_key(s)
+            .map(KeySetting::Key)
+            .map_err(|e| format!("{e}, or {NO_KEY} to store access tokens unencrypted"))
+    }
+}
+
+/// `serve` needs `SECRETS_KEY` chosen: a random key, or `none`. Unset is refused, so a
+/// deployment never stores tokens in clear by omission.
+pub fn check_setting(setting: Option<&KeySetting>) -> Result<(), String> {
+    match setting {
+        None => Err(format!(
+            "SECRETS_KEY is required: it encrypts the ad platforms' access tokens at rest; \
+             generate one with: openssl rand -hex 32 (or set SECRETS_KEY={NO_KEY} to store \
+             them unencrypted)"
+        )),
+        Some(KeySetting::Key(k)) if !k.looks_random() => Err(
+            "SECRETS_KEY is not random (too many repeated bytes); generate one with: \
+             openssl rand -hex 32"
+                .to_owned(),
+        ),
+        Some(_) => Ok(()),
+    }
+}
+
 /// Several keys: `SECRETS_KEY_PREVIOUS` during a rotation.
 pub fn parse_keys(s: &str) -> Result<Keys, String> {
     s.split(',')
@@ -87,6 +137,36 @@ pub enum CipherError {
     UnknownKey(String, String),
     #[error("campaign {0}'s access token could not be decrypted: it is damaged or was copied from another campaign's row; set it again with PATCH /admin/v1/campaigns/{0}")]
     Corrupt(String),
+}
+
+/// Why `serve` does not start with the stored tokens it found.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(
+        "SECRETS_KEY is {NO_KEY}, but the database holds {count} access token(s) encrypted \
+         with key {ids}: set SECRETS_KEY to that key (to store tokens unencrypted from now on, \
+         keep SECRETS_KEY={NO_KEY} and put that key in SECRETS_KEY_PREVIOUS for one start)"
+    )]
+    KeyNeeded { count: usize, ids: String },
+    #[error(
+        "the database holds {count} access token(s) encrypted with key {ids}, which is neither \
+         SECRETS_KEY nor in SECRETS_KEY_PREVIOUS: if SECRETS_KEY changed, put the former key in \
+         SECRETS_KEY_PREVIOUS"
+    )]
+    UnknownKey { count: usize, ids: String },
+    #[error("access tokens could not be re-encrypted: {0}")]
+    Cipher(#[from] CipherError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// What start-up did to the stored tokens and the events parked on them.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Settled {
+    /// Tokens re-sealed under the current setting.
+    pub resealed: usize,
+    /// Parked events back in the queue: their token opens now.
+    pub requeued: u64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -159,28 +239,74 @@ impl TokenCipher {
             (Some(key), Some(rest)) => !rest.starts_with(&format!("{}:", key.id)),
             // Plain, or enc:v1 without the campaign bound.
             (Some(_), None) => true,
-            (None, _) => false,
+            // Sealed under a former key, now `none`: stored as given from now on.
+            (None, _) => key_id(stored).is_some(),
         }
     }
 
-    /// Re-encrypts every access token (Meta's and TikTok's) not under the current key. Returns how many changed.
-    pub async fn reseal_all(&self, pool: &PgPool) -> anyhow::Result<usize> {
+    fn knows(&self, id: &str) -> bool {
+        self.current
+            .iter()
+            .chain(&self.previous)
+            .any(|k| k.id == id)
+    }
+
+    /// Refuses tokens sealed under a key this process was not given: their campaigns' events
+    /// would all fail until a restart with the key.
+    fn refuse_unknown_keys(&self, rows: &[StoredToken]) -> Result<(), StartError> {
+        let unknown: Vec<&str> = rows
+            .iter()
+            .filter_map(|r| key_id(&r.access_token))
+            .filter(|id| !self.knows(id))
+            .collect();
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        let count = unknown.len();
+        let mut ids: Vec<&str> = unknown;
+        ids.sort_unstable();
+        ids.dedup();
+        let ids = ids.join(", ");
+        Err(match self.current {
+            None => StartError::KeyNeeded { count, ids },
+            Some(_) => StartError::UnknownKey { count, ids },
+        })
+    }
+
+    /// At start-up, in one transaction: refuses tokens sealed under an unknown key, re-seals
+    /// every access token (Meta's and TikTok's) not in the current form, and puts back in the
+    /// queue the events parked on a token that opens now.
+    pub async fn settle_at_start_up(&self, pool: &PgPool) -> Result<Settled, StartError> {
         let mut tx = pool.begin().await?;
         let rows = campaigns::tokens_for_update(&mut tx).await?;
-        let mut changed = 0;
+        self.refuse_unknown_keys(&rows)?;
+        let mut settled = Settled::default();
+        let mut readable = Vec::new();
         for row in rows {
-            if !self.is_stale(&row.access_token) {
+            let context = seal_context(&row.key, row.platform);
+            if self.is_stale(&row.access_token) {
+                let token = self.open(&context, &row.access_token)?;
+                let sealed = self.seal(&context, &token);
+                campaigns::set_stored_token(&mut tx, row.id, row.platform, &sealed).await?;
+                settled.resealed += 1;
+            } else if self.open(&context, &row.access_token).is_err() {
+                // Damaged or copied from another row: its events stay parked, saying so.
                 continue;
             }
-            let context = seal_context(&row.key, row.platform);
-            let token = self.open(&context, &row.access_token)?;
-            let sealed = self.seal(&context, &token);
-            campaigns::set_stored_token(&mut tx, row.id, row.platform, &sealed).await?;
-            changed += 1;
+            readable.push((row.id, row.platform));
         }
+        settled.requeued = events::requeue_unrefused(&mut tx, &readable).await?;
         tx.commit().await?;
-        Ok(changed)
+        Ok(settled)
     }
+}
+
+/// The id of the key a stored value is sealed under; `None` for a token stored as given.
+fn key_id(stored: &str) -> Option<&str> {
+    let rest = stored
+        .strip_prefix(PREFIX)
+        .or_else(|| stored.strip_prefix(LEGACY_PREFIX))?;
+    Some(rest.split_once(':').map_or(rest, |(id, _)| id))
 }
 
 /// What a token is sealed to: the campaign key for Meta's token (as always), the key and the
@@ -255,6 +381,33 @@ mod tests {
         damaged.pop();
         damaged.push('A');
         assert!(old.open("c", &damaged).is_err());
+    }
+
+    /// `none` is a choice, unset is not; `none` reads the former keys to store tokens as given.
+    #[test]
+    fn secrets_key_is_a_key_or_none() {
+        assert!(matches!(
+            parse_key_setting(" None "),
+            Ok(KeySetting::Unencrypted)
+        ));
+        assert!(parse_key_setting(&"ab".repeat(32)).unwrap().key().is_some());
+        let err = parse_key_setting("nope").unwrap_err();
+        assert!(
+            err.contains("openssl rand -hex 32")
+                && err.ends_with("or none to store access tokens unencrypted"),
+            "{err}"
+        );
+        let err = check_setting(None).unwrap_err();
+        assert!(err.starts_with("SECRETS_KEY is required"), "{err}");
+        check_setting(Some(&KeySetting::Unencrypted)).unwrap();
+        check_setting(Some(&KeySetting::Key(key(1)))).unwrap_err();
+
+        let sealed = TokenCipher::new(Some(key(1)), Keys::default()).seal("c", "tok");
+        assert_eq!(key_id(&sealed), Some(key(1).id.as_str()));
+        assert_eq!(key_id("plain-token"), None);
+        let plain = TokenCipher::new(None, Keys(vec![key(1)]));
+        assert!(plain.is_stale(&sealed) && !plain.is_stale("plain-token"));
+        assert_eq!(plain.seal("c", &plain.open("c", &sealed).unwrap()), "tok");
     }
 
     #[test]

@@ -29,7 +29,7 @@ use crate::platforms::tiktok::{client::TikTokClient, TikTok};
 use crate::platforms::{meta::Meta, Platforms};
 use crate::routes;
 use crate::routes::metrics::MetricsAccess;
-use crate::secrets::TokenCipher;
+use crate::secrets::{KeySetting, TokenCipher};
 use crate::storage;
 use crate::storage::campaign_cache::CampaignCache;
 use crate::storage::clicks::{ClickBatches, NewClick, Upserted};
@@ -109,24 +109,26 @@ impl Application {
             .await
             .context("applying database migrations failed")?;
 
-        if config.secrets_key.is_none() {
-            // Once per start-up: the database (and its backups) hold usable Meta tokens.
+        let key = config.secrets_key.as_ref().and_then(KeySetting::key);
+        if key.is_none() {
+            // Once per start-up: the database (and its backups) hold usable tokens.
             tracing::warn!(
-                "SECRETS_KEY is unset: Meta access tokens are stored unencrypted; set SECRETS_KEY \
+                "SECRETS_KEY is none: access tokens are stored unencrypted; set SECRETS_KEY \
                  (openssl rand -hex 32) and restart to encrypt them"
             );
         }
-        let cipher = TokenCipher::new(
-            config.secrets_key.clone(),
-            config.secrets_key_previous.clone(),
-        );
-        let resealed = cipher.reseal_all(&pool).await.context(
-            "access tokens could not be re-encrypted; if SECRETS_KEY changed, put the old key in SECRETS_KEY_PREVIOUS",
-        )?;
-        if resealed > 0 {
+        let cipher = TokenCipher::new(key.cloned(), config.secrets_key_previous.clone());
+        let settled = cipher.settle_at_start_up(&pool).await?;
+        if settled.resealed > 0 {
             tracing::info!(
-                campaigns = resealed,
-                "access tokens re-encrypted under the current SECRETS_KEY"
+                tokens = settled.resealed,
+                "access tokens re-sealed under the current SECRETS_KEY"
+            );
+        }
+        if settled.requeued > 0 {
+            tracing::info!(
+                events = settled.requeued,
+                "events parked on an unreadable access token re-queued: the token opens now"
             );
         }
         if let Some(warning) =

@@ -214,10 +214,14 @@ pub fn plan(
             plan.orphaned.extend(evs);
             continue;
         };
-        // Before parking and backoff: nothing of a removed platform waits.
+        // Before parking and backoff: nothing of a removed platform waits, and events whose
+        // token cannot be opened say so (start-up re-queues them once it opens).
         let target = match target {
-            Ok(t) => Ok(t),
-            Err(NoTarget::Unreadable(e)) => Err(e),
+            Ok(t) => t,
+            Err(NoTarget::Unreadable(e)) => {
+                plan.park.push((Park::Unreadable(e.clone()), evs));
+                continue;
+            }
             Err(NoTarget::Removed) => {
                 plan.removed.extend(evs);
                 continue;
@@ -241,13 +245,6 @@ pub fn plan(
                 continue;
             }
         }
-        let target = match target {
-            Ok(t) => t,
-            Err(e) => {
-                plan.park.push((Park::Unreadable(e.clone()), evs));
-                continue;
-            }
-        };
         // Checked when it would be sent: the window runs out while an event waits.
         let (late, evs): (Vec<_>, Vec<_>) = evs.into_iter().partition(|e| {
             twin_check(target.late_pixel_twin, e.pixel_fired_at(), now) == TwinCheck::Skip

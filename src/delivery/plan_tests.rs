@@ -247,6 +247,17 @@ fn claimed_events_are_sent_parked_postponed_or_expired() {
             },
         },
         Case {
+            what: "an unreadable token says so even when the campaign is parked",
+            claimed: vec![web(1, 1)],
+            targets: vec![(1, Err(NoTarget::Unreadable("bad key".into())))],
+            status: vec![(1, parked)],
+            batch_max: 10,
+            want: Shape {
+                park: vec![(Park::Unreadable("bad key".into()), vec![1])],
+                ..Shape::default()
+            },
+        },
+        Case {
             what: "a deleted campaign's events are left alone",
             claimed: vec![web(1, 9), web(2, 1)],
             targets: vec![(1, target("111", "tok"))],

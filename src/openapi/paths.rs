@@ -82,7 +82,8 @@ impl IntoResponses for AdminErrors {
             (415, "`unsupported_media_type`"),
             (
                 422,
-                "`invalid_field`, `no_test_event_code`, `test_event_incomplete`",
+                "`invalid_field`, `no_test_event_code`, `test_event_incomplete`, \
+                 `access_token_unreadable`",
             ),
         ]);
         all.extend(problems(COMMON));

@@ -359,6 +359,33 @@ pub async fn requeue_auth_failures(
     Ok(done.rows_affected())
 }
 
+/// At start-up, for each campaign and platform whose token opens: its events parked on a token
+/// error go back in the queue, unless the platform itself refused that token (an `auth_error`
+/// attempt among them: those wait for a new token, as before). What is left were parked because
+/// the token could not be decrypted (a missing or wrong `SECRETS_KEY`), or behind those.
+pub async fn requeue_unrefused(
+    tx: &mut Transaction<'_, Postgres>,
+    keys: &[CampaignPlatform],
+) -> Result<u64, sqlx::Error> {
+    let (campaign_ids, platforms) = unzip_keys(keys);
+    let done = sqlx::query!(
+        "UPDATE events e SET state = 'pending', failure_class = NULL, next_attempt_at = now() \
+         FROM UNNEST($1::bigint[], $2::text[]) AS k(campaign_id, platform) \
+         WHERE e.campaign_id = k.campaign_id AND e.platform = k.platform \
+           AND e.state = 'failed' AND e.failure_class = 'auth' AND e.payload IS NOT NULL \
+           AND NOT EXISTS (SELECT 1 FROM events r \
+                JOIN delivery_attempts a ON a.event_row_id = r.id \
+                WHERE r.campaign_id = k.campaign_id AND r.platform = k.platform \
+                  AND r.state = 'failed' AND r.failure_class = 'auth' \
+                  AND a.outcome = 'auth_error')",
+        &campaign_ids,
+        &platforms as &[&str],
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Cancels the campaign's unsent events for a platform it no longer advertises on: pending ones
 /// (but those a worker is sending right now: their answer decides) and those parked on a token.
 pub async fn cancel_pending(

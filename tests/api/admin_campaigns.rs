@@ -108,10 +108,16 @@ async fn create_answers_201_with_the_documented_defaults() {
     .fetch_one(&app.pool)
     .await
     .unwrap();
+    // Sealed under the test server's SECRETS_KEY.
+    assert!(
+        stored.0.starts_with("enc:v2:") && !stored.0.contains(ACCESS_TOKEN),
+        "{}",
+        stored.0
+    );
     assert_eq!(
         stored,
         (
-            ACCESS_TOKEN.to_owned(),
+            stored.0.clone(),
             "website".to_owned(),
             "USD".to_owned(),
             json!({"lead": "Lead", "sale": "Purchase", "rebill": "Purchase", "rejected": null}),
@@ -164,7 +170,8 @@ async fn create_takes_every_field() {
 
 #[tokio::test]
 async fn the_access_token_never_appears_in_a_response() {
-    let app = spawn_app().await;
+    // Stored as given (SECRETS_KEY=none), so the test can see the PATCH replace it.
+    let app = spawn_app_with(&["--secrets-key", "none"]).await;
     let check = |what: &str, text: &str| {
         assert!(
             !text.contains(ACCESS_TOKEN),

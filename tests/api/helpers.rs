@@ -27,7 +27,7 @@ pub const ACCESS_TOKEN: &str = "EAAtest-access-token-987654321";
 /// The landing page `create_campaign` gives every campaign: the `event_source_url` of events
 /// whose click registered none.
 pub const LANDING_URL: &str = "https://lp.example.com/offer";
-/// A random AES-256 key for tests that encrypt tokens at rest.
+/// A random AES-256 key: every test server's SECRETS_KEY unless the test chooses another.
 pub const TEST_SECRETS_KEY: &str =
     "0265f25df38ba7b214fcce02add73d8f1921ae822574b76937ccd641b0d6700a";
 pub const BROWSER_UA: &str =
@@ -138,6 +138,8 @@ pub async fn spawn_on(database_url: &str, graph: MockServer, extra: &[&str]) -> 
         ("--meta-graph-url", graph.uri()),
         ("--tiktok-api-url", tiktok.uri()),
         ("--delivery-timeout", "2s".to_owned()),
+        // As bin/up deploys; a test of the unencrypted choice passes `--secrets-key none`.
+        ("--secrets-key", TEST_SECRETS_KEY.to_owned()),
     ];
     for (flag, value) in defaults {
         if !extra.contains(&flag) {

@@ -109,6 +109,8 @@ fn the_previous_key_is_checked_like_the_others() {
             key,
             "--postback-key-previous",
             previous,
+            "--secrets-key",
+            "none",
         ])
         .map_err(|e| e.to_string())
         .and_then(|cli| cli.config.secrets().map(|s| s.postback_key_previous))

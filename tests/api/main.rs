@@ -25,6 +25,7 @@ mod late_twins;
 mod openapi;
 mod ops;
 mod payouts;
+mod platform_bounds;
 mod platform_reads;
 mod platform_retry;
 mod platform_rules;

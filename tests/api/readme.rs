@@ -68,6 +68,7 @@ async fn serve_with(graph: &wiremock::MockServer, tiktok: Option<&wiremock::Mock
         .env("DATABASE_URL", &url)
         .env("ADMIN_TOKEN", &admin)
         .env("POSTBACK_KEY", &key)
+        .env("SECRETS_KEY", TEST_SECRETS_KEY)
         .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
         .env("META_GRAPH_URL", graph.uri())
         .env("DELIVERY_POLL_INTERVAL", "100ms")

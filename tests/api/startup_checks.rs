@@ -82,6 +82,24 @@ fn serve_refuses_placeholder_shared_and_weak_secrets() {
     assert!(err.contains("SECRETS_KEY is not random"), "{err}");
 }
 
+/// Values a security probe found accepted: zxcvbn finds them guessable (issue 21).
+#[test]
+fn serve_refuses_guessable_secrets() {
+    let db = "postgres://capi@127.0.0.1:1/capi";
+    for weak in [
+        "abcdefghijklmnop",
+        "correcthorsebatterystaple",
+        "Admin-Token-2024-abcdefgh",
+        "1qaz2wsx3edc4rfv",
+    ] {
+        let err = serve_refuses(db, weak, STRONG_KEY);
+        assert!(err.contains("ADMIN_TOKEN is too weak"), "{weak}: {err}");
+        assert!(err.contains("openssl rand -hex 24"), "{err}");
+        let err = serve_refuses(db, STRONG_ADMIN, weak);
+        assert!(err.contains("POSTBACK_KEY is too weak"), "{weak}: {err}");
+    }
+}
+
 #[test]
 fn migrate_and_healthcheck_do_not_judge_the_secrets() {
     // The compose healthcheck runs in the serving container's environment.
@@ -185,8 +203,9 @@ fn bin_up_creates_a_private_env_with_strong_secrets_once() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Starts `serve` on a fresh database with `envs` (`{port}` in a value is the port it listens
-/// on), waits until it answers on 127.0.0.1, stops it and returns what it wrote to stdout.
+/// Starts `serve` on a fresh database with `envs` (over strong secrets and a SECRETS_KEY;
+/// `{port}` in a value is the port it listens on), waits until it answers on 127.0.0.1, stops it
+/// and returns what it wrote to stdout.
 async fn serve_briefly(envs: &[(&str, &str)]) -> String {
     let url = crate::helpers::fresh_database().await;
     let port = {
@@ -198,7 +217,7 @@ async fn serve_briefly(envs: &[(&str, &str)]) -> String {
         .env("ADMIN_TOKEN", STRONG_ADMIN)
         .env("POSTBACK_KEY", STRONG_KEY)
         .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
-        .env_remove("SECRETS_KEY")
+        .env("SECRETS_KEY", crate::helpers::TEST_SECRETS_KEY)
         .env_remove("LOG_FORMAT")
         .stdout(std::process::Stdio::piped());
     for (k, v) in envs {
@@ -222,17 +241,35 @@ async fn serve_briefly(envs: &[(&str, &str)]) -> String {
     stdout
 }
 
+/// Encrypting the access tokens or not is the user's explicit choice: unset, `serve` refuses
+/// before anything else, saying how to choose; `none` is warned about once at start-up.
 #[tokio::test]
-async fn an_unset_secrets_key_is_warned_about_once_at_start_up() {
-    let logs = serve_briefly(&[]).await;
+async fn secrets_key_is_a_choice_and_none_is_warned_about_once() {
+    let out = bin()
+        .env("DATABASE_URL", "postgres://capi@127.0.0.1:1/capi")
+        .env("ADMIN_TOKEN", STRONG_ADMIN)
+        .env("POSTBACK_KEY", STRONG_KEY)
+        .env_remove("SECRETS_KEY")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("SECRETS_KEY is required"), "{err}");
+    assert!(
+        err.contains("openssl rand -hex 32") && err.contains("SECRETS_KEY=none"),
+        "{err}"
+    );
+
+    let logs = serve_briefly(&[("SECRETS_KEY", "none")]).await;
     let warnings = logs
         .lines()
-        .filter(|l| l.contains("SECRETS_KEY is unset"))
+        .filter(|l| l.contains("SECRETS_KEY is none"))
         .count();
     assert_eq!(warnings, 1, "{logs}");
     let key = "3b7e0a9c5f2d8e1b4a6c9f0e3d7b2a5c8e1f4b7a0d3c6e9f2b5a8d1c4e7f0a3b";
     let logs = serve_briefly(&[("SECRETS_KEY", key)]).await;
-    assert!(!logs.contains("SECRETS_KEY is unset"), "{logs}");
+    assert!(!logs.contains("SECRETS_KEY is none"), "{logs}");
 }
 
 /// The dashboard's admin token and session cookie would cross a network in clear: said once at
@@ -269,6 +306,7 @@ fn run_with_database(url: &str, args: &[&str]) -> (bool, String, String) {
         .env("DATABASE_URL", url)
         .env("ADMIN_TOKEN", STRONG_ADMIN)
         .env("POSTBACK_KEY", STRONG_KEY)
+        .env("SECRETS_KEY", crate::helpers::TEST_SECRETS_KEY)
         .args(args)
         .output()
         .unwrap();

@@ -3,7 +3,7 @@
 
 use super::graph::SendResult;
 use crate::domain::AttemptRecord;
-use crate::platforms::{Answer, Verdict};
+use crate::platforms::{http, Answer, Verdict};
 
 const RETRY_CODES: [i64; 10] = [1, 2, 4, 17, 32, 341, 368, 613, 80003, 80004];
 
@@ -75,7 +75,10 @@ pub fn read(result: &SendResult) -> Answer {
             ..AttemptRecord::bare(outcome)
         },
     };
-    Answer { verdict, attempt }
+    Answer {
+        verdict,
+        attempt: http::bounded(attempt),
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 
 use crate::domain::AccessToken;
-use crate::platforms::http;
+use crate::platforms::http::{self, Reply};
 
 #[derive(Clone)]
 pub struct GraphClient {
@@ -35,6 +35,19 @@ pub struct GraphError {
 }
 
 impl GraphError {
+    /// Meta's texts within what is kept of an answer (see [`http::MAX_KEPT_CHARS`]).
+    fn bounded(self) -> Self {
+        let cut = |s: Option<String>| s.as_deref().map(http::kept);
+        GraphError {
+            message: http::kept(&self.message),
+            kind: cut(self.kind),
+            error_user_title: cut(self.error_user_title),
+            error_user_msg: cut(self.error_user_msg),
+            fbtrace_id: cut(self.fbtrace_id),
+            ..self
+        }
+    }
+
     /// The most useful text for a media buyer reading why an event failed.
     pub fn readable(&self) -> String {
         match (&self.error_user_title, &self.error_user_msg) {
@@ -122,29 +135,22 @@ impl GraphClient {
         if let Some(secret) = &self.app_secret {
             body["appsecret_proof"] = json!(appsecret_proof(secret, batch.access_token.expose()));
         }
-        let resp = match self.http.post(&url).json(&body).send().await {
-            Ok(r) => r,
-            Err(e) => {
-                return SendResult::Transport {
-                    http_status: None,
-                    message: http::transport_message(&e),
-                    retry_after: None,
-                }
-            }
-        };
-        let status = resp.status().as_u16();
-        let retry_after = http::retry_after(&resp);
-        let bytes = match resp.bytes().await {
-            Ok(b) => b,
-            Err(e) => {
-                return SendResult::Transport {
-                    http_status: Some(status),
-                    message: http::transport_message(&e),
-                    retry_after,
-                }
-            }
-        };
-        interpret(status, &bytes, retry_after)
+        match http::exchange(self.http.post(&url).json(&body)).await {
+            Reply::Http {
+                status,
+                body,
+                retry_after,
+            } => interpret(status, &body, retry_after),
+            Reply::Transport {
+                http_status,
+                message,
+                retry_after,
+            } => SendResult::Transport {
+                http_status,
+                message,
+                retry_after,
+            },
+        }
     }
 }
 
@@ -162,7 +168,7 @@ pub fn interpret(status: u16, body: &[u8], retry_after: Option<Duration>) -> Sen
     match serde_json::from_slice::<ErrorEnvelope>(body) {
         Ok(env) => SendResult::MetaError {
             http_status: status,
-            error: env.error,
+            error: env.error.bounded(),
             retry_after,
         },
         Err(_) => SendResult::Transport {

@@ -23,7 +23,7 @@ use serde::Deserialize;
 
 use super::client::Reply;
 use crate::domain::AttemptRecord;
-use crate::platforms::{Answer, Verdict};
+use crate::platforms::{http, Answer, Verdict};
 
 /// Token or permission problems: the campaign's token or pixel must change.
 const AUTH_CODES: [i64; 5] = [40001, 40101, 40102, 40104, 40105];
@@ -61,7 +61,16 @@ fn classify(status: u16, body: Option<&Body>, retry_after: Option<Duration>) -> 
     }
 }
 
+/// The verdict and the attempt row as stored (TikTok's texts within bounds).
 pub fn read(reply: &Reply) -> Answer {
+    let Answer { verdict, attempt } = read_whole(reply);
+    Answer {
+        verdict,
+        attempt: http::bounded(attempt),
+    }
+}
+
+fn read_whole(reply: &Reply) -> Answer {
     match reply {
         Reply::Transport {
             http_status,

@@ -24,20 +24,7 @@ pub struct Batch<'a> {
 }
 
 /// What came back, unread: `answer` decides what it means.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Reply {
-    Http {
-        status: u16,
-        body: Vec<u8>,
-        retry_after: Option<Duration>,
-    },
-    /// No answer TikTok wrote: connection failure, timeout, or a body cut short.
-    Transport {
-        http_status: Option<u16>,
-        message: String,
-        retry_after: Option<Duration>,
-    },
-}
+pub use crate::platforms::http::Reply;
 
 impl TikTokClient {
     pub fn new(base_url: &str, timeout: Duration) -> Result<Self, reqwest::Error> {
@@ -55,37 +42,12 @@ impl TikTokClient {
     /// The token travels only in the `Access-Token` header: never in the URL or the body, so
     /// it stays out of access logs and out of any request body a test or proxy records.
     pub async fn send(&self, batch: &Batch<'_>) -> Reply {
-        let resp = self
+        let request = self
             .http
             .post(self.url())
             .header("Access-Token", batch.access_token.expose())
-            .json(&body(batch))
-            .send()
-            .await;
-        let resp = match resp {
-            Ok(r) => r,
-            Err(e) => {
-                return Reply::Transport {
-                    http_status: None,
-                    message: http::transport_message(&e),
-                    retry_after: None,
-                }
-            }
-        };
-        let status = resp.status().as_u16();
-        let retry_after = http::retry_after(&resp);
-        match resp.bytes().await {
-            Ok(b) => Reply::Http {
-                status,
-                body: b.to_vec(),
-                retry_after,
-            },
-            Err(e) => Reply::Transport {
-                http_status: Some(status),
-                message: http::transport_message(&e),
-                retry_after,
-            },
-        }
+            .json(&body(batch));
+        http::exchange(request).await
     }
 }
 

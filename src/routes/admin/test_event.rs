@@ -105,7 +105,11 @@ pub async fn run(
         .cipher
         .open(key, meta.access_token.expose())
         .map(AccessToken::new)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("cannot decrypt the access token: {e}")))?;
+        // A token error like delivery's: the user sets the token again (or the right key).
+        .map_err(|e| ApiError::Unprocessable {
+            code: "access_token_unreadable",
+            detail: e.to_string(),
+        })?;
     let event = serde_json::to_value(&event).map_err(|e| ApiError::Internal(e.into()))?;
     let result = state
         .graph
