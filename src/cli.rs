@@ -18,10 +18,7 @@ pub async fn run() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            // One line naming the variable, not clap's usage block.
-            let text = e.to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments");
-            eprintln!("capi-bridge: {}", first.trim_start_matches("error: "));
+            eprintln!("capi-bridge: {}", one_line(&e));
             return ExitCode::from(2);
         }
     };
@@ -37,6 +34,21 @@ pub async fn run() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// One line naming the variable, not clap's usage block. A value that failed its check is
+/// never repeated: it may be a mistyped secret, and start-up errors end up in logs.
+fn one_line(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ErrorKind};
+    use std::error::Error as _;
+    if e.kind() == ErrorKind::ValueValidation {
+        if let (Some(arg), Some(why)) = (e.get(ContextKind::InvalidArg), e.source()) {
+            return format!("invalid value for '{arg}': {why}");
+        }
+    }
+    let text = e.to_string();
+    let first = text.lines().next().unwrap_or("invalid arguments");
+    first.trim_start_matches("error: ").to_owned()
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

@@ -72,7 +72,7 @@ pub struct Config {
     )]
     pub listen_addr: SocketAddr,
 
-    /// Bearer token for /admin/v1 (at least 16 characters). Required by serve.
+    /// Bearer token for /admin/v1 (at least 24 characters, hard to guess). Required by serve.
     #[arg(long, env = "ADMIN_TOKEN", value_name = "ADMIN_TOKEN", hide_env_values = true, value_parser = secret("ADMIN_TOKEN"), global = true)]
     pub admin_token: Option<String>,
 
@@ -85,7 +85,7 @@ pub struct Config {
     #[arg(long, env = "UI_SESSION_TTL", value_name = "UI_SESSION_TTL", default_value = "12h", value_parser = humantime::parse_duration, global = true)]
     pub ui_session_ttl: Duration,
 
-    /// Bearer token for GET /metrics (at least 16 characters). Without it and without
+    /// Bearer token for GET /metrics (at least 24 characters, hard to guess). Without it and without
     /// METRICS_ADDR, /metrics is off.
     #[arg(long, env = "METRICS_TOKEN", value_name = "METRICS_TOKEN", hide_env_values = true, value_parser = secret("METRICS_TOKEN"), global = true)]
     pub metrics_token: Option<String>,
@@ -95,7 +95,7 @@ pub struct Config {
     #[arg(long, env = "METRICS_ADDR", value_name = "METRICS_ADDR", value_parser = parse_metrics_addr, global = true)]
     pub metrics_addr: Option<SocketAddr>,
 
-    /// Secret every postback must carry as key=... or X-Postback-Key (at least 16 characters).
+    /// Secret every postback must carry as key=... or X-Postback-Key (at least 24 characters, hard to guess).
     /// Required by serve.
     #[arg(long, env = "POSTBACK_KEY", value_name = "POSTBACK_KEY", hide_env_values = true, value_parser = secret("POSTBACK_KEY"), global = true)]
     pub postback_key: Option<String>,

@@ -7,8 +7,12 @@ use ipnet::IpNet;
 
 pub(super) fn secret(name: &'static str) -> impl Fn(&str) -> Result<String, String> + Clone {
     move |s: &str| {
-        if s.chars().count() < 16 {
-            Err(format!("{name} must be at least 16 characters"))
+        if s.chars().count() < super::weak::MIN_CHARS {
+            Err(format!(
+                "{name} must be at least {} characters; {}",
+                super::weak::MIN_CHARS,
+                super::weak::GENERATE
+            ))
         } else if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
             Err(format!(
                 "{name} must not contain spaces or control characters"

@@ -22,7 +22,7 @@ pub fn bin() -> Command {
 fn a_missing_setting_is_one_line_naming_the_variable() {
     let out = bin()
         .env("DATABASE_URL", "postgres://nowhere/x")
-        .env("POSTBACK_KEY", "0123456789abcdef0")
+        .env("POSTBACK_KEY", "9f2c4e7a1b8d3f6059e1c2a7b4d8f03e")
         .output()
         .unwrap();
     assert!(!out.status.success());
@@ -35,9 +35,17 @@ fn a_missing_setting_is_one_line_naming_the_variable() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
-        err.contains("ADMIN_TOKEN must be at least 16 characters"),
+        err.contains("ADMIN_TOKEN must be at least 24 characters"),
         "{err}"
     );
+    // The refused value is never repeated: it may be a mistyped secret.
+    let out = bin()
+        .env("ADMIN_TOKEN", "mistyped secret with a space")
+        .output()
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("ADMIN_TOKEN must not contain spaces"), "{err}");
+    assert!(!err.contains("mistyped"), "{err}");
 
     let out = bin()
         .env("LISTEN_ADDR", "nope")
