@@ -470,9 +470,9 @@ mod tests {
         assert!(with(admin).is_ok());
         let err = with(key).unwrap_err();
         assert!(err.contains("METRICS_TOKEN and POSTBACK_KEY"), "{err}");
-        let err = with("change-me-metrics-token").unwrap_err();
+        let err = with("change-me-metrics-token-please").unwrap_err();
         assert!(err.starts_with("METRICS_TOKEN is a placeholder"), "{err}");
-        let err = with("aaaaaaaaaaaaaaaaaaaa").unwrap_err();
+        let err = with("aaaaaaaaaaaaaaaaaaaaaaaa").unwrap_err();
         assert!(err.starts_with("METRICS_TOKEN is too weak"), "{err}");
         let err = parse(&["--metrics-addr", "nope"]).unwrap_err().to_string();
         assert!(err.contains("METRICS_ADDR"), "{err}");

@@ -30,20 +30,14 @@ fn a_missing_setting_is_one_line_naming_the_variable() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("ADMIN_TOKEN"), "{err}");
 
-    let out = bin().env("ADMIN_TOKEN", "short").output().unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(
-        err.contains("ADMIN_TOKEN must be at least 24 characters"),
-        "{err}"
-    );
     // The refused value is never repeated: it may be a mistyped secret.
     let out = bin()
         .env("ADMIN_TOKEN", "mistyped secret with a space")
         .output()
         .unwrap();
+    assert!(!out.status.success());
     let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("ADMIN_TOKEN must not contain spaces"), "{err}");
     assert!(!err.contains("mistyped"), "{err}");
 
