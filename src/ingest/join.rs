@@ -51,8 +51,9 @@ mod tests {
         let a = on(1, "a", 0);
         let b = on(2, "b", 10);
         let b_same_time = on(3, "c", 10);
-        // (hint, clicks, the joined click's row, ambiguous)
-        let cases: Vec<(Option<&str>, Vec<Click>, Option<(i64, bool)>)> = vec![
+        // (hint, clicks, the joined click's row and whether ambiguous)
+        type Case<'a> = (Option<&'a str>, Vec<Click>, Option<(i64, bool)>);
+        let cases: Vec<Case> = vec![
             (None, vec![], None),
             (Some("a"), vec![], None),
             (None, vec![a.clone()], Some((1, false))),

@@ -5,6 +5,7 @@ pub mod campaign_cache;
 pub mod campaigns;
 pub mod click_history;
 pub mod clicks;
+pub mod conversion_dedup;
 pub mod conversion_view;
 pub mod conversions;
 pub mod events;

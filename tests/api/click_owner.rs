@@ -324,3 +324,66 @@ async fn public_answers_are_the_same_whether_or_not_the_click_id_is_known() {
         }
     }
 }
+
+#[tokio::test]
+async fn in_one_batch_each_registration_counts_by_its_own_right() {
+    use capi_bridge::domain::{ClickId, EventIds, UpdateToken};
+    use capi_bridge::storage::clicks::{upsert_many, NewClick, Registrant, Written};
+
+    let app = spawn_app().await;
+    app.create_campaign("offer1", json!({})).await;
+    let campaign_id: i64 = sqlx::query_scalar("SELECT id FROM campaigns WHERE key = 'offer1'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let (mine, theirs) = (UpdateToken::generate(), UpdateToken::generate());
+    let click = |token: &UpdateToken, registrant, consent, lead: &str| NewClick {
+        click_id: ClickId::parse("c-batch").unwrap(),
+        campaign_id,
+        fbclid: None,
+        fbc: None,
+        fbp: None,
+        event_source_url: None,
+        referrer_url: None,
+        client_ip_address: None,
+        client_user_agent: None,
+        consent,
+        event_ids: EventIds::parse([("Lead".to_owned(), lead.to_owned())].into()).unwrap(),
+        pixel_fired_at: Default::default(),
+        customer: Default::default(),
+        ttclid: None,
+        ttp: None,
+        tiktok_event_ids: Default::default(),
+        dropped: Default::default(),
+        registrant,
+        update_token: token.hash(),
+    };
+    // The visitor's registration, a stranger's, the visitor's again, the stranger withdrawing
+    // consent, and a server-side caller's: one group-commit batch, applied in arrival order.
+    let batch = [
+        click(&mine, Registrant::Public, Some(false), "mine"),
+        click(&theirs, Registrant::Public, Some(true), "theirs"),
+        click(&mine, Registrant::Public, Some(true), "mine-2"),
+        click(&theirs, Registrant::Public, Some(false), "theirs-2"),
+        click(&theirs, Registrant::Key, None, "key"),
+    ];
+    let mut tx = app.pool.begin().await.unwrap();
+    let out = upsert_many(&mut tx, &batch).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let written: Vec<Written> = out.iter().map(|u| u.written).collect();
+    use Written::*;
+    assert_eq!(written, [Inserted, Ignored, Merged, Ignored, Merged]);
+    let lead = |i: usize| out[i].event_ids.as_map()["Lead"].clone();
+    assert_eq!(
+        (lead(1), lead(2)),
+        ("theirs".to_owned(), "mine".to_owned()),
+        "an ignored one answers its own ids; a merge the first registered"
+    );
+    let now = stored(&app, "c-batch").await;
+    assert_eq!(
+        now["consent"], false,
+        "granted by the visitor, then withdrawn"
+    );
+    assert_eq!(now["event_ids"], json!({"Lead": "mine"}));
+}
