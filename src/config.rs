@@ -100,6 +100,16 @@ pub struct Config {
     #[arg(long, env = "POSTBACK_KEY", value_name = "POSTBACK_KEY", hide_env_values = true, value_parser = secret("POSTBACK_KEY"), global = true)]
     pub postback_key: Option<String>,
 
+    /// The former POSTBACK_KEY while trackers are being switched to a new one: both are accepted,
+    /// and capi_bridge_postback_key_total{key} says when the old one stops arriving.
+    #[arg(long, env = "POSTBACK_KEY_PREVIOUS", value_name = "POSTBACK_KEY_PREVIOUS", hide_env_values = true, value_parser = secret("POSTBACK_KEY_PREVIOUS"), global = true)]
+    pub postback_key_previous: Option<String>,
+
+    /// Failed authentications per client address (IPv6: per /64) on every credential, before
+    /// further failures get 429: N/s, N/m, N/h, or off. A valid credential always passes.
+    #[arg(long, env = "AUTH_FAILURE_LIMIT", value_name = "AUTH_FAILURE_LIMIT", default_value = "10/m", value_parser = crate::http::rate_limit::parse_rate, global = true)]
+    pub auth_failure_limit: crate::http::rate_limit::RateLimitSetting,
+
     /// Graph API base URL (tests point it at a fake).
     #[arg(long, env = "META_GRAPH_URL", value_name = "META_GRAPH_URL", default_value = "https://graph.facebook.com", value_parser = parse_base_url, global = true)]
     pub meta_graph_url: String,
@@ -131,7 +141,8 @@ pub struct Config {
     #[arg(long, env = "SECRETS_KEY_PREVIOUS", value_name = "SECRETS_KEY_PREVIOUS", hide_env_values = true, default_value = "", value_parser = crate::secrets::parse_keys, global = true)]
     pub secrets_key_previous: crate::secrets::Keys,
 
-    /// Comma-separated CIDRs of reverse proxies whose X-Forwarded-For is trusted.
+    /// Comma-separated CIDRs of reverse proxies whose X-Forwarded-For, X-Forwarded-Host/Proto and
+    /// Forwarded headers are trusted.
     #[arg(long, env = "TRUSTED_PROXIES", value_name = "TRUSTED_PROXIES", default_value = "", value_parser = parse_cidrs, global = true)]
     pub trusted_proxies: TrustedProxies,
 
@@ -139,14 +150,36 @@ pub struct Config {
     #[arg(long, env = "POSTBACK_ALLOWED_IPS", value_name = "POSTBACK_ALLOWED_IPS", default_value = "", value_parser = parse_cidrs, global = true)]
     pub postback_allowed_ips: TrustedProxies,
 
-    /// Click registrations per client address: N/s, N/m, N/h, or off.
+    /// Click requests per client address, new or not (N/s, N/m, N/h, or off): bounds the work a
+    /// flood costs; the disk is bounded by the three below.
     #[arg(long, env = "CLICK_RATE_LIMIT", value_name = "CLICK_RATE_LIMIT", default_value = "6000/m", value_parser = crate::http::rate_limit::parse_rate, global = true)]
     pub click_rate_limit: crate::http::rate_limit::RateLimitSetting,
 
-    /// Click registrations per campaign, all visitors together (N/s, N/m, N/h, or off): one
-    /// public campaign key cannot fill the disk.
-    #[arg(long, env = "CLICK_CAMPAIGN_RATE_LIMIT", value_name = "CLICK_CAMPAIGN_RATE_LIMIT", default_value = "60000/m", value_parser = crate::http::rate_limit::parse_rate, global = true)]
-    pub click_campaign_rate_limit: crate::http::rate_limit::RateLimitSetting,
+    /// New click ids per client address (an IPv6 /64 is one), N/m, N/h, N/d or off;
+    /// re-registrations of a stored click do not count. Callers with the postback key are exempt.
+    #[arg(long, env = "CLICK_ADDRESS_NEW_LIMIT", value_name = "CLICK_ADDRESS_NEW_LIMIT", default_value = "1000/h", value_parser = crate::http::click_budget::parse_count, global = true)]
+    pub click_address_new_limit: crate::http::click_budget::BudgetSetting,
+
+    /// Bytes of clicks one client address may store (4MB/h; KB, MB, GB; or off): at most this
+    /// per period, plus one period's worth at once.
+    #[arg(long, env = "CLICK_ADDRESS_BYTES_LIMIT", value_name = "CLICK_ADDRESS_BYTES_LIMIT", default_value = "4MB/h", value_parser = crate::http::click_budget::parse_bytes, global = true)]
+    pub click_address_bytes_limit: crate::http::click_budget::BudgetSetting,
+
+    /// Bytes of clicks one campaign stores from public callers, all addresses together (or
+    /// off): a public campaign key can store at most this per period, plus two periods' worth
+    /// at once. Over it the heaviest addresses are refused first.
+    #[arg(long, env = "CLICK_CAMPAIGN_BYTES_LIMIT", value_name = "CLICK_CAMPAIGN_BYTES_LIMIT", default_value = "100MB/h", value_parser = crate::http::click_budget::parse_bytes, global = true)]
+    pub click_campaign_bytes_limit: crate::http::click_budget::BudgetSetting,
+
+    /// Replaced by CLICK_CAMPAIGN_BYTES_LIMIT; a value is ignored with a warning.
+    #[arg(
+        long,
+        env = "CLICK_CAMPAIGN_RATE_LIMIT",
+        value_name = "CLICK_CAMPAIGN_RATE_LIMIT",
+        hide = true,
+        global = true
+    )]
+    pub click_campaign_rate_limit: Option<String>,
 
     /// Clicks older than this are deleted.
     #[arg(long, env = "CLICK_RETENTION", value_name = "CLICK_RETENTION", default_value = "30d", value_parser = humantime::parse_duration, global = true)]
@@ -249,9 +282,18 @@ pub struct Secrets {
     pub database_url: String,
     pub admin_token: String,
     pub postback_key: String,
+    pub postback_key_previous: Option<String>,
 }
 
 impl Config {
+    pub fn click_budget(&self) -> crate::http::click_budget::ClickBudgetSettings {
+        crate::http::click_budget::ClickBudgetSettings {
+            new_per_address: self.click_address_new_limit,
+            bytes_per_address: self.click_address_bytes_limit,
+            bytes_per_campaign: self.click_campaign_bytes_limit,
+        }
+    }
+
     pub fn database_url(&self) -> Result<&str, String> {
         let url = self
             .database_url
@@ -281,12 +323,17 @@ impl Config {
             database_url: self.database_url()?.to_owned(),
             admin_token: required(&self.admin_token, "ADMIN_TOKEN")?,
             postback_key: required(&self.postback_key, "POSTBACK_KEY")?,
+            postback_key_previous: self.postback_key_previous.clone(),
         };
         // Only serve exposes these, so only serve refuses guessable ones (migrate and
         // healthcheck run in the same container with the same environment).
         weak::check("ADMIN_TOKEN", &secrets.admin_token)?;
         weak::check("POSTBACK_KEY", &secrets.postback_key)?;
         weak::check_distinct(&secrets.admin_token, &secrets.postback_key)?;
+        if let Some(previous) = &secrets.postback_key_previous {
+            weak::check("POSTBACK_KEY_PREVIOUS", previous)?;
+            weak::check_distinct(&secrets.admin_token, previous)?;
+        }
         if let Some(token) = &self.metrics_token {
             weak::check("METRICS_TOKEN", token)?;
             // Equal to ADMIN_TOKEN is allowed: the user then chooses one secret for both.
@@ -334,6 +381,34 @@ mod tests {
         assert_eq!(c.delivery_concurrency, 4);
         assert_eq!(c.delivery_target_concurrency, 2);
         assert!(cli.command.is_none());
+    }
+
+    /// `--help` says what the click budgets bound, in numbers, and no longer that a campaign key
+    /// "cannot fill the disk" (it can store up to its budget).
+    #[test]
+    fn help_states_what_a_public_click_may_store() {
+        use clap::CommandFactory;
+        let help = Cli::command().render_long_help().to_string();
+        assert!(!help.contains("cannot fill the disk"), "{help}");
+        for needle in [
+            "CLICK_ADDRESS_NEW_LIMIT",
+            "CLICK_ADDRESS_BYTES_LIMIT",
+            "CLICK_CAMPAIGN_BYTES_LIMIT",
+            "1000/h",
+            "4MB/h",
+            "100MB/h",
+        ] {
+            assert!(help.contains(needle), "--help lacks {needle}");
+        }
+        let c = parse(&[]).unwrap().config.click_budget();
+        let amount = |s: crate::http::click_budget::BudgetSetting| s.0.unwrap().amount;
+        assert_eq!(amount(c.new_per_address), 1000.0);
+        assert_eq!(amount(c.bytes_per_address), 4e6);
+        assert_eq!(amount(c.bytes_per_campaign), 1e8);
+        let err = parse(&["--click-address-bytes-limit", "4XB/h"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("CLICK_ADDRESS_BYTES_LIMIT"), "{err}");
     }
 
     #[test]

@@ -12,6 +12,7 @@ use prometheus_client::registry::Registry;
 use sqlx::PgPool;
 
 use crate::domain::{DeliveryStatus, EventState, PlatformKind};
+use crate::http::auth::KeyUsed;
 use crate::storage::outbox_stats;
 
 type Labels = Vec<(&'static str, String)>;
@@ -29,7 +30,9 @@ pub struct Metrics {
     registry: Registry,
     http_requests: Family<Labels, Counter>,
     clicks_stored: Family<Labels, Counter>,
+    clicks_refused: Family<Labels, Counter>,
     postbacks: Family<Labels, Counter>,
+    postback_keys: Family<Labels, Counter>,
     dropped_fields: Family<Labels, Counter>,
     delivery_attempts: Family<Labels, Counter>,
     delivery_seconds: Durations,
@@ -46,7 +49,9 @@ impl Default for Metrics {
         let mut registry = Registry::with_prefix("capi_bridge");
         let http_requests = Family::<Labels, Counter>::default();
         let clicks_stored = Family::<Labels, Counter>::default();
+        let clicks_refused = Family::<Labels, Counter>::default();
         let postbacks = Family::<Labels, Counter>::default();
+        let postback_keys = Family::<Labels, Counter>::default();
         let dropped_fields = Family::<Labels, Counter>::default();
         let delivery_attempts = Family::<Labels, Counter>::default();
         let delivery_seconds = Durations::new_with_constructor(duration_histogram);
@@ -68,9 +73,25 @@ impl Default for Metrics {
             clicks_stored.clone(),
         );
         r.register(
+            "clicks_refused",
+            "Public click registrations refused by a disk budget, by budget",
+            clicks_refused.clone(),
+        );
+        r.register(
             "postbacks",
             "Postbacks by tracker and outcome",
             postbacks.clone(),
+        );
+        r.register(
+            "postback_key",
+            "Requests that carried a valid postback key, by key (current or previous: \
+             POSTBACK_KEY_PREVIOUS can go once previous stops growing)",
+            postback_keys.clone(),
+        );
+        r.register(
+            "auth_failures",
+            "Requests with a missing or wrong credential, by route",
+            crate::http::auth_limit::AUTH_FAILURES.clone(),
         );
         r.register(
             "dropped_fields",
@@ -124,6 +145,10 @@ impl Default for Metrics {
             "Conversions a platform's send_when kept from it, by platform and reason",
             crate::ingest::PLATFORM_SKIPPED.clone(),
         );
+        // Both keys' series exist from the start: "previous 0" is the answer the user waits for.
+        for key in [KeyUsed::Current, KeyUsed::Previous] {
+            let _ = postback_keys.get_or_create(&vec![("key", key.as_str().to_owned())]);
+        }
         // Every platform's histogram exists from the start: a count of 0 is an answer.
         for &platform in PlatformKind::ALL {
             let _ =
@@ -133,7 +158,9 @@ impl Default for Metrics {
             registry,
             http_requests,
             clicks_stored,
+            clicks_refused,
             postbacks,
+            postback_keys,
             dropped_fields,
             delivery_attempts,
             delivery_seconds,
@@ -189,12 +216,25 @@ impl Metrics {
             .inc();
     }
 
+    /// `budget`: `address_new_clicks`, `address_bytes` or `campaign_bytes`.
+    pub fn click_refused(&self, budget: &'static str) {
+        self.clicks_refused
+            .get_or_create(&vec![("budget", budget.to_owned())])
+            .inc();
+    }
+
     pub fn postback(&self, tracker: &str, outcome: &str) {
         self.postbacks
             .get_or_create(&vec![
                 ("tracker", tracker.to_owned()),
                 ("outcome", outcome.to_owned()),
             ])
+            .inc();
+    }
+
+    pub fn postback_key(&self, key: KeyUsed) {
+        self.postback_keys
+            .get_or_create(&vec![("key", key.as_str().to_owned())])
             .inc();
     }
 

@@ -15,8 +15,11 @@ use tracing_actix_web::TracingLogger;
 use crate::config::{Config, TrustedProxies};
 use crate::delivery::worker::{WorkerDeps, WorkerSettings};
 use crate::delivery::{sender, DeliveryWorker, RetryPolicy};
+use crate::http::auth::{postback_key_used, KeyUsed};
+use crate::http::auth_limit::FailedAuthLimit;
+use crate::http::click_budget::ClickBudget;
 use crate::http::proxy_hint::SourceConcentration;
-use crate::http::rate_limit::{ClickRateLimit, RateLimit};
+use crate::http::rate_limit::ClickRateLimit;
 use crate::http::request_id;
 use crate::http::request_span::RequestSpan;
 use crate::ingest::{self, PostbackWriter};
@@ -44,11 +47,15 @@ pub struct AppState {
     pub pool: PgPool,
     pub admin_token: String,
     pub postback_key: String,
+    /// Also accepted while trackers switch to `postback_key`.
+    pub postback_key_previous: Option<String>,
+    /// Wrong credentials per client address, on every route that takes one.
+    pub auth_failures: FailedAuthLimit,
     pub trusted_proxies: TrustedProxies,
     pub postback_allowed_ips: TrustedProxies,
     pub click_rate_limit: ClickRateLimit,
-    /// Keyed by campaign id.
-    pub campaign_rate_limit: RateLimit<i64>,
+    /// What public click registrations may store, per address and per campaign.
+    pub click_budget: ClickBudget,
     /// Warns when most clicks come from one address (a proxy missing from TRUSTED_PROXIES).
     pub click_sources: SourceConcentration,
     /// Wakes the delivery worker when an event is committed.
@@ -65,6 +72,22 @@ pub struct AppState {
     pub graph: GraphClient,
     pub metrics_access: MetricsAccess,
     pub ui: crate::ui::UiSettings,
+}
+
+impl AppState {
+    /// Which postback key `presented` is, if either; counted by key, so the user sees when
+    /// trackers stop sending the previous one.
+    pub fn postback_key_used(&self, presented: &[u8]) -> Option<KeyUsed> {
+        let used = postback_key_used(
+            presented,
+            &self.postback_key,
+            self.postback_key_previous.as_deref(),
+        );
+        if let Some(key) = used {
+            self.metrics.postback_key(key);
+        }
+        used
+    }
 }
 
 pub struct Application {
@@ -106,6 +129,11 @@ impl Application {
                 "access tokens re-encrypted under the current SECRETS_KEY"
             );
         }
+        if let Some(warning) =
+            crate::ui::plain_http_warning(config.public_url.as_deref(), config.listen_addr)
+        {
+            tracing::warn!("{warning}");
+        }
         let signal = Arc::new(Notify::new());
         let campaigns = Arc::new(CampaignCache::new(pool.clone(), Duration::from_secs(2)));
         let metrics = Arc::new(Metrics::default());
@@ -129,14 +157,22 @@ impl Application {
         let listener = TcpListener::bind(config.listen_addr)
             .with_context(|| format!("cannot listen on LISTEN_ADDR {}", config.listen_addr))?;
         let port = listener.local_addr()?.port();
+        if config.click_campaign_rate_limit.is_some() {
+            tracing::warn!(
+                "CLICK_CAMPAIGN_RATE_LIMIT is ignored: campaigns are limited by the bytes their \
+                 clicks store, CLICK_CAMPAIGN_BYTES_LIMIT (see docs/operations.md)"
+            );
+        }
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             admin_token: secrets.admin_token,
             postback_key: secrets.postback_key,
+            postback_key_previous: secrets.postback_key_previous,
+            auth_failures: FailedAuthLimit::new(config.auth_failure_limit),
             trusted_proxies: config.trusted_proxies.clone(),
             postback_allowed_ips: config.postback_allowed_ips.clone(),
             click_rate_limit: ClickRateLimit::new(config.click_rate_limit),
-            campaign_rate_limit: RateLimit::new(config.click_campaign_rate_limit),
+            click_budget: ClickBudget::new(config.click_budget()),
             click_sources: SourceConcentration::default(),
             delivery_signal: Arc::clone(&signal),
             campaigns: Arc::clone(&campaigns),
@@ -188,8 +224,8 @@ impl Application {
             loop {
                 every.tick().await;
                 pruning.click_rate_limit.prune();
-                pruning.campaign_rate_limit.prune();
-                pruning.ui.sign_in_limit.prune();
+                pruning.click_budget.prune();
+                pruning.auth_failures.prune();
             }
         });
         let mut server = HttpServer::new(move || {

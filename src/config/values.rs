@@ -83,7 +83,8 @@ pub(super) fn parse_api_version(s: &str) -> Result<String, String> {
     }
 }
 
-/// Reverse proxies whose `X-Forwarded-For` header is believed.
+/// Reverse proxies whose `X-Forwarded-For`, `X-Forwarded-Host`/`-Proto` and `Forwarded` headers
+/// are believed.
 #[derive(Debug, Clone, Default)]
 pub struct TrustedProxies(pub Vec<IpNet>);
 

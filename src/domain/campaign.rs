@@ -135,14 +135,15 @@ pub struct EventName(String);
 
 impl EventName {
     pub fn parse(s: &str) -> Result<Self, ParseError> {
-        let ok = (1..=50).contains(&s.len())
+        let ok = (1..=super::caps::EVENT_NAME_MAX).contains(&s.len())
             && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b' ' || b == b'-');
         if ok {
             Ok(EventName(s.to_owned()))
         } else {
             Err(ParseError::new(format!(
-                "event name {s:?} must be 1-50 characters of letters, digits, space, _ and -"
+                "event name {s:?} must be 1-{} characters of letters, digits, space, _ and -",
+                super::caps::EVENT_NAME_MAX
             )))
         }
     }

@@ -1,8 +1,8 @@
 use std::collections::BTreeMap;
 
 use super::caps::{
-    COOKIE_MAX, FBCLID_MAX, PIXEL_EVENT_IDS_MAX, PIXEL_EVENT_ID_MAX, TIKTOK_ID_MAX, URL_MAX,
-    USER_AGENT_MAX,
+    CLICK_ID_MAX, COOKIE_MAX, FBCLID_MAX, PIXEL_EVENT_IDS_MAX, PIXEL_EVENT_ID_MAX, TIKTOK_ID_MAX,
+    URL_MAX, USER_AGENT_MAX,
 };
 use super::{EventName, ParseError};
 
@@ -13,15 +13,15 @@ pub struct ClickId(String);
 
 impl ClickId {
     pub fn parse(s: &str) -> Result<Self, ParseError> {
-        let ok = (1..=128).contains(&s.len())
+        let ok = (1..=CLICK_ID_MAX).contains(&s.len())
             && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'~' | b'-'));
         if ok {
             Ok(ClickId(s.to_owned()))
         } else {
-            Err(ParseError::new(
-                "must be 1-128 characters of A-Z a-z 0-9 . _ ~ -",
-            ))
+            Err(ParseError::new(format!(
+                "must be 1-{CLICK_ID_MAX} characters of A-Z a-z 0-9 . _ ~ -"
+            )))
         }
     }
 
@@ -149,8 +149,9 @@ impl CookieValue {
                 "is empty once control characters are removed",
             ));
         }
-        if clean.value.chars().count() > max {
-            return Err(ParseError::new(format!("is longer than {max} characters")));
+        // Bytes, so that a cap bounds what is stored (real ids are ASCII: the same count).
+        if clean.value.len() > max {
+            return Err(ParseError::new(format!("is longer than {max} bytes")));
         }
         Ok(Cleaned {
             value: CookieValue(clean.value),

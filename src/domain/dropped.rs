@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::caps::{DROP_FIELD_MAX, DROP_REASON_MAX};
 use super::ParseError;
 
 /// One field that was dropped or changed, and why.
@@ -37,11 +38,16 @@ impl DropReport {
         }
     }
 
+    /// Reasons are cut at [`DROP_REASON_MAX`] bytes (one may quote what was sent), field names
+    /// (ours) at [`DROP_FIELD_MAX`]: a stored report stays small.
     pub fn push(&mut self, field: &str, reason: impl Into<String>) {
+        let field = cut(field, DROP_FIELD_MAX);
         if self.0.len() < DROP_REPORT_MAX && !self.0.iter().any(|d| d.field == field) {
+            let mut reason = reason.into();
+            reason.truncate(cut(&reason, DROP_REASON_MAX).len());
             self.0.push(Dropped {
                 field: field.to_owned(),
-                reason: reason.into(),
+                reason,
             });
         }
     }
@@ -66,6 +72,15 @@ impl DropReport {
     pub fn from_stored(v: Option<Vec<Dropped>>) -> Self {
         DropReport(v.unwrap_or_default())
     }
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+fn cut(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 /// An opaque identifier (`fbclid`, `ttclid`, the `_fbc`/`_fbp`/`_ttp` cookies) as the platforms'
@@ -127,5 +142,25 @@ mod tests {
         assert_eq!(r.iter().count(), DROP_REPORT_MAX);
         let json = serde_json::to_value(&r).unwrap();
         assert_eq!(json[0]["reason"], "is not an email address");
+    }
+
+    /// A reason may quote what was sent (an event name of any length): it is cut, on a
+    /// character boundary, so a stored report stays small.
+    #[test]
+    fn long_reasons_and_field_names_are_cut() {
+        let mut r = DropReport::default();
+        r.push(
+            "event_ids",
+            format!("event name {:?} is bad", "é".repeat(5000)),
+        );
+        r.push(&"f".repeat(100), "x");
+        let stored: Vec<_> = r.iter().collect();
+        assert!(stored[0].reason.len() <= DROP_REASON_MAX);
+        assert!(
+            stored[0].reason.len() >= DROP_REASON_MAX - 1,
+            "cut, not emptied"
+        );
+        assert!(stored[0].reason.starts_with("event name \"é"));
+        assert_eq!(stored[1].field.len(), DROP_FIELD_MAX);
     }
 }

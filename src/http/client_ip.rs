@@ -31,6 +31,27 @@ pub fn client_ip(req: &HttpRequest, trusted: &TrustedProxies) -> Option<IpAddr> 
     Some(leftmost)
 }
 
+/// Where the request was addressed, as `scheme://host`: the base of the postback URLs and the
+/// tag line a page shows when PUBLIC_URL is unset. `Forwarded` and `X-Forwarded-Host`/`-Proto`
+/// are believed only from a trusted proxy: from anyone else they would choose the host that the
+/// page's URLs, postback key included, point to. Without a proxy the server speaks plain HTTP.
+pub fn request_base_url(req: &HttpRequest, trusted: &TrustedProxies) -> String {
+    let via_proxy = req
+        .peer_addr()
+        .is_some_and(|peer| trusted.contains(peer.ip().to_canonical()));
+    if via_proxy {
+        let info = req.connection_info();
+        return format!("{}://{}", info.scheme(), info.host());
+    }
+    let host = req
+        .headers()
+        .get(actix_web::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))
+        .unwrap_or_else(|| req.app_config().host());
+    format!("http://{host}")
+}
+
 pub use crate::domain::is_public;
 
 #[cfg(test)]
@@ -141,6 +162,35 @@ mod tests {
         }
         assert!(is_public("100.128.0.1".parse().unwrap()));
         assert!(is_public("198.20.0.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn forwarded_hosts_are_believed_only_from_trusted_proxies() {
+        let base = |peer: &str, headers: &[(&str, &str)]| {
+            let mut req = TestRequest::default()
+                .peer_addr(format!("{peer}:1234").parse().unwrap())
+                .insert_header(("host", "10.0.0.5:8080"));
+            for h in headers {
+                req = req.insert_header(*h);
+            }
+            request_base_url(&req.to_http_request(), &proxies(&["10.0.0.0/8"]))
+        };
+        let xfh = [
+            ("x-forwarded-host", "evil.example"),
+            ("x-forwarded-proto", "https"),
+        ];
+        let fwd = [("forwarded", "host=evil.example;proto=https")];
+        let cases = [
+            ("203.0.113.9", &[][..], "http://10.0.0.5:8080"),
+            ("203.0.113.9", &xfh[..], "http://10.0.0.5:8080"),
+            ("203.0.113.9", &fwd[..], "http://10.0.0.5:8080"),
+            ("10.0.0.2", &[][..], "http://10.0.0.5:8080"),
+            ("10.0.0.2", &xfh[..], "https://evil.example"),
+            ("10.0.0.2", &fwd[..], "https://evil.example"),
+        ];
+        for (peer, headers, want) in cases {
+            assert_eq!(base(peer, headers), want, "{peer} {headers:?}");
+        }
     }
 
     #[test]

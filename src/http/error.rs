@@ -30,6 +30,12 @@ pub enum ApiError {
     RequestTimeout,
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },
+    /// Too many wrong credentials from this address (`http::auth_limit`); a right one passes.
+    #[error(
+        "too many attempts with a missing or wrong credential from this address; retry after \
+         {retry_after_secs} s (a valid credential is never refused)"
+    )]
+    TooManyFailures { retry_after_secs: u64 },
     #[error("database unavailable")]
     Unavailable(#[source] anyhow::Error),
     #[error("server busy")]
@@ -89,6 +95,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::TooManyRequests { .. } => "rate_limited",
+            ApiError::TooManyFailures { .. } => "too_many_failed_attempts",
             ApiError::RequestTimeout => "request_timeout",
             ApiError::Unavailable(_) => "database_unavailable",
             ApiError::Overloaded => "overloaded",
@@ -169,7 +176,9 @@ impl ResponseError for ApiError {
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyRequests { .. } | ApiError::TooManyFailures { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Unavailable(_) | ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -202,7 +211,8 @@ impl ResponseError for ApiError {
             ApiError::Unavailable(_) | ApiError::Overloaded => {
                 resp.insert_header((header::RETRY_AFTER, "1"));
             }
-            ApiError::TooManyRequests { retry_after_secs } => {
+            ApiError::TooManyRequests { retry_after_secs }
+            | ApiError::TooManyFailures { retry_after_secs } => {
                 resp.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
             ApiError::Unauthorized => {

@@ -1,7 +1,9 @@
-//! HTTP plumbing shared by the routes: problem bodies, authentication, strict parameter parsing,
-//! the client's address, and the request span.
+//! HTTP plumbing shared by the routes: problem bodies, authentication and its failure limit,
+//! strict parameter parsing, the client's address, and the request span.
 
 pub mod auth;
+pub mod auth_limit;
+pub mod click_budget;
 pub mod client_ip;
 pub mod error;
 pub mod params;

@@ -69,6 +69,17 @@ impl<K: Hash + Eq + Clone> RateLimit<K> {
     }
 }
 
+/// What one client's budgets are keyed by: its IPv4 address, or its IPv6 /64. `None` (a client
+/// whose forwarded chain could not be read) shares one key, so an unreadable X-Forwarded-For is
+/// no way around a limit.
+pub fn address_key(ip: Option<IpAddr>) -> IpAddr {
+    match ip.map(|ip| ip.to_canonical()) {
+        Some(IpAddr::V6(v6)) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !(u64::MAX as u128))),
+        Some(v4) => v4,
+        None => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    }
+}
+
 /// Per client address. An IPv6 visitor usually holds a whole /64 and can pick any address in
 /// it, so IPv6 addresses share their /64's budget.
 pub struct ClickRateLimit(RateLimit<IpAddr>);
@@ -78,17 +89,8 @@ impl ClickRateLimit {
         ClickRateLimit(RateLimit::new(setting))
     }
 
-    /// `None` (a client whose forwarded chain could not be read) shares one budget, so an
-    /// unreadable X-Forwarded-For is no way around the limit.
     pub fn check(&self, ip: Option<IpAddr>) -> Result<(), ApiError> {
-        let key = match ip.map(|ip| ip.to_canonical()) {
-            Some(IpAddr::V6(v6)) => {
-                IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !(u64::MAX as u128)))
-            }
-            Some(v4) => v4,
-            None => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-        };
-        self.0.check_key(&key)
+        self.0.check_key(&address_key(ip))
     }
 
     pub fn prune(&self) {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use utoipa::openapi::{RefOr, Response};
 use utoipa::{IntoResponses, ToSchema};
 
-use super::paths::{problems, COMMON};
+use super::paths::{problems, ADMIN_THROTTLED, COMMON};
 
 #[derive(ToSchema)]
 pub struct ImportStarted {
@@ -62,6 +62,8 @@ pub struct Import {
     failure_reason: Option<String>,
     rows_total: i64,
     rows_done: i64,
+    /// The action source chosen for rows without a registered click (`null`: none chosen).
+    default_action_source: Option<String>,
     /// The answers at upload; they never change.
     counts: ImportCounts,
     fates: ImportFates,
@@ -89,6 +91,7 @@ impl IntoResponses for ImportErrors {
                 "`empty_file`, `missing_file`, `invalid_form`, `upload_failed`",
             ),
             (401, "`unauthorized`: missing or wrong admin token"),
+            ADMIN_THROTTLED,
             (404, "`import_not_found`"),
             (
                 415,

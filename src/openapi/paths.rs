@@ -50,6 +50,13 @@ pub(super) const COMMON: &[(u16, &str)] = &[
 const MALFORMED: &str =
     "a malformed request (e.g. a header value with forbidden bytes), refused before routing";
 
+/// The admin routes' answer past AUTH_FAILURE_LIMIT.
+pub(super) const ADMIN_THROTTLED: (u16, &str) = (
+    429,
+    "`too_many_failed_attempts`: too many wrong admin tokens from this address; retry after \
+     `Retry-After` seconds (a valid token is never refused)",
+);
+
 /// Errors of the admin API's routes.
 pub struct AdminErrors;
 
@@ -62,6 +69,7 @@ impl IntoResponses for AdminErrors {
                  `invalid_body`, `missing_field`, `invalid_value`",
             ),
             (401, "`unauthorized`: missing or wrong admin token"),
+            ADMIN_THROTTLED,
             (
                 404,
                 "`campaign_not_found`, `click_not_found`, `conversion_not_found`, \
@@ -106,7 +114,11 @@ impl IntoResponses for PublicErrors {
             (409, "`conflict`"),
             (415, "`unsupported_media_type`"),
             (422, "`invalid_field`, `unfilled_status`"),
-            (429, "`rate_limited`: retry after `Retry-After` seconds"),
+            (
+                429,
+                "`rate_limited`: retry after `Retry-After` seconds; `too_many_failed_attempts`: \
+                 too many wrong postback keys from this address (a valid key is never refused)",
+            ),
         ]);
         all.extend(problems(COMMON));
         all

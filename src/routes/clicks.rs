@@ -10,9 +10,10 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use super::click_budget;
 use super::click_fields::parse_click;
 use crate::domain::{CampaignKey, ClickId, EventIds, EventMap, ParseError};
-use crate::http::auth::secret_matches;
+use crate::http::auth_limit::Credential;
 use crate::http::client_ip::client_ip;
 use crate::http::params::{media_type, parse_urlencoded};
 use crate::http::ApiError;
@@ -195,8 +196,8 @@ async fn register(
         .or(r.key.as_deref().map(str::as_bytes));
     let server_side = match presented {
         None => false,
-        Some(k) if secret_matches(k, state.postback_key.as_bytes()) => true,
-        Some(_) => return Err(ApiError::Unauthorized),
+        Some(k) if state.postback_key_used(k).is_some() => true,
+        Some(_) => return Err(state.auth_failures.failed(peer, Credential::ClickKey)),
     };
     let campaign_key = required(r.campaign.as_deref(), "campaign")?;
     let click_id = ClickId::parse(required(r.click_id.as_deref(), "click_id")?)
@@ -218,13 +219,15 @@ async fn register(
         )
     })?;
 
-    state.campaign_rate_limit.check_key(&campaign.id)?;
     state.click_sources.observe(peer);
 
     let (click, intake, update_token) = parse_click(req, peer, server_side, &campaign, click_id, r);
     let click_id = click.click_id.clone();
     let registrant = click.registrant;
-    let stored = state.click_writer.submit(click).await?;
+    let reservation = click_budget::admit(state, peer, server_side, &click).await?;
+    let written = state.click_writer.submit(click).await;
+    click_budget::settle(state, reservation, &written);
+    let stored = written?;
 
     // The ids each pixel should use, for the events its platform's map sends: a campaign
     // without Meta has none of Meta's, and TikTok's are answered only when it has TikTok.

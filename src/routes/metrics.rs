@@ -5,6 +5,8 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::http::auth::{bearer_token, secret_matches};
+use crate::http::auth_limit::Credential;
+use crate::http::client_ip::client_ip;
 use crate::http::ApiError;
 use crate::startup::AppState;
 
@@ -27,7 +29,8 @@ pub async fn guarded(
     match &state.metrics_access {
         MetricsAccess::Token(token) => {
             if !bearer_token(&req).is_some_and(|t| secret_matches(t, token.as_bytes())) {
-                return Err(ApiError::Unauthorized);
+                let ip = client_ip(&req, &state.trusted_proxies);
+                return Err(state.auth_failures.failed(ip, Credential::MetricsToken));
             }
         }
         MetricsAccess::SeparateListener => {

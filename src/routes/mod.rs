@@ -1,6 +1,7 @@
 //! The HTTP surface: public click capture and postbacks, health, and the admin API.
 
 pub mod admin;
+mod click_budget;
 mod click_fields;
 pub mod clicks;
 pub mod health;
@@ -161,7 +162,7 @@ pub fn problem_for_framework_errors<B>(
         header::CONTENT_TYPE,
         crate::http::error::PROBLEM_CONTENT_TYPE,
     ));
-    for name in [header::ALLOW, header::RETRY_AFTER] {
+    for name in [header::ALLOW, header::RETRY_AFTER, header::CACHE_CONTROL] {
         if let Some(v) = old.headers().get(&name) {
             new.insert_header((name, v.clone()));
         }

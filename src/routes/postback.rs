@@ -6,8 +6,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use chrono::Utc;
 use serde_json::json;
 
-use crate::domain::{CampaignKey, Region};
-use crate::http::auth::secret_matches;
+use crate::http::auth_limit::Credential;
 use crate::http::client_ip::client_ip;
 use crate::http::params::{media_type, parse_urlencoded, Params};
 use crate::http::ApiError;
@@ -16,7 +15,7 @@ use crate::startup::AppState;
 use crate::storage::refused;
 use crate::trackers::{self, Parsed, PostbackError, Tracker};
 
-#[tracing::instrument(skip_all, fields(tracker = %path, click_id, outcome))]
+#[tracing::instrument(skip_all, fields(tracker = %path, click_id, outcome, postback_key))]
 pub async fn receive(
     req: HttpRequest,
     path: web::Path<String>,
@@ -45,25 +44,18 @@ pub async fn receive(
         .get("x-postback-key")
         .map(|v| v.as_bytes().to_vec())
         .or(key.map(String::into_bytes));
-    if !presented.is_some_and(|k| secret_matches(&k, state.postback_key.as_bytes())) {
-        return Err(ApiError::Unauthorized);
-    }
+    let Some(used) = presented.and_then(|k| state.postback_key_used(&k)) else {
+        let ip = client_ip(&req, &state.trusted_proxies);
+        return Err(state.auth_failures.failed(ip, Credential::PostbackKey));
+    };
+    // Every line of this postback says which key it carried, while both are valid.
+    tracing::Span::current().record("postback_key", used.as_str());
     if req.method() == Method::POST && !body.is_empty() {
         params.extend(body_pairs(&req, &body)?);
     }
 
     let now = Utc::now();
-    // The campaign the postback names gives the region its customer data is read in (a
-    // national phone number's calling code); without one, international rules apply.
-    let region = match params.get("campaign") {
-        Some(key) if CampaignKey::parse(key).is_ok() => state
-            .campaigns
-            .get(key)
-            .await?
-            .map(|c| c.region())
-            .unwrap_or_default(),
-        _ => Region::default(),
-    };
+    let region = state.campaigns.region_of(params.get("campaign")).await?;
     let parsed = match trackers::parse_in(tracker, &params, now, &region) {
         Ok(parsed) => parsed,
         Err(e) => return Err(refuse(&state, tracker, &params, e).await),

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use sqlx::PgPool;
 
 use super::campaigns;
-use crate::domain::Campaign;
+use crate::domain::{Campaign, CampaignKey, Region};
 
 /// Unknown keys are cached too (a flood of clicks for a deleted campaign must not reach the
 /// database); a map is cleared when it grows past this many keys.
@@ -44,6 +44,18 @@ impl CampaignCache {
         let found = campaigns::find_by_key(&self.pool, key).await?.map(Arc::new);
         store(&self.by_key, key.to_owned(), found.clone());
         Ok(found)
+    }
+
+    /// The region a postback's or import row's customer data is read in: that of the campaign
+    /// it names (a national phone number's calling code, a date's order); without a known
+    /// campaign, international rules apply.
+    pub async fn region_of(&self, key: Option<&str>) -> Result<Region, sqlx::Error> {
+        match key {
+            Some(key) if CampaignKey::parse(key).is_ok() => {
+                Ok(self.get(key).await?.map(|c| c.region()).unwrap_or_default())
+            }
+            _ => Ok(Region::default()),
+        }
     }
 
     pub async fn get_by_id(&self, id: i64) -> Result<Option<Arc<Campaign>>, sqlx::Error> {

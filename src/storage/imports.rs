@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
 
+use crate::domain::ActionSource;
+
 /// Rows per outcome, as stored and as the API shows them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct ImportCounts {
@@ -59,6 +61,8 @@ pub struct ImportRow {
     pub failure_reason: Option<String>,
     pub rows_total: i64,
     pub rows_done: i64,
+    /// Meta's action source for the rows without a registered click, as the uploader chose.
+    pub default_action_source: Option<ActionSource>,
     pub counts: ImportCounts,
     /// The import's conversions as they stand now (see [`ImportFates`]).
     pub fates: ImportFates,
@@ -75,6 +79,7 @@ struct Raw {
     failure_reason: Option<String>,
     rows_total: i64,
     rows_done: i64,
+    default_action_source: Option<String>,
     accepted: i64,
     duplicate: i64,
     skipped: i64,
@@ -110,6 +115,9 @@ impl From<Raw> for ImportRow {
             failure_reason: r.failure_reason,
             rows_total: r.rows_total,
             rows_done: r.rows_done,
+            default_action_source: r
+                .default_action_source
+                .and_then(|s| ActionSource::parse(&s).ok()),
             counts: ImportCounts {
                 accepted: r.accepted,
                 duplicate: r.duplicate,
@@ -125,10 +133,15 @@ impl From<Raw> for ImportRow {
 }
 
 /// A new, running import of `rows_total` data lines.
-pub async fn create(pool: &PgPool, rows_total: i64) -> Result<i64, sqlx::Error> {
+pub async fn create(
+    pool: &PgPool,
+    rows_total: i64,
+    default_action_source: Option<ActionSource>,
+) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(
-        "INSERT INTO imports (rows_total) VALUES ($1) RETURNING id",
-        rows_total
+        "INSERT INTO imports (rows_total, default_action_source) VALUES ($1, $2) RETURNING id",
+        rows_total,
+        default_action_source.map(ActionSource::as_str)
     )
     .fetch_one(pool)
     .await
@@ -214,7 +227,7 @@ pub async fn find(pool: &PgPool, id: i64) -> Result<Option<ImportRow>, sqlx::Err
     let raw = sqlx::query_as!(
         Raw,
         "SELECT id, created_at, finished_at, state, failure_reason, rows_total, rows_done,
-                accepted, duplicate, skipped, unmatched, invalid, errors, dropped
+                default_action_source, accepted, duplicate, skipped, unmatched, invalid, errors, dropped
          FROM imports WHERE id = $1",
         id
     )
@@ -260,7 +273,7 @@ pub async fn recent(pool: &PgPool, limit: i64) -> Result<Vec<ImportRow>, sqlx::E
     let raws = sqlx::query_as!(
         Raw,
         r#"SELECT id, created_at, finished_at, state, failure_reason, rows_total, rows_done,
-                accepted, duplicate, skipped, unmatched, invalid, '[]'::jsonb AS "errors!",
+                default_action_source, accepted, duplicate, skipped, unmatched, invalid, '[]'::jsonb AS "errors!",
                 '[]'::jsonb AS "dropped!"
          FROM imports ORDER BY id DESC LIMIT $1"#,
         limit

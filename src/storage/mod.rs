@@ -4,6 +4,7 @@
 pub mod campaign_cache;
 pub mod campaigns;
 pub mod click_history;
+pub mod click_size;
 pub mod clicks;
 pub mod conversion_dedup;
 pub mod conversion_view;

@@ -6,6 +6,8 @@ use sqlx::PgPool;
 /// A live session, as a page needs it.
 pub struct SessionRow {
     pub csrf_token: String,
+    /// HMAC of the ADMIN_TOKEN that signed the session in, keyed by the session's id.
+    pub token_fingerprint: String,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -15,15 +17,18 @@ pub async fn create(
     pool: &PgPool,
     id_hash: &str,
     csrf_token: &str,
+    token_fingerprint: &str,
     expires_at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!("DELETE FROM ui_sessions WHERE expires_at < now()")
         .execute(pool)
         .await?;
     sqlx::query!(
-        "INSERT INTO ui_sessions (id_hash, csrf_token, expires_at) VALUES ($1, $2, $3)",
+        "INSERT INTO ui_sessions (id_hash, csrf_token, token_fingerprint, expires_at) \
+         VALUES ($1, $2, $3, $4)",
         id_hash,
         csrf_token,
+        token_fingerprint,
         expires_at
     )
     .execute(pool)
@@ -35,7 +40,8 @@ pub async fn create(
 pub async fn find(pool: &PgPool, id_hash: &str) -> Result<Option<SessionRow>, sqlx::Error> {
     sqlx::query_as!(
         SessionRow,
-        "SELECT csrf_token, expires_at FROM ui_sessions WHERE id_hash = $1 AND expires_at > now()",
+        "SELECT csrf_token, token_fingerprint, expires_at FROM ui_sessions \
+         WHERE id_hash = $1 AND expires_at > now()",
         id_hash
     )
     .fetch_optional(pool)
@@ -47,4 +53,12 @@ pub async fn delete(pool: &PgPool, id_hash: &str) -> Result<(), sqlx::Error> {
         .execute(pool)
         .await?;
     Ok(())
+}
+
+/// Signs out every browser ("sign out everywhere").
+pub async fn delete_all(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query!("DELETE FROM ui_sessions")
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected())
 }

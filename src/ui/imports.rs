@@ -184,6 +184,13 @@ async fn show(
                 (percent) "%"
             }
             p #import-percent { (percent) "% · " (i.rows_done) " of " (i.rows_total) " rows" }
+            p #import-action-source {
+                "Rows without a registered click: "
+                @match i.default_action_source {
+                    Some(source) => { "sent as " code { (source.as_str()) } }
+                    None => { "sent as the campaign's action source" }
+                }
+            }
             @if let Some(reason) = &i.failure_reason {
                 p.error role="alert" { (reason) }
             }

@@ -10,16 +10,12 @@ mod overview;
 mod pages;
 mod session;
 
-use std::net::IpAddr;
-use std::num::NonZeroU32;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse, ResponseError};
-use governor::Quota;
 use maud::{html, Markup, DOCTYPE};
-
-use crate::http::rate_limit::{RateLimit, RateLimitSetting};
 
 pub use overview::{chart_svg, hourly_series, Overview};
 
@@ -32,22 +28,38 @@ pub struct UiSettings {
     /// `Secure` on the session cookie (PUBLIC_URL is https).
     pub secure_cookie: bool,
     pub session_ttl: Duration,
-    /// Sign-in attempts per client address: a handful a minute, then 429.
-    pub sign_in_limit: RateLimit<IpAddr>,
     /// PUBLIC_URL (no trailing slash): the base of the postback URLs a campaign page shows.
     pub public_url: Option<String>,
 }
 
 impl UiSettings {
     pub fn new(public_url: Option<&str>, session_ttl: Duration) -> Self {
-        let per_minute = NonZeroU32::new(5).expect("5 is not zero");
         UiSettings {
-            secure_cookie: public_url.is_some_and(|u| u.starts_with("https://")),
+            secure_cookie: secure_cookie(public_url),
             session_ttl,
-            sign_in_limit: RateLimit::new(RateLimitSetting(Some(Quota::per_minute(per_minute)))),
             public_url: public_url.map(|u| u.trim_end_matches('/').to_owned()),
         }
     }
+}
+
+/// The session cookie is `Secure` only when PUBLIC_URL says the dashboard is reached over https:
+/// a `Secure` cookie is never sent back over plain http, so signing in would not stick.
+fn secure_cookie(public_url: Option<&str>) -> bool {
+    public_url.is_some_and(|u| u.starts_with("https://"))
+}
+
+/// The start-up warning when the dashboard (its admin token, session cookie and postback key)
+/// would cross a network in clear: PUBLIC_URL is not https and LISTEN_ADDR is not loopback.
+pub fn plain_http_warning(public_url: Option<&str>, listen_addr: SocketAddr) -> Option<String> {
+    if secure_cookie(public_url) || listen_addr.ip().to_canonical().is_loopback() {
+        return None;
+    }
+    Some(format!(
+        "the dashboard (/ui) is served over plain HTTP on {listen_addr}: the admin token and \
+         the session cookie cross the network unencrypted, and the cookie is not marked Secure. \
+         Put capi-bridge behind a TLS proxy and set PUBLIC_URL=https://your.host, or listen on \
+         127.0.0.1 only"
+    ))
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -63,6 +75,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .post(pages::sign_in),
     )
     .service(web::resource("/ui/logout").post(pages::sign_out))
+    .service(web::resource("/ui/logout-everywhere").post(pages::sign_out_everywhere))
     .service(web::resource("/ui/app.css").get(stylesheet))
     .service(web::resource("/ui/app.js").get(script));
     campaigns::configure(cfg);
@@ -206,12 +219,44 @@ fn layout_with_head(title: &str, csrf: Option<&str>, head: Markup, body: Markup)
                             input type="hidden" name="csrf" value=(token);
                             button type="submit" { "Sign out" }
                         }
+                        form.signout.everywhere method="post" action="/ui/logout-everywhere" {
+                            input type="hidden" name="csrf" value=(token);
+                            button type="submit" title="End every dashboard session, in every browser" { "Sign out everywhere" }
+                        }
                     }
                 }
                 main {
                     h1 { (title) }
                     (body)
                 }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warns_when_the_dashboard_crosses_a_network_in_clear() {
+        let cases = [
+            (None, "0.0.0.0:8080", true),
+            (None, "[::]:8080", true),
+            (None, "192.0.2.10:8080", true),
+            (Some("http://bridge.example"), "0.0.0.0:8080", true),
+            (Some("https://bridge.example"), "0.0.0.0:8080", false),
+            (None, "127.0.0.1:8080", false),
+            (None, "[::1]:8080", false),
+            (None, "[::ffff:127.0.0.1]:8080", false),
+            (Some("http://localhost:8080"), "127.0.0.1:8080", false),
+        ];
+        for (public_url, listen, warns) in cases {
+            let warning = plain_http_warning(public_url, listen.parse().unwrap());
+            assert_eq!(warning.is_some(), warns, "{public_url:?} on {listen}");
+            if let Some(w) = warning {
+                assert!(w.contains("PUBLIC_URL=https://"), "{w}");
+                assert!(w.contains(listen), "{w}");
             }
         }
     }

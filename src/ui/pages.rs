@@ -10,7 +10,9 @@ use super::overview::{chart_svg, hourly_series, Overview};
 use super::session::{same_origin, set_cookie, Session};
 use super::{html_response, layout, page, see_other, UiError};
 use crate::http::auth::secret_matches;
+use crate::http::auth_limit::Credential;
 use crate::http::client_ip::client_ip;
+use crate::http::ApiError;
 use crate::startup::AppState;
 use crate::storage::{outbox_stats, overview};
 
@@ -49,19 +51,18 @@ pub async fn sign_in(
     form: web::Form<SignInForm>,
 ) -> Result<HttpResponse, UiError> {
     same_origin(&req)?;
-    // Every attempt counts, so a throttled address cannot keep guessing.
-    let ip = client_ip(&req, &state.trusted_proxies)
-        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-    if let Err(crate::http::ApiError::TooManyRequests { retry_after_secs }) =
-        state.ui.sign_in_limit.check_key(&ip)
-    {
-        return Err(UiError::Throttled { retry_after_secs });
-    }
+    // Wrong tokens count against the address's failed-authentication limit (shared with every
+    // other credential); the right one always signs in.
     if !secret_matches(form.token.trim().as_bytes(), state.admin_token.as_bytes()) {
-        tracing::warn!(client = %ip, "dashboard sign-in with a wrong token");
-        return Ok(login_page(HttpResponse::Unauthorized(), true));
+        let ip = client_ip(&req, &state.trusted_proxies);
+        return match state.auth_failures.failed(ip, Credential::DashboardSignIn) {
+            ApiError::TooManyFailures { retry_after_secs } => {
+                Err(UiError::Throttled { retry_after_secs })
+            }
+            _ => Ok(login_page(HttpResponse::Unauthorized(), true)),
+        };
     }
-    let (_, id) = Session::start(&state.pool, &state.ui).await?;
+    let (_, id) = Session::start(&state.pool, &state.ui, &state.admin_token).await?;
     let mut res = see_other("/ui/");
     res.headers_mut().insert(
         header::SET_COOKIE,
@@ -86,6 +87,25 @@ pub async fn sign_out(
     let session = Session::require(&req, &state.pool).await?;
     session.check_form(&req, &form.csrf)?;
     session.end(&state.pool).await?;
+    Ok(signed_out(&state))
+}
+
+/// Ends every dashboard session, in every browser: after a lost laptop, or to be sure no one
+/// else is signed in (rotating ADMIN_TOKEN does the same).
+pub async fn sign_out_everywhere(
+    req: HttpRequest,
+    state: State,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, UiError> {
+    let session = Session::require(&req, &state.pool).await?;
+    session.check_form(&req, &form.csrf)?;
+    let ended = session.end_all(&state.pool).await?;
+    tracing::info!(sessions = ended, "every dashboard session signed out");
+    Ok(signed_out(&state))
+}
+
+/// To the sign-in page, with the cookie cleared.
+fn signed_out(state: &State) -> HttpResponse {
     let mut res = see_other("/ui/login");
     res.headers_mut().insert(
         header::SET_COOKIE,
@@ -93,7 +113,7 @@ pub async fn sign_out(
             .parse()
             .expect("a cookie of fixed words is a valid header"),
     );
-    Ok(res)
+    res
 }
 
 pub async fn overview(req: HttpRequest, state: State) -> Result<HttpResponse, UiError> {

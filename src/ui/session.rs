@@ -1,9 +1,11 @@
 //! Dashboard sessions: a random id in an `HttpOnly`, `SameSite=Strict` cookie, its SHA-256 in
-//! `ui_sessions` (so signing out ends it for good), and a per-session CSRF token.
+//! `ui_sessions` (so signing out ends it for good), and a per-session CSRF token. A session opens
+//! only while the ADMIN_TOKEN that signed it in is the current one: rotating the token ends them.
 
 use actix_web::http::header;
-use actix_web::HttpRequest;
+use actix_web::{web, HttpRequest};
 use chrono::Utc;
+use hmac::{Hmac, Mac};
 use rand::rngs::OsRng;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -11,6 +13,7 @@ use sqlx::PgPool;
 
 use super::{UiError, UiSettings};
 use crate::http::auth::secret_matches;
+use crate::startup::AppState;
 use crate::storage::ui_sessions;
 
 pub const COOKIE: &str = "capi_session";
@@ -29,6 +32,14 @@ fn random_hex() -> String {
 
 fn hash(id: &str) -> String {
     hex::encode(Sha256::digest(id.as_bytes()))
+}
+
+/// The admin token's fingerprint, keyed by the session's id, which only the cookie holds: the
+/// database never has the token, nor anything to test a guessed token against.
+fn token_fingerprint(id: &str, admin_token: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(id.as_bytes()).expect("HMAC takes any key");
+    mac.update(admin_token.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
 }
 
 /// The value of cookie `name` in a `Cookie` header.
@@ -55,8 +66,13 @@ pub fn set_cookie(id: Option<&str>, settings: &UiSettings) -> String {
 }
 
 impl Session {
-    /// Starts a session; returns it and the cookie id (never stored).
-    pub async fn start(pool: &PgPool, settings: &UiSettings) -> Result<(Self, String), UiError> {
+    /// Starts a session signed in with `admin_token`; returns it and the cookie id (never
+    /// stored).
+    pub async fn start(
+        pool: &PgPool,
+        settings: &UiSettings,
+        admin_token: &str,
+    ) -> Result<(Self, String), UiError> {
         let id = random_hex();
         let session = Session {
             id_hash: hash(&id),
@@ -68,14 +84,19 @@ impl Session {
             pool,
             &session.id_hash,
             &session.csrf_token,
+            &token_fingerprint(&id, admin_token),
             Utc::now() + ttl,
         )
         .await?;
         Ok((session, id))
     }
 
-    /// The request's live session, or `UiError::SignIn` (a redirect to the sign-in page).
+    /// The request's live session, or `UiError::SignIn` (a redirect to the sign-in page). A
+    /// session signed in with another ADMIN_TOKEN than today's is ended here.
     pub async fn require(req: &HttpRequest, pool: &PgPool) -> Result<Self, UiError> {
+        let state = req
+            .app_data::<web::Data<AppState>>()
+            .ok_or(UiError::SignIn)?;
         let id = req
             .headers()
             .get(header::COOKIE)
@@ -87,6 +108,11 @@ impl Session {
         let row = ui_sessions::find(pool, &id_hash)
             .await?
             .ok_or(UiError::SignIn)?;
+        let current = token_fingerprint(id, &state.admin_token);
+        if !secret_matches(current.as_bytes(), row.token_fingerprint.as_bytes()) {
+            ui_sessions::delete(pool, &id_hash).await?;
+            return Err(UiError::SignIn);
+        }
         Ok(Session {
             id_hash,
             csrf_token: row.csrf_token,
@@ -106,6 +132,11 @@ impl Session {
     pub async fn end(self, pool: &PgPool) -> Result<(), UiError> {
         ui_sessions::delete(pool, &self.id_hash).await?;
         Ok(())
+    }
+
+    /// Ends every session, this one included; returns how many there were.
+    pub async fn end_all(self, pool: &PgPool) -> Result<u64, UiError> {
+        Ok(ui_sessions::delete_all(pool).await?)
     }
 }
 
@@ -161,6 +192,22 @@ mod tests {
         );
         assert!(set_cookie(Some("x"), &https).ends_with("; Secure"));
         assert!(set_cookie(None, &plain).contains("Max-Age=0"));
+    }
+
+    #[test]
+    fn the_token_fingerprint_depends_on_the_token_and_the_session() {
+        let (id, other_id) = ("ab".repeat(32), "cd".repeat(32));
+        let token = "admin-token-0123456789abcdef";
+        let fp = token_fingerprint(&id, token);
+        assert_eq!(fp.len(), 64);
+        assert!(!fp.contains(token));
+        assert_eq!(fp, token_fingerprint(&id, token), "stable");
+        assert_ne!(fp, token_fingerprint(&id, "admin-token-0123456789abcdeX"));
+        assert_ne!(
+            fp,
+            token_fingerprint(&other_id, token),
+            "keyed by the session"
+        );
     }
 
     #[test]

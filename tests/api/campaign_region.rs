@@ -271,24 +271,45 @@ async fn a_postback_naming_its_campaign_reads_a_national_phone_in_its_region() {
             .await;
         assert_eq!(resp.status(), 202, "{click}");
     }
-    let ph = |click: &'static str| {
-        let pool = app.pool.clone();
-        async move {
-            sqlx::query_as::<_, (Option<String>, Option<String>)>(
-                "SELECT ph, tiktok_ph FROM conversions WHERE click_id = $1",
-            )
-            .bind(click)
-            .fetch_one(&pool)
-            .await
-            .unwrap()
-        }
-    };
-    let uk = ph("pb-uk").await;
+    let uk = stored_ph(&app, "pb-uk").await;
     assert_eq!(
         (uk.0.as_deref(), uk.1.as_deref()),
         (Some(UK_MOBILE), Some(UK_MOBILE_TIKTOK))
     );
     // Without `campaign=`, no region: Meta's digit rule, no TikTok digest.
-    let none = ph("pb-none").await;
+    let none = stored_ph(&app, "pb-none").await;
     assert_eq!((none.0.as_deref(), none.1), (Some(DIGITS_ONLY), None));
+}
+
+/// A conversion's stored phone digests: Meta's and TikTok's.
+async fn stored_ph(app: &TestApp, click_id: &str) -> (Option<String>, Option<String>) {
+    sqlx::query_as("SELECT ph, tiktok_ph FROM conversions WHERE click_id = $1")
+        .bind(click_id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_import_row_is_read_in_its_campaigns_region() {
+    let app = spawn_app().await;
+    app.create_campaign("uk", json!({"default_country": "gb"}))
+        .await;
+    app.create_campaign("world", json!({})).await;
+    let v = crate::import_offline::import(
+        &app,
+        "?action_source=phone_call",
+        "click_id,status,campaign,ph\n\
+         im-uk,lead,uk,07911 123456\n\
+         im-world,lead,world,07911 123456\n",
+    )
+    .await;
+    assert_eq!(v["counts"]["unmatched"], 2, "{v}");
+    let uk = stored_ph(&app, "im-uk").await;
+    assert_eq!(
+        (uk.0.as_deref(), uk.1.as_deref()),
+        (Some(UK_MOBILE), Some(UK_MOBILE_TIKTOK))
+    );
+    let world = stored_ph(&app, "im-world").await;
+    assert_eq!((world.0.as_deref(), world.1), (Some(DIGITS_ONLY), None));
 }

@@ -1,6 +1,6 @@
 //! What a visitor's browser may put in a click: overrides, oversize values and malformed Meta
 //! cookies are dropped (and named in `ignored`) from a public call, refused with a 422 from a
-//! server-side caller; the per-/64 and per-campaign rate limits.
+//! server-side caller; the per-/64 rate limit (the disk budgets: click_budget.rs).
 
 use serde_json::{json, Value};
 
@@ -147,10 +147,7 @@ async fn oversize_fields_from_a_browser_are_dropped_and_the_click_kept() {
     );
     // Each with its reason, under the caps of docs/api.md.
     assert_eq!(body["dropped"][1]["field"], "fbclid");
-    assert_eq!(
-        body["dropped"][1]["reason"],
-        "is longer than 1000 characters"
-    );
+    assert_eq!(body["dropped"][1]["reason"], "is longer than 1000 bytes");
     // Meta's server-side builders keep long fbclids: a 600-character one is kept with its fbc.
     let long = "F".repeat(600);
     let body = created(
@@ -292,43 +289,6 @@ async fn ipv6_visitors_share_their_64s_rate_limit() {
         click_from(&app, "2001:db8:1:3::1", "v6-4", "offer1").await,
         201
     );
-}
-
-/// One public campaign key cannot fill the disk, whatever the number of addresses.
-#[tokio::test]
-async fn a_campaign_has_its_own_ceiling() {
-    let app = spawn_app_with(&[
-        "--click-campaign-rate-limit",
-        "3/m",
-        "--trusted-proxies",
-        "127.0.0.1/32",
-    ])
-    .await;
-    app.create_campaign("offer1", json!({})).await;
-    app.create_campaign("offer2", json!({})).await;
-
-    for n in 1..=3 {
-        let ip = format!("198.51.100.{n}");
-        assert_eq!(
-            click_from(&app, &ip, &format!("c-{n}"), "offer1").await,
-            201
-        );
-    }
-    let resp = app
-        .client
-        .post(app.url("/v1/clicks"))
-        .header("x-forwarded-for", "198.51.100.9")
-        .json(&json!({"campaign": "offer1", "click_id": "c-4"}))
-        .send()
-        .await
-        .unwrap();
-    assert_problem(resp, 429, "rate_limited").await;
-    assert_eq!(click_from(&app, "198.51.100.9", "d-1", "offer2").await, 201);
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM clicks WHERE click_id = 'c-4'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!(count, 0);
 }
 
 /// The most one public registration can store: every field at its cap, plus values over the

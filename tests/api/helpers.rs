@@ -125,18 +125,16 @@ pub async fn spawn_on(database_url: &str, graph: MockServer, extra: &[&str]) -> 
         database_url.to_owned(),
         "--listen-addr".into(),
         "127.0.0.1:0".into(),
-        "--admin-token".into(),
-        ADMIN_TOKEN.into(),
-        "--postback-key".into(),
-        POSTBACK_KEY.into(),
         "--http-workers".into(),
         "1".into(),
         "--database-max-connections".into(),
         "5".into(),
     ];
-    // A test may put a gate (`gate.rs`) between the server and a fake, and hold a request
-    // longer than the usual timeout.
+    // A test may put a gate (`gate.rs`) between the server and a fake, hold a request longer
+    // than the usual timeout, or start with another token or key (a rotation).
     let defaults = [
+        ("--admin-token", ADMIN_TOKEN.to_owned()),
+        ("--postback-key", POSTBACK_KEY.to_owned()),
         ("--meta-graph-url", graph.uri()),
         ("--tiktok-api-url", tiktok.uri()),
         ("--delivery-timeout", "2s".to_owned()),
@@ -271,6 +269,19 @@ impl TestApp {
         let mut body = body;
         body["update_token"] = Value::String(token.to_owned());
         self.register_click_public(body).await
+    }
+
+    /// POSTs a click from a browser at `forwarded_for`, as a trusted proxy (the app must run
+    /// with `--trusted-proxies 127.0.0.1/32`) passes it on.
+    pub async fn register_click_from(&self, forwarded_for: &str, body: Value) -> reqwest::Response {
+        self.client
+            .post(self.url("/v1/clicks"))
+            .header("user-agent", BROWSER_UA)
+            .header("x-forwarded-for", forwarded_for)
+            .json(&body)
+            .send()
+            .await
+            .expect("click request")
     }
 
     /// GET /v1/postback/{tracker}?key=...&{query}

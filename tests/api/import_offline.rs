@@ -15,7 +15,7 @@ async fn started(resp: reqwest::Response) -> i64 {
 }
 
 /// Uploads `file` as text/csv with `query` and waits for the import to finish.
-async fn import(app: &TestApp, query: &str, file: &str) -> Value {
+pub async fn import(app: &TestApp, query: &str, file: &str) -> Value {
     let resp = app
         .client
         .post(app.url(&format!("/admin/v1/imports{query}")))
@@ -106,6 +106,7 @@ async fn the_imports_default_action_source_applies_to_click_less_rows_only() {
     assert_eq!(v["counts"]["unmatched"], 2, "{v}");
     assert_eq!(v["counts"]["accepted"], 1, "{v}");
     assert_eq!(v["errors"], json!([]), "{v}");
+    assert_eq!(v["default_action_source"], "physical_store", "{v}");
 
     // From a form field before the file, for multipart.
     let resp = app
@@ -126,6 +127,15 @@ async fn the_imports_default_action_source_applies_to_click_less_rows_only() {
     let id = started(resp).await;
     let v = finished(&app, id).await;
     assert_eq!(v["errors"], json!([]), "{v}");
+    assert_eq!(v["default_action_source"], "phone_call", "{v}");
+    // The import's page says what its click-less rows were sent as.
+    let cookie = sign_in(&app).await;
+    let page = get_page(&app, &format!("/ui/imports/{id}"), &cookie).await;
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains("without a registered click: sent as <code>phone_call</code>"),
+        "{page}"
+    );
 
     app.deliver().await;
     for (id, source) in [
@@ -281,4 +291,23 @@ async fn a_re_upload_of_a_failed_row_replaces_it_and_other_states_stay_duplicate
     let v = import(&app, "", corrected).await;
     assert_eq!(v["counts"]["duplicate"], 1, "{v}");
     assert_eq!(conversion_states(&app, "fix-1").await, ["queued"]);
+}
+
+#[tokio::test]
+async fn a_physical_store_import_takes_rows_up_to_62_days_old_and_others_7() {
+    let app = spawn_app().await;
+    app.create_campaign("crm", json!({})).await;
+    let month_ago = (chrono::Utc::now() - chrono::Duration::days(30)).timestamp();
+    let file = format!(
+        "click_id,status,campaign,event_time,action_source\n\
+         store-1,sale,crm,{month_ago},\n\
+         call-1,sale,crm,{month_ago},phone_call\n"
+    );
+    let v = import(&app, "?action_source=physical_store", &file).await;
+    assert_eq!(v["counts"]["unmatched"], 1, "{v}");
+    assert_eq!(v["counts"]["invalid"], 1, "{v}");
+    assert_eq!(v["errors"][0]["line"], 3, "{v}");
+    let e = v["errors"][0]["error"].as_str().unwrap();
+    assert!(e.contains("phone_call events (7 days)"), "{e}");
+    assert_eq!(conversion_states(&app, "store-1").await, ["unmatched"]);
 }

@@ -124,7 +124,7 @@ fn assert_first_run(v: &Value) {
         "cannot be sent: the click was never registered and the postback names no campaign",
         "click_id is required",
         "malformed quoting",
-        "older than Meta accepts (7 days)",
+        "older than Meta accepts for website events (7 days)",
     ]) {
         assert!(e["error"].as_str().unwrap().contains(want), "{e}");
     }

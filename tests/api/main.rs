@@ -4,8 +4,10 @@
 mod helpers;
 
 mod admin_campaigns;
+mod auth_failures;
 mod browser;
 mod campaign_region;
+mod click_budget;
 mod click_campaigns;
 mod click_intake;
 mod click_owner;
@@ -15,10 +17,12 @@ mod delivery;
 mod deployment;
 mod dropped_fields;
 mod edge;
+mod exposure;
 mod fbc_rules;
 mod health_and_errors;
 mod import_offline;
 mod imports;
+mod key_rotation;
 mod late_twins;
 mod openapi;
 mod ops;

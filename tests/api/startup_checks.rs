@@ -185,8 +185,8 @@ fn bin_up_creates_a_private_env_with_strong_secrets_once() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Starts `serve` on a fresh database with `envs`, waits until it answers, stops it and
-/// returns what it wrote to stdout.
+/// Starts `serve` on a fresh database with `envs` (`{port}` in a value is the port it listens
+/// on), waits until it answers on 127.0.0.1, stops it and returns what it wrote to stdout.
 async fn serve_briefly(envs: &[(&str, &str)]) -> String {
     let url = crate::helpers::fresh_database().await;
     let port = {
@@ -202,7 +202,7 @@ async fn serve_briefly(envs: &[(&str, &str)]) -> String {
         .env_remove("LOG_FORMAT")
         .stdout(std::process::Stdio::piped());
     for (k, v) in envs {
-        cmd.env(k, v);
+        cmd.env(k, v.replace("{port}", &port.to_string()));
     }
     let mut child = cmd.spawn().unwrap();
     let client = reqwest::Client::new();
@@ -233,6 +233,34 @@ async fn an_unset_secrets_key_is_warned_about_once_at_start_up() {
     let key = "3b7e0a9c5f2d8e1b4a6c9f0e3d7b2a5c8e1f4b7a0d3c6e9f2b5a8d1c4e7f0a3b";
     let logs = serve_briefly(&[("SECRETS_KEY", key)]).await;
     assert!(!logs.contains("SECRETS_KEY is unset"), "{logs}");
+}
+
+/// The dashboard's admin token and session cookie would cross a network in clear: said once at
+/// start-up, and not when it listens on loopback only or PUBLIC_URL is https.
+#[tokio::test]
+async fn a_dashboard_over_plain_http_on_a_network_is_warned_about() {
+    let warned = |logs: &str| {
+        logs.lines()
+            .filter(|l| l.contains("the dashboard (/ui) is served over plain HTTP"))
+            .count()
+    };
+    let logs = serve_briefly(&[("LISTEN_ADDR", "0.0.0.0:{port}")]).await;
+    assert_eq!(warned(&logs), 1, "{logs}");
+    assert!(logs.contains("PUBLIC_URL=https://"), "{logs}");
+    let logs = serve_briefly(&[
+        ("LISTEN_ADDR", "0.0.0.0:{port}"),
+        ("PUBLIC_URL", "http://bridge.example"),
+    ])
+    .await;
+    assert_eq!(warned(&logs), 1, "http PUBLIC_URL: {logs}");
+    let logs = serve_briefly(&[
+        ("LISTEN_ADDR", "0.0.0.0:{port}"),
+        ("PUBLIC_URL", "https://bridge.example"),
+    ])
+    .await;
+    assert_eq!(warned(&logs), 0, "behind TLS: {logs}");
+    let logs = serve_briefly(&[]).await;
+    assert_eq!(warned(&logs), 0, "loopback: {logs}");
 }
 
 /// Runs the binary with `args` and `DATABASE_URL`; returns (success, stdout, stderr).

@@ -86,6 +86,7 @@ async fn every_ui_route_redirects_to_sign_in_without_a_session() {
     ];
     let actions = [
         "/ui/logout".to_owned(),
+        "/ui/logout-everywhere".into(),
         "/ui/campaigns".into(),
         "/ui/campaigns/shop/edit".into(),
         "/ui/campaigns/shop/enabled".into(),
@@ -183,23 +184,27 @@ async fn a_wrong_token_is_refused_and_repeated_ones_throttled() {
     assert!(!page.contains("not-the-admin-token-at-all"), "never echoed");
     assert!(!page.contains(ADMIN_TOKEN));
 
+    // AUTH_FAILURE_LIMIT's default, 10 a minute, counts the first wrong token too.
     let mut statuses = vec![];
-    for _ in 0..6 {
+    for _ in 0..11 {
         statuses.push(
             sign_in_with(&app, "still-a-wrong-token-1234")
                 .await
                 .status(),
         );
     }
-    assert_eq!(statuses[..4], [StatusCode::UNAUTHORIZED; 4]);
-    assert_eq!(statuses[4..], [StatusCode::TOO_MANY_REQUESTS; 2]);
-    // Throttled means throttled: the right token waits too.
-    let resp = sign_in_with(&app, ADMIN_TOKEN).await;
+    assert_eq!(statuses[..9], [StatusCode::UNAUTHORIZED; 9]);
+    assert_eq!(statuses[9..], [StatusCode::TOO_MANY_REQUESTS; 2]);
+    let resp = sign_in_with(&app, "still-a-wrong-token-1234").await;
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(resp.headers().get("retry-after").is_some());
     assert!(resp.headers().get(SET_COOKIE).is_none());
     let page = resp.text().await.unwrap();
     assert!(page.contains("Too many sign-in attempts"), "{page}");
+    // Only failures are limited: the right token signs in from the same address.
+    let resp = sign_in_with(&app, ADMIN_TOKEN).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert!(resp.headers().get(SET_COOKIE).is_some());
 }
 
 #[tokio::test]
@@ -242,4 +247,130 @@ async fn sign_out_needs_the_csrf_token_and_ends_the_session() {
         &sign_out(&app, &cookie, &format!("csrf={csrf}"), None).await,
         "old cookie, sign-out again",
     );
+}
+
+/// After a restart with a new ADMIN_TOKEN, a session signed in with the old one opens nothing
+/// (the campaign page shows the postback key) and its CSRF token changes nothing. A restart
+/// with the same token keeps sessions. The database holds neither the token nor the cookie.
+#[tokio::test]
+async fn rotating_the_admin_token_ends_the_sessions_it_signed_in() {
+    let app = spawn_app().await;
+    app.create_campaign("rot", serde_json::json!({})).await;
+    let cookie = sign_in(&app).await;
+    let page = get_page(&app, "/ui/campaigns/rot", &cookie).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let csrf = csrf_of(&page.text().await.unwrap());
+    let id = cookie.trim_start_matches("capi_session=");
+    let rows: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT id_hash, csrf_token, token_fingerprint FROM ui_sessions")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(rows.len(), 1);
+    for value in [&rows[0].0, &rows[0].2] {
+        assert!(value.len() == 64 && value != id, "{value}");
+        assert!(!value.contains(ADMIN_TOKEN), "{value}");
+    }
+
+    // Another process with the same token (a restart): still signed in.
+    let same = spawn_on(&app.database_url, wiremock::MockServer::start().await, &[]).await;
+    let resp = get_page(&same, "/ui/campaigns/rot", &cookie).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+
+    let new_token = "rotated-admin-token-5e0c2b9f71a4d836";
+    let rotated = spawn_on(
+        &app.database_url,
+        wiremock::MockServer::start().await,
+        &["--admin-token", new_token],
+    )
+    .await;
+    let resp = get_page(&rotated, "/ui/campaigns/rot", &cookie).await;
+    assert_to_login(&resp, "old session, new token");
+    let body = resp.text().await.unwrap();
+    assert!(!body.contains(POSTBACK_KEY), "{body}");
+    let resp = rotated
+        .client
+        .post(rotated.url("/ui/campaigns/rot/enabled"))
+        .header("cookie", &cookie)
+        .header("content-type", FORM)
+        .body(format!("csrf={csrf}&enabled=false"))
+        .send()
+        .await
+        .unwrap();
+    assert_to_login(&resp, "old CSRF token, new admin token");
+    let campaign = rotated
+        .client
+        .get(rotated.url("/admin/v1/campaigns/rot"))
+        .bearer_auth(new_token)
+        .send()
+        .await
+        .unwrap();
+    let campaign: serde_json::Value = campaign.json().await.unwrap();
+    assert_eq!(campaign["enabled"], true, "{campaign}");
+    // The session is gone for good: not even the old token's process opens it again.
+    assert_to_login(&get_page(&app, "/ui/", &cookie).await, "ended for good");
+    // The new token signs in.
+    let resp = sign_in_with(&rotated, new_token).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(resp.headers()[LOCATION], "/ui/");
+}
+
+#[tokio::test]
+async fn sign_out_everywhere_ends_every_browsers_session() {
+    let app = spawn_app().await;
+    let laptop = sign_in(&app).await;
+    let phone = sign_in(&app).await;
+    let page = get_page(&app, "/ui/", &laptop).await.text().await.unwrap();
+    assert!(
+        page.contains(r#"action="/ui/logout-everywhere""#) && page.contains("Sign out everywhere"),
+        "{page}"
+    );
+    let csrf = csrf_of(&page);
+    let everywhere = |cookie: &str, body: String, origin: Option<&str>| {
+        let mut req = app
+            .client
+            .post(app.url("/ui/logout-everywhere"))
+            .header("cookie", cookie)
+            .header("content-type", FORM)
+            .body(body);
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        req.send()
+    };
+    // Without this session's CSRF token, or from another site: refused, nobody signed out.
+    let phone_csrf = csrf_of(&get_page(&app, "/ui/", &phone).await.text().await.unwrap());
+    for (body, origin) in [
+        ("csrf=".to_owned(), None),
+        (format!("csrf={phone_csrf}"), None),
+        (format!("csrf={csrf}"), Some("https://evil.example")),
+    ] {
+        let resp = everywhere(&laptop, body.clone(), origin).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{body} {origin:?}");
+    }
+    for cookie in [&laptop, &phone] {
+        assert_eq!(
+            get_page(&app, "/ui/", cookie).await.status(),
+            StatusCode::OK
+        );
+    }
+    let resp = everywhere(&laptop, format!("csrf={csrf}"), None)
+        .await
+        .unwrap();
+    assert_to_login(&resp, "sign out everywhere");
+    assert!(resp.headers()[SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+    for cookie in [&laptop, &phone] {
+        assert_to_login(&get_page(&app, "/ui/", cookie).await, "every session");
+    }
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM ui_sessions")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    // Without a session it is just the sign-in page.
+    let resp = everywhere("", format!("csrf={csrf}"), None).await.unwrap();
+    assert_to_login(&resp, "no session");
 }

@@ -12,7 +12,8 @@
 //! normal traffic did not get through while the stalls were held, the server process died or its
 //! log says "panicked", its peak RSS went above 200 MB, or a normal request failed. A malformed
 //! request that the server closes without an answer, or answers with a 4xx, is fine. `ABUSE_NO_BOMB=1` leaves out the gzip bombs
-//! (a defect found and fixed, see the notes in `bench/abuse`).
+//! (a defect found and fixed, see the notes in `bench/abuse`). The disk-fill and lock-out cases
+//! are in `abuse/disk_fill.rs`.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -22,6 +23,9 @@ use std::time::{Duration, Instant};
 use capi_bridge::trackers::PARAMETER_NAMES;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+#[path = "abuse/disk_fill.rs"]
+mod disk_fill;
 
 const RSS_LIMIT_KB: u64 = 200 * 1024;
 const TRACKERS: [&str; 7] = [
@@ -1323,9 +1327,13 @@ async fn normal_traffic(
     while !stop.load(Ordering::Relaxed) {
         i += 1;
         let click = format!("ok{worker}-{i}");
+        // Real visitors have addresses of their own (the server trusts 127.0.0.1 as its proxy):
+        // a fresh IPv6 /64 each.
+        let visitor = format!("2001:db8:{worker:x}:{:x}:{:x}::1", i >> 16, i & 0xffff);
         let r = client
             .post(format!("{base}/v1/clicks"))
             .header("user-agent", "Mozilla/5.0 (normal traffic)")
+            .header("x-forwarded-for", visitor)
             .json(&serde_json::json!({
                 "campaign": campaign, "click_id": click, "fbclid": "IwAR0normal",
                 "em": "normal@example.com", "event_ids": {"Lead": format!("lead-{click}")}
@@ -1512,6 +1520,11 @@ async fn main() {
     )
     .await;
     let ok_during_stalls = slow_run.await.unwrap_or(0).saturating_sub(ok_before_stalls);
+    // Then the disk-fill and lock-out cases, normal traffic still alongside.
+    let disk = [
+        disk_fill::disk_fill(&base, &ctx.campaign, smoke).await,
+        disk_fill::lock_out(&base, &ctx.campaign, smoke).await,
+    ];
     // A little normal traffic after the storm, to see that the server still serves.
     tokio::time::sleep(Duration::from_millis(if smoke { 300 } else { 2000 })).await;
     stop.store(true, Ordering::Relaxed);
@@ -1590,6 +1603,11 @@ async fn main() {
         "server alive: {still_alive}; log lines with \"panicked\": {panics}; ERROR lines: {errors}"
     );
     println!("normal requests that succeeded while the stalls were held: {ok_during_stalls}");
+    for report in &disk {
+        for line in &report.lines {
+            println!("{line}");
+        }
+    }
     if !held.is_empty() {
         println!(
             "HANG: stalled half requests still open after {}s: {}",
@@ -1624,6 +1642,9 @@ async fn main() {
     }
     if bad > 0 || ok == 0 {
         verdict.push(format!("normal traffic: {ok} ok, {bad} failed"));
+    }
+    for report in &disk {
+        verdict.extend(report.failures.iter().cloned());
     }
     if ok_during_stalls == 0 {
         verdict.push("no normal request succeeded while the stalls were held open".into());

@@ -57,7 +57,12 @@ pub async fn start(
     spooled: Spooled,
     options: ImportOptions,
 ) -> Result<i64, sqlx::Error> {
-    let id = imports::create(&importer.pool, spooled.rows_total).await?;
+    let id = imports::create(
+        &importer.pool,
+        spooled.rows_total,
+        options.default_action_source,
+    )
+    .await?;
     tokio::spawn(async move {
         let beat = tokio::spawn(heartbeat(importer.pool.clone(), id));
         let reader = BufReader::with_capacity(64 * 1024, spooled.file);
@@ -148,7 +153,13 @@ impl Importer {
             let parsed = if too_long {
                 Err(format!("is longer than {} bytes", row::MAX_LINE))
             } else {
-                row::postback(&header, &line, Utc::now())
+                match row::params(&header, &line) {
+                    Ok(params) => {
+                        let region = self.campaigns.region_of(params.0.get("campaign")).await?;
+                        row::postback(params, &region, opts.default_action_source, Utc::now())
+                    }
+                    Err(e) => Err(e),
+                }
             };
             match parsed {
                 Ok(p) => batch.rows.push((line_no, p)),

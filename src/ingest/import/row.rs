@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::domain::ActionSource;
+use crate::domain::{ActionSource, Region};
 use crate::http::params::Params;
 use crate::trackers::{self, Parsed, Postback, Tracker};
 
@@ -53,8 +53,10 @@ pub fn is_blank(line: &[u8]) -> bool {
     line.iter().all(u8::is_ascii_whitespace)
 }
 
-/// The postback a data line becomes, or why it cannot become one.
-pub fn postback(header: &Header, line: &[u8], now: DateTime<Utc>) -> Result<Postback, String> {
+/// A data line's parameters, as a generic postback's: the fields under the header's names.
+/// An unreadable `event_time` is left out (the row is recorded at its arrival time) and its
+/// reason returned, to be reported like a postback's.
+pub fn params(header: &Header, line: &[u8]) -> Result<(Params, Option<String>), String> {
     let values = fields(trim_eol(line))?;
     if values.len() != header.0.len() {
         return Err(format!(
@@ -63,8 +65,6 @@ pub fn postback(header: &Header, line: &[u8], now: DateTime<Utc>) -> Result<Post
             header.0.len()
         ));
     }
-    // An unreadable event_time is dropped like a postback's: the row is recorded at its
-    // arrival time, and the report says so.
     let mut bad_time = None;
     let pairs: Vec<(String, String)> = header
         .0
@@ -82,8 +82,19 @@ pub fn postback(header: &Header, line: &[u8], now: DateTime<Utc>) -> Result<Post
             _ => Some((name.clone(), value)),
         })
         .collect();
-    let params = Params::from_pairs(pairs);
-    let mut postback = match trackers::parse(Tracker::Generic, &params, now) {
+    Ok((Params::from_pairs(pairs), bad_time))
+}
+
+/// The postback a row's parameters become, or why they cannot become one. `region`: the row's
+/// campaign's (its national phone numbers and dates); `default_source`: the import's action
+/// source for rows that name none, which sets how old an event Meta still takes.
+pub fn postback(
+    (params, bad_time): (Params, Option<String>),
+    region: &Region,
+    default_source: Option<ActionSource>,
+    now: DateTime<Utc>,
+) -> Result<Postback, String> {
+    let mut postback = match trackers::parse_in(Tracker::Generic, &params, now, region) {
         Ok(Parsed::Conversion(p)) => *p,
         Ok(Parsed::Ignored { raw_status }) => {
             return Err(format!("status {raw_status:?} is ignored"))
@@ -95,11 +106,18 @@ pub fn postback(header: &Header, line: &[u8], now: DateTime<Utc>) -> Result<Post
     }
     // The postback path would record such a row and let delivery expire its event; an import
     // is a deliberate back-fill, so the row is refused with the reason instead.
-    let oldest = now - Duration::days(ActionSource::Website.max_age_days());
-    if postback.event_time.is_some_and(|t| t < oldest) {
+    let source = postback
+        .action_source
+        .or(default_source)
+        .unwrap_or(ActionSource::Website);
+    let days = source.max_age_days();
+    if postback
+        .event_time
+        .is_some_and(|t| t < now - Duration::days(days))
+    {
         return Err(format!(
-            "event_time is older than Meta accepts ({} days); not imported",
-            ActionSource::Website.max_age_days()
+            "event_time is older than Meta accepts for {} events ({days} days); not imported",
+            source.as_str()
         ));
     }
     Ok(postback)

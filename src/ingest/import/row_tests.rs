@@ -52,12 +52,64 @@ fn quoting() {
     assert_eq!(fields(b"a,\"b\rc\"").unwrap(), ["a", "b\rc"]);
 }
 
+/// A line as the importer reads it, in international rules (no campaign region).
+fn read(
+    h: &Header,
+    line: &str,
+    default_source: Option<ActionSource>,
+    now: DateTime<Utc>,
+) -> Result<Postback, String> {
+    postback(
+        params(h, line.as_bytes())?,
+        &Region::default(),
+        default_source,
+        now,
+    )
+}
+
+#[test]
+fn a_physical_store_row_may_be_62_days_old_as_meta_takes_it() {
+    let now = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap();
+    let h = Header::parse(b"click_id,status,event_time,action_source").unwrap();
+    let month_ago = "2026-11-01T12:00:00Z";
+    // The row's own source, then the import's default for rows naming none.
+    assert!(read(
+        &h,
+        &format!("c1,sale,{month_ago},physical_store"),
+        None,
+        now
+    )
+    .is_ok());
+    let store = Some(ActionSource::PhysicalStore);
+    assert!(read(&h, &format!("c1,sale,{month_ago},"), store, now).is_ok());
+    let e = read(&h, &format!("c1,sale,{month_ago},"), None, now).unwrap_err();
+    assert!(e.contains("website events (7 days)"), "{e}");
+    let e = read(&h, &format!("c1,sale,{month_ago},phone_call"), store, now).unwrap_err();
+    assert!(e.contains("phone_call events (7 days)"), "{e}");
+    let e = read(&h, "c1,sale,2026-09-01T12:00:00Z,", store, now).unwrap_err();
+    assert!(e.contains("physical_store events (62 days)"), "{e}");
+}
+
+#[test]
+fn a_row_is_read_in_its_campaigns_region() {
+    use crate::domain::{Country, CustomerField};
+    let now = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap();
+    let h = Header::parse(b"click_id,status,ph").unwrap();
+    let line = "c1,sale,07911 123456";
+    let gb = Region::new(Some(Country::parse_code("gb").unwrap()), None);
+    let national = postback(params(&h, line.as_bytes()).unwrap(), &gb, None, now).unwrap();
+    let international = read(&h, line, None, now).unwrap();
+    let ph = |p: &Postback| p.customer.get(CustomerField::Ph).cloned();
+    assert!(ph(&national).is_some() && ph(&international).is_some());
+    assert_ne!(ph(&national), ph(&international), "+44 read only in gb");
+}
+
 #[test]
 fn rows() {
     let now = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap();
     let h = header();
-    let ok = |line: &str| postback(&h, line.as_bytes(), now).unwrap();
-    let err = |line: &str| postback(&h, line.as_bytes(), now).unwrap_err();
+    let ok = |line: &str| read(&h, line, None, now).unwrap();
+    let err = |line: &str| read(&h, line, None, now).unwrap_err();
 
     let p = ok("c1,sale,12.5,EUR,t1,2026-11-30T12:00:00Z,A@b.com\r\n");
     assert_eq!(p.click_id.as_str(), "c1");
@@ -84,7 +136,7 @@ fn rows() {
         ("c1,\"sale,1,,,,", "malformed quoting"),
         (
             "c1,sale,1,,,2026-11-23T11:00:00Z,",
-            "older than Meta accepts (7 days)",
+            "older than Meta accepts for website events (7 days)",
         ),
     ] {
         let e = err(line);

@@ -13,12 +13,14 @@ use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 
 use crate::domain::{Campaign, CampaignKey};
 use crate::http::auth::{bearer_token, secret_matches};
+use crate::http::auth_limit::Credential;
+use crate::http::client_ip::client_ip;
 use crate::http::params::{parse_urlencoded, Params};
 use crate::http::ApiError;
 use crate::startup::AppState;
 
 /// Proof that the request carried the admin token. Taking it as a handler argument is what
-/// protects an admin route.
+/// protects an admin route. Wrong tokens count against the client's failed-authentication limit.
 pub struct Admin;
 
 impl FromRequest for Admin {
@@ -26,14 +28,16 @@ impl FromRequest for Admin {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let ok = req
-            .app_data::<web::Data<AppState>>()
-            .zip(bearer_token(req))
-            .is_some_and(|(state, token)| secret_matches(token, state.admin_token.as_bytes()));
+        let Some(state) = req.app_data::<web::Data<AppState>>() else {
+            return ready(Err(ApiError::Unauthorized));
+        };
+        let ok = bearer_token(req)
+            .is_some_and(|token| secret_matches(token, state.admin_token.as_bytes()));
         ready(if ok {
             Ok(Admin)
         } else {
-            Err(ApiError::Unauthorized)
+            let ip = client_ip(req, &state.trusted_proxies);
+            Err(state.auth_failures.failed(ip, Credential::AdminToken))
         })
     }
 }
@@ -41,6 +45,11 @@ impl FromRequest for Admin {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/admin/v1")
+            // Answers hold campaigns' settings and visitors' data: no cache may keep them.
+            .wrap(
+                actix_web::middleware::DefaultHeaders::new()
+                    .add((actix_web::http::header::CACHE_CONTROL, "no-store")),
+            )
             .service(
                 web::resource("/campaigns")
                     .post(campaigns::create)

@@ -10,12 +10,13 @@ use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, Transaction};
 
 use super::group_commit::BatchWriter;
+use crate::domain::caps::PIXEL_EVENT_IDS_MAX;
 use crate::domain::{
     ClickId, CookieValue, CustomerData, DropReport, EventIds, HttpUrl, PixelFiredAt,
     UpdateTokenHash, UserAgent,
 };
 
-pub use read::{dropped_of, find_all, find_by_row, find_many, lookup, Lookup};
+pub use read::{dropped_of, find_all, find_by_row, find_many, lookup, owned, Lookup};
 
 /// Who registers a click, which decides what a registration of a stored click may change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -271,9 +272,15 @@ async fn merge_allowed(
             client_ip_address = COALESCE(clicks.client_ip_address, u.client_ip_address),
             client_user_agent = COALESCE(clicks.client_user_agent, u.client_user_agent),
             consent = COALESCE(u.consent, clicks.consent),
-            event_ids = u.event_ids || clicks.event_ids,
+            -- A merge adds no event names past the cap ($32): a click stays bounded.
+            event_ids = CASE WHEN (SELECT count(*) FROM jsonb_object_keys(
+                u.event_ids || clicks.event_ids)) <= $32
+                THEN u.event_ids || clicks.event_ids ELSE clicks.event_ids END,
             -- The first firing counts: Meta's window runs from the first pixel event.
-            pixel_fired_at = u.pixel_fired_at || clicks.pixel_fired_at,
+            pixel_fired_at = CASE WHEN (SELECT count(*) FROM jsonb_object_keys(
+                u.pixel_fired_at || clicks.pixel_fired_at)) <= $32
+                THEN u.pixel_fired_at || clicks.pixel_fired_at
+                ELSE clicks.pixel_fired_at END,
             em = COALESCE(clicks.em, u.em),
             ph = COALESCE(clicks.ph, u.ph),
             fn = COALESCE(clicks.fn, u.fn),
@@ -287,7 +294,10 @@ async fn merge_allowed(
             external_id = COALESCE(clicks.external_id, u.external_id),
             ttclid = COALESCE(clicks.ttclid, u.ttclid),
             ttp = COALESCE(clicks.ttp, u.ttp),
-            tiktok_event_ids = u.tiktok_event_ids || clicks.tiktok_event_ids,
+            tiktok_event_ids = CASE WHEN (SELECT count(*) FROM jsonb_object_keys(
+                u.tiktok_event_ids || clicks.tiktok_event_ids)) <= $32
+                THEN u.tiktok_event_ids || clicks.tiktok_event_ids
+                ELSE clicks.tiktok_event_ids END,
             -- TikTok's digests follow the value they were made from (see CustomerData::or).
             tiktok_ph = CASE WHEN clicks.ph IS NULL THEN u.tiktok_ph ELSE clicks.tiktok_ph END,
             tiktok_external_id = CASE WHEN clicks.external_id IS NULL
@@ -342,6 +352,7 @@ async fn merge_allowed(
         &cols.dropped as &[Option<serde_json::Value>],
         &cols.token as &[Vec<u8>],
         &cols.by_key,
+        PIXEL_EVENT_IDS_MAX as i64,
     )
     .fetch_all(&mut **tx)
     .await?;

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use sqlx::{PgExecutor, Postgres, Transaction};
 
+use super::{NewClick, Registrant};
 use crate::domain::{Click, CustomerData, DropReport, EventIds, PixelFiredAt};
 
 /// A `clicks` row joined with its campaign's key.
@@ -169,6 +170,31 @@ pub async fn find_by_row<'e>(
     .fetch_optional(db)
     .await?;
     Ok(row.map(Click::from))
+}
+
+/// The stored click that `c` would merge into: its campaign's click with its id, when its
+/// registrant may change it (the postback key, or the click's update token). `None` when there
+/// is none, or when the registration would be ignored.
+pub async fn owned(pool: &sqlx::PgPool, c: &NewClick) -> Result<Option<Click>, sqlx::Error> {
+    let stored = find_all(pool, c.click_id.as_str())
+        .await?
+        .into_iter()
+        .find(|k| k.campaign_id == c.campaign_id);
+    let Some(stored) = stored else {
+        return Ok(None);
+    };
+    if c.registrant == Registrant::Key {
+        return Ok(Some(stored));
+    }
+    let holds = sqlx::query_scalar!(
+        r#"SELECT update_token_sha256 = $2 AS "holds!" FROM clicks
+           WHERE id = $1 AND update_token_sha256 IS NOT NULL"#,
+        stored.id,
+        &c.update_token.as_bytes()[..]
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(stored).map(|s| holds.unwrap_or(false).then_some(s))
 }
 
 /// What an admin's click id (and `?campaign=`) names.

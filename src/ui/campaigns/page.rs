@@ -8,6 +8,7 @@ use maud::{html, Markup};
 use super::super::session::Session;
 use super::super::{html_response, layout, UiError};
 use crate::domain::{Campaign, EventMap};
+use crate::http::client_ip::request_base_url;
 use crate::http::params::parse_urlencoded;
 use crate::platforms::meta::graph::SendResult;
 use crate::quality::{match_keys, PlatformQuality, QualityReport};
@@ -140,14 +141,11 @@ impl Verdict {
 }
 
 /// Where trackers and landers reach this service: PUBLIC_URL, else the address this page was
-/// asked for.
+/// asked for (forwarded headers only from TRUSTED_PROXIES).
 fn base_url(req: &HttpRequest, state: &AppState) -> String {
     match &state.ui.public_url {
         Some(u) => u.clone(),
-        None => {
-            let info = req.connection_info();
-            format!("{}://{}", info.scheme(), info.host())
-        }
+        None => request_base_url(req, &state.trusted_proxies),
     }
 }
 
