@@ -69,7 +69,7 @@ impl Default for Metrics {
         );
         r.register(
             "clicks_stored",
-            "Clicks stored, new or merged",
+            "Click registrations: new, merged, or ignored (a known click without its token)",
             clicks_stored.clone(),
         );
         r.register(
@@ -203,8 +203,14 @@ impl Metrics {
             .inc();
     }
 
-    pub fn click_stored(&self, new: bool) {
-        let result = if new { "new" } else { "merged" };
+    pub fn click_stored(&self, written: crate::storage::clicks::Written) {
+        use crate::storage::clicks::Written;
+        let result = match written {
+            Written::Inserted => "new",
+            Written::Merged => "merged",
+            // A registration of a known click without its token: only consent may have changed.
+            Written::Ignored => "ignored",
+        };
         self.clicks_stored
             .get_or_create(&vec![("result", result.to_owned())])
             .inc();

@@ -61,7 +61,7 @@ pub struct AppState {
     /// Wakes the delivery worker when an event is committed.
     pub delivery_signal: Arc<Notify>,
     pub campaigns: Arc<CampaignCache>,
-    pub click_writer: GroupCommit<NewClick, Option<Upserted>>,
+    pub click_writer: GroupCommit<NewClick, Upserted>,
     pub postback_writer: PostbackWriter,
     pub metrics: Arc<Metrics>,
     pub cipher: TokenCipher,

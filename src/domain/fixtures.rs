@@ -74,6 +74,7 @@ pub fn conversion() -> Conversion {
         id: 21,
         click_id: "clk1".into(),
         click_row_id: None,
+        click_ambiguous: false,
         campaign_id: None,
         campaign_hint: None,
         tracker: "keitaro".into(),

@@ -13,6 +13,7 @@ mod records;
 mod send_when;
 mod state;
 mod tiktok;
+mod update_token;
 pub mod url_privacy;
 
 #[cfg(test)]
@@ -38,6 +39,7 @@ pub use state::{
     AttemptOutcome, ConversionState, DeliveryStatus, EventState, FailureClass, PlatformKind,
 };
 pub use tiktok::normalise_phone as tiktok_phone;
+pub use update_token::{UpdateToken, UpdateTokenHash, UPDATE_TOKEN_MAX, UPDATE_TOKEN_MIN};
 
 /// Why a value was refused; the message is written for the integrator who sent it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -249,6 +249,9 @@ pub struct Conversion {
     pub id: i64,
     pub click_id: String,
     pub click_row_id: Option<i64>,
+    /// The postback named no campaign and several campaigns held its click id: it joined the
+    /// most recently registered click ([`crate::ingest::join`]).
+    pub click_ambiguous: bool,
     pub campaign_id: Option<i64>,
     pub campaign_hint: Option<String>,
     pub tracker: String,

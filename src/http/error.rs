@@ -140,10 +140,6 @@ impl From<sqlx::Error> for ApiError {
                     Some("campaigns_key_key") => {
                         ("campaign_exists", "a campaign with this key already exists")
                     }
-                    Some("clicks_click_id_key") => (
-                        "click_exists",
-                        "this click id is registered to another campaign",
-                    ),
                     Some("conversions_dedup_key") => (
                         "duplicate_conversion",
                         "this conversion is already recorded",

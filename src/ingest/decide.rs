@@ -29,9 +29,10 @@ pub struct Decision {
 }
 
 impl Decision {
-    /// Writes the decision into the conversion it is about, joined to `click_row_id`.
-    pub fn apply_to(&self, conv: &mut Conversion, click_row_id: Option<i64>) {
-        conv.click_row_id = click_row_id;
+    /// Writes the decision into the conversion it is about, joined to the click `joined`.
+    pub fn apply_to(&self, conv: &mut Conversion, joined: Option<super::join::Joined<'_>>) {
+        conv.click_row_id = joined.map(|j| j.click.id);
+        conv.click_ambiguous = joined.is_some_and(|j| j.ambiguous);
         conv.campaign_id = self.campaign_id;
         conv.state = self.state;
         conv.event_name = self.event_name.clone();

@@ -285,7 +285,11 @@ fn a_skipped_platform_is_named_with_its_missing_signal_and_the_rule() {
     );
     assert_eq!(d.skipped.len(), 2);
     let mut stored = conv.clone();
-    d.apply_to(&mut stored, Some(11));
+    let joined = crate::ingest::join::Joined {
+        click: &click(),
+        ambiguous: false,
+    };
+    d.apply_to(&mut stored, Some(joined));
     assert_eq!(stored.skipped, d.skipped, "the conversion keeps the list");
 }
 

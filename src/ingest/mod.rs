@@ -6,6 +6,7 @@
 pub mod decide;
 pub mod event_id;
 pub mod import;
+pub mod join;
 pub mod retry;
 
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use crate::storage::group_commit::{
 use crate::storage::{clicks, events};
 use crate::trackers::Postback;
 use decide::{decide, Decision};
+use join::join;
 
 /// What happened to a postback.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -123,6 +125,7 @@ pub fn conversion_of(p: &Postback, received_at: DateTime<Utc>) -> Conversion {
         id: 0,
         click_id: p.click_id.as_str().to_owned(),
         click_row_id: None,
+        click_ambiguous: false,
         campaign_id: None,
         campaign_hint: p.campaign.as_ref().map(|c| c.as_str().to_owned()),
         tracker: p.tracker.as_str().to_owned(),
@@ -260,7 +263,7 @@ pub async fn record_batch_with(
         // decided as if the failed twin had never been recorded.
         let keys: Vec<_> = items
             .iter()
-            .map(|(p, _)| (p.click_id.as_str(), p.status.as_str(), p.txid.as_str()))
+            .map(|(p, r)| conversions::DedupKey::of(&conversion_of(p, *r)))
             .collect();
         conversions::delete_failed_twins(&mut tx, &keys).await?;
     }
@@ -274,32 +277,42 @@ pub async fn record_batch_with(
     for i in order {
         let (postback, received_at) = &items[i];
         let click_id = postback.click_id.as_str();
+        let hint = postback.campaign.as_ref().map(|c| c.as_str());
         let waiting = history.get(click_id).is_some_and(|h| h.has_unmatched);
-        let Some(click) = known.get(click_id).filter(|_| !waiting) else {
+        let joined = known
+            .get(click_id)
+            .and_then(|all| join(hint, all))
+            .filter(|_| !waiting);
+        let Some(joined) = joined else {
             answers[i] =
                 Some(record_postback(&mut tx, campaigns, postback, *received_at, opts).await?);
             continue;
         };
-        if !seen.insert((click_id, postback.status.as_str(), postback.txid.as_str())) {
+        let click = joined.click;
+        if !seen.insert((
+            click_id,
+            hint,
+            postback.status.as_str(),
+            postback.txid.as_str(),
+        )) {
             answers[i] = Some(Outcome::Duplicate);
             continue;
         }
         let mut conv = conversion_of(postback, *received_at);
         conv.import_id = opts.import_id;
         let campaign = campaigns.get_by_id(click.campaign_id).await?;
-        let used =
-            history
-                .entry(click_id.to_owned())
-                .or_insert_with(|| conversions::ClickHistory {
-                    has_unmatched: false,
-                    used_events: Vec::new(),
-                });
-        let decision = decide(campaign.as_deref(), Some(click), &conv, &used.used_events);
+        let used = history.entry(click_id.to_owned()).or_default();
+        let decision = decide(
+            campaign.as_deref(),
+            Some(click),
+            &conv,
+            &used.used_events(Some(click.campaign_id)),
+        );
         for e in &decision.events {
-            used.used_events.push((e.platform, e.event_name.clone()));
+            used.add(click.campaign_id, e.platform, e.event_name.clone());
         }
         for u in &decision.unbuilt {
-            used.used_events.push((u.platform, u.event_name.clone()));
+            used.add(click.campaign_id, u.platform, u.event_name.clone());
         }
         // As `click_history` reads it back: a conversion without events keeps its name for Meta.
         if let (Some(name), true, true) = (
@@ -307,9 +320,9 @@ pub async fn record_batch_with(
             decision.events.is_empty(),
             decision.unbuilt.is_empty(),
         ) {
-            used.used_events.push((PlatformKind::Meta, name.clone()));
+            used.add(click.campaign_id, PlatformKind::Meta, name.clone());
         }
-        decision.apply_to(&mut conv, Some(click.id));
+        decision.apply_to(&mut conv, Some(joined));
         rows.push(conv);
         decided.push((i, decision));
     }
@@ -322,12 +335,7 @@ pub async fn record_batch_with(
     let mut new_events = Vec::new();
     let mut outcomes = Vec::new();
     for (conv, (i, decision)) in rows.iter().zip(decided) {
-        let key = (
-            conv.click_id.clone(),
-            conv.status.clone(),
-            conv.txid.clone(),
-        );
-        match ids_by_key.get(&key) {
+        match ids_by_key.get(&conversions::DedupKey::of(conv)) {
             None => answers[i] = Some(Outcome::Duplicate),
             Some(&id) => outcomes.push((i, id, conv, decision)),
         }
@@ -359,13 +367,15 @@ pub async fn record_postback(
     conversions::lock_click_id(tx, click_id).await?;
     let mut conv = conversion_of(postback, received_at);
     conv.import_id = opts.import_id;
-    let Some(click) = clicks::find(&mut **tx, click_id).await? else {
+    let known = clicks::find_all(&mut **tx, click_id).await?;
+    let Some(joined) = join(conv.campaign_hint.as_deref(), &known) else {
         conv.action_source = conv.action_source.or(opts.default_action_source);
         return Ok(match conversions::insert(tx, &conv).await? {
             Some(conversion_id) => Outcome::Unmatched { conversion_id },
             None => Outcome::Duplicate,
         });
     };
+    let click = joined.click;
     let mut history = conversions::click_history(tx, click_id, 0).await?;
     if history.has_unmatched {
         // Conversions that arrived before the click was registered are joined first, so event
@@ -379,11 +389,11 @@ pub async fn record_postback(
     let campaign = campaigns.get_by_id(click.campaign_id).await?;
     let decision = decide(
         campaign.as_deref(),
-        Some(&click),
+        Some(click),
         &conv,
-        &history.used_events,
+        &history.used_events(Some(click.campaign_id)),
     );
-    decision.apply_to(&mut conv, Some(click.id));
+    decision.apply_to(&mut conv, Some(joined));
     let Some(conversion_id) = conversions::insert(tx, &conv).await? else {
         return Ok(Outcome::Duplicate);
     };
@@ -436,9 +446,10 @@ async fn resolve(
     conv: &Conversion,
     grace_over: bool,
 ) -> Result<Outcome, sqlx::Error> {
-    let click = clicks::find(&mut **tx, &conv.click_id).await?;
-    let campaign = match (&click, &conv.campaign_hint) {
-        (Some(click), _) => campaigns.get_by_id(click.campaign_id).await?,
+    let known = clicks::find_all(&mut **tx, &conv.click_id).await?;
+    let joined = join(conv.campaign_hint.as_deref(), &known);
+    let campaign = match (joined, &conv.campaign_hint) {
+        (Some(j), _) => campaigns.get_by_id(j.click.campaign_id).await?,
         (None, _) if !grace_over => {
             return Ok(Outcome::Unmatched {
                 conversion_id: conv.id,
@@ -450,12 +461,12 @@ async fn resolve(
     let history = conversions::click_history(tx, &conv.click_id, conv.id).await?;
     let decision = decide(
         campaign.as_deref(),
-        click.as_ref(),
+        joined.map(|j| j.click),
         conv,
-        &history.used_events,
+        &history.used_events(campaign.as_ref().map(|c| c.id)),
     );
     let mut decided = conv.clone();
-    decision.apply_to(&mut decided, click.as_ref().map(|c| c.id));
+    decision.apply_to(&mut decided, joined);
     conversions::set_decision(tx, &decided).await?;
     write_event(tx, conv.id, conv, &decision).await?;
     Ok(Outcome::from_decision(conv.id, decision))

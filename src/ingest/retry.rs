@@ -6,6 +6,7 @@
 use sqlx::PgPool;
 
 use super::decide::decide;
+use super::join::{join, Joined};
 use super::write_event;
 use crate::domain::{ConversionState, EventState, FailureClass, PlatformKind};
 use crate::storage::campaign_cache::CampaignCache;
@@ -106,8 +107,23 @@ pub async fn retry_conversion(
     if let Some(refused) = check_retryable(&shown, &checks) {
         return Ok(refused);
     }
-    let click = clicks::find(&mut *tx, &conv.click_id).await?;
-    let campaign = match (&click, conv.campaign_id, &conv.campaign_hint) {
+    // The click it joined, else the one it would join now (registered since it went out).
+    let known = match conv.click_row_id {
+        Some(row) => clicks::find_by_row(&mut *tx, row)
+            .await?
+            .into_iter()
+            .collect(),
+        None => clicks::find_all(&mut *tx, &conv.click_id).await?,
+    };
+    let joined = match conv.click_row_id {
+        Some(_) => known.first().map(|click| Joined {
+            click,
+            ambiguous: conv.click_ambiguous,
+        }),
+        None => join(conv.campaign_hint.as_deref(), &known),
+    };
+    let click = joined.map(|j| j.click);
+    let campaign = match (click, conv.campaign_id, &conv.campaign_hint) {
         (Some(c), ..) => campaigns.get_by_id(c.campaign_id).await?,
         (None, Some(id), _) => campaigns.get_by_id(id).await?,
         (None, None, Some(hint)) => campaigns.get(hint).await?,
@@ -116,13 +132,13 @@ pub async fn retry_conversion(
     let history = conversions::click_history(&mut tx, &conv.click_id, conv.id).await?;
     let decision = decide(
         campaign.as_deref(),
-        click.as_ref(),
+        click,
         &conv,
-        &history.used_events,
+        &history.used_events(campaign.as_ref().map(|c| c.id)),
     );
     let outcome = if events.is_empty() {
         let mut decided = conv.clone();
-        decision.apply_to(&mut decided, click.as_ref().map(|c| c.id));
+        decision.apply_to(&mut decided, joined);
         conversions::set_decision(&mut tx, &decided).await?;
         write_event(&mut tx, id, &conv, &decision).await?;
         match decision.events.first() {
@@ -155,7 +171,7 @@ pub async fn retry_conversion(
         if requeued > 0 {
             // The conversion's reason now says what still fails, if anything.
             let mut decided = conv.clone();
-            decision.apply_to(&mut decided, click.as_ref().map(|c| c.id));
+            decision.apply_to(&mut decided, joined);
             conversions::set_decision(&mut tx, &decided).await?;
             Retried::Queued
         } else {

@@ -77,7 +77,8 @@ impl IntoResponses for AdminErrors {
             ),
             (
                 409,
-                "`campaign_exists`, `not_retryable`, `still_failing`, `conflict`",
+                "`campaign_exists`, `not_retryable`, `still_failing`, `ambiguous_click`, \
+                 `conflict`",
             ),
             (415, "`unsupported_media_type`"),
             (
@@ -111,7 +112,7 @@ impl IntoResponses for PublicErrors {
                 404,
                 "`unknown_tracker`, `campaign_not_found`, `route_not_found`",
             ),
-            (409, "`click_exists`, `conflict`"),
+            (409, "`conflict`"),
             (415, "`unsupported_media_type`"),
             (422, "`invalid_field`, `unfilled_status`"),
             (
@@ -129,14 +130,18 @@ impl IntoResponses for PublicErrors {
     post, path = "/v1/clicks", tag = "public",
     description = "Registers a landing page visit (its click id, Meta's cookies, TikTok's \
                    `ttclid` and `_ttp`). Public: landing pages call it from the browser (CORS \
-                   open).",
+                   open). A browser changes a registered click only with its `update_token`; \
+                   without it the answer is the same as for a new click (201), and only \
+                   `consent: false` is stored.",
     request_body(content(
         (ClickRequest = "application/json"),
         (ClickRequest = "application/x-www-form-urlencoded"),
     )),
     responses(
-        (status = 201, description = "A new click", body = ClickRegistered),
-        (status = 200, description = "A known click, updated", body = ClickRegistered),
+        (status = 201, description = "A new click, or a registration that changed nothing \
+            (a browser's without the click's update token)", body = ClickRegistered),
+        (status = 200, description = "A known click, updated (with its update token or the \
+            postback key)", body = ClickRegistered),
         PublicErrors,
     )
 )]
@@ -151,8 +156,8 @@ fn register_click_post() {}
         ("click_id" = String, Query, example = "st-click-2"),
     ),
     responses(
-        (status = 201, description = "A new click", content(
-            (ClickRegistered = "application/json"), (Vec<u8> = "image/gif"))),
+        (status = 201, description = "A new click, or a registration that changed nothing",
+            content((ClickRegistered = "application/json"), (Vec<u8> = "image/gif"))),
         (status = 200, description = "A known click, updated", content(
             (ClickRegistered = "application/json"), (Vec<u8> = "image/gif"))),
         PublicErrors,
@@ -338,7 +343,12 @@ fn campaign_test_event() {}
 
 #[utoipa::path(
     get, path = "/admin/v1/clicks/{click_id}", tag = "admin",
-    params(("click_id" = String, Path, example = "st-click-1")),
+    description = "A click id may be on several campaigns: `campaign` names which; without it \
+                   a click id of several campaigns is a 409 `ambiguous_click`.",
+    params(
+        ("click_id" = String, Path, example = "st-click-1"),
+        ("campaign" = Option<String>, Query, example = "st-offer"),
+    ),
     security(("admin_token" = [])),
     responses((status = 200, body = StoredClick, description = "The click"), AdminErrors)
 )]
@@ -347,8 +357,14 @@ fn click_get() {}
 #[utoipa::path(
     delete, path = "/admin/v1/clicks/{click_id}", tag = "admin",
     description = "Erases a visitor's personal data: the click, its conversions' personal \
-                   fields and their events' payloads.",
-    params(("click_id" = String, Path, example = "st-click-doomed")),
+                   fields and their events' payloads. With `campaign`, that campaign's click \
+                   and conversions (and conversions not joined to a campaign yet); without, \
+                   everything under the click id, unless several campaigns hold it (409 \
+                   `ambiguous_click`).",
+    params(
+        ("click_id" = String, Path, example = "st-click-doomed"),
+        ("campaign" = Option<String>, Query, example = "st-offer"),
+    ),
     security(("admin_token" = [])),
     responses((status = 200, body = Erased, description = "What was erased"), AdminErrors)
 )]

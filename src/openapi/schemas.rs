@@ -70,6 +70,11 @@ pub struct ClickRequest {
     tiktok_ph: Option<String>,
     /// TikTok's digest of `external_id` as given (case kept), under the rules of `tiktok_ph`.
     tiktok_external_id: Option<String>,
+    /// The click's update token, 32-128 of `A-Z a-z 0-9 _ -`: the first registration's becomes
+    /// the click's own (one is made when none is offered); a browser must present it to change
+    /// the click later.
+    #[schema(example = "3f9c2a7d8e1b4c6f0a5d9e2b7c4f1a8d")]
+    update_token: Option<String>,
 }
 
 /// The trackers whose postback dialects the server speaks.
@@ -85,10 +90,13 @@ pub enum TrackerName {
     Generic,
 }
 
-/// A registered click (201 when new, 200 when merged into a known one).
+/// A registered click (201 when new or when nothing changed, 200 when merged into a known one).
 #[derive(ToSchema)]
 pub struct ClickRegistered {
     click_id: String,
+    /// The click's update token for later registrations: the one offered, else a new one.
+    /// Absent only when a caller with the postback key merged into a known click.
+    update_token: Option<String>,
     /// Meta event name -> the event id the Meta pixel should use (empty without Meta).
     event_ids: BTreeMap<String, String>,
     /// TikTok event name -> the `event_id` the TikTok pixel should use (campaigns with TikTok).
@@ -199,6 +207,9 @@ pub struct Erased {
 #[derive(ToSchema)]
 pub struct Conversion {
     id: i64,
+    /// The postback named no campaign and several campaigns held its click id: it joined the
+    /// most recently registered click, which may be the wrong one.
+    click_ambiguous: bool,
     /// One of the conversion states (`GET /admin/v1/conversions?state=`).
     state: Option<String>,
     /// The postback's fields that were dropped or cleaned, and why (`[]` when none).
@@ -223,6 +234,9 @@ pub struct Conversion {
 #[derive(ToSchema)]
 pub struct ConversionDetail {
     id: i64,
+    /// The postback named no campaign and several campaigns held its click id: it joined the
+    /// most recently registered click, which may be the wrong one.
+    click_ambiguous: bool,
     state: Option<String>,
     /// The postback's fields that were dropped or cleaned, and why (`[]` when none).
     dropped: Vec<crate::domain::Dropped>,

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use crate::http::click_budget::{Cost, Reservation, Stored};
 use crate::http::ApiError;
 use crate::startup::AppState;
-use crate::storage::clicks::{self, NewClick, Upserted};
+use crate::storage::clicks::{self, NewClick, Upserted, Written};
 
 /// `None` for a server-side caller; 429 when the address or the campaign has no room.
 pub(super) async fn admit(
@@ -29,9 +29,11 @@ pub(super) async fn admit(
         Err(refused) => refused,
     };
     // No room for a new click. A re-registration of one the campaign holds is no new click: it
-    // passes when what it adds fits (nothing, for a consent answer).
-    let stored = clicks::find(&state.pool, click.click_id.as_str()).await?;
-    if let Some(stored) = stored.filter(|c| c.campaign_id == click.campaign_id) {
+    // passes when what it adds fits (nothing, for a consent answer). Only with the click's
+    // update token: without it nothing would be stored, and passing would tell a stranger that
+    // the click id is known (see clicks::owned).
+    let stored = clicks::owned(&state.pool, click).await?;
+    if let Some(stored) = stored {
         let payload = click.merge_bytes(&stored);
         match budget.reserve(peer, click.campaign_id, Cost::Merge { payload }) {
             Ok(r) => return Ok(Some(r)),
@@ -48,15 +50,15 @@ pub(super) async fn admit(
 pub(super) fn settle<E>(
     state: &AppState,
     reservation: Option<Reservation>,
-    written: &Result<Option<Upserted>, E>,
+    written: &Result<Upserted, E>,
 ) {
     let Some(reservation) = reservation else {
         return;
     };
     let stored = match written {
-        Ok(Some(u)) if u.inserted => Stored::New,
-        Ok(Some(_)) => Stored::Merged,
-        Ok(None) | Err(_) => Stored::Nothing,
+        Ok(u) if u.written == Written::Inserted => Stored::New,
+        Ok(u) if u.written == Written::Merged => Stored::Merged,
+        Ok(_) | Err(_) => Stored::Nothing,
     };
     state.click_budget.settle(reservation, stored);
 }

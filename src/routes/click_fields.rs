@@ -17,9 +17,9 @@ use crate::domain::parse_public_ip;
 use crate::domain::Campaign;
 use crate::domain::{
     Cleaned, ClickId, CookieValue, CustomerData, CustomerField, DropReport, EventIds, HttpUrl,
-    ParseError, PixelFiredAt, UserAgent, PIXEL_EVENT_IDS_MAX, PIXEL_EVENT_ID_MAX,
+    ParseError, PixelFiredAt, UpdateToken, UserAgent, PIXEL_EVENT_IDS_MAX, PIXEL_EVENT_ID_MAX,
 };
-use crate::storage::clicks::NewClick;
+use crate::storage::clicks::{NewClick, Registrant};
 
 /// What one registration's fields came to: the names not used, and why each was dropped.
 #[derive(Default)]
@@ -85,6 +85,8 @@ impl Intake {
     }
 }
 
+/// The click to store, what was dropped, and the click's update token: the one offered, else
+/// (none, or malformed) a new one.
 pub(super) fn parse_click(
     req: &HttpRequest,
     peer: Option<IpAddr>,
@@ -92,7 +94,7 @@ pub(super) fn parse_click(
     campaign: &Campaign,
     click_id: ClickId,
     r: ClickRequest,
-) -> (NewClick, Intake) {
+) -> (NewClick, Intake, UpdateToken) {
     let mut intake = Intake {
         server_side,
         ..Intake::default()
@@ -173,6 +175,14 @@ pub(super) fn parse_click(
         HttpUrl::parse,
     );
     let referrer_url = intake.field(r.referrer_url, "referrer_url", URL_MAX, HttpUrl::parse);
+    let update_token = intake
+        .field(
+            r.update_token,
+            "update_token",
+            usize::MAX,
+            UpdateToken::parse,
+        )
+        .unwrap_or_else(UpdateToken::generate);
 
     let click = NewClick {
         click_id,
@@ -192,8 +202,14 @@ pub(super) fn parse_click(
         ttp,
         tiktok_event_ids,
         dropped: intake.dropped.clone(),
+        registrant: if server_side {
+            Registrant::Key
+        } else {
+            Registrant::Public
+        },
+        update_token: update_token.hash(),
     };
-    (click, intake)
+    (click, intake, update_token)
 }
 
 /// TikTok's own digest of `field` made in the browser (`tiktok_ph`, `tiktok_external_id`). One

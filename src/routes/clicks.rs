@@ -19,6 +19,7 @@ use crate::http::params::{media_type, parse_urlencoded};
 use crate::http::ApiError;
 use crate::ingest::event_id::base_event_id;
 use crate::startup::AppState;
+use crate::storage::clicks::{Registrant, Written};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -61,6 +62,9 @@ pub(super) struct ClickRequest {
     pub(super) tiktok_external_id: Option<String>,
     /// Event name -> unix ms when the landing tag fired the pixel for it on this click.
     pub(super) pixel_fired_at: Option<BTreeMap<String, Value>>,
+    /// The click's update token: becomes the click's own when this registration creates it,
+    /// and must be presented by a browser to change it later.
+    pub(super) update_token: Option<String>,
 }
 
 /// `POST /v1/clicks`: JSON, a form, or JSON sent as `text/plain` by `navigator.sendBeacon`.
@@ -217,15 +221,13 @@ async fn register(
 
     state.click_sources.observe(peer);
 
-    let (click, intake) = parse_click(req, peer, server_side, &campaign, click_id, r);
+    let (click, intake, update_token) = parse_click(req, peer, server_side, &campaign, click_id, r);
     let click_id = click.click_id.clone();
+    let registrant = click.registrant;
     let reservation = click_budget::admit(state, peer, server_side, &click).await?;
     let written = state.click_writer.submit(click).await;
     click_budget::settle(state, reservation, &written);
-    let stored = written?.ok_or_else(|| ApiError::Conflict {
-        code: "click_exists",
-        detail: "this click id is registered to another campaign".into(),
-    })?;
+    let stored = written?;
 
     // The ids each pixel should use, for the events its platform's map sends: a campaign
     // without Meta has none of Meta's, and TikTok's are answered only when it has TikTok.
@@ -253,15 +255,20 @@ async fn register(
         .tiktok
         .as_ref()
         .map(|t| pixel_ids(&t.event_map, &stored.tiktok_event_ids));
-    state.metrics.click_stored(stored.inserted);
-    let status = if stored.inserted {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
+    state.metrics.click_stored(stored.written);
+    // A public answer must not tell whether the click id was known: an ignored registration
+    // answers as a new click would (its own event ids, the token it offered or was given).
+    let status = match stored.written {
+        Written::Merged => StatusCode::OK,
+        Written::Inserted | Written::Ignored => StatusCode::CREATED,
     };
     let mut answer = json!({ "click_id": click_id, "event_ids": event_ids });
     if let Some(ids) = tiktok_event_ids {
         answer["tiktok_event_ids"] = Value::Object(ids);
+    }
+    // A key holder's merge keeps the click's own token, which only its hash records.
+    if !(registrant == Registrant::Key && stored.written == Written::Merged) {
+        answer["update_token"] = Value::String(update_token.as_str().to_owned());
     }
     // Present only when something was dropped, so a clean registration's answer is unchanged.
     if !intake.ignored.is_empty() {

@@ -1,5 +1,7 @@
 //! What deciding a conversion needs to know about the other conversions of its click: whether
-//! some still wait for it, and the event names each platform already got on it.
+//! some still wait for it, and the event names each platform already got on it. Click ids are
+//! unique per campaign, so the names are kept per campaign: another campaign's click with the
+//! same id is another click.
 
 use std::collections::HashMap;
 
@@ -7,13 +9,29 @@ use sqlx::{Postgres, Transaction};
 
 use crate::domain::PlatformKind;
 
-/// What deciding a conversion needs to know about the other conversions of its click.
+/// What deciding a conversion needs to know about the other conversions of its click id.
 #[derive(Debug, Default)]
 pub struct ClickHistory {
-    /// Conversions still waiting for this click.
+    /// Conversions still waiting for a click with this id (of any campaign).
     pub has_unmatched: bool,
-    /// Event names other conversions of the click were given, per platform.
-    pub used_events: Vec<(PlatformKind, String)>,
+    /// Event names other conversions were given: campaign, platform, name.
+    used: Vec<(i64, PlatformKind, String)>,
+}
+
+impl ClickHistory {
+    /// The names used on the click of `campaign_id`, per platform (none without a campaign).
+    pub fn used_events(&self, campaign_id: Option<i64>) -> Vec<(PlatformKind, String)> {
+        self.used
+            .iter()
+            .filter(|(c, ..)| Some(*c) == campaign_id)
+            .map(|(_, p, n)| (*p, n.clone()))
+            .collect()
+    }
+
+    /// Records a name given to a conversion of `campaign_id`'s click in this batch.
+    pub fn add(&mut self, campaign_id: i64, platform: PlatformKind, name: String) {
+        self.used.push((campaign_id, platform, name));
+    }
 }
 
 /// [`click_history`] of several clicks at once; clicks without conversions are absent.
@@ -40,7 +58,8 @@ async fn histories(
             .await?;
     }
     let rows = sqlx::query!(
-        r#"SELECT c.click_id, COALESCE(bool_or(c.state = 'unmatched'), false) AS "has_unmatched!",
+        r#"SELECT c.click_id, c.campaign_id,
+            COALESCE(bool_or(c.state = 'unmatched'), false) AS "has_unmatched!",
             COALESCE(array_agg(DISTINCT c.event_name) FILTER (WHERE c.event_name IS NOT NULL
                 AND NOT EXISTS (SELECT 1 FROM events o WHERE o.conversion_id = c.id
                     AND o.platform <> 'meta' AND NOT EXISTS (SELECT 1 FROM events m
@@ -49,7 +68,7 @@ async fn histories(
             COALESCE(array_agg(DISTINCT e.event_name) FILTER (WHERE e.platform = 'tiktok'), '{}')
                 AS "used_tiktok!"
          FROM conversions c LEFT JOIN events e ON e.conversion_id = c.id AND e.platform <> 'meta'
-         WHERE c.click_id = ANY($1) AND c.id <> $2 GROUP BY c.click_id"#,
+         WHERE c.click_id = ANY($1) AND c.id <> $2 GROUP BY c.click_id, c.campaign_id"#,
         click_ids as &[&str],
         except_id
     )
@@ -60,16 +79,18 @@ async fn histories(
             .execute(&mut **tx)
             .await?;
     }
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let history = ClickHistory {
-                has_unmatched: r.has_unmatched,
-                used_events: used(r.used_events, r.used_tiktok),
-            };
-            (r.click_id, history)
-        })
-        .collect())
+    let mut out: HashMap<String, ClickHistory> = HashMap::new();
+    for r in rows {
+        let history = out.entry(r.click_id).or_default();
+        history.has_unmatched |= r.has_unmatched;
+        // Conversions without a campaign (waiting, or failed for want of one) used no name.
+        if let Some(campaign_id) = r.campaign_id {
+            for (platform, name) in used(r.used_events, r.used_tiktok) {
+                history.add(campaign_id, platform, name);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Resolution of one click is serialised by `conversions::lock_click_id`, so the first conversion given an

@@ -27,10 +27,11 @@ const DROPPED: usize = 48;
 /// A SHA-256 digest as stored (64 hex digits); 11 customer fields and TikTok's two.
 const DIGEST: usize = 64;
 const DIGESTS: usize = 13;
-/// A row's fixed part (tuple header, id, campaign, two times, consent) and the entries of its
-/// four indexes without the click id (primary key, campaign, first seen; the click id's own
-/// index is counted with the click id).
-pub const ROW_BYTES: usize = 160;
+/// A row's fixed part (tuple header, id, campaign, two times, consent, the update token's
+/// 32-byte hash) and the entries of its four indexes without the click id (primary key,
+/// campaign, first seen; the click id's own index, which holds the campaign too, is counted
+/// with the click id and the 8 bytes of the campaign).
+pub const ROW_BYTES: usize = 208;
 
 /// The most one click stores, table and indexes, whatever its registrations send: every field
 /// at its cap, every map full, a full drop report.

@@ -18,6 +18,9 @@ use crate::domain::{
 pub struct ConversionView {
     pub id: i64,
     pub click_id: String,
+    /// The postback named no campaign and several campaigns held its click id: it joined the
+    /// most recently registered of those clicks, which may be the wrong one.
+    pub click_ambiguous: bool,
     pub campaign: Option<String>,
     pub tracker: String,
     pub raw_status: String,
@@ -76,8 +79,8 @@ fn list_or_empty<T: serde::Serialize, S: serde::Serializer>(
 pub async fn view(pool: &PgPool, id: i64) -> Result<Option<ConversionView>, sqlx::Error> {
     sqlx::query_as!(
         ConversionView,
-        r#"SELECT c.id, c.click_id, COALESCE(k.key, c.campaign_hint) AS campaign,
-            c.tracker, c.raw_status, c.status, c.txid, c.event_name, e.event_id AS "event_id?",
+        r#"SELECT c.id, c.click_id, c.click_ambiguous,
+            COALESCE(k.key, c.campaign_hint) AS campaign, c.tracker, c.raw_status, c.status, c.txid, c.event_name, e.event_id AS "event_id?",
             (e.payload -> 'custom_data' ->> 'value')::float8 AS value,
             COALESCE(e.payload -> 'custom_data' ->> 'currency', c.currency) AS currency,
             COALESCE(d.state, c.state) AS "state!: DeliveryStatus",
@@ -160,8 +163,8 @@ pub async fn no_payout_count(
 pub async fn list(pool: &PgPool, f: &ListFilter<'_>) -> Result<Vec<ConversionView>, sqlx::Error> {
     sqlx::query_as!(
         ConversionView,
-        r#"SELECT c.id, c.click_id, COALESCE(k.key, c.campaign_hint) AS campaign,
-            c.tracker, c.raw_status, c.status, c.txid, c.event_name, e.event_id AS "event_id?",
+        r#"SELECT c.id, c.click_id, c.click_ambiguous,
+            COALESCE(k.key, c.campaign_hint) AS campaign, c.tracker, c.raw_status, c.status, c.txid, c.event_name, e.event_id AS "event_id?",
             (e.payload -> 'custom_data' ->> 'value')::float8 AS value,
             COALESCE(e.payload -> 'custom_data' ->> 'currency', c.currency) AS currency,
             COALESCE(d.state, c.state) AS "state!: DeliveryStatus",

@@ -9,6 +9,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 use crate::domain::{ActionSource, Conversion, ConversionState, CustomerData, DropReport};
 
 pub use super::click_history::{click_histories, click_history, ClickHistory};
+pub use super::conversion_dedup::{delete_failed_twins, DedupKey};
 
 pub use super::conversion_view::{
     deliveries, list, no_payout_count, page, view, ConversionView, Delivery, ListFilter, Page,
@@ -19,6 +20,7 @@ struct ConversionRow {
     id: i64,
     click_id: String,
     click_row_id: Option<i64>,
+    click_ambiguous: bool,
     campaign_id: Option<i64>,
     campaign_hint: Option<String>,
     tracker: String,
@@ -61,6 +63,7 @@ impl From<ConversionRow> for Conversion {
             id: r.id,
             click_id: r.click_id,
             click_row_id: r.click_row_id,
+            click_ambiguous: r.click_ambiguous,
             campaign_id: r.campaign_id,
             campaign_hint: r.campaign_hint,
             tracker: r.tracker,
@@ -152,6 +155,7 @@ pub async fn insert(
 struct Columns {
     click_id: Vec<String>,
     click_row_id: Vec<Option<i64>>,
+    click_ambiguous: Vec<bool>,
     campaign_id: Vec<Option<i64>>,
     campaign_hint: Vec<Option<String>>,
     tracker: Vec<String>,
@@ -184,6 +188,7 @@ impl Columns {
     fn push(&mut self, c: &Conversion) {
         self.click_id.push(c.click_id.clone());
         self.click_row_id.push(c.click_row_id);
+        self.click_ambiguous.push(c.click_ambiguous);
         self.campaign_id.push(c.campaign_id);
         self.campaign_hint.push(c.campaign_hint.clone());
         self.tracker.push(c.tracker.clone());
@@ -223,12 +228,12 @@ impl Columns {
     }
 }
 
-/// [`insert`] for many conversions in one statement. Returns the new ids by dedup key
-/// (click id, status, txid); a key absent from the answer was already recorded.
+/// [`insert`] for many conversions in one statement. Returns the new ids by [`DedupKey`]; a key
+/// absent from the answer was already recorded.
 pub async fn insert_many(
     tx: &mut Transaction<'_, Postgres>,
     rows: &[Conversion],
-) -> Result<HashMap<(String, String, String), i64>, sqlx::Error> {
+) -> Result<HashMap<DedupKey, i64>, sqlx::Error> {
     let mut cols = Columns::default();
     for r in rows {
         cols.push(r);
@@ -236,6 +241,7 @@ pub async fn insert_many(
     let Columns {
         click_id,
         click_row_id,
+        click_ambiguous,
         campaign_id,
         campaign_hint,
         tracker,
@@ -270,21 +276,23 @@ pub async fn insert_many(
             raw_status, status, txid, payout, currency, received_at, event_time, state,
             event_name, failure_reason, ip, user_agent, fbclid, event_source_url, params,
             em, ph, fn, ln, ge, db, ct, st, zp, country, external_id, ttclid, tiktok_ph,
-            tiktok_external_id, dropped, skipped_platforms, action_source, import_id)
+            tiktok_external_id, dropped, skipped_platforms, action_source, import_id,
+            click_ambiguous)
          SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[],
             $6::text[], $7::text[], $8::text[], $9::float8[], $10::text[], $11::timestamptz[],
             $12::timestamptz[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[],
             $18::text[], $19::text[], $20::jsonb[], $21::text[], $22::text[], $23::text[],
             $24::text[], $25::text[], $26::text[], $27::text[], $28::text[], $29::text[],
             $30::text[], $31::text[], $32::text[], $33::text[], $34::text[], $35::jsonb[],
-            $36::jsonb[], $37::text[], $38::bigint[])
+            $36::jsonb[], $37::text[], $38::bigint[], $39::bool[])
             AS u(click_id, click_row_id, campaign_id, campaign_hint, tracker,
             raw_status, status, txid, payout, currency, received_at, event_time, state,
             event_name, failure_reason, ip, user_agent, fbclid, event_source_url, params,
             em, ph, fn, ln, ge, db, ct, st, zp, country, external_id, ttclid, tiktok_ph,
-            tiktok_external_id, dropped, skipped_platforms, action_source, import_id)
+            tiktok_external_id, dropped, skipped_platforms, action_source, import_id,
+            click_ambiguous)
          ON CONFLICT ON CONSTRAINT conversions_dedup_key DO NOTHING
-         RETURNING id, click_id, status, txid"#,
+         RETURNING id, click_id, campaign_hint, status, txid"#,
         &click_id,
         &click_row_id as &[Option<i64>],
         &campaign_id as &[Option<i64>],
@@ -323,42 +331,26 @@ pub async fn insert_many(
         &skipped_platforms as &[Option<serde_json::Value>],
         &action_source as &[Option<&str>],
         &import_id as &[Option<i64>],
+        &click_ambiguous,
     )
     .fetch_all(&mut **tx)
     .await?;
     Ok(found
         .into_iter()
-        .map(|r| ((r.click_id, r.status, r.txid), r.id))
+        .map(|r| {
+            (
+                DedupKey::new(r.click_id, r.campaign_hint, r.status, r.txid),
+                r.id,
+            )
+        })
         .collect())
-}
-
-/// Deletes the recorded conversions with these dedup keys (click id, status, txid) that failed
-/// for good, with their events: never built, or every event failed (none sent nor pending). A
-/// re-uploaded import row then replaces its failed twin instead of being a duplicate; every
-/// other state keeps the dedup. Returns how many were deleted.
-pub async fn delete_failed_twins(
-    tx: &mut Transaction<'_, Postgres>,
-    keys: &[(&str, &str, &str)],
-) -> Result<u64, sqlx::Error> {
-    let (click_ids, rest): (Vec<&str>, Vec<(&str, &str)>) =
-        keys.iter().map(|&(c, s, t)| (c, (s, t))).unzip();
-    let (statuses, txids): (Vec<&str>, Vec<&str>) = rest.into_iter().unzip();
-    let done = sqlx::query!(
-        "DELETE FROM conversions c          USING UNNEST($1::text[], $2::text[], $3::text[]) AS k(click_id, status, txid)          WHERE c.click_id = k.click_id AND c.status = k.status AND c.txid = k.txid            AND (c.state = 'failed'              OR (c.state = 'queued'                  AND EXISTS (SELECT 1 FROM events e WHERE e.conversion_id = c.id)                  AND NOT EXISTS (SELECT 1 FROM events e                                  WHERE e.conversion_id = c.id AND e.state <> 'failed')))",
-        &click_ids as &[&str],
-        &statuses as &[&str],
-        &txids as &[&str],
-    )
-    .execute(&mut **tx)
-    .await?;
-    Ok(done.rows_affected())
 }
 
 pub async fn find(pool: &PgPool, id: i64) -> Result<Option<Conversion>, sqlx::Error> {
     let row = sqlx::query_as!(
         ConversionRow,
-        r#"SELECT id, click_id, click_row_id, campaign_id, campaign_hint, tracker, raw_status,
-            status, txid, payout, currency, received_at, event_time,
+        r#"SELECT id, click_id, click_row_id, click_ambiguous, campaign_id, campaign_hint,
+            tracker, raw_status, status, txid, payout, currency, received_at, event_time,
             state AS "state: ConversionState", event_name, failure_reason, ip, user_agent,
             fbclid, event_source_url, params, em, ph, fn AS fn_, ln, ge, db, ct, st, zp, country,
             external_id, ttclid, tiktok_ph, tiktok_external_id, action_source, import_id
@@ -378,8 +370,8 @@ pub async fn unmatched_before(
 ) -> Result<Vec<Conversion>, sqlx::Error> {
     let rows = sqlx::query_as!(
         ConversionRow,
-        r#"SELECT id, click_id, click_row_id, campaign_id, campaign_hint, tracker, raw_status,
-            status, txid, payout, currency, received_at, event_time,
+        r#"SELECT id, click_id, click_row_id, click_ambiguous, campaign_id, campaign_hint,
+            tracker, raw_status, status, txid, payout, currency, received_at, event_time,
             state AS "state: ConversionState", event_name, failure_reason, ip, user_agent,
             fbclid, event_source_url, params, em, ph, fn AS fn_, ln, ge, db, ct, st, zp, country,
             external_id, ttclid, tiktok_ph, tiktok_external_id, action_source, import_id
@@ -399,8 +391,8 @@ pub async fn find_for_update(
 ) -> Result<Option<Conversion>, sqlx::Error> {
     let row = sqlx::query_as!(
         ConversionRow,
-        r#"SELECT id, click_id, click_row_id, campaign_id, campaign_hint, tracker, raw_status,
-            status, txid, payout, currency, received_at, event_time,
+        r#"SELECT id, click_id, click_row_id, click_ambiguous, campaign_id, campaign_hint,
+            tracker, raw_status, status, txid, payout, currency, received_at, event_time,
             state AS "state: ConversionState", event_name, failure_reason, ip, user_agent,
             fbclid, event_source_url, params, em, ph, fn AS fn_, ln, ge, db, ct, st, zp, country,
             external_id, ttclid, tiktok_ph, tiktok_external_id, action_source, import_id
@@ -420,7 +412,8 @@ pub async fn set_decision(
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "UPDATE conversions SET state = $2, click_row_id = $3, campaign_id = $4, \
-         event_name = $5, failure_reason = $6, skipped_platforms = $7 WHERE id = $1",
+         event_name = $5, failure_reason = $6, skipped_platforms = $7, click_ambiguous = $8 \
+         WHERE id = $1",
         c.id,
         c.state.as_str(),
         c.click_row_id,
@@ -428,6 +421,7 @@ pub async fn set_decision(
         c.event_name.as_deref(),
         c.failure_reason.as_deref(),
         skipped_json(c),
+        c.click_ambiguous,
     )
     .execute(&mut **tx)
     .await?;
@@ -439,7 +433,8 @@ fn skipped_json(c: &Conversion) -> Option<serde_json::Value> {
     (!c.skipped.is_empty()).then(|| serde_json::to_value(&c.skipped).unwrap_or_default())
 }
 
-/// Unmatched conversions whose click has arrived, and those whose grace period is over.
+/// Unmatched conversions whose click has arrived, and those whose grace period is over. The
+/// click is [`crate::ingest::join`]'s: of the campaign the postback named, else any.
 pub async fn unmatched_due(
     pool: &PgPool,
     grace_cutoff: DateTime<Utc>,
@@ -447,7 +442,10 @@ pub async fn unmatched_due(
 ) -> Result<Vec<i64>, sqlx::Error> {
     sqlx::query_scalar!(
         "SELECT c.id FROM conversions c WHERE c.state = 'unmatched' \
-         AND (c.received_at < $1 OR EXISTS (SELECT 1 FROM clicks k WHERE k.click_id = c.click_id)) \
+         AND (c.received_at < $1 OR EXISTS (SELECT 1 FROM clicks k \
+              JOIN campaigns m ON m.id = k.campaign_id \
+              WHERE k.click_id = c.click_id \
+                AND (c.campaign_hint IS NULL OR m.key = c.campaign_hint))) \
          ORDER BY c.id LIMIT $2",
         grace_cutoff,
         limit

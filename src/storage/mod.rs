@@ -6,6 +6,7 @@ pub mod campaigns;
 pub mod click_history;
 pub mod click_size;
 pub mod clicks;
+pub mod conversion_dedup;
 pub mod conversion_view;
 pub mod conversions;
 pub mod events;

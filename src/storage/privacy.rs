@@ -119,8 +119,14 @@ impl Erasure {
 
 /// Erases a click's personal data: the click row, the personal fields of its conversions and
 /// the payloads of their events. Unsent events are cancelled (`failed`, never sent): without
-/// the visitor's data they could not be sent correctly anyway.
-pub async fn erase_click(pool: &PgPool, click_id: &str) -> Result<Erasure, sqlx::Error> {
+/// the visitor's data they could not be sent correctly anyway. With `campaign_id`, only that
+/// campaign's click and conversions, and conversions not joined to a campaign yet (they may be
+/// this visitor's); without, everything under the click id.
+pub async fn erase_click(
+    pool: &PgPool,
+    click_id: &str,
+    campaign_id: Option<i64>,
+) -> Result<Erasure, sqlx::Error> {
     let mut tx = pool.begin().await?;
     crate::storage::conversions::lock_click_id(&mut tx, click_id).await?;
     let events_cancelled = sqlx::query!(
@@ -128,16 +134,20 @@ pub async fn erase_click(pool: &PgPool, click_id: &str) -> Result<Erasure, sqlx:
             last_error = 'personal data erased on request; never sent', \
             lease_owner = NULL, lease_until = NULL \
          WHERE state IN ('pending', 'failed') AND payload IS NOT NULL AND conversion_id IN \
-            (SELECT id FROM conversions WHERE click_id = $1)",
-        click_id
+            (SELECT id FROM conversions WHERE click_id = $1 \
+             AND ($2::bigint IS NULL OR campaign_id = $2 OR campaign_id IS NULL))",
+        click_id,
+        campaign_id
     )
     .execute(&mut *tx)
     .await?
     .rows_affected();
     let events_erased = sqlx::query!(
         "UPDATE events SET payload = NULL WHERE payload IS NOT NULL AND conversion_id IN \
-            (SELECT id FROM conversions WHERE click_id = $1)",
-        click_id
+            (SELECT id FROM conversions WHERE click_id = $1 \
+             AND ($2::bigint IS NULL OR campaign_id = $2 OR campaign_id IS NULL))",
+        click_id,
+        campaign_id
     )
     .execute(&mut *tx)
     .await?
@@ -148,6 +158,7 @@ pub async fn erase_click(pool: &PgPool, click_id: &str) -> Result<Erasure, sqlx:
             zp = NULL, country = NULL, external_id = NULL, event_source_url = NULL, \
             ttclid = NULL, tiktok_ph = NULL, tiktok_external_id = NULL \
          WHERE click_id = $1 \
+           AND ($2::bigint IS NULL OR campaign_id = $2 OR campaign_id IS NULL) \
            AND (ip IS NOT NULL OR user_agent IS NOT NULL OR fbclid IS NOT NULL \
              OR em IS NOT NULL OR ph IS NOT NULL OR fn IS NOT NULL OR ln IS NOT NULL \
              OR ge IS NOT NULL OR db IS NOT NULL OR ct IS NOT NULL OR st IS NOT NULL \
@@ -155,15 +166,20 @@ pub async fn erase_click(pool: &PgPool, click_id: &str) -> Result<Erasure, sqlx:
              OR event_source_url IS NOT NULL \
              OR ttclid IS NOT NULL OR tiktok_ph IS NOT NULL \
              OR tiktok_external_id IS NOT NULL)",
-        click_id
+        click_id,
+        campaign_id
     )
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    let clicks_deleted = sqlx::query!("DELETE FROM clicks WHERE click_id = $1", click_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let clicks_deleted = sqlx::query!(
+        "DELETE FROM clicks WHERE click_id = $1 AND ($2::bigint IS NULL OR campaign_id = $2)",
+        click_id,
+        campaign_id
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
     tx.commit().await?;
     Ok(Erasure {
         clicks_deleted,

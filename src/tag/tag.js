@@ -37,23 +37,39 @@
     }
     var campaignInUrl = attr('campaign-param') && params.get(attr('campaign-param'));
     var campaign = campaignInUrl || attr('campaign');
+    // The click's update token: the first registration makes it the click's, and only requests
+    // carrying it may change the click later. Made here, so every beacon carries it from the
+    // first (a beacon's answer cannot be read).
+    var updateToken = '';
     // A thank-you page on the lander's site rarely has the click id in its URL: the lander's is
-    // remembered for 7 days (Meta takes events up to 7 days old).
+    // remembered for 7 days (Meta takes events up to 7 days old), with its token.
     safe(function () {
       var store = w.localStorage;
       var KEY = 'capiBridge.click';
       var WEEK = 7 * 864e5;
+      var kept = JSON.parse(store.getItem(KEY) || 'null');
       if (clickId) {
-        store.setItem(KEY, JSON.stringify({ c: clickId, k: campaign, t: Date.now() }));
+        if (kept && kept.c === clickId && kept.k === campaign) updateToken = kept.u || '';
+        updateToken = updateToken || newToken();
+        store.setItem(KEY, JSON.stringify({ c: clickId, k: campaign, t: Date.now(), u: updateToken }));
       } else {
-        var kept = JSON.parse(store.getItem(KEY) || 'null');
         var same = kept && (kept.k === campaign || (attr('campaign-param') && !campaignInUrl));
         if (same && Date.now() - kept.t < WEEK) {
           clickId = String(kept.c || '');
           campaign = kept.k;
+          updateToken = kept.u || '';
         }
       }
     })();
+    // Without storage the token lives as long as the page.
+    if (clickId && !updateToken) updateToken = safe(newToken, '')();
+
+    // 16 bytes of the browser's CSPRNG as 32 hex characters.
+    function newToken() {
+      return Array.prototype.map.call(w.crypto.getRandomValues(new Uint8Array(16)), function (b) {
+        return (b + 256).toString(16).slice(1);
+      }).join('');
+    }
     // Sanitised once, here: what `_fbc` holds and the click sends (cookies.js).
     var fbclid = fbclidPayload(params.get('fbclid'));
     // TikTok's ids go as given, so only what a cookie holds and the bridge takes (a 422 would
@@ -201,7 +217,7 @@
     function send(fields) {
       merge(pending, fields);
       if (!started || !clickId || !campaign) return;
-      var body = merge({ campaign: campaign, click_id: clickId }, pending);
+      var body = merge({ campaign: campaign, click_id: clickId, update_token: updateToken || undefined }, pending);
       pending = {};
       post(body);
     }

@@ -10,8 +10,9 @@ use super::{html_response, layout, see_other, UiError};
 use crate::domain::{Click, ClickId};
 use crate::http::params::parse_urlencoded;
 use crate::startup::AppState;
+use crate::storage::clicks::{self, Lookup};
 use crate::storage::conversions::{self, ListFilter};
-use crate::storage::{clicks, privacy};
+use crate::storage::{campaigns, privacy};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/ui/clicks").get(lookup))
@@ -43,11 +44,13 @@ fn erased_words(pairs: &[(String, String)]) -> Option<String> {
     ))
 }
 
-fn lookup_form(click_id: &str) -> Markup {
+fn lookup_form(click_id: &str, campaign: &str) -> Markup {
     html! {
         form.card method="get" action="/ui/clicks" {
             label for="click-id" { "Click id" }
             input #click-id type="text" name="click_id" value=(click_id) required autocomplete="off";
+            label for="click-campaign" { "Campaign key (when several campaigns use the id)" }
+            input #click-campaign type="text" name="campaign" value=(campaign) autocomplete="off";
             button type="submit" { "Look up" }
         }
     }
@@ -66,15 +69,20 @@ pub async fn lookup(req: HttpRequest, state: web::Data<AppState>) -> Result<Http
     let session = Session::require(&req, &state.pool).await?;
     let pairs = parse_urlencoded(req.query_string().as_bytes()).unwrap_or_default();
     let click_id = value(&pairs, "click_id");
+    let campaign = value(&pairs, "campaign");
     let notice = erased_words(&pairs);
-    let found = match ClickId::parse(&click_id) {
-        Ok(id) => clicks::find(&state.pool, id.as_str()).await?,
-        Err(_) => None,
+    let scope = Some(campaign.as_str()).filter(|k| !k.is_empty());
+    let lookup = match ClickId::parse(&click_id) {
+        Ok(id) => clicks::lookup(&state.pool, id.as_str(), scope).await?,
+        Err(_) => Lookup::NotFound,
+    };
+    let (found, several) = match lookup {
+        Lookup::Found(c) => (Some(*c), Vec::new()),
+        Lookup::NotFound => (None, Vec::new()),
+        Lookup::Ambiguous(keys) => (None, keys),
     };
     let dropped = match &found {
-        Some(c) => clicks::dropped_of(&state.pool, &c.click_id)
-            .await?
-            .into_vec(),
+        Some(c) => clicks::dropped_of(&state.pool, c.id).await?.into_vec(),
         None => Vec::new(),
     };
     let convs = match &found {
@@ -93,12 +101,23 @@ pub async fn lookup(req: HttpRequest, state: web::Data<AppState>) -> Result<Http
         }
         None => Vec::new(),
     };
-    let missing = !click_id.is_empty() && found.is_none();
+    let missing = !click_id.is_empty() && found.is_none() && several.is_empty();
     let body = html! {
         @if let Some(words) = &notice { p.notice role="status" { (words) } }
-        (lookup_form(&click_id))
+        (lookup_form(&click_id, &campaign))
         @if missing {
             p.error role="alert" { "No click with id " code { (click_id) } "." }
+        }
+        @if !several.is_empty() {
+            section.card #several {
+                p { "Several campaigns have a click with id " code { (click_id) } ": pick one." }
+                ul {
+                    // Keys and click ids are URL-safe characters only, so no encoding is needed.
+                    @for key in &several {
+                        li { a href={ "/ui/clicks?click_id=" (click_id) "&campaign=" (key) } { (key) } }
+                    }
+                }
+            }
         }
         @if let Some(c) = &found {
             (click_card(c, &session.csrf_token))
@@ -171,6 +190,7 @@ fn click_card(c: &Click, csrf: &str) -> Markup {
             form.inline method="post" action="/ui/clicks/erase" {
                 input type="hidden" name="csrf" value=(csrf);
                 input type="hidden" name="click_id" value=(c.click_id);
+                input type="hidden" name="campaign" value=(c.campaign_key);
                 p.muted {
                     "Erasing deletes the click, removes the personal data of its conversions and "
                     "the payloads of their events; events not sent yet are never sent."
@@ -181,7 +201,8 @@ fn click_card(c: &Click, csrf: &str) -> Markup {
     }
 }
 
-/// `POST /ui/clicks/erase` (`click_id`): the erasure of `DELETE /admin/v1/clicks/{click_id}`.
+/// `POST /ui/clicks/erase` (`click_id`, `campaign`): the erasure of
+/// `DELETE /admin/v1/clicks/{click_id}?campaign=`.
 pub async fn erase(
     req: HttpRequest,
     body: web::Bytes,
@@ -193,7 +214,17 @@ pub async fn erase(
     let raw = value(&fields, "click_id");
     let not_found = || UiError::NotFound(format!("There is no click with id {raw:?}."));
     let id = ClickId::parse(&raw).map_err(|_| not_found())?;
-    let erased = privacy::erase_click(&state.pool, id.as_str()).await?;
+    let key = value(&fields, "campaign");
+    let campaign = match key.as_str() {
+        "" => None,
+        key => Some(
+            campaigns::find_by_key(&state.pool, key)
+                .await?
+                .ok_or_else(not_found)?
+                .id,
+        ),
+    };
+    let erased = privacy::erase_click(&state.pool, id.as_str(), campaign).await?;
     if erased.is_nothing() {
         return Err(not_found());
     }

@@ -15,6 +15,13 @@ fn with_proxy<'a>(args: &[&'a str]) -> Vec<&'a str> {
     args.iter().copied().chain(BEHIND_PROXY).collect()
 }
 
+/// The update token the landing tag would make for `click_id` (any 32-128 of `A-Z a-z 0-9 _ -`
+/// will do; the tag sends it with every registration of the click).
+fn token_of(click_id: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(click_id.as_bytes()))
+}
+
 /// What the landing tag sends first on a visit from a Meta ad.
 fn first_visit(click_id: &str) -> Value {
     let fbclid = "IwAR2xq8dJ3kLm9pQrStUvWxYz0123456789abcdefGHIJKLmnopQRSTuvwxyz_aem_AbCdEfGhIjKl";
@@ -26,6 +33,7 @@ fn first_visit(click_id: &str) -> Value {
         ),
         "referrer_url": "https://l.facebook.com/",
         "event_ids": {"Lead": format!("Lead-{click_id}"), "Purchase": format!("Purchase-{click_id}")},
+        "update_token": token_of(click_id),
     })
 }
 
@@ -34,8 +42,10 @@ fn later_in_the_visit(click_id: &str) -> [Value; 2] {
     [
         json!({"campaign": "offer1", "click_id": click_id,
             "event_ids": {"Lead": format!("Lead-{click_id}")},
-            "pixel_fired_at": {"Lead": Utc::now().timestamp_millis()}}),
-        json!({"campaign": "offer1", "click_id": click_id, "consent": true}),
+            "pixel_fired_at": {"Lead": Utc::now().timestamp_millis()},
+            "update_token": token_of(click_id)}),
+        json!({"campaign": "offer1", "click_id": click_id, "consent": true,
+            "update_token": token_of(click_id)}),
     ]
 }
 
@@ -128,8 +138,15 @@ async fn new_click_ids_are_limited_per_address_and_re_registrations_are_not() {
         }
     }
     // And a visitor can always withdraw consent.
-    let withdraw = json!({"campaign": "offer1", "click_id": "n-2", "consent": false});
+    let withdraw = json!({"campaign": "offer1", "click_id": "n-2", "consent": false,
+        "update_token": token_of("n-2")});
     assert_eq!(app.register_click_from(a, withdraw).await.status(), 200);
+    // Without the click's token a registration of a known click is refused like an unknown
+    // one's: the refusal does not tell that the click id exists.
+    for id in ["n-1", "n-5"] {
+        let probe = json!({"campaign": "offer1", "click_id": id, "consent": false});
+        assert_problem(app.register_click_from(a, probe).await, 429, "rate_limited").await;
+    }
     let consent: Option<bool> =
         scalar(&app, "SELECT consent FROM clicks WHERE click_id = 'n-2'").await;
     assert_eq!(consent, Some(false));
@@ -177,7 +194,7 @@ async fn new_click_ids_are_limited_per_address_and_re_registrations_are_not() {
     assert_eq!(refused, 0, "a refused click stores nothing");
     let metrics = app.scrape_metrics().await;
     assert!(
-        metrics.contains(r#"capi_bridge_clicks_refused_total{budget="address_new_clicks"} 2"#),
+        metrics.contains(r#"capi_bridge_clicks_refused_total{budget="address_new_clicks"} 4"#),
         "{metrics}"
     );
 }
@@ -196,7 +213,8 @@ async fn the_bytes_one_address_stores_are_limited() {
     let big = |n: usize| {
         json!({"campaign": "offer1", "click_id": format!("big-{n}"), "fbclid": noise(1000),
             "event_source_url": format!("https://lp.example/{}", noise(2000)),
-            "referrer_url": format!("https://ref.example/{}", noise(2000))})
+            "referrer_url": format!("https://ref.example/{}", noise(2000)),
+            "update_token": token_of(&format!("big-{n}"))})
     };
     let mut statuses = Vec::new();
     for n in 0..20 {
@@ -212,9 +230,10 @@ async fn the_bytes_one_address_stores_are_limited() {
     assert!(bytes <= 20_000, "{bytes} bytes stored from one address");
     // Past its budget, the address may still answer consent on its clicks (it stores nothing
     // new), but not add more than is left to them.
-    let consent = json!({"campaign": "offer1", "click_id": "big-0", "consent": false});
+    let consent = json!({"campaign": "offer1", "click_id": "big-0", "consent": false,
+        "update_token": token_of("big-0")});
     assert_eq!(app.register_click_from(a, consent).await.status(), 200);
-    let more = json!({"campaign": "offer1", "click_id": "big-0",
+    let more = json!({"campaign": "offer1", "click_id": "big-0", "update_token": token_of("big-0"),
         "fbc": format!("fb.1.1733165018542.{}", "c".repeat(1000)), "ttclid": "T".repeat(512),
         "fbp": format!("fb.1.1733165018542.{}", "p".repeat(1000)), "ttp": "P".repeat(512),
         "event_ids": ids_of(&names("m", 20))});
@@ -254,6 +273,7 @@ async fn one_click_stores_at_most_the_documented_maximum() {
         let mut body = body;
         body["campaign"] = json!("offer1");
         body["click_id"] = json!("m".repeat(128));
+        body["update_token"] = json!(token_of(&"m".repeat(128)));
         app.client
             .post(app.url("/v1/clicks"))
             .header("user-agent", noise(1024))

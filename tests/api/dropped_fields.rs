@@ -189,6 +189,7 @@ async fn a_clicks_view_and_the_quality_report_show_what_was_dropped() {
         }))
         .await;
     assert_eq!(resp.status(), 201);
+    let token = take_update_token(&mut resp.json().await.unwrap());
     let view = app.admin_get("/admin/v1/clicks/dq-1").await;
     let fields: Vec<&str> = view["dropped"]
         .as_array()
@@ -199,7 +200,7 @@ async fn a_clicks_view_and_the_quality_report_show_what_was_dropped() {
     assert_eq!(fields, ["em", "fbp"], "{view}");
     // A later clean registration keeps the report that says what to fix.
     let resp = app
-        .register_click_public(json!({"campaign": "offer1", "click_id": "dq-1"}))
+        .register_click_with_token(json!({"campaign": "offer1", "click_id": "dq-1"}), &token)
         .await;
     assert_eq!(resp.status(), 200);
     let view = app.admin_get("/admin/v1/clicks/dq-1").await;

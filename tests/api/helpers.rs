@@ -266,6 +266,13 @@ impl TestApp {
             .expect("click request")
     }
 
+    /// POSTs a click as the landing tag does: from the browser, with the click's update token.
+    pub async fn register_click_with_token(&self, body: Value, token: &str) -> reqwest::Response {
+        let mut body = body;
+        body["update_token"] = Value::String(token.to_owned());
+        self.register_click_public(body).await
+    }
+
     /// POSTs a click from a browser at `forwarded_for`, as a trusted proxy (the app must run
     /// with `--trusted-proxies 127.0.0.1/32`) passes it on.
     pub async fn register_click_from(&self, forwarded_for: &str, body: Value) -> reqwest::Response {
@@ -579,6 +586,24 @@ impl Drop for ServeProcess {
             let _ = std::fs::remove_file(&self.log_path);
         }
     }
+}
+
+/// Takes the `update_token` out of a click registration's answer, checked to be one (32-128
+/// of `A-Z a-z 0-9 _ -`), so the rest can be compared whole.
+pub fn take_update_token(body: &mut Value) -> String {
+    let token = body
+        .as_object_mut()
+        .and_then(|o| o.remove("update_token"))
+        .and_then(|t| t.as_str().map(str::to_owned))
+        .unwrap_or_else(|| panic!("no update_token in {body}"));
+    assert!(
+        (32..=128).contains(&token.len())
+            && token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
+        "{token:?}"
+    );
+    token
 }
 
 /// Registers click `click_id` on `campaign` at `base`, and a Keitaro lead postback for it;

@@ -6,7 +6,7 @@ use chrono::{Duration, Utc};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_problem, received, spawn_app, TestApp, BROWSER_UA};
+use crate::helpers::{assert_problem, received, spawn_app, take_update_token, TestApp, BROWSER_UA};
 
 fn ms_ago(d: Duration) -> i64 {
     (Utc::now() - d).timestamp_millis()
@@ -30,12 +30,16 @@ async fn pixel_firing_times_are_validated_stored_and_merged() {
         }))
         .await;
     assert_eq!(resp.status(), 201);
+    let token = take_update_token(&mut resp.json().await.unwrap());
     // The thank-you page fires Purchase; a repeated Lead keeps the first time.
     let resp = app
-        .register_click_public(json!({
-            "campaign": "tw", "click_id": "tw-1",
-            "pixel_fired_at": {"Lead": ms_ago(Duration::zero()), "Purchase": first + 1000},
-        }))
+        .register_click_with_token(
+            json!({
+                "campaign": "tw", "click_id": "tw-1",
+                "pixel_fired_at": {"Lead": ms_ago(Duration::zero()), "Purchase": first + 1000},
+            }),
+            &token,
+        )
         .await;
     assert_eq!(resp.status(), 200);
     let body: Value = resp.json().await.unwrap();
@@ -128,6 +132,7 @@ async fn late_twins_are_skipped_or_sent_and_counted() {
         .await;
     app.create_campaign("sender", json!({})).await;
     let long_ago = ms_ago(Duration::hours(49));
+    let mut tokens = std::collections::HashMap::new();
     for (campaign, click_id, fired) in [
         ("skipper", "sk-late", Some(long_ago)),
         ("skipper", "sk-fresh", Some(ms_ago(Duration::hours(1)))),
@@ -138,15 +143,20 @@ async fn late_twins_are_skipped_or_sent_and_counted() {
         if let Some(ms) = fired {
             body["pixel_fired_at"] = json!({ "Lead": ms });
         }
-        assert_eq!(app.register_click_public(body).await.status(), 201);
+        let resp = app.register_click_public(body).await;
+        assert_eq!(resp.status(), 201);
+        tokens.insert(click_id, take_update_token(&mut resp.json().await.unwrap()));
         lead(&app, click_id).await;
     }
     // The pixel's registration can arrive after the postback: it counts at send time.
     assert_eq!(
-        app.register_click_public(json!({"campaign": "skipper", "click_id": "sk-none",
-            "pixel_fired_at": {"Lead": long_ago}}))
-            .await
-            .status(),
+        app.register_click_with_token(
+            json!({"campaign": "skipper", "click_id": "sk-none",
+                "pixel_fired_at": {"Lead": long_ago}}),
+            &tokens["sk-none"]
+        )
+        .await
+        .status(),
         200
     );
     let report = app.deliver().await;

@@ -86,8 +86,17 @@ async fn identify_hashes_by_the_campaigns_region_and_sends_no_raw_value() {
     keys.sort();
     assert_eq!(
         keys,
-        ["campaign", "click_id", "db", "em", "fn", "ph", "tiktok_ph"],
-        "digests only, and no country"
+        [
+            "campaign",
+            "click_id",
+            "db",
+            "em",
+            "fn",
+            "ph",
+            "tiktok_ph",
+            "update_token"
+        ],
+        "digests only (and the click's token), and no country"
     );
     // Nothing typed reached the bridge, in any body or in what it stored.
     let all = format!("{}\n{row}", bodies.join("\n"));

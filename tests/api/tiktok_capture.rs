@@ -65,8 +65,9 @@ async fn a_click_keeps_tiktoks_ids_and_both_phone_digests() {
         }))
         .await;
     assert_eq!(resp.status(), 201);
-    let body: Value = resp.json().await.unwrap();
+    let mut body: Value = resp.json().await.unwrap();
     assert!(body.get("ignored").is_none(), "{body}");
+    let token = take_update_token(&mut body);
 
     let view = app.admin_get("/admin/v1/clicks/tt-1").await;
     assert_eq!(view["ttclid"], TTCLID);
@@ -86,12 +87,15 @@ async fn a_click_keeps_tiktoks_ids_and_both_phone_digests() {
 
     // A later registration fills what is missing and never replaces what is stored.
     let resp = app
-        .register_click_public(json!({
-            "campaign": "offer1", "click_id": "tt-1",
-            "ttclid": "other", "ttp": "other",
-            "tiktok_event_ids": {"CompletePayment": "tt-ev-9", "ViewContent": "tt-ev-3"},
-            "ph": "+44 20 7946 0958"
-        }))
+        .register_click_with_token(
+            json!({
+                "campaign": "offer1", "click_id": "tt-1",
+                "ttclid": "other", "ttp": "other",
+                "tiktok_event_ids": {"CompletePayment": "tt-ev-9", "ViewContent": "tt-ev-3"},
+                "ph": "+44 20 7946 0958"
+            }),
+            &token,
+        )
         .await;
     assert_eq!(resp.status(), 200);
     let view = app.admin_get("/admin/v1/clicks/tt-1").await;
@@ -327,7 +331,8 @@ async fn the_click_answer_gives_each_pixel_its_event_ids() {
     };
     let resp = register("both", "tt-a1", json!({"SubmitForm": "tt-form-1"})).await;
     assert_eq!(resp.status(), 201);
-    let first: Value = resp.json().await.unwrap();
+    let mut first: Value = resp.json().await.unwrap();
+    let token = take_update_token(&mut first);
     assert_eq!(
         first,
         json!({"click_id": "tt-a1",
@@ -335,19 +340,37 @@ async fn the_click_answer_gives_each_pixel_its_event_ids() {
                "tiktok_event_ids": {"SubmitForm": "tt-form-1", "Purchase": "both:Purchase:tt-a1"}})
     );
     // The first registration of an event wins, as it does for Meta's.
-    let resp = register("both", "tt-a1", json!({"SubmitForm": "tt-form-2"})).await;
+    let resp = app
+        .register_click_with_token(
+            json!({"campaign": "both", "click_id": "tt-a1",
+                   "tiktok_event_ids": {"SubmitForm": "tt-form-2"}}),
+            &token,
+        )
+        .await;
     assert_eq!(resp.status(), 200);
-    assert_eq!(resp.json::<Value>().await.unwrap(), first);
+    let mut again = resp.json::<Value>().await.unwrap();
+    assert_eq!(take_update_token(&mut again), token);
+    assert_eq!(again, first);
 
     // Without TikTok the answer is what it always was; without Meta it has no Meta ids.
-    let resp = register("meta", "tt-a2", json!({})).await;
+    let mut answer = register("meta", "tt-a2", json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    take_update_token(&mut answer);
     assert_eq!(
-        resp.json::<Value>().await.unwrap(),
+        answer,
         json!({"click_id": "tt-a2", "event_ids": {"Lead": "Lead-tt-a2", "Purchase": "Purchase-tt-a2"}})
     );
-    let resp = register("ttonly", "tt-a3", json!({})).await;
+    let mut answer = register("ttonly", "tt-a3", json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    take_update_token(&mut answer);
     assert_eq!(
-        resp.json::<Value>().await.unwrap(),
+        answer,
         json!({"click_id": "tt-a3", "event_ids": {},
                "tiktok_event_ids": {"SubmitForm": "SubmitForm-tt-a3", "Purchase": "Purchase-tt-a3"}})
     );

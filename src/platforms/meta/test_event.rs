@@ -25,6 +25,7 @@ pub fn synthetic_event(
         id: 0,
         click_id: String::new(),
         click_row_id: None,
+        click_ambiguous: false,
         campaign_id: Some(campaign.id),
         campaign_hint: None,
         tracker: "test".into(),

@@ -1,28 +1,51 @@
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 
-use super::Admin;
-use crate::domain::ClickId;
+use super::{campaign_key, find_campaign, query, Admin};
+use crate::domain::{Click, ClickId};
 use crate::http::ApiError;
 use crate::startup::AppState;
-use crate::storage::{clicks, privacy};
+use crate::storage::clicks::{self, Lookup};
+use crate::storage::privacy;
+
+fn not_found(click_id: &str) -> ApiError {
+    ApiError::not_found("click_not_found", format!("no click with id {click_id:?}"))
+}
+
+/// What `?campaign=` and the click id name: one campaign's click, or the click id's only one.
+/// A click id that several campaigns hold needs the campaign (409 `ambiguous_click`).
+async fn lookup(
+    state: &AppState,
+    click_id: &str,
+    campaign: Option<&str>,
+) -> Result<Option<Click>, ApiError> {
+    let Ok(id) = ClickId::parse(click_id) else {
+        return Ok(None);
+    };
+    match clicks::lookup(&state.pool, id.as_str(), campaign).await? {
+        Lookup::Found(c) => Ok(Some(*c)),
+        Lookup::NotFound => Ok(None),
+        Lookup::Ambiguous(keys) => Err(ApiError::Conflict {
+            code: "ambiguous_click",
+            detail: format!(
+                "click id {click_id:?} is registered on campaigns {}: name one with ?campaign=",
+                keys.join(", ")
+            ),
+        }),
+    }
+}
 
 /// A stored click. Customer fields only ever exist as hashes, and are shown as such.
 pub async fn get(
     _: Admin,
+    req: HttpRequest,
     click_id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let found = match ClickId::parse(&click_id) {
-        Ok(id) => clicks::find(&state.pool, id.as_str()).await?,
-        Err(_) => None,
-    };
-    let c = found.ok_or_else(|| {
-        ApiError::not_found(
-            "click_not_found",
-            format!("no click with id {:?}", click_id.as_str()),
-        )
-    })?;
+    let q = query(&req, &["campaign"])?;
+    let c = lookup(&state, &click_id, q.get("campaign"))
+        .await?
+        .ok_or_else(|| not_found(&click_id))?;
     let hashes: Map<String, Value> = c
         .customer
         .iter()
@@ -35,7 +58,7 @@ pub async fn get(
     .into_iter()
     .filter_map(|(k, h)| Some((k.to_owned(), Value::String(h?.as_str().to_owned()))))
     .collect();
-    let dropped = clicks::dropped_of(&state.pool, &c.click_id).await?;
+    let dropped = clicks::dropped_of(&state.pool, c.id).await?;
     Ok(HttpResponse::Ok().json(json!({
         "click_id": c.click_id,
         "campaign": c.campaign_key,
@@ -64,23 +87,30 @@ pub async fn get(
 }
 
 /// Erases a click's personal data (a visitor's deletion request): the click, the personal
-/// fields of its conversions and the payloads of their events.
+/// fields of its conversions and the payloads of their events. With `?campaign=`, that
+/// campaign's click and conversions (and those not joined to any campaign yet); without it,
+/// everything recorded under the click id, unless several campaigns hold it (409).
 #[tracing::instrument(skip_all, fields(click_id = %click_id))]
 pub async fn erase(
     _: Admin,
+    req: HttpRequest,
     click_id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let not_found = || {
-        ApiError::not_found(
-            "click_not_found",
-            format!("no click with id {:?}", click_id.as_str()),
-        )
+    let q = query(&req, &["campaign"])?;
+    let id = ClickId::parse(&click_id).map_err(|_| not_found(&click_id))?;
+    let campaign = match q.get("campaign") {
+        Some(key) => Some(find_campaign(&state, &campaign_key(key)?).await?),
+        None => {
+            // Refuses a click id of several campaigns; none is fine (conversions only).
+            lookup(&state, id.as_str(), None).await?;
+            None
+        }
     };
-    let id = ClickId::parse(&click_id).map_err(|_| not_found())?;
-    let erased = privacy::erase_click(&state.pool, id.as_str()).await?;
+    let erased =
+        privacy::erase_click(&state.pool, id.as_str(), campaign.as_ref().map(|c| c.id)).await?;
     if erased.is_nothing() {
-        return Err(not_found());
+        return Err(not_found(&click_id));
     }
     tracing::info!(?erased, "click erased on request");
     Ok(HttpResponse::Ok().json(erased))

@@ -187,11 +187,16 @@ pub async fn show(
                 dt { "Received (UTC)" } dd { (when(&conv.received_at)) }
                 dt { "Tracker" } dd { (conv.tracker) }
                 dt { "Click id" } dd {
-                    a href=(with_query("/ui/clicks", &[("click_id", conv.click_id.clone())])) {
+                    a href=(click_link(&conv.click_id, conv.campaign.as_deref())) {
                         code { (conv.click_id) }
                     }
                 }
                 dt { "Campaign" } dd { (conv.campaign.as_deref().unwrap_or("—")) }
+                @if conv.click_ambiguous {
+                    dt { "Ambiguous click" } dd #ambiguous-click {
+                        "The postback named no campaign and several campaigns have a click with this id: it joined the most recently registered one, which may be the wrong one. Add &campaign=<key> to the postback URL."
+                    }
+                }
                 dt { "Status" } dd { (conv.raw_status) " → " (conv.status) }
                 dt { "Transaction id" } dd { @if conv.txid.is_empty() { "—" } @else { code { (conv.txid) } } }
                 dt { "Event time (UTC)" } dd { (when(&conv.event_time)) }
@@ -342,6 +347,13 @@ pub async fn retry_failed(
         pairs.push(("more", "1".to_owned()));
     }
     Ok(see_other(&with_query("/ui/conversions", &pairs)))
+}
+
+/// The click's dashboard page: its campaign's, as one click id may be on several campaigns.
+fn click_link(click_id: &str, campaign: Option<&str>) -> String {
+    let mut pairs = vec![("click_id", click_id.to_owned())];
+    pairs.extend(campaign.map(|k| ("campaign", k.to_owned())));
+    with_query("/ui/clicks", &pairs)
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ async fn a_raw_external_id_gets_both_digests_and_keeps_them_on_merge() {
         .register_click_public(click("tt-x1", json!({"external_id": " CRM-8431 "})))
         .await;
     assert_eq!(resp.status(), 201);
+    let token = take_update_token(&mut resp.json().await.unwrap());
     let view = app.admin_get("/admin/v1/clicks/tt-x1").await;
     assert_eq!(view["user_data_hashes"], json!({"external_id": META_EXT}));
     assert_eq!(
@@ -31,7 +32,7 @@ async fn a_raw_external_id_gets_both_digests_and_keeps_them_on_merge() {
 
     // A later id neither replaces the stored one nor pairs its digest with it.
     let resp = app
-        .register_click_public(click("tt-x1", json!({"external_id": "OTHER-7"})))
+        .register_click_with_token(click("tt-x1", json!({"external_id": "OTHER-7"})), &token)
         .await;
     assert_eq!(resp.status(), 200);
     let view = app.admin_get("/admin/v1/clicks/tt-x1").await;
