@@ -408,7 +408,9 @@ mod tests {
 
     #[test]
     fn bad_values_name_the_variable() {
-        let err = parse(&["--admin-token", "short"]).unwrap_err().to_string();
+        let err = parse(&["--admin-token", "two words"])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("ADMIN_TOKEN"), "{err}");
         let err = parse(&["--trusted-proxies", "10.0.0.0/8,nope"])
             .unwrap_err()
