@@ -8,7 +8,6 @@ use maud::{html, Markup};
 use super::super::session::Session;
 use super::super::{html_response, layout, UiError};
 use crate::domain::{Campaign, EventMap};
-use crate::http::client_ip::request_base_url;
 use crate::http::params::parse_urlencoded;
 use crate::platforms::meta::graph::SendResult;
 use crate::quality::{match_keys, PlatformQuality, QualityReport};
@@ -19,6 +18,8 @@ use crate::trackers::{POSTBACK_URLS, SAMPLE_CLICK_ID};
 
 /// How many conversions the page lists; the conversions page has the rest.
 const RECENT: i64 = 20;
+
+mod base;
 
 /// What the last button did, read back from the redirect's query (counts and a word only).
 #[derive(Debug, Default, PartialEq)]
@@ -140,15 +141,6 @@ impl Verdict {
     }
 }
 
-/// Where trackers and landers reach this service: PUBLIC_URL, else the address this page was
-/// asked for (forwarded headers only from TRUSTED_PROXIES).
-fn base_url(req: &HttpRequest, state: &AppState) -> String {
-    match &state.ui.public_url {
-        Some(u) => u.clone(),
-        None => request_base_url(req, &state.trusted_proxies),
-    }
-}
-
 fn copy_field(id: &str, label: &str, value: &str) -> Markup {
     html! {
         div.copyrow {
@@ -157,8 +149,14 @@ fn copy_field(id: &str, label: &str, value: &str) -> Markup {
                 input id=(id) type="text" readonly value=(value);
                 button type="button" data-copy=(id) { "Copy" }
             }
+            (copy_status())
         }
     }
+}
+
+/// Where app.js says whether the copy worked (announced by screen readers); empty until then.
+fn copy_status() -> Markup {
+    html! { p.copy-status role="status" aria-live="polite" {} }
 }
 
 fn percent(share: f64) -> String {
@@ -255,7 +253,8 @@ pub async fn render(
     status: StatusCode,
 ) -> Result<HttpResponse, UiError> {
     let key = campaign.key.as_str();
-    let base = base_url(req, state);
+    let base = base::base_url(req, state);
+    let base_warning = base::warning(state.ui.public_url.is_some(), base::Host::of(&base));
     let report = report_for(state, campaign, DEFAULT_DAYS).await?;
     let recent = conversions::list(
         &state.pool,
@@ -334,6 +333,7 @@ pub async fn render(
                 }
             }
         }
+        @if let Some(w) = base_warning { (w.render(&base)) }
         section.card {
             h2 { "Postback URLs" }
             p.hint { "Paste your tracker's line into its S2S postback setting. REPLACE / OPTIONAL: put your tracker's or network's macro for that value there. Each URL names this campaign (campaign=" (key) "), so a conversion whose click the lander never registered still reaches it. Which one matches for your traffic, and what happens without a transaction id: docs/trackers.md." }
@@ -360,6 +360,7 @@ pub async fn render(
                     textarea #landing-tag readonly rows="2" { (tag) }
                     button type="button" data-copy="landing-tag" { "Copy" }
                 }
+                (copy_status())
             }
         }
         section.card {
