@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::browser::Browser;
 use crate::helpers::*;
-use crate::ui_browser::sign_in_at;
+use crate::ui_browser::{sign_in, sign_in_at};
 
 /// The text of the copy status next to the button copying `id`.
 fn status_of(id: &str) -> String {
@@ -100,4 +100,14 @@ async fn copy_buttons_work_without_a_secure_context() {
         .filter(|e| !e.contains("/favicon.ico"))
         .collect();
     assert!(errors.is_empty(), "{errors:?}");
+
+    // At 127.0.0.1, a secure context with the Clipboard API, it copies too.
+    sign_in(&b, &app, ADMIN_TOKEN).await;
+    b.goto(&app.url("/ui/campaigns/copyme")).await;
+    assert_eq!(b.eval("return window.isSecureContext;").await, json!(true));
+    b.click("button[data-copy=postback-keitaro]").await;
+    let said = b
+        .wait("the copy status", &status_of("postback-keitaro"))
+        .await;
+    assert_eq!(said, json!("Copied"));
 }
