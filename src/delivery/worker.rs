@@ -325,7 +325,9 @@ impl Inner {
             }
             report.count(settled.tally, ids.len());
             let (next, t) = (&settled.next_attempts, &settled.transition);
-            self.record(&ids, next, t, Some(&answer.attempt)).await?;
+            let code = target.test_event_code.as_deref();
+            self.record(&ids, next, t, Some((&answer.attempt, code)))
+                .await?;
             if settled.tally == Tally::Delivered {
                 self.recovered(&chunk).await?;
             }
@@ -368,7 +370,7 @@ impl Inner {
         ids: &[i64],
         next_attempts: &[Option<chrono::DateTime<Utc>>],
         t: &Transition,
-        attempt: Option<&AttemptRecord>,
+        attempt: Option<(&AttemptRecord, Option<&str>)>,
     ) -> Result<u64, sqlx::Error> {
         events::record(&self.deps.pool, self.owner, ids, next_attempts, t, attempt).await
     }

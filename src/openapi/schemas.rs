@@ -226,6 +226,10 @@ pub struct Conversion {
     /// the conversion's own (no event could be built, no campaign...).
     #[schema(example = "tiktok")]
     last_error_platform: Option<String>,
+    /// The platforms whose event went to their Test Events (its latest attempt carried a test
+    /// event code), Meta's first: `["meta"]`. `[]` in production.
+    #[schema(example = json!(["meta"]))]
+    test_platforms: Vec<String>,
 }
 
 /// A conversion with its delivery attempts. `state` is the least advanced of its events'
@@ -252,6 +256,9 @@ pub struct ConversionDetail {
     /// A Purchase whose postback carried no payout under `value_source: "payout"`: Meta and
     /// TikTok received value 0 (see docs/trackers.md).
     no_payout: bool,
+    /// As in the list: the platforms whose event went to their Test Events.
+    #[schema(example = json!(["meta"]))]
+    test_platforms: Vec<String>,
     /// Every attempt of every platform, oldest first.
     attempts_log: Vec<Attempt>,
     deliveries: Vec<Delivery>,
@@ -277,6 +284,10 @@ pub struct Delivery {
     sent_at: Option<String>,
     /// The event as sent (or to be sent) in the platform's format; `null` once erased.
     payload: Option<Value>,
+    /// The test event code its latest attempt carried: the event went to the platform's Test
+    /// Events, not to optimisation. `null`: production, or not attempted yet.
+    #[schema(example = "TEST123")]
+    test_event_code: Option<String>,
     attempts_log: Vec<Attempt>,
 }
 
@@ -294,6 +305,10 @@ pub struct Attempt {
     message: Option<String>,
     /// The platform's trace id: Meta's fbtrace_id, TikTok's request_id.
     fbtrace_id: Option<String>,
+    /// The test event code the request carried (the campaign's at send time); `null`:
+    /// production.
+    #[schema(example = "TEST123")]
+    test_event_code: Option<String>,
 }
 
 #[derive(ToSchema)]

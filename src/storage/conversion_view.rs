@@ -62,6 +62,9 @@ pub struct ConversionView {
     /// (empty when none): such a platform has no event.
     #[serde(serialize_with = "list_or_empty")]
     pub skipped: Option<Json<Vec<PlatformSkip>>>,
+    /// The platforms whose event went to their Test Events (its latest attempt carried a test
+    /// event code), Meta's first; empty in production.
+    pub test_platforms: Vec<PlatformKind>,
 }
 
 /// A stored JSON list; absent and empty read the same: `[]`.
@@ -100,7 +103,10 @@ pub async fn view(pool: &PgPool, id: i64) -> Result<Option<ConversionView>, sqlx
                                 AND x.event_name IN ('Purchase', 'CompletePayment'))),
                 false) AS "no_payout!",
             c.dropped AS "dropped: Json<Vec<Dropped>>",
-            c.skipped_platforms AS "skipped: Json<Vec<PlatformSkip>>"
+            c.skipped_platforms AS "skipped: Json<Vec<PlatformSkip>>",
+            ARRAY(SELECT x.platform FROM events x WHERE x.conversion_id = c.id
+                    AND event_test_event_code(x.id) IS NOT NULL
+                  ORDER BY x.platform <> 'meta', x.id) AS "test_platforms!: Vec<PlatformKind>"
          FROM conversions c
          LEFT JOIN LATERAL (SELECT least_advanced_state(x.state, x.failure_class) AS state FROM events x
                             WHERE x.conversion_id = c.id) d ON true
@@ -184,7 +190,10 @@ pub async fn list(pool: &PgPool, f: &ListFilter<'_>) -> Result<Vec<ConversionVie
                                 AND x.event_name IN ('Purchase', 'CompletePayment'))),
                 false) AS "no_payout!",
             c.dropped AS "dropped: Json<Vec<Dropped>>",
-            c.skipped_platforms AS "skipped: Json<Vec<PlatformSkip>>"
+            c.skipped_platforms AS "skipped: Json<Vec<PlatformSkip>>",
+            ARRAY(SELECT x.platform FROM events x WHERE x.conversion_id = c.id
+                    AND event_test_event_code(x.id) IS NOT NULL
+                  ORDER BY x.platform <> 'meta', x.id) AS "test_platforms!: Vec<PlatformKind>"
          FROM conversions c
          LEFT JOIN LATERAL (SELECT least_advanced_state(x.state, x.failure_class) AS state FROM events x
                             WHERE x.conversion_id = c.id) d ON true
@@ -257,6 +266,9 @@ pub struct Delivery {
     pub sent_at: Option<DateTime<Utc>>,
     /// As sent (or to be sent); `None` once erased.
     pub payload: Option<serde_json::Value>,
+    /// The test event code its latest attempt carried: it went to the platform's Test Events.
+    /// `None`: production, or not attempted yet.
+    pub test_event_code: Option<String>,
     pub attempts_log: Vec<AttemptView>,
 }
 
@@ -272,6 +284,7 @@ struct DeliveryRow {
     next_attempt_at: Option<DateTime<Utc>>,
     sent_at: Option<DateTime<Utc>>,
     payload: Option<serde_json::Value>,
+    test_event_code: Option<String>,
 }
 
 /// A conversion's events, Meta's first, each with its own attempts (oldest first).
@@ -281,7 +294,7 @@ pub async fn deliveries(pool: &PgPool, conversion_id: i64) -> Result<Vec<Deliver
         r#"SELECT id, platform AS "platform: PlatformKind", state AS "state: EventState",
             event_name, event_id, failure_class AS "failure_class: FailureClass", last_error,
             attempts, CASE WHEN state = 'pending' THEN next_attempt_at END AS next_attempt_at,
-            sent_at, payload
+            sent_at, payload, event_test_event_code(id) AS test_event_code
          FROM events WHERE conversion_id = $1 ORDER BY platform <> 'meta', id"#,
         conversion_id
     )
@@ -304,6 +317,7 @@ pub async fn deliveries(pool: &PgPool, conversion_id: i64) -> Result<Vec<Deliver
                 next_attempt_at: r.next_attempt_at,
                 sent_at: r.sent_at,
                 payload: r.payload,
+                test_event_code: r.test_event_code,
                 attempts_log: mine,
             }
         })

@@ -226,15 +226,17 @@ pub struct Transition {
 
 /// Records the new state of events this owner holds, and frees their lease. `next_attempts`
 /// gives each event its own retry time (events of one batch may be on different attempts).
-/// `attempt` is the request that carried them (`None`: settled without being sent).
+/// `attempt` is the request that carried them (`None`: settled without being sent), with the
+/// test event code it carried (`None`: production).
 pub async fn record(
     pool: &PgPool,
     owner: Uuid,
     ids: &[i64],
     next_attempts: &[Option<DateTime<Utc>>],
     t: &Transition,
-    attempt: Option<&AttemptRecord>,
+    attempt: Option<(&AttemptRecord, Option<&str>)>,
 ) -> Result<u64, sqlx::Error> {
+    let (test_event_code, attempt) = (attempt.and_then(|a| a.1), attempt.map(|a| a.0));
     let updated = sqlx::query_scalar!(
         r#"WITH input AS (SELECT * FROM UNNEST($1::bigint[], $2::timestamptz[]) AS t(id, next_at)),
          updated AS (
@@ -247,8 +249,8 @@ pub async fn record(
             RETURNING e.id),
          logged AS (
             INSERT INTO delivery_attempts (event_row_id, outcome, http_status, error_code,
-                error_subcode, message, fbtrace_id)
-            SELECT id, $8, $9, $10, $11, $12, $13 FROM updated WHERE $7)
+                error_subcode, message, fbtrace_id, test_event_code)
+            SELECT id, $8, $9, $10, $11, $12, $13, $14 FROM updated WHERE $7)
          SELECT count(*) AS "count!" FROM updated"#,
         ids,
         next_attempts as &[Option<DateTime<Utc>>],
@@ -263,6 +265,7 @@ pub async fn record(
         attempt.and_then(|a| a.error_subcode),
         attempt.and_then(|a| a.message.as_deref()),
         attempt.and_then(|a| a.fbtrace_id.as_deref()),
+        test_event_code,
     )
     .fetch_one(pool)
     .await?;
@@ -424,6 +427,8 @@ pub struct AttemptView {
     pub error_subcode: Option<i32>,
     pub message: Option<String>,
     pub fbtrace_id: Option<String>,
+    /// The test event code the attempt carried: the event went to the platform's Test Events.
+    pub test_event_code: Option<String>,
 }
 
 pub async fn attempts_for_conversion(
@@ -434,7 +439,7 @@ pub async fn attempts_for_conversion(
         AttemptView,
         r#"SELECT a.event_row_id, e.platform AS "platform: PlatformKind",
             a.attempted_at, a.outcome AS "outcome: AttemptOutcome", a.http_status,
-            a.error_code, a.error_subcode, a.message, a.fbtrace_id
+            a.error_code, a.error_subcode, a.message, a.fbtrace_id, a.test_event_code
          FROM delivery_attempts a JOIN events e ON e.id = a.event_row_id
          WHERE e.conversion_id = $1 ORDER BY a.id"#,
         conversion_id,

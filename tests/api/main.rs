@@ -49,6 +49,7 @@ mod tag_install;
 mod tag_tiktok_browser;
 mod tag_token_browser;
 mod test_event;
+mod test_mode;
 mod tiktok_capture;
 mod tiktok_client;
 mod tiktok_delivery;

@@ -70,7 +70,7 @@ async fn conversion(app: &TestApp, id: i64) -> Value {
 
 /// A registered click and a Keitaro lead postback for it (with a transaction id); returns
 /// the conversion id.
-async fn lead(app: &TestApp, campaign: &str, click_id: &str) -> i64 {
+pub async fn lead(app: &TestApp, campaign: &str, click_id: &str) -> i64 {
     let resp = app
         .register_click(json!({"campaign": campaign, "click_id": click_id,
             "em": "Jane.Doe@Example.com", "client_ip_address": "203.0.113.77"}))

@@ -8,7 +8,7 @@ use maud::{html, Markup};
 use serde_json::Value;
 
 use super::filter::with_query;
-use super::list::when;
+use super::list::{test_badge, when};
 use crate::domain::{CampaignKey, PlatformKind};
 use crate::http::params::parse_urlencoded;
 use crate::ingest::retry::{
@@ -84,6 +84,12 @@ fn delivery_card(d: &Delivery) -> Markup {
             h2 { (d.platform.name()) " delivery" }
             dl.facts {
                 dt { "State" } dd { span class={ "state state-" (d.state.as_str()) } { (d.state.as_str()) } }
+                @if let Some(code) = &d.test_event_code {
+                    dt { "Test Events" } dd.test-mode {
+                        (test_badge(d.platform)) " sent with test event code " code { (code) }
+                        ": it shows in " (d.platform.name()) "'s Test Events and is not used for optimisation."
+                    }
+                }
                 dt { "Event" } dd { (d.event_name) }
                 dt { "Event id" } dd { code { (d.event_id) } }
                 @if let Some(class) = d.failure_class { dt { "Failure class" } dd { (class.as_str()) } }
@@ -107,7 +113,7 @@ fn delivery_card(d: &Delivery) -> Markup {
             table.attempts id={ "attempts-" (platform) } {
                 thead { tr {
                     th { "Time (UTC)" } th { "Outcome" } th { "HTTP" } th { "Code" }
-                    th { "Subcode" } th { "Message" } th { "Trace id" }
+                    th { "Subcode" } th { "Message" } th { "Trace id" } th { "Test code" }
                 } }
                 tbody {
                     @for a in &d.attempts_log {
@@ -119,9 +125,10 @@ fn delivery_card(d: &Delivery) -> Markup {
                             td.num { (opt(a.error_subcode)) }
                             td { (a.message.as_deref().unwrap_or("")) }
                             td { @if let Some(t) = &a.fbtrace_id { code { (t) } } }
+                            td.test-code { @if let Some(t) = &a.test_event_code { code { (t) } } @else { "—" } }
                         }
                     }
-                    @if d.attempts_log.is_empty() { tr { td colspan="7" { "No attempts yet." } } }
+                    @if d.attempts_log.is_empty() { tr { td colspan="8" { "No attempts yet." } } }
                 }
             }
         }
@@ -253,6 +260,7 @@ pub async fn show(
                         @if i > 0 { ", " }
                         a href={ "#delivery-" (d.platform.as_str()) } { (d.platform.name()) }
                         " " span class={ "state state-" (d.state.as_str()) } { (d.state.as_str()) }
+                        @if d.test_event_code.is_some() { " " (test_badge(d.platform)) }
                     }
                 }
                 // Platforms the campaign's send_when kept this conversion from: no event.

@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 
 use super::filter::{with_query, Typed};
-use crate::domain::DeliveryStatus;
+use crate::domain::{DeliveryStatus, PlatformKind};
 use crate::startup::AppState;
 use crate::storage::conversions::{self, ConversionView};
 use crate::storage::{campaigns, refused};
@@ -34,7 +34,10 @@ pub fn table(items: &[ConversionView]) -> Markup {
                         td { (c.tracker) }
                         td { code { (c.click_id) } }
                         td { (c.status) }
-                        td { span class={ "state state-" (c.state.as_str()) } { (c.state.as_str()) } }
+                        td {
+                            span class={ "state state-" (c.state.as_str()) } { (c.state.as_str()) }
+                            @for p in &c.test_platforms { " " (test_badge(*p)) }
+                        }
                         td { (c.event_name.as_deref().unwrap_or("—")) }
                         td.why { (why(c)) }
                         td { a href={ "/ui/conversions/" (c.id) } { "Details" } }
@@ -44,6 +47,16 @@ pub fn table(items: &[ConversionView]) -> Markup {
                     tr { td colspan="9" { "No conversions match." } }
                 }
             }
+        }
+    }
+}
+
+/// Marks an event that went to the platform's Test Events, not to optimisation.
+pub fn test_badge(platform: PlatformKind) -> Markup {
+    html! {
+        span.badge.warn.test data-platform=(platform.as_str())
+            title={ "Sent to " (platform.name()) "'s Test Events (a test event code): not used for optimisation" } {
+            (platform.name()) " test"
         }
     }
 }
