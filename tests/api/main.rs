@@ -20,6 +20,7 @@ mod edge;
 mod exposure;
 mod fbc_rules;
 mod health_and_errors;
+mod import_keitaro;
 mod import_offline;
 mod imports;
 mod key_rotation;
