@@ -206,7 +206,9 @@ pub fn parse_in(
 /// Whether some dialect reads `name` as the payout (an amount: never personal data, so a page
 /// may show its raw value).
 pub fn is_payout_name(name: &str) -> bool {
-    Tracker::ALL.iter().any(|&t| names(t).payout.contains(&name))
+    Tracker::ALL
+        .iter()
+        .any(|&t| names(t).payout.contains(&name))
 }
 
 fn first_named<'a>(p: &'a Params, names: &[&'static str]) -> Option<(&'static str, &'a str)> {

@@ -46,7 +46,10 @@ async fn a_keitaro_export_is_read_by_its_own_column_names() {
     // an unreadable revenue keeps its raw value beside the reason.
     let dropped = v["dropped"].as_array().unwrap();
     assert_eq!(dropped.len(), 2, "{v}");
-    assert_eq!((&dropped[0]["line"], &dropped[0]["field"]), (&json!(1), &json!("payout")));
+    assert_eq!(
+        (&dropped[0]["line"], &dropped[0]["field"]),
+        (&json!(1), &json!("payout"))
+    );
     assert!(
         dropped[0]["reason"]
             .as_str()
@@ -56,13 +59,21 @@ async fn a_keitaro_export_is_read_by_its_own_column_names() {
     );
     assert_eq!(dropped[0].get("value"), None, "{v}");
     assert_eq!(
-        (&dropped[1]["line"], &dropped[1]["field"], &dropped[1]["value"]),
+        (
+            &dropped[1]["line"],
+            &dropped[1]["field"],
+            &dropped[1]["value"]
+        ),
         (&json!(3), &json!("payout"), &json!("4O.5")),
         "{v}"
     );
     let list = app.admin_get("/admin/v1/conversions?click_id=k1").await;
     let row = &list["conversions"][0];
-    assert_eq!((&row["value"], &row["txid"]), (&json!(49.9), &json!("t1")), "{list}");
+    assert_eq!(
+        (&row["value"], &row["txid"]),
+        (&json!(49.9), &json!("t1")),
+        "{list}"
+    );
     assert_eq!(row["currency"], "EUR", "{list}");
 
     // The import page shows both, the raw payout beside its reading.
@@ -72,9 +83,13 @@ async fn a_keitaro_export_is_read_by_its_own_column_names() {
         .text()
         .await
         .unwrap();
-    let table = &page[page.find(r#"<table id="import-dropped">"#).expect("dropped")..];
+    let table = &page[page
+        .find(r#"<table id="import-dropped">"#)
+        .expect("dropped")..];
     assert!(
-        table.contains(r#"<td class="num">1</td><td><code>payout</code></td><td></td><td>column not read"#),
+        table.contains(
+            r#"<td class="num">1</td><td><code>payout</code></td><td></td><td>column not read"#
+        ),
         "{table}"
     );
     assert!(

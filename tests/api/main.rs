@@ -55,6 +55,7 @@ mod tiktok_client;
 mod tiktok_delivery;
 mod token_encryption;
 mod ui_browser;
+mod ui_campaign_form;
 mod ui_campaigns;
 mod ui_clicks;
 mod ui_conversions;

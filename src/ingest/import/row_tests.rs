@@ -38,16 +38,34 @@ fn headers() {
 fn keitaro_headers_are_aliases() {
     let now = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap();
     let cases: &[(&[u8], &str, f64, &[&str])] = &[
-        (b"Subid,Status,Payout,Currency,Tid\n", "k1,sale,7.5,EUR,t1", 7.5, &[]),
+        (
+            b"Subid,Status,Payout,Currency,Tid\n",
+            "k1,sale,7.5,EUR,t1",
+            7.5,
+            &[],
+        ),
         (b"SUBID,STATUS,REVENUE\n", "k1,sale,7.5", 7.5, &[]),
-        (b"Subid,Status,Revenue,Payout,Tid\n", "k1,sale,7.5,3,t1", 7.5, &["payout"]),
-        (b"subid,status,payout,revenue,tid\n", "k1,sale,3,7.5,t1", 7.5, &["payout"]),
+        (
+            b"Subid,Status,Revenue,Payout,Tid\n",
+            "k1,sale,7.5,3,t1",
+            7.5,
+            &["payout"],
+        ),
+        (
+            b"subid,status,payout,revenue,tid\n",
+            "k1,sale,3,7.5,t1",
+            7.5,
+            &["payout"],
+        ),
     ];
     for (line, row, payout, ignored) in cases {
         let h = Header::parse(line).unwrap();
         let names: Vec<&str> = h.ignored.iter().map(|i| i.name.as_str()).collect();
         assert_eq!(names, *ignored, "{line:?}");
-        assert!(h.ignored.iter().all(|i| i.reason.contains("revenue column is read as the payout")));
+        assert!(h
+            .ignored
+            .iter()
+            .all(|i| i.reason.contains("revenue column is read as the payout")));
         let p = read(&h, row, None, now).unwrap();
         assert_eq!(p.click_id.as_str(), "k1", "{line:?}");
         assert_eq!(p.status, "sale");

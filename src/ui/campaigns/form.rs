@@ -296,7 +296,12 @@ fn error_for(error: Option<&FormError>, name: &str) -> Markup {
 }
 
 /// A text input `id` (also its name) whose refusals (and label) name `field`.
-fn text_input(error: Option<&FormError>, (id, field): (&str, &str), value: &str, hint: &str) -> Markup {
+fn text_input(
+    error: Option<&FormError>,
+    (id, field): (&str, &str),
+    value: &str,
+    hint: &str,
+) -> Markup {
     html! {
         div.field {
             label for=(id) { (label(field)) }

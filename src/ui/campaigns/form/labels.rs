@@ -31,7 +31,11 @@ const LABELS: [(&str, &str, &str); 20] = [
     ),
     ("currency", "Currency", "Currency"),
     ("value_source", "Event value", "Event value"),
-    ("event_id_template", "Event id template", "Event id template"),
+    (
+        "event_id_template",
+        "Event id template",
+        "Event id template",
+    ),
     ("landing_url", "Landing URL", "Landing URL"),
     (
         "late_pixel_twin",

@@ -92,7 +92,11 @@ fn meta_stays_empty_when_not_typed_and_cannot_be_emptied_once_set() {
 fn refusals_name_the_fields_label_not_its_id() {
     use crate::domain::ParseError;
     let cases = [
-        (CampaignError::Missing("access_token"), "access_token", "Meta access token is required"),
+        (
+            CampaignError::Missing("access_token"),
+            "access_token",
+            "Meta access token is required",
+        ),
         (
             CampaignError::Missing("tiktok.pixel_code"),
             "tiktok.pixel_code",
@@ -114,14 +118,21 @@ fn refusals_name_the_fields_label_not_its_id() {
             "tiktok.event_map",
             "TikTok event map: bad",
         ),
-        (CampaignError::Exists, "key", "a campaign with this key already exists"),
+        (
+            CampaignError::Exists,
+            "key",
+            "a campaign with this key already exists",
+        ),
     ];
     for (e, field, message) in cases {
         let got = FormError::from_campaign(&e);
         assert_eq!((got.field, got.message.as_str()), (field, message));
     }
     let none = FormError::from_campaign(&CampaignError::NoPlatform).message;
-    assert!(none.contains("Meta pixel id") && none.contains("TikTok access token"), "{none}");
+    assert!(
+        none.contains("Meta pixel id") && none.contains("TikTok access token"),
+        "{none}"
+    );
     assert!(!none.contains("pixel_id"), "{none}");
     let v = FormValues {
         value_source: "fixed".to_owned(),
