@@ -451,8 +451,8 @@ pub fn render(
                 label for="limited_data_use" { "Limited Data Use (LDU)" }
             }
             p.hint #limited_data_use-hint {
-                "Meta only: its events say " code { "data_processing_options: [\"LDU\"]" }
-                " (where: Meta's guess from the visitor's address), so Meta restricts their use for visitors in US states with privacy laws, such as California."
+                "Meta only: its events carry " code { "data_processing_options: [\"LDU\"]" }
+                " with country and state 0 (Meta geolocates the visitor), so Meta limits its use of the data of visitors in US states with privacy laws, such as California."
             }
             div.check {
                 input #enabled type="checkbox" name="enabled" value="on" checked[v.enabled];
