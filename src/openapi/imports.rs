@@ -75,10 +75,13 @@ pub struct Import {
 
 #[derive(ToSchema)]
 pub struct ImportLineDropped {
-    /// The line in the file; the header is line 1.
+    /// The line in the file; the header is line 1 (a column not read from any row).
     line: i64,
     field: String,
     reason: String,
+    /// A dropped payout's text as the file has it; absent for every other field (their values
+    /// may be personal data).
+    value: Option<String>,
 }
 
 pub struct ImportErrors;

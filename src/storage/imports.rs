@@ -42,13 +42,17 @@ pub struct LineError {
     pub error: String,
 }
 
-/// A field one recorded row had dropped, and why.
+/// A field one recorded row had dropped, and why (line 1: a column of the header, dropped from
+/// every row).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct LineDropped {
     /// Line number in the file (the header is line 1).
     pub line: i64,
     pub field: String,
     pub reason: String,
+    /// The value as the file has it, for a payout only (an amount, never personal data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

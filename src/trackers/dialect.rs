@@ -203,6 +203,14 @@ pub fn parse_in(
 }
 
 /// The first of `names` present, with its name (a report names the parameter as sent).
+/// Whether some dialect reads `name` as the payout (an amount: never personal data, so a page
+/// may show its raw value).
+pub fn is_payout_name(name: &str) -> bool {
+    Tracker::ALL
+        .iter()
+        .any(|&t| names(t).payout.contains(&name))
+}
+
 fn first_named<'a>(p: &'a Params, names: &[&'static str]) -> Option<(&'static str, &'a str)> {
     names.iter().find_map(|&n| p.get(n).map(|v| (n, v)))
 }

@@ -15,7 +15,7 @@ use crate::domain::{
     DropReport, HttpUrl, ParseError, UserAgent,
 };
 
-pub use dialect::{parse, parse_in};
+pub use dialect::{is_payout_name, parse, parse_in};
 pub use postback_urls::{PostbackUrl, POSTBACK_URLS, SAMPLE_CLICK_ID};
 pub use status::normalise_status;
 

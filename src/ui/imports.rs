@@ -96,7 +96,9 @@ fn upload_form(csrf: &str) -> Markup {
                 "Header line: " code { "click_id,status" } " required; " code { "payout" } ", "
                 code { "currency" } ", " code { "txid" } ", " code { "event_time" }
                 " (ISO 8601 or Unix seconds), " code { "campaign" } ", " code { "em" } ", "
-                code { "ph" } "… optional. Up to 50 MB. Rows follow the postback rules: "
+                code { "ph" } "… optional; Keitaro's " code { "Subid" } ", " code { "Tid" } " and "
+                code { "Revenue" } " are read as " code { "click_id" } ", " code { "txid" } " and "
+                code { "payout" } " (Revenue wins over a Payout column). Up to 50 MB. Rows follow the postback rules: "
                 "importing a file twice adds nothing, except that a row whose conversion "
                 "failed replaces it."
             }
@@ -243,12 +245,18 @@ async fn show(
         @if !i.dropped.is_empty() {
             section.card {
                 h2 { "Fields dropped from recorded rows" }
-                p.muted { "These rows were recorded without the field named: fix the file's column for the next import." }
+                p.muted { "These rows were recorded without the field named (line 1: a column of the header, not read from any row): fix the file's column for the next import." }
                 table #import-dropped {
-                    thead { tr { th.num { "Line" } th { "Field" } th { "Why" } } }
+                    thead { tr { th.num { "Line" } th { "Field" } th { "In the file" } th { "Why" } } }
                     tbody {
                         @for d in &i.dropped {
-                            tr { td.num { (d.line) } td { code { (d.field) } } td { (d.reason) } }
+                            tr {
+                                td.num { (d.line) }
+                                td { code { (d.field) } }
+                                // Only a payout's value is kept: the others may be personal data.
+                                td { @if let Some(v) = &d.value { code.raw { (v) } } }
+                                td { (d.reason) }
+                            }
                         }
                     }
                 }

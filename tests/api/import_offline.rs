@@ -210,7 +210,7 @@ async fn a_click_less_website_row_without_a_user_agent_is_reported_at_upload() {
     assert!(first.contains("client_user_agent"), "{first}");
     assert!(first.contains("action_source"), "{first}");
     let third = errors[1]["error"].as_str().unwrap();
-    assert!(third.contains("\"nowhere\" does not exist"), "{third}");
+    assert!(third.contains("\"nowhere\" is no campaign"), "{third}");
     // Recorded all the same: a click registered within the grace still joins them.
     assert_eq!(conversion_states(&app, "web-1").await, ["unmatched"]);
 }

@@ -106,10 +106,11 @@ fn assert_first_run(v: &Value) {
         json!({"accepted": 4, "duplicate": 1, "skipped": 1, "unmatched": 1, "invalid": 3}),
         "{v}"
     );
-    // An unreadable payout costs the value, not the row: recorded, and reported by line.
+    // An unreadable payout costs the value, not the row: recorded, and reported by line with
+    // the value as the file had it.
     assert_eq!(
         v["dropped"],
-        json!([{"line": 7, "field": "payout", "reason": v["dropped"][0]["reason"]}]),
+        json!([{"line": 7, "field": "payout", "reason": v["dropped"][0]["reason"], "value": "abc"}]),
         "{v}"
     );
     assert!(v["dropped"][0]["reason"]
@@ -194,7 +195,7 @@ async fn a_multipart_upload_imports_the_file_part() {
 #[tokio::test]
 async fn bad_uploads_are_refused_before_any_import_starts() {
     let app = spawn_app().await;
-    let resp = post_csv(&app, "subid,status\nc1,sale\n".into()).await;
+    let resp = post_csv(&app, "sub_id,status\nc1,sale\n".into()).await;
     let detail = assert_problem(resp, 422, "invalid_header").await;
     assert!(detail.contains("click_id"), "{detail}");
     assert_problem(post_csv(&app, String::new()).await, 400, "empty_file").await;

@@ -241,7 +241,7 @@ async fn invalid_input_is_shown_again_with_its_message_and_without_the_token() {
         page.contains(r#"id="pixel_id-error""#),
         "next to its field: {page}"
     );
-    assert!(page.contains("pixel_id "), "{page}");
+    assert!(page.contains("Meta pixel id: must be"), "{page}");
     assert!(
         page.contains(r#"value="pixel-abc""#),
         "the typed value is kept"
@@ -277,7 +277,7 @@ async fn invalid_input_is_shown_again_with_its_message_and_without_the_token() {
     .await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let page = resp.text().await.unwrap();
-    assert!(page.contains("access_token is required"), "{page}");
+    assert!(page.contains("Meta access token is required"), "{page}");
 
     let list = app.admin_get("/admin/v1/campaigns").await;
     assert_eq!(list["campaigns"], json!([]), "nothing was created");
@@ -742,7 +742,7 @@ const TIKTOK_CODE: &str = "C4TIKTOK0123456789";
 const TIKTOK_TOKEN: &str = "TTform-tiktok-token-0123456789";
 
 /// The TikTok fieldset as the browser submits it, its map at the defaults the form shows.
-fn tiktok_fields<'a>(code: &'a str, token: &'a str, test: &'a str) -> Vec<(&'a str, &'a str)> {
+pub fn tiktok_fields<'a>(code: &'a str, token: &'a str, test: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("tiktok_pixel_code", code),
         ("tiktok_access_token", token),
@@ -761,7 +761,7 @@ fn tiktok_fields<'a>(code: &'a str, token: &'a str, test: &'a str) -> Vec<(&'a s
 }
 
 /// `fields` with `name` set to `value` (added when absent).
-fn with<'a>(
+pub fn with<'a>(
     mut fields: Vec<(&'a str, &'a str)>,
     name: &'a str,
     value: &'a str,
@@ -1018,7 +1018,7 @@ async fn a_bad_tiktok_field_is_shown_next_to_it_without_either_token() {
     let at = page
         .find(r#"id="tiktok_pixel_code-error""#)
         .expect("the error next to the pixel code");
-    assert!(page[at..].contains("tiktok.pixel_code must be"), "{page}");
+    assert!(page[at..].contains("TikTok pixel code: must be"), "{page}");
     assert!(
         page.contains(r#"value="C4 BAD/CODE""#) && page.contains(r#"value="TEST1""#),
         "the typed values are kept: {page}"
@@ -1029,12 +1029,12 @@ async fn a_bad_tiktok_field_is_shown_next_to_it_without_either_token() {
         (
             tiktok_fields(TIKTOK_CODE, "", ""),
             "tiktok_access_token-error",
-            "tiktok.access_token is required",
+            "TikTok access token is required",
         ),
         (
             tiktok_fields("", TIKTOK_TOKEN, ""),
             "tiktok_pixel_code-error",
-            "tiktok.pixel_code is required",
+            "TikTok pixel code is required",
         ),
         (
             with(
@@ -1043,12 +1043,12 @@ async fn a_bad_tiktok_field_is_shown_next_to_it_without_either_token() {
                 "Bad<Event>",
             ),
             "tiktok_event_map-error",
-            "tiktok.event_map",
+            "TikTok event map: ",
         ),
         (
             tiktok_fields(TIKTOK_CODE, TIKTOK_TOKEN, "TEST-1"),
             "tiktok_test_event_code-error",
-            "tiktok.test_event_code",
+            "TikTok test event code: ",
         ),
     ] {
         let mut fields = with(create_fields(&csrf, "badtt", ""), "pixel_id", "");
@@ -1064,7 +1064,11 @@ async fn a_bad_tiktok_field_is_shown_next_to_it_without_either_token() {
     let fields = with(create_fields(&csrf, "badtt", ""), "pixel_id", "");
     let resp = post_form(&app, "/ui/campaigns", &cookie, &fields).await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(resp.text().await.unwrap().contains("pixel_id is required"));
+    assert!(resp
+        .text()
+        .await
+        .unwrap()
+        .contains("Meta pixel id is required"));
     assert_eq!(
         app.admin_get("/admin/v1/campaigns").await["campaigns"],
         json!([]),

@@ -175,7 +175,7 @@ async fn bad_uploads_get_a_page_with_the_reason() {
     let cases = [
         (multipart(&[("csrf", &csrf)], ""), 400, "the file is empty"),
         (
-            multipart(&[("csrf", &csrf)], "subid,status\nc1,sale\n"),
+            multipart(&[("csrf", &csrf)], "sub_id,status\nc1,sale\n"),
             422,
             "must name the columns click_id and status (missing: click_id)",
         ),

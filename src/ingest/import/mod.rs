@@ -119,6 +119,8 @@ pub async fn sweep_interrupted(pool: PgPool) {
 struct Batch {
     rows: Vec<(i64, Postback)>,
     invalid: Vec<LineError>,
+    /// The header's unread columns (first batch only).
+    columns: Vec<LineDropped>,
 }
 
 impl Importer {
@@ -139,7 +141,20 @@ impl Importer {
         // Checked while spooling already; read again so this task needs nothing else.
         let header = Header::parse(&line).map_err(anyhow::Error::msg)?;
         let (mut line_no, mut kept) = (1i64, (0usize, 0usize));
-        let mut batch = Batch::default();
+        // A column left unread (Payout beside Revenue) is said once, as the header line's.
+        let mut batch = Batch {
+            columns: header
+                .ignored
+                .iter()
+                .map(|c| LineDropped {
+                    line: 1,
+                    field: c.name.clone(),
+                    reason: c.reason.clone(),
+                    value: None,
+                })
+                .collect(),
+            ..Batch::default()
+        };
         loop {
             line.clear();
             let (read, too_long) = read_line(&mut reader, &mut line).await?;
@@ -187,21 +202,19 @@ impl Importer {
         let id = opts.import_id.expect("an import's batches name it");
         let (kept, dropped_kept) = (&mut kept.0, &mut kept.1);
         let lines = (batch.rows.len() + batch.invalid.len()) as i64;
-        if lines == 0 {
+        if lines == 0 && batch.columns.is_empty() {
             return Ok(());
         }
         let now = Utc::now();
-        let mut dropped: Vec<LineDropped> = batch
-            .rows
-            .iter()
-            .flat_map(|(line, p)| {
-                p.dropped.iter().map(|d| LineDropped {
-                    line: *line,
-                    field: d.field.clone(),
-                    reason: d.reason.clone(),
-                })
+        let mut dropped = batch.columns;
+        dropped.extend(batch.rows.iter().flat_map(|(line, p)| {
+            p.dropped.iter().map(|d| LineDropped {
+                line: *line,
+                field: d.field.clone(),
+                reason: d.reason.clone(),
+                value: raw_payout(p, &d.field),
             })
-            .collect();
+        }));
         for (_, p) in &batch.rows {
             self.metrics.dropped(&p.dropped);
         }
@@ -258,7 +271,12 @@ impl Importer {
         let mut conv = conversion_of(postback, now);
         conv.action_source = conv.action_source.or(opts.default_action_source);
         let campaign = match &postback.campaign {
-            Some(key) => self.campaigns.get(key.as_str()).await?,
+            Some(key) => match self.campaigns.get(key.as_str()).await? {
+                Some(c) => Some(c),
+                // Recorded as a postback naming it would be, but said by name: a row of an
+                // unknown campaign joins no click, whoever registered its click id.
+                None => return Ok(Some(sendable::unknown_campaign(key.as_str()))),
+            },
             None => None,
         };
         Ok(sendable::unsendable(campaign.as_deref(), &conv))
@@ -285,6 +303,13 @@ impl Importer {
             }
         }
     }
+}
+
+/// The payout column's value as the file has it, when `field` is the dropped payout: the
+/// import page shows it beside why it could not be read.
+fn raw_payout(p: &Postback, field: &str) -> Option<String> {
+    let raw = p.params.get(field)?.as_str()?;
+    (p.payout.is_none() && crate::trackers::is_payout_name(field)).then(|| raw.to_owned())
 }
 
 /// Reads one line (with its `\n`) into `out`, keeping at most [`row::MAX_LINE`] bytes of it.

@@ -10,18 +10,79 @@ use crate::trackers::{self, Parsed, Postback, Tracker};
 /// Longest line read; a longer one is an invalid row (no field needs anywhere near this).
 pub const MAX_LINE: usize = 16 * 1024;
 
-/// The columns of a file, from its header line, lowercased.
+/// The columns of a file, from its header line, lowercased, Keitaro's names read as ours.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Header(Vec<String>);
+pub struct Header {
+    /// Each column's name (empty: the column is not read).
+    names: Vec<String>,
+    /// Columns left unread, with why: reported with the import as fields dropped from every row.
+    pub ignored: Vec<IgnoredColumn>,
+}
+
+/// A column the header names but the rows are not read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IgnoredColumn {
+    pub name: String,
+    pub reason: String,
+}
+
+/// What to do when a file has both a Keitaro name and ours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Both {
+    /// Identifying input: two columns that may disagree refuse the file.
+    Refuse,
+    /// The alias is read, ours ignored (and reported).
+    AliasWins,
+}
+
+/// Keitaro's export and postback names for our columns (`Status`, `Payout`, `Currency` are
+/// ours already: names are case-insensitive). Keitaro's `Revenue` is the conversion's income,
+/// so it wins over a `Payout` column.
+const ALIASES: [(&str, &str, Both); 3] = [
+    ("subid", "click_id", Both::Refuse),
+    ("tid", "txid", Both::Refuse),
+    ("revenue", "payout", Both::AliasWins),
+];
 
 impl Header {
     pub fn parse(line: &[u8]) -> Result<Header, String> {
         let line = line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(line);
-        let names: Vec<String> = fields(trim_eol(line))
+        let mut names: Vec<String> = fields(trim_eol(line))
             .map_err(|e| format!("the header line {e}"))?
             .into_iter()
             .map(|n| n.trim().to_ascii_lowercase())
             .collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1] && !w[0].is_empty()) {
+            return Err(format!("the header line names column {:?} twice", w[0]));
+        }
+        let mut ignored = Vec::new();
+        for (alias, ours, both) in ALIASES {
+            let Some(a) = names.iter().position(|n| n == alias) else {
+                continue;
+            };
+            if let Some(o) = names.iter().position(|n| n == ours) {
+                match both {
+                    Both::Refuse => {
+                        return Err(format!(
+                            "the header line names both {ours} and {alias} (read as {ours}): \
+                             keep one of them"
+                        ))
+                    }
+                    Both::AliasWins => {
+                        names[o] = String::new();
+                        ignored.push(IgnoredColumn {
+                            name: ours.to_owned(),
+                            reason: format!(
+                                "column not read: the file's {alias} column is read as the {ours}"
+                            ),
+                        });
+                    }
+                }
+            }
+            names[a] = ours.to_owned();
+        }
         let missing: Vec<&str> = ["click_id", "status"]
             .into_iter()
             .filter(|r| !names.iter().any(|n| n == r))
@@ -30,16 +91,12 @@ impl Header {
             return Err(format!(
                 "the header line must name the columns click_id and status (missing: {}); \
                  optional: payout, currency, txid, event_time, campaign, em, ph and the other \
-                 fields of the generic postback",
+                 fields of the generic postback; Keitaro's subid, tid and revenue are read as \
+                 click_id, txid and payout",
                 missing.join(", ")
             ));
         }
-        let mut sorted = names.clone();
-        sorted.sort();
-        if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1] && !w[0].is_empty()) {
-            return Err(format!("the header line names column {:?} twice", w[0]));
-        }
-        Ok(Header(names))
+        Ok(Header { names, ignored })
     }
 }
 
@@ -58,16 +115,16 @@ pub fn is_blank(line: &[u8]) -> bool {
 /// reason returned, to be reported like a postback's.
 pub fn params(header: &Header, line: &[u8]) -> Result<(Params, Option<String>), String> {
     let values = fields(trim_eol(line))?;
-    if values.len() != header.0.len() {
+    if values.len() != header.names.len() {
         return Err(format!(
             "has {} fields, the header has {}",
             values.len(),
-            header.0.len()
+            header.names.len()
         ));
     }
     let mut bad_time = None;
     let pairs: Vec<(String, String)> = header
-        .0
+        .names
         .iter()
         .zip(values)
         .filter(|(name, _)| !name.is_empty())

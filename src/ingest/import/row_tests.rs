@@ -12,7 +12,10 @@ fn headers() {
         (b"\xef\xbb\xbfClick_ID, Status ,payout\r\n", Ok(())),
         (b"\"click_id\",\"status\"", Ok(())),
         (b"click_id,payout\n", Err("missing: status")),
-        (b"subid,status\n", Err("missing: click_id")),
+        (b"subid,status\n", Ok(())),
+        (b"sub_id,status\n", Err("missing: click_id")),
+        (b"Subid,Status,click_id\n", Err("both click_id and subid")),
+        (b"click_id,status,txid,Tid\n", Err("both txid and tid")),
         (b"click_id,status,status\n", Err("twice")),
         (b"click_id,\"status\n", Err("malformed quoting")),
         (b"", Err("missing: click_id, status")),
@@ -26,6 +29,54 @@ fn headers() {
                 assert!(e.contains(part), "{line:?}: {e}");
             }
         }
+    }
+}
+
+/// Keitaro's names are read as ours; with both Revenue and Payout, Revenue is the payout and
+/// the Payout column is reported as not read.
+#[test]
+fn keitaro_headers_are_aliases() {
+    let now = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap();
+    let cases: &[(&[u8], &str, f64, &[&str])] = &[
+        (
+            b"Subid,Status,Payout,Currency,Tid\n",
+            "k1,sale,7.5,EUR,t1",
+            7.5,
+            &[],
+        ),
+        (b"SUBID,STATUS,REVENUE\n", "k1,sale,7.5", 7.5, &[]),
+        (
+            b"Subid,Status,Revenue,Payout,Tid\n",
+            "k1,sale,7.5,3,t1",
+            7.5,
+            &["payout"],
+        ),
+        (
+            b"subid,status,payout,revenue,tid\n",
+            "k1,sale,3,7.5,t1",
+            7.5,
+            &["payout"],
+        ),
+    ];
+    for (line, row, payout, ignored) in cases {
+        let h = Header::parse(line).unwrap();
+        let names: Vec<&str> = h.ignored.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(names, *ignored, "{line:?}");
+        assert!(h
+            .ignored
+            .iter()
+            .all(|i| i.reason.contains("revenue column is read as the payout")));
+        let p = read(&h, row, None, now).unwrap();
+        assert_eq!(p.click_id.as_str(), "k1", "{line:?}");
+        assert_eq!(p.status, "sale");
+        assert_eq!(p.payout, Some(*payout), "{line:?}");
+        if line.to_ascii_lowercase().windows(3).any(|w| w == b"tid") {
+            assert_eq!(p.txid, "t1", "{line:?}");
+        }
+        if line.starts_with(b"Subid,Status,Payout,Currency") {
+            assert_eq!(p.currency.unwrap().as_str(), "EUR");
+        }
+        assert!(p.dropped.is_empty(), "{line:?}: {:?}", p.dropped);
     }
 }
 

@@ -35,6 +35,16 @@ pub fn unsendable(campaign: Option<&Campaign>, conv: &Conversion) -> Option<Stri
     })
 }
 
+/// A row naming a campaign key this bridge has no campaign for: recorded like such a postback
+/// (unmatched: it joins no click, not even another campaign's), never sendable.
+pub fn unknown_campaign(key: &str) -> String {
+    format!(
+        "campaign {key:?} is no campaign of this bridge: the row is recorded as unmatched and \
+         joins no click, so it cannot be sent; put a campaign's key in the campaign column (the \
+         key its postback URLs carry as campaign=)"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

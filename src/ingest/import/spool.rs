@@ -138,7 +138,10 @@ mod tests {
             (&[b"click_", b"id,status\r\n", b"c1,sale\r\n  \r\n"], Ok(1)),
             (&[b"click_id,status"], Ok(0)),
             (&[b""], Err("empty")),
-            (&[b"subid,status\n", b"c1,sale\n"], Err("missing: click_id")),
+            (
+                &[b"sub_id,status\n", b"c1,sale\n"],
+                Err("missing: click_id"),
+            ),
         ];
         for (chunks, want) in cases {
             let chunks: Vec<Result<&[u8], String>> = chunks.iter().map(|c| Ok(*c)).collect();

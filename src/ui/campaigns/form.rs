@@ -7,9 +7,12 @@ use serde_json::Value;
 use crate::campaigns::{CampaignError, CampaignInput};
 use crate::domain::{ActionSource, Campaign, EventMap, LatePixelTwin, PlatformKind, ValueSource};
 
+mod labels;
 mod map;
 mod send_when;
 mod tiktok;
+
+use labels::{label, named};
 
 use map::{map_editor, map_rows, rows_from_pairs, rows_to_map};
 
@@ -96,17 +99,25 @@ pub struct FormError {
 }
 
 impl FormError {
-    /// The service's refusal, next to the field it names.
+    /// The service's refusal, next to the field it names, in the words of the form's labels.
     pub fn from_campaign(e: &CampaignError) -> Self {
-        let field = match e {
-            CampaignError::Missing(f) | CampaignError::Invalid { field: f, .. } => f,
-            CampaignError::Exists => "key",
-            _ => "",
+        let (field, message) = match e {
+            CampaignError::Missing(f) => (*f, format!("{} is required", named(f))),
+            CampaignError::Invalid { field, error } => (*field, format!("{}: {error}", named(field))),
+            CampaignError::Exists => ("key", e.to_string()),
+            CampaignError::NoPlatform => (
+                "",
+                format!(
+                    "fill the {} and {}, or the {} and {}: a campaign sends to Meta, TikTok or both",
+                    named("pixel_id"),
+                    named("access_token"),
+                    named("tiktok.pixel_code"),
+                    named("tiktok.access_token"),
+                ),
+            ),
+            _ => ("", e.to_string()),
         };
-        FormError {
-            field,
-            message: e.to_string(),
-        }
+        FormError { field, message }
     }
 }
 
@@ -209,8 +220,10 @@ impl FormValues {
         if mode.has_meta() && self.pixel_id.is_empty() {
             return Err(FormError {
                 field: "pixel_id",
-                message: "pixel_id is required: Meta's pixel can be changed, not removed"
-                    .to_owned(),
+                message: format!(
+                    "{} is required: Meta's pixel can be changed, not removed",
+                    named("pixel_id")
+                ),
             });
         }
         let tiktok = self.tiktok.to_input(tiktok_token, mode.has_tiktok())?;
@@ -220,8 +233,10 @@ impl FormValues {
                 _ => {
                     return Err(FormError {
                         field: "value_source",
-                        message: "value_source: a fixed value must be a number >= 0, like 25.50"
-                            .to_owned(),
+                        message: format!(
+                            "{}: a fixed value must be a number >= 0, like 25.50",
+                            named("value_source")
+                        ),
                     })
                 }
             },
@@ -280,17 +295,16 @@ fn error_for(error: Option<&FormError>, name: &str) -> Markup {
     }
 }
 
-/// A text input `id` (also its name) whose refusals name `field`.
+/// A text input `id` (also its name) whose refusals (and label) name `field`.
 fn text_input(
     error: Option<&FormError>,
     (id, field): (&str, &str),
-    label: &str,
     value: &str,
     hint: &str,
 ) -> Markup {
     html! {
         div.field {
-            label for=(id) { (label) }
+            label for=(id) { (label(field)) }
             input id=(id) type="text" name=(id) value=(value) autocomplete="off";
             @if !hint.is_empty() { p.hint { (hint) } }
             (error_for(error, field))
@@ -298,28 +312,21 @@ fn text_input(
     }
 }
 
-fn text_field(
-    error: Option<&FormError>,
-    name: &str,
-    label: &str,
-    value: &str,
-    hint: &str,
-) -> Markup {
-    text_input(error, (name, name), label, value, hint)
+fn text_field(error: Option<&FormError>, name: &str, value: &str, hint: &str) -> Markup {
+    text_input(error, (name, name), value, hint)
 }
 
 /// A write-only token field: never filled in, "set"/"not set" when editing.
 fn token_field(
     error: Option<&FormError>,
     (id, field): (&str, &str),
-    label: &str,
     editing: bool,
     set: bool,
     hint: &str,
 ) -> Markup {
     html! {
         div.field {
-            label for=(id) { (label) }
+            label for=(id) { (label(field)) }
             input id=(id) type="password" name=(id) autocomplete="new-password";
             @if editing {
                 p.hint {
@@ -345,17 +352,17 @@ fn meta_fieldset(v: &FormValues, mode: Mode<'_>, error: Option<&FormError>) -> M
                 @else { "Fill the pixel id and the access token to send to Meta; leave both empty for a TikTok-only campaign." }
             }
             div.field {
-                label for="pixel_id" { "Pixel id" }
+                label for="pixel_id" { (label("pixel_id")) }
                 input #pixel_id type="text" name="pixel_id" value=(v.pixel_id) required[mode.has_meta()]
                     inputmode="numeric" autocomplete="off";
                 (error_for(error, "pixel_id"))
             }
-            (token_field(error, ("access_token", "access_token"), "Access token", editing, mode.has_meta(),
+            (token_field(error, ("access_token", "access_token"), editing, mode.has_meta(),
                 "Give it with the pixel id to add Meta."))
             (map_editor(error, ("", "event_map"), "Meta", &v.rows, &META_EVENTS))
             (send_when::select(error, ("meta_send_when", "meta_send_when"), PlatformKind::Meta, &v.meta_send_when))
             div.field {
-                label for="action_source" { "Action source" }
+                label for="action_source" { (label("action_source")) }
                 select #action_source name="action_source" {
                     @for a in ActionSource::ALL {
                         option value=(a.as_str()) selected[v.action_source == a.as_str()] { (a.as_str()) }
@@ -363,7 +370,7 @@ fn meta_fieldset(v: &FormValues, mode: Mode<'_>, error: Option<&FormError>) -> M
                 }
                 (error_for(error, "action_source"))
             }
-            (text_field(error, "test_event_code", "Test event code", &v.test_event_code,
+            (text_field(error, "test_event_code", &v.test_event_code,
                 "From Events Manager > Test events. While set, every Meta event goes to Test Events, not to optimisation: clear it for production."))
         }
     }
@@ -386,20 +393,23 @@ pub fn render(
             }
             @if creating {
                 div.field {
-                    label for="key" { "Key" }
+                    label for="key" { (label("key")) }
                     input #key type="text" name="key" value=(v.key) required
                         autocomplete="off" pattern="[a-z0-9_\\-]{1,64}";
-                    p.hint { "Lowercase letters, digits, - and _; it names the campaign in postback URLs and cannot change." }
+                    p.hint #key-hint {
+                        "Lowercase letters, digits, - and _; it cannot change. The postback URLs on the campaign's page carry it as "
+                        code { "&campaign=<key>" } ": a conversion then joins this campaign's click only, and still reaches this campaign when its click was never registered. The landing tag carries it too."
+                    }
                     (error_for(error, "key"))
                 }
             }
-            (text_field(error, "name", "Name", &v.name, "Optional; defaults to the key."))
+            (text_field(error, "name", &v.name, "Optional; defaults to the key."))
             p.hint { "A campaign sends each conversion to Meta, TikTok or both: fill at least one of them." }
             (meta_fieldset(v, mode, error))
             (tiktok::render(&v.tiktok, mode, error))
-            (text_field(error, "currency", "Currency", &v.currency, "ISO 4217, like USD or EUR: used when the postback names none."))
+            (text_field(error, "currency", &v.currency, "ISO 4217, like USD or EUR: used when the postback names none."))
             div.field {
-                label for="value_source" { "Event value" }
+                label for="value_source" { (label("value_source")) }
                 select #value_source name="value_source" {
                     option value="payout" selected[v.value_source == "payout"] { "the postback's payout" }
                     option value="none" selected[v.value_source == "none"] { "no value" }
@@ -409,22 +419,22 @@ pub fn render(
                 input #value_fixed type="text" name="value_fixed" value=(v.value_fixed) inputmode="decimal";
                 (error_for(error, "value_source"))
             }
-            (text_field(error, "event_id_template", "Event id template", &v.event_id_template,
+            (text_field(error, "event_id_template", &v.event_id_template,
                 "{event_name}, {click_id}, {txid}, {campaign}: must match the pixel's eventID (each platform's event name)."))
-            (text_field(error, "landing_url", "Landing URL", &v.landing_url,
+            (text_field(error, "landing_url", &v.landing_url,
                 "The page URL the platforms get when neither the click nor the postback has one."))
             div.field {
-                label for="late_pixel_twin" { "Events past the pixel's 48 h dedup window" }
+                label for="late_pixel_twin" { (label("late_pixel_twin")) }
                 select #late_pixel_twin name="late_pixel_twin" {
                     option value="send" selected[v.late_pixel_twin == "send"] { "send anyway (may count twice)" }
                     option value="skip" selected[v.late_pixel_twin == "skip"] { "skip (may under-count)" }
                 }
                 (error_for(error, "late_pixel_twin"))
             }
-            (text_field(error, "default_country", "Visitors' country", &v.default_country,
+            (text_field(error, "default_country", &v.default_country,
                 "ISO code like gb or us, optional: phone numbers written without +country code get its calling code. Never sent as the visitor's country."))
             div.field {
-                label for="date_order" { "Dates of birth like 01/02/1990" }
+                label for="date_order" { (label("date_order")) }
                 select #date_order name="date_order" {
                     option value="" selected[v.date_order.is_empty()] { "by the visitors' country (us: month first; others: day first; none: only unambiguous dates)" }
                     option value="mdy" selected[v.date_order == "mdy"] { "month first (mdy)" }
@@ -439,6 +449,10 @@ pub fn render(
             div.check {
                 input #limited_data_use type="checkbox" name="limited_data_use" value="on" checked[v.limited_data_use];
                 label for="limited_data_use" { "Limited Data Use (LDU)" }
+            }
+            p.hint #limited_data_use-hint {
+                "Meta only: its events carry " code { "data_processing_options: [\"LDU\"]" }
+                " with country and state 0 (Meta geolocates the visitor), so Meta limits its use of the data of visitors in US states with privacy laws, such as California."
             }
             div.check {
                 input #enabled type="checkbox" name="enabled" value="on" checked[v.enabled];

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use maud::{html, Markup};
 
-use super::{error_for, opt, FormError};
+use super::{error_for, label, opt, FormError};
 use crate::domain::EventMap;
 
 /// The statuses every campaign's map editor lists, mapped or not.
@@ -33,7 +33,9 @@ pub fn map_rows(map: &EventMap) -> Vec<(String, String)> {
     rows
 }
 
-/// A map editor's submitted rows (`{prefix}status_N` / `{prefix}event_N`, in order of N).
+/// A map editor's submitted rows (`{prefix}status_N` / `{prefix}event_N`, in order of N), without
+/// the blank ones: the editor adds its own blank row, so a refused form shown again gets one
+/// blank row, not one more per attempt.
 pub fn rows_from_pairs(pairs: &[(String, String)], prefix: &str) -> Vec<(String, String)> {
     let (status_p, event_p) = (format!("{prefix}status_"), format!("{prefix}event_"));
     let mut rows: BTreeMap<u32, (String, String)> = BTreeMap::new();
@@ -58,7 +60,9 @@ pub fn rows_from_pairs(pairs: &[(String, String)], prefix: &str) -> Vec<(String,
             row.1 = v;
         }
     }
-    rows.into_values().collect()
+    rows.into_values()
+        .filter(|(status, event)| !(status.is_empty() && event.is_empty()))
+        .collect()
 }
 
 /// The map the admin API takes: rows without a status are skipped, an empty event is "never
@@ -82,7 +86,7 @@ pub fn map_editor(
     let list = format!("{prefix}events-list");
     html! {
         fieldset.field {
-            legend { (platform) " event map" }
+            legend { (label(field)) }
             p.hint { "Each tracker status is sent to " (platform) " as this event; leave the event empty to record the status but never send it. Add a status in the empty row." }
             datalist id=(list) { @for e in suggestions { option value=(e) {} } }
             @let blank = (String::new(), String::new());

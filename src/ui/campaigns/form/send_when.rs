@@ -3,7 +3,7 @@
 
 use maud::{html, Markup};
 
-use super::{error_for, FormError};
+use super::{error_for, label, FormError};
 use crate::domain::{PlatformKind, SendWhen};
 
 /// `name`: the form field; `field`: the service's name for it (where its errors show).
@@ -19,7 +19,7 @@ pub fn select(
     };
     html! {
         div.field {
-            label for=(name) { "Send conversions to " (platform.name()) }
+            label for=(name) { (label(field)) }
             select #(name) name=(name) {
                 option value="" selected[value.is_empty()] {
                     "default: only its own clicks when the campaign has two platforms, else always"

@@ -25,13 +25,13 @@ fn reads_map_rows_in_order_and_checkboxes_by_presence() {
         vec![
             ("lead".to_owned(), String::new()),
             ("sale".to_owned(), "Purchase".to_owned()),
-            (String::new(), String::new()),
-        ]
+        ],
+        "the blank row is the editor's own, not kept: shown again, the form adds one"
     );
     assert!(v.enabled && !v.require_consent && !v.limited_data_use);
     let input = v.to_input("", "", Mode::Create).unwrap();
     let map = input.event_map.unwrap();
-    assert_eq!(map.len(), 2, "the empty row is no status");
+    assert_eq!(map.len(), 2);
     assert_eq!(map["lead"], None);
     assert_eq!(map["sale"].as_deref(), Some("Purchase"));
     assert_eq!(input.access_token, None, "empty keeps the token");
@@ -85,4 +85,60 @@ fn meta_stays_empty_when_not_typed_and_cannot_be_emptied_once_set() {
     assert_eq!(without.key, None, "edit sends no key");
     let err = v.to_input("", "", edit(true)).unwrap_err();
     assert_eq!(err.field, "pixel_id");
+}
+
+/// A refusal names the field by its label on the form, with the platform when it has one.
+#[test]
+fn refusals_name_the_fields_label_not_its_id() {
+    use crate::domain::ParseError;
+    let cases = [
+        (
+            CampaignError::Missing("access_token"),
+            "access_token",
+            "Meta access token is required",
+        ),
+        (
+            CampaignError::Missing("tiktok.pixel_code"),
+            "tiktok.pixel_code",
+            "TikTok pixel code is required",
+        ),
+        (
+            CampaignError::Invalid {
+                field: "currency",
+                error: ParseError::new("must be ISO 4217"),
+            },
+            "currency",
+            "Currency: must be ISO 4217",
+        ),
+        (
+            CampaignError::Invalid {
+                field: "tiktok.event_map",
+                error: ParseError::new("bad"),
+            },
+            "tiktok.event_map",
+            "TikTok event map: bad",
+        ),
+        (
+            CampaignError::Exists,
+            "key",
+            "a campaign with this key already exists",
+        ),
+    ];
+    for (e, field, message) in cases {
+        let got = FormError::from_campaign(&e);
+        assert_eq!((got.field, got.message.as_str()), (field, message));
+    }
+    let none = FormError::from_campaign(&CampaignError::NoPlatform).message;
+    assert!(
+        none.contains("Meta pixel id") && none.contains("TikTok access token"),
+        "{none}"
+    );
+    assert!(!none.contains("pixel_id"), "{none}");
+    let v = FormValues {
+        value_source: "fixed".to_owned(),
+        value_fixed: "x".to_owned(),
+        ..FormValues::new_campaign()
+    };
+    let e = v.to_input("", "", Mode::Create).unwrap_err();
+    assert!(e.message.starts_with("Event value: "), "{}", e.message);
 }

@@ -88,9 +88,10 @@ impl TikTokValues {
         if has_tiktok && self.pixel_code.is_empty() {
             return Err(FormError {
                 field: "tiktok.pixel_code",
-                message: "tiktok.pixel_code is required; tick \"Remove TikTok\" to stop sending \
-                          to TikTok"
-                    .to_owned(),
+                message: format!(
+                    "{} is required; tick \"Remove TikTok\" to stop sending to TikTok",
+                    super::named("tiktok.pixel_code")
+                ),
             });
         }
         Ok(Some(Some(TikTokInput {
@@ -114,13 +115,13 @@ pub fn render(v: &TikTokValues, mode: Mode<'_>, error: Option<&FormError>) -> Ma
                 @if has { "This campaign sends to TikTok's Events API." }
                 @else { "Fill the pixel code and the access token (Events Manager > the pixel > Settings) to send to TikTok too, or instead of Meta." }
             }
-            (text_input(error, ("tiktok_pixel_code", "tiktok.pixel_code"), "Pixel code", &v.pixel_code,
+            (text_input(error, ("tiktok_pixel_code", "tiktok.pixel_code"), &v.pixel_code,
                 "Letters and digits, like C4ABCDEF0123456789."))
-            (token_field(error, ("tiktok_access_token", "tiktok.access_token"), "Access token", editing, has,
+            (token_field(error, ("tiktok_access_token", "tiktok.access_token"), editing, has,
                 "Give it with the pixel code to add TikTok."))
             (map_editor(error, ("tiktok_", "tiktok.event_map"), "TikTok", &v.rows, &TIKTOK_EVENTS))
             (super::send_when::select(error, ("tiktok_send_when", "tiktok.send_when"), PlatformKind::TikTok, &v.send_when))
-            (text_input(error, ("tiktok_test_event_code", "tiktok.test_event_code"), "Test event code", &v.test_event_code,
+            (text_input(error, ("tiktok_test_event_code", "tiktok.test_event_code"), &v.test_event_code,
                 "From TikTok Events Manager > Test events. While set, every TikTok event goes to Test Events, not to optimisation: clear it for production."))
             @if has {
                 div.check {
