@@ -18,15 +18,6 @@ const GB: &str = "0b407281768f0e833afef47ed464b6571d01ca4d53c12ce5c51d1462f4ad66
 /// sha256("7911123456"): Meta's digit rule without a country (no country code: another number).
 const DIGITS_ONLY: &str = "f7edb45bb2851d8871236cea7e7fec97322d3c4d458c781fb7f258cafae6489f";
 
-async fn patch(app: &TestApp, key: &str, body: Value) -> reqwest::Response {
-    app.admin(
-        Method::PATCH,
-        &format!("/admin/v1/campaigns/{key}"),
-        Some(body),
-    )
-    .await
-}
-
 async fn stored(app: &TestApp, key: &str) -> (Option<String>, Option<String>) {
     sqlx::query_as("SELECT default_country, date_order FROM campaigns WHERE key = $1")
         .bind(key)
@@ -57,26 +48,25 @@ async fn the_region_is_created_read_patched_and_cleared() {
     assert_eq!(region(&read), (json!("gb"), json!("mdy")));
 
     // null clears one and leaves the other; a blank text clears too.
-    let resp = patch(&app, "uk", json!({"date_order": null})).await;
+    let resp = app.patch_campaign("uk", json!({"date_order": null})).await;
     assert_eq!(resp.status(), 200);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(region(&body), (json!("gb"), Value::Null));
-    let resp = patch(
-        &app,
-        "uk",
-        json!({"default_country": "de", "date_order": "dmy"}),
-    )
-    .await;
+    let resp = app
+        .patch_campaign("uk", json!({"default_country": "de", "date_order": "dmy"}))
+        .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(
         stored(&app, "uk").await,
         (Some("de".into()), Some("dmy".into()))
     );
-    let resp = patch(&app, "uk", json!({"default_country": ""})).await;
+    let resp = app
+        .patch_campaign("uk", json!({"default_country": ""}))
+        .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(stored(&app, "uk").await, (None, Some("dmy".into())));
     // A patch that does not name them keeps them.
-    let resp = patch(&app, "uk", json!({"name": "Renamed"})).await;
+    let resp = app.patch_campaign("uk", json!({"name": "Renamed"})).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(stored(&app, "uk").await, (None, Some("dmy".into())));
 }
@@ -94,7 +84,7 @@ async fn an_invalid_region_is_422_naming_the_field_and_changes_nothing() {
         ("date_order", json!("ymd")),
         ("date_order", json!("MDY")),
     ] {
-        let resp = patch(&app, "uk", json!({ field: value })).await;
+        let resp = app.patch_campaign("uk", json!({ field: value })).await;
         let detail = assert_problem(resp, 422, "invalid_field").await;
         assert!(detail.starts_with(field), "{field}={value}: {detail}");
         let resp = app

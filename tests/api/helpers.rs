@@ -222,6 +222,19 @@ impl TestApp {
         resp.json().await.unwrap()
     }
 
+    /// `PATCH /admin/v1/campaigns/{key}` with `body`: the answer, whatever its status.
+    pub async fn patch_campaign(&self, key: &str, body: Value) -> reqwest::Response {
+        let path = format!("/admin/v1/campaigns/{key}");
+        self.admin(reqwest::Method::PATCH, &path, Some(body)).await
+    }
+
+    /// [`Self::patch_campaign`] that must succeed: the campaign as it now reads.
+    pub async fn patch_campaign_ok(&self, key: &str, body: Value) -> Value {
+        let resp = self.patch_campaign(key, body).await;
+        assert_eq!(resp.status(), 200, "PATCH {key}");
+        resp.json().await.unwrap()
+    }
+
     /// Creates a campaign `key` on pixel 1234567890 with the landing page [`LANDING_URL`], as the
     /// README's set-up asks; `extra` fields override the defaults.
     pub async fn create_campaign(&self, key: &str, extra: Value) -> Value {

@@ -3,7 +3,6 @@
 //! `always`; a skipped platform gets no event and is listed, with the reason, in the postback's
 //! answer, the conversion's view and a counter.
 
-use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::helpers::tiktok::tiktok_settings;
@@ -194,20 +193,13 @@ async fn a_single_platform_campaign_sends_every_conversion_by_default() {
     let answer = lead(&app, "meta", "c-plain", json!({})).await;
     assert_eq!(platforms(&answer), ["meta"], "{answer}");
     // Set to platform_click, the same click is skipped.
-    let resp = patch(&app, "meta", json!({"meta_send_when": "platform_click"})).await;
+    let resp = app
+        .patch_campaign("meta", json!({"meta_send_when": "platform_click"}))
+        .await;
     assert_eq!(resp.status(), 200);
     let answer = lead(&app, "meta", "c-plain2", json!({})).await;
     assert_eq!(answer["status"], "skipped", "{answer}");
     assert_eq!(answer["reason"], NO_META);
-}
-
-async fn patch(app: &TestApp, key: &str, body: Value) -> reqwest::Response {
-    app.admin(
-        Method::PATCH,
-        &format!("/admin/v1/campaigns/{key}"),
-        Some(body),
-    )
-    .await
 }
 
 #[tokio::test]
@@ -230,13 +222,17 @@ async fn send_when_is_created_read_patched_and_checked() {
         json!({"meta": "always", "tiktok": "platform_click"})
     );
 
-    let resp = patch(&app, "both", json!({"tiktok": {"send_when": "always"}})).await;
+    let resp = app
+        .patch_campaign("both", json!({"tiktok": {"send_when": "always"}}))
+        .await;
     assert_eq!(resp.status(), 200);
     let patched: Value = resp.json().await.unwrap();
     assert_eq!(patched["tiktok"]["send_when"], "always");
     assert_eq!(patched["meta_send_when"], "always", "untouched");
 
-    let resp = patch(&app, "both", json!({"meta_send_when": null})).await;
+    let resp = app
+        .patch_campaign("both", json!({"meta_send_when": null}))
+        .await;
     let patched: Value = resp.json().await.unwrap();
     assert_eq!(patched["meta_send_when"], Value::Null);
     assert_eq!(
@@ -247,7 +243,7 @@ async fn send_when_is_created_read_patched_and_checked() {
     assert_eq!(read["send_when"], patched["send_when"]);
 
     // Removing TikTok: Meta's default follows, now always.
-    let resp = patch(&app, "both", json!({"tiktok": null})).await;
+    let resp = app.patch_campaign("both", json!({"tiktok": null})).await;
     let patched: Value = resp.json().await.unwrap();
     assert_eq!(patched["send_when"], json!({"meta": "always"}));
 
@@ -255,7 +251,7 @@ async fn send_when_is_created_read_patched_and_checked() {
         (json!({"meta_send_when": "never"}), "meta_send_when "),
         (json!({"tiktok": {"send_when": 3}}), ""),
     ] {
-        let resp = patch(&app, "both", body.clone()).await;
+        let resp = app.patch_campaign("both", body.clone()).await;
         assert!(resp.status() == 422 || resp.status() == 400, "{body}");
         if !field.is_empty() {
             let detail = assert_problem(resp, 422, "invalid_field").await;
@@ -269,7 +265,9 @@ async fn send_when_is_created_read_patched_and_checked() {
         )
         .await;
     assert_eq!(tiktok_only["send_when"], json!({"tiktok": "always"}));
-    let resp = patch(&app, "tt", json!({"meta_send_when": "always"})).await;
+    let resp = app
+        .patch_campaign("tt", json!({"meta_send_when": "always"}))
+        .await;
     let detail = assert_problem(resp, 422, "invalid_field").await;
     assert!(detail.starts_with("meta_send_when "), "{detail}");
 }

@@ -2,7 +2,6 @@
 //! conversion sent to a platform's Test Events carries a "test" badge (per platform) in the
 //! admin API and the dashboard, and keeps it after the campaign's code is cleared.
 
-use reqwest::Method;
 use serde_json::{json, Value};
 use wiremock::matchers::method;
 use wiremock::{Mock, ResponseTemplate};
@@ -14,17 +13,6 @@ use crate::ui_session::sign_in;
 
 const META_CODE: &str = "TEST4242";
 const TIKTOK_CODE: &str = "TTTEST777";
-
-async fn patch(app: &TestApp, key: &str, body: Value) {
-    let resp = app
-        .admin(
-            Method::PATCH,
-            &format!("/admin/v1/campaigns/{key}"),
-            Some(body),
-        )
-        .await;
-    assert_eq!(resp.status(), 200, "PATCH {key}");
-}
 
 async fn conversion(app: &TestApp, id: i64) -> Value {
     app.admin_get(&format!("/admin/v1/conversions/{id}")).await
@@ -108,7 +96,8 @@ async fn a_conversion_sent_with_metas_test_code_keeps_its_badge_after_the_code_i
 
     // Production from now on: the new conversion goes without a code and shows no badge; the
     // old one was sent to Test Events and says so still.
-    patch(&app, "tm", json!({"test_event_code": null})).await;
+    app.patch_campaign_ok("tm", json!({"test_event_code": null}))
+        .await;
     let new = lead(&app, "tm", "clk-new").await;
     app.deliver().await;
     let requests = app.graph_requests().await;
@@ -171,7 +160,8 @@ async fn the_latest_attempt_decides_a_failed_test_attempt_then_a_production_send
         "{view}"
     );
 
-    patch(&app, "tm", json!({"test_event_code": null})).await;
+    app.patch_campaign_ok("tm", json!({"test_event_code": null}))
+        .await;
     app.graph.reset().await;
     mount_graph_ok(&app.graph).await;
     sqlx::query("UPDATE events SET next_attempt_at = now()")
@@ -245,7 +235,8 @@ async fn tiktoks_test_code_is_recorded_and_badged_for_tiktok_only() {
     let mut tiktok = tiktok_settings();
     tiktok["send_when"] = json!("always");
     tiktok["test_event_code"] = Value::Null;
-    patch(&app, "both", json!({"tiktok": tiktok})).await;
+    app.patch_campaign_ok("both", json!({"tiktok": tiktok}))
+        .await;
     let new = lead(&app, "both", "clk-new").await;
     app.deliver().await;
     let sent = app.tiktok_requests().await;

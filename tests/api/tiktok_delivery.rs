@@ -9,7 +9,6 @@ mod failures;
 use std::collections::HashMap;
 
 use capi_bridge::delivery::TickReport;
-use reqwest::Method;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use wiremock::matchers::any;
@@ -141,18 +140,6 @@ async fn last_tiktok_attempt(
 
 fn sha256(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
-}
-
-async fn patch(app: &TestApp, key: &str, body: Value) -> Value {
-    let resp = app
-        .admin(
-            Method::PATCH,
-            &format!("/admin/v1/campaigns/{key}"),
-            Some(body),
-        )
-        .await;
-    assert_eq!(resp.status(), 200, "PATCH {key}");
-    resp.json().await.unwrap()
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -52,7 +52,7 @@ async fn removing_tiktok_cancels_its_pending_events_and_leaves_metas() {
     // Queued, not yet tried on either side.
     lead(&app, "rm", "r3", json!({})).await;
 
-    let body = patch(&app, "rm", json!({"tiktok": null})).await;
+    let body = app.patch_campaign_ok("rm", json!({"tiktok": null})).await;
     assert_eq!(body["tiktok"], Value::Null, "{body}");
     let cancelled = Row {
         state: "failed".into(),
@@ -177,12 +177,12 @@ async fn a_campaign_from_before_the_migration_reads_and_delivers_as_before() {
         })
     );
     // Its old fields still change through the API as they did.
-    let body = patch(
-        &app,
-        "legacy",
-        json!({"test_event_code": null, "name": "Legacy 2"}),
-    )
-    .await;
+    let body = app
+        .patch_campaign_ok(
+            "legacy",
+            json!({"test_event_code": null, "name": "Legacy 2"}),
+        )
+        .await;
     assert_eq!(
         (&body["test_event_code"], &body["name"]),
         (&Value::Null, &json!("Legacy 2"))

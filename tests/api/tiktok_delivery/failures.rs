@@ -137,8 +137,7 @@ async fn a_tiktok_token_error_parks_only_tiktok_until_its_token_is_patched() {
         );
 
         // Neither Meta's token nor a rename wakes TikTok's events.
-        patch(
-            &app,
+        app.patch_campaign_ok(
             "tok",
             json!({"name": "Renamed", "access_token": "EAAother-meta-token-1"}),
         )
@@ -153,7 +152,9 @@ async fn a_tiktok_token_error_parks_only_tiktok_until_its_token_is_patched() {
         // TikTok's new token re-queues them; they go out with it.
         answers(&app.tiktok, FakeTikTok::ok()).await;
         let new_token = "tt-events-token-refreshed-42";
-        let body = patch(&app, "tok", json!({"tiktok": {"access_token": new_token}})).await;
+        let body = app
+            .patch_campaign_ok("tok", json!({"tiktok": {"access_token": new_token}}))
+            .await;
         assert_eq!(body["tiktok"]["access_token_set"], true, "{body}");
         assert!(body["tiktok"].get("access_token").is_none(), "{body}");
         assert_eq!(app.deliver().await, report(2, 1, 2, 0));
