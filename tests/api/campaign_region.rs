@@ -102,17 +102,6 @@ async fn an_invalid_region_is_422_naming_the_field_and_changes_nothing() {
     assert_eq!(stored(&app, "uk").await, (Some("gb".into()), None));
 }
 
-async fn tag_config(app: &TestApp, key: &str) -> Value {
-    let resp = app
-        .client
-        .get(app.url(&format!("/v1/campaigns/{key}/tag-config")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200, "{key}");
-    resp.json().await.unwrap()
-}
-
 #[tokio::test]
 async fn tag_config_gives_the_calling_code_and_date_order_not_the_country() {
     let app = spawn_app().await;
@@ -129,7 +118,7 @@ async fn tag_config_gives_the_calling_code_and_date_order_not_the_country() {
         ("set", json!("49"), json!("mdy")),
         ("none", Value::Null, Value::Null),
     ] {
-        let config = tag_config(&app, key).await;
+        let config = app.tag_config(key).await;
         assert_eq!(
             (&config["calling_code"], &config["date_order"]),
             (&code, &order),

@@ -235,6 +235,29 @@ impl TestApp {
         resp.json().await.unwrap()
     }
 
+    /// `GET /v1/campaigns/{key}/tag-config`, which must answer 200: the config the tag reads.
+    pub async fn tag_config(&self, key: &str) -> Value {
+        let url = self.url(&format!("/v1/campaigns/{key}/tag-config"));
+        let resp = self.client.get(url).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{key}");
+        resp.json().await.unwrap()
+    }
+
+    /// Registers a click on `campaign` with the fields of `click` and sends a generic lead
+    /// postback for it (txid `tx-<click id>`); the postback's answer.
+    pub async fn click_and_lead(&self, campaign: &str, click_id: &str, click: Value) -> Value {
+        let mut body = json!({"campaign": campaign, "click_id": click_id});
+        for (k, v) in click.as_object().cloned().unwrap_or_default() {
+            body[k] = v;
+        }
+        let resp = self.register_click(body).await;
+        assert_eq!(resp.status(), 201, "click {click_id}");
+        let query = format!("click_id={click_id}&status=lead&txid=tx-{click_id}");
+        let resp = self.postback("generic", &query).await;
+        assert_eq!(resp.status(), 200, "postback {click_id}");
+        resp.json().await.unwrap()
+    }
+
     /// Creates a campaign `key` on pixel 1234567890 with the landing page [`LANDING_URL`], as the
     /// README's set-up asks; `extra` fields override the defaults.
     pub async fn create_campaign(&self, key: &str, extra: Value) -> Value {

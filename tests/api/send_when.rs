@@ -17,24 +17,6 @@ const NO_TIKTOK: &str =
 const NO_META: &str =
     "no Meta click signal (fbclid/fbc/fbp) on the click: send_when platform_click";
 
-/// Registers a click with `signals` and posts a lead for it; the postback's answer.
-async fn lead(app: &TestApp, campaign: &str, click_id: &str, signals: Value) -> Value {
-    let mut body = json!({"campaign": campaign, "click_id": click_id});
-    for (k, v) in signals.as_object().cloned().unwrap_or_default() {
-        body[k] = v;
-    }
-    let resp = app.register_click(body).await;
-    assert_eq!(resp.status(), 201, "click {click_id}");
-    let resp = app
-        .postback(
-            "generic",
-            &format!("click_id={click_id}&status=lead&txid=tx-{click_id}"),
-        )
-        .await;
-    assert_eq!(resp.status(), 200, "postback {click_id}");
-    resp.json().await.unwrap()
-}
-
 fn platforms(answer: &Value) -> Vec<&str> {
     answer["events"]
         .as_array()
@@ -67,7 +49,9 @@ async fn each_click_of_a_two_platform_campaign_reaches_its_own_platform_only() {
     let app = spawn_app().await;
     app.create_campaign_on_both("both").await;
 
-    let fb = lead(&app, "both", "c-fb", json!({"fbclid": FBCLID})).await;
+    let fb = app
+        .click_and_lead("both", "c-fb", json!({"fbclid": FBCLID}))
+        .await;
     assert_eq!(fb["status"], "accepted", "{fb}");
     assert_eq!(platforms(&fb), ["meta"], "{fb}");
     assert_eq!(
@@ -76,7 +60,9 @@ async fn each_click_of_a_two_platform_campaign_reaches_its_own_platform_only() {
     );
     assert_eq!(event_rows(&app, "c-fb").await, ["meta"], "no TikTok row");
 
-    let tt = lead(&app, "both", "c-tt", json!({"ttclid": TTCLID})).await;
+    let tt = app
+        .click_and_lead("both", "c-tt", json!({"ttclid": TTCLID}))
+        .await;
     assert_eq!(platforms(&tt), ["tiktok"], "{tt}");
     assert_eq!(
         tt["skipped"],
@@ -84,13 +70,9 @@ async fn each_click_of_a_two_platform_campaign_reaches_its_own_platform_only() {
     );
 
     // Both signals: both platforms, and no `skipped` in the answer.
-    let two = lead(
-        &app,
-        "both",
-        "c-two",
-        json!({"fbclid": FBCLID, "ttclid": TTCLID}),
-    )
-    .await;
+    let two = app
+        .click_and_lead("both", "c-two", json!({"fbclid": FBCLID, "ttclid": TTCLID}))
+        .await;
     assert_eq!(platforms(&two), ["meta", "tiktok"], "{two}");
     assert!(two.get("skipped").is_none(), "{two}");
 
@@ -143,7 +125,7 @@ async fn a_click_without_any_platform_signal_is_skipped_with_the_reasons_and_cou
     app.create_campaign_on_both("both").await;
     let before = app.scrape_metrics().await;
 
-    let none = lead(&app, "both", "c-none", json!({})).await;
+    let none = app.click_and_lead("both", "c-none", json!({})).await;
     assert_eq!(none["status"], "skipped", "{none}");
     assert_eq!(
         none["reason"],
@@ -178,11 +160,15 @@ async fn always_on_tiktok_sends_a_facebook_click_to_both_platforms() {
     tiktok["send_when"] = json!("always");
     app.create_campaign("both", json!({"tiktok": tiktok})).await;
 
-    let fb = lead(&app, "both", "c-fb", json!({"fbclid": FBCLID})).await;
+    let fb = app
+        .click_and_lead("both", "c-fb", json!({"fbclid": FBCLID}))
+        .await;
     assert_eq!(platforms(&fb), ["meta", "tiktok"], "{fb}");
     assert!(fb.get("skipped").is_none(), "{fb}");
     // Meta keeps its default: a TikTok click does not reach it.
-    let tt = lead(&app, "both", "c-tt", json!({"ttclid": TTCLID})).await;
+    let tt = app
+        .click_and_lead("both", "c-tt", json!({"ttclid": TTCLID}))
+        .await;
     assert_eq!(platforms(&tt), ["tiktok"], "{tt}");
 }
 
@@ -190,14 +176,14 @@ async fn always_on_tiktok_sends_a_facebook_click_to_both_platforms() {
 async fn a_single_platform_campaign_sends_every_conversion_by_default() {
     let app = spawn_app().await;
     app.create_campaign("meta", json!({})).await;
-    let answer = lead(&app, "meta", "c-plain", json!({})).await;
+    let answer = app.click_and_lead("meta", "c-plain", json!({})).await;
     assert_eq!(platforms(&answer), ["meta"], "{answer}");
     // Set to platform_click, the same click is skipped.
     let resp = app
         .patch_campaign("meta", json!({"meta_send_when": "platform_click"}))
         .await;
     assert_eq!(resp.status(), 200);
-    let answer = lead(&app, "meta", "c-plain2", json!({})).await;
+    let answer = app.click_and_lead("meta", "c-plain2", json!({})).await;
     assert_eq!(answer["status"], "skipped", "{answer}");
     assert_eq!(answer["reason"], NO_META);
 }

@@ -197,17 +197,6 @@ async fn the_tag_config_is_public_cacheable_and_holds_nothing_secret() {
     }
 }
 
-async fn tag_config(app: &TestApp, key: &str) -> serde_json::Value {
-    let resp = app
-        .client
-        .get(app.url(&format!("/v1/campaigns/{key}/tag-config")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200, "{key}");
-    resp.json().await.unwrap()
-}
-
 #[tokio::test]
 async fn with_tiktok_the_config_names_its_events_and_each_meta_events_twin() {
     let app = spawn_app().await;
@@ -222,7 +211,7 @@ async fn with_tiktok_the_config_names_its_events_and_each_meta_events_twin() {
         .unwrap()
         .remove("event_map");
     app.create_campaign("both", defaults).await;
-    let body = tag_config(&app, "both").await;
+    let body = app.tag_config("both").await;
     assert_eq!(body["events"], json!(["Lead", "Purchase"]));
     assert_eq!(
         body["tiktok"],
@@ -248,7 +237,7 @@ async fn with_tiktok_the_config_names_its_events_and_each_meta_events_twin() {
     );
     custom["event_map"] = meta_map;
     app.create_campaign("mixed", custom).await;
-    let body = tag_config(&app, "mixed").await;
+    let body = app.tag_config("mixed").await;
     assert_eq!(
         body["events"],
         json!([
@@ -277,7 +266,7 @@ async fn a_tiktok_only_campaign_has_no_meta_events_and_no_twins() {
     )
     .await;
     assert_eq!(
-        tag_config(&app, "ttonly").await,
+        app.tag_config("ttonly").await,
         json!({
             "campaign": "ttonly",
             "event_id_template": "{event_name}-{click_id}",

@@ -30,20 +30,7 @@ const TTP: &str = "2Nf3kJ8qL0xYzAbCdEfGhIjKlMn";
 /// Registers `click` (a JSON click body without campaign and click id) and sends a generic lead
 /// postback for it; returns the postback's `events` answer.
 async fn lead(app: &TestApp, campaign: &str, click_id: &str, click: Value) -> Value {
-    let mut body = json!({"campaign": campaign, "click_id": click_id});
-    for (k, v) in click.as_object().cloned().unwrap_or_default() {
-        body[k] = v;
-    }
-    let resp = app.register_click(body).await;
-    assert_eq!(resp.status(), 201, "click {click_id}");
-    let resp = app
-        .postback(
-            "generic",
-            &format!("click_id={click_id}&status=lead&txid=tx-{click_id}"),
-        )
-        .await;
-    assert_eq!(resp.status(), 200, "postback {click_id}");
-    let answer: Value = resp.json().await.unwrap();
+    let answer = app.click_and_lead(campaign, click_id, click).await;
     assert_eq!(answer["status"], "accepted", "{answer}");
     answer["events"].clone()
 }
