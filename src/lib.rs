@@ -7,6 +7,7 @@
 //! - [`campaigns`]: campaign rules and the side effects of changing one (admin API, dashboard)
 //! - [`delivery`]: the worker that drains the outbox, and its retry policy
 //! - [`platforms`]: each ad platform behind one trait: its event, its client, its answers
+//! - [`export`]: CSV downloads of the lists, bounded and formula-safe
 //! - [`quality`]: the match-quality report of a campaign
 //! - [`storage`]: every SQL statement
 //! - [`config`], [`startup`], [`cli`], [`telemetry`]: running it
@@ -16,6 +17,7 @@ pub mod cli;
 pub mod config;
 pub mod delivery;
 pub mod domain;
+pub mod export;
 pub mod http;
 pub mod ingest;
 pub mod metrics;

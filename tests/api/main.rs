@@ -12,6 +12,7 @@ mod click_campaigns;
 mod click_intake;
 mod click_owner;
 mod clicks;
+mod conversion_export;
 mod conversion_list_reasons;
 mod delivery;
 mod deployment;

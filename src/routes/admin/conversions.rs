@@ -4,6 +4,7 @@ use serde_json::json;
 
 use super::{campaign_key, find_campaign, query, Admin};
 use crate::domain::DeliveryStatus;
+use crate::export;
 use crate::http::params::Params;
 use crate::http::ApiError;
 use crate::ingest::retry::{self, retry_conversion, Retried};
@@ -17,12 +18,23 @@ pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let q = query(
-        &req,
-        &[
-            "campaign", "state", "tracker", "click_id", "since", "until", "limit", "before",
-        ],
-    )?;
+    let q = query(&req, &[FILTERS, &["limit", "before"]].concat())?;
+    let (limit, before) = page(&q)?;
+    let filter = conversions::ListFilter {
+        before,
+        limit,
+        ..list_filter(&q)?
+    };
+    let page = conversions::page(&state.pool, &filter).await?;
+    Ok(HttpResponse::Ok()
+        .json(json!({ "conversions": page.items, "next_before": page.next_before })))
+}
+
+/// The list's filters (the CSV export takes the same).
+const FILTERS: &[&str] = &["campaign", "state", "tracker", "click_id", "since", "until"];
+
+/// The filters of [`FILTERS`] as the storage query takes them (first page, default size).
+fn list_filter(q: &Params) -> Result<conversions::ListFilter<'_>, ApiError> {
     let wanted_state = match q.get("state") {
         None => None,
         Some(s) => Some(DeliveryStatus::parse(s).ok_or_else(|| {
@@ -33,20 +45,30 @@ pub async fn list(
             )
         })?),
     };
-    let (limit, before) = page(&q)?;
-    let filter = conversions::ListFilter {
+    Ok(conversions::ListFilter {
         campaign: q.get("campaign"),
         state: wanted_state,
         tracker: q.get("tracker"),
         click_id: q.get("click_id"),
-        since: time(&q, "since")?,
-        until: time(&q, "until")?,
-        before,
-        limit,
-    };
-    let page = conversions::page(&state.pool, &filter).await?;
-    Ok(HttpResponse::Ok()
-        .json(json!({ "conversions": page.items, "next_before": page.next_before })))
+        since: time(q, "since")?,
+        until: time(q, "until")?,
+        before: None,
+        limit: 50,
+    })
+}
+
+/// `GET /admin/v1/conversions.csv?campaign=&state=&tracker=&click_id=&since=&until=`: the
+/// conversions the list's filters match, newest first, as a CSV download (at most
+/// [`export::EXPORT_CAP`] rows).
+pub async fn export_csv(
+    _: Admin,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query(&req, FILTERS)?;
+    let filter = list_filter(&q)?;
+    let csv = export::conversions(&state.pool, &filter, export::EXPORT_CAP).await?;
+    Ok(csv.response("conversions"))
 }
 
 /// `GET /admin/v1/refused-postbacks?limit=&before=`: postbacks that carried the key but were

@@ -74,6 +74,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/imports").post(imports::create))
             .service(web::resource("/imports/{id}").get(imports::get))
             .service(web::resource("/conversions").get(conversions::list))
+            .service(web::resource("/conversions.csv").get(conversions::export_csv))
             .service(web::resource("/refused-postbacks").get(conversions::refused))
             .service(web::resource("/conversions/{id}").get(conversions::get))
             .service(web::resource("/conversions/{id}/retry").post(conversions::retry)),

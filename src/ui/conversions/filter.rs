@@ -175,6 +175,19 @@ impl Filter {
 
     /// The list's URL with these filters and the cursor `before`.
     pub fn url(&self, before: Option<i64>) -> String {
+        let mut pairs = self.pairs();
+        if let Some(b) = before {
+            pairs.push(("before", b.to_string()));
+        }
+        with_query("/ui/conversions", &pairs)
+    }
+
+    /// The CSV download of every row these filters match (no page cursor).
+    pub fn export_url(&self) -> String {
+        with_query(EXPORT_PATH, &self.pairs())
+    }
+
+    fn pairs(&self) -> Vec<(&'static str, String)> {
         let mut pairs: Vec<(&str, String)> = Vec::new();
         if let Some(c) = &self.campaign {
             pairs.push(("campaign", c.clone()));
@@ -194,12 +207,12 @@ impl Filter {
         if let Some(d) = self.to {
             pairs.push(("to", d.to_string()));
         }
-        if let Some(b) = before {
-            pairs.push(("before", b.to_string()));
-        }
-        with_query("/ui/conversions", &pairs)
+        pairs
     }
 }
+
+/// Where the list's CSV download lives.
+pub const EXPORT_PATH: &str = "/ui/conversions/export.csv";
 
 /// `path?name=value&...`, each value percent-encoded.
 pub fn with_query(path: &str, pairs: &[(&str, String)]) -> String {
@@ -317,5 +330,16 @@ mod tests {
         for (filter, before, want) in cases {
             assert_eq!(filter.url(before), want);
         }
+        let f = Filter {
+            state: Some(DeliveryStatus::Failed),
+            to: Some(date("2026-01-02")),
+            before: Some(9),
+            ..Filter::default()
+        };
+        assert_eq!(
+            f.export_url(),
+            "/ui/conversions/export.csv?state=failed&to=2026-01-02",
+            "every filter, no cursor"
+        );
     }
 }

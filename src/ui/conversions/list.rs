@@ -6,6 +6,7 @@ use maud::{html, Markup};
 
 use super::filter::{with_query, Typed};
 use crate::domain::{DeliveryStatus, PlatformKind};
+use crate::export;
 use crate::startup::AppState;
 use crate::storage::conversions::{self, ConversionView};
 use crate::storage::{campaigns, refused};
@@ -126,6 +127,12 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
             }
         }
         section.card {
+            p.export {
+                a #export-csv href=(filter.export_url()) download {
+                    "Download CSV"
+                }
+                " of every conversion these filters match (up to " (crate::export::EXPORT_CAP) " rows)."
+            }
             (table(&page.items))
             nav.pager aria-label="Pages" {
                 @if filter.before.is_some() {
@@ -139,6 +146,28 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
         p { a href="/ui/conversions/refused" { "Refused postbacks" } ": what trackers sent that was not accepted, and why." }
     };
     Ok(crate::ui::page(&session, "Conversions", body))
+}
+
+/// `GET /ui/conversions/export.csv?<the list's filters>`: the matching conversions as CSV.
+pub async fn export_csv(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, UiError> {
+    let session = Session::require(&req, &state.pool).await?;
+    let filter = match Typed::from_query(req.query_string()).and_then(|t| t.check()) {
+        Ok(f) => f,
+        Err(message) => {
+            let body = html! { p.error role="alert" { (message) } p { a href="/ui/conversions" { "Conversions" } } };
+            let mut res = HttpResponse::build(StatusCode::BAD_REQUEST);
+            return Ok(html_response(
+                &mut res,
+                layout("Conversions", Some(&session.csrf_token), body),
+            ));
+        }
+    };
+    let filter = filter.list_filter();
+    let csv = export::conversions(&state.pool, &filter, export::EXPORT_CAP).await?;
+    Ok(csv.response("conversions"))
 }
 
 fn form(typed: &Typed, keys: &[String]) -> Markup {
