@@ -37,6 +37,7 @@ use utoipa::{Modify, OpenApi};
         paths::click_get,
         paths::click_erase,
         paths::conversion_list,
+        paths::conversion_csv,
         paths::refused_list,
         paths::conversion_get,
         paths::conversion_retry,

@@ -389,6 +389,30 @@ fn click_erase() {}
 fn conversion_list() {}
 
 #[utoipa::path(
+    get, path = "/admin/v1/conversions.csv", tag = "admin",
+    description = "The conversions the list's filters match, newest first, as a CSV download \
+                   (at most 100,000 rows; `X-Export-Truncated: true` and a last line say when \
+                   it was cut). Text cells starting with `=`, `+`, `-`, `@`, a tab or a carriage \
+                   return get a leading `'`; numbers stay numbers. An unknown parameter is a 400.",
+    params(
+        ("campaign" = Option<String>, Query),
+        ("state" = Option<String>, Query),
+        ("tracker" = Option<String>, Query, description = "keitaro, binom, bemob, voluum, redtrack, clickflare or generic"),
+        ("click_id" = Option<String>, Query),
+        ("since" = Option<String>, Query, description = "RFC 3339 time or YYYY-MM-DD"),
+        ("until" = Option<String>, Query, description = "RFC 3339 time or YYYY-MM-DD"),
+    ),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The CSV file (`Content-Disposition: attachment`)",
+         content_type = "text/csv", body = String,
+         example = "id,received_at,event_time,campaign,tracker,click_id,txid,status,event_name,state,value,currency,test_platforms,last_error_platform,last_error\n7,2026-11-30T12:00:00Z,2026-11-30T12:00:00Z,shop,keitaro,clk-1,'=1+1,sale,Purchase,sent,-12.5,USD,,,\n"),
+        AdminErrors
+    )
+)]
+fn conversion_csv() {}
+
+#[utoipa::path(
     get, path = "/admin/v1/refused-postbacks", tag = "admin",
     params(
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 1000),

@@ -24,6 +24,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("/admin/v1/clicks/{click_id}", "get"),
     ("/admin/v1/clicks/{click_id}", "delete"),
     ("/admin/v1/conversions", "get"),
+    ("/admin/v1/conversions.csv", "get"),
     ("/admin/v1/refused-postbacks", "get"),
     ("/admin/v1/conversions/{id}", "get"),
     ("/admin/v1/conversions/{id}/retry", "post"),
