@@ -157,7 +157,7 @@ pub async fn conversions(
     }
     if truncated {
         w.write_record([format!(
-            "truncated: only the newest {cap} rows; narrow the filters (since/until) for the rest"
+            "truncated: only the newest {cap} rows; narrow the dates for the rest"
         )])
         .expect(IN_MEMORY);
     }

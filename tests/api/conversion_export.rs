@@ -189,3 +189,37 @@ async fn the_dashboard_list_links_its_filtered_csv_behind_the_session() {
     let resp = get_page(&app, "/ui/conversions/export.csv?state=queued", &cookie).await;
     assert_eq!(resp.status(), 400);
 }
+
+#[tokio::test]
+async fn an_export_over_its_cap_is_cut_and_says_so() {
+    use capi_bridge::storage::conversion_view::ListFilter;
+    let app = two_campaigns().await;
+    let all = ListFilter {
+        campaign: None,
+        state: None,
+        tracker: None,
+        click_id: None,
+        since: None,
+        until: None,
+        before: None,
+        limit: 50,
+    };
+    let cut = capi_bridge::export::conversions(&app.pool, &all, 1)
+        .await
+        .unwrap();
+    assert!(cut.truncated);
+    assert_eq!(cut.rows, 1);
+    let got = rows(std::str::from_utf8(&cut.body).unwrap());
+    assert_eq!(got.len(), 3, "header, the newest row, the note: {got:?}");
+    assert_eq!(cell(&got, 1, "click_id"), "clk-blog");
+    assert!(
+        got[2][0].starts_with("truncated: only the newest 1 rows"),
+        "{got:?}"
+    );
+
+    let whole = capi_bridge::export::conversions(&app.pool, &all, 2)
+        .await
+        .unwrap();
+    assert!(!whole.truncated, "exactly the cap is not cut");
+    assert_eq!(rows(std::str::from_utf8(&whole.body).unwrap()).len(), 3);
+}
