@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::browser::Browser;
 use crate::helpers::*;
-use crate::ui_browser::sign_in;
+use crate::ui_browser::{shot, sign_in};
 
 /// A Meta pixel id as long as Meta's are (16 digits).
 const PIXEL: &str = "1234567890123456";
@@ -33,7 +33,6 @@ async fn a_meta_only_campaign_shows_meta_only_and_its_landing_help() {
         );
     }
 
-    b.window_size(390, 900).await;
     b.goto(&app.url("/ui/campaigns/metaonly")).await;
     let pixel = b
         .eval(
@@ -48,6 +47,9 @@ async fn a_meta_only_campaign_shows_meta_only_and_its_landing_help() {
         json!([PIXEL, "nowrap", 1]),
         "the pixel id on one line"
     );
+    b.eval("document.getElementById('lead-form-snippet').scrollIntoView(); return null;")
+        .await;
+    shot(&b, "landing-card").await;
     let snippet = b
         .eval("return document.getElementById('lead-form-snippet').value;")
         .await;
@@ -58,9 +60,9 @@ async fn a_meta_only_campaign_shows_meta_only_and_its_landing_help() {
         "{snippet}"
     );
 
-    b.window_size(1280, 900).await;
     b.click_to_next_page("#landing-guide").await;
     assert!(b.url().await.ends_with("/ui/guide/landing"));
+    shot(&b, "landing-guide").await;
     let headings = b
         .eval("return [...document.querySelectorAll('#guide h1, #guide h2')].map(h => h.textContent);")
         .await;
