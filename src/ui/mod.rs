@@ -5,6 +5,7 @@ mod campaigns;
 mod clicks;
 mod conversions;
 mod dropped;
+mod guide;
 mod imports;
 mod overview;
 mod pages;
@@ -77,7 +78,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/ui/logout").post(pages::sign_out))
     .service(web::resource("/ui/logout-everywhere").post(pages::sign_out_everywhere))
     .service(web::resource("/ui/app.css").get(stylesheet))
-    .service(web::resource("/ui/app.js").get(script));
+    .service(web::resource("/ui/app.js").get(script))
+    .service(web::resource(guide::LANDING_GUIDE_URL).get(guide::landing));
     campaigns::configure(cfg);
     conversions::configure(cfg);
     clicks::configure(cfg);

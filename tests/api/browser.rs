@@ -306,6 +306,16 @@ pub fn readme_block(marker: &str) -> String {
     block[start..start + len].to_owned()
 }
 
+/// The lead form's snippet, as docs/landing.md's "Lead form" section gives it.
+pub fn lead_form_block() -> String {
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/landing.md")).unwrap();
+    let section = &doc[doc.find("## Lead form").expect("Lead form section")..];
+    let start = section.find("```html\n").unwrap() + 8;
+    let len = section[start..].find("```").unwrap();
+    section[start..start + len].to_owned()
+}
+
 /// Runs before anything else on each lander: records script errors, the bodies the page sends
 /// (and drops click registrations when `window.dropClicks` is set), and the globals it starts
 /// with.

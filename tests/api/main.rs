@@ -64,5 +64,7 @@ mod ui_clicks;
 mod ui_conversions;
 mod ui_copy_browser;
 mod ui_imports;
+mod ui_landing;
+mod ui_landing_browser;
 mod ui_overview;
 mod ui_session;

@@ -22,7 +22,7 @@ async fn the_readme_lead_form_and_thank_you_page_work_across_a_submission() {
         "<form action='/thanks' method='get'><input name=email value='John_Smith@gmail.com'>\
          <input name=phone value='+1 (650) 555-1212'><input name=first_name value='Mary'>\
          </form>{}",
-        readme_block("**Lead form**")
+        lead_form_block()
     );
     lander(&site, "/lp", &app.address, "", FBQ, &form).await;
     let readme =
@@ -98,7 +98,7 @@ async fn the_readme_lead_form_works_on_forms_that_lack_its_fields() {
     ] {
         let form = format!(
             "<form action='/thanks' method='get'>{fields}</form>{}{stay}",
-            readme_block("**Lead form**")
+            lead_form_block()
         );
         lander(&site, &format!("/{page}"), &app.address, "", FBQ, &form).await;
     }

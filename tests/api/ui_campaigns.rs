@@ -843,10 +843,15 @@ async fn a_tiktok_only_campaign_is_created_and_edited_through_the_form() {
     let page = page_text(&app, "/ui/campaigns/ttonly", &cookie).await;
     assert!(page.contains("<dd>TikTok</dd>"), "sends to: {page}");
     assert!(
-        page.contains(&format!(r#"<dd id="tiktok-pixel">{TIKTOK_CODE}</dd>"#)),
+        page.contains(&format!(
+            r#"<dd class="pixel-id" id="tiktok-pixel">{TIKTOK_CODE}</dd>"#
+        )),
         "{page}"
     );
-    assert!(page.contains(r#"<dd id="meta-pixel">—</dd>"#), "{page}");
+    assert!(
+        page.contains(r#"<dd class="pixel-id" id="meta-pixel">—</dd>"#),
+        "{page}"
+    );
     assert!(page.contains(r#"id="no-meta-test""#), "{page}");
     assert!(!page.contains(r#"action="/ui/campaigns/ttonly/test-event""#));
     assert!(!page.contains(TIKTOK_TOKEN));
@@ -864,7 +869,9 @@ async fn a_tiktok_only_campaign_is_created_and_edited_through_the_form() {
     assert!(received(&app.graph).await.is_empty());
     let list = page_text(&app, "/ui/campaigns", &cookie).await;
     assert!(
-        list.contains(&format!("<td>—</td><td>{TIKTOK_CODE}</td>")),
+        list.contains(&format!(
+            r#"<td class="pixel-id">—</td><td class="pixel-id">{TIKTOK_CODE}</td>"#
+        )),
         "{list}"
     );
     assert!(list.contains("Meta not set, TikTok set"), "{list}");

@@ -107,8 +107,8 @@ async fn list(req: HttpRequest, state: State) -> Result<HttpResponse, UiError> {
                             tr {
                                 td { a href=(campaign_url(c.key.as_str())) { (c.key.as_str()) } }
                                 td { @if c.name != c.key.as_str() { (c.name) } }
-                                td { (c.meta.as_ref().map_or("—", |m| m.pixel_id.as_str())) }
-                                td { (c.tiktok.as_ref().map_or("—", |t| t.pixel_code.as_str())) }
+                                td.pixel-id { (c.meta.as_ref().map_or("—", |m| m.pixel_id.as_str())) }
+                                td.pixel-id { (c.tiktok.as_ref().map_or("—", |t| t.pixel_code.as_str())) }
                                 td { @if c.enabled { span.badge.ok { "enabled" } } @else { span.badge { "disabled" } } }
                                 td { "Meta " (set_word(c.meta.is_some())) ", TikTok " (set_word(c.tiktok.is_some())) }
                                 td {

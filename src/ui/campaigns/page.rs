@@ -5,6 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use maud::{html, Markup};
 
+use super::super::guide::{lead_form_snippet, LANDING_GUIDE_URL};
 use super::super::session::Session;
 use super::super::{html_response, layout, UiError};
 use crate::domain::{Campaign, EventMap};
@@ -313,7 +314,7 @@ pub async fn render(
                 dt { "State" } dd { (if campaign.enabled { "enabled" } else { "disabled" }) }
                 dt { "Name" } dd { (campaign.name) }
                 dt { "Sends to" } dd { (platforms(campaign)) }
-                dt { "Meta pixel" } dd #meta-pixel { (campaign.meta.as_ref().map_or("—", |m| m.pixel_id.as_str())) }
+                dt { "Meta pixel" } dd #meta-pixel .pixel-id { (campaign.meta.as_ref().map_or("—", |m| m.pixel_id.as_str())) }
                 dt { "Meta access token" } dd { (if campaign.meta.is_some() { "set" } else { "not set" }) }
                 @if campaign.meta.is_some() {
                     dt { "Meta events" } dd { @if events.is_empty() { "none mapped" } @else { (events.join(", ")) } }
@@ -325,7 +326,7 @@ pub async fn render(
                         " — their postbacks carried no payout, so Meta and TikTok got value 0. Add the tracker's payout macro to the postback URL, or, for a fixed-payout offer, set value_source to that amount (Edit)."
                     }
                 }
-                dt { "TikTok pixel code" } dd #tiktok-pixel { (tiktok.map_or("—", |t| t.pixel_code.as_str())) }
+                dt { "TikTok pixel code" } dd #tiktok-pixel .pixel-id { (tiktok.map_or("—", |t| t.pixel_code.as_str())) }
                 dt { "TikTok access token" } dd { (if tiktok.is_some() { "set" } else { "not set" }) }
                 @if let Some(t) = tiktok {
                     dt { "TikTok events" } dd #tiktok-events { (mapped(&t.event_map)) }
@@ -355,13 +356,22 @@ pub async fn render(
         section.card {
             h2 { "Landing page" }
             div.copyrow {
-                label for="landing-tag" { "Add this line to the lander (see docs/landing.md)" }
+                label for="landing-tag" { "Add this line to the lander" }
                 div.copybox {
                     textarea #landing-tag readonly rows="2" { (tag) }
                     button type="button" data-copy="landing-tag" { "Copy" }
                 }
                 (copy_status())
             }
+            div.copyrow {
+                label for="lead-form-snippet" { "Then, on a lead form, hash its fields in the browser and fire the pixel (a field the form lacks is left out)" }
+                div.copybox {
+                    textarea #lead-form-snippet readonly rows="8" { (lead_form_snippet()) }
+                    button type="button" data-copy="lead-form-snippet" { "Copy" }
+                }
+                (copy_status())
+            }
+            p { a #landing-guide href=(LANDING_GUIDE_URL) { "The landing page guide" } ": options, consent, the thank-you page, TikTok, what identify() sends." }
         }
         section.card {
             h2 { "Test event" }

@@ -135,6 +135,22 @@ fn delivery_card(d: &Delivery) -> Markup {
     }
 }
 
+/// Whether `platform` got an event for this conversion: a platform the campaign does not use,
+/// or one its send_when kept this conversion from, has no rows on the page.
+fn got_event(deliveries: &[Delivery], platform: PlatformKind) -> bool {
+    deliveries.iter().any(|d| d.platform == platform)
+}
+
+/// "Meta", "TikTok", "Meta and TikTok": the platforms that got an event.
+fn platform_names(deliveries: &[Delivery]) -> String {
+    let names: Vec<&str> = deliveries.iter().map(|d| d.platform.name()).collect();
+    if names.is_empty() {
+        "no platform".to_owned()
+    } else {
+        names.join(" and ")
+    }
+}
+
 fn parse_id(raw: &str) -> Result<i64, UiError> {
     raw.parse::<i64>()
         .ok()
@@ -207,9 +223,11 @@ pub async fn show(
                 dt { "Status" } dd { (conv.raw_status) " → " (conv.status) }
                 dt { "Transaction id" } dd { @if conv.txid.is_empty() { "—" } @else { code { (conv.txid) } } }
                 dt { "Event time (UTC)" } dd { (when(&conv.event_time)) }
-                dt { "ttclid" } dd { (set(conv.ttclid_set)) }
-                dt { "TikTok phone digest" } dd { (set(conv.tiktok_ph_set)) }
-                dt { "TikTok external_id digest" } dd { (set(conv.tiktok_external_id_set)) }
+                @if got_event(&deliveries, PlatformKind::TikTok) {
+                    dt { "ttclid" } dd { (set(conv.ttclid_set)) }
+                    dt { "TikTok phone digest" } dd { (set(conv.tiktok_ph_set)) }
+                    dt { "TikTok external_id digest" } dd { (set(conv.tiktok_external_id_set)) }
+                }
             }
             h2 { "Parameters" }
             p.muted { "As the tracker sent them, without the key and personal data." }
@@ -251,7 +269,7 @@ pub async fn show(
                 }
                 @if conv.no_payout {
                     dt { "No payout" } dd #no-payout {
-                        "This purchase's postback carried no payout, and the campaign's value_source is payout: Meta and TikTok got value 0. Add the tracker's payout macro to the postback URL, or set a fixed value_source for a fixed-payout offer."
+                        "This purchase's postback carried no payout, and the campaign's value_source is payout: " (platform_names(&deliveries)) " got value 0. Add the tracker's payout macro to the postback URL, or set a fixed value_source for a fixed-payout offer."
                     }
                 }
                 dt { "Platforms" } dd {
