@@ -164,7 +164,7 @@ pub fn chart_svg(series: &[(DateTime<Utc>, i64)], zone: Tz) -> Markup {
     let width = W * series.len() as i64;
     html! {
         svg.chart viewBox=(format!("0 0 {width} {}", H + 30)) role="img"
-            aria-label=(format!("events per hour ({}), {} in all", zone.name(), total(series))) {
+            aria-label=(format!("events per hour, {} in all, hours in {}", total(series), zone.name())) {
             line.axis x1="0" y1=(H) x2=(width) y2=(H) {}
             @for (i, (start, n)) in series.iter().enumerate() {
                 @let start = start.with_timezone(&zone);

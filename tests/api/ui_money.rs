@@ -8,6 +8,7 @@ use chrono_tz::Tz;
 use serde_json::json;
 
 use crate::helpers::*;
+use crate::test_mode::row_of;
 use crate::ui_conversions::{listed, text_of};
 use crate::ui_session::sign_in;
 
@@ -60,15 +61,6 @@ fn strip_tags(html: &str) -> String {
 
 fn line(label: &str, n: i64, value: &str) -> Vec<String> {
     vec![label.to_owned(), n.to_string(), value.to_owned()]
-}
-
-/// The `<tr>` of the conversions table that lists `click_id`.
-fn row_of<'a>(page: &'a str, click_id: &str) -> &'a str {
-    let at = page
-        .find(&format!("<code>{click_id}</code>"))
-        .unwrap_or_else(|| panic!("{click_id} not listed in {page}"));
-    let row = &page[page[..at].rfind("<tr>").unwrap()..];
-    &row[..row.find("</tr>").unwrap()]
 }
 
 #[tokio::test]
@@ -308,6 +300,9 @@ async fn an_unknown_range_word_is_refused_on_the_list_and_explained_on_the_total
 
 #[test]
 fn an_unknown_time_zone_refuses_to_start() {
+    let help = binary().arg("--help").output().unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    assert!(help.contains("UI_TIME_ZONE") && help.contains("[default: UTC]"), "{help}");
     let out = binary()
         .env("UI_TIME_ZONE", "Mars/Olympus")
         .arg("serve")
