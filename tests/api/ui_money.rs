@@ -302,7 +302,10 @@ async fn an_unknown_range_word_is_refused_on_the_list_and_explained_on_the_total
 fn an_unknown_time_zone_refuses_to_start() {
     let help = binary().arg("--help").output().unwrap();
     let help = String::from_utf8(help.stdout).unwrap();
-    assert!(help.contains("UI_TIME_ZONE") && help.contains("[default: UTC]"), "{help}");
+    assert!(
+        help.contains("UI_TIME_ZONE") && help.contains("[default: UTC]"),
+        "{help}"
+    );
     let out = binary()
         .env("UI_TIME_ZONE", "Mars/Olympus")
         .arg("serve")
