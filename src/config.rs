@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+pub mod ui;
 mod values;
 mod weak;
 
@@ -84,6 +85,9 @@ pub struct Config {
     /// How long a dashboard sign-in lasts.
     #[arg(long, env = "UI_SESSION_TTL", value_name = "UI_SESSION_TTL", default_value = "12h", value_parser = humantime::parse_duration, global = true)]
     pub ui_session_ttl: Duration,
+
+    #[command(flatten)]
+    pub ui_display: ui::UiDisplay,
 
     /// Bearer token for GET /metrics (at least 24 characters, hard to guess). Without it and without
     /// METRICS_ADDR, /metrics is off.

@@ -212,7 +212,8 @@ impl Application {
                 (None, Some(_)) => MetricsAccess::SeparateListener,
                 (None, None) => MetricsAccess::Off,
             },
-            ui: crate::ui::UiSettings::new(config.public_url.as_deref(), config.ui_session_ttl),
+            ui: crate::ui::UiSettings::new(config.public_url.as_deref(), config.ui_session_ttl)
+                .in_zone(config.ui_display.ui_time_zone),
         });
         let metrics_server = match config.metrics_addr {
             Some(addr) => Some(metrics_server(addr, state.clone())?),

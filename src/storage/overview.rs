@@ -61,15 +61,18 @@ pub async fn window(pool: &PgPool, since: DateTime<Utc>) -> Result<WindowCounts,
     })
 }
 
-/// Events created per hour since `since`, by the hour's start (hours without events absent).
+/// Events created per hour since `since`, by the hour's start in `zone` (an IANA name: an
+/// hour of a zone half an hour off UTC starts at :30 UTC); hours without events absent.
 pub async fn events_per_hour(
     pool: &PgPool,
     since: DateTime<Utc>,
+    zone: &str,
 ) -> Result<Vec<(DateTime<Utc>, i64)>, sqlx::Error> {
     Ok(sqlx::query!(
-        r#"SELECT date_trunc('hour', created_at) AS "hour!", count(*) AS "n!"
+        r#"SELECT date_trunc('hour', created_at, $2) AS "hour!", count(*) AS "n!"
          FROM events WHERE created_at >= $1 GROUP BY 1"#,
-        since
+        since,
+        zone
     )
     .fetch_all(pool)
     .await?

@@ -4,7 +4,8 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 
-use super::conversions::{table, when};
+use super::conversions::table;
+use super::days::{when, zone_label};
 use super::session::Session;
 use super::{html_response, layout, see_other, UiError};
 use crate::domain::{Click, ClickId};
@@ -120,11 +121,11 @@ pub async fn lookup(req: HttpRequest, state: web::Data<AppState>) -> Result<Http
             }
         }
         @if let Some(c) = &found {
-            (click_card(c, &session.csrf_token))
+            (click_card(c, &session.csrf_token, state.ui.zone))
             (super::dropped::dropped_card(&dropped))
             section.card {
                 h2 { "Its conversions" }
-                (table(&convs))
+                (table(&convs, state.ui.zone))
             }
         }
     };
@@ -139,7 +140,7 @@ pub async fn lookup(req: HttpRequest, state: web::Data<AppState>) -> Result<Http
     ))
 }
 
-fn click_card(c: &Click, csrf: &str) -> Markup {
+fn click_card(c: &Click, csrf: &str, zone: chrono_tz::Tz) -> Markup {
     let hashes: Vec<_> = c.customer.iter().collect();
     html! {
         section.card {
@@ -148,8 +149,8 @@ fn click_card(c: &Click, csrf: &str) -> Markup {
                 dt { "Campaign" } dd {
                     a href={ "/ui/conversions?campaign=" (c.campaign_key) } { (c.campaign_key) }
                 }
-                dt { "First seen (UTC)" } dd { (when(&c.first_seen_at)) }
-                dt { "Updated (UTC)" } dd { (when(&c.updated_at)) }
+                dt { (zone_label("First seen", zone)) } dd { (when(&c.first_seen_at, zone)) }
+                dt { (zone_label("Updated", zone)) } dd { (when(&c.updated_at, zone)) }
                 dt { "Consent" } dd { (c.consent.map_or("—", |y| if y { "given" } else { "refused" })) }
                 dt { "fbclid" } dd { (set(&c.fbclid)) }
                 dt { "fbc" } dd { (set(&c.fbc)) }
@@ -175,13 +176,13 @@ fn click_card(c: &Click, csrf: &str) -> Markup {
             @if !c.event_ids.as_map().is_empty() {
                 h2 { "Event ids" }
                 table #event-ids {
-                    thead { tr { th { "Event" } th { "Event id" } th { "Pixel fired (UTC)" } } }
+                    thead { tr { th { "Event" } th { "Event id" } th { (zone_label("Pixel fired", zone)) } } }
                     tbody {
                         @for (event, id) in c.event_ids.as_map() {
                             tr {
                                 td { (event) }
                                 td { code { (id) } }
-                                td { @if let Some(t) = c.pixel_fired_at.as_map().get(event) { (when(t)) } }
+                                td { @if let Some(t) = c.pixel_fired_at.as_map().get(event) { (when(t, zone)) } }
                             }
                         }
                     }

@@ -7,7 +7,8 @@ mod list;
 
 use actix_web::web;
 
-pub use list::{table, when};
+pub use filter::with_query;
+pub use list::table;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // Fixed paths first: `{id}` would take "refused" and "retry-failed" as ids.

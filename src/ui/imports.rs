@@ -49,7 +49,7 @@ async fn list(req: HttpRequest, state: State) -> Result<HttpResponse, UiError> {
                     tbody {
                         @for i in &recent {
                             tr {
-                                td { a href={ "/ui/imports/" (i.id) } { (started(i)) } }
+                                td { a href={ "/ui/imports/" (i.id) } { (started(i, state.ui.zone)) } }
                                 td { (i.state) }
                                 td.num { (i.rows_done) " / " (i.rows_total) }
                                 td.num { (i.counts.accepted) }
@@ -67,8 +67,9 @@ async fn list(req: HttpRequest, state: State) -> Result<HttpResponse, UiError> {
     Ok(page(&session, "Import", body))
 }
 
-fn started(i: &ImportRow) -> String {
-    i.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+fn started(i: &ImportRow, zone: chrono_tz::Tz) -> String {
+    let at = i.created_at.with_timezone(&zone);
+    format!("{} {}", at.format("%Y-%m-%d %H:%M:%S"), zone.name())
 }
 
 fn upload_form(csrf: &str) -> Markup {
@@ -180,7 +181,7 @@ async fn show(
     let body = html! {
         section.card {
             p.big { (i.state) }
-            p.muted { "Started " (started(&i)) }
+            p.muted { "Started " (started(&i, state.ui.zone)) }
             label for="import-progress" { "Progress" }
             progress #import-progress value=(i.rows_done) max=(i.rows_total.max(1)) {
                 (percent) "%"

@@ -4,9 +4,11 @@
 mod campaigns;
 mod clicks;
 mod conversions;
+mod days;
 mod dropped;
 mod guide;
 mod imports;
+mod money;
 mod overview;
 mod pages;
 mod session;
@@ -31,6 +33,8 @@ pub struct UiSettings {
     pub session_ttl: Duration,
     /// PUBLIC_URL (no trailing slash): the base of the postback URLs a campaign page shows.
     pub public_url: Option<String>,
+    /// UI_TIME_ZONE: the zone of every time, day and chart the dashboard shows.
+    pub zone: chrono_tz::Tz,
 }
 
 impl UiSettings {
@@ -39,7 +43,13 @@ impl UiSettings {
             secure_cookie: secure_cookie(public_url),
             session_ttl,
             public_url: public_url.map(|u| u.trim_end_matches('/').to_owned()),
+            zone: chrono_tz::Tz::UTC,
         }
+    }
+
+    /// The same settings, showing times and days in `zone`.
+    pub fn in_zone(self, zone: chrono_tz::Tz) -> Self {
+        UiSettings { zone, ..self }
     }
 }
 

@@ -1,7 +1,8 @@
 //! The overview's shaping: raw counts in, rows with every known state (zeros included) and a
 //! 24-bar chart out. Pure, so the table tests below pin it without a database.
 
-use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Timelike, Utc};
+use chrono_tz::Tz;
 use maud::{html, Markup};
 
 use crate::domain::{EventState, PlatformKind};
@@ -131,13 +132,20 @@ pub fn age(seconds: f64) -> String {
     }
 }
 
-/// The 24 hours ending with the current one, oldest first, zeros where nothing happened.
+/// The 24 hours ending with the current one (hours of the display zone), oldest first, zeros
+/// where nothing happened.
 pub fn hourly_series(
     now: DateTime<Utc>,
     rows: &[(DateTime<Utc>, i64)],
+    zone: Tz,
 ) -> Vec<(DateTime<Utc>, i64)> {
     let hour = TimeDelta::hours(1);
-    let current = now.duration_trunc(hour).unwrap_or(now);
+    let local = now.with_timezone(&zone);
+    // The zone's offset may be a whole number of hours or not (India: +05:30).
+    let into_hour = TimeDelta::minutes(i64::from(local.minute()))
+        + TimeDelta::seconds(i64::from(local.second()))
+        + TimeDelta::nanoseconds(i64::from(local.nanosecond()));
+    let current = now - into_hour;
     (0..24)
         .rev()
         .map(|back| {
@@ -147,25 +155,28 @@ pub fn hourly_series(
         .collect()
 }
 
-/// A bar per hour, scaled to the busiest one, with the count in each bar's tooltip.
-pub fn chart_svg(series: &[(DateTime<Utc>, i64)]) -> Markup {
+/// A bar per hour, scaled to the busiest one, with the count in each bar's tooltip; the hours
+/// are the display zone's, and the axis names it.
+pub fn chart_svg(series: &[(DateTime<Utc>, i64)], zone: Tz) -> Markup {
     const W: i64 = 20;
     const H: i64 = 100;
     let max = series.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
     let width = W * series.len() as i64;
     html! {
-        svg.chart viewBox=(format!("0 0 {width} {}", H + 16)) role="img"
-            aria-label=(format!("events per hour, {} in all", total(series))) {
+        svg.chart viewBox=(format!("0 0 {width} {}", H + 30)) role="img"
+            aria-label=(format!("events per hour, {} in all, hours in {}", total(series), zone.name())) {
             line.axis x1="0" y1=(H) x2=(width) y2=(H) {}
             @for (i, (start, n)) in series.iter().enumerate() {
+                @let start = start.with_timezone(&zone);
                 @let h = (n * H / max).max(if *n > 0 { 2 } else { 0 });
                 rect.bar x=(i as i64 * W + 2) y=(H - h) width=(W - 4) height=(h) {
-                    title { (start.format("%H:00")) " UTC: " (n) }
+                    title { (start.format("%H:%M")) " " (zone.name()) ": " (n) }
                 }
                 @if i % 6 == 0 {
-                    text.tick x=(i as i64 * W + 2) y=(H + 13) { (start.format("%H:00")) }
+                    text.tick x=(i as i64 * W + 2) y=(H + 13) { (start.format("%H:%M")) }
                 }
             }
+            text.tick.zone x=(width) y=(H + 27) text-anchor="end" { "hours in " (zone.name()) }
         }
     }
 }
@@ -267,7 +278,7 @@ mod tests {
     fn the_series_has_24_hours_ending_now_with_zeros() {
         let now = Utc.with_ymd_and_hms(2026, 12, 1, 10, 30, 0).unwrap();
         let at = |h| Utc.with_ymd_and_hms(2026, 12, 1, h, 0, 0).unwrap();
-        let s = hourly_series(now, &[(at(10), 5), (at(8), 2)]);
+        let s = hourly_series(now, &[(at(10), 5), (at(8), 2)], Tz::UTC);
         assert_eq!(s.len(), 24);
         assert_eq!(s[23], (at(10), 5));
         assert_eq!(s[22], (at(9), 0));
@@ -279,14 +290,31 @@ mod tests {
     }
 
     #[test]
+    fn hours_are_the_display_zones() {
+        // India is 5:30 ahead of UTC: its hours start at :30 UTC.
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 10, 45, 0).unwrap();
+        let start = Utc.with_ymd_and_hms(2026, 12, 1, 10, 30, 0).unwrap();
+        let s = hourly_series(now, &[(start, 3)], Tz::Asia__Kolkata);
+        assert_eq!(s[23], (start, 3));
+        let svg = chart_svg(&s, Tz::Asia__Kolkata).into_string();
+        assert!(svg.contains("16:00 Asia/Kolkata: 3"), "{svg}");
+        assert!(svg.contains("hours in Asia/Kolkata"), "{svg}");
+    }
+
+    #[test]
     fn the_chart_scales_to_the_busiest_hour() {
         let now = Utc.with_ymd_and_hms(2026, 12, 1, 10, 30, 0).unwrap();
         let at = |h| Utc.with_ymd_and_hms(2026, 12, 1, h, 0, 0).unwrap();
-        let svg = chart_svg(&hourly_series(now, &[(at(10), 4), (at(9), 2)])).into_string();
+        let svg = chart_svg(
+            &hourly_series(now, &[(at(10), 4), (at(9), 2)], Tz::UTC),
+            Tz::UTC,
+        )
+        .into_string();
         assert_eq!(svg.matches("<rect").count(), 24);
         assert!(svg.contains(r#"y="0" width="16" height="100""#), "{svg}");
         assert!(svg.contains(r#"y="50" width="16" height="50""#), "{svg}");
         assert!(svg.contains("10:00 UTC: 4"));
+        assert!(svg.contains("hours in UTC"), "the axis names the zone");
         assert!(svg.contains("6 in all"));
     }
 }

@@ -121,10 +121,14 @@ pub async fn overview(req: HttpRequest, state: State) -> Result<HttpResponse, Ui
     let now = Utc::now();
     let day = overview::window(&state.pool, now - chrono::Duration::hours(24)).await?;
     let week = overview::window(&state.pool, now - chrono::Duration::days(7)).await?;
-    let hourly = overview::events_per_hour(&state.pool, now - chrono::Duration::hours(23)).await?;
+    let zone = state.ui.zone;
+    let hourly =
+        overview::events_per_hour(&state.pool, now - chrono::Duration::hours(24), zone.name())
+            .await?;
+    let money = super::money::card(&state.pool, "/ui", req.query_string(), None, zone, now).await?;
     let outbox = outbox_stats::read(&state.pool).await?;
     let view = Overview::shape(&day, &week, &outbox);
-    let series = hourly_series(now, &hourly);
+    let series = hourly_series(now, &hourly, zone);
     let body = html! {
         section.card {
             h2 { "Outbox" }
@@ -136,9 +140,10 @@ pub async fn overview(req: HttpRequest, state: State) -> Result<HttpResponse, Ui
             }
         }
         section.card {
-            h2 { "Events per hour, last 24 h" }
-            (chart_svg(&series))
+            h2 { "Events per hour, last 24 h (" (zone.name()) ")" }
+            (chart_svg(&series, zone))
         }
+        (money)
         section.card {
             h2 { "Totals" }
             table {

@@ -66,5 +66,6 @@ mod ui_copy_browser;
 mod ui_imports;
 mod ui_landing;
 mod ui_landing_browser;
+mod ui_money;
 mod ui_overview;
 mod ui_session;

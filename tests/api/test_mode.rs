@@ -32,7 +32,7 @@ async fn listed_test_platforms(app: &TestApp, id: i64) -> Value {
 }
 
 /// The `<tr>` of the dashboard's conversions table that lists `click_id`.
-fn row_of<'a>(page: &'a str, click_id: &str) -> &'a str {
+pub fn row_of<'a>(page: &'a str, click_id: &str) -> &'a str {
     let at = page
         .find(&format!("<code>{click_id}</code>"))
         .unwrap_or_else(|| panic!("{click_id} not listed in {page}"));

@@ -273,6 +273,15 @@ pub async fn render(
     .await?;
     let no_payout =
         conversions::no_payout_count(&state.pool, campaign.id, DEFAULT_DAYS as i32).await?;
+    let money = crate::ui::money::card(
+        &state.pool,
+        &format!("/ui/campaigns/{key}"),
+        req.query_string(),
+        Some(campaign.id),
+        state.ui.zone,
+        chrono::Utc::now(),
+    )
+    .await?;
     let tag = format!(r#"<script async src="{base}/v1/tag.js" data-campaign="{key}"></script>"#);
     let events: Vec<&str> = campaign
         .event_map
@@ -394,13 +403,14 @@ pub async fn render(
             }
             }
         }
+        (money)
         section.card {
             h2 { "Match quality, last " (report.days) " days" }
             (quality_table(&report))
         }
         section.card {
             h2 { "Recent conversions" }
-            (crate::ui::conversions::table(&recent))
+            (crate::ui::conversions::table(&recent, state.ui.zone))
             p { a href=(format!("/ui/conversions?campaign={key}")) { "All conversions of this campaign" } }
         }
     };

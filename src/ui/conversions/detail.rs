@@ -8,7 +8,7 @@ use maud::{html, Markup};
 use serde_json::Value;
 
 use super::filter::with_query;
-use super::list::{test_badge, when};
+use super::list::test_badge;
 use crate::domain::{CampaignKey, PlatformKind};
 use crate::http::params::parse_urlencoded;
 use crate::ingest::retry::{
@@ -17,6 +17,7 @@ use crate::ingest::retry::{
 use crate::startup::AppState;
 use crate::storage::conversions::Delivery;
 use crate::storage::{campaigns, conversions};
+use crate::ui::days::{when, zone_label};
 use crate::ui::session::Session;
 use crate::ui::{html_response, layout, see_other, UiError};
 
@@ -77,7 +78,7 @@ fn set(yes: bool) -> &'static str {
 }
 
 /// One platform's event: its state, why, its payload and its attempts.
-fn delivery_card(d: &Delivery) -> Markup {
+fn delivery_card(d: &Delivery, zone: chrono_tz::Tz) -> Markup {
     let platform = d.platform.as_str();
     html! {
         section.card.delivery id={ "delivery-" (platform) } {
@@ -95,8 +96,8 @@ fn delivery_card(d: &Delivery) -> Markup {
                 @if let Some(class) = d.failure_class { dt { "Failure class" } dd { (class.as_str()) } }
                 @if let Some(err) = &d.last_error { dt { "Reason" } dd { (err) } }
                 dt { "Attempts" } dd { (d.attempts) }
-                @if let Some(t) = &d.next_attempt_at { dt { "Next attempt (UTC)" } dd { (when(t)) } }
-                @if let Some(t) = &d.sent_at { dt { "Sent (UTC)" } dd { (when(t)) } }
+                @if let Some(t) = &d.next_attempt_at { dt { (zone_label("Next attempt", zone)) } dd { (when(t, zone)) } }
+                @if let Some(t) = &d.sent_at { dt { (zone_label("Sent", zone)) } dd { (when(t, zone)) } }
             }
             h3 { "Payload for " (d.platform.name()) }
             @match &d.payload {
@@ -112,13 +113,13 @@ fn delivery_card(d: &Delivery) -> Markup {
             h3 { "Delivery attempts" }
             table.attempts id={ "attempts-" (platform) } {
                 thead { tr {
-                    th { "Time (UTC)" } th { "Outcome" } th { "HTTP" } th { "Code" }
+                    th { (zone_label("Time", zone)) } th { "Outcome" } th { "HTTP" } th { "Code" }
                     th { "Subcode" } th { "Message" } th { "Trace id" } th { "Test code" }
                 } }
                 tbody {
                     @for a in &d.attempts_log {
                         tr {
-                            td { (when(&a.attempted_at)) }
+                            td { (when(&a.attempted_at, zone)) }
                             td { (a.outcome.as_str()) }
                             td.num { (opt(a.http_status)) }
                             td.num { (opt(a.error_code)) }
@@ -207,7 +208,7 @@ pub async fn show(
         section.card {
             h2 { "Postback as received" }
             dl.facts {
-                dt { "Received (UTC)" } dd { (when(&conv.received_at)) }
+                dt { (zone_label("Received", state.ui.zone)) } dd { (when(&conv.received_at, state.ui.zone)) }
                 dt { "Tracker" } dd { (conv.tracker) }
                 dt { "Click id" } dd {
                     a href=(click_link(&conv.click_id, conv.campaign.as_deref())) {
@@ -222,7 +223,7 @@ pub async fn show(
                 }
                 dt { "Status" } dd { (conv.raw_status) " → " (conv.status) }
                 dt { "Transaction id" } dd { @if conv.txid.is_empty() { "—" } @else { code { (conv.txid) } } }
-                dt { "Event time (UTC)" } dd { (when(&conv.event_time)) }
+                dt { (zone_label("Event time", state.ui.zone)) } dd { (when(&conv.event_time, state.ui.zone)) }
                 @if got_event(&deliveries, PlatformKind::TikTok) {
                     dt { "ttclid" } dd { (set(conv.ttclid_set)) }
                     dt { "TikTok phone digest" } dd { (set(conv.tiktok_ph_set)) }
@@ -297,7 +298,7 @@ pub async fn show(
                 Some(why) => { p.muted { "Retry is not available: " (why) "." } }
             }
         }
-        @for d in &deliveries { (delivery_card(d)) }
+        @for d in &deliveries { (delivery_card(d, state.ui.zone)) }
         p { a href="/ui/conversions" { "All conversions" } }
     };
     Ok(crate::ui::page(&session, &title, body))

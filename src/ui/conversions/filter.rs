@@ -1,11 +1,13 @@
 //! The list's filters as typed in its form (query parameters) and as checked for the query.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
 
 use crate::domain::{ClickId, DeliveryStatus};
 use crate::http::params::parse_urlencoded;
 use crate::storage::conversions::ListFilter;
 use crate::trackers::Tracker;
+use crate::ui::days::{day_start, days_bounds, Range};
 
 /// Rows per page of the list.
 pub const PAGE_SIZE: i64 = 50;
@@ -19,6 +21,7 @@ const KNOWN: &[&str] = &[
     "click_id",
     "from",
     "to",
+    "range",
     "before",
     "retried",
     "still_failed",
@@ -34,6 +37,7 @@ pub struct Typed {
     pub click_id: String,
     pub from: String,
     pub to: String,
+    pub range: String,
     pub before: String,
     /// The outcome of "Retry all failed", carried by its redirect.
     pub retried: String,
@@ -48,10 +52,12 @@ pub struct Filter {
     pub state: Option<DeliveryStatus>,
     pub tracker: Option<Tracker>,
     pub click_id: Option<String>,
-    /// Received on or after this day (UTC).
+    /// Received on or after this day (a calendar day in the display zone).
     pub from: Option<NaiveDate>,
-    /// Received on or before this day (UTC).
+    /// Received on or before this day (in the display zone).
     pub to: Option<NaiveDate>,
+    /// A date preset (`range=today`), counted from the moment the list is read.
+    pub range: Option<Range>,
     pub before: Option<i64>,
 }
 
@@ -71,6 +77,7 @@ impl Typed {
                 "click_id" => &mut typed.click_id,
                 "from" => &mut typed.from,
                 "to" => &mut typed.to,
+                "range" => &mut typed.range,
                 "before" => &mut typed.before,
                 "retried" => &mut typed.retried,
                 "still_failed" => &mut typed.still_failed,
@@ -78,7 +85,7 @@ impl Typed {
                 other => {
                     return Err(format!(
                         "Unknown filter {other:?}. The filters are: {}.",
-                        KNOWN[..7].join(", ")
+                        KNOWN[..8].join(", ")
                     ))
                 }
             };
@@ -120,6 +127,15 @@ impl Typed {
                 return Err(format!("The day \"from\" ({f}) is after \"to\" ({t})."));
             }
         }
+        let range = match self.range.as_str() {
+            "" => None,
+            r => Some(Range::parse_or_explain(r)?),
+        };
+        if range.is_some() && (from.is_some() || to.is_some()) {
+            return Err(
+                "Choose either a range or the days \"from\" and \"to\", not both.".to_owned(),
+            );
+        }
         let before = match self.before.as_str() {
             "" => None,
             b => Some(
@@ -136,6 +152,7 @@ impl Typed {
             click_id: some(&self.click_id),
             from,
             to,
+            range,
             before,
         })
     }
@@ -154,20 +171,27 @@ fn day(value: &str, name: &str) -> Result<Option<NaiveDate>, String> {
         })
 }
 
-fn midnight(d: NaiveDate) -> DateTime<Utc> {
-    d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc()
-}
-
 impl Filter {
-    /// The storage filter: whole days, `to` included.
-    pub fn list_filter(&self) -> ListFilter<'_> {
+    /// The storage filter: whole calendar days in `zone`, `to` included; a range is counted
+    /// from `now`.
+    pub fn list_filter(&self, zone: Tz, now: DateTime<Utc>) -> ListFilter<'_> {
+        let (since, until) = match self.range {
+            Some(r) => {
+                let (s, u) = r.bounds(now, zone);
+                (Some(s), Some(u))
+            }
+            None => (
+                self.from.map(|d| day_start(d, zone)),
+                self.to.map(|d| days_bounds(d, d, zone).1),
+            ),
+        };
         ListFilter {
             campaign: self.campaign.as_deref(),
             state: self.state,
             tracker: self.tracker.map(Tracker::as_str),
             click_id: self.click_id.as_deref(),
-            since: self.from.map(midnight),
-            until: self.to.and_then(|d| d.succ_opt()).map(midnight),
+            since,
+            until,
             before: self.before,
             limit: PAGE_SIZE,
         }
@@ -180,6 +204,17 @@ impl Filter {
             pairs.push(("before", b.to_string()));
         }
         with_query("/ui/conversions", &pairs)
+    }
+
+    /// The list with these filters but the days of the preset `range` instead of theirs.
+    pub fn range_url(&self, range: Range) -> String {
+        let f = Filter {
+            from: None,
+            to: None,
+            range: Some(range),
+            ..self.clone()
+        };
+        f.url(None)
     }
 
     /// The CSV download of every row these filters match (no page cursor).
@@ -206,6 +241,9 @@ impl Filter {
         }
         if let Some(d) = self.to {
             pairs.push(("to", d.to_string()));
+        }
+        if let Some(r) = self.range {
+            pairs.push(("range", r.as_str().to_owned()));
         }
         pairs
     }
@@ -255,9 +293,10 @@ mod tests {
             click_id: Some("clk-1".into()),
             from: Some(date("2026-11-01")),
             to: Some(date("2026-11-30")),
+            range: None,
             before: Some(77),
         };
-        let ok: [(&str, Filter); 4] = [
+        let ok: [(&str, Filter); 5] = [
             ("", Filter::default()),
             (
                 "campaign=&state=&tracker=&click_id=&from=&to=",
@@ -266,6 +305,13 @@ mod tests {
             (
                 "campaign=shop&state=failed&tracker=binom&click_id=clk-1&from=2026-11-01&to=2026-11-30&before=77",
                 all,
+            ),
+            (
+                "range=last7&from=&to=",
+                Filter {
+                    range: Some(Range::Last7),
+                    ..Filter::default()
+                },
             ),
             (
                 "state=sent&retried=3&still_failed=0&more=1",
@@ -290,6 +336,8 @@ mod tests {
             ("before=-1", "not a positive number"),
             ("stat=failed", "Unknown filter \"stat\""),
             ("campaign=%ZZ", "%"),
+            ("range=week", "Unknown range \"week\""),
+            ("range=today&from=2026-12-01", "either a range"),
         ];
         for (query, want) in bad {
             let got = Typed::from_query(query).and_then(|t| t.check());
@@ -299,16 +347,43 @@ mod tests {
     }
 
     #[test]
-    fn days_are_whole_and_inclusive_in_utc() {
+    fn days_are_whole_and_inclusive_in_the_display_zone() {
         let f = Filter {
             from: Some(date("2026-11-30")),
             to: Some(date("2026-11-30")),
             ..Filter::default()
         };
-        let l = f.list_filter();
-        assert_eq!(l.since.unwrap().to_rfc3339(), "2026-11-30T00:00:00+00:00");
-        assert_eq!(l.until.unwrap().to_rfc3339(), "2026-12-01T00:00:00+00:00");
-        assert_eq!(l.limit, PAGE_SIZE);
+        let now = Utc::now();
+        let cases = [
+            (
+                Tz::UTC,
+                "2026-11-30T00:00:00+00:00",
+                "2026-12-01T00:00:00+00:00",
+            ),
+            (
+                Tz::Asia__Tokyo,
+                "2026-11-29T15:00:00+00:00",
+                "2026-11-30T15:00:00+00:00",
+            ),
+        ];
+        for (zone, since, until) in cases {
+            let l = f.list_filter(zone, now);
+            assert_eq!(l.since.unwrap().to_rfc3339(), since, "{zone}");
+            assert_eq!(l.until.unwrap().to_rfc3339(), until, "{zone}");
+            assert_eq!(l.limit, PAGE_SIZE);
+        }
+        // A preset is counted from now, in the zone.
+        let now = DateTime::parse_from_rfc3339("2026-12-01T23:30:00Z")
+            .unwrap()
+            .to_utc();
+        let today = Filter {
+            range: Some(Range::Today),
+            ..Filter::default()
+        };
+        let l = today.list_filter(Tz::Asia__Tokyo, now);
+        assert_eq!(l.since.unwrap().to_rfc3339(), "2026-12-01T15:00:00+00:00");
+        assert_eq!(l.until.unwrap().to_rfc3339(), "2026-12-02T15:00:00+00:00");
+        assert_eq!(today.url(None), "/ui/conversions?range=today");
     }
 
     #[test]

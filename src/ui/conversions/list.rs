@@ -2,6 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
+use chrono_tz::Tz;
 use maud::{html, Markup};
 
 use super::filter::{with_query, Typed};
@@ -11,26 +12,24 @@ use crate::startup::AppState;
 use crate::storage::conversions::{self, ConversionView};
 use crate::storage::{campaigns, refused};
 use crate::trackers::Tracker;
+use crate::ui::days::{when, zone_label, Range};
+use crate::ui::money::amount;
 use crate::ui::session::Session;
 use crate::ui::{html_response, layout, UiError};
 
-/// A time as the dashboard shows it: UTC, to the second.
-pub fn when(t: &chrono::DateTime<chrono::Utc>) -> Markup {
-    html! { time datetime=(t.to_rfc3339()) { (t.format("%Y-%m-%d %H:%M:%S")) } }
-}
-
 /// The conversions table (also on a click's page): each row links to the conversion's page.
-pub fn table(items: &[ConversionView]) -> Markup {
+/// Times are in the display zone, which the heading names.
+pub fn table(items: &[ConversionView], zone: Tz) -> Markup {
     html! {
         table #conversions {
             thead { tr {
-                th { "Received (UTC)" } th { "Campaign" } th { "Tracker" } th { "Click id" }
-                th { "Status" } th { "State" } th { "Event" } th { "Why" } th { "Details" }
+                th { (zone_label("Received", zone)) } th { "Campaign" } th { "Tracker" } th { "Click id" }
+                th { "Status" } th { "State" } th { "Event" } th.num { "Value" } th { "Why" } th { "Details" }
             } }
             tbody {
                 @for c in items {
                     tr {
-                        td { (when(&c.received_at)) }
+                        td { (when(&c.received_at, zone)) }
                         td { (c.campaign.as_deref().unwrap_or("—")) }
                         td { (c.tracker) }
                         td { code { (c.click_id) } }
@@ -40,16 +39,23 @@ pub fn table(items: &[ConversionView]) -> Markup {
                             @for p in &c.test_platforms { " " (test_badge(*p)) }
                         }
                         td { (c.event_name.as_deref().unwrap_or("—")) }
+                        td.num.value { (value_cell(c)) }
                         td.why { (why(c)) }
                         td { a href={ "/ui/conversions/" (c.id) } { "Details" } }
                     }
                 }
                 @if items.is_empty() {
-                    tr { td colspan="9" { "No conversions match." } }
+                    tr { td colspan="10" { "No conversions match." } }
                 }
             }
         }
     }
+}
+
+/// The conversion's one value, as its events carried it to Meta or TikTok.
+fn value_cell(c: &ConversionView) -> String {
+    c.value
+        .map_or("—".to_owned(), |v| amount(v, c.currency.as_deref()))
 }
 
 /// Marks an event that went to the platform's Test Events, not to optimisation.
@@ -87,12 +93,13 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
         }
         Err(e) => (Typed::default(), Err(e)),
     };
+    let zone = state.ui.zone;
     let filter = match checked {
         Ok(f) => f,
         Err(message) => {
             let body = html! {
                 p.error role="alert" { (message) }
-                (form(&typed, &keys))
+                (form(&typed, &keys, zone))
             };
             let mut res = HttpResponse::build(StatusCode::BAD_REQUEST);
             return Ok(html_response(
@@ -101,7 +108,8 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
             ));
         }
     };
-    let page = conversions::page(&state.pool, &filter.list_filter()).await?;
+    let page =
+        conversions::page(&state.pool, &filter.list_filter(zone, chrono::Utc::now())).await?;
     let campaign = match &filter.campaign {
         Some(key) => campaigns::find_by_key(&state.pool, key).await?,
         None => None,
@@ -118,7 +126,12 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
                 @if typed.more == "1" { " More are left: retry again." }
             }
         }
-        (form(&typed, &keys))
+        nav.ranges aria-label="Date range" {
+            @for r in Range::ALL {
+                a href=(filter.range_url(*r)) aria-current=[(filter.range == Some(*r)).then_some("page")] { (r.label()) }
+            }
+        }
+        (form(&typed, &keys, zone))
         @if let Some(c) = &campaign {
             form.inline method="post" action="/ui/conversions/retry-failed" {
                 input type="hidden" name="csrf" value=(session.csrf_token);
@@ -133,7 +146,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
                 }
                 " of every conversion these filters match (up to " (crate::export::EXPORT_CAP) " rows)."
             }
-            (table(&page.items))
+            (table(&page.items, zone))
             nav.pager aria-label="Pages" {
                 @if filter.before.is_some() {
                     a href=(filter.url(None)) { "Newest" }
@@ -165,12 +178,12 @@ pub async fn export_csv(
             ));
         }
     };
-    let filter = filter.list_filter();
+    let filter = filter.list_filter(state.ui.zone, chrono::Utc::now());
     let csv = export::conversions(&state.pool, &filter, export::EXPORT_CAP).await?;
     Ok(csv.response("conversions"))
 }
 
-fn form(typed: &Typed, keys: &[String]) -> Markup {
+fn form(typed: &Typed, keys: &[String], zone: Tz) -> Markup {
     let states: Vec<&str> = DeliveryStatus::ALL.iter().map(|s| s.as_str()).collect();
     let trackers: Vec<&str> = Tracker::ALL.iter().map(|t| t.as_str()).collect();
     html! {
@@ -201,11 +214,20 @@ fn form(typed: &Typed, keys: &[String]) -> Markup {
                 input #f-click type="text" name="click_id" value=(typed.click_id);
             }
             div {
-                label for="f-from" { "From (UTC)" }
+                label for="f-range" { "Range" }
+                select #f-range name="range" {
+                    option value="" { "Any" }
+                    @for r in Range::ALL {
+                        option value=(r.as_str()) selected[typed.range == r.as_str()] { (r.label()) }
+                    }
+                }
+            }
+            div {
+                label for="f-from" { (zone_label("From", zone)) }
                 input #f-from type="date" name="from" value=(typed.from);
             }
             div {
-                label for="f-to" { "To (UTC, included)" }
+                label for="f-to" { (zone_label("To, included", zone)) }
                 input #f-to type="date" name="to" value=(typed.to);
             }
             div.actions {
@@ -270,11 +292,11 @@ pub async fn refused(
         }
         section.card {
             table #refused {
-                thead { tr { th { "Received (UTC)" } th { "Tracker" } th { "Why" } th { "Parameters" } } }
+                thead { tr { th { (zone_label("Received", state.ui.zone)) } th { "Tracker" } th { "Why" } th { "Parameters" } } }
                 tbody {
                     @for r in &items {
                         tr {
-                            td { (when(&r.received_at)) }
+                            td { (when(&r.received_at, state.ui.zone)) }
                             td { (r.tracker) }
                             td { code { (r.code) } br; (r.detail) }
                             td { code.params { (r.params.to_string()) } }
