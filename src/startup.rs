@@ -72,6 +72,8 @@ pub struct AppState {
     pub graph: GraphClient,
     pub metrics_access: MetricsAccess,
     pub ui: crate::ui::UiSettings,
+    /// When a campaign counts as in trouble: the dashboard's banners and the alerts.
+    pub health: crate::health::HealthRules,
 }
 
 impl AppState {
@@ -213,6 +215,7 @@ impl Application {
                 (None, None) => MetricsAccess::Off,
             },
             ui: crate::ui::UiSettings::new(config.public_url.as_deref(), config.ui_session_ttl),
+            health: crate::health::HealthRules::default(),
         });
         let metrics_server = match config.metrics_addr {
             Some(addr) => Some(metrics_server(addr, state.clone())?),

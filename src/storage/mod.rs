@@ -11,6 +11,7 @@ pub mod conversion_view;
 pub mod conversions;
 pub mod events;
 pub mod group_commit;
+pub mod health;
 pub mod imports;
 pub mod outbox_stats;
 pub mod overview;
