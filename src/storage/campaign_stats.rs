@@ -1,6 +1,6 @@
 //! The campaigns list's counts per campaign: conversions of today and of the last 7 days, the
 //! week's events per platform and state, and the value sent. Read for all campaigns at once
-//! through the BRIN indexes on `conversions.received_at` and `events.created_at`.
+//! through the windows' indexes (`conversions_received_idx`, `events_created_brin`).
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
