@@ -147,20 +147,26 @@ async fn outbox(
     campaign_id: Option<i64>,
 ) -> Result<Vec<OutboxFacts>, sqlx::Error> {
     let mut rows: BTreeMap<(i64, PlatformKind), OutboxFacts> = BTreeMap::new();
-    // Parked events are failed ones (events_failed_idx: a handful per campaign).
-    let parked = sqlx::query!(
-        r#"SELECT campaign_id, platform AS "platform: PlatformKind", count(*) AS "n!",
-            min(created_at) AS since
-         FROM events WHERE state = 'failed' AND failure_class = 'auth'
+    // Parked events are failed ones (events_failed_idx: a handful per campaign), pending ones
+    // the outbox (events_due_idx): both partial indexes, never the sent events.
+    let waiting = sqlx::query!(
+        r#"SELECT campaign_id, platform AS "platform: PlatformKind",
+            count(*) FILTER (WHERE state = 'failed') AS "parked!",
+            min(created_at) FILTER (WHERE state = 'failed') AS parked_since,
+            count(*) FILTER (WHERE state = 'pending') AS "pending!",
+            min(created_at) FILTER (WHERE state = 'pending') AS oldest_pending
+         FROM events
+         WHERE ((state = 'failed' AND failure_class = 'auth') OR state = 'pending')
            AND ($1::bigint IS NULL OR campaign_id = $1)
          GROUP BY 1, 2"#,
         campaign_id
     )
     .fetch_all(pool)
     .await?;
-    for p in parked {
-        let r = row(&mut rows, p.campaign_id, p.platform);
-        (r.parked, r.parked_since) = (p.n, p.since);
+    for w in waiting {
+        let r = row(&mut rows, w.campaign_id, w.platform);
+        (r.parked, r.parked_since) = (w.parked, w.parked_since);
+        (r.pending, r.oldest_pending) = (w.pending, w.oldest_pending);
     }
     let refusals = sqlx::query!(
         r#"SELECT e.campaign_id, e.platform AS "platform: PlatformKind",
@@ -181,20 +187,6 @@ async fn outbox(
             error_subcode: f.error_subcode,
             since: f.since,
         });
-    }
-    // The outbox itself (events_due_idx holds only pending events).
-    let pending = sqlx::query!(
-        r#"SELECT campaign_id, platform AS "platform: PlatformKind", count(*) AS "n!",
-            min(created_at) AS oldest
-         FROM events WHERE state = 'pending' AND ($1::bigint IS NULL OR campaign_id = $1)
-         GROUP BY 1, 2"#,
-        campaign_id
-    )
-    .fetch_all(pool)
-    .await?;
-    for p in pending {
-        let r = row(&mut rows, p.campaign_id, p.platform);
-        (r.pending, r.oldest_pending) = (p.n, p.oldest);
     }
     // The window's attempts (delivery_attempts_attempted_brin), each event once: failing when
     // it ended failed or expired, or waits for another try.
@@ -229,7 +221,8 @@ fn row(
 }
 
 impl OutboxFacts {
-    fn empty(campaign_id: i64, platform: PlatformKind) -> Self {
+    /// Nothing parked, pending or attempted.
+    pub fn empty(campaign_id: i64, platform: PlatformKind) -> Self {
         OutboxFacts {
             campaign_id,
             platform,
