@@ -61,7 +61,8 @@ pub struct Refusal {
 }
 
 /// What went wrong with postbacks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum PostbackTrouble {
     /// Refused at the door (`refused_postbacks`): the tracker's postback URL is wrong.
     Refused,
@@ -242,42 +243,31 @@ impl OutboxFacts {
 /// campaign their `campaign` parameter names (refused_postbacks_received_idx and
 /// conversions_unmatched_idx: both read only the window).
 async fn postbacks(pool: &PgPool, windows: Windows) -> Result<Vec<PostbackFacts>, sqlx::Error> {
-    let refused = sqlx::query!(
-        r#"SELECT r.tracker, c.id AS "campaign_id?", count(*) AS "n!",
-            min(r.received_at) AS "since!"
+    let mut piles = sqlx::query_as!(
+        PostbackFacts,
+        r#"SELECT r.tracker, c.id AS "campaign_id?", 'refused'::text AS "trouble!: PostbackTrouble",
+            count(*) AS "count!", min(r.received_at) AS "since!"
          FROM refused_postbacks r LEFT JOIN campaigns c ON c.key = r.params->>'campaign'
          WHERE r.received_at >= $1
          GROUP BY 1, 2"#,
         windows.refused_since
     )
     .fetch_all(pool)
-    .await?
-    .into_iter()
-    .map(|r| PostbackFacts {
-        campaign_id: r.campaign_id,
-        tracker: r.tracker,
-        trouble: PostbackTrouble::Refused,
-        count: r.n,
-        since: r.since,
-    });
-    let unmatched = sqlx::query!(
-        r#"SELECT v.tracker, c.id AS "campaign_id?", count(*) AS "n!",
-            min(v.received_at) AS "since!"
-         FROM conversions v LEFT JOIN campaigns c ON c.key = v.campaign_hint
-         WHERE v.state = 'unmatched' AND v.received_at >= $1 AND v.received_at < $2
-         GROUP BY 1, 2"#,
-        windows.unmatched_since,
-        windows.unmatched_before
-    )
-    .fetch_all(pool)
-    .await?
-    .into_iter()
-    .map(|r| PostbackFacts {
-        campaign_id: r.campaign_id,
-        tracker: r.tracker,
-        trouble: PostbackTrouble::Unmatched,
-        count: r.n,
-        since: r.since,
-    });
-    Ok(refused.chain(unmatched).collect())
+    .await?;
+    piles.extend(
+        sqlx::query_as!(
+            PostbackFacts,
+            r#"SELECT v.tracker, c.id AS "campaign_id?",
+                'unmatched'::text AS "trouble!: PostbackTrouble",
+                count(*) AS "count!", min(v.received_at) AS "since!"
+             FROM conversions v LEFT JOIN campaigns c ON c.key = v.campaign_hint
+             WHERE v.state = 'unmatched' AND v.received_at >= $1 AND v.received_at < $2
+             GROUP BY 1, 2"#,
+            windows.unmatched_since,
+            windows.unmatched_before
+        )
+        .fetch_all(pool)
+        .await?,
+    );
+    Ok(piles)
 }
