@@ -72,6 +72,8 @@ pub struct AppState {
     pub graph: GraphClient,
     pub metrics_access: MetricsAccess,
     pub ui: crate::ui::UiSettings,
+    /// When a campaign counts as in trouble: the dashboard's banners and the alerts.
+    pub health: crate::health::HealthRules,
 }
 
 impl AppState {
@@ -214,6 +216,7 @@ impl Application {
             },
             ui: crate::ui::UiSettings::new(config.public_url.as_deref(), config.ui_session_ttl)
                 .in_zone(config.ui_display.ui_time_zone),
+            health: crate::health::HealthRules::default(),
         });
         let metrics_server = match config.metrics_addr {
             Some(addr) => Some(metrics_server(addr, state.clone())?),

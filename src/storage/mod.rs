@@ -2,6 +2,7 @@
 //! integration tests over a real Postgres (`tests/api/storage.rs` and the route tests).
 
 pub mod campaign_cache;
+pub mod campaign_stats;
 pub mod campaigns;
 pub mod click_history;
 pub mod click_size;
@@ -11,6 +12,7 @@ pub mod conversion_view;
 pub mod conversions;
 pub mod events;
 pub mod group_commit;
+pub mod health;
 pub mod imports;
 pub mod money;
 pub mod outbox_stats;

@@ -7,6 +7,7 @@ mod conversions;
 mod days;
 mod dropped;
 mod guide;
+mod health;
 mod imports;
 mod money;
 mod overview;
