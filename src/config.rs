@@ -6,9 +6,11 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod alerts;
 mod values;
 mod weak;
 
+pub use alerts::{AlertConfig, Silence};
 use values::*;
 pub use values::{RetryDelays, TrustedProxies};
 
@@ -272,6 +274,9 @@ pub struct Config {
     #[arg(long, env = "HTTP_WORKERS", value_name = "HTTP_WORKERS", global = true)]
     pub http_workers: Option<usize>,
 
+    #[command(flatten)]
+    pub alerts: AlertConfig,
+
     /// Tests drive the delivery worker themselves, step by step.
     #[arg(skip = true)]
     pub run_delivery_worker: bool,
@@ -347,6 +352,7 @@ impl Config {
             }
         }
         weak::check_database_password(&secrets.database_url)?;
+        self.alerts.telegram()?;
         crate::secrets::check_setting(self.secrets_key.as_ref())?;
         Ok(secrets)
     }

@@ -12,6 +12,7 @@ use sqlx::PgPool;
 use tokio::sync::{watch, Notify};
 use tracing_actix_web::TracingLogger;
 
+use crate::alerts::{Alerts, Channels};
 use crate::config::{Config, TrustedProxies};
 use crate::delivery::worker::{WorkerDeps, WorkerSettings};
 use crate::delivery::{sender, DeliveryWorker, RetryPolicy};
@@ -72,6 +73,8 @@ pub struct AppState {
     pub graph: GraphClient,
     pub metrics_access: MetricsAccess,
     pub ui: crate::ui::UiSettings,
+    /// The alert loop's service: the dashboard's test alert and list of alerts sent.
+    pub alerts: Arc<Alerts>,
 }
 
 impl AppState {
@@ -97,6 +100,7 @@ pub struct Application {
     metrics_server: Option<(actix_web::dev::Server, u16)>,
     pool: PgPool,
     worker: DeliveryWorker,
+    alerts: Arc<Alerts>,
     config: Config,
 }
 
@@ -156,6 +160,8 @@ impl Application {
             Arc::clone(&signal),
         )?;
 
+        let alerts = Arc::new(build_alerts(&config, pool.clone())?);
+
         let listener = TcpListener::bind(config.listen_addr)
             .with_context(|| format!("cannot listen on LISTEN_ADDR {}", config.listen_addr))?;
         let port = listener.local_addr()?.port();
@@ -213,6 +219,7 @@ impl Application {
                 (None, None) => MetricsAccess::Off,
             },
             ui: crate::ui::UiSettings::new(config.public_url.as_deref(), config.ui_session_ttl),
+            alerts: Arc::clone(&alerts),
         });
         let metrics_server = match config.metrics_addr {
             Some(addr) => Some(metrics_server(addr, state.clone())?),
@@ -262,6 +269,7 @@ impl Application {
             metrics_server,
             pool,
             worker,
+            alerts,
             config,
         })
     }
@@ -284,6 +292,11 @@ impl Application {
         self.worker.clone()
     }
 
+    /// The alert loop's service, for tests that run its passes at chosen times.
+    pub fn alerts(&self) -> Arc<Alerts> {
+        Arc::clone(&self.alerts)
+    }
+
     /// Serves until SIGTERM or SIGINT: actix stops accepting, finishes in-flight requests
     /// within the shutdown timeout; then the worker finishes its pass and gives back its leases.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
@@ -291,7 +304,7 @@ impl Application {
         let worker = self
             .config
             .run_delivery_worker
-            .then(|| tokio::spawn(sender::run(self.worker.clone(), stop_rx)));
+            .then(|| tokio::spawn(sender::run(self.worker.clone(), stop_rx.clone())));
         let retention = self.config.run_delivery_worker.then(|| {
             let (pool, clicks, events) = (
                 self.pool.clone(),
@@ -312,6 +325,9 @@ impl Application {
                 }
             })
         });
+        // Without a channel there is no one to tell, so nothing is decided or stored either.
+        let alerts = (!self.alerts.channels().configured().is_empty())
+            .then(|| tokio::spawn(Arc::clone(&self.alerts).run(stop_rx.clone())));
         let metrics = self.metrics_server.map(|(server, _)| {
             let handle = server.handle();
             tokio::spawn(server);
@@ -323,6 +339,9 @@ impl Application {
         }
         if let Some(r) = retention {
             r.abort();
+        }
+        if let Some(a) = alerts {
+            a.abort();
         }
         let _ = stop_tx.send(true);
         if let Some(handle) = worker {
@@ -370,6 +389,25 @@ fn metrics_server(
     .client_request_timeout(Duration::from_secs(5))
     .run();
     Ok((server, port))
+}
+
+fn build_alerts(config: &Config, pool: PgPool) -> anyhow::Result<Alerts> {
+    let a = &config.alerts;
+    let channels = Channels::new(
+        a.alert_webhook_url.clone(),
+        a.telegram().map_err(anyhow::Error::msg)?,
+        &a.telegram_api_url,
+        config.delivery_timeout,
+    )
+    .context("building the HTTP client for alerts failed")?;
+    let rules = ();
+    Ok(Alerts::new(
+        pool,
+        channels,
+        rules,
+        config.public_url.as_deref(),
+        a.alert_interval,
+    ))
 }
 
 fn build_worker(
