@@ -89,9 +89,13 @@ impl Alerts {
                 store::save(&mut tx, key, next).await?;
             }
             match (d.send, now_holding, stored.get(key)) {
-                (Some(kind @ AlertKind::Firing), Some(h), _) => {
-                    messages.push(self.message(kind, key, h.since, h.text.clone()))
-                }
+                (Some(kind @ AlertKind::Firing), Some(h), _) => messages.push(self.message(
+                    kind,
+                    key,
+                    h.since,
+                    h.text.clone(),
+                    h.page.as_deref(),
+                )),
                 (Some(kind @ AlertKind::Resolved), _, Some(s)) => {
                     let text = format!(
                         "Resolved: {} on {} ({}), which began {}.",
@@ -100,7 +104,8 @@ impl Alerts {
                         key.condition.replace('_', " "),
                         s.started_at.format("%Y-%m-%d %H:%M UTC")
                     );
-                    messages.push(self.message(kind, key, s.started_at, text))
+                    let page = source::page_of(key);
+                    messages.push(self.message(kind, key, s.started_at, text, page.as_deref()))
                 }
                 _ => {}
             }
@@ -137,17 +142,19 @@ impl Alerts {
         store::recent(&self.pool, limit).await
     }
 
+    /// `page`: the dashboard page (a path) the message links to when PUBLIC_URL is set.
     fn message(
         &self,
         kind: AlertKind,
         key: &AlertKey,
         since: DateTime<Utc>,
         text: String,
+        page: Option<&str>,
     ) -> Message {
-        let link = self
-            .public_url
-            .as_ref()
-            .map(|u| format!("{u}/ui/campaigns/{}", key.subject));
+        let link = match (&self.public_url, page) {
+            (Some(base), Some(page)) => Some(format!("{base}{page}")),
+            _ => None,
+        };
         let text = match &link {
             Some(l) => format!("{text}\n{l}"),
             None => text,

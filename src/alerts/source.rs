@@ -16,6 +16,14 @@ pub struct Holding {
     pub since: DateTime<Utc>,
     /// The health check's sentence: what is wrong and the fix.
     pub text: String,
+    /// The dashboard page it links to: the campaign's, or else where the fix is.
+    pub page: Option<String>,
+}
+
+/// The campaign page of a key whose subject is a campaign (for its "resolved" message).
+pub fn page_of(key: &AlertKey) -> Option<String> {
+    (!key.subject.contains(':') && key.subject != "bridge")
+        .then(|| format!("/ui/campaigns/{}", key.subject))
 }
 
 pub async fn holding(
