@@ -10,6 +10,7 @@
 //! - [`platforms`]: each ad platform behind one trait: its event, its client, its answers
 //! - [`export`]: CSV downloads of the lists, bounded and formula-safe
 //! - [`quality`]: the match-quality report of a campaign
+//! - [`health`]: what is wrong with each campaign and platform (banners, alerts)
 //! - [`storage`]: every SQL statement
 //! - [`config`], [`startup`], [`cli`], [`telemetry`]: running it
 
@@ -20,6 +21,7 @@ pub mod config;
 pub mod delivery;
 pub mod domain;
 pub mod export;
+pub mod health;
 pub mod http;
 pub mod ingest;
 pub mod metrics;

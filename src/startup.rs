@@ -75,6 +75,8 @@ pub struct AppState {
     pub ui: crate::ui::UiSettings,
     /// The alert loop's service: the dashboard's test alert and list of alerts sent.
     pub alerts: Arc<Alerts>,
+    /// When a campaign counts as in trouble: the dashboard's banners and the alerts.
+    pub health: crate::health::HealthRules,
 }
 
 impl AppState {
@@ -220,6 +222,7 @@ impl Application {
             },
             ui: crate::ui::UiSettings::new(config.public_url.as_deref(), config.ui_session_ttl),
             alerts: Arc::clone(&alerts),
+            health: health_rules(&config),
         });
         let metrics_server = match config.metrics_addr {
             Some(addr) => Some(metrics_server(addr, state.clone())?),
@@ -391,6 +394,11 @@ fn metrics_server(
     Ok((server, port))
 }
 
+/// One set of rules for the banners and the alerts.
+fn health_rules(config: &Config) -> crate::health::HealthRules {
+    config.alerts.health_rules(config.unmatched_grace)
+}
+
 fn build_alerts(config: &Config, pool: PgPool) -> anyhow::Result<Alerts> {
     let a = &config.alerts;
     let channels = Channels::new(
@@ -400,11 +408,10 @@ fn build_alerts(config: &Config, pool: PgPool) -> anyhow::Result<Alerts> {
         config.delivery_timeout,
     )
     .context("building the HTTP client for alerts failed")?;
-    let rules = ();
     Ok(Alerts::new(
         pool,
         channels,
-        rules,
+        health_rules(config),
         config.public_url.as_deref(),
         a.alert_interval,
     ))

@@ -110,6 +110,18 @@ fn parse_silence(s: &str) -> Result<Silence, String> {
 }
 
 impl AlertConfig {
+    /// The health check's rules with these settings: the dashboard's banners and the alerts
+    /// judge alike. `unmatched_grace` is UNMATCHED_GRACE.
+    pub fn health_rules(&self, unmatched_grace: Duration) -> crate::health::HealthRules {
+        crate::health::HealthRules {
+            failure_rate: self.alert_failure_rate,
+            outbox_age: self.alert_outbox_age,
+            silence: self.alert_silence.0,
+            unmatched_grace,
+            ..Default::default()
+        }
+    }
+
     /// Telegram's settings when both are set; one without the other is refused at start-up.
     pub fn telegram(&self) -> Result<Option<(&str, &str)>, String> {
         match (&self.telegram_bot_token, &self.telegram_chat_id) {
@@ -148,6 +160,8 @@ mod tests {
         assert_eq!(c.alert_silence, Silence(None));
         assert_eq!(c.telegram_api_url, "https://api.telegram.org");
         assert!(c.alert_webhook_url.is_none() && c.telegram().unwrap().is_none());
+        let grace = Duration::from_secs(900);
+        assert_eq!(c.health_rules(grace), crate::health::HealthRules::default());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod campaign_cache;
+pub mod campaign_stats;
 pub mod campaigns;
 pub mod click_history;
 pub mod click_size;
@@ -12,6 +13,7 @@ pub mod conversion_view;
 pub mod conversions;
 pub mod events;
 pub mod group_commit;
+pub mod health;
 pub mod imports;
 pub mod outbox_stats;
 pub mod overview;

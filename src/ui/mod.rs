@@ -7,6 +7,7 @@ mod clicks;
 mod conversions;
 mod dropped;
 mod guide;
+mod health;
 mod imports;
 mod overview;
 mod pages;

@@ -6,9 +6,11 @@ use chrono::Utc;
 use maud::html;
 use serde::Deserialize;
 
+use super::health::banners;
 use super::overview::{chart_svg, hourly_series, Overview};
 use super::session::{same_origin, set_cookie, Session};
 use super::{html_response, layout, page, see_other, UiError};
+use crate::health;
 use crate::http::auth::secret_matches;
 use crate::http::auth_limit::Credential;
 use crate::http::client_ip::client_ip;
@@ -125,7 +127,9 @@ pub async fn overview(req: HttpRequest, state: State) -> Result<HttpResponse, Ui
     let outbox = outbox_stats::read(&state.pool).await?;
     let view = Overview::shape(&day, &week, &outbox);
     let series = hourly_series(now, &hourly);
+    let problems = health::problems(&state.pool, &state.health, now).await?;
     let body = html! {
+        (banners(&problems))
         section.card {
             h2 { "Outbox" }
             p.big {

@@ -22,6 +22,7 @@ mod edge;
 mod exposure;
 mod fbc_rules;
 mod health_and_errors;
+mod health_banners;
 mod import_keitaro;
 mod import_offline;
 mod imports;

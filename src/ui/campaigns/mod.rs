@@ -4,21 +4,26 @@
 
 mod form;
 mod page;
+mod stats;
 
 use actix_web::http::StatusCode;
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
+use chrono::{DurationRound, TimeDelta, Utc};
 use maud::html;
 
 use self::form::{FormError, FormValues, Mode};
 use self::page::{Notice, Verdict};
+use super::health::banners;
 use super::session::Session;
 use super::{html_response, layout, page as signed_in_page, see_other, UiError};
 use crate::campaigns::{CampaignError, CampaignInput, CampaignService};
 use crate::domain::{Campaign, CampaignKey, EventName};
+use crate::health;
 use crate::http::params::parse_urlencoded;
 use crate::routes::admin::test_event;
 use crate::startup::AppState;
+use crate::storage::campaign_stats;
 
 type State = web::Data<AppState>;
 
@@ -91,7 +96,17 @@ fn campaign_url(key: &str) -> String {
 async fn list(req: HttpRequest, state: State) -> Result<HttpResponse, UiError> {
     let session = Session::require(&req, &state.pool).await?;
     let campaigns = service(&state).list().await.map_err(storage)?;
+    let now = Utc::now();
+    let problems = health::problems(&state.pool, &state.health, now).await?;
+    let today = now.duration_trunc(TimeDelta::days(1)).unwrap_or(now);
+    let numbers = campaign_stats::read(&state.pool, today, now - TimeDelta::days(7)).await?;
+    let troubled = |key: &str| {
+        problems
+            .iter()
+            .any(|p| p.campaign.as_ref().is_some_and(|c| c.key == key))
+    };
     let body = html! {
+        (banners(&problems))
         p { a.button href="/ui/campaigns/new" { "New campaign" } }
         @if campaigns.is_empty() {
             p.notice { "No campaigns yet. Create one to get its postback URLs." }
@@ -100,7 +115,7 @@ async fn list(req: HttpRequest, state: State) -> Result<HttpResponse, UiError> {
                 table {
                     thead { tr {
                         th { "Key" } th { "Name" } th { "Meta pixel" } th { "TikTok pixel code" }
-                        th { "State" } th { "Access tokens" } th { "Test events" }
+                        th { "State" } (stats::head()) th { "Access tokens" } th { "Test events" }
                     } }
                     tbody {
                         @for c in &campaigns {
@@ -109,7 +124,11 @@ async fn list(req: HttpRequest, state: State) -> Result<HttpResponse, UiError> {
                                 td { @if c.name != c.key.as_str() { (c.name) } }
                                 td.pixel-id { (c.meta.as_ref().map_or("—", |m| m.pixel_id.as_str())) }
                                 td.pixel-id { (c.tiktok.as_ref().map_or("—", |t| t.pixel_code.as_str())) }
-                                td { @if c.enabled { span.badge.ok { "enabled" } } @else { span.badge { "disabled" } } }
+                                td {
+                                    @if c.enabled { span.badge.ok { "enabled" } } @else { span.badge { "disabled" } }
+                                    @if troubled(c.key.as_str()) { " " span.badge.bad { "needs attention" } }
+                                }
+                                (stats::cells(&stats::Row::shape(&numbers, c)))
                                 td { "Meta " (set_word(c.meta.is_some())) ", TikTok " (set_word(c.tiktok.is_some())) }
                                 td {
                                     @if c.meta.is_some() && c.test_event_code.is_some() { span.badge.warn title="Meta events go to Test Events, not to optimisation" { "Meta test_event_code set" } }

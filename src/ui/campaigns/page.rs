@@ -3,12 +3,15 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
+use chrono::Utc;
 use maud::{html, Markup};
 
 use super::super::guide::{lead_form_snippet, LANDING_GUIDE_URL};
+use super::super::health::banners;
 use super::super::session::Session;
 use super::super::{html_response, layout, UiError};
 use crate::domain::{Campaign, EventMap};
+use crate::health;
 use crate::http::params::parse_urlencoded;
 use crate::platforms::meta::graph::SendResult;
 use crate::quality::{match_keys, PlatformQuality, QualityReport};
@@ -282,7 +285,10 @@ pub async fn render(
         .collect();
     let csrf = session.csrf_token.as_str();
     let tiktok = campaign.tiktok.as_ref();
+    let problems =
+        health::campaign_problems(&state.pool, &state.health, Utc::now(), campaign.id).await?;
     let body = html! {
+        (banners(&problems))
         @if let Some(code) = campaign.test_event_code.as_ref().filter(|_| campaign.meta.is_some()) {
             p.banner.warn role="alert" {
                 strong { "Test mode: " }
@@ -335,7 +341,7 @@ pub async fn render(
             }
         }
         @if let Some(w) = base_warning { (w.render(&base)) }
-        section.card {
+        section.card #postback-urls {
             h2 { "Postback URLs" }
             p.hint { "Paste your tracker's line into its S2S postback setting. REPLACE / OPTIONAL: put your tracker's or network's macro for that value there. Each URL names this campaign (campaign=" (key) "), so a conversion whose click the lander never registered still reaches it. Which one matches for your traffic, and what happens without a transaction id: docs/trackers.md." }
             @for u in POSTBACK_URLS {
