@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use futures_util::future::OptionFuture;
 use serde_json::json;
 
 use super::Message;
@@ -74,26 +75,20 @@ impl Channels {
 
     /// Sends `message` to every channel at once: a slow or failing one holds up no other.
     pub async fn send(&self, message: &Message) -> Vec<Delivery> {
-        let webhook = async {
-            match &self.webhook {
-                Some(url) => Some(Delivery {
-                    channel: AlertChannel::Webhook,
-                    error: self.to_webhook(url, message).await.err(),
-                }),
-                None => None,
-            }
-        };
-        let telegram = async {
-            match &self.telegram {
-                Some(t) => Some(Delivery {
-                    channel: AlertChannel::Telegram,
-                    error: self.to_telegram(t, message).await.err(),
-                }),
-                None => None,
-            }
-        };
+        let webhook =
+            OptionFuture::from(self.webhook.as_ref().map(|u| self.to_webhook(u, message)));
+        let telegram =
+            OptionFuture::from(self.telegram.as_ref().map(|t| self.to_telegram(t, message)));
         let (w, t) = tokio::join!(webhook, telegram);
-        w.into_iter().chain(t).collect()
+        [(AlertChannel::Webhook, w), (AlertChannel::Telegram, t)]
+            .into_iter()
+            .filter_map(|(channel, sent)| {
+                sent.map(|r| Delivery {
+                    channel,
+                    error: r.err(),
+                })
+            })
+            .collect()
     }
 
     async fn to_webhook(&self, url: &str, message: &Message) -> Result<(), String> {

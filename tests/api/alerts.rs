@@ -33,6 +33,14 @@ async fn app_alerting(channels: &FakeChannels, extra: &[&str]) -> TestApp {
     spawn_app_with(&args.iter().map(String::as_str).collect::<Vec<_>>()).await
 }
 
+/// Campaign [`KEY`] on a server alerting the fake channels.
+async fn campaign_alerting() -> (FakeChannels, TestApp) {
+    let channels = FakeChannels::start().await;
+    let app = app_alerting(&channels, &[]).await;
+    app.create_campaign(KEY, json!({})).await;
+    (channels, app)
+}
+
 /// From now on Meta refuses every token (code 190).
 async fn meta_refuses_tokens(app: &TestApp) {
     app.graph.reset().await;
@@ -63,6 +71,19 @@ fn at(t0: DateTime<Utc>, minutes: i64) -> DateTime<Utc> {
     t0 + TimeDelta::minutes(minutes)
 }
 
+/// How many messages a pass `minutes` after `t0` sent (to each channel).
+async fn sent_after(app: &TestApp, t0: DateTime<Utc>, minutes: i64) -> usize {
+    app.alerts.pass(at(t0, minutes)).await.unwrap().sent.len()
+}
+
+/// The webhook's last message, which must be its `n`th and say `state`.
+async fn nth_webhook(channels: &FakeChannels, n: usize, state: &str) -> serde_json::Value {
+    let hooks = channels.webhook_bodies().await;
+    assert_eq!(hooks.len(), n, "{hooks:?}");
+    assert_eq!(hooks[n - 1]["state"], state, "{hooks:?}");
+    hooks[n - 1].clone()
+}
+
 async fn counts(channels: &FakeChannels) -> (usize, usize) {
     (
         channels.webhook_bodies().await.len(),
@@ -72,18 +93,14 @@ async fn counts(channels: &FakeChannels) -> (usize, usize) {
 
 #[tokio::test]
 async fn a_refused_token_alerts_each_channel_once_and_once_more_when_resolved() {
-    let channels = FakeChannels::start().await;
-    let app = app_alerting(&channels, &[]).await;
-    app.create_campaign(KEY, json!({})).await;
+    let (channels, app) = campaign_alerting().await;
     let t0 = Utc::now();
     assert!(app.alerts.pass(t0).await.unwrap().sent.is_empty());
     parked_lead(&app, "al-1").await;
 
     let report = app.alerts.pass(t0).await.unwrap();
     assert_eq!(report.sent.len(), 1, "{report:?}");
-    let hooks = channels.webhook_bodies().await;
-    assert_eq!(hooks.len(), 1, "{hooks:?}");
-    let hook = &hooks[0];
+    let hook = &nth_webhook(&channels, 1, "firing").await;
     let mut fields: Vec<&str> = hook
         .as_object()
         .unwrap()
@@ -107,7 +124,6 @@ async fn a_refused_token_alerts_each_channel_once_and_once_more_when_resolved() 
     assert_eq!(hook["campaign"], KEY);
     assert_eq!(hook["platform"], "meta");
     assert_eq!(hook["condition"], "token_refused");
-    assert_eq!(hook["state"], "firing");
     assert_eq!(hook["link"], format!("{PUBLIC_URL}/ui/campaigns/{KEY}"));
     let since = DateTime::parse_from_rfc3339(hook["since"].as_str().unwrap()).unwrap();
     assert!(since <= t0 + TimeDelta::seconds(1), "{since} {t0}");
@@ -125,22 +141,18 @@ async fn a_refused_token_alerts_each_channel_once_and_once_more_when_resolved() 
 
     // Still refused: nothing more, within the hour or after it.
     for minutes in [1, 30, 61] {
-        let report = app.alerts.pass(at(t0, minutes)).await.unwrap();
-        assert!(report.sent.is_empty(), "minute {minutes}: {report:?}");
+        assert_eq!(sent_after(&app, t0, minutes).await, 0, "minute {minutes}");
     }
     assert_eq!(counts(&channels).await, (1, 1));
 
     token_fixed(&app, "EAAnew-working-token-123456").await;
-    let report = app.alerts.pass(at(t0, 62)).await.unwrap();
-    assert_eq!(report.sent.len(), 1, "{report:?}");
-    let hooks = channels.webhook_bodies().await;
-    assert_eq!(hooks.len(), 2);
-    assert_eq!(hooks[1]["state"], "resolved");
-    assert_eq!(hooks[1]["condition"], "token_refused");
-    let text = hooks[1]["text"].as_str().unwrap();
+    assert_eq!(sent_after(&app, t0, 62).await, 1);
+    let resolved = nth_webhook(&channels, 2, "resolved").await;
+    assert_eq!(resolved["condition"], "token_refused");
+    let text = resolved["text"].as_str().unwrap();
     assert!(text.starts_with("Resolved: keto-fb-us on Meta"), "{text}");
     assert_eq!(channels.telegram_bodies().await[1]["text"], text);
-    assert!(app.alerts.pass(at(t0, 63)).await.unwrap().sent.is_empty());
+    assert_eq!(sent_after(&app, t0, 63).await, 0);
     assert_eq!(counts(&channels).await, (2, 2));
 
     // No credential and no personal data in anything sent.
@@ -158,28 +170,23 @@ async fn a_refused_token_alerts_each_channel_once_and_once_more_when_resolved() 
 /// end; once the hour has passed it is.
 #[tokio::test]
 async fn a_key_fires_at_most_once_an_hour_and_never_resolves_unannounced() {
-    let channels = FakeChannels::start().await;
-    let app = app_alerting(&channels, &[]).await;
-    app.create_campaign(KEY, json!({})).await;
+    let (channels, app) = campaign_alerting().await;
     let t0 = Utc::now();
     parked_lead(&app, "hr-1").await;
-    assert_eq!(app.alerts.pass(t0).await.unwrap().sent.len(), 1);
+    assert_eq!(sent_after(&app, t0, 0).await, 1);
     token_fixed(&app, "EAAsecond-token-123456789").await;
-    assert_eq!(app.alerts.pass(at(t0, 5)).await.unwrap().sent.len(), 1);
+    assert_eq!(sent_after(&app, t0, 5).await, 1);
     assert_eq!(counts(&channels).await, (2, 2));
 
     parked_lead(&app, "hr-2").await;
-    assert!(app.alerts.pass(at(t0, 10)).await.unwrap().sent.is_empty());
+    assert_eq!(sent_after(&app, t0, 10).await, 0);
     token_fixed(&app, "EAAthird-token-1234567890").await;
-    assert!(app.alerts.pass(at(t0, 15)).await.unwrap().sent.is_empty());
+    assert_eq!(sent_after(&app, t0, 15).await, 0);
     assert_eq!(counts(&channels).await, (2, 2));
 
     parked_lead(&app, "hr-3").await;
-    let report = app.alerts.pass(at(t0, 70)).await.unwrap();
-    assert_eq!(report.sent.len(), 1, "{report:?}");
-    let hooks = channels.webhook_bodies().await;
-    assert_eq!(hooks.len(), 3);
-    assert_eq!(hooks[2]["state"], "firing");
+    assert_eq!(sent_after(&app, t0, 70).await, 1);
+    nth_webhook(&channels, 3, "firing").await;
 }
 
 /// Two processes on one database decide under one lock: passes at the same moment send once.
