@@ -232,10 +232,7 @@ async fn two_alert_loops_send_each_alert_once() {
 async fn the_test_button_sends_to_each_channel_and_the_page_lists_it() {
     let channels = FakeChannels::start().await;
     let app = app_alerting(&channels, &[]).await;
-    let cookie = sign_in(&app).await;
-    let page = get_page(&app, "/ui/alerts", &cookie).await;
-    assert_eq!(page.status(), StatusCode::OK);
-    let page = page.text().await.unwrap();
+    let (cookie, page) = alerts_page(&app).await;
     assert!(page.contains(r#"href="/ui/alerts""#), "nav link");
     assert!(page.contains("None yet."), "{page}");
     // The webhook's host, never its path.
@@ -273,12 +270,7 @@ async fn the_test_button_sends_to_each_channel_and_the_page_lists_it() {
 #[tokio::test]
 async fn without_a_channel_the_page_says_how_to_set_one_and_nothing_is_sent() {
     let app = spawn_app().await;
-    let cookie = sign_in(&app).await;
-    let page = get_page(&app, "/ui/alerts", &cookie)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let (cookie, page) = alerts_page(&app).await;
     assert!(page.contains("No alert channel is set"), "{page}");
     let resp = post_form(
         &app,
@@ -289,6 +281,14 @@ async fn without_a_channel_the_page_says_how_to_set_one_and_nothing_is_sent() {
     .await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(resp.text().await.unwrap().contains("Nothing was sent"));
+}
+
+/// Signs in and reads `/ui/alerts`: the session's cookie and the page.
+async fn alerts_page(app: &TestApp) -> (String, String) {
+    let cookie = sign_in(app).await;
+    let resp = get_page(app, "/ui/alerts", &cookie).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    (cookie, resp.text().await.unwrap())
 }
 
 /// The test alert's outcome on each channel, as the page says it.
@@ -365,12 +365,7 @@ async fn a_failing_channel_fails_alone_and_like_a_platform_would() {
     assert_no_secret(&outcome);
 
     // The list shows each failure with its reason.
-    let cookie = sign_in(&app).await;
-    let page = get_page(&app, "/ui/alerts", &cookie)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let (_, page) = alerts_page(&app).await;
     assert!(
         page.contains("Telegram refused it (401): Unauthorized"),
         "{page}"
