@@ -182,7 +182,8 @@ mod tests {
         );
         assert!(parse(&["--alert-silence", "0s"]).is_err());
         for chat in ["123456", "-1001234567890", "@my_channel"] {
-            assert!(parse(&["--telegram-chat-id", chat]).is_ok(), "{chat}");
+            let flag = format!("--telegram-chat-id={chat}");
+            assert!(parse(&[&flag]).is_ok(), "{chat}");
         }
         assert!(parse(&["--telegram-chat-id", "12 34"]).is_err());
     }
