@@ -29,18 +29,7 @@ fn campaign(id: i64, key: &str) -> CampaignFacts {
 }
 
 fn outbox(campaign_id: i64, platform: PlatformKind) -> OutboxFacts {
-    OutboxFacts {
-        campaign_id,
-        platform,
-        parked: 0,
-        parked_since: None,
-        refusal: None,
-        pending: 0,
-        oldest_pending: None,
-        attempted: 0,
-        failing: 0,
-        first_failure_at: None,
-    }
+    OutboxFacts::empty(campaign_id, platform)
 }
 
 fn facts(outbox: Vec<OutboxFacts>) -> Facts {

@@ -61,7 +61,8 @@ pub struct Refusal {
 }
 
 /// What went wrong with postbacks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum PostbackTrouble {
     /// Refused at the door (`refused_postbacks`): the tracker's postback URL is wrong.
     Refused,
@@ -147,20 +148,26 @@ async fn outbox(
     campaign_id: Option<i64>,
 ) -> Result<Vec<OutboxFacts>, sqlx::Error> {
     let mut rows: BTreeMap<(i64, PlatformKind), OutboxFacts> = BTreeMap::new();
-    // Parked events are failed ones (events_failed_idx: a handful per campaign).
-    let parked = sqlx::query!(
-        r#"SELECT campaign_id, platform AS "platform: PlatformKind", count(*) AS "n!",
-            min(created_at) AS since
-         FROM events WHERE state = 'failed' AND failure_class = 'auth'
+    // Parked events are failed ones (events_failed_idx: a handful per campaign), pending ones
+    // the outbox (events_due_idx): both partial indexes, never the sent events.
+    let waiting = sqlx::query!(
+        r#"SELECT campaign_id, platform AS "platform: PlatformKind",
+            count(*) FILTER (WHERE state = 'failed') AS "parked!",
+            min(created_at) FILTER (WHERE state = 'failed') AS parked_since,
+            count(*) FILTER (WHERE state = 'pending') AS "pending!",
+            min(created_at) FILTER (WHERE state = 'pending') AS oldest_pending
+         FROM events
+         WHERE ((state = 'failed' AND failure_class = 'auth') OR state = 'pending')
            AND ($1::bigint IS NULL OR campaign_id = $1)
          GROUP BY 1, 2"#,
         campaign_id
     )
     .fetch_all(pool)
     .await?;
-    for p in parked {
-        let r = row(&mut rows, p.campaign_id, p.platform);
-        (r.parked, r.parked_since) = (p.n, p.since);
+    for w in waiting {
+        let r = row(&mut rows, w.campaign_id, w.platform);
+        (r.parked, r.parked_since) = (w.parked, w.parked_since);
+        (r.pending, r.oldest_pending) = (w.pending, w.oldest_pending);
     }
     let refusals = sqlx::query!(
         r#"SELECT e.campaign_id, e.platform AS "platform: PlatformKind",
@@ -181,20 +188,6 @@ async fn outbox(
             error_subcode: f.error_subcode,
             since: f.since,
         });
-    }
-    // The outbox itself (events_due_idx holds only pending events).
-    let pending = sqlx::query!(
-        r#"SELECT campaign_id, platform AS "platform: PlatformKind", count(*) AS "n!",
-            min(created_at) AS oldest
-         FROM events WHERE state = 'pending' AND ($1::bigint IS NULL OR campaign_id = $1)
-         GROUP BY 1, 2"#,
-        campaign_id
-    )
-    .fetch_all(pool)
-    .await?;
-    for p in pending {
-        let r = row(&mut rows, p.campaign_id, p.platform);
-        (r.pending, r.oldest_pending) = (p.n, p.oldest);
     }
     // The window's attempts (delivery_attempts_attempted_brin), each event once: failing when
     // it ended failed or expired, or waits for another try.
@@ -229,7 +222,8 @@ fn row(
 }
 
 impl OutboxFacts {
-    fn empty(campaign_id: i64, platform: PlatformKind) -> Self {
+    /// Nothing parked, pending or attempted.
+    pub fn empty(campaign_id: i64, platform: PlatformKind) -> Self {
         OutboxFacts {
             campaign_id,
             platform,
@@ -249,42 +243,31 @@ impl OutboxFacts {
 /// campaign their `campaign` parameter names (refused_postbacks_received_idx and
 /// conversions_unmatched_idx: both read only the window).
 async fn postbacks(pool: &PgPool, windows: Windows) -> Result<Vec<PostbackFacts>, sqlx::Error> {
-    let refused = sqlx::query!(
-        r#"SELECT r.tracker, c.id AS "campaign_id?", count(*) AS "n!",
-            min(r.received_at) AS "since!"
+    let mut piles = sqlx::query_as!(
+        PostbackFacts,
+        r#"SELECT r.tracker, c.id AS "campaign_id?", 'refused'::text AS "trouble!: PostbackTrouble",
+            count(*) AS "count!", min(r.received_at) AS "since!"
          FROM refused_postbacks r LEFT JOIN campaigns c ON c.key = r.params->>'campaign'
          WHERE r.received_at >= $1
          GROUP BY 1, 2"#,
         windows.refused_since
     )
     .fetch_all(pool)
-    .await?
-    .into_iter()
-    .map(|r| PostbackFacts {
-        campaign_id: r.campaign_id,
-        tracker: r.tracker,
-        trouble: PostbackTrouble::Refused,
-        count: r.n,
-        since: r.since,
-    });
-    let unmatched = sqlx::query!(
-        r#"SELECT v.tracker, c.id AS "campaign_id?", count(*) AS "n!",
-            min(v.received_at) AS "since!"
-         FROM conversions v LEFT JOIN campaigns c ON c.key = v.campaign_hint
-         WHERE v.state = 'unmatched' AND v.received_at >= $1 AND v.received_at < $2
-         GROUP BY 1, 2"#,
-        windows.unmatched_since,
-        windows.unmatched_before
-    )
-    .fetch_all(pool)
-    .await?
-    .into_iter()
-    .map(|r| PostbackFacts {
-        campaign_id: r.campaign_id,
-        tracker: r.tracker,
-        trouble: PostbackTrouble::Unmatched,
-        count: r.n,
-        since: r.since,
-    });
-    Ok(refused.chain(unmatched).collect())
+    .await?;
+    piles.extend(
+        sqlx::query_as!(
+            PostbackFacts,
+            r#"SELECT v.tracker, c.id AS "campaign_id?",
+                'unmatched'::text AS "trouble!: PostbackTrouble",
+                count(*) AS "count!", min(v.received_at) AS "since!"
+             FROM conversions v LEFT JOIN campaigns c ON c.key = v.campaign_hint
+             WHERE v.state = 'unmatched' AND v.received_at >= $1 AND v.received_at < $2
+             GROUP BY 1, 2"#,
+            windows.unmatched_since,
+            windows.unmatched_before
+        )
+        .fetch_all(pool)
+        .await?,
+    );
+    Ok(piles)
 }

@@ -210,35 +210,26 @@ async fn the_list_counts_a_conversion_sent_to_two_platforms_once() {
         let end = list[start..].find("</tr>").unwrap() + start;
         list[start..end].to_owned()
     };
-    let both = row("both");
-    assert!(
-        both.contains(r#"<td class="num conversions-today">3</td>"#),
-        "{both}"
-    );
-    assert!(
-        both.contains(r#"<td class="num conversions-week">4</td>"#),
-        "{both}"
-    );
-    assert!(
-        both.contains(r#"<div data-platform="meta">Meta 3 / 0 / 1</div>"#),
-        "{both}"
-    );
-    assert!(
-        both.contains(r#"<div data-platform="tiktok">TikTok 3 / 0 / 1</div>"#),
-        "{both}"
-    );
-    assert!(
-        both.contains(r#"<td class="value-sent">19.75 USD</td>"#),
-        "{both}"
-    );
-    let testing = row("testing");
-    assert!(
-        testing.contains(r#"<div data-platform="meta">Meta 1 / 0 / 0</div>"#),
-        "{testing}"
-    );
-    assert!(
-        testing.contains(r#"<td class="value-sent">—</td>"#),
-        "test mode is not revenue"
-    );
-    assert!(!testing.contains(r#"data-platform="tiktok""#), "{testing}");
+    let cases = [
+        ("both", r#"<td class="num conversions-today">3</td>"#),
+        ("both", r#"<td class="num conversions-week">4</td>"#),
+        ("both", r#"<div data-platform="meta">Meta 3 / 0 / 1</div>"#),
+        (
+            "both",
+            r#"<div data-platform="tiktok">TikTok 3 / 0 / 1</div>"#,
+        ),
+        // 12.50 + 7.25, once though two platforms got each sale.
+        ("both", r#"<td class="value-sent">19.75 USD</td>"#),
+        (
+            "testing",
+            r#"<div data-platform="meta">Meta 1 / 0 / 0</div>"#,
+        ),
+        // Sent to Test Events: not revenue.
+        ("testing", r#"<td class="value-sent">—</td>"#),
+    ];
+    for (key, cell) in cases {
+        let r = row(key);
+        assert!(r.contains(cell), "{key}: {cell} in {r}");
+    }
+    assert!(!row("testing").contains(r#"data-platform="tiktok""#));
 }
