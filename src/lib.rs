@@ -5,6 +5,7 @@
 //! - [`domain`]: parsed values (click ids, campaigns, hashed customer data)
 //! - [`ingest`]: postback -> conversion -> outbox event, in one transaction
 //! - [`campaigns`]: campaign rules and the side effects of changing one (admin API, dashboard)
+//! - [`alerts`]: telling a person when something needs them (webhook, Telegram)
 //! - [`delivery`]: the worker that drains the outbox, and its retry policy
 //! - [`platforms`]: each ad platform behind one trait: its event, its client, its answers
 //! - [`export`]: CSV downloads of the lists, bounded and formula-safe
@@ -13,6 +14,7 @@
 //! - [`storage`]: every SQL statement
 //! - [`config`], [`startup`], [`cli`], [`telemetry`]: running it
 
+pub mod alerts;
 pub mod campaigns;
 pub mod cli;
 pub mod config;

@@ -12,6 +12,7 @@ use sqlx::PgPool;
 use tokio::sync::{watch, Notify};
 use tracing_actix_web::TracingLogger;
 
+use crate::alerts::{Alerts, Channels};
 use crate::config::{Config, TrustedProxies};
 use crate::delivery::worker::{WorkerDeps, WorkerSettings};
 use crate::delivery::{sender, DeliveryWorker, RetryPolicy};
@@ -72,6 +73,8 @@ pub struct AppState {
     pub graph: GraphClient,
     pub metrics_access: MetricsAccess,
     pub ui: crate::ui::UiSettings,
+    /// The alert loop's service: the dashboard's test alert and list of alerts sent.
+    pub alerts: Arc<Alerts>,
     /// When a campaign counts as in trouble: the dashboard's banners and the alerts.
     pub health: crate::health::HealthRules,
 }
@@ -99,6 +102,7 @@ pub struct Application {
     metrics_server: Option<(actix_web::dev::Server, u16)>,
     pool: PgPool,
     worker: DeliveryWorker,
+    alerts: Arc<Alerts>,
     config: Config,
 }
 
@@ -158,6 +162,8 @@ impl Application {
             Arc::clone(&signal),
         )?;
 
+        let alerts = Arc::new(build_alerts(&config, pool.clone())?);
+
         let listener = TcpListener::bind(config.listen_addr)
             .with_context(|| format!("cannot listen on LISTEN_ADDR {}", config.listen_addr))?;
         let port = listener.local_addr()?.port();
@@ -216,7 +222,8 @@ impl Application {
             },
             ui: crate::ui::UiSettings::new(config.public_url.as_deref(), config.ui_session_ttl)
                 .in_zone(config.ui_display.ui_time_zone),
-            health: crate::health::HealthRules::default(),
+            alerts: Arc::clone(&alerts),
+            health: health_rules(&config),
         });
         let metrics_server = match config.metrics_addr {
             Some(addr) => Some(metrics_server(addr, state.clone())?),
@@ -266,6 +273,7 @@ impl Application {
             metrics_server,
             pool,
             worker,
+            alerts,
             config,
         })
     }
@@ -288,6 +296,11 @@ impl Application {
         self.worker.clone()
     }
 
+    /// The alert loop's service, for tests that run its passes at chosen times.
+    pub fn alerts(&self) -> Arc<Alerts> {
+        Arc::clone(&self.alerts)
+    }
+
     /// Serves until SIGTERM or SIGINT: actix stops accepting, finishes in-flight requests
     /// within the shutdown timeout; then the worker finishes its pass and gives back its leases.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
@@ -295,7 +308,7 @@ impl Application {
         let worker = self
             .config
             .run_delivery_worker
-            .then(|| tokio::spawn(sender::run(self.worker.clone(), stop_rx)));
+            .then(|| tokio::spawn(sender::run(self.worker.clone(), stop_rx.clone())));
         let retention = self.config.run_delivery_worker.then(|| {
             let (pool, clicks, events) = (
                 self.pool.clone(),
@@ -316,6 +329,9 @@ impl Application {
                 }
             })
         });
+        // Without a channel there is no one to tell, so nothing is decided or stored either.
+        let alerts = (!self.alerts.channels().configured().is_empty())
+            .then(|| tokio::spawn(Arc::clone(&self.alerts).run(stop_rx.clone())));
         let metrics = self.metrics_server.map(|(server, _)| {
             let handle = server.handle();
             tokio::spawn(server);
@@ -327,6 +343,9 @@ impl Application {
         }
         if let Some(r) = retention {
             r.abort();
+        }
+        if let Some(a) = alerts {
+            a.abort();
         }
         let _ = stop_tx.send(true);
         if let Some(handle) = worker {
@@ -374,6 +393,29 @@ fn metrics_server(
     .client_request_timeout(Duration::from_secs(5))
     .run();
     Ok((server, port))
+}
+
+/// One set of rules for the banners and the alerts.
+fn health_rules(config: &Config) -> crate::health::HealthRules {
+    config.alerts.health_rules(config.unmatched_grace)
+}
+
+fn build_alerts(config: &Config, pool: PgPool) -> anyhow::Result<Alerts> {
+    let a = &config.alerts;
+    let channels = Channels::new(
+        a.alert_webhook_url.clone(),
+        a.telegram().map_err(anyhow::Error::msg)?,
+        &a.telegram_api_url,
+        config.delivery_timeout,
+    )
+    .context("building the HTTP client for alerts failed")?;
+    Ok(Alerts::new(
+        pool,
+        channels,
+        health_rules(config),
+        config.public_url.as_deref(),
+        a.alert_interval,
+    ))
 }
 
 fn build_worker(

@@ -1,6 +1,7 @@
 //! Domain types that parse, not validate: once a value has one of these types it is known good.
 
 mod address;
+mod alert;
 pub mod amount;
 mod campaign;
 pub mod caps;
@@ -20,6 +21,7 @@ pub mod url_privacy;
 pub mod fixtures;
 
 pub use address::{is_public, parse_public_ip};
+pub use alert::{AlertChannel, AlertKey, AlertKind, AlertRecord, AlertState};
 pub use campaign::{
     ActionSource, CampaignKey, EventIdTemplate, EventMap, EventName, PixelId, TikTokPixelCode,
     ValueSource,

@@ -117,6 +117,9 @@ macro_rules! words {
     };
 }
 
+/// The alert words (`alert.rs`) are stored and shown the same way.
+pub(super) use words;
+
 words!(ConversionState {
     Unmatched => "unmatched",
     Skipped => "skipped",

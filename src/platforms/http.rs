@@ -54,12 +54,32 @@ pub enum Reply {
 /// message (the platforms' readers retry it like any answer not from the platform: a moved
 /// base URL is fixed by its setting, and the events wait until then or their age limit).
 pub async fn exchange(request: reqwest::RequestBuilder) -> Reply {
+    read(request, UrlIs::Plain).await
+}
+
+/// [`exchange`] for a URL that is itself a credential (a Telegram bot token in its path, a
+/// Slack webhook's path): its failures never name the URL.
+pub async fn exchange_secret_url(request: reqwest::RequestBuilder) -> Reply {
+    read(request, UrlIs::Secret).await
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum UrlIs {
+    Plain,
+    Secret,
+}
+
+async fn read(request: reqwest::RequestBuilder, url: UrlIs) -> Reply {
+    let describe = |e: reqwest::Error| match url {
+        UrlIs::Plain => transport_message(&e),
+        UrlIs::Secret => transport_message(&e.without_url()),
+    };
     let mut resp = match request.send().await {
         Ok(r) => r,
         Err(e) => {
             return Reply::Transport {
                 http_status: None,
-                message: transport_message(&e),
+                message: describe(e),
                 retry_after: None,
             }
         }
@@ -72,7 +92,7 @@ pub async fn exchange(request: reqwest::RequestBuilder) -> Reply {
         retry_after,
     };
     if resp.status().is_redirection() {
-        return failed(redirect_message(status, &resp));
+        return failed(redirect_message(status, &resp, url));
     }
     let too_large =
         || format!("answer larger than {MAX_ANSWER_BYTES} bytes (HTTP {status}); not read further");
@@ -90,7 +110,7 @@ pub async fn exchange(request: reqwest::RequestBuilder) -> Reply {
             }
             Ok(Some(chunk)) => body.extend_from_slice(&chunk),
             Ok(None) => break,
-            Err(e) => return failed(transport_message(&e)),
+            Err(e) => return failed(describe(e)),
         }
     }
     Reply::Http {
@@ -102,7 +122,7 @@ pub async fn exchange(request: reqwest::RequestBuilder) -> Reply {
 
 /// Names where the redirect pointed, scheme, host and port only: its path or query might hold
 /// anything.
-fn redirect_message(status: u16, resp: &reqwest::Response) -> String {
+fn redirect_message(status: u16, resp: &reqwest::Response, url: UrlIs) -> String {
     let to = resp
         .headers()
         .get(reqwest::header::LOCATION)
@@ -112,10 +132,11 @@ fn redirect_message(status: u16, resp: &reqwest::Response) -> String {
             || "nowhere readable".to_owned(),
             |u| u.origin().ascii_serialization(),
         );
-    format!(
-        "redirect refused: HTTP {status} to {to} (never followed, so the access token stays \
-         here; check the platform's base URL setting)"
-    )
+    let why = match url {
+        UrlIs::Plain => "so the access token stays here; check the platform's base URL setting",
+        UrlIs::Secret => "so the URL's secret stays here; check the URL setting",
+    };
+    format!("redirect refused: HTTP {status} to {to} (never followed, {why})")
 }
 
 /// The answer's `Retry-After` in seconds (a day at most).

@@ -4,7 +4,7 @@
 //! Adding a platform is one module here (see docs/architecture.md).
 
 pub mod address;
-mod http;
+pub mod http;
 pub mod meta;
 pub mod tiktok;
 

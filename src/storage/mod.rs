@@ -1,6 +1,7 @@
 //! Every SQL statement of the service lives below this module, one file per table, each with
 //! integration tests over a real Postgres (`tests/api/storage.rs` and the route tests).
 
+pub mod alerts;
 pub mod campaign_cache;
 pub mod campaign_stats;
 pub mod campaigns;

@@ -1,6 +1,7 @@
 //! The dashboard under `/ui/`: server-rendered pages (maud templates compiled into the binary)
 //! over the same storage code as the admin API, behind a sign-in with the admin token.
 
+mod alerts;
 mod campaigns;
 mod clicks;
 mod conversions;
@@ -95,6 +96,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     conversions::configure(cfg);
     clicks::configure(cfg);
     imports::configure(cfg);
+    alerts::configure(cfg);
 }
 
 async fn script() -> HttpResponse {
@@ -227,6 +229,7 @@ fn layout_with_head(title: &str, csrf: Option<&str>, head: Markup, body: Markup)
                             a href="/ui/conversions" { "Conversions" }
                             a href="/ui/clicks" { "Clicks" }
                             a href="/ui/imports" { "Import" }
+                            a href="/ui/alerts" { "Alerts" }
                         }
                         form.signout method="post" action="/ui/logout" {
                             input type="hidden" name="csrf" value=(token);

@@ -1,6 +1,7 @@
 //! `spawn_app`: a fresh database, the real server on port 0, a fake Graph API and a fake TikTok
 //! Events API (`tiktok.rs`).
 
+pub mod alerts;
 mod database;
 pub mod gate;
 pub mod outbox;
@@ -41,6 +42,8 @@ pub struct TestApp {
     /// The fake TikTok Events API (`--tiktok-api-url`), answering `FakeTikTok::ok()` at first.
     pub tiktok: MockServer,
     pub worker: DeliveryWorker,
+    /// The alert loop's service, for passes at chosen times.
+    pub alerts: std::sync::Arc<capi_bridge::alerts::Alerts>,
     pub client: reqwest::Client,
     /// The Graph API version the server is configured with (`--meta-api-version`).
     pub api_version: String,
@@ -164,6 +167,7 @@ pub async fn spawn_on(database_url: &str, graph: MockServer, extra: &[&str]) -> 
     let port = app.port();
     let pool = app.pool().clone();
     let worker = app.worker();
+    let alerts = app.alerts();
     let metrics_port = app.metrics_port();
     let api_version = config_api_version(extra);
     tokio::spawn(app.run_until_stopped());
@@ -174,6 +178,7 @@ pub async fn spawn_on(database_url: &str, graph: MockServer, extra: &[&str]) -> 
         graph,
         tiktok,
         worker,
+        alerts,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod admin_campaigns;
+mod alerts;
 mod auth_failures;
 mod browser;
 mod campaign_region;
@@ -27,6 +28,7 @@ mod import_offline;
 mod imports;
 mod key_rotation;
 mod late_twins;
+mod log_secrets;
 mod openapi;
 mod ops;
 mod payouts;
