@@ -6,6 +6,7 @@ mod clicks;
 mod conversions;
 mod dropped;
 mod guide;
+mod import_rows;
 mod imports;
 mod overview;
 mod pages;

@@ -57,6 +57,11 @@ pub async fn post_csv(app: &TestApp, body: String) -> reqwest::Response {
 
 /// A multipart body with `fields` first, then `file` as the part named "file".
 pub fn multipart(fields: &[(&str, &str)], file: &str) -> String {
+    multipart_named(fields, "conv.csv", file)
+}
+
+/// [`multipart`] with the file part's file name as the client sends it.
+pub fn multipart_named(fields: &[(&str, &str)], file_name: &str, file: &str) -> String {
     let mut body = String::new();
     for (name, value) in fields {
         body += &format!(
@@ -64,13 +69,13 @@ pub fn multipart(fields: &[(&str, &str)], file: &str) -> String {
         );
     }
     body += &format!(
-        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"conv.csv\"\r\n\
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
          Content-Type: text/csv\r\n\r\n{file}\r\n--{BOUNDARY}--\r\n"
     );
     body
 }
 
-async fn started(resp: reqwest::Response) -> i64 {
+pub async fn started(resp: reqwest::Response) -> i64 {
     assert_eq!(resp.status(), StatusCode::ACCEPTED);
     let id = resp.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
     assert!(id > 0);

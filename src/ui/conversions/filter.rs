@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::domain::{ClickId, DeliveryStatus};
+use crate::domain::{ClickId, DeliveryStatus, PlatformKind};
 use crate::http::params::parse_urlencoded;
 use crate::storage::conversions::ListFilter;
 use crate::trackers::Tracker;
@@ -17,6 +17,8 @@ const KNOWN: &[&str] = &[
     "state",
     "tracker",
     "click_id",
+    "txid",
+    "platform",
     "from",
     "to",
     "before",
@@ -25,6 +27,12 @@ const KNOWN: &[&str] = &[
     "more",
 ];
 
+/// How many of [`KNOWN`] are filters (the rest are the cursor and the retry notice).
+const FILTERS: usize = 8;
+
+/// The longest transaction id searched for: longer ones are not a tracker's.
+const TXID_MAX: usize = 256;
+
 /// The query as typed (trimmed; blank means "any"), to fill the form back in.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Typed {
@@ -32,6 +40,8 @@ pub struct Typed {
     pub state: String,
     pub tracker: String,
     pub click_id: String,
+    pub txid: String,
+    pub platform: String,
     pub from: String,
     pub to: String,
     pub before: String,
@@ -48,6 +58,10 @@ pub struct Filter {
     pub state: Option<DeliveryStatus>,
     pub tracker: Option<Tracker>,
     pub click_id: Option<String>,
+    /// The transaction id, exactly.
+    pub txid: Option<String>,
+    /// Conversions with an event for this platform.
+    pub platform: Option<PlatformKind>,
     /// Received on or after this day (UTC).
     pub from: Option<NaiveDate>,
     /// Received on or before this day (UTC).
@@ -69,6 +83,8 @@ impl Typed {
                 "state" => &mut typed.state,
                 "tracker" => &mut typed.tracker,
                 "click_id" => &mut typed.click_id,
+                "txid" => &mut typed.txid,
+                "platform" => &mut typed.platform,
                 "from" => &mut typed.from,
                 "to" => &mut typed.to,
                 "before" => &mut typed.before,
@@ -78,7 +94,7 @@ impl Typed {
                 other => {
                     return Err(format!(
                         "Unknown filter {other:?}. The filters are: {}.",
-                        KNOWN[..7].join(", ")
+                        KNOWN[..FILTERS].join(", ")
                     ))
                 }
             };
@@ -113,6 +129,21 @@ impl Typed {
         if self.campaign.chars().any(char::is_control) {
             return Err("The campaign holds control characters.".to_owned());
         }
+        if self.txid.chars().any(char::is_control) || self.txid.len() > TXID_MAX {
+            return Err(format!(
+                "The transaction id must be at most {TXID_MAX} bytes, without control characters."
+            ));
+        }
+        let platform = match self.platform.as_str() {
+            "" => None,
+            p => Some(PlatformKind::parse(p).ok_or_else(|| {
+                let all: Vec<_> = PlatformKind::ALL.iter().map(|p| p.as_str()).collect();
+                format!(
+                    "Unknown platform {p:?}: it must be one of {}.",
+                    all.join(", ")
+                )
+            })?),
+        };
         let from = day(&self.from, "from")?;
         let to = day(&self.to, "to")?;
         if let (Some(f), Some(t)) = (from, to) {
@@ -134,6 +165,8 @@ impl Typed {
             state,
             tracker,
             click_id: some(&self.click_id),
+            txid: some(&self.txid),
+            platform,
             from,
             to,
             before,
@@ -166,6 +199,8 @@ impl Filter {
             state: self.state,
             tracker: self.tracker.map(Tracker::as_str),
             click_id: self.click_id.as_deref(),
+            txid: self.txid.as_deref(),
+            platform: self.platform,
             since: self.from.map(midnight),
             until: self.to.and_then(|d| d.succ_opt()).map(midnight),
             before: self.before,
@@ -200,6 +235,12 @@ impl Filter {
         }
         if let Some(c) = &self.click_id {
             pairs.push(("click_id", c.clone()));
+        }
+        if let Some(t) = &self.txid {
+            pairs.push(("txid", t.clone()));
+        }
+        if let Some(p) = self.platform {
+            pairs.push(("platform", p.as_str().to_owned()));
         }
         if let Some(d) = self.from {
             pairs.push(("from", d.to_string()));
@@ -253,6 +294,8 @@ mod tests {
             state: Some(DeliveryStatus::Failed),
             tracker: Some(Tracker::Binom),
             click_id: Some("clk-1".into()),
+            txid: Some("tx 1".into()),
+            platform: Some(PlatformKind::TikTok),
             from: Some(date("2026-11-01")),
             to: Some(date("2026-11-30")),
             before: Some(77),
@@ -264,7 +307,7 @@ mod tests {
                 Filter::default(),
             ),
             (
-                "campaign=shop&state=failed&tracker=binom&click_id=clk-1&from=2026-11-01&to=2026-11-30&before=77",
+                "campaign=shop&state=failed&tracker=binom&click_id=clk-1&txid=tx%201&platform=tiktok&from=2026-11-01&to=2026-11-30&before=77",
                 all,
             ),
             (
@@ -288,6 +331,11 @@ mod tests {
             ("from=2026-12-02&to=2026-12-01", "is after"),
             ("click_id=a%20b", "The click id \"a b\" must be"),
             ("before=-1", "not a positive number"),
+            (
+                "platform=facebook",
+                "Unknown platform \"facebook\": it must be one of meta, tiktok",
+            ),
+            ("txid=a%01b", "without control characters"),
             ("stat=failed", "Unknown filter \"stat\""),
             ("campaign=%ZZ", "%"),
         ];

@@ -9,7 +9,7 @@ use crate::domain::{DeliveryStatus, PlatformKind};
 use crate::export;
 use crate::startup::AppState;
 use crate::storage::conversions::{self, ConversionView};
-use crate::storage::{campaigns, refused};
+use crate::storage::{campaigns, conversion_count, refused};
 use crate::trackers::Tracker;
 use crate::ui::session::Session;
 use crate::ui::{html_response, layout, UiError};
@@ -102,6 +102,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
         }
     };
     let page = conversions::page(&state.pool, &filter.list_filter()).await?;
+    let place = conversion_count::placement(&state.pool, &filter.list_filter()).await?;
     let campaign = match &filter.campaign {
         Some(key) => campaigns::find_by_key(&state.pool, key).await?,
         None => None,
@@ -134,14 +135,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
                 " of every conversion these filters match (up to " (crate::export::EXPORT_CAP) " rows)."
             }
             (table(&page.items))
-            nav.pager aria-label="Pages" {
-                @if filter.before.is_some() {
-                    a href=(filter.url(None)) { "Newest" }
-                }
-                @if let Some(next) = page.next_before {
-                    a href=(filter.url(Some(next))) rel="next" { "Older" }
-                }
-            }
+            (super::pager::pager(&filter, &page, &place))
         }
         p { a href="/ui/conversions/refused" { "Refused postbacks" } ": what trackers sent that was not accepted, and why." }
     };
@@ -173,6 +167,7 @@ pub async fn export_csv(
 fn form(typed: &Typed, keys: &[String]) -> Markup {
     let states: Vec<&str> = DeliveryStatus::ALL.iter().map(|s| s.as_str()).collect();
     let trackers: Vec<&str> = Tracker::ALL.iter().map(|t| t.as_str()).collect();
+    let platforms: Vec<&str> = PlatformKind::ALL.iter().map(|p| p.as_str()).collect();
     html! {
         form.card.filters method="get" action="/ui/conversions" {
             div {
@@ -199,6 +194,14 @@ fn form(typed: &Typed, keys: &[String]) -> Markup {
             div {
                 label for="f-click" { "Click id" }
                 input #f-click type="text" name="click_id" value=(typed.click_id);
+            }
+            div {
+                label for="f-txid" { "Transaction id" }
+                input #f-txid type="text" name="txid" value=(typed.txid);
+            }
+            div {
+                label for="f-platform" { "Platform" }
+                (select("f-platform", "platform", &platforms, &typed.platform))
             }
             div {
                 label for="f-from" { "From (UTC)" }
