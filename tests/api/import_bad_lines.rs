@@ -9,23 +9,11 @@ use serde_json::{json, Value};
 
 use crate::conversion_export::{cell, rows};
 use crate::helpers::*;
-use crate::imports::{finished, multipart_named, post_csv, started, BOUNDARY};
+use crate::imports::{finished, multipart_named, post_csv, post_multipart, started};
 use crate::ui_session::{get_page, sign_in};
 
-async fn post_multipart(app: &TestApp, file_name: &str, file: &str) -> i64 {
-    let resp = app
-        .client
-        .post(app.url("/admin/v1/imports"))
-        .bearer_auth(ADMIN_TOKEN)
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={BOUNDARY}"),
-        )
-        .body(multipart_named(&[], file_name, file))
-        .send()
-        .await
-        .unwrap();
-    started(resp).await
+async fn upload_named(app: &TestApp, file_name: &str, file: &str) -> i64 {
+    started(post_multipart(app, multipart_named(&[], file_name, file)).await).await
 }
 
 async fn page(app: &TestApp, cookie: &str, path: &str) -> String {
@@ -62,7 +50,7 @@ async fn imported_conversions_are_listed_by_event_time_and_link_to_their_named_i
         at(2)
     );
     // The client's folders go; the name is the user's text, escaped on the page.
-    let id = post_multipart(&app, "../reports/<i>nov.csv", &file).await;
+    let id = upload_named(&app, "../reports/<i>nov.csv", &file).await;
     let v = finished(&app, id).await;
     assert_eq!(v["file_name"], "<i>nov.csv", "{v}");
     let escaped = "&lt;i&gt;nov.csv";
@@ -123,7 +111,7 @@ async fn the_bad_lines_csv_has_each_reason_and_only_values_that_are_not_personal
                 \"=HYPERLINK(\"\"http://evil.example\"\")\",sale,a@b.example,+16505551212,\n\
                 c1,sale,secret@example.com,+16505550000,Bad Key!\n\
                 c2,sale,x@y.example\n";
-    let id = post_multipart(&app, "bad.csv", file).await;
+    let id = upload_named(&app, "bad.csv", file).await;
     let v = finished(&app, id).await;
     assert_eq!(v["counts"]["invalid"], 3, "{v}");
     assert_eq!(v["bad_lines_cut"], false);

@@ -55,6 +55,21 @@ pub async fn post_csv(app: &TestApp, body: String) -> reqwest::Response {
         .unwrap()
 }
 
+/// `POST /admin/v1/imports` with a multipart `body` (see [`multipart`]).
+pub async fn post_multipart(app: &TestApp, body: String) -> reqwest::Response {
+    app.client
+        .post(app.url("/admin/v1/imports"))
+        .bearer_auth(ADMIN_TOKEN)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// A multipart body with `fields` first, then `file` as the part named "file".
 pub fn multipart(fields: &[(&str, &str)], file: &str) -> String {
     multipart_named(fields, "conv.csv", file)
@@ -165,18 +180,7 @@ async fn a_csv_import_counts_every_outcome_and_a_second_run_adds_nothing() {
 async fn a_multipart_upload_imports_the_file_part() {
     let app = spawn_app().await;
     seed(&app).await;
-    let resp = app
-        .client
-        .post(app.url("/admin/v1/imports"))
-        .bearer_auth(ADMIN_TOKEN)
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={BOUNDARY}"),
-        )
-        .body(multipart(&[("note", "ignored")], &mixed_file()))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_multipart(&app, multipart(&[("note", "ignored")], &mixed_file())).await;
     let id = started(resp).await;
     assert_first_run(&finished(&app, id).await);
 

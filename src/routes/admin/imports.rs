@@ -201,11 +201,10 @@ pub async fn get(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let not_found = || ApiError::not_found("import_not_found", format!("no import {:?}", *path));
-    let id: i64 = path.parse().map_err(|_| not_found())?;
+    let id = import_id(&path)?;
     let row = imports::find(&state.pool, id)
         .await?
-        .ok_or_else(not_found)?;
+        .ok_or_else(|| no_import(&path))?;
     Ok(HttpResponse::Ok().json(row))
 }
 
@@ -216,10 +215,18 @@ pub async fn bad_lines_csv(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let not_found = || ApiError::not_found("import_not_found", format!("no import {:?}", *path));
-    let id: i64 = path.parse().map_err(|_| not_found())?;
+    let id = import_id(&path)?;
     let csv = crate::export::import_bad_lines(&state.pool, id)
         .await?
-        .ok_or_else(not_found)?;
+        .ok_or_else(|| no_import(&path))?;
     Ok(csv.response(&format!("import-{id}-bad-lines")))
+}
+
+fn no_import(raw: &str) -> ApiError {
+    ApiError::not_found("import_not_found", format!("no import {raw:?}"))
+}
+
+/// An import id from the path; one that cannot be an id names no import.
+fn import_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse().map_err(|_| no_import(raw))
 }
