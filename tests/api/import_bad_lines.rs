@@ -78,6 +78,13 @@ async fn imported_conversions_are_listed_by_event_time_and_link_to_their_named_i
     // Each conversion's page links back to its import.
     let found = app.admin_get("/admin/v1/conversions?txid=t2").await;
     let conversion = found["conversions"][0]["id"].as_i64().unwrap();
+    let detail = app
+        .admin_get(&format!("/admin/v1/conversions/{conversion}"))
+        .await;
+    assert_eq!(
+        detail["import"],
+        json!({"id": id, "file_name": "<i>nov.csv"})
+    );
     let html = page(&app, &cookie, &format!("/ui/conversions/{conversion}")).await;
     assert!(
         html.contains(&format!(
@@ -89,6 +96,10 @@ async fn imported_conversions_are_listed_by_event_time_and_link_to_their_named_i
     app.click_and_lead("shop", "c9", json!({})).await;
     let found = app.admin_get("/admin/v1/conversions?click_id=c9").await;
     let postback = found["conversions"][0]["id"].as_i64().unwrap();
+    let detail = app
+        .admin_get(&format!("/admin/v1/conversions/{postback}"))
+        .await;
+    assert_eq!(detail["import"], Value::Null);
     let html = page(&app, &cookie, &format!("/ui/conversions/{postback}")).await;
     assert!(!html.contains(r#"id="imported-from""#));
 

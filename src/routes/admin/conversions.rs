@@ -9,7 +9,7 @@ use crate::http::params::Params;
 use crate::http::ApiError;
 use crate::ingest::retry::{self, retry_conversion, Retried};
 use crate::startup::AppState;
-use crate::storage::{conversions, events, refused};
+use crate::storage::{conversions, events, import_lines, refused};
 
 /// `GET /admin/v1/conversions?campaign=&state=&tracker=&click_id=&txid=&platform=&since=&until=&limit=&before=`: newest
 /// first. An unknown parameter is a 400: a misspelt filter must not silently return everything.
@@ -168,6 +168,10 @@ pub async fn get(
     let mut body = serde_json::to_value(&conv).map_err(|e| ApiError::Internal(e.into()))?;
     body["attempts_log"] = json!(attempts);
     body["deliveries"] = json!(deliveries);
+    body["import"] = match import_lines::import_of_conversion(&state.pool, id).await? {
+        Some(i) => json!({ "id": i.id, "file_name": i.file_name }),
+        None => json!(null),
+    };
     Ok(HttpResponse::Ok().json(body))
 }
 
