@@ -8,7 +8,20 @@ use actix_web::HttpResponse;
 use chrono::{SecondsFormat, Utc};
 use sqlx::PgPool;
 
+use crate::ingest::import::BAD_LINES_KEPT;
 use crate::storage::conversion_view::{self, ConversionView, ListFilter};
+use crate::storage::import_lines;
+use crate::storage::imports::LineError;
+
+/// Writing to memory cannot fail (no I/O; `flexible` allows a short last line).
+const IN_MEMORY: &str = "a CSV writer into memory does not fail";
+
+/// A writer into memory whose rows may differ in length (the last line's notice).
+fn writer() -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new()
+        .flexible(true)
+        .from_writer(Vec::new())
+}
 
 /// Rows an export holds at most: more would hold a request and its memory for too long.
 pub const EXPORT_CAP: usize = 100_000;
@@ -113,6 +126,10 @@ fn write_conversion<W: std::io::Write>(
         Cell::Text(c.last_error_platform.map_or("", |p| p.as_str())),
         Cell::Text(c.last_error.as_deref().unwrap_or("")),
     ];
+    write_cells(w, &cells)
+}
+
+fn write_cells<W: std::io::Write>(w: &mut csv::Writer<W>, cells: &[Cell]) -> csv::Result<()> {
     w.write_record(cells.iter().map(|c| c.render().into_owned()))
 }
 
@@ -123,23 +140,14 @@ pub async fn conversions(
     filter: &ListFilter<'_>,
     cap: usize,
 ) -> Result<CsvExport, sqlx::Error> {
-    // Writing to memory cannot fail (no I/O; `flexible` allows the short last line).
-    const IN_MEMORY: &str = "a CSV writer into memory does not fail";
-    let mut w = csv::WriterBuilder::new()
-        .flexible(true)
-        .from_writer(Vec::new());
+    let mut w = writer();
     w.write_record(CONVERSION_COLUMNS).expect(IN_MEMORY);
     let (mut before, mut rows, mut truncated) = (None, 0usize, false);
     'pages: loop {
         let batch = ListFilter {
-            campaign: filter.campaign,
-            state: filter.state,
-            tracker: filter.tracker,
-            click_id: filter.click_id,
-            since: filter.since,
-            until: filter.until,
             before,
             limit: BATCH,
+            ..*filter
         };
         let page = conversion_view::page(pool, &batch).await?;
         for c in &page.items {
@@ -167,6 +175,49 @@ pub async fn conversions(
         rows,
         truncated,
     })
+}
+
+/// An import's bad-lines file, all its kept bad lines; `None`: no such import.
+pub async fn import_bad_lines(pool: &PgPool, id: i64) -> Result<Option<CsvExport>, sqlx::Error> {
+    let Some(cut) = import_lines::bad_lines_cut(pool, id).await? else {
+        return Ok(None);
+    };
+    let kept = i64::try_from(BAD_LINES_KEPT).unwrap_or(i64::MAX);
+    let lines = import_lines::bad_lines(pool, id, kept).await?;
+    Ok(Some(bad_lines(&lines, cut)))
+}
+
+/// The columns of an import's bad-lines file, in order.
+pub const BAD_LINE_COLUMNS: [&str; 4] = ["line", "field", "value", "reason"];
+
+/// An import's bad lines as CSV: each line's number, the column its reason is about and that
+/// column's value (empty for personal data), and the reason. `cut`: the importer kept only
+/// these first ones, and the file's last line says so.
+pub fn bad_lines(lines: &[LineError], cut: bool) -> CsvExport {
+    let mut w = writer();
+    w.write_record(BAD_LINE_COLUMNS).expect(IN_MEMORY);
+    for l in lines {
+        let cells = [
+            Cell::Int(l.line),
+            Cell::Text(l.field.as_deref().unwrap_or("")),
+            Cell::Text(l.value.as_deref().unwrap_or("")),
+            Cell::Text(&l.error),
+        ];
+        write_cells(&mut w, &cells).expect(IN_MEMORY);
+    }
+    if cut {
+        w.write_record([format!(
+            "first {} bad lines only: the import kept no more; fix these and upload the \
+             corrected rows to see the rest",
+            lines.len()
+        )])
+        .expect(IN_MEMORY);
+    }
+    CsvExport {
+        body: w.into_inner().expect(IN_MEMORY),
+        rows: lines.len(),
+        truncated: cut,
+    }
 }
 
 #[cfg(test)]

@@ -50,12 +50,19 @@ pub struct ImportLineError {
     /// The line in the file; the header is line 1.
     line: i64,
     error: String,
+    /// The column the error is about, when it is one.
+    field: Option<String>,
+    /// That column's value as the file has it; absent for personal data (`em`, `ph`, `ip`...).
+    value: Option<String>,
 }
 
 #[derive(ToSchema)]
 pub struct Import {
     id: i64,
     created_at: String,
+    /// The uploaded file's name, without folders; `null` when the upload named none (a
+    /// `text/csv` body).
+    file_name: Option<String>,
     finished_at: Option<String>,
     #[schema(pattern = "^(running|done|failed)$")]
     state: String,
@@ -67,8 +74,11 @@ pub struct Import {
     /// The answers at upload; they never change.
     counts: ImportCounts,
     fates: ImportFates,
-    /// The first 100 line errors, by line, with rows recorded as unmatched that cannot be sent.
+    /// The first 100 bad lines, by line, with rows recorded as unmatched that cannot be sent
+    /// (all of them kept: `GET /admin/v1/imports/{id}/bad-lines.csv`).
     errors: Vec<ImportLineError>,
+    /// The importer kept only the first 10,000 bad lines.
+    bad_lines_cut: bool,
     /// The first 100 fields dropped from rows that were recorded.
     dropped: Vec<ImportLineDropped>,
 }
@@ -157,3 +167,22 @@ fn import_create() {}
     responses((status = 200, body = Import, description = "The import"), ImportErrors)
 )]
 fn import_get() {}
+
+#[utoipa::path(
+    get, path = "/admin/v1/imports/{id}/bad-lines.csv", tag = "admin",
+    description = "The import's bad lines as a CSV download: `line`, `field` (the column the \
+                   reason is about), `value` (its value, empty for personal data such as `em` \
+                   or `ph`) and `reason`. Up to 10,000 are kept per import; when there were \
+                   more, `X-Export-Truncated: true` and a last line `first 10000 bad lines \
+                   only...` say so. Text cells starting with `=`, `+`, `-`, `@`, a tab or a \
+                   carriage return get a leading `'`, as in the conversions export.",
+    params(("id" = String, Path, example = "1")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The CSV file (`Content-Disposition: attachment`)",
+         content_type = "text/csv", body = String,
+         example = "line,field,value,reason\n3,status,'=1+1,status is ignored\n5,ph,,ph is not a phone number\n"),
+        ImportErrors
+    )
+)]
+fn import_bad_lines() {}

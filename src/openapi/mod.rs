@@ -43,6 +43,7 @@ use utoipa::{Modify, OpenApi};
         paths::conversion_retry,
         imports::import_create,
         imports::import_get,
+        imports::import_bad_lines,
     ),
     components(schemas(schemas::Problem, schemas::TrackerName)),
     modifiers(&Security),

@@ -259,6 +259,10 @@ pub struct ConversionDetail {
     /// As in the list: the platforms whose event went to their Test Events.
     #[schema(example = json!(["meta"]))]
     test_platforms: Vec<String>,
+    /// The import that recorded it (`{"id": 7, "file_name": "nov.csv"}`; `file_name` null when
+    /// the upload named none); `null` for a postback's.
+    #[schema(value_type = Option<Object>)]
+    import: Option<serde_json::Value>,
     /// Every attempt of every platform, oldest first.
     attempts_log: Vec<Attempt>,
     deliveries: Vec<Delivery>,

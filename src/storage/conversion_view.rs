@@ -127,12 +127,17 @@ pub async fn view(pool: &PgPool, id: i64) -> Result<Option<ConversionView>, sqlx
 }
 
 /// The admin list's filters; `None` matches everything.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct ListFilter<'a> {
     pub campaign: Option<&'a str>,
     pub state: Option<DeliveryStatus>,
     /// The tracker the postback came through (`keitaro`, `binom`...).
     pub tracker: Option<&'a str>,
     pub click_id: Option<&'a str>,
+    /// The transaction id, exactly.
+    pub txid: Option<&'a str>,
+    /// Conversions with an event for this platform.
+    pub platform: Option<PlatformKind>,
     /// Received at or after.
     pub since: Option<DateTime<Utc>>,
     /// Received before.
@@ -140,6 +145,14 @@ pub struct ListFilter<'a> {
     /// Ids below this one (the next page).
     pub before: Option<i64>,
     pub limit: i64,
+}
+
+impl ListFilter<'_> {
+    /// A filter that cannot be a campaign key matches nothing.
+    pub fn matches_nothing(&self) -> bool {
+        self.campaign
+            .is_some_and(|c| CampaignKey::parse(c).is_err())
+    }
 }
 
 /// How many conversions of a campaign received in the last `days` days are
@@ -212,6 +225,9 @@ pub async fn list(pool: &PgPool, f: &ListFilter<'_>) -> Result<Vec<ConversionVie
            AND ($6::timestamptz IS NULL OR c.received_at >= $6)
            AND ($7::timestamptz IS NULL OR c.received_at < $7)
            AND ($8::text IS NULL OR c.tracker = $8)
+           AND ($9::text IS NULL OR c.txid = $9)
+           AND ($10::text IS NULL OR EXISTS (SELECT 1 FROM events x
+                                            WHERE x.conversion_id = c.id AND x.platform = $10))
          ORDER BY c.id DESC LIMIT $4"#,
         f.campaign,
         f.state.map(DeliveryStatus::as_str),
@@ -221,6 +237,8 @@ pub async fn list(pool: &PgPool, f: &ListFilter<'_>) -> Result<Vec<ConversionVie
         f.since,
         f.until,
         f.tracker,
+        f.txid,
+        f.platform.map(PlatformKind::as_str),
     )
     .fetch_all(pool)
     .await
@@ -235,8 +253,7 @@ pub struct Page {
 
 /// The list as the admin API and the dashboard page it.
 pub async fn page(pool: &PgPool, f: &ListFilter<'_>) -> Result<Page, sqlx::Error> {
-    // A filter that cannot be a campaign key matches nothing.
-    if f.campaign.is_some_and(|c| CampaignKey::parse(c).is_err()) {
+    if f.matches_nothing() {
         return Ok(Page {
             items: Vec::new(),
             next_before: None,

@@ -1,4 +1,4 @@
-//! Offline conversion imports: one row per uploaded file, its progress and first errors.
+//! Offline conversion imports: one row per uploaded file, its progress and bad lines.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -35,12 +35,22 @@ pub struct ImportFates {
     pub skipped: i64,
 }
 
+/// A bad line: a row refused, or recorded but unsendable (`import_bad_lines`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LineError {
     /// Line number in the file (the header is line 1).
     pub line: i64,
     pub error: String,
+    /// The column the reason is about, when it is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// That column's value as the file has it; never for a column of personal data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
 }
+
+/// Bad lines the import page and API show; the CSV has all that are kept.
+pub const ERRORS_SHOWN: i64 = 100;
 
 /// A field one recorded row had dropped, and why (line 1: a column of the header, dropped from
 /// every row).
@@ -59,6 +69,8 @@ pub struct LineDropped {
 pub struct ImportRow {
     pub id: i64,
     pub created_at: DateTime<Utc>,
+    /// The uploaded file's name; `None`: the upload named none (a text/csv body to the API).
+    pub file_name: Option<String>,
     pub finished_at: Option<DateTime<Utc>>,
     /// `running`, `done` or `failed`.
     pub state: String,
@@ -70,7 +82,10 @@ pub struct ImportRow {
     pub counts: ImportCounts,
     /// The import's conversions as they stand now (see [`ImportFates`]).
     pub fates: ImportFates,
+    /// The first [`ERRORS_SHOWN`] bad lines.
     pub errors: Vec<LineError>,
+    /// The importer kept only the first bad lines: the CSV of them says so.
+    pub bad_lines_cut: bool,
     /// Fields dropped from rows that were recorded (the first ones, like `errors`).
     pub dropped: Vec<LineDropped>,
 }
@@ -78,6 +93,7 @@ pub struct ImportRow {
 struct Raw {
     id: i64,
     created_at: DateTime<Utc>,
+    file_name: Option<String>,
     finished_at: Option<DateTime<Utc>>,
     state: String,
     failure_reason: Option<String>,
@@ -89,31 +105,16 @@ struct Raw {
     skipped: i64,
     unmatched: i64,
     invalid: i64,
-    errors: serde_json::Value,
+    bad_lines_cut: bool,
     dropped: serde_json::Value,
 }
 
 impl From<Raw> for ImportRow {
     fn from(r: Raw) -> Self {
-        let errors = r
-            .errors
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|e| LineError {
-                        line: e.get("line").and_then(|l| l.as_i64()).unwrap_or(0),
-                        error: e
-                            .get("error")
-                            .and_then(|s| s.as_str())
-                            .unwrap_or_default()
-                            .to_owned(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
         ImportRow {
             id: r.id,
             created_at: r.created_at,
+            file_name: r.file_name,
             finished_at: r.finished_at,
             state: r.state,
             failure_reason: r.failure_reason,
@@ -130,7 +131,8 @@ impl From<Raw> for ImportRow {
                 invalid: r.invalid,
             },
             fates: ImportFates::default(),
-            errors,
+            errors: Vec::new(),
+            bad_lines_cut: r.bad_lines_cut,
             dropped: serde_json::from_value(r.dropped).unwrap_or_default(),
         }
     }
@@ -141,46 +143,54 @@ pub async fn create(
     pool: &PgPool,
     rows_total: i64,
     default_action_source: Option<ActionSource>,
+    file_name: Option<&str>,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(
-        "INSERT INTO imports (rows_total, default_action_source) VALUES ($1, $2) RETURNING id",
+        "INSERT INTO imports (rows_total, default_action_source, file_name) VALUES ($1, $2, $3)
+         RETURNING id",
         rows_total,
-        default_action_source.map(ActionSource::as_str)
+        default_action_source.map(ActionSource::as_str),
+        file_name
     )
     .fetch_one(pool)
     .await
 }
 
-/// Adds one batch's rows, counts and errors (already capped by the caller).
-pub async fn add_progress(
-    pool: &PgPool,
-    id: i64,
-    rows: i64,
-    c: &ImportCounts,
-    errors: &[LineError],
-    dropped: &[LineDropped],
-) -> Result<(), sqlx::Error> {
-    let errors = serde_json::to_value(errors).unwrap_or_else(|_| serde_json::json!([]));
-    let dropped = serde_json::to_value(dropped).unwrap_or_else(|_| serde_json::json!([]));
+/// One batch's progress: its rows and counts, its bad lines and dropped fields (both already
+/// capped by the caller; `cut`: the cap left some bad lines out).
+pub struct Progress<'a> {
+    pub rows: i64,
+    pub counts: &'a ImportCounts,
+    pub bad_lines: &'a [LineError],
+    pub cut: bool,
+    pub dropped: &'a [LineDropped],
+}
+
+/// Adds one batch's progress, in one transaction.
+pub async fn add_progress(pool: &PgPool, id: i64, p: &Progress<'_>) -> Result<(), sqlx::Error> {
+    let c = p.counts;
+    let dropped = serde_json::to_value(p.dropped).unwrap_or_else(|_| serde_json::json!([]));
+    let mut tx = pool.begin().await?;
     sqlx::query!(
         "UPDATE imports SET rows_done = rows_done + $2, accepted = accepted + $3,
                 duplicate = duplicate + $4, skipped = skipped + $5, unmatched = unmatched + $6,
-                invalid = invalid + $7, errors = errors || $8::jsonb,
+                invalid = invalid + $7, bad_lines_cut = bad_lines_cut OR $8,
                 dropped = dropped || $9::jsonb, heartbeat_at = now()
          WHERE id = $1",
         id,
-        rows,
+        p.rows,
         c.accepted,
         c.duplicate,
         c.skipped,
         c.unmatched,
         c.invalid,
-        errors,
+        p.cut,
         dropped
     )
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
-    Ok(())
+    super::import_lines::add_bad_lines(&mut tx, id, p.bad_lines).await?;
+    tx.commit().await
 }
 
 /// Ends a running import: `done`, or `failed` with a reason.
@@ -230,8 +240,9 @@ pub async fn fail_stale(
 pub async fn find(pool: &PgPool, id: i64) -> Result<Option<ImportRow>, sqlx::Error> {
     let raw = sqlx::query_as!(
         Raw,
-        "SELECT id, created_at, finished_at, state, failure_reason, rows_total, rows_done,
-                default_action_source, accepted, duplicate, skipped, unmatched, invalid, errors, dropped
+        "SELECT id, created_at, file_name, finished_at, state, failure_reason, rows_total,
+                rows_done, default_action_source, accepted, duplicate, skipped, unmatched,
+                invalid, bad_lines_cut, dropped
          FROM imports WHERE id = $1",
         id
     )
@@ -241,6 +252,7 @@ pub async fn find(pool: &PgPool, id: i64) -> Result<Option<ImportRow>, sqlx::Err
         return Ok(None);
     };
     row.fates = fates(pool, id).await?;
+    row.errors = super::import_lines::bad_lines(pool, id, ERRORS_SHOWN).await?;
     Ok(Some(row))
 }
 
@@ -276,9 +288,9 @@ pub async fn fates(pool: &PgPool, id: i64) -> Result<ImportFates, sqlx::Error> {
 pub async fn recent(pool: &PgPool, limit: i64) -> Result<Vec<ImportRow>, sqlx::Error> {
     let raws = sqlx::query_as!(
         Raw,
-        r#"SELECT id, created_at, finished_at, state, failure_reason, rows_total, rows_done,
-                default_action_source, accepted, duplicate, skipped, unmatched, invalid, '[]'::jsonb AS "errors!",
-                '[]'::jsonb AS "dropped!"
+        r#"SELECT id, created_at, file_name, finished_at, state, failure_reason, rows_total,
+                rows_done, default_action_source, accepted, duplicate, skipped, unmatched,
+                invalid, bad_lines_cut, '[]'::jsonb AS "dropped!"
          FROM imports ORDER BY id DESC LIMIT $1"#,
         limit
     )

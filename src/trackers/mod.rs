@@ -82,36 +82,41 @@ const KEPT_VALUE_MAX: usize = 256;
 /// The received parameters as a user may see them: without the key and personal data, and
 /// URLs without the query parameters that hold an email or a phone number.
 pub fn kept_params(p: &crate::http::params::Params) -> serde_json::Value {
-    let personal = |name: &str, value: &str| {
-        NOT_KEPT.contains(&name)
-            || CustomerField::ALL.iter().any(|f| f.name() == name)
-            || url_privacy::personal(name, value)
-    };
     let map: serde_json::Map<String, serde_json::Value> = p
         .iter()
-        .filter(|(name, value)| !personal(name, value))
+        .filter_map(|(name, value)| Some((clean(name), kept_value(name, value)?)))
         .take(KEPT_MAX)
-        .map(|(name, value)| {
-            // Control characters go: PostgreSQL's jsonb refuses NUL, and a log line or a page
-            // showing these parameters should not carry terminal escapes.
-            let clean = |s: &str, max: usize| -> String {
-                s.chars().filter(|c| !c.is_control()).take(max).collect()
-            };
-            let value = if value
-                .get(..4)
-                .is_some_and(|h| h.eq_ignore_ascii_case("http"))
-            {
-                url_privacy::without_personal_data(value)
-            } else {
-                value.to_owned()
-            };
-            (
-                clean(name, KEPT_VALUE_MAX),
-                serde_json::Value::String(clean(&value, KEPT_VALUE_MAX)),
-            )
-        })
+        .map(|(name, value)| (name, serde_json::Value::String(value)))
         .collect();
     serde_json::Value::Object(map)
+}
+
+/// A received parameter's value as a user may see it (the kept parameters, an import's bad
+/// lines): `None` for the key and personal data; a URL without its personal query parameters.
+pub fn kept_value(name: &str, value: &str) -> Option<String> {
+    let personal = NOT_KEPT.contains(&name)
+        || CustomerField::ALL.iter().any(|f| f.name() == name)
+        || url_privacy::personal(name, value);
+    if personal {
+        return None;
+    }
+    if value
+        .get(..4)
+        .is_some_and(|h| h.eq_ignore_ascii_case("http"))
+    {
+        Some(clean(&url_privacy::without_personal_data(value)))
+    } else {
+        Some(clean(value))
+    }
+}
+
+/// Control characters go (PostgreSQL's jsonb refuses NUL, and a log line or a page showing the
+/// value should not carry terminal escapes), and the text is cut to [`KEPT_VALUE_MAX`].
+fn clean(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_control())
+        .take(KEPT_VALUE_MAX)
+        .collect()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

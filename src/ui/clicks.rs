@@ -97,6 +97,7 @@ pub async fn lookup(req: HttpRequest, state: web::Data<AppState>) -> Result<Http
                 until: None,
                 before: None,
                 limit: 50,
+                ..ListFilter::default()
             };
             conversions::page(&state.pool, &filter).await?.items
         }

@@ -4,6 +4,7 @@
 mod detail;
 mod filter;
 mod list;
+mod pager;
 
 use actix_web::web;
 

@@ -12,6 +12,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::{StreamExt, TryStreamExt};
 use maud::{html, Markup};
 
+use super::import_rows;
 use super::session::Session;
 use super::{html_response, layout, page, refreshing_page, see_other, UiError};
 use crate::domain::ActionSource;
@@ -27,7 +28,8 @@ type State = web::Data<AppState>;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/ui/imports").get(list).post(upload))
-        .service(web::resource("/ui/imports/{id}").get(show));
+        .service(web::resource("/ui/imports/{id}").get(show))
+        .service(web::resource("/ui/imports/{id}/bad-lines.csv").get(import_rows::bad_lines_csv));
 }
 
 async fn list(req: HttpRequest, state: State) -> Result<HttpResponse, UiError> {
@@ -42,7 +44,7 @@ async fn list(req: HttpRequest, state: State) -> Result<HttpResponse, UiError> {
             } @else {
                 table #imports {
                     thead { tr {
-                        th { "Started" } th { "State" } th.num { "Rows" }
+                        th { "Started" } th { "File" } th { "State" } th.num { "Rows" }
                         th.num { "Accepted" } th.num { "Duplicate" } th.num { "Skipped" }
                         th.num { "Unmatched" } th.num { "Invalid" }
                     } }
@@ -50,6 +52,7 @@ async fn list(req: HttpRequest, state: State) -> Result<HttpResponse, UiError> {
                         @for i in &recent {
                             tr {
                                 td { a href={ "/ui/imports/" (i.id) } { (started(i, state.ui.zone)) } }
+                                td { (import_rows::file_name(i.file_name.as_deref())) }
                                 td { (i.state) }
                                 td.num { (i.rows_done) " / " (i.rows_total) }
                                 td.num { (i.counts.accepted) }
@@ -177,10 +180,12 @@ async fn show(
     let id: i64 = path.parse().map_err(|_| missing())?;
     let i = imports::find(&state.pool, id).await?.ok_or_else(missing)?;
     let percent = percent(&i);
+    let imported = import_rows::imported(&state, &i).await?;
     let c = &i.counts;
     let body = html! {
         section.card {
             p.big { (i.state) }
+            p #import-file { "File: " (import_rows::file_name(i.file_name.as_deref())) }
             p.muted { "Started " (started(&i, state.ui.zone)) }
             label for="import-progress" { "Progress" }
             progress #import-progress value=(i.rows_done) max=(i.rows_total.max(1)) {
@@ -225,24 +230,7 @@ async fn show(
                 }
             }
         }
-        section.card {
-            h2 { "Errors by line" }
-            @if i.errors.is_empty() {
-                p.muted { "No errors." }
-            } @else {
-                table #import-errors {
-                    thead { tr { th.num { "Line" } th { "Error" } } }
-                    tbody {
-                        @for e in &i.errors {
-                            tr { td.num { (e.line) } td { (e.error) } }
-                        }
-                    }
-                }
-                @if c.invalid as usize > i.errors.len() {
-                    p.muted { "The first " (i.errors.len()) " of " (c.invalid) " are shown." }
-                }
-            }
-        }
+        (import_rows::bad_lines(&i))
         @if !i.dropped.is_empty() {
             section.card {
                 h2 { "Fields dropped from recorded rows" }
@@ -263,6 +251,7 @@ async fn show(
                 }
             }
         }
+        (imported)
         p { a href="/ui/imports" { "All imports" } }
     };
     let title = format!("Import {}", i.id);

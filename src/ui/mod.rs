@@ -9,6 +9,7 @@ mod days;
 mod dropped;
 mod guide;
 mod health;
+mod import_rows;
 mod imports;
 mod money;
 mod overview;

@@ -9,7 +9,7 @@ use crate::helpers::*;
 use crate::ui_session::{get_page, sign_in};
 
 /// The rows of a CSV answer, the header row first.
-fn rows(body: &str) -> Vec<csv::StringRecord> {
+pub fn rows(body: &str) -> Vec<csv::StringRecord> {
     csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -20,7 +20,7 @@ fn rows(body: &str) -> Vec<csv::StringRecord> {
 }
 
 /// The value of `column` in `row` (by the header row).
-fn cell<'a>(rows: &'a [csv::StringRecord], row: usize, column: &str) -> &'a str {
+pub fn cell<'a>(rows: &'a [csv::StringRecord], row: usize, column: &str) -> &'a str {
     let i = rows[0].iter().position(|h| h == column).expect(column);
     &rows[row][i]
 }
@@ -203,6 +203,7 @@ async fn an_export_over_its_cap_is_cut_and_says_so() {
         until: None,
         before: None,
         limit: 50,
+        ..ListFilter::default()
     };
     let cut = capi_bridge::export::conversions(&app.pool, &all, 1)
         .await

@@ -55,8 +55,28 @@ pub async fn post_csv(app: &TestApp, body: String) -> reqwest::Response {
         .unwrap()
 }
 
+/// `POST /admin/v1/imports` with a multipart `body` (see [`multipart`]).
+pub async fn post_multipart(app: &TestApp, body: String) -> reqwest::Response {
+    app.client
+        .post(app.url("/admin/v1/imports"))
+        .bearer_auth(ADMIN_TOKEN)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// A multipart body with `fields` first, then `file` as the part named "file".
 pub fn multipart(fields: &[(&str, &str)], file: &str) -> String {
+    multipart_named(fields, "conv.csv", file)
+}
+
+/// [`multipart`] with the file part's file name as the client sends it.
+pub fn multipart_named(fields: &[(&str, &str)], file_name: &str, file: &str) -> String {
     let mut body = String::new();
     for (name, value) in fields {
         body += &format!(
@@ -64,13 +84,13 @@ pub fn multipart(fields: &[(&str, &str)], file: &str) -> String {
         );
     }
     body += &format!(
-        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"conv.csv\"\r\n\
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
          Content-Type: text/csv\r\n\r\n{file}\r\n--{BOUNDARY}--\r\n"
     );
     body
 }
 
-async fn started(resp: reqwest::Response) -> i64 {
+pub async fn started(resp: reqwest::Response) -> i64 {
     assert_eq!(resp.status(), StatusCode::ACCEPTED);
     let id = resp.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
     assert!(id > 0);
@@ -160,18 +180,7 @@ async fn a_csv_import_counts_every_outcome_and_a_second_run_adds_nothing() {
 async fn a_multipart_upload_imports_the_file_part() {
     let app = spawn_app().await;
     seed(&app).await;
-    let resp = app
-        .client
-        .post(app.url("/admin/v1/imports"))
-        .bearer_auth(ADMIN_TOKEN)
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={BOUNDARY}"),
-        )
-        .body(multipart(&[("note", "ignored")], &mixed_file()))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_multipart(&app, multipart(&[("note", "ignored")], &mixed_file())).await;
     let id = started(resp).await;
     assert_first_run(&finished(&app, id).await);
 

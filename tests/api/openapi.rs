@@ -30,6 +30,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("/admin/v1/conversions/{id}/retry", "post"),
     ("/admin/v1/imports", "post"),
     ("/admin/v1/imports/{id}", "get"),
+    ("/admin/v1/imports/{id}/bad-lines.csv", "get"),
 ];
 
 #[tokio::test]

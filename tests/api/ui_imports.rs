@@ -92,7 +92,15 @@ async fn an_upload_through_the_form_reaches_100_percent_and_lists_the_bad_lines(
         .expect("an errors table")..];
     let errors = &errors[..errors.find("</table>").unwrap()];
     assert!(!errors.contains(r#"<td class="num">7</td>"#), "{errors}");
-    assert!(errors.contains(r#"<td class="num">10</td><td>event_time is older"#));
+    // Line 10's reason names its column, and the column's value (not personal data).
+    let line_10 = &errors[errors.find(r#"<td class="num">10</td>"#).unwrap()..];
+    assert!(
+        line_10.starts_with(
+            r#"<td class="num">10</td><td><code>event_time</code></td><td><code class="raw">"#
+        ),
+        "{errors}"
+    );
+    assert!(line_10.contains("</td><td>event_time is older"), "{errors}");
     assert!(done.contains(r#"<th scope="row">accepted (event queued)</th><td class="num">4</td>"#));
     // Line 7's payout was unreadable: the row is recorded, the field listed as dropped.
     let dropped = &done[done
@@ -244,8 +252,11 @@ async fn in_a_browser_an_import_reaches_100_percent_with_its_bad_lines() {
         dropped.as_str().unwrap().contains("7\tpayout\t"),
         "{dropped}"
     );
+    // Line, column, the column's value (not personal data), reason.
+    let line_10 = &errors[errors.find("\n10\t").expect("line 10")..];
+    assert!(line_10.starts_with("\n10\tevent_time\t"), "{errors}");
     assert!(
-        errors.contains("10\tevent_time is older than Meta accepts"),
+        line_10.contains("\tevent_time is older than Meta accepts"),
         "{errors}"
     );
     crate::ui_browser::shot(&b, "import").await;

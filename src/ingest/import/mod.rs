@@ -26,8 +26,12 @@ pub use spool::{Spooled, Spooler, UploadError, BODY_LIMIT};
 
 /// Rows per transaction (and per progress update).
 pub const BATCH_ROWS: usize = 500;
-/// Line errors kept per import; the counts cover the rest.
+/// Dropped fields kept per import; the counts cover the rest.
 pub const ERRORS_KEPT: usize = 100;
+/// Bad lines kept per import (for its bad-lines CSV); the file says when there were more.
+pub const BAD_LINES_KEPT: usize = 10_000;
+/// The longest file name kept, in characters.
+pub const FILE_NAME_MAX: usize = 200;
 /// Why an import that was running when the process stopped is failed at the next start.
 pub const INTERRUPTED: &str = "interrupted by a restart (the process stopped while importing); \
      upload the same file again to finish it: rows already imported count as duplicate";
@@ -44,11 +48,29 @@ pub struct Importer {
 }
 
 /// What the uploader chose for the whole file.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ImportOptions {
     /// Meta's action source for rows that name none and whose click is not registered (a CRM
     /// export, a call centre): `website` events need a user agent and a page those rows lack.
     pub default_action_source: Option<ActionSource>,
+    /// The uploaded file's name as [`file_name`] keeps it; `None`: the upload named none.
+    pub file_name: Option<String>,
+}
+
+/// An uploaded file's name as kept: without the client's folders (some browsers and tools send
+/// a full path), control characters or surrounding blanks, at most [`FILE_NAME_MAX`]
+/// characters; `None` when nothing is left.
+pub fn file_name(raw: &str) -> Option<String> {
+    let base = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
+    let name: String = base
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect::<String>()
+        .trim()
+        .chars()
+        .take(FILE_NAME_MAX)
+        .collect();
+    (!name.is_empty()).then_some(name)
 }
 
 /// Records the import as running and starts its task; answers its id once the row is committed.
@@ -61,6 +83,7 @@ pub async fn start(
         &importer.pool,
         spooled.rows_total,
         options.default_action_source,
+        options.file_name.as_deref(),
     )
     .await?;
     tokio::spawn(async move {
@@ -166,22 +189,21 @@ impl Importer {
                 continue;
             }
             let parsed = if too_long {
-                Err(format!("is longer than {} bytes", row::MAX_LINE))
+                Err(format!("is longer than {} bytes", row::MAX_LINE).into())
             } else {
                 match row::params(&header, &line) {
                     Ok(params) => {
                         let region = self.campaigns.region_of(params.0.get("campaign")).await?;
                         row::postback(params, &region, opts.default_action_source, Utc::now())
                     }
-                    Err(e) => Err(e),
+                    Err(e) => Err(e.into()),
                 }
             };
             match parsed {
                 Ok(p) => batch.rows.push((line_no, p)),
-                Err(error) => batch.invalid.push(LineError {
-                    line: line_no,
-                    error,
-                }),
+                Err(refused) => batch
+                    .invalid
+                    .push(bad_line(line_no, &header, &line, refused)),
             }
             if batch.rows.len() + batch.invalid.len() >= BATCH_ROWS {
                 self.record(opts, std::mem::take(&mut batch), &mut kept)
@@ -192,7 +214,8 @@ impl Importer {
     }
 
     /// Records one batch in one transaction, then its progress in one UPDATE.
-    /// `kept`: the errors and the dropped fields kept so far (each capped at [`ERRORS_KEPT`]).
+    /// `kept`: the bad lines and the dropped fields kept so far (capped at [`BAD_LINES_KEPT`]
+    /// and [`ERRORS_KEPT`]).
     async fn record(
         &self,
         opts: BatchOptions,
@@ -235,7 +258,12 @@ impl Importer {
                     counts.unmatched += 1;
                     // Said now, not when the grace period ends and the row fails.
                     if let Some(error) = self.unsendable(postback, now, opts).await? {
-                        errors.push(LineError { line, error });
+                        errors.push(LineError {
+                            line,
+                            error,
+                            field: None,
+                            value: None,
+                        });
                     }
                 }
                 // Recorded (a corrected re-import replaces it) but it can never be sent: the user
@@ -245,6 +273,8 @@ impl Importer {
                     errors.push(LineError {
                         line,
                         error: format!("recorded but cannot be sent: {reason}"),
+                        field: None,
+                        value: None,
                     });
                 }
             }
@@ -253,11 +283,20 @@ impl Importer {
             self.delivery_signal.notify_one();
         }
         errors.sort_by_key(|e| e.line);
-        errors.truncate(ERRORS_KEPT.saturating_sub(*kept));
+        let room = BAD_LINES_KEPT.saturating_sub(*kept);
+        let cut = errors.len() > room;
+        errors.truncate(room);
         *kept += errors.len();
         dropped.truncate(ERRORS_KEPT.saturating_sub(*dropped_kept));
         *dropped_kept += dropped.len();
-        imports::add_progress(&self.pool, id, lines, &counts, &errors, &dropped).await?;
+        let progress = imports::Progress {
+            rows: lines,
+            counts: &counts,
+            bad_lines: &errors,
+            cut,
+            dropped: &dropped,
+        };
+        imports::add_progress(&self.pool, id, &progress).await?;
         Ok(())
     }
 
@@ -305,6 +344,21 @@ impl Importer {
     }
 }
 
+/// A refused line, with the value of the column its reason is about unless that column is
+/// personal data (the same rule as the kept parameters of a postback).
+fn bad_line(line_no: i64, header: &Header, line: &[u8], refused: row::Refused) -> LineError {
+    let value = refused.field.and_then(|f| {
+        let raw = row::raw_value(header, line, f)?;
+        crate::trackers::kept_value(f, &raw)
+    });
+    LineError {
+        line: line_no,
+        error: refused.reason,
+        field: refused.field.map(str::to_owned),
+        value,
+    }
+}
+
 /// The payout column's value as the file has it, when `field` is the dropped payout: the
 /// import page shows it beside why it could not be read.
 fn raw_payout(p: &Postback, field: &str) -> Option<String> {
@@ -337,6 +391,46 @@ async fn read_line(
         reader.consume(take);
         if end {
             return Ok((read, too_long));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_file_name_is_kept_without_folders_or_control_characters() {
+        let long = "a".repeat(300);
+        let cases = [
+            ("sales.csv", Some("sales.csv")),
+            ("C:\\Users\\me\\Desktop\\nov.csv", Some("nov.csv")),
+            ("../../etc/passwd", Some("passwd")),
+            ("  x\u{1b}[31m.csv ", Some("x[31m.csv")),
+            ("dir/", None),
+            ("", None),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(super::file_name(raw).as_deref(), want, "{raw:?}");
+        }
+        assert_eq!(super::file_name(&long).map(|n| n.len()), Some(200));
+    }
+
+    #[test]
+    fn a_bad_line_keeps_the_value_of_its_column_unless_it_is_personal_data() {
+        let header = super::Header::parse(b"click_id,status,em,ph,campaign").unwrap();
+        let line = b"c1,=1+1,a@b.example,+16505551212,Shop!";
+        for (field, want) in [
+            ("status", Some("=1+1")),
+            ("campaign", Some("Shop!")),
+            ("em", None),
+            ("ph", None),
+        ] {
+            let refused = super::row::Refused {
+                reason: "bad".into(),
+                field: Some(field),
+            };
+            let bad = super::bad_line(5, &header, line, refused);
+            assert_eq!((bad.line, bad.field.as_deref()), (5, Some(field)));
+            assert_eq!(bad.value.as_deref(), want, "{field}");
         }
     }
 }

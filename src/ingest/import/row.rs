@@ -142,6 +142,42 @@ pub fn params(header: &Header, line: &[u8]) -> Result<(Params, Option<String>), 
     Ok((Params::from_pairs(pairs), bad_time))
 }
 
+/// Why a row cannot become a postback, and the column that says so when one does (its value
+/// goes into the import's bad-lines file unless the column is personal data).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub reason: String,
+    pub field: Option<&'static str>,
+}
+
+impl Refused {
+    fn about(field: &'static str, reason: String) -> Refused {
+        Refused {
+            reason,
+            field: Some(field),
+        }
+    }
+}
+
+impl From<String> for Refused {
+    fn from(reason: String) -> Refused {
+        Refused {
+            reason,
+            field: None,
+        }
+    }
+}
+
+/// The column a refused postback's error is about.
+fn field_of(e: &trackers::PostbackError) -> &'static str {
+    match e {
+        trackers::PostbackError::MissingClickId(f) | trackers::PostbackError::UnfilledStatus(f) => {
+            f
+        }
+        trackers::PostbackError::Invalid { field, .. } => field,
+    }
+}
+
 /// The postback a row's parameters become, or why they cannot become one. `region`: the row's
 /// campaign's (its national phone numbers and dates); `default_source`: the import's action
 /// source for rows that name none, which sets how old an event Meta still takes.
@@ -150,13 +186,16 @@ pub fn postback(
     region: &Region,
     default_source: Option<ActionSource>,
     now: DateTime<Utc>,
-) -> Result<Postback, String> {
+) -> Result<Postback, Refused> {
     let mut postback = match trackers::parse_in(Tracker::Generic, &params, now, region) {
         Ok(Parsed::Conversion(p)) => *p,
         Ok(Parsed::Ignored { raw_status }) => {
-            return Err(format!("status {raw_status:?} is ignored"))
+            return Err(Refused::about(
+                "status",
+                format!("status {raw_status:?} is ignored"),
+            ))
         }
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Err(Refused::about(field_of(&e), e.to_string())),
     };
     if let Some(e) = bad_time {
         postback.dropped.push("event_time", e);
@@ -172,12 +211,22 @@ pub fn postback(
         .event_time
         .is_some_and(|t| t < now - Duration::days(days))
     {
-        return Err(format!(
-            "event_time is older than Meta accepts for {} events ({days} days); not imported",
-            source.as_str()
+        return Err(Refused::about(
+            "event_time",
+            format!(
+                "event_time is older than Meta accepts for {} events ({days} days); not imported",
+                source.as_str()
+            ),
         ));
     }
     Ok(postback)
+}
+
+/// The value of the column named `name` (as the header reads it) in a data line, if the line
+/// and the header agree.
+pub fn raw_value(header: &Header, line: &[u8], name: &str) -> Option<String> {
+    let at = header.names.iter().position(|n| n == name)?;
+    fields(trim_eol(line)).ok()?.into_iter().nth(at)
 }
 
 /// `event_time` as the generic dialect reads it (Unix seconds), from Unix seconds or ISO 8601.

@@ -116,6 +116,7 @@ fn read(
         default_source,
         now,
     )
+    .map_err(|e| e.reason)
 }
 
 #[test]

@@ -3,15 +3,15 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 
 use super::{campaign_key, find_campaign, query, Admin};
-use crate::domain::DeliveryStatus;
+use crate::domain::{DeliveryStatus, PlatformKind};
 use crate::export;
 use crate::http::params::Params;
 use crate::http::ApiError;
 use crate::ingest::retry::{self, retry_conversion, Retried};
 use crate::startup::AppState;
-use crate::storage::{conversions, events, refused};
+use crate::storage::{conversions, events, import_lines, refused};
 
-/// `GET /admin/v1/conversions?campaign=&state=&tracker=&click_id=&since=&until=&limit=&before=`: newest
+/// `GET /admin/v1/conversions?campaign=&state=&tracker=&click_id=&txid=&platform=&since=&until=&limit=&before=`: newest
 /// first. An unknown parameter is a 400: a misspelt filter must not silently return everything.
 pub async fn list(
     _: Admin,
@@ -31,7 +31,9 @@ pub async fn list(
 }
 
 /// The list's filters (the CSV export takes the same).
-const FILTERS: &[&str] = &["campaign", "state", "tracker", "click_id", "since", "until"];
+const FILTERS: &[&str] = &[
+    "campaign", "state", "tracker", "click_id", "txid", "platform", "since", "until",
+];
 
 /// The filters of [`FILTERS`] as the storage query takes them (first page, default size).
 fn list_filter(q: &Params) -> Result<conversions::ListFilter<'_>, ApiError> {
@@ -45,11 +47,23 @@ fn list_filter(q: &Params) -> Result<conversions::ListFilter<'_>, ApiError> {
             )
         })?),
     };
+    let platform = match q.get("platform") {
+        None => None,
+        Some(p) => Some(PlatformKind::parse(p).ok_or_else(|| {
+            let all: Vec<_> = PlatformKind::ALL.iter().map(|p| p.as_str()).collect();
+            ApiError::bad_request(
+                "invalid_platform",
+                format!("platform must be one of {}", all.join(", ")),
+            )
+        })?),
+    };
     Ok(conversions::ListFilter {
         campaign: q.get("campaign"),
         state: wanted_state,
         tracker: q.get("tracker"),
         click_id: q.get("click_id"),
+        txid: q.get("txid"),
+        platform,
         since: time(q, "since")?,
         until: time(q, "until")?,
         before: None,
@@ -57,7 +71,7 @@ fn list_filter(q: &Params) -> Result<conversions::ListFilter<'_>, ApiError> {
     })
 }
 
-/// `GET /admin/v1/conversions.csv?campaign=&state=&tracker=&click_id=&since=&until=`: the
+/// `GET /admin/v1/conversions.csv?campaign=&state=&tracker=&click_id=&txid=&platform=&since=&until=`: the
 /// conversions the list's filters match, newest first, as a CSV download (at most
 /// [`export::EXPORT_CAP`] rows).
 pub async fn export_csv(
@@ -154,6 +168,10 @@ pub async fn get(
     let mut body = serde_json::to_value(&conv).map_err(|e| ApiError::Internal(e.into()))?;
     body["attempts_log"] = json!(attempts);
     body["deliveries"] = json!(deliveries);
+    body["import"] = match import_lines::import_of_conversion(&state.pool, id).await? {
+        Some(i) => json!({ "id": i.id, "file_name": i.file_name }),
+        None => json!(null),
+    };
     Ok(HttpResponse::Ok().json(body))
 }
 

@@ -134,6 +134,10 @@ pub async fn spool_file_part(
                 .content_disposition()
                 .is_some_and(|d| d.get_filename().is_some());
         if is_file {
+            options.file_name = field
+                .content_disposition()
+                .and_then(|d| d.get_filename())
+                .and_then(import::file_name);
             return Ok((spool::spool(field).await?, options));
         }
         if field.name() == Some("action_source") {
@@ -197,10 +201,32 @@ pub async fn get(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let not_found = || ApiError::not_found("import_not_found", format!("no import {:?}", *path));
-    let id: i64 = path.parse().map_err(|_| not_found())?;
+    let id = import_id(&path)?;
     let row = imports::find(&state.pool, id)
         .await?
-        .ok_or_else(not_found)?;
+        .ok_or_else(|| no_import(&path))?;
     Ok(HttpResponse::Ok().json(row))
+}
+
+/// `GET /admin/v1/imports/{id}/bad-lines.csv`: the import's bad lines as CSV, each with its
+/// reason and, unless it is personal data, the value of the column the reason is about.
+pub async fn bad_lines_csv(
+    _: Admin,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = import_id(&path)?;
+    let csv = crate::export::import_bad_lines(&state.pool, id)
+        .await?
+        .ok_or_else(|| no_import(&path))?;
+    Ok(csv.response(&format!("import-{id}-bad-lines")))
+}
+
+fn no_import(raw: &str) -> ApiError {
+    ApiError::not_found("import_not_found", format!("no import {raw:?}"))
+}
+
+/// An import id from the path; one that cannot be an id names no import.
+fn import_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse().map_err(|_| no_import(raw))
 }

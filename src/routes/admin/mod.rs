@@ -73,6 +73,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(web::resource("/imports").post(imports::create))
             .service(web::resource("/imports/{id}").get(imports::get))
+            .service(web::resource("/imports/{id}/bad-lines.csv").get(imports::bad_lines_csv))
             .service(web::resource("/conversions").get(conversions::list))
             .service(web::resource("/conversions.csv").get(conversions::export_csv))
             .service(web::resource("/refused-postbacks").get(conversions::refused))

@@ -271,6 +271,7 @@ pub async fn render(
             until: None,
             before: None,
             limit: RECENT,
+            ..ListFilter::default()
         },
     )
     .await?;

@@ -16,7 +16,7 @@ use crate::ingest::retry::{
 };
 use crate::startup::AppState;
 use crate::storage::conversions::Delivery;
-use crate::storage::{campaigns, conversions};
+use crate::storage::{campaigns, conversions, import_lines};
 use crate::ui::days::{when, zone_label};
 use crate::ui::session::Session;
 use crate::ui::{html_response, layout, see_other, UiError};
@@ -190,6 +190,7 @@ pub async fn show(
         .await?
         .ok_or_else(|| UiError::NotFound(format!("There is no conversion {id}.")))?;
     let deliveries = conversions::deliveries(&state.pool, id).await?;
+    let import = import_lines::import_of_conversion(&state.pool, id).await?;
     let retried = req.query_string().split('&').any(|p| p == "retried=1");
     let events: Vec<EventCheck> = deliveries
         .iter()
@@ -224,6 +225,12 @@ pub async fn show(
                 dt { "Status" } dd { (conv.raw_status) " → " (conv.status) }
                 dt { "Transaction id" } dd { @if conv.txid.is_empty() { "—" } @else { code { (conv.txid) } } }
                 dt { (zone_label("Event time", state.ui.zone)) } dd { (when(&conv.event_time, state.ui.zone)) }
+                @if let Some(import) = &import {
+                    dt { "Imported" } dd #imported-from {
+                        a href={ "/ui/imports/" (import.id) } { "Import " (import.id) }
+                        " · " (crate::ui::import_rows::file_name(import.file_name.as_deref()))
+                    }
+                }
                 @if got_event(&deliveries, PlatformKind::TikTok) {
                     dt { "ttclid" } dd { (set(conv.ttclid_set)) }
                     dt { "TikTok phone digest" } dd { (set(conv.tiktok_ph_set)) }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 
-use crate::domain::{ClickId, DeliveryStatus};
+use crate::domain::{ClickId, DeliveryStatus, PlatformKind};
 use crate::http::params::parse_urlencoded;
 use crate::storage::conversions::ListFilter;
 use crate::trackers::Tracker;
@@ -19,6 +19,8 @@ const KNOWN: &[&str] = &[
     "state",
     "tracker",
     "click_id",
+    "txid",
+    "platform",
     "from",
     "to",
     "range",
@@ -28,6 +30,12 @@ const KNOWN: &[&str] = &[
     "more",
 ];
 
+/// How many of [`KNOWN`] are filters (the rest are the cursor and the retry notice).
+const FILTERS: usize = 9;
+
+/// The longest transaction id searched for: longer ones are not a tracker's.
+const TXID_MAX: usize = 256;
+
 /// The query as typed (trimmed; blank means "any"), to fill the form back in.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Typed {
@@ -35,6 +43,8 @@ pub struct Typed {
     pub state: String,
     pub tracker: String,
     pub click_id: String,
+    pub txid: String,
+    pub platform: String,
     pub from: String,
     pub to: String,
     pub range: String,
@@ -52,6 +62,10 @@ pub struct Filter {
     pub state: Option<DeliveryStatus>,
     pub tracker: Option<Tracker>,
     pub click_id: Option<String>,
+    /// The transaction id, exactly.
+    pub txid: Option<String>,
+    /// Conversions with an event for this platform.
+    pub platform: Option<PlatformKind>,
     /// Received on or after this day (a calendar day in the display zone).
     pub from: Option<NaiveDate>,
     /// Received on or before this day (in the display zone).
@@ -75,6 +89,8 @@ impl Typed {
                 "state" => &mut typed.state,
                 "tracker" => &mut typed.tracker,
                 "click_id" => &mut typed.click_id,
+                "txid" => &mut typed.txid,
+                "platform" => &mut typed.platform,
                 "from" => &mut typed.from,
                 "to" => &mut typed.to,
                 "range" => &mut typed.range,
@@ -85,7 +101,7 @@ impl Typed {
                 other => {
                     return Err(format!(
                         "Unknown filter {other:?}. The filters are: {}.",
-                        KNOWN[..8].join(", ")
+                        KNOWN[..FILTERS].join(", ")
                     ))
                 }
             };
@@ -120,6 +136,21 @@ impl Typed {
         if self.campaign.chars().any(char::is_control) {
             return Err("The campaign holds control characters.".to_owned());
         }
+        if self.txid.chars().any(char::is_control) || self.txid.len() > TXID_MAX {
+            return Err(format!(
+                "The transaction id must be at most {TXID_MAX} bytes, without control characters."
+            ));
+        }
+        let platform = match self.platform.as_str() {
+            "" => None,
+            p => Some(PlatformKind::parse(p).ok_or_else(|| {
+                let all: Vec<_> = PlatformKind::ALL.iter().map(|p| p.as_str()).collect();
+                format!(
+                    "Unknown platform {p:?}: it must be one of {}.",
+                    all.join(", ")
+                )
+            })?),
+        };
         let from = day(&self.from, "from")?;
         let to = day(&self.to, "to")?;
         if let (Some(f), Some(t)) = (from, to) {
@@ -150,6 +181,8 @@ impl Typed {
             state,
             tracker,
             click_id: some(&self.click_id),
+            txid: some(&self.txid),
+            platform,
             from,
             to,
             range,
@@ -190,6 +223,8 @@ impl Filter {
             state: self.state,
             tracker: self.tracker.map(Tracker::as_str),
             click_id: self.click_id.as_deref(),
+            txid: self.txid.as_deref(),
+            platform: self.platform,
             since,
             until,
             before: self.before,
@@ -235,6 +270,12 @@ impl Filter {
         }
         if let Some(c) = &self.click_id {
             pairs.push(("click_id", c.clone()));
+        }
+        if let Some(t) = &self.txid {
+            pairs.push(("txid", t.clone()));
+        }
+        if let Some(p) = self.platform {
+            pairs.push(("platform", p.as_str().to_owned()));
         }
         if let Some(d) = self.from {
             pairs.push(("from", d.to_string()));
@@ -291,6 +332,8 @@ mod tests {
             state: Some(DeliveryStatus::Failed),
             tracker: Some(Tracker::Binom),
             click_id: Some("clk-1".into()),
+            txid: Some("tx 1".into()),
+            platform: Some(PlatformKind::TikTok),
             from: Some(date("2026-11-01")),
             to: Some(date("2026-11-30")),
             range: None,
@@ -303,7 +346,7 @@ mod tests {
                 Filter::default(),
             ),
             (
-                "campaign=shop&state=failed&tracker=binom&click_id=clk-1&from=2026-11-01&to=2026-11-30&before=77",
+                "campaign=shop&state=failed&tracker=binom&click_id=clk-1&txid=tx%201&platform=tiktok&from=2026-11-01&to=2026-11-30&before=77",
                 all,
             ),
             (
@@ -334,6 +377,11 @@ mod tests {
             ("from=2026-12-02&to=2026-12-01", "is after"),
             ("click_id=a%20b", "The click id \"a b\" must be"),
             ("before=-1", "not a positive number"),
+            (
+                "platform=facebook",
+                "Unknown platform \"facebook\": it must be one of meta, tiktok",
+            ),
+            ("txid=a%01b", "without control characters"),
             ("stat=failed", "Unknown filter \"stat\""),
             ("campaign=%ZZ", "%"),
             ("range=week", "Unknown range \"week\""),

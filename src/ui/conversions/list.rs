@@ -10,7 +10,7 @@ use crate::domain::{DeliveryStatus, PlatformKind};
 use crate::export;
 use crate::startup::AppState;
 use crate::storage::conversions::{self, ConversionView};
-use crate::storage::{campaigns, refused};
+use crate::storage::{campaigns, conversion_count, refused};
 use crate::trackers::Tracker;
 use crate::ui::days::{when, zone_label, Range};
 use crate::ui::money::amount;
@@ -108,8 +108,9 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
             ));
         }
     };
-    let page =
-        conversions::page(&state.pool, &filter.list_filter(zone, chrono::Utc::now())).await?;
+    let list_filter = filter.list_filter(zone, chrono::Utc::now());
+    let page = conversions::page(&state.pool, &list_filter).await?;
+    let place = conversion_count::placement(&state.pool, &list_filter).await?;
     let campaign = match &filter.campaign {
         Some(key) => campaigns::find_by_key(&state.pool, key).await?,
         None => None,
@@ -147,14 +148,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
                 " of every conversion these filters match (up to " (crate::export::EXPORT_CAP) " rows)."
             }
             (table(&page.items, zone))
-            nav.pager aria-label="Pages" {
-                @if filter.before.is_some() {
-                    a href=(filter.url(None)) { "Newest" }
-                }
-                @if let Some(next) = page.next_before {
-                    a href=(filter.url(Some(next))) rel="next" { "Older" }
-                }
-            }
+            (super::pager::pager(&filter, &page, &place))
         }
         p { a href="/ui/conversions/refused" { "Refused postbacks" } ": what trackers sent that was not accepted, and why." }
     };
@@ -186,6 +180,7 @@ pub async fn export_csv(
 fn form(typed: &Typed, keys: &[String], zone: Tz) -> Markup {
     let states: Vec<&str> = DeliveryStatus::ALL.iter().map(|s| s.as_str()).collect();
     let trackers: Vec<&str> = Tracker::ALL.iter().map(|t| t.as_str()).collect();
+    let platforms: Vec<&str> = PlatformKind::ALL.iter().map(|p| p.as_str()).collect();
     html! {
         form.card.filters method="get" action="/ui/conversions" {
             div {
@@ -221,6 +216,14 @@ fn form(typed: &Typed, keys: &[String], zone: Tz) -> Markup {
                         option value=(r.as_str()) selected[typed.range == r.as_str()] { (r.label()) }
                     }
                 }
+            }
+            div {
+                label for="f-txid" { "Transaction id" }
+                input #f-txid type="text" name="txid" value=(typed.txid);
+            }
+            div {
+                label for="f-platform" { "Platform" }
+                (select("f-platform", "platform", &platforms, &typed.platform))
             }
             div {
                 label for="f-from" { (zone_label("From", zone)) }
