@@ -3,6 +3,7 @@
 
 mod campaigns;
 mod clicks;
+mod confirm;
 mod conversions;
 mod dropped;
 mod guide;

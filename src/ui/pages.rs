@@ -125,7 +125,26 @@ pub async fn overview(req: HttpRequest, state: State) -> Result<HttpResponse, Ui
     let outbox = outbox_stats::read(&state.pool).await?;
     let view = Overview::shape(&day, &week, &outbox);
     let series = hourly_series(now, &hourly);
+    let f = &view.failures;
     let body = html! {
+        // Failures first: on a phone this is the first screen.
+        section.card #failures {
+            h2 { "Failures" }
+            @if f.none() {
+                p { "Nothing failed in the last 7 days." }
+            } @else {
+                p.big {
+                    span.state-failed { (f.events.0) " failed events" } " in 24 h"
+                    span.muted { " · " (f.events.1) " in 7 days" }
+                }
+                ul {
+                    @for (platform, day, week) in &f.errors {
+                        li { (platform.name()) ": " (day) " failed delivery attempts in 24 h, " (week) " in 7 days" }
+                    }
+                }
+                p { a href="/ui/conversions?state=failed" { "The failed conversions" } ", each with the platform's answer." }
+            }
+        }
         section.card {
             h2 { "Outbox" }
             p.big {

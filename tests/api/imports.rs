@@ -70,7 +70,7 @@ pub fn multipart(fields: &[(&str, &str)], file: &str) -> String {
     body
 }
 
-async fn started(resp: reqwest::Response) -> i64 {
+pub async fn started(resp: reqwest::Response) -> i64 {
     assert_eq!(resp.status(), StatusCode::ACCEPTED);
     let id = resp.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
     assert!(id > 0);

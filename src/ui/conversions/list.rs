@@ -22,7 +22,8 @@ pub fn when(t: &chrono::DateTime<chrono::Utc>) -> Markup {
 /// The conversions table (also on a click's page): each row links to the conversion's page.
 pub fn table(items: &[ConversionView]) -> Markup {
     html! {
-        table #conversions {
+        // On a phone each row is a card (app.css): cells carry their column's name.
+        table.list #conversions {
             thead { tr {
                 th { "Received (UTC)" } th { "Campaign" } th { "Tracker" } th { "Click id" }
                 th { "Status" } th { "State" } th { "Event" } th { "Why" } th { "Details" }
@@ -30,18 +31,18 @@ pub fn table(items: &[ConversionView]) -> Markup {
             tbody {
                 @for c in items {
                     tr {
-                        td { (when(&c.received_at)) }
-                        td { (c.campaign.as_deref().unwrap_or("—")) }
-                        td { (c.tracker) }
-                        td { code { (c.click_id) } }
-                        td { (c.status) }
-                        td {
+                        td.c-time data-label="Received (UTC)" { (when(&c.received_at)) }
+                        td data-label="Campaign" { (c.campaign.as_deref().unwrap_or("—")) }
+                        td data-label="Tracker" { (c.tracker) }
+                        td data-label="Click id" { code { (c.click_id) } }
+                        td data-label="Status" { (c.status) }
+                        td.c-state data-label="State" {
                             span class={ "state state-" (c.state.as_str()) } { (c.state.as_str()) }
                             @for p in &c.test_platforms { " " (test_badge(*p)) }
                         }
-                        td { (c.event_name.as_deref().unwrap_or("—")) }
-                        td.why { (why(c)) }
-                        td { a href={ "/ui/conversions/" (c.id) } { "Details" } }
+                        td.c-event data-label="Event" { (c.event_name.as_deref().unwrap_or("—")) }
+                        td.why data-label="Why" { (why(c)) }
+                        td data-label="Details" { a href={ "/ui/conversions/" (c.id) } { "Details" } }
                     }
                 }
                 @if items.is_empty() {
@@ -173,7 +174,11 @@ pub async fn export_csv(
 fn form(typed: &Typed, keys: &[String]) -> Markup {
     let states: Vec<&str> = DeliveryStatus::ALL.iter().map(|s| s.as_str()).collect();
     let trackers: Vec<&str> = Tracker::ALL.iter().map(|t| t.as_str()).collect();
+    // Folded behind a button on a phone (app.css), open while a filter is set.
+    let filtering = *typed != Typed::default();
     html! {
+        details.fold #filters open[filtering] {
+        summary { "Filters" }
         form.card.filters method="get" action="/ui/conversions" {
             div {
                 label for="f-campaign" { "Campaign" }
@@ -212,6 +217,7 @@ fn form(typed: &Typed, keys: &[String]) -> Markup {
                 button type="submit" { "Filter" }
                 a href="/ui/conversions" { "Clear" }
             }
+        }
         }
     }
 }
@@ -269,15 +275,15 @@ pub async fn refused(
             "The key and personal data are not kept."
         }
         section.card {
-            table #refused {
+            table.list #refused {
                 thead { tr { th { "Received (UTC)" } th { "Tracker" } th { "Why" } th { "Parameters" } } }
                 tbody {
                     @for r in &items {
                         tr {
-                            td { (when(&r.received_at)) }
-                            td { (r.tracker) }
-                            td { code { (r.code) } br; (r.detail) }
-                            td { code.params { (r.params.to_string()) } }
+                            td.c-time data-label="Received (UTC)" { (when(&r.received_at)) }
+                            td data-label="Tracker" { (r.tracker) }
+                            td.c-state.message data-label="Why" { code { (r.code) } br; (r.detail) }
+                            td.message data-label="Parameters" { code.params { (r.params.to_string()) } }
                         }
                     }
                     @if items.is_empty() {
