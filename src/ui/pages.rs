@@ -139,7 +139,7 @@ pub async fn overview(req: HttpRequest, state: State) -> Result<HttpResponse, Ui
                 }
                 ul {
                     @for (platform, day, week) in &f.errors {
-                        li { (platform.name()) ": " (day) " failed delivery attempts in 24 h, " (week) " in 7 days" }
+                        li { (platform.name()) " failed delivery attempts: " (day) " in 24 h, " (week) " in 7 days" }
                     }
                 }
                 p { a href="/ui/conversions?state=failed" { "The failed conversions" } ", each with the platform's answer." }

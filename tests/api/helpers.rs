@@ -3,6 +3,7 @@
 
 mod database;
 pub mod gate;
+pub mod meta;
 pub mod outbox;
 pub mod tiktok;
 

@@ -6,9 +6,8 @@
 use reqwest::header::LOCATION;
 use reqwest::{Response, StatusCode};
 use serde_json::json;
-use wiremock::matchers::method;
-use wiremock::Mock;
 
+use crate::helpers::meta::refuses_the_token;
 use crate::helpers::*;
 use crate::ui_campaigns::{edit_fields, post_form, session};
 use crate::ui_session::get_page;
@@ -26,21 +25,6 @@ async fn page(app: &TestApp, path: &str, cookie: &str) -> String {
 
 async fn enabled(app: &TestApp, key: &str) -> bool {
     app.admin_get(&format!("/admin/v1/campaigns/{key}")).await["enabled"] == true
-}
-
-/// Meta refuses every request with an expired token (code 190) from now on.
-pub async fn meta_refuses_the_token(app: &TestApp) {
-    app.graph.reset().await;
-    Mock::given(method("POST"))
-        .respond_with(graph_error(
-            400,
-            190,
-            Some(463),
-            false,
-            "The access token has expired.",
-        ))
-        .mount(&app.graph)
-        .await;
 }
 
 /// A lead on `key` whose Meta event is parked on the refused token; its conversion id.
@@ -148,7 +132,7 @@ async fn disabling_asks_first_and_its_page_says_what_stops_and_what_goes_on() {
 async fn saving_says_how_many_parked_events_a_new_token_requeued() {
     let app = spawn_app().await;
     app.create_campaign("tok", json!({})).await;
-    meta_refuses_the_token(&app).await;
+    refuses_the_token(&app).await;
     parked_lead(&app, "tok", "clk-p1").await;
     parked_lead(&app, "tok", "clk-p2").await;
     let (cookie, csrf) = session(&app).await;
@@ -205,7 +189,7 @@ async fn event_state(app: &TestApp, conversion_id: i64) -> String {
 async fn a_retry_with_the_token_meta_refused_warns_first() {
     let app = spawn_app().await;
     app.create_campaign("refused", json!({})).await;
-    meta_refuses_the_token(&app).await;
+    refuses_the_token(&app).await;
     let id = parked_lead(&app, "refused", "clk-r1").await;
     let (cookie, csrf) = session(&app).await;
 

@@ -5,8 +5,6 @@
 use reqwest::header::LOCATION;
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
-use wiremock::matchers::method;
-use wiremock::Mock;
 
 use crate::helpers::*;
 use crate::ui_session::{get_page, sign_in, FORM};
@@ -438,17 +436,7 @@ async fn the_test_event_button_shows_metas_verdict() {
     assert_eq!(sent[0].1["data"][0]["event_name"], "Purchase");
     assert!(!page.contains(ACCESS_TOKEN));
 
-    app.graph.reset().await;
-    Mock::given(method("POST"))
-        .respond_with(graph_error(
-            400,
-            190,
-            Some(463),
-            false,
-            "The access token has expired.",
-        ))
-        .mount(&app.graph)
-        .await;
+    crate::helpers::meta::refuses_the_token(&app).await;
     let resp = post_form(
         &app,
         "/ui/campaigns/verdict/test-event",

@@ -8,9 +8,10 @@
 use serde_json::{json, Value};
 
 use crate::browser::Browser;
+use crate::helpers::meta::refuses_the_token;
 use crate::helpers::*;
 use crate::imports::{finished, mixed_file, post_csv, started};
-use crate::ui_actions::{meta_refuses_the_token, parked_lead};
+use crate::ui_actions::parked_lead;
 use crate::ui_browser::sign_in;
 
 /// A working day's data: leads sent on one campaign, a second whose token Meta refuses (its
@@ -28,7 +29,7 @@ async fn seed(app: &TestApp) -> (i64, i64) {
     finished(app, import).await;
     app.deliver().await;
     app.create_campaign("nutra-fb-de", json!({})).await;
-    meta_refuses_the_token(app).await;
+    refuses_the_token(app).await;
     let failed = parked_lead(app, "nutra-fb-de", "de-clk-0001").await;
     parked_lead(app, "nutra-fb-de", "de-clk-0002").await;
     (failed, import)
