@@ -82,6 +82,18 @@ async fn on_a_phone_lists_are_cards_led_by_their_state_and_the_overview_by_failu
     b.click("#filters summary").await;
     assert_eq!(shown(&b, "#f-campaign").await, json!(true));
 
+    // Each labelled cell is as tall as its label, empty or not: no line runs into the next.
+    b.goto(&app.url("/ui/campaigns")).await;
+    let short = b
+        .eval(
+            "return [...document.querySelectorAll('#campaigns td[data-label]')].filter(td => {\
+               const label = parseFloat(getComputedStyle(td, '::before').height);\
+               return !(label > 0 && td.getBoundingClientRect().height + 0.5 >= label);\
+             }).map(td => td.dataset.label);",
+        )
+        .await;
+    assert_eq!(short, json!([]), "cells shorter than their labels");
+
     // A platform's message on the attempts card wraps within the screen.
     b.goto(&app.url(&format!("/ui/conversions/{failed}"))).await;
     let message = b
