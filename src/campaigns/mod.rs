@@ -9,6 +9,7 @@ use serde_json::Value;
 use sqlx::PgPool;
 use tokio::sync::Notify;
 
+mod meta;
 mod send_when;
 mod tiktok;
 
@@ -286,6 +287,15 @@ fn parse_test_event_code(s: &str) -> Result<Option<String>, ParseError> {
 
 /// What campaign changes touch: the database, the token cipher, the process's campaign cache
 /// and the delivery worker.
+/// What an update did besides saving: whether a platform's token or pixel changed, and how
+/// many events parked on a token error that re-queued.
+#[derive(Debug)]
+pub struct Updated {
+    pub campaign: Campaign,
+    pub credentials_changed: bool,
+    pub requeued: u64,
+}
+
 pub struct CampaignService<'a> {
     pub pool: &'a PgPool,
     pub cipher: &'a TokenCipher,
@@ -356,9 +366,18 @@ impl CampaignService<'_> {
         Ok(campaign)
     }
 
-    /// Changes the given fields. A new access token or pixel re-queues the events that were
-    /// parked on a token or permission error, in the same transaction.
+    /// Changes the given fields; see [`CampaignService::update_counted`].
     pub async fn update(&self, key: &str, input: CampaignInput) -> Result<Campaign, CampaignError> {
+        Ok(self.update_counted(key, input).await?.campaign)
+    }
+
+    /// Changes the given fields. A new access token or pixel re-queues the events that were
+    /// parked on a token or permission error, in the same transaction; says how many.
+    pub async fn update_counted(
+        &self,
+        key: &str,
+        input: CampaignInput,
+    ) -> Result<Updated, CampaignError> {
         if input.key.is_some() {
             return Err(CampaignError::KeyChange);
         }
@@ -419,52 +438,11 @@ impl CampaignService<'_> {
             tracing::info!(requeued, "credentials changed; parked events re-queued");
             self.delivery_signal.notify_one();
         }
-        Ok(updated)
-    }
-
-    /// Applies a new Meta pixel or token; both are needed to add Meta to a TikTok-only
-    /// campaign. Returns whether Meta's credentials changed (parked events are re-queued).
-    fn change_meta(
-        &self,
-        current: &Campaign,
-        changes: &mut Changes,
-        f: &mut CampaignFields,
-    ) -> Result<bool, CampaignError> {
-        let pixel = changes.pixel_id.take();
-        let token = changes.access_token.take();
-        let Some(meta) = &current.meta else {
-            return match (pixel, token) {
-                (None, None) => Ok(false),
-                (None, Some(_)) => Err(CampaignError::Missing("pixel_id")),
-                (Some(_), None) => Err(CampaignError::Missing("access_token")),
-                (Some(pixel_id), Some(token)) => {
-                    let access_token = self.seal(&current.key, PlatformKind::Meta, &token);
-                    f.meta = Some(MetaSettings {
-                        pixel_id,
-                        access_token,
-                        send_when: None,
-                    });
-                    Ok(true)
-                }
-            };
-        };
-        let mut next = meta.clone();
-        let mut changed = false;
-        if let Some(new) = token {
-            // An unreadable stored token counts as changed: the new one replaces it.
-            let old = self
-                .cipher
-                .open(current.key.as_str(), meta.access_token.expose())
-                .ok();
-            changed = old.as_deref() != Some(new.expose());
-            next.access_token = self.seal(&current.key, PlatformKind::Meta, &new);
-        }
-        if let Some(pixel_id) = pixel {
-            changed |= pixel_id != meta.pixel_id;
-            next.pixel_id = pixel_id;
-        }
-        f.meta = Some(next);
-        Ok(changed)
+        Ok(Updated {
+            campaign: updated,
+            credentials_changed: meta_changed || tiktok_changed,
+            requeued,
+        })
     }
 
     pub async fn delete(&self, key: &str) -> Result<(), CampaignError> {

@@ -23,6 +23,7 @@ pub mod overview;
 pub mod privacy;
 pub mod quality;
 pub mod refused;
+pub mod refused_tokens;
 pub mod ui_sessions;
 
 use std::time::Duration;

@@ -4,11 +4,12 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 
+use super::confirm::{confirmed, Confirm};
 use super::conversions::table;
 use super::days::{when, zone_label};
 use super::session::Session;
 use super::{html_response, layout, see_other, UiError};
-use crate::domain::{Click, ClickId};
+use crate::domain::{CampaignKey, Click, ClickId};
 use crate::http::params::parse_urlencoded;
 use crate::startup::AppState;
 use crate::storage::clicks::{self, Lookup};
@@ -17,7 +18,11 @@ use crate::storage::{campaigns, privacy};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/ui/clicks").get(lookup))
-        .service(web::resource("/ui/clicks/erase").post(erase));
+        .service(
+            web::resource("/ui/clicks/erase")
+                .get(confirm_erase)
+                .post(erase),
+        );
 }
 
 /// The query or form value `name` ("" when absent or unreadable).
@@ -122,7 +127,7 @@ pub async fn lookup(req: HttpRequest, state: web::Data<AppState>) -> Result<Http
             }
         }
         @if let Some(c) = &found {
-            (click_card(c, &session.csrf_token, state.ui.zone))
+            (click_card(c, state.ui.zone))
             (super::dropped::dropped_card(&dropped))
             section.card {
                 h2 { "Its conversions" }
@@ -141,7 +146,7 @@ pub async fn lookup(req: HttpRequest, state: web::Data<AppState>) -> Result<Http
     ))
 }
 
-fn click_card(c: &Click, csrf: &str, zone: chrono_tz::Tz) -> Markup {
+fn click_card(c: &Click, zone: chrono_tz::Tz) -> Markup {
     let hashes: Vec<_> = c.customer.iter().collect();
     html! {
         section.card {
@@ -189,8 +194,8 @@ fn click_card(c: &Click, csrf: &str, zone: chrono_tz::Tz) -> Markup {
                     }
                 }
             }
-            form.inline method="post" action="/ui/clicks/erase" {
-                input type="hidden" name="csrf" value=(csrf);
+            // Asks first: the confirmation page says what goes and what stays.
+            form.inline method="get" action="/ui/clicks/erase" {
                 input type="hidden" name="click_id" value=(c.click_id);
                 input type="hidden" name="campaign" value=(c.campaign_key);
                 p.muted {
@@ -203,7 +208,71 @@ fn click_card(c: &Click, csrf: &str, zone: chrono_tz::Tz) -> Markup {
     }
 }
 
-/// `POST /ui/clicks/erase` (`click_id`, `campaign`): the erasure of
+/// `/ui/clicks/erase?click_id=&campaign=` (the confirmation page's address). Click ids and
+/// keys that pass their parsers are URL-safe characters only, so they need no encoding.
+fn erase_url(pairs: &[(String, String)]) -> String {
+    let (id, key) = (value(pairs, "click_id"), value(pairs, "campaign"));
+    match (ClickId::parse(&id), CampaignKey::parse(&key)) {
+        (Ok(id), Ok(key)) => format!(
+            "/ui/clicks/erase?click_id={}&campaign={}",
+            id.as_str(),
+            key.as_str()
+        ),
+        (Ok(id), Err(_)) => format!("/ui/clicks/erase?click_id={}", id.as_str()),
+        _ => "/ui/clicks".to_owned(),
+    }
+}
+
+/// `GET /ui/clicks/erase?click_id=&campaign=`: what erasing the click removes and keeps, and
+/// the button that does it.
+pub async fn confirm_erase(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, UiError> {
+    let session = Session::require(&req, &state.pool).await?;
+    let pairs = parse_urlencoded(req.query_string().as_bytes()).unwrap_or_default();
+    let raw = value(&pairs, "click_id");
+    let key = value(&pairs, "campaign");
+    let scope = Some(key.as_str()).filter(|k| !k.is_empty());
+    let click = match ClickId::parse(&raw) {
+        Ok(id) => clicks::lookup(&state.pool, id.as_str(), scope).await?,
+        Err(_) => Lookup::NotFound,
+    };
+    let Lookup::Found(click) = click else {
+        return Err(UiError::NotFound(format!(
+            "There is no click with id {raw:?}."
+        )));
+    };
+    let back = format!(
+        "/ui/clicks?click_id={}&campaign={}",
+        click.click_id, click.campaign_key
+    );
+    let confirm = Confirm {
+        title: "Erase this click's personal data?",
+        lead: html! {
+            "Erase click " code { (click.click_id) } " of " strong { (click.campaign_key) } "? This cannot be undone."
+        },
+        stops: vec![
+            html! { "The click is deleted, with its hashes, address and user agent." },
+            html! { "Its conversions lose their personal data, and their events' payloads are erased." },
+            html! { "Events of its conversions not sent yet are never sent." },
+        ],
+        goes_on: vec![
+            html! { "The conversions stay listed (state, time, payout) for your reports." },
+            html! { "What Meta or TikTok already received stays with them: erase it there too if asked to." },
+        ],
+        action: "/ui/clicks/erase",
+        fields: vec![
+            ("click_id", click.click_id.clone()),
+            ("campaign", click.campaign_key.clone()),
+        ],
+        button: "Erase",
+        cancel: &back,
+    };
+    Ok(confirm.page(&session))
+}
+
+/// `POST /ui/clicks/erase` (`click_id`, `campaign`, `confirm=yes`): the erasure of
 /// `DELETE /admin/v1/clicks/{click_id}?campaign=`.
 pub async fn erase(
     req: HttpRequest,
@@ -213,6 +282,9 @@ pub async fn erase(
     let session = Session::require(&req, &state.pool).await?;
     let fields = parse_urlencoded(&body).unwrap_or_default();
     session.check_form(&req, &value(&fields, "csrf"))?;
+    if !confirmed(&fields) {
+        return Ok(see_other(&erase_url(&fields)));
+    }
     let raw = value(&fields, "click_id");
     let not_found = || UiError::NotFound(format!("There is no click with id {raw:?}."));
     let id = ClickId::parse(&raw).map_err(|_| not_found())?;

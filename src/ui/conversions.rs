@@ -5,6 +5,7 @@ mod detail;
 mod filter;
 mod list;
 mod pager;
+mod retry;
 
 use actix_web::web;
 
@@ -16,7 +17,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/ui/conversions").get(list::list))
         .service(web::resource("/ui/conversions/refused").get(list::refused))
         .service(web::resource(filter::EXPORT_PATH).get(list::export_csv))
-        .service(web::resource("/ui/conversions/retry-failed").post(detail::retry_failed))
+        .service(web::resource("/ui/conversions/retry-failed").post(retry::retry_failed))
         .service(web::resource("/ui/conversions/{id}").get(detail::show))
-        .service(web::resource("/ui/conversions/{id}/retry").post(detail::retry));
+        .service(web::resource("/ui/conversions/{id}/retry").post(retry::retry));
 }

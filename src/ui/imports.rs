@@ -42,7 +42,7 @@ async fn list(req: HttpRequest, state: State) -> Result<HttpResponse, UiError> {
             @if recent.is_empty() {
                 p.muted { "No imports yet." }
             } @else {
-                table #imports {
+                table.list #imports {
                     thead { tr {
                         th { "Started" } th { "File" } th { "State" } th.num { "Rows" }
                         th.num { "Accepted" } th.num { "Duplicate" } th.num { "Skipped" }
@@ -51,15 +51,15 @@ async fn list(req: HttpRequest, state: State) -> Result<HttpResponse, UiError> {
                     tbody {
                         @for i in &recent {
                             tr {
-                                td { a href={ "/ui/imports/" (i.id) } { (started(i, state.ui.zone)) } }
-                                td { (import_rows::file_name(i.file_name.as_deref())) }
-                                td { (i.state) }
-                                td.num { (i.rows_done) " / " (i.rows_total) }
-                                td.num { (i.counts.accepted) }
-                                td.num { (i.counts.duplicate) }
-                                td.num { (i.counts.skipped) }
-                                td.num { (i.counts.unmatched) }
-                                td.num { (i.counts.invalid) }
+                                td.c-time data-label="Started" { a href={ "/ui/imports/" (i.id) } { (started(i, state.ui.zone)) } }
+                                td data-label="File" { (import_rows::file_name(i.file_name.as_deref())) }
+                                td.c-state data-label="State" { (i.state) }
+                                td.num data-label="Rows" { (i.rows_done) " / " (i.rows_total) }
+                                td.num data-label="Accepted" { (i.counts.accepted) }
+                                td.num data-label="Duplicate" { (i.counts.duplicate) }
+                                td.num data-label="Skipped" { (i.counts.skipped) }
+                                td.num data-label="Unmatched" { (i.counts.unmatched) }
+                                td.num data-label="Invalid" { (i.counts.invalid) }
                             }
                         }
                     }

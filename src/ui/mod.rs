@@ -4,6 +4,7 @@
 mod alerts;
 mod campaigns;
 mod clicks;
+mod confirm;
 mod conversions;
 mod days;
 mod dropped;

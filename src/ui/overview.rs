@@ -31,6 +31,21 @@ pub struct Row {
 pub struct Overview {
     pub rows: Vec<Row>,
     pub oldest_pending: Option<String>,
+    /// What the page leads with: failed events, and each platform's errors with any.
+    pub failures: Failures,
+}
+
+/// Counts over 24 hours and 7 days.
+#[derive(Debug, Default, PartialEq)]
+pub struct Failures {
+    pub events: (i64, i64),
+    pub errors: Vec<(PlatformKind, i64, i64)>,
+}
+
+impl Failures {
+    pub fn none(&self) -> bool {
+        self.events.1 == 0 && self.errors.is_empty()
+    }
 }
 
 fn row(label: impl Into<String>, day: i64, week: i64, group: bool) -> Row {
@@ -74,6 +89,13 @@ impl Overview {
             ));
         }
 
+        let mut failures = Failures {
+            events: (
+                count(&day.events, &EventState::Failed),
+                count(&week.events, &EventState::Failed),
+            ),
+            errors: Vec::new(),
+        };
         rows.push(row("Events", total(&day.events), total(&week.events), true));
         for state in EventState::ALL {
             rows.push(row(
@@ -94,6 +116,11 @@ impl Overview {
                     .collect()
             };
             let (day_errors, week_errors) = (of(day), of(week));
+            if total(&week_errors) > 0 || total(&day_errors) > 0 {
+                failures
+                    .errors
+                    .push((platform, total(&day_errors), total(&week_errors)));
+            }
             let group = format!("{} errors", platform.name());
             rows.push(row(group, total(&day_errors), total(&week_errors), true));
             let mut codes: Vec<Option<i32>> = week_errors
@@ -117,6 +144,7 @@ impl Overview {
         Overview {
             rows,
             oldest_pending: outbox.oldest_pending_seconds().map(age),
+            failures,
         }
     }
 }
@@ -255,6 +283,14 @@ mod tests {
         assert!(at("Meta errors") < at("code 190") && at("code 190") < at("TikTok errors"));
         assert!(at("TikTok errors") < at("code 40001"));
         assert_eq!(o.oldest_pending, None);
+        let failures = Failures {
+            events: (1, 1),
+            errors: vec![(PlatformKind::Meta, 0, 1), (PlatformKind::TikTok, 0, 2)],
+        };
+        assert_eq!(o.failures, failures);
+        assert!(!o.failures.none());
+        let quiet = Overview::shape(&day, &counts(0, &[], &[]), &outbox(None));
+        assert_eq!(quiet.failures.errors, vec![]);
         let waiting = Overview::shape(&day, &week, &outbox(Some(125.0)));
         assert_eq!(waiting.oldest_pending.as_deref(), Some("2 min"));
     }

@@ -132,8 +132,27 @@ pub async fn overview(req: HttpRequest, state: State) -> Result<HttpResponse, Ui
     let view = Overview::shape(&day, &week, &outbox);
     let series = hourly_series(now, &hourly, zone);
     let problems = health::problems(&state.pool, &state.health, now).await?;
+    let f = &view.failures;
     let body = html! {
         (banners(&problems))
+        // Failures first: on a phone this is the first screen.
+        section.card #failures {
+            h2 { "Failures" }
+            @if f.none() {
+                p { "Nothing failed in the last 7 days." }
+            } @else {
+                p.big {
+                    span.state-failed { (f.events.0) " failed events" } " in 24 h"
+                    span.muted { " · " (f.events.1) " in 7 days" }
+                }
+                ul {
+                    @for (platform, day, week) in &f.errors {
+                        li { (platform.name()) " failed delivery attempts: " (day) " in 24 h, " (week) " in 7 days" }
+                    }
+                }
+                p { a href="/ui/conversions?state=failed" { "The failed conversions" } ", each with the platform's answer." }
+            }
+        }
         section.card {
             h2 { "Outbox" }
             p.big {

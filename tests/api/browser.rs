@@ -237,6 +237,19 @@ impl Browser {
         .await;
     }
 
+    /// Emulates a screen `width` × `height` CSS pixels (a phone's when `width` is under 500:
+    /// Chromium's `--window-size` and window rect stop at 500 px wide).
+    pub async fn viewport(&self, width: u32, height: u32) {
+        let params = json!({"width": width, "height": height, "deviceScaleFactor": 1,
+            "mobile": width < 500});
+        self.call(
+            "POST",
+            "/goog/cdp/execute",
+            Some(json!({"cmd": "Emulation.setDeviceMetricsOverride", "params": params})),
+        )
+        .await;
+    }
+
     /// Console messages at SEVERE level (errors), taken from the browser's log.
     pub async fn console_errors(&self) -> Vec<String> {
         let log = self

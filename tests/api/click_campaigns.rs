@@ -241,7 +241,7 @@ async fn the_dashboard_asks_which_campaigns_click_and_erases_only_that_one() {
         &app,
         "/ui/clicks/erase",
         &cookie,
-        &format!("csrf={csrf}&click_id=both&campaign=b"),
+        &format!("csrf={csrf}&click_id=both&campaign=b&confirm=yes"),
     )
     .await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);

@@ -4,6 +4,7 @@
 pub mod alerts;
 mod database;
 pub mod gate;
+pub mod meta;
 pub mod outbox;
 pub mod tiktok;
 

@@ -299,7 +299,7 @@ async fn the_dashboard_page_shows_each_platform_without_raw_identifiers() {
     assert!(page.contains("<h2>Meta delivery</h2>"), "{page}");
     assert!(page.contains("<h2>TikTok delivery</h2>"), "{page}");
     let start = page
-        .find(r#"<table class="attempts" id="attempts-tiktok">"#)
+        .find(r#"<table class="attempts list" id="attempts-tiktok">"#)
         .expect("TikTok's attempts");
     let table = &page[start..start + page[start..].find("</table>").unwrap()];
     for cell in [">40002<", "tt-req-1", TT_MESSAGE, ">invalid<"] {

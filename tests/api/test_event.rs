@@ -8,9 +8,7 @@ use serde_json::{json, Value};
 use wiremock::matchers::method;
 use wiremock::{Mock, ResponseTemplate};
 
-use crate::helpers::{
-    assert_problem, graph_error, received, spawn_app, TestApp, ACCESS_TOKEN, LANDING_URL,
-};
+use crate::helpers::{assert_problem, received, spawn_app, TestApp, ACCESS_TOKEN, LANDING_URL};
 
 async fn test_event(app: &TestApp, key: &str, body: Option<Value>) -> reqwest::Response {
     app.admin(
@@ -129,17 +127,7 @@ async fn metas_error_is_a_502_with_its_code_subcode_and_message() {
     let app = spawn_app().await;
     app.create_campaign("refused", json!({"test_event_code": "TEST1"}))
         .await;
-    app.graph.reset().await;
-    Mock::given(method("POST"))
-        .respond_with(graph_error(
-            400,
-            190,
-            Some(463),
-            false,
-            "The access token has expired.",
-        ))
-        .mount(&app.graph)
-        .await;
+    crate::helpers::meta::refuses_the_token(&app).await;
 
     let resp = test_event(&app, "refused", None).await;
     assert_eq!(resp.status(), 502);

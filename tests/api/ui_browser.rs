@@ -81,5 +81,4 @@ async fn a_postback_shows_on_the_overview() {
     assert_eq!(clicks, json!("1"));
     let pending = b.text().await;
     assert!(pending.contains("1 pending"), "{pending}");
-    shot(&b, "overview").await;
 }

@@ -75,7 +75,8 @@ async fn a_click_is_shown_by_its_hashes_only_and_erased_through_the_form() {
     ] {
         assert!(!page.contains(raw), "{raw} shown");
     }
-    assert!(page.contains(r#"<form class="inline" method="post" action="/ui/clicks/erase">"#));
+    // The button leads to the confirmation page, which erases nothing by itself.
+    assert!(page.contains(r#"<form class="inline" method="get" action="/ui/clicks/erase">"#));
 
     for path in [
         "/ui/clicks?click_id=nope",
@@ -96,11 +97,31 @@ async fn a_click_is_shown_by_its_hashes_only_and_erased_through_the_form() {
     }
     app.admin_get("/admin/v1/clicks/clk-pii").await;
 
+    // Without the confirmation, the form leads to the page that asks for it.
     let resp = post_form(
         &app,
         "/ui/clicks/erase",
         &cookie,
-        &format!("click_id=clk-pii&csrf={csrf}"),
+        &format!("click_id=clk-pii&campaign=shop&csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let ask = resp.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert_eq!(ask, "/ui/clicks/erase?click_id=clk-pii&campaign=shop");
+    let (status, page) = text_of(&app, &ask, &cookie).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("This cannot be undone."), "{page}");
+    assert!(
+        page.contains(r#"<input type="hidden" name="confirm" value="yes">"#),
+        "{page}"
+    );
+    app.admin_get("/admin/v1/clicks/clk-pii").await;
+
+    let resp = post_form(
+        &app,
+        "/ui/clicks/erase",
+        &cookie,
+        &format!("click_id=clk-pii&csrf={csrf}&confirm=yes"),
     )
     .await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
@@ -128,9 +149,11 @@ async fn a_click_is_shown_by_its_hashes_only_and_erased_through_the_form() {
             &app,
             "/ui/clicks/erase",
             &cookie,
-            &format!("click_id={id}&csrf={csrf}"),
+            &format!("click_id={id}&csrf={csrf}&confirm=yes"),
         )
         .await;
         assert_eq!(resp.status(), StatusCode::NOT_FOUND, "{id}");
+        let (status, _) = text_of(&app, &format!("/ui/clicks/erase?click_id={id}"), &cookie).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "the confirmation of {id}");
     }
 }

@@ -2,6 +2,7 @@
 //! test event, recent conversions). Thin handlers over [`CampaignService`] and the admin API's
 //! shared functions.
 
+mod disable;
 mod form;
 mod page;
 mod stats;
@@ -13,7 +14,8 @@ use chrono::Utc;
 use maud::html;
 
 use self::form::{FormError, FormValues, Mode};
-use self::page::{Notice, Verdict};
+use self::page::{Notice, TestEvent, Verdict};
+use super::confirm::{confirmed, refused_retry};
 use super::health::banners;
 use super::session::Session;
 use super::{html_response, layout, page as signed_in_page, see_other, UiError};
@@ -38,6 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .post(update),
         )
         .service(web::resource("/ui/campaigns/{key}/enabled").post(set_enabled))
+        .service(web::resource("/ui/campaigns/{key}/disable").get(disable::confirm_disable))
         .service(web::resource("/ui/campaigns/{key}/retry-failed").post(retry_failed))
         .service(web::resource("/ui/campaigns/{key}/test-event").post(send_test_event));
 }
@@ -117,7 +120,7 @@ async fn list(req: HttpRequest, state: State) -> Result<HttpResponse, UiError> {
             p.notice { "No campaigns yet. Create one to get its postback URLs." }
         } @else {
             section.card {
-                table {
+                table.list #campaigns {
                     thead { tr {
                         th { "Key" } th { "Name" } th { "Meta pixel" } th { "TikTok pixel code" }
                         th { "State" } (stats::head()) th { "Access tokens" } th { "Test events" }
@@ -125,17 +128,17 @@ async fn list(req: HttpRequest, state: State) -> Result<HttpResponse, UiError> {
                     tbody {
                         @for c in &campaigns {
                             tr {
-                                td { a href=(campaign_url(c.key.as_str())) { (c.key.as_str()) } }
-                                td { @if c.name != c.key.as_str() { (c.name) } }
-                                td.pixel-id { (c.meta.as_ref().map_or("—", |m| m.pixel_id.as_str())) }
-                                td.pixel-id { (c.tiktok.as_ref().map_or("—", |t| t.pixel_code.as_str())) }
-                                td {
+                                td.c-event data-label="Key" { a href=(campaign_url(c.key.as_str())) { (c.key.as_str()) } }
+                                td data-label="Name" { @if c.name != c.key.as_str() { (c.name) } }
+                                td.pixel-id data-label="Meta pixel" { (c.meta.as_ref().map_or("—", |m| m.pixel_id.as_str())) }
+                                td.pixel-id data-label="TikTok pixel" { (c.tiktok.as_ref().map_or("—", |t| t.pixel_code.as_str())) }
+                                td.c-state data-label="State" {
                                     @if c.enabled { span.badge.ok { "enabled" } } @else { span.badge { "disabled" } }
                                     @if troubled(c.key.as_str()) { " " span.badge.bad { "needs attention" } }
                                 }
                                 (stats::cells(&stats::Row::shape(&numbers, &value_sent, c)))
-                                td { "Meta " (set_word(c.meta.is_some())) ", TikTok " (set_word(c.tiktok.is_some())) }
-                                td {
+                                td data-label="Access tokens" { "Meta " (set_word(c.meta.is_some())) ", TikTok " (set_word(c.tiktok.is_some())) }
+                                td data-label="Test events" {
                                     @if c.meta.is_some() && c.test_event_code.is_some() { span.badge.warn title="Meta events go to Test Events, not to optimisation" { "Meta test_event_code set" } }
                                     " "
                                     @if c.tiktok.as_ref().is_some_and(|t| t.test_event_code.is_some()) { span.badge.warn title="TikTok events go to Test Events, not to optimisation" { "TikTok test_event_code set" } }
@@ -287,12 +290,23 @@ async fn update(
     };
     // The page then says that TikTok's pending events were cancelled with it.
     let removing_tiktok = matches!(input.tiktok, Some(None));
-    match service(&state).update(key, input).await {
-        Ok(_) if removing_tiktok => Ok(see_other(&format!(
-            "{}?done=tiktok_removed",
-            campaign_url(key)
-        ))),
-        Ok(_) => Ok(see_other(&campaign_url(key))),
+    match service(&state).update_counted(key, input).await {
+        Ok(done) => {
+            let word = if removing_tiktok {
+                "tiktok_removed"
+            } else {
+                "saved"
+            };
+            // A new token or pixel says how many parked events it re-queued, even none.
+            let parked = match done.credentials_changed {
+                true => format!("&parked={}", done.requeued),
+                false => String::new(),
+            };
+            Ok(see_other(&format!(
+                "{}?done={word}{parked}",
+                campaign_url(key)
+            )))
+        }
         Err(CampaignError::Storage(db)) => Err(db.into()),
         Err(e @ CampaignError::NotFound(_)) => Err(UiError::NotFound(e.to_string())),
         Err(e) => Ok(refused(FormError::from_campaign(&e))),
@@ -329,6 +343,12 @@ async fn set_enabled(
     let pairs = checked_form(&req, &session, &body)?;
     let campaign = find(&state, &key).await?;
     let enabled = field(&pairs, "enabled") == "true";
+    if !enabled && campaign.enabled && !confirmed(&pairs) {
+        return Ok(see_other(&format!(
+            "{}/disable",
+            campaign_url(campaign.key.as_str())
+        )));
+    }
     let input = CampaignInput {
         enabled: Some(enabled),
         ..CampaignInput::default()
@@ -351,8 +371,16 @@ async fn retry_failed(
     body: Bytes,
 ) -> Result<HttpResponse, UiError> {
     let session = Session::require(&req, &state.pool).await?;
-    checked_form(&req, &session, &body)?;
+    let pairs = checked_form(&req, &session, &body)?;
     let campaign = find(&state, &key).await?;
+    if !confirmed(&pairs) {
+        let url = campaign_url(campaign.key.as_str());
+        let action = format!("{url}/retry-failed");
+        let warning = refused_retry(&state, &session, &campaign, None, &action, vec![], &url);
+        if let Some(warning) = warning.await? {
+            return Ok(warning);
+        }
+    }
     let done = crate::ingest::retry::retry_campaign(
         &state.pool,
         &state.campaigns,
@@ -385,6 +413,7 @@ async fn send_test_event(
         "" => "Lead",
         n => n,
     };
+    let chosen = name.to_owned();
     let (verdict, status) = match EventName::parse(name) {
         Err(e) => (
             Verdict::NotSent(format!("event name {name:?} {e}")),
@@ -417,14 +446,6 @@ async fn send_test_event(
             }
         }
     };
-    page::render(
-        &req,
-        &state,
-        &session,
-        &campaign,
-        None,
-        Some(verdict),
-        status,
-    )
-    .await
+    let test = TestEvent { verdict, chosen };
+    page::render(&req, &state, &session, &campaign, None, Some(test), status).await
 }

@@ -12,8 +12,6 @@ use super::super::session::Session;
 use super::super::{html_response, layout, UiError};
 use crate::domain::{Campaign, EventMap};
 use crate::health;
-use crate::http::params::parse_urlencoded;
-use crate::platforms::meta::graph::SendResult;
 use crate::quality::{match_keys, PlatformQuality, QualityReport};
 use crate::routes::admin::quality::{report_for, DEFAULT_DAYS};
 use crate::startup::AppState;
@@ -24,126 +22,9 @@ use crate::trackers::{POSTBACK_URLS, SAMPLE_CLICK_ID};
 const RECENT: i64 = 20;
 
 mod base;
+mod notice;
 
-/// What the last button did, read back from the redirect's query (counts and a word only).
-#[derive(Debug, Default, PartialEq)]
-pub struct Notice {
-    toggled: Option<&'static str>,
-    retried: Option<(u32, u32, bool)>,
-    tiktok_removed: bool,
-}
-
-impl Notice {
-    pub fn from_query(query: &str) -> Option<Self> {
-        let pairs = parse_urlencoded(query.as_bytes()).ok()?;
-        let get = |n: &str| pairs.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
-        let tiktok_removed = get("done") == Some("tiktok_removed");
-        let toggled = match get("done") {
-            Some("enabled") => Some("enabled"),
-            Some("disabled") => Some("disabled"),
-            _ => None,
-        };
-        let num = |n: &str| get(n).and_then(|v| v.parse::<u32>().ok());
-        let retried = num("requeued")
-            .zip(num("still_failed"))
-            .map(|(r, s)| (r, s, get("more") == Some("1")));
-        let notice = Notice {
-            toggled,
-            retried,
-            tiktok_removed,
-        };
-        (notice != Notice::default()).then_some(notice)
-    }
-
-    fn render(&self) -> Markup {
-        html! {
-            @if let Some(word) = self.toggled {
-                p.notice role="status" { "The campaign is now " (word) "." }
-            }
-            @if self.tiktok_removed {
-                p.notice role="status" { "Saved. TikTok is removed from this campaign: nothing more is sent there, and its TikTok events still waiting to be sent were cancelled." }
-            }
-            @if let Some((requeued, still_failed, more)) = self.retried {
-                p.notice role="status" {
-                    "Retry all failed: " (requeued) " re-queued"
-                    @if still_failed > 0 { ", " (still_failed) " still cannot be built" }
-                    "."
-                    @if more { " More remain: press the button again." }
-                }
-            }
-        }
-    }
-}
-
-/// Meta's answer to the test event, or why none was asked for.
-pub enum Verdict {
-    Accepted {
-        events_received: Option<u64>,
-        fbtrace_id: Option<String>,
-    },
-    Refused {
-        http_status: u16,
-        code: Option<i64>,
-        subcode: Option<i64>,
-        message: String,
-        fbtrace_id: Option<String>,
-    },
-    Unreachable(String),
-    NotSent(String),
-}
-
-impl Verdict {
-    pub fn from_result(result: SendResult) -> Self {
-        match result {
-            SendResult::Accepted {
-                events_received,
-                fbtrace_id,
-            } => Verdict::Accepted {
-                events_received,
-                fbtrace_id,
-            },
-            SendResult::MetaError {
-                http_status, error, ..
-            } => Verdict::Refused {
-                http_status,
-                code: error.code,
-                subcode: error.error_subcode,
-                message: error.readable(),
-                fbtrace_id: error.fbtrace_id,
-            },
-            SendResult::Transport { message, .. } => Verdict::Unreachable(message),
-        }
-    }
-
-    fn render(&self) -> Markup {
-        let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "none".to_owned());
-        html! {
-            div #test-event-verdict role="status" class=(match self { Verdict::Accepted { .. } => "verdict ok", _ => "verdict bad" }) {
-                @match self {
-                    Verdict::Accepted { events_received, fbtrace_id } => {
-                        strong { "Meta accepted the test event." }
-                        " events_received: " (events_received.map_or("none".to_owned(), |n| n.to_string()))
-                        ", fbtrace_id: " code { (show(fbtrace_id)) }
-                        ". Look for it in Events Manager > Test events."
-                    }
-                    Verdict::Refused { http_status, code, subcode, message, fbtrace_id } => {
-                        strong { "Meta refused the test event" }
-                        " (HTTP " (http_status)
-                        @if let Some(c) = code { ", code " (c) }
-                        @if let Some(s) = subcode { ", subcode " (s) }
-                        "): " (message) " fbtrace_id: " code { (show(fbtrace_id)) }
-                    }
-                    Verdict::Unreachable(message) => {
-                        strong { "Meta did not answer: " } (message)
-                    }
-                    Verdict::NotSent(why) => {
-                        strong { "Not sent: " } (why)
-                    }
-                }
-            }
-        }
-    }
-}
+pub use notice::{Notice, TestEvent, Verdict};
 
 fn copy_field(id: &str, label: &str, value: &str) -> Markup {
     html! {
@@ -227,7 +108,7 @@ fn platform_quality(p: &PlatformQuality) -> Markup {
 }
 
 /// The platforms a campaign sends to, Meta first.
-fn platforms(c: &Campaign) -> &'static str {
+pub(super) fn platforms(c: &Campaign) -> &'static str {
     match (c.meta.is_some(), c.tiktok.is_some()) {
         (true, true) => "Meta and TikTok",
         (true, false) => "Meta",
@@ -253,7 +134,7 @@ pub async fn render(
     session: &Session,
     campaign: &Campaign,
     notice: Option<Notice>,
-    verdict: Option<Verdict>,
+    test: Option<TestEvent>,
     status: StatusCode,
 ) -> Result<HttpResponse, UiError> {
     let key = campaign.key.as_str();
@@ -294,6 +175,8 @@ pub async fn render(
         .map(|n| n.as_str())
         .collect();
     let csrf = session.csrf_token.as_str();
+    // The event the last test was sent with stays chosen.
+    let chosen = test.as_ref().map_or("Lead", |t| t.chosen.as_str());
     let tiktok = campaign.tiktok.as_ref();
     let problems =
         health::campaign_problems(&state.pool, &state.health, Utc::now(), campaign.id).await?;
@@ -314,10 +197,15 @@ pub async fn render(
         @if let Some(n) = &notice { (n.render()) }
         div.actions {
             a.button href=(format!("/ui/campaigns/{key}/edit")) { "Edit" }
-            form method="post" action=(format!("/ui/campaigns/{key}/enabled")) {
-                input type="hidden" name="csrf" value=(csrf);
-                input type="hidden" name="enabled" value=(if campaign.enabled { "false" } else { "true" });
-                button type="submit" { (if campaign.enabled { "Disable" } else { "Enable" }) }
+            @if campaign.enabled {
+                // Disabling asks first: its page says what stops and what goes on.
+                a.button #disable href=(format!("/ui/campaigns/{key}/disable")) { "Disable" }
+            } @else {
+                form method="post" action=(format!("/ui/campaigns/{key}/enabled")) {
+                    input type="hidden" name="csrf" value=(csrf);
+                    input type="hidden" name="enabled" value="true";
+                    button type="submit" { "Enable" }
+                }
             }
             form method="post" action=(format!("/ui/campaigns/{key}/retry-failed")) {
                 input type="hidden" name="csrf" value=(csrf);
@@ -389,19 +277,20 @@ pub async fn render(
             }
             p { a #landing-guide href=(LANDING_GUIDE_URL) { "The landing page guide" } ": options, consent, the thank-you page, TikTok, what identify() sends." }
         }
-        section.card {
+        section.card #test-event {
             h2 { "Test event" }
-            @if let Some(v) = &verdict { (v.render()) }
+            @if let Some(t) = &test { (t.verdict.render()) }
             @if campaign.meta.is_none() {
                 p.hint #no-meta-test { "The test event button sends to Meta only, and this campaign does not send to Meta. To test TikTok, set a TikTok test event code (Edit) and send a click and a postback: they show in TikTok Events Manager > Test events." }
             } @else {
             @if tiktok.is_some() { p.hint { "Sent to Meta only; TikTok has no test button here." } }
-            form.inline method="post" action=(format!("/ui/campaigns/{key}/test-event")) {
+            // The fragment brings the answer page back to this card, not to the top.
+            form.inline method="post" action=(format!("/ui/campaigns/{key}/test-event#test-event")) {
                 input type="hidden" name="csrf" value=(csrf);
                 label for="event_name" { "Event" }
                 select #event_name name="event_name" {
                     @if events.is_empty() { option value="Lead" { "Lead" } }
-                    @for e in &events { option value=(e) selected[*e == "Lead"] { (e) } }
+                    @for e in &events { option value=(e) selected[*e == chosen] { (e) } }
                 }
                 button type="submit" { "Send a test event" }
             }

@@ -91,16 +91,16 @@ pub fn head() -> Markup {
 
 pub fn cells(row: &Row) -> Markup {
     html! {
-        td.num.conversions-today { (row.today) }
-        td.num.conversions-week { (row.week) }
-        td.events {
+        td.num.conversions-today data-label="Today" { (row.today) }
+        td.num.conversions-week data-label="7 days" { (row.week) }
+        td.events data-label="Events, 7 days" {
             @for (platform, sent, failed, pending) in &row.platforms {
                 div data-platform=(platform.as_str()) {
                     (platform.name()) " " (sent) " / " (failed) " / " (pending)
                 }
             }
         }
-        td.value-sent {
+        td.c-value.value-sent data-label="Value sent" {
             @if row.value_sent.is_empty() { "—" } @else { (row.value_sent.join(", ")) }
         }
     }

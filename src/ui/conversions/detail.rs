@@ -9,17 +9,16 @@ use serde_json::Value;
 
 use super::filter::with_query;
 use super::list::test_badge;
-use crate::domain::{CampaignKey, PlatformKind};
+use crate::domain::PlatformKind;
 use crate::http::params::parse_urlencoded;
-use crate::ingest::retry::{
-    check_retryable, retry_campaign, retry_conversion, EventCheck, Retried,
-};
+use crate::ingest::retry::{check_retryable, EventCheck};
 use crate::startup::AppState;
+use crate::storage::conversions;
 use crate::storage::conversions::Delivery;
-use crate::storage::{campaigns, conversions, import_lines};
+use crate::storage::import_lines;
 use crate::ui::days::{when, zone_label};
 use crate::ui::session::Session;
-use crate::ui::{html_response, layout, see_other, UiError};
+use crate::ui::{html_response, layout, UiError};
 
 /// Fields each platform takes unhashed, under its payload's user object: raw personal data
 /// and identifiers, never shown on a page (Meta's `user_data`, TikTok's `user`).
@@ -111,7 +110,7 @@ fn delivery_card(d: &Delivery, zone: chrono_tz::Tz) -> Markup {
                 None => { p { "No payload: its data was erased." } }
             }
             h3 { "Delivery attempts" }
-            table.attempts id={ "attempts-" (platform) } {
+            table.attempts.list id={ "attempts-" (platform) } {
                 thead { tr {
                     th { (zone_label("Time", zone)) } th { "Outcome" } th { "HTTP" } th { "Code" }
                     th { "Subcode" } th { "Message" } th { "Trace id" } th { "Test code" }
@@ -119,14 +118,14 @@ fn delivery_card(d: &Delivery, zone: chrono_tz::Tz) -> Markup {
                 tbody {
                     @for a in &d.attempts_log {
                         tr {
-                            td { (when(&a.attempted_at, zone)) }
-                            td { (a.outcome.as_str()) }
-                            td.num { (opt(a.http_status)) }
-                            td.num { (opt(a.error_code)) }
-                            td.num { (opt(a.error_subcode)) }
-                            td { (a.message.as_deref().unwrap_or("")) }
-                            td { @if let Some(t) = &a.fbtrace_id { code { (t) } } }
-                            td.test-code { @if let Some(t) = &a.test_event_code { code { (t) } } @else { "—" } }
+                            td.c-time data-label=(zone_label("Time", zone)) { (when(&a.attempted_at, zone)) }
+                            td.c-state data-label="Outcome" { (a.outcome.as_str()) }
+                            td.num data-label="HTTP" { (opt(a.http_status)) }
+                            td.num data-label="Code" { (opt(a.error_code)) }
+                            td.num data-label="Subcode" { (opt(a.error_subcode)) }
+                            td.message data-label="Message" { (a.message.as_deref().unwrap_or("")) }
+                            td data-label="Trace id" { @if let Some(t) = &a.fbtrace_id { code { (t) } } }
+                            td.test-code data-label="Test code" { @if let Some(t) = &a.test_event_code { code { (t) } } @else { "—" } }
                         }
                     }
                     @if d.attempts_log.is_empty() { tr { td colspan="8" { "No attempts yet." } } }
@@ -152,7 +151,7 @@ fn platform_names(deliveries: &[Delivery]) -> String {
     }
 }
 
-fn parse_id(raw: &str) -> Result<i64, UiError> {
+pub(super) fn parse_id(raw: &str) -> Result<i64, UiError> {
     raw.parse::<i64>()
         .ok()
         .filter(|n| *n > 0)
@@ -160,11 +159,11 @@ fn parse_id(raw: &str) -> Result<i64, UiError> {
 }
 
 /// A POSTed form's fields; a body that is not a form has none (and so no CSRF token).
-fn form_fields(body: &[u8]) -> Vec<(String, String)> {
+pub(super) fn form_fields(body: &[u8]) -> Vec<(String, String)> {
     parse_urlencoded(body).unwrap_or_default()
 }
 
-fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+pub(super) fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
     fields
         .iter()
         .find(|(n, _)| n == name)
@@ -172,7 +171,12 @@ fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
 }
 
 /// A signed-in page with another status than 200 (a refused retry).
-fn page_with(session: &Session, status: StatusCode, title: &str, body: Markup) -> HttpResponse {
+pub(super) fn page_with(
+    session: &Session,
+    status: StatusCode,
+    title: &str,
+    body: Markup,
+) -> HttpResponse {
     html_response(
         &mut HttpResponse::build(status),
         layout(title, Some(&session.csrf_token), body),
@@ -313,74 +317,6 @@ pub async fn show(
 
 fn opt(n: Option<i32>) -> String {
     n.map(|n| n.to_string()).unwrap_or_default()
-}
-
-/// `POST /ui/conversions/{id}/retry`: the admin API's retry; 303 back with a notice, or a 409
-/// page saying why nothing was retried.
-pub async fn retry(
-    req: HttpRequest,
-    id: web::Path<String>,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, UiError> {
-    let session = Session::require(&req, &state.pool).await?;
-    session.check_form(&req, field(&form_fields(&body), "csrf"))?;
-    let id = parse_id(&id)?;
-    let retried = retry_conversion(&state.pool, &state.campaigns, id).await?;
-    match retried {
-        Retried::Queued => {
-            state.delivery_signal.notify_one();
-            Ok(see_other(&format!("/ui/conversions/{id}?retried=1")))
-        }
-        Retried::NotFound => Err(UiError::NotFound(format!("There is no conversion {id}."))),
-        Retried::StillFailed(_) | Retried::NotFailed(_) => {
-            let why = retried.refusal().unwrap_or_default();
-            let body = html! {
-                p.error role="alert" { "Not retried: " (why) "." }
-                p { a href={ "/ui/conversions/" (id) } { "Back to conversion " (id) } }
-            };
-            Ok(page_with(
-                &session,
-                StatusCode::CONFLICT,
-                "Not retried",
-                body,
-            ))
-        }
-    }
-}
-
-/// `POST /ui/conversions/retry-failed` (`campaign`): the admin API's retry of a campaign's
-/// failed conversions; 303 to the list of that campaign with a notice.
-pub async fn retry_failed(
-    req: HttpRequest,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, UiError> {
-    let session = Session::require(&req, &state.pool).await?;
-    let fields = form_fields(&body);
-    session.check_form(&req, field(&fields, "csrf"))?;
-    let raw = field(&fields, "campaign");
-    let not_found = || UiError::NotFound(format!("There is no campaign {raw:?}."));
-    let key = CampaignKey::parse(raw).map_err(|_| not_found())?;
-    let campaign = campaigns::find_by_key(&state.pool, key.as_str())
-        .await?
-        .ok_or_else(not_found)?;
-    let done = retry_campaign(
-        &state.pool,
-        &state.campaigns,
-        &state.delivery_signal,
-        campaign.id,
-    )
-    .await?;
-    let mut pairs = vec![
-        ("campaign", key.as_str().to_owned()),
-        ("retried", done.requeued.to_string()),
-        ("still_failed", done.still_failed.to_string()),
-    ];
-    if done.more {
-        pairs.push(("more", "1".to_owned()));
-    }
-    Ok(see_other(&with_query("/ui/conversions", &pairs)))
 }
 
 /// The click's dashboard page: its campaign's, as one click id may be on several campaigns.

@@ -21,7 +21,8 @@ use crate::ui::{html_response, layout, UiError};
 /// Times are in the display zone, which the heading names.
 pub fn table(items: &[ConversionView], zone: Tz) -> Markup {
     html! {
-        table #conversions {
+        // On a phone each row is a card (app.css): cells carry their column's name.
+        table.list #conversions {
             thead { tr {
                 th { (zone_label("Received", zone)) } th { "Campaign" } th { "Tracker" } th { "Click id" }
                 th { "Status" } th { "State" } th { "Event" } th.num { "Value" } th { "Why" } th { "Details" }
@@ -29,19 +30,19 @@ pub fn table(items: &[ConversionView], zone: Tz) -> Markup {
             tbody {
                 @for c in items {
                     tr {
-                        td { (when(&c.received_at, zone)) }
-                        td { (c.campaign.as_deref().unwrap_or("—")) }
-                        td { (c.tracker) }
-                        td { code { (c.click_id) } }
-                        td { (c.status) }
-                        td {
+                        td.c-time data-label=(zone_label("Received", zone)) { (when(&c.received_at, zone)) }
+                        td data-label="Campaign" { (c.campaign.as_deref().unwrap_or("—")) }
+                        td data-label="Tracker" { (c.tracker) }
+                        td data-label="Click id" { code { (c.click_id) } }
+                        td data-label="Status" { (c.status) }
+                        td.c-state data-label="State" {
                             span class={ "state state-" (c.state.as_str()) } { (c.state.as_str()) }
                             @for p in &c.test_platforms { " " (test_badge(*p)) }
                         }
-                        td { (c.event_name.as_deref().unwrap_or("—")) }
-                        td.num.value { (value_cell(c)) }
-                        td.why { (why(c)) }
-                        td { a href={ "/ui/conversions/" (c.id) } { "Details" } }
+                        td.c-event data-label="Event" { (c.event_name.as_deref().unwrap_or("—")) }
+                        td.num.value.c-value data-label="Value" { (value_cell(c)) }
+                        td.why data-label="Why" { (why(c)) }
+                        td data-label="Details" { a href={ "/ui/conversions/" (c.id) } { "Details" } }
                     }
                 }
                 @if items.is_empty() {
@@ -181,7 +182,11 @@ fn form(typed: &Typed, keys: &[String], zone: Tz) -> Markup {
     let states: Vec<&str> = DeliveryStatus::ALL.iter().map(|s| s.as_str()).collect();
     let trackers: Vec<&str> = Tracker::ALL.iter().map(|t| t.as_str()).collect();
     let platforms: Vec<&str> = PlatformKind::ALL.iter().map(|p| p.as_str()).collect();
+    // Folded behind a button on a phone (app.css), open while a filter is set.
+    let filtering = *typed != Typed::default();
     html! {
+        details.fold #filters open[filtering] {
+        summary { "Filters" }
         form.card.filters method="get" action="/ui/conversions" {
             div {
                 label for="f-campaign" { "Campaign" }
@@ -237,6 +242,7 @@ fn form(typed: &Typed, keys: &[String], zone: Tz) -> Markup {
                 button type="submit" { "Filter" }
                 a href="/ui/conversions" { "Clear" }
             }
+        }
         }
     }
 }
@@ -294,15 +300,15 @@ pub async fn refused(
             "The key and personal data are not kept."
         }
         section.card {
-            table #refused {
+            table.list #refused {
                 thead { tr { th { (zone_label("Received", state.ui.zone)) } th { "Tracker" } th { "Why" } th { "Parameters" } } }
                 tbody {
                     @for r in &items {
                         tr {
-                            td { (when(&r.received_at, state.ui.zone)) }
-                            td { (r.tracker) }
-                            td { code { (r.code) } br; (r.detail) }
-                            td { code.params { (r.params.to_string()) } }
+                            td.c-time data-label=(zone_label("Received", state.ui.zone)) { (when(&r.received_at, state.ui.zone)) }
+                            td data-label="Tracker" { (r.tracker) }
+                            td.c-state.message data-label="Why" { code { (r.code) } br; (r.detail) }
+                            td.message data-label="Parameters" { code.params { (r.params.to_string()) } }
                         }
                     }
                     @if items.is_empty() {
