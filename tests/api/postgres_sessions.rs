@@ -91,3 +91,45 @@ async fn the_hot_tables_vacuum_and_analyze_early() {
     let outbox = rows.iter().find(|r| r.0 == "events").unwrap();
     assert!(outbox.1 <= 0.01 && outbox.2 <= 0.01, "{outbox:?}");
 }
+
+/// The compose file's PostgreSQL settings as the benchmarks read them (bench/lib/pg.sh): the
+/// ones that keep data and statistics are there, and every name exists on the test server.
+#[tokio::test]
+async fn the_compose_settings_are_the_benchs_and_keep_commits() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = std::process::Command::new("bash")
+        .args(["-c", "source bench/lib/pg.sh && bench_pg_settings"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let settings: Vec<(String, String)> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let (k, v) = l.split_once('=').unwrap();
+            (k.to_owned(), v.to_owned())
+        })
+        .collect();
+    for kept in [
+        ("synchronous_commit", "on"),
+        ("autovacuum", "on"),
+        ("jit", "off"),
+    ] {
+        assert!(
+            settings.iter().any(|(k, v)| (k.as_str(), v.as_str()) == kept),
+            "{kept:?} in {settings:?}"
+        );
+    }
+    let database = fresh_database().await;
+    let mut conn = PgConnection::connect(&database).await.unwrap();
+    let names: Vec<String> = settings.iter().map(|(k, _)| k.clone()).collect();
+    let known: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM pg_settings WHERE name = ANY($1) ORDER BY name")
+            .bind(&names)
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    let _ = conn.close().await;
+    assert_eq!(known.len(), names.len(), "{names:?} vs {known:?}");
+}
