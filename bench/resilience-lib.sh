@@ -8,13 +8,9 @@
 # answer back that long), and optionally TIKTOK_PIXEL (the campaign then advertises on TikTok too,
 # with that pixel code: every acknowledged conversion must reach both fakes), then calls setup.
 
-# free_port <port>: the first port from <port> on that nothing listens on (other runs and other
-# worktrees' servers share this machine).
-free_port() {
-  local p=$1
-  while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
-  echo "$p"
-}
+# The benchmarks' own PostgreSQL (and free_port); setup starts it, cleanup removes it.
+# shellcheck source=bench/lib/pg.sh
+source bench/lib/pg.sh
 PORT=$(free_port "$PORT"); GRAPH_PORT=$(free_port "$GRAPH_PORT")
 [ "$GRAPH_PORT" != "$PORT" ] || GRAPH_PORT=$(free_port $((PORT + 1)))
 if [ -n "${GRAPH_DELAY_MS:-}" ]; then
@@ -23,7 +19,6 @@ if [ -n "${GRAPH_DELAY_MS:-}" ]; then
     SLOW_PORT=$(free_port $((SLOW_PORT + 1)))
   done
 fi
-PG=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}
 ADMIN=resilience-admin-ea930d2cd9fd8e07f5712f86b8bb580b
 KEY=resilience-postback-7199154587d1dc080a8cda2c9588b4c2
 # One key for every restart of the server: the tokens it sealed must open again.
@@ -63,7 +58,8 @@ cleanup() {
   for pid in "$LOAD_PID" "$SERVER_PID" "$SLOW_PID" "$FAKE_PID"; do
     [ -n "$pid" ] && wait "$pid" 2>/dev/null
   done
-  psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1
+  [ -n "${PG:-}" ] && psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1
+  bench_pg_stop
   if [ "$rc" = 0 ] && [ -z "${KEEP:-}" ]; then
     rm -rf "$OUT"
   else
@@ -78,6 +74,7 @@ setup() {
   echo "$NAME: building (cargo build --release)" >&2
   cargo build --release --quiet -p capi-bridge -p capi-bridge-bench --bin capi-bridge \
     --bin fake_graph --bin crashload ${GRAPH_DELAY_MS:+--bin slow_graph}
+  bench_pg_start >&2
   psql "$PG/postgres" -qc "CREATE DATABASE $DB" >/dev/null
   # The campaign below is on pixel 1234567890; the server's default API version is v26.0.
   FAKE_GRAPH_PATH=/v26.0/1234567890/events FAKE_TIKTOK_PIXEL=$TIKTOK_PIXEL \
@@ -101,7 +98,7 @@ setup() {
 
 # Starts the server in the background (its output appended to $OUT/server.log).
 start_server() {
-  env DATABASE_URL="$PG/$DB" ADMIN_TOKEN=$ADMIN POSTBACK_KEY=$KEY SECRETS_KEY="$SECRETS_KEY" LISTEN_ADDR="127.0.0.1:$PORT" \
+  env DATABASE_URL="$PG/$DB${PG_URL_QUERY:-}" ADMIN_TOKEN=$ADMIN POSTBACK_KEY=$KEY SECRETS_KEY="$SECRETS_KEY" LISTEN_ADDR="127.0.0.1:$PORT" \
     META_GRAPH_URL="$META_URL" TIKTOK_API_URL="$META_URL" RUST_LOG="${SERVER_LOG_LEVEL:-warn}" DATABASE_MAX_CONNECTIONS=16 \
     DELIVERY_POLL_INTERVAL=200ms DELIVERY_TIMEOUT=5s "${SERVER_ENV[@]}" \
     "$BIN" serve >> "$OUT/server.log" 2>&1 &

@@ -38,7 +38,7 @@ use crate::storage::group_commit::{write_with_fallback, GroupCommit, GroupCommit
 use crate::storage::privacy;
 
 mod database;
-pub use database::connect;
+pub use database::{connect, warn_when_autovacuum_off};
 
 /// Largest request body any endpoint takes.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -114,6 +114,7 @@ impl Application {
         storage::migrate(&pool)
             .await
             .context("applying database migrations failed")?;
+        warn_when_autovacuum_off(&pool).await;
 
         let key = config.secrets_key.as_ref().and_then(KeySetting::key);
         if key.is_none() {

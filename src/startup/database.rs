@@ -42,6 +42,21 @@ pub async fn connect(database_url: &str, max_connections: u32) -> anyhow::Result
         .context("opening the connection pool")
 }
 
+/// Says once, at start-up, when the server's autovacuum does not run (`autovacuum` or
+/// `track_counts` off): the planner then works without statistics and the outbox bloats, and
+/// statements slow down by orders of magnitude within hours. Not a refusal: everything still works.
+pub async fn warn_when_autovacuum_off(pool: &PgPool) {
+    match storage::server_settings::autovacuum_runs(pool).await {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(
+            "PostgreSQL's autovacuum is off (autovacuum or track_counts): statistics go stale and \
+             the outbox bloats, so statements slow down over hours; turn it on, or run VACUUM \
+             ANALYZE regularly (docs/operations.md#autovacuum)"
+        ),
+        Err(e) => tracing::warn!(error = %e, "could not read PostgreSQL's autovacuum setting"),
+    }
+}
+
 /// One short reason, without sqlx's repetition of its sources.
 fn reason(e: &sqlx::Error) -> String {
     match e {

@@ -24,6 +24,7 @@ pub mod privacy;
 pub mod quality;
 pub mod refused;
 pub mod refused_tokens;
+pub mod server_settings;
 pub mod ui_sessions;
 
 use std::time::Duration;
@@ -33,11 +34,20 @@ use sqlx::PgPool;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// Set on every connection of the service, whatever the server's defaults. Its statements are
+/// short OLTP ones: JIT compiling costs tens of milliseconds per execution and never pays back,
+/// and a misestimate (stale statistics) is enough to trigger it. No `statement_timeout`: imports,
+/// retention passes and reports run long on purpose, and requests are bounded by their own
+/// timeouts (docs/operations.md#postgresql-settings).
+pub const SESSION_SETTINGS: [(&str, &str); 1] = [("jit", "off")];
+
 /// A lazily connecting pool: the service starts (and answers /healthz, and 503 elsewhere) even
 /// while Postgres is still coming up or briefly down.
 pub fn pool(database_url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
     let options: PgConnectOptions = database_url.parse()?;
-    let options = options.application_name("capi-bridge");
+    let options = options
+        .application_name("capi-bridge")
+        .options(SESSION_SETTINGS);
     Ok(PgPoolOptions::new()
         .max_connections(max_connections)
         .min_connections(0)

@@ -40,6 +40,7 @@ mod platform_retry;
 mod platform_rules;
 mod platforms;
 mod postbacks;
+mod postgres_sessions;
 mod properties;
 mod quality;
 mod readme;
