@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+pub mod meta_quality;
 mod values;
 mod weak;
 
@@ -271,6 +272,9 @@ pub struct Config {
     /// HTTP worker threads (default: one per CPU core).
     #[arg(long, env = "HTTP_WORKERS", value_name = "HTTP_WORKERS", global = true)]
     pub http_workers: Option<usize>,
+
+    #[command(flatten)]
+    pub meta_quality: meta_quality::MetaQualityConfig,
 
     /// Tests drive the delivery worker themselves, step by step.
     #[arg(skip = true)]

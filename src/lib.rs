@@ -9,6 +9,7 @@
 //! - [`platforms`]: each ad platform behind one trait: its event, its client, its answers
 //! - [`export`]: CSV downloads of the lists, bounded and formula-safe
 //! - [`quality`]: the match-quality report of a campaign
+//! - [`meta_quality`]: Meta's own verdict (EMQ, coverage, dedup) fetched per pixel
 //! - [`storage`]: every SQL statement
 //! - [`config`], [`startup`], [`cli`], [`telemetry`]: running it
 
@@ -20,6 +21,7 @@ pub mod domain;
 pub mod export;
 pub mod http;
 pub mod ingest;
+pub mod meta_quality;
 pub mod metrics;
 pub mod openapi;
 pub mod platforms;

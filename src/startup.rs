@@ -24,6 +24,7 @@ use crate::http::request_id;
 use crate::http::request_span::RequestSpan;
 use crate::ingest::{self, PostbackWriter};
 use crate::metrics::Metrics;
+use crate::platforms::meta::dataset_quality::DatasetQualityClient;
 use crate::platforms::meta::graph::GraphClient;
 use crate::platforms::tiktok::{client::TikTokClient, TikTok};
 use crate::platforms::{meta::Meta, Platforms};
@@ -34,7 +35,7 @@ use crate::storage;
 use crate::storage::campaign_cache::CampaignCache;
 use crate::storage::clicks::{ClickBatches, NewClick, Upserted};
 use crate::storage::group_commit::{write_with_fallback, GroupCommit, GroupCommitSettings};
-use crate::storage::privacy;
+use crate::storage::{meta_quality, privacy};
 
 mod database;
 pub use database::connect;
@@ -70,6 +71,8 @@ pub struct AppState {
     pub import_upload_timeout: Duration,
     /// Meta, for the test event; delivery has its own clone.
     pub graph: GraphClient,
+    /// TikTok, for its test event.
+    pub tiktok: TikTokClient,
     pub metrics_access: MetricsAccess,
     pub ui: crate::ui::UiSettings,
 }
@@ -97,6 +100,7 @@ pub struct Application {
     metrics_server: Option<(actix_web::dev::Server, u16)>,
     pool: PgPool,
     worker: DeliveryWorker,
+    meta_quality: crate::meta_quality::QualityFetcher,
     config: Config,
 }
 
@@ -156,6 +160,19 @@ impl Application {
             Arc::clone(&signal),
         )?;
 
+        let meta_quality = crate::meta_quality::QualityFetcher::new(
+            pool.clone(),
+            DatasetQualityClient::new(
+                &config.meta_graph_url,
+                &config.meta_api_version,
+                config.meta_app_secret.clone(),
+                config.delivery_timeout,
+            )
+            .context("building the HTTP client for Meta's quality figures failed")?,
+            cipher.clone(),
+            &config.meta_quality,
+        );
+
         let listener = TcpListener::bind(config.listen_addr)
             .with_context(|| format!("cannot listen on LISTEN_ADDR {}", config.listen_addr))?;
         let port = listener.local_addr()?.port();
@@ -207,6 +224,8 @@ impl Application {
             request_timeout: config.request_timeout,
             import_upload_timeout: config.import_upload_timeout,
             graph,
+            tiktok: TikTokClient::new(&config.tiktok_api_url, config.delivery_timeout)
+                .context("building the HTTP client for TikTok failed")?,
             metrics_access: match (&config.metrics_token, config.metrics_addr) {
                 (Some(token), _) => MetricsAccess::Token(token.clone()),
                 (None, Some(_)) => MetricsAccess::SeparateListener,
@@ -262,6 +281,7 @@ impl Application {
             metrics_server,
             pool,
             worker,
+            meta_quality,
             config,
         })
     }
@@ -291,13 +311,18 @@ impl Application {
         let worker = self
             .config
             .run_delivery_worker
-            .then(|| tokio::spawn(sender::run(self.worker.clone(), stop_rx)));
+            .then(|| tokio::spawn(sender::run(self.worker.clone(), stop_rx.clone())));
+        let meta_quality = self
+            .config
+            .run_delivery_worker
+            .then(|| tokio::spawn(self.meta_quality.run(stop_rx)));
         let retention = self.config.run_delivery_worker.then(|| {
             let (pool, clicks, events) = (
                 self.pool.clone(),
                 self.config.click_retention,
                 self.config.event_retention,
             );
+            let quality = self.config.meta_quality.meta_quality_retention;
             tokio::spawn(async move {
                 let mut every = tokio::time::interval(Duration::from_secs(600));
                 loop {
@@ -308,6 +333,9 @@ impl Application {
                         }
                         Ok(_) => {}
                         Err(e) => tracing::warn!(error = %e, "retention pass failed"),
+                    }
+                    if let Err(e) = meta_quality::apply_retention(&pool, quality, 1000).await {
+                        tracing::warn!(error = %e, "Meta quality retention failed");
                     }
                 }
             })
@@ -325,6 +353,9 @@ impl Application {
             r.abort();
         }
         let _ = stop_tx.send(true);
+        if let Some(handle) = meta_quality {
+            let _ = handle.await;
+        }
         if let Some(handle) = worker {
             let abort = handle.abort_handle();
             if tokio::time::timeout(self.config.shutdown_timeout, handle)

@@ -12,6 +12,7 @@ pub mod conversions;
 pub mod events;
 pub mod group_commit;
 pub mod imports;
+pub mod meta_quality;
 pub mod outbox_stats;
 pub mod overview;
 pub mod privacy;

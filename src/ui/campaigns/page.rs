@@ -183,7 +183,7 @@ fn platform_quality(p: &PlatformQuality) -> Markup {
         table id={ "quality-" (p.platform.as_str()) } {
             thead { tr {
                 th { "Event" } th.num { "Sent" } th.num { "Pending" } th.num { "Failed" }
-                th.num { "Expired" } th.num { "Pixel eventID" }
+                th.num { "Expired" } th.num { "Event id registered" } th.num { "Pixel fired with this id" }
             } }
             tbody {
                 @for e in &p.events {
@@ -191,6 +191,7 @@ fn platform_quality(p: &PlatformQuality) -> Markup {
                         th scope="row" { (e.event_name) }
                         td.num { (e.sent) } td.num { (e.pending) } td.num { (e.failed) }
                         td.num { (e.expired) } td.num { (percent(e.event_ids.pixel.share)) }
+                        td.num { (e.event_ids.pixel_fired.map_or("—".to_owned(), |f| percent(f.share))) }
                     }
                 }
             }
