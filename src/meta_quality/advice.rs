@@ -101,7 +101,9 @@ pub fn advise(f: &Figures) -> Vec<Advice> {
 mod tests {
     use super::*;
 
-    fn fired(rule: fn(&Figures) -> Option<Advice>, f: Figures) -> bool {
+    type Rule = fn(&Figures) -> Option<Advice>;
+
+    fn fired(rule: Rule, f: Figures) -> bool {
         rule(&f).is_some()
     }
 
@@ -131,7 +133,7 @@ mod tests {
 
     #[test]
     fn the_other_rules_fire_on_their_figures_only() {
-        let cases: [(fn(&Figures) -> Option<Advice>, Figures, bool); 8] = [
+        let cases: [(Rule, Figures, bool); 8] = [
             (
                 pixel_without_event_id,
                 Figures {

@@ -438,8 +438,11 @@ pub struct FailureReason {
 #[derive(ToSchema)]
 #[schema(example = json!({"event_name": "Lead"}))]
 pub struct TestEventRequest {
-    /// A Meta event name (default `Lead`).
+    /// The event name (default `Lead`).
     event_name: Option<String>,
+    /// `meta` (default) or `tiktok`.
+    #[schema(pattern = "^(meta|tiktok)$")]
+    platform: Option<String>,
 }
 
 /// Meta accepted the test event.

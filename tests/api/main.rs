@@ -68,5 +68,6 @@ mod ui_copy_browser;
 mod ui_imports;
 mod ui_landing;
 mod ui_landing_browser;
+mod ui_meta_quality;
 mod ui_overview;
 mod ui_session;

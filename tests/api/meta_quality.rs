@@ -19,12 +19,12 @@ use crate::helpers::{
     TEST_SECRETS_KEY,
 };
 
-const PIXEL: &str = "1234567890";
+pub const PIXEL: &str = "1234567890";
 const OTHER_PIXEL: &str = "5550001";
 const NEWER_TOKEN: &str = "EAAnewer-campaign-token-123456";
 
 /// A process's fetcher on the test app's database (several make several processes).
-fn fetcher(app: &TestApp, interval: Option<Duration>) -> QualityFetcher {
+pub fn fetcher(app: &TestApp, interval: Option<Duration>) -> QualityFetcher {
     let client =
         DatasetQualityClient::new(&app.graph.uri(), "v26.0", None, Duration::from_secs(2)).unwrap();
     let cipher = TokenCipher::new(
@@ -39,7 +39,7 @@ fn fetcher(app: &TestApp, interval: Option<Duration>) -> QualityFetcher {
     QualityFetcher::new(app.pool.clone(), client, cipher, &config)
 }
 
-const SIX_HOURS: Option<Duration> = Some(Duration::from_secs(6 * 3600));
+pub const SIX_HOURS: Option<Duration> = Some(Duration::from_secs(6 * 3600));
 
 async fn outcomes(f: &QualityFetcher) -> Vec<(String, FetchOutcome)> {
     let mut got = f.round().await.expect("round").fetched;

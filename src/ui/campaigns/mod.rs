@@ -3,6 +3,7 @@
 //! shared functions.
 
 mod form;
+mod meta_quality;
 mod page;
 
 use actix_web::http::StatusCode;
@@ -33,7 +34,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/ui/campaigns/{key}/enabled").post(set_enabled))
         .service(web::resource("/ui/campaigns/{key}/retry-failed").post(retry_failed))
-        .service(web::resource("/ui/campaigns/{key}/test-event").post(send_test_event));
+        .service(web::resource("/ui/campaigns/{key}/test-event").post(send_test_event))
+        .service(
+            web::resource("/ui/campaigns/{key}/meta-quality/refresh").post(meta_quality::refresh),
+        );
 }
 
 fn service(state: &AppState) -> CampaignService<'_> {

@@ -258,6 +258,8 @@ pub async fn render(
     let base = base::base_url(req, state);
     let base_warning = base::warning(state.ui.public_url.is_some(), base::Host::of(&base));
     let report = report_for(state, campaign, DEFAULT_DAYS).await?;
+    let meta_view =
+        super::meta_quality::card(state, campaign, &report, &session.csrf_token).await?;
     let recent = conversions::list(
         &state.pool,
         &ListFilter {
@@ -399,6 +401,7 @@ pub async fn render(
             h2 { "Match quality, last " (report.days) " days" }
             (quality_table(&report))
         }
+        (meta_view)
         section.card {
             h2 { "Recent conversions" }
             (crate::ui::conversions::table(&recent))
