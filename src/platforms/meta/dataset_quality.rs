@@ -98,8 +98,22 @@ impl DatasetQualityClient {
             .bearer_auth(token.expose());
         match http::exchange(request).await {
             Reply::Http { status, body, .. } => read(status, &body),
-            Reply::Transport { message, .. } => QualityReply::Transport { message },
+            Reply::Transport { message, .. } => QualityReply::Transport {
+                message: without_query(&message),
+            },
         }
+    }
+}
+
+/// A transport failure's text without the URL's query: the field selection is noise to a
+/// user, and `appsecret_proof` belongs in no stored message.
+fn without_query(message: &str) -> String {
+    match message.split_once('?') {
+        Some((head, rest)) => {
+            let tail = rest.find([')', ' ']).map_or("", |i| &rest[i..]);
+            format!("{head}{tail}")
+        }
+        None => message.to_owned(),
     }
 }
 
@@ -265,6 +279,17 @@ mod tests {
             QualityReply::Transport { .. }
         ));
         assert_eq!(read(200, b"{}"), QualityReply::Answer(Vec::new()));
+    }
+
+    #[test]
+    fn transport_messages_lose_the_query() {
+        let m = "timeout: error sending request for url \
+                 (http://127.0.0.1:9/v26.0/dataset_quality?dataset_id=1&appsecret_proof=ab12)";
+        assert_eq!(
+            without_query(m),
+            "timeout: error sending request for url (http://127.0.0.1:9/v26.0/dataset_quality)"
+        );
+        assert_eq!(without_query("connection failed"), "connection failed");
     }
 
     #[test]
