@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod alerts;
+pub mod meta_quality;
 pub mod ui;
 mod values;
 mod weak;
@@ -280,6 +281,8 @@ pub struct Config {
 
     #[command(flatten)]
     pub alerts: AlertConfig,
+    #[command(flatten)]
+    pub meta_quality: meta_quality::MetaQualityConfig,
 
     /// Tests drive the delivery worker themselves, step by step.
     #[arg(skip = true)]

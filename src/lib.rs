@@ -11,6 +11,7 @@
 //! - [`export`]: CSV downloads of the lists, bounded and formula-safe
 //! - [`quality`]: the match-quality report of a campaign
 //! - [`health`]: what is wrong with each campaign and platform (banners, alerts)
+//! - [`meta_quality`]: Meta's own verdict (EMQ, coverage, dedup) fetched per pixel
 //! - [`storage`]: every SQL statement
 //! - [`config`], [`startup`], [`cli`], [`telemetry`]: running it
 
@@ -24,6 +25,7 @@ pub mod export;
 pub mod health;
 pub mod http;
 pub mod ingest;
+pub mod meta_quality;
 pub mod metrics;
 pub mod openapi;
 pub mod platforms;

@@ -124,8 +124,12 @@ impl Share {
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq)]
 pub struct EventIdSources {
-    /// The eventID the page gave the pixel: Meta can deduplicate it with the browser event.
+    /// "Event id registered": the page registered an eventID for the pixel on the click (a
+    /// lead whose pixel never fired still counts).
     pub pixel: Share,
+    /// "Pixel fired with this id": of those, the clicks whose page also reported the pixel
+    /// firing that event (Meta only; `None` for platforms whose firing is not recorded).
+    pub pixel_fired: Option<Share>,
     /// Built from the campaign's template (the click is known, the page registered no id).
     pub template: Share,
     /// The postback's click was never registered.
@@ -159,7 +163,7 @@ pub fn shape(
         .filter(|p| !p.mapped_events.is_empty() || !p.rows.is_empty())
         .map(|p| PlatformQuality {
             platform: p.platform,
-            events: shape_events(match_keys(p.platform), &p.mapped_events, p.rows),
+            events: shape_events(p.platform, &p.mapped_events, p.rows),
         })
         .collect();
     let events = platforms
@@ -179,10 +183,11 @@ pub fn shape(
 
 /// One platform's entries, on its `keys`.
 fn shape_events(
-    keys: &'static [&'static str],
+    platform: PlatformKind,
     mapped_events: &[&str],
     rows: QualityRows,
 ) -> Vec<EventQuality> {
+    let keys = match_keys(platform);
     let mut stats: BTreeMap<String, EventStats> = mapped_events
         .iter()
         .map(|name| {
@@ -236,6 +241,8 @@ fn shape_events(
             EventQuality {
                 event_ids: EventIdSources {
                     pixel: Share::of(s.pixel_event_id, s.sent),
+                    pixel_fired: (platform == PlatformKind::Meta)
+                        .then(|| Share::of(s.pixel_fired, s.sent)),
                     template: Share::of(template, s.sent),
                     no_click: Share::of(s.no_click, s.sent),
                 },

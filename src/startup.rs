@@ -25,6 +25,7 @@ use crate::http::request_id;
 use crate::http::request_span::RequestSpan;
 use crate::ingest::{self, PostbackWriter};
 use crate::metrics::Metrics;
+use crate::platforms::meta::dataset_quality::DatasetQualityClient;
 use crate::platforms::meta::graph::GraphClient;
 use crate::platforms::tiktok::{client::TikTokClient, TikTok};
 use crate::platforms::{meta::Meta, Platforms};
@@ -35,7 +36,7 @@ use crate::storage;
 use crate::storage::campaign_cache::CampaignCache;
 use crate::storage::clicks::{ClickBatches, NewClick, Upserted};
 use crate::storage::group_commit::{write_with_fallback, GroupCommit, GroupCommitSettings};
-use crate::storage::privacy;
+use crate::storage::{meta_quality, privacy};
 
 mod database;
 pub use database::{connect, warn_when_autovacuum_off};
@@ -71,6 +72,8 @@ pub struct AppState {
     pub import_upload_timeout: Duration,
     /// Meta, for the test event; delivery has its own clone.
     pub graph: GraphClient,
+    /// TikTok, for its test event.
+    pub tiktok: TikTokClient,
     pub metrics_access: MetricsAccess,
     pub ui: crate::ui::UiSettings,
     /// The alert loop's service: the dashboard's test alert and list of alerts sent.
@@ -103,6 +106,7 @@ pub struct Application {
     pool: PgPool,
     worker: DeliveryWorker,
     alerts: Arc<Alerts>,
+    meta_quality: crate::meta_quality::QualityFetcher,
     config: Config,
 }
 
@@ -164,6 +168,18 @@ impl Application {
         )?;
 
         let alerts = Arc::new(build_alerts(&config, pool.clone())?);
+        let meta_quality = crate::meta_quality::QualityFetcher::new(
+            pool.clone(),
+            DatasetQualityClient::new(
+                &config.meta_graph_url,
+                &config.meta_api_version,
+                config.meta_app_secret.clone(),
+                config.delivery_timeout,
+            )
+            .context("building the HTTP client for Meta's quality figures failed")?,
+            cipher.clone(),
+            &config.meta_quality,
+        );
 
         let listener = TcpListener::bind(config.listen_addr)
             .with_context(|| format!("cannot listen on LISTEN_ADDR {}", config.listen_addr))?;
@@ -216,6 +232,8 @@ impl Application {
             request_timeout: config.request_timeout,
             import_upload_timeout: config.import_upload_timeout,
             graph,
+            tiktok: TikTokClient::new(&config.tiktok_api_url, config.delivery_timeout)
+                .context("building the HTTP client for TikTok failed")?,
             metrics_access: match (&config.metrics_token, config.metrics_addr) {
                 (Some(token), _) => MetricsAccess::Token(token.clone()),
                 (None, Some(_)) => MetricsAccess::SeparateListener,
@@ -275,6 +293,7 @@ impl Application {
             pool,
             worker,
             alerts,
+            meta_quality,
             config,
         })
     }
@@ -310,12 +329,17 @@ impl Application {
             .config
             .run_delivery_worker
             .then(|| tokio::spawn(sender::run(self.worker.clone(), stop_rx.clone())));
+        let meta_quality = self
+            .config
+            .run_delivery_worker
+            .then(|| tokio::spawn(self.meta_quality.run(stop_rx.clone())));
         let retention = self.config.run_delivery_worker.then(|| {
             let (pool, clicks, events) = (
                 self.pool.clone(),
                 self.config.click_retention,
                 self.config.event_retention,
             );
+            let quality = self.config.meta_quality.meta_quality_retention;
             tokio::spawn(async move {
                 let mut every = tokio::time::interval(Duration::from_secs(600));
                 loop {
@@ -326,6 +350,9 @@ impl Application {
                         }
                         Ok(_) => {}
                         Err(e) => tracing::warn!(error = %e, "retention pass failed"),
+                    }
+                    if let Err(e) = meta_quality::apply_retention(&pool, quality, 1000).await {
+                        tracing::warn!(error = %e, "Meta quality retention failed");
                     }
                 }
             })
@@ -349,6 +376,9 @@ impl Application {
             a.abort();
         }
         let _ = stop_tx.send(true);
+        if let Some(handle) = meta_quality {
+            let _ = handle.await;
+        }
         if let Some(handle) = worker {
             let abort = handle.abort_handle();
             if tokio::time::timeout(self.config.shutdown_timeout, handle)

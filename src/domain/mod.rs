@@ -9,6 +9,7 @@ mod click;
 mod currency;
 mod customer;
 mod dropped;
+pub mod meta_quality;
 mod pixel_twin;
 mod records;
 mod send_when;

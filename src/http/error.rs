@@ -43,7 +43,7 @@ pub enum ApiError {
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
     /// An upstream (Meta) refused or did not answer a call made on the client's behalf;
-    /// `upstream` is what it said, added to the problem body as `meta`.
+    /// `upstream` is what it said, added to the problem body as `meta` (`tiktok` for TikTok).
     #[error("{detail}")]
     Upstream {
         timed_out: bool,
@@ -232,7 +232,13 @@ impl ResponseError for ApiError {
             } => {
                 let mut body: serde_json::Value =
                     serde_json::from_str(&body).expect("problem bodies are JSON");
-                body["meta"] = said.clone();
+                // Named for the platform that said it: `tiktok_*` codes are TikTok's.
+                let member = if self.code().starts_with("tiktok") {
+                    "tiktok"
+                } else {
+                    "meta"
+                };
+                body[member] = said.clone();
                 resp.body(body.to_string())
             }
             _ => resp.body(body),

@@ -2,6 +2,7 @@
 
 mod campaigns;
 mod imports;
+mod meta_quality;
 mod paths;
 mod schemas;
 
@@ -34,6 +35,8 @@ use utoipa::{Modify, OpenApi};
         paths::campaign_retry_failed,
         paths::campaign_quality,
         paths::campaign_test_event,
+        meta_quality::campaign_meta_quality,
+        meta_quality::campaign_meta_quality_refresh,
         paths::click_get,
         paths::click_erase,
         paths::conversion_list,

@@ -84,7 +84,7 @@ impl IntoResponses for AdminErrors {
             (
                 422,
                 "`invalid_field`, `no_test_event_code`, `test_event_incomplete`, \
-                 `access_token_unreadable`",
+                 `access_token_unreadable`, `no_meta_pixel`, `no_tiktok_pixel`",
             ),
         ]);
         all.extend(problems(COMMON));
@@ -325,7 +325,11 @@ fn campaign_quality() {}
 #[utoipa::path(
     post, path = "/admin/v1/campaigns/{key}/test-event", tag = "admin",
     description = "Sends one synthetic event to Meta now with the campaign's `test_event_code` \
-                   and answers with Meta's verdict. Not a conversion, not stored.",
+                   and answers with Meta's verdict. Not a conversion, not stored. With \
+                   `\"platform\": \"tiktok\"` it goes to TikTok with the campaign's TikTok \
+                   `test_event_code` and the 200 body is TikTok's `code`, `message` and \
+                   `request_id` with `platform`, `test_event_code` and `event`; 422 \
+                   `no_tiktok_pixel` when the campaign has no TikTok pixel.",
     params(("key" = String, Path, example = "st-offer")),
     request_body(content = TestEventRequest, content_type = "application/json"),
     security(("admin_token" = [])),
@@ -333,9 +337,11 @@ fn campaign_quality() {}
         (status = 200, body = TestEventAccepted, description = "Meta accepted it"),
         (status = 502, body = Problem, content_type = "application/problem+json",
             description = "`meta_refused` (the `meta` member holds Meta's `code`, \
-                           `error_subcode`, `message`, `fbtrace_id`), `meta_unreachable`"),
+                           `error_subcode`, `message`, `fbtrace_id`), `meta_unreachable`; \
+                           `tiktok_refused` (the `tiktok` member holds TikTok's `code`, \
+                           `message`, `request_id`), `tiktok_unreachable`"),
         (status = 504, body = Problem, content_type = "application/problem+json",
-            description = "`meta_timeout`: no answer within DELIVERY_TIMEOUT"),
+            description = "`meta_timeout`, `tiktok_timeout`: no answer within DELIVERY_TIMEOUT"),
         AdminErrors,
     )
 )]

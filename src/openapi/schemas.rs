@@ -402,8 +402,12 @@ pub struct Share {
 /// Where the sent events' `event_id` came from.
 #[derive(ToSchema)]
 pub struct EventIdSources {
-    /// The eventID the page registered for the pixel: deduplicable with the browser event.
+    /// "Event id registered": the page registered an eventID for the pixel on the click
+    /// (counted even when the pixel never fired).
     pixel: Share,
+    /// "Pixel fired with this id": of those, the clicks whose page reported the pixel firing
+    /// the event (`pixel_fired_at`); Meta only, `null` for TikTok.
+    pixel_fired: Option<Share>,
     /// The campaign's `event_id_template`.
     template: Share,
     /// The postback's click was never registered.
@@ -438,8 +442,11 @@ pub struct FailureReason {
 #[derive(ToSchema)]
 #[schema(example = json!({"event_name": "Lead"}))]
 pub struct TestEventRequest {
-    /// A Meta event name (default `Lead`).
+    /// The event name (default `Lead`).
     event_name: Option<String>,
+    /// `meta` (default) or `tiktok`.
+    #[schema(pattern = "^(meta|tiktok)$")]
+    platform: Option<String>,
 }
 
 /// Meta accepted the test event.

@@ -17,6 +17,7 @@ pub mod group_commit;
 pub mod health;
 pub mod import_lines;
 pub mod imports;
+pub mod meta_quality;
 pub mod money;
 pub mod outbox_stats;
 pub mod overview;

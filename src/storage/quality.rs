@@ -17,6 +17,9 @@ pub struct EventStats {
     pub expired: i64,
     /// Sent with the eventID the page registered for the platform's pixel on that click.
     pub pixel_event_id: i64,
+    /// Of those, the ones whose click also says the pixel fired that event (`pixel_fired_at`,
+    /// recorded for Meta's pixel only): an id registered is not a pixel that ran.
+    pub pixel_fired: i64,
     /// Sent for a postback whose click was never registered.
     pub no_click: i64,
     pub median_click_to_conversion_secs: Option<f64>,
@@ -78,6 +81,9 @@ pub async fn rows(
             count(*) FILTER (WHERE e.state = 'sent'
                 AND CASE e.platform WHEN 'tiktok' THEN k.tiktok_event_ids ELSE k.event_ids END
                     ->> e.event_name = e.event_id) AS "pixel_event_id!",
+            count(*) FILTER (WHERE e.state = 'sent' AND e.platform = 'meta'
+                AND k.event_ids ->> e.event_name = e.event_id
+                AND k.pixel_fired_at ? e.event_name) AS "pixel_fired!",
             count(*) FILTER (WHERE e.state = 'sent' AND c.click_row_id IS NULL) AS "no_click!",
             percentile_cont(0.5) WITHIN GROUP (
                 ORDER BY extract(epoch FROM c.event_time - k.first_seen_at)::float8)

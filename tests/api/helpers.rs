@@ -3,6 +3,7 @@
 
 pub mod alerts;
 mod database;
+pub mod dataset_quality;
 pub mod gate;
 pub mod meta;
 pub mod outbox;
@@ -142,6 +143,9 @@ pub async fn spawn_on(database_url: &str, graph: MockServer, extra: &[&str]) -> 
         ("--meta-graph-url", graph.uri()),
         ("--tiktok-api-url", tiktok.uri()),
         ("--delivery-timeout", "2s".to_owned()),
+        // Meta's quality figures only when a test asks (they are GETs the Graph fake's readers
+        // do not expect).
+        ("--meta-quality-interval", "off".to_owned()),
         // As bin/up deploys; a test of the unencrypted choice passes `--secrets-key none`.
         ("--secrets-key", TEST_SECRETS_KEY.to_owned()),
     ];
@@ -535,6 +539,8 @@ pub async fn spawn_serve(
         .env("METRICS_TOKEN", METRICS_TOKEN)
         .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
         .env("META_GRAPH_URL", graph_url)
+        // Its Graph fake answers events only: no quality fetches.
+        .env("META_QUALITY_INTERVAL", "off")
         .env("SECRETS_KEY", TEST_SECRETS_KEY)
         .env("DELIVERY_POLL_INTERVAL", "50ms")
         .env("HTTP_WORKERS", "1")

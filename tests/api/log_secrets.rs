@@ -40,6 +40,8 @@ async fn logs_never_contain_secrets_or_raw_personal_data() {
         .env("POSTBACK_KEY", key)
         .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
         .env("META_GRAPH_URL", graph.uri())
+        // Its Graph fake answers events only: no quality fetches.
+        .env("META_QUALITY_INTERVAL", "off")
         .env(
             "SECRETS_KEY",
             "5c0d8e2f7a9b41c3e6d2f8a0b7c5e1d49a3f6b2c8e0d7a5f1b9c4e6d2a8f0b3c",

@@ -21,6 +21,8 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("/admin/v1/campaigns/{key}/retry-failed", "post"),
     ("/admin/v1/campaigns/{key}/quality", "get"),
     ("/admin/v1/campaigns/{key}/test-event", "post"),
+    ("/admin/v1/campaigns/{key}/meta-quality", "get"),
+    ("/admin/v1/campaigns/{key}/meta-quality/refresh", "post"),
     ("/admin/v1/clicks/{click_id}", "get"),
     ("/admin/v1/clicks/{click_id}", "delete"),
     ("/admin/v1/conversions", "get"),

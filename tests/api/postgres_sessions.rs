@@ -117,7 +117,9 @@ async fn the_compose_settings_are_the_benchs_and_keep_commits() {
         ("jit", "off"),
     ] {
         assert!(
-            settings.iter().any(|(k, v)| (k.as_str(), v.as_str()) == kept),
+            settings
+                .iter()
+                .any(|(k, v)| (k.as_str(), v.as_str()) == kept),
             "{kept:?} in {settings:?}"
         );
     }

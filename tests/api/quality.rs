@@ -234,3 +234,35 @@ async fn an_idle_campaign_shows_zeros_and_bad_requests_are_problems() {
         .unwrap();
     assert_problem(resp, 401, "unauthorized").await;
 }
+
+#[tokio::test]
+async fn an_event_id_registered_is_not_counted_as_a_pixel_that_fired() {
+    let app = spawn_app_with(&[]).await;
+    app.create_campaign("pf", json!({})).await;
+    let fired_ms = chrono::Utc::now().timestamp_millis() - 60_000;
+    // The tag registered the pixel's eventID on both clicks; only on the first did the pixel run.
+    let clicks = [
+        json!({"campaign": "pf", "click_id": "pf-1", "event_ids": {"Lead": "pix-pf-1"},
+               "pixel_fired_at": {"Lead": fired_ms}}),
+        json!({"campaign": "pf", "click_id": "pf-2", "event_ids": {"Lead": "pix-pf-2"}}),
+    ];
+    for click in clicks {
+        assert_eq!(app.register_click(click).await.status(), 201);
+    }
+    postback(&app, "subid=pf-1&status=lead").await;
+    postback(&app, "subid=pf-2&status=lead").await;
+    assert_eq!(app.deliver().await.delivered, 2);
+
+    let report = app.admin_get("/admin/v1/campaigns/pf/quality").await;
+    let lead = event(&report, "Lead");
+    assert_eq!(
+        lead["event_ids"]["pixel"],
+        json!({"count": 2, "share": 1.0}),
+        "{lead}"
+    );
+    assert_eq!(
+        lead["event_ids"]["pixel_fired"],
+        json!({"count": 1, "share": 0.5}),
+        "{lead}"
+    );
+}

@@ -71,6 +71,8 @@ async fn serve_with(graph: &wiremock::MockServer, tiktok: Option<&wiremock::Mock
         .env("SECRETS_KEY", TEST_SECRETS_KEY)
         .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
         .env("META_GRAPH_URL", graph.uri())
+        // Its Graph fake answers events only: no quality fetches.
+        .env("META_QUALITY_INTERVAL", "off")
         .env("DELIVERY_POLL_INTERVAL", "100ms")
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::null())

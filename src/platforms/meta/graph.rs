@@ -10,6 +10,10 @@ use sha2::Sha256;
 use crate::domain::AccessToken;
 use crate::platforms::http::{self, Reply};
 
+/// Names this service on every request (`partner_agent`), so Meta's quality figures can be
+/// limited to the events it sent (`agent_name` in dataset_quality.rs).
+pub const PARTNER_AGENT: &str = "capi-bridge";
+
 #[derive(Clone)]
 pub struct GraphClient {
     http: reqwest::Client,
@@ -128,6 +132,7 @@ impl GraphClient {
         let mut body = json!({
             "data": batch.events,
             "access_token": batch.access_token.expose(),
+            "partner_agent": PARTNER_AGENT,
         });
         if let Some(code) = batch.test_event_code {
             body["test_event_code"] = json!(code);

@@ -2,6 +2,7 @@
 //! answers mean.
 
 pub mod answer;
+pub mod dataset_quality;
 pub mod event;
 pub mod fbc;
 pub mod graph;

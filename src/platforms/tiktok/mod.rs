@@ -4,6 +4,7 @@
 pub mod answer;
 pub mod client;
 pub mod event;
+pub mod test_event;
 
 use serde_json::Value;
 

@@ -4,8 +4,10 @@ pub mod campaigns;
 pub mod clicks;
 pub mod conversions;
 pub mod imports;
+pub mod meta_quality;
 pub mod quality;
 pub mod test_event;
+pub mod tiktok_test_event;
 
 use std::future::{ready, Ready};
 
@@ -66,6 +68,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(web::resource("/campaigns/{key}/quality").get(quality::report))
             .service(web::resource("/campaigns/{key}/test-event").post(test_event::send))
+            .service(web::resource("/campaigns/{key}/meta-quality").get(meta_quality::get))
+            .service(
+                web::resource("/campaigns/{key}/meta-quality/refresh").post(meta_quality::refresh),
+            )
             .service(
                 web::resource("/clicks/{click_id}")
                     .get(clicks::get)

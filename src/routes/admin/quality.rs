@@ -22,22 +22,27 @@ pub async fn report(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let key = campaign_key(&key)?;
-    let q = query(&req, &["days"])?;
-    let days = match q.get("days") {
-        None => DEFAULT_DAYS,
+    let days = days_param(&req, DEFAULT_DAYS, MAX_DAYS)?;
+    let campaign = find_campaign(&state, &key).await?;
+    Ok(HttpResponse::Ok().json(report_for(&state, &campaign, days).await?))
+}
+
+/// The query's only parameter, `days`: a whole number 1-`max`, `default` when absent.
+pub fn days_param(req: &HttpRequest, default: u32, max: u32) -> Result<u32, ApiError> {
+    let q = query(req, &["days"])?;
+    match q.get("days") {
+        None => Ok(default),
         Some(v) => v
             .parse::<u32>()
             .ok()
-            .filter(|d| (1..=MAX_DAYS).contains(d))
+            .filter(|d| (1..=max).contains(d))
             .ok_or_else(|| {
                 ApiError::bad_request(
                     "invalid_parameter",
-                    format!("days must be a whole number of days, 1-{MAX_DAYS}"),
+                    format!("days must be a whole number of days, 1-{max}"),
                 )
-            })?,
-    };
-    let campaign = find_campaign(&state, &key).await?;
-    Ok(HttpResponse::Ok().json(report_for(&state, &campaign, days).await?))
+            }),
+    }
 }
 
 /// The campaign's report over the last `days`, for the admin API and the dashboard alike.

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{campaign_key, find_campaign, json_body, Admin};
-use crate::domain::{AccessToken, Campaign, EventName};
+use crate::domain::{AccessToken, Campaign, EventName, ParseError, PlatformKind};
 use crate::http::client_ip::client_ip;
 use crate::http::ApiError;
 use crate::platforms::meta::graph::{Batch, SendResult};
@@ -20,6 +20,8 @@ use crate::startup::AppState;
 #[serde(deny_unknown_fields)]
 struct TestEventBody {
     event_name: Option<String>,
+    /// `meta` (the default) or `tiktok`.
+    platform: Option<String>,
 }
 
 #[tracing::instrument(skip_all, fields(campaign = %key))]
@@ -39,6 +41,19 @@ pub async fn send(
     let event_name = EventName::parse(body.event_name.as_deref().unwrap_or("Lead"))
         .map_err(|e| ApiError::invalid_field("event_name", e))?;
     let campaign = find_campaign(&state, &key).await?;
+    match body.platform.as_deref().map(PlatformKind::parse) {
+        None | Some(Some(PlatformKind::Meta)) => {}
+        Some(Some(PlatformKind::TikTok)) => {
+            let visitor = visitor(&req, &state);
+            return super::tiktok_test_event::send(&state, &campaign, &event_name, visitor).await;
+        }
+        Some(None) => {
+            return Err(ApiError::invalid_field(
+                "platform",
+                ParseError::new("platform must be \"meta\" or \"tiktok\""),
+            ))
+        }
+    }
     let sent = run(&state, &campaign, &event_name, visitor(&req, &state)).await?;
     verdict(sent.result, &sent.event, &sent.test_event_code)
 }

@@ -4,6 +4,7 @@
 
 mod disable;
 mod form;
+mod meta_quality;
 mod page;
 mod stats;
 
@@ -42,7 +43,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/ui/campaigns/{key}/enabled").post(set_enabled))
         .service(web::resource("/ui/campaigns/{key}/disable").get(disable::confirm_disable))
         .service(web::resource("/ui/campaigns/{key}/retry-failed").post(retry_failed))
-        .service(web::resource("/ui/campaigns/{key}/test-event").post(send_test_event));
+        .service(web::resource("/ui/campaigns/{key}/test-event").post(send_test_event))
+        .service(
+            web::resource("/ui/campaigns/{key}/meta-quality/refresh").post(meta_quality::refresh),
+        );
 }
 
 fn service(state: &AppState) -> CampaignService<'_> {

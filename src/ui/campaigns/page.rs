@@ -67,7 +67,7 @@ fn platform_quality(p: &PlatformQuality) -> Markup {
         table id={ "quality-" (p.platform.as_str()) } {
             thead { tr {
                 th { "Event" } th.num { "Sent" } th.num { "Pending" } th.num { "Failed" }
-                th.num { "Expired" } th.num { "Pixel eventID" }
+                th.num { "Expired" } th.num { "Event id registered" } th.num { "Pixel fired with this id" }
             } }
             tbody {
                 @for e in &p.events {
@@ -75,6 +75,7 @@ fn platform_quality(p: &PlatformQuality) -> Markup {
                         th scope="row" { (e.event_name) }
                         td.num { (e.sent) } td.num { (e.pending) } td.num { (e.failed) }
                         td.num { (e.expired) } td.num { (percent(e.event_ids.pixel.share)) }
+                        td.num { (e.event_ids.pixel_fired.map_or("—".to_owned(), |f| percent(f.share))) }
                     }
                 }
             }
@@ -141,6 +142,8 @@ pub async fn render(
     let base = base::base_url(req, state);
     let base_warning = base::warning(state.ui.public_url.is_some(), base::Host::of(&base));
     let report = report_for(state, campaign, DEFAULT_DAYS).await?;
+    let meta_view =
+        super::meta_quality::card(state, campaign, &report, &session.csrf_token).await?;
     let recent = conversions::list(
         &state.pool,
         &ListFilter {
@@ -304,6 +307,7 @@ pub async fn render(
             h2 { "Match quality, last " (report.days) " days" }
             (quality_table(&report))
         }
+        (meta_view)
         section.card {
             h2 { "Recent conversions" }
             (crate::ui::conversions::table(&recent, state.ui.zone))
