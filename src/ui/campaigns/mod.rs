@@ -126,7 +126,7 @@ async fn list(req: HttpRequest, state: State) -> Result<HttpResponse, UiError> {
             section.card {
                 table.list #campaigns {
                     thead { tr {
-                        th { "Key" } th { "Name" } th { "Meta pixel" } th { "TikTok pixel code" }
+                        th { "Key" } th { "Name" } th { "Meta pixel" } th { "TikTok pixel" }
                         th { "State" } (stats::head()) th { "Access tokens" } th { "Test events" }
                     } }
                     tbody {

@@ -84,8 +84,8 @@ impl Row {
 
 pub fn head() -> Markup {
     html! {
-        th.num { "Conversions today" } th.num { "7 days" }
-        th { "Events, 7 days (sent / failed / pending)" } th { "Value sent, 7 days" }
+        th.num { "Conv. today" } th.num { "7 days" }
+        th title="sent / failed / pending, last 7 days" { "Events 7 d" br; small { "sent / failed / pending" } } th { "Value sent 7 d" }
     }
 }
 
