@@ -211,21 +211,33 @@ async fn the_list_counts_a_conversion_sent_to_two_platforms_once() {
         list[start..end].to_owned()
     };
     let cases = [
-        ("both", r#"<td class="num conversions-today">3</td>"#),
-        ("both", r#"<td class="num conversions-week">4</td>"#),
+        (
+            "both",
+            r#"<td class="num conversions-today" data-label="Today">3</td>"#,
+        ),
+        (
+            "both",
+            r#"<td class="num conversions-week" data-label="7 days">4</td>"#,
+        ),
         ("both", r#"<div data-platform="meta">Meta 3 / 0 / 1</div>"#),
         (
             "both",
             r#"<div data-platform="tiktok">TikTok 3 / 0 / 1</div>"#,
         ),
         // 12.50 + 7.25, once though two platforms got each sale.
-        ("both", r#"<td class="value-sent">19.75 USD</td>"#),
+        (
+            "both",
+            r#"<td class="c-value value-sent" data-label="Value sent">19.75 USD</td>"#,
+        ),
         (
             "testing",
             r#"<div data-platform="meta">Meta 1 / 0 / 0</div>"#,
         ),
         // Sent to Test Events: not revenue.
-        ("testing", r#"<td class="value-sent">—</td>"#),
+        (
+            "testing",
+            r#"<td class="c-value value-sent" data-label="Value sent">—</td>"#,
+        ),
     ];
     for (key, cell) in cases {
         let r = row(key);
