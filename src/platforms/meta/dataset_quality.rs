@@ -4,10 +4,9 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
 use serde_json::Value;
 
-use super::graph::{appsecret_proof, GraphError, PARTNER_AGENT};
+use super::graph::{Endpoint, ErrorEnvelope, GraphError, PARTNER_AGENT};
 use crate::domain::meta_quality::EventQuality;
 use crate::domain::AccessToken;
 use crate::platforms::http::{self, Reply};
@@ -38,10 +37,7 @@ pub fn agent_name() -> String {
 
 #[derive(Clone)]
 pub struct DatasetQualityClient {
-    http: reqwest::Client,
-    base_url: String,
-    version: String,
-    app_secret: Option<String>,
+    graph: Endpoint,
 }
 
 /// What one request came back with.
@@ -58,11 +54,6 @@ pub enum QualityReply {
     },
 }
 
-#[derive(Deserialize)]
-struct Envelope {
-    error: GraphError,
-}
-
 impl DatasetQualityClient {
     /// The same client rules as delivery (see [`http::client`]): no redirects, bounded answers.
     pub fn new(
@@ -72,26 +63,23 @@ impl DatasetQualityClient {
         timeout: Duration,
     ) -> Result<Self, reqwest::Error> {
         Ok(DatasetQualityClient {
-            http: http::client(timeout)?,
-            base_url: base_url.trim_end_matches('/').to_owned(),
-            version: version.to_owned(),
-            app_secret,
+            graph: Endpoint::new(base_url, version, app_secret, timeout)?,
         })
     }
 
     /// The token goes in the `Authorization` header: a URL ends up in error messages and logs.
     pub async fn fetch(&self, pixel_id: &str, token: &AccessToken) -> QualityReply {
-        let url = format!("{}/{}/dataset_quality", self.base_url, self.version);
+        let url = self.graph.url("dataset_quality");
         let mut query = vec![
             ("dataset_id", pixel_id.to_owned()),
             ("agent_name", agent_name()),
             ("fields", FIELDS.to_owned()),
         ];
-        if let Some(secret) = &self.app_secret {
-            // An HMAC of the token: proves the app without revealing the token.
-            query.push(("appsecret_proof", appsecret_proof(secret, token.expose())));
+        if let Some(proof) = self.graph.proof(token.expose()) {
+            query.push(("appsecret_proof", proof));
         }
         let request = self
+            .graph
             .http
             .get(&url)
             .query(&query)
@@ -137,7 +125,7 @@ pub fn read(status: u16, body: &[u8]) -> QualityReply {
             return QualityReply::Answer(Vec::new());
         }
     }
-    match parsed.and_then(|v| serde_json::from_value::<Envelope>(v).ok()) {
+    match parsed.and_then(|v| serde_json::from_value::<ErrorEnvelope>(v).ok()) {
         Some(env) => QualityReply::MetaError {
             http_status: status,
             error: env.error,

@@ -16,10 +16,46 @@ pub const PARTNER_AGENT: &str = "capi-bridge";
 
 #[derive(Clone)]
 pub struct GraphClient {
-    http: reqwest::Client,
+    graph: Endpoint,
+}
+
+/// Where and how any Graph API request goes: one client (the platforms' rules), the versioned
+/// base URL, and the app secret that signs each token.
+#[derive(Clone)]
+pub(super) struct Endpoint {
+    pub(super) http: reqwest::Client,
     base_url: String,
     version: String,
     app_secret: Option<String>,
+}
+
+impl Endpoint {
+    pub(super) fn new(
+        base_url: &str,
+        version: &str,
+        app_secret: Option<String>,
+        timeout: Duration,
+    ) -> Result<Self, reqwest::Error> {
+        Ok(Endpoint {
+            http: http::client(timeout)?,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            version: version.to_owned(),
+            app_secret,
+        })
+    }
+
+    /// `{base}/{version}/{path}`.
+    pub(super) fn url(&self, path: &str) -> String {
+        format!("{}/{}/{path}", self.base_url, self.version)
+    }
+
+    /// `appsecret_proof` for `token`, when an app secret is set: an HMAC that proves the app
+    /// without revealing the token.
+    pub(super) fn proof(&self, token: &str) -> Option<String> {
+        self.app_secret
+            .as_deref()
+            .map(|secret| appsecret_proof(secret, token))
+    }
 }
 
 /// Meta's error object (`{"error": {...}}`).
@@ -96,8 +132,8 @@ struct Success {
 }
 
 #[derive(Deserialize)]
-struct ErrorEnvelope {
-    error: GraphError,
+pub(super) struct ErrorEnvelope {
+    pub(super) error: GraphError,
 }
 
 pub struct Batch<'a> {
@@ -114,21 +150,14 @@ impl GraphClient {
         app_secret: Option<String>,
         timeout: Duration,
     ) -> Result<Self, reqwest::Error> {
-        let http = http::client(timeout)?;
         Ok(GraphClient {
-            http,
-            base_url: base_url.trim_end_matches('/').to_owned(),
-            version: version.to_owned(),
-            app_secret,
+            graph: Endpoint::new(base_url, version, app_secret, timeout)?,
         })
     }
 
     /// The token travels in the body, never the URL, so it stays out of proxies' access logs.
     pub async fn send(&self, batch: &Batch<'_>) -> SendResult {
-        let url = format!(
-            "{}/{}/{}/events",
-            self.base_url, self.version, batch.pixel_id
-        );
+        let url = self.graph.url(&format!("{}/events", batch.pixel_id));
         let mut body = json!({
             "data": batch.events,
             "access_token": batch.access_token.expose(),
@@ -137,10 +166,10 @@ impl GraphClient {
         if let Some(code) = batch.test_event_code {
             body["test_event_code"] = json!(code);
         }
-        if let Some(secret) = &self.app_secret {
-            body["appsecret_proof"] = json!(appsecret_proof(secret, batch.access_token.expose()));
+        if let Some(proof) = self.graph.proof(batch.access_token.expose()) {
+            body["appsecret_proof"] = json!(proof);
         }
-        match http::exchange(self.http.post(&url).json(&body)).await {
+        match http::exchange(self.graph.http.post(&url).json(&body)).await {
             Reply::Http {
                 status,
                 body,
