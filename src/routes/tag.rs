@@ -16,17 +16,22 @@ use crate::domain::{Campaign, CampaignKey, DateOrder, EventMap};
 use crate::http::ApiError;
 use crate::startup::AppState;
 
-/// The tag's sources in the order they run; its tests are the browser tests in
-/// `tests/api/tag_*.rs` and, for cookies.js and normalise.js, `node --test tests/tag/`.
-const TAG_SOURCES: [&str; 4] = [
+/// The tag's sources in the order they run: the pure decisions first, then tag.js, the part that
+/// needs a browser. `node --test tests/tag/` loads the others from this list; the browser tests
+/// in `tests/api/tag_*.rs` run the whole.
+const TAG_SOURCES: [&str; 6] = [
     include_str!("../tag/sha256.js"),
     include_str!("../tag/cookies.js"),
     include_str!("../tag/normalise.js"),
+    include_str!("../tag/click.js"),
+    include_str!("../tag/send.js"),
     include_str!("../tag/tag.js"),
 ];
 
 /// The script landers load: one function holds the hashing (sha256.js), the cookie rules
-/// (cookies.js), the customer-data rules (normalise.js) and the tag, so none adds a page global. Built once, at first use.
+/// (cookies.js), the customer-data rules (normalise.js), the click and its event ids
+/// (click.js), what is sent (send.js) and the tag, so none adds a page global. Built once, at
+/// first use.
 static TAG_JS: LazyLock<String> = LazyLock::new(|| {
     let mut js = String::from(
         "/*! capi-bridge landing tag: Meta and TikTok cookies, click registration, \
