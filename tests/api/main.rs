@@ -48,6 +48,7 @@ mod readme;
 mod real_inputs;
 mod request_ids;
 mod send_when;
+mod sender_pace;
 mod slow_target;
 mod startup_checks;
 mod tag;
