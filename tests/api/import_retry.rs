@@ -82,14 +82,26 @@ async fn a_batch_refused_by_a_transient_error_is_tried_again_and_recorded_once()
     assert_eq!(app.deliver().await.delivered, 2);
 }
 
-#[tokio::test]
-async fn a_batch_refused_by_another_error_fails_the_import_without_retrying() {
+/// The import of [`FILE`] fails after `attempts` tries at its one batch, recording nothing.
+async fn fails_after(failures: i64, code: &str, attempts: i64) {
     let app = seeded().await;
-    refuse_inserts(&app, 1, "P0001").await;
+    refuse_inserts(&app, failures, code).await;
     let v = finished(&app, started(post_csv(&app, FILE.to_owned()).await).await).await;
     assert_eq!(v["state"], "failed", "{v}");
     let reason = v["failure_reason"].as_str().unwrap();
     assert!(reason.starts_with("stopped by an error"), "{reason}");
-    assert_eq!(insert_attempts(&app).await, 1);
+    assert_eq!(insert_attempts(&app).await, attempts);
     assert_eq!(conversions(&app).await, 0);
+}
+
+#[tokio::test]
+async fn a_batch_refused_by_another_error_fails_the_import_without_retrying() {
+    fails_after(1, "P0001", 1).await;
+}
+
+/// Three retries (1 s, 2 s and 3 s apart), then the import fails: an outage does not hold it
+/// forever.
+#[tokio::test]
+async fn a_batch_still_refused_after_three_retries_fails_the_import() {
+    fails_after(4, "40001", 4).await;
 }
