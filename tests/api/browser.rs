@@ -416,6 +416,14 @@ pub async fn sent(b: &Browser) -> Vec<String> {
     serde_json::from_value(b.eval("return sent;").await).unwrap()
 }
 
+/// Waits until the tag has acted on its campaign's config (or on giving up on it): `ready`
+/// callbacks run after the tag's start, so what it sends or fires at load is done by then.
+pub async fn tag_configured(b: &Browser) {
+    b.eval("capiBridge.ready(function () { window.tagConfigured = true; }); return null;")
+        .await;
+    b.wait("the tag's config", "window.tagConfigured").await;
+}
+
 pub async fn no_errors(b: &Browser) {
     assert_eq!(b.eval("return errors;").await, json!([]), "script errors");
 }

@@ -436,7 +436,7 @@ async fn with_consent_required_nothing_happens_until_it_is_given() {
         ))
         .await;
         b.wait("the tag", "capiBridge.loaded").await;
-        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+        tag_configured(&b).await;
         assert_eq!(sent(&b).await, Vec::<String>::new(), "{page}: nothing sent");
         assert!(
             b.cookie("_fbc").await.is_none(),
