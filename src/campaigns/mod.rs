@@ -23,7 +23,7 @@ use crate::domain::{
 };
 use crate::secrets::{seal_context, TokenCipher};
 use crate::storage::campaign_cache::CampaignCache;
-use crate::storage::{campaigns, events};
+use crate::storage::{self, campaigns, events, Taken};
 
 /// The campaign fields as a client sends them; absent fields are `None`. On update, `null`
 /// clears the optional texts (`test_event_code`, `landing_url`, `default_country`,
@@ -472,10 +472,8 @@ impl CampaignService<'_> {
 }
 
 fn key_taken(e: sqlx::Error) -> CampaignError {
-    match &e {
-        sqlx::Error::Database(db) if db.constraint() == Some("campaigns_key_key") => {
-            CampaignError::Exists
-        }
+    match storage::taken(&e) {
+        Some(Taken::CampaignKey) => CampaignError::Exists,
         _ => CampaignError::Storage(e),
     }
 }

@@ -109,6 +109,7 @@ impl ApiError {
 }
 
 pub use crate::storage::is_transient_db_error;
+use crate::storage::Taken;
 
 impl From<crate::storage::group_commit::WriteError> for ApiError {
     fn from(e: crate::storage::group_commit::WriteError) -> Self {
@@ -135,22 +136,22 @@ impl From<sqlx::Error> for ApiError {
                     "a value in the request cannot be stored (for example a NUL character)",
                 );
             }
-            if db.is_unique_violation() {
-                let (code, detail) = match db.constraint() {
-                    Some("campaigns_key_key") => {
-                        ("campaign_exists", "a campaign with this key already exists")
-                    }
-                    Some("conversions_dedup_key") => (
-                        "duplicate_conversion",
-                        "this conversion is already recorded",
-                    ),
-                    _ => ("conflict", "the request conflicts with stored data"),
-                };
-                return ApiError::Conflict {
-                    code,
-                    detail: detail.into(),
-                };
-            }
+        }
+        if let Some(taken) = crate::storage::taken(&e) {
+            let (code, detail) = match taken {
+                Taken::CampaignKey => {
+                    ("campaign_exists", "a campaign with this key already exists")
+                }
+                Taken::Conversion => (
+                    "duplicate_conversion",
+                    "this conversion is already recorded",
+                ),
+                Taken::Other => ("conflict", "the request conflicts with stored data"),
+            };
+            return ApiError::Conflict {
+                code,
+                detail: detail.into(),
+            };
         }
         ApiError::Internal(e.into())
     }

@@ -86,3 +86,30 @@ pub fn is_transient_db_error(e: &sqlx::Error) -> bool {
         _ => false,
     }
 }
+
+/// The unique constraints a caller answers by name (a conflict, not a bug).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Taken {
+    /// `campaigns.key`: a campaign with this key exists.
+    CampaignKey,
+    /// A conversion's dedup key: it is recorded already.
+    Conversion,
+    /// Any other unique constraint.
+    Other,
+}
+
+/// Which unique constraint `e` violated; `None` when it is no unique violation. The one place
+/// that knows the constraints' names.
+pub fn taken(e: &sqlx::Error) -> Option<Taken> {
+    let sqlx::Error::Database(db) = e else {
+        return None;
+    };
+    if !db.is_unique_violation() {
+        return None;
+    }
+    Some(match db.constraint() {
+        Some("campaigns_key_key") => Taken::CampaignKey,
+        Some("conversions_dedup_key") => Taken::Conversion,
+        _ => Taken::Other,
+    })
+}
