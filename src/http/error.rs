@@ -83,6 +83,14 @@ impl ApiError {
         }
     }
 
+    /// A public route naming a campaign that is unknown, disabled or cannot exist: one answer.
+    pub fn no_enabled_campaign(key: &str) -> Self {
+        ApiError::not_found(
+            "campaign_not_found",
+            format!("no enabled campaign with key {key:?}"),
+        )
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::BadRequest { code, .. }
