@@ -22,6 +22,7 @@ use crate::domain::{
     LatePixelTwin, ParseError, PixelId, SendWhen, ValueSource,
 };
 use crate::secrets::{seal_context, TokenCipher};
+use crate::startup::AppState;
 use crate::storage::campaign_cache::CampaignCache;
 use crate::storage::{self, campaigns, events, Taken};
 
@@ -302,6 +303,16 @@ pub struct CampaignService<'a> {
     pub cache: &'a CampaignCache,
     /// Wakes the delivery worker when parked events are re-queued.
     pub delivery_signal: &'a Notify,
+}
+
+/// The service over the application's state, as the admin API and the dashboard use it.
+pub fn service(state: &AppState) -> CampaignService<'_> {
+    CampaignService {
+        pool: &state.pool,
+        cipher: &state.cipher,
+        cache: &state.campaigns,
+        delivery_signal: &state.delivery_signal,
+    }
 }
 
 impl CampaignService<'_> {
