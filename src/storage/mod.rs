@@ -69,6 +69,12 @@ pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
+/// A row id as a path or a page cursor gives it: a positive BIGINT. Any other text names no
+/// row, so callers answer it as they answer an unknown id.
+pub fn row_id(raw: &str) -> Option<i64> {
+    raw.parse::<i64>().ok().filter(|n| *n > 0)
+}
+
 /// Which database errors mean "try again shortly" rather than "bug".
 pub fn is_transient_db_error(e: &sqlx::Error) -> bool {
     match e {
