@@ -21,7 +21,7 @@ use crate::domain::{
     ActionSource, CampaignKey, Country, Currency, DateOrder, EventIdTemplate, EventMap, HttpUrl,
     LatePixelTwin, ParseError, PixelId, SendWhen, ValueSource,
 };
-use crate::secrets::{seal_context, TokenCipher};
+use crate::secrets::TokenCipher;
 use crate::startup::AppState;
 use crate::storage::campaign_cache::CampaignCache;
 use crate::storage::{self, campaigns, events, Taken};
@@ -477,8 +477,10 @@ impl CampaignService<'_> {
 
     /// Stored sealed (encrypted when SECRETS_KEY is set), bound to the campaign and platform.
     fn seal(&self, key: &CampaignKey, platform: PlatformKind, token: &AccessToken) -> AccessToken {
-        let context = seal_context(key.as_str(), platform);
-        AccessToken::new(self.cipher.seal(&context, token.expose()))
+        let sealed = self
+            .cipher
+            .seal_token(key.as_str(), platform, token.expose());
+        AccessToken::new(sealed)
     }
 }
 
