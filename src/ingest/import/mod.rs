@@ -22,7 +22,7 @@ use crate::storage::imports::{self, ImportCounts, LineDropped, LineError};
 use crate::trackers::Postback;
 use row::Header;
 pub mod spool;
-pub use spool::{Spooled, Spooler, UploadError, BODY_LIMIT};
+pub use spool::{Spooled, Spooler, UploadError, BODY_LIMIT, BODY_LIMIT_MB};
 
 /// Rows per transaction (and per progress update).
 pub const BATCH_ROWS: usize = 500;
