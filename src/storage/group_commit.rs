@@ -241,3 +241,31 @@ async fn write_alone<T, R, W: BatchWriter<T, R>>(writer: &W, item: &T) -> Result
         .pop()
         .ok_or_else(|| WriteError::Failed("the writer answered nothing for the item".into()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Refuses every batch of more than one item; answers a lone item with itself, or with
+    /// nothing when it is 0.
+    struct Alone;
+
+    impl BatchWriter<u8, u8> for Alone {
+        async fn batch(&self, items: &[u8]) -> Result<Vec<u8>, sqlx::Error> {
+            match items {
+                [0] => Ok(Vec::new()),
+                [item] => Ok(vec![*item]),
+                _ => Err(sqlx::Error::RowNotFound),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_batch_is_written_item_by_item_and_a_missing_answer_fails_its_item() {
+        let answers = write_with_fallback(&Alone, vec![7, 0, 9]).await;
+        assert!(
+            matches!(answers[..], [Ok(7), Err(WriteError::Failed(_)), Ok(9)]),
+            "{answers:?}"
+        );
+    }
+}
