@@ -119,3 +119,21 @@ pub fn taken(e: &sqlx::Error) -> Option<Taken> {
         _ => Taken::Other,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_row_id_is_a_positive_bigint() {
+        let cases = [
+            ("42", Some(42)),
+            ("0", None),
+            ("-3", None),
+            ("4x", None),
+            ("", None),
+            ("9223372036854775808", None),
+        ];
+        for (raw, id) in cases {
+            assert_eq!(super::row_id(raw), id, "{raw:?}");
+        }
+    }
+}
