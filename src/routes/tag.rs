@@ -12,7 +12,7 @@ use flate2::Compression;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::domain::{Campaign, CampaignKey, DateOrder, EventMap};
+use crate::domain::{Campaign, DateOrder, EventMap};
 use crate::http::ApiError;
 use crate::startup::AppState;
 
@@ -164,17 +164,8 @@ pub async fn config(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let key = key.into_inner();
-    let campaign = if CampaignKey::parse(&key).is_ok() {
-        state.campaigns.get(&key).await?
-    } else {
-        None
-    };
-    let campaign = campaign.filter(|c| c.enabled).ok_or_else(|| {
-        ApiError::not_found(
-            "campaign_not_found",
-            format!("no enabled campaign with key {key:?}"),
-        )
-    })?;
+    let campaign = (state.campaigns.enabled(&key).await?)
+        .ok_or_else(|| ApiError::no_enabled_campaign(&key))?;
     // A campaign without Meta has no Meta events for the tag to hand `fbq`.
     let events: Vec<&str> = match campaign.meta {
         Some(_) => names(&campaign.event_map),
