@@ -80,8 +80,11 @@ fn why(c: &ConversionView) -> Markup {
     }
 }
 
-pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, UiError> {
-    let session = Session::require(&req, &state.pool).await?;
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+) -> Result<HttpResponse, UiError> {
     let keys: Vec<String> = campaigns::list(&state.pool)
         .await?
         .into_iter()
@@ -160,8 +163,8 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
 pub async fn export_csv(
     req: HttpRequest,
     state: web::Data<AppState>,
+    session: Session,
 ) -> Result<HttpResponse, UiError> {
-    let session = Session::require(&req, &state.pool).await?;
     let filter = match Typed::from_query(req.query_string()).and_then(|t| t.check()) {
         Ok(f) => f,
         Err(message) => {
@@ -265,8 +268,8 @@ fn select(id: &str, name: &str, words: &[&str], chosen: &str) -> Markup {
 pub async fn refused(
     req: HttpRequest,
     state: web::Data<AppState>,
+    session: Session,
 ) -> Result<HttpResponse, UiError> {
-    let session = Session::require(&req, &state.pool).await?;
     let typed = Typed::from_query(req.query_string()).and_then(|t| {
         // Only the cursor applies here.
         let only_cursor = Typed {
