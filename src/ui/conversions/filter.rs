@@ -1,19 +1,20 @@
 //! The list's filters as typed in its form (query parameters) and as checked for the query.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 
 use crate::domain::{ClickId, DeliveryStatus, PlatformKind};
 use crate::http::params::parse_urlencoded;
-use crate::storage::conversions::ListFilter;
+use crate::storage::conversion_filter::{instant, instant_text, ListFilter};
 use crate::trackers::Tracker;
 use crate::ui::days::{day_start, days_bounds, Range};
 
 /// Rows per page of the list.
 pub const PAGE_SIZE: i64 = 50;
 
-/// Names the list page answers to: the filters, the paging cursor and the notice of a
-/// campaign's retry. Anything else is a 400, so a misspelt filter never shows everything.
+/// Names the list page answers to: the filters, the form's day inputs (redirected to `since`
+/// and `until`), the paging cursor and the notice of a campaign's retry. Anything else is a
+/// 400, so a misspelt filter never shows everything.
 const KNOWN: &[&str] = &[
     "campaign",
     "state",
@@ -21,9 +22,11 @@ const KNOWN: &[&str] = &[
     "click_id",
     "txid",
     "platform",
+    "since",
+    "until",
+    "range",
     "from",
     "to",
-    "range",
     "before",
     "retried",
     "still_failed",
@@ -45,6 +48,10 @@ pub struct Typed {
     pub click_id: String,
     pub txid: String,
     pub platform: String,
+    pub since: String,
+    pub until: String,
+    /// The form's day inputs (calendar days in the display zone, `to` included): the list
+    /// answers them with a redirect to the same days as `since` and `until`.
     pub from: String,
     pub to: String,
     pub range: String,
@@ -66,10 +73,10 @@ pub struct Filter {
     pub txid: Option<String>,
     /// Conversions with an event for this platform.
     pub platform: Option<PlatformKind>,
-    /// Received on or after this day (a calendar day in the display zone).
-    pub from: Option<NaiveDate>,
-    /// Received on or before this day (in the display zone).
-    pub to: Option<NaiveDate>,
+    /// Received at or after.
+    pub since: Option<DateTime<Utc>>,
+    /// Received before.
+    pub until: Option<DateTime<Utc>>,
     /// A date preset (`range=today`), counted from the moment the list is read.
     pub range: Option<Range>,
     pub before: Option<i64>,
@@ -91,6 +98,8 @@ impl Typed {
                 "click_id" => &mut typed.click_id,
                 "txid" => &mut typed.txid,
                 "platform" => &mut typed.platform,
+                "since" => &mut typed.since,
+                "until" => &mut typed.until,
                 "from" => &mut typed.from,
                 "to" => &mut typed.to,
                 "range" => &mut typed.range,
@@ -110,7 +119,13 @@ impl Typed {
         Ok(typed)
     }
 
-    pub fn check(&self) -> Result<Filter, String> {
+    /// Whether the query names the form's days, which the list redirects to `since`/`until`.
+    pub fn names_days(&self) -> bool {
+        !self.from.is_empty() || !self.to.is_empty()
+    }
+
+    /// The checked filters; the form's days are whole calendar days in `zone`.
+    pub fn check(&self, zone: Tz) -> Result<Filter, String> {
         let some = |s: &String| (!s.is_empty()).then(|| s.clone());
         let state = match self.state.as_str() {
             "" => None,
@@ -158,11 +173,30 @@ impl Typed {
                 return Err(format!("The day \"from\" ({f}) is after \"to\" ({t})."));
             }
         }
+        let (since, until) = (bound(&self.since, "since")?, bound(&self.until, "until")?);
+        if self.names_days() && (since.is_some() || until.is_some()) {
+            return Err(
+                "Choose either the days \"from\" and \"to\" or \"since\" and \"until\", not both."
+                    .to_owned(),
+            );
+        }
+        // An included last day ends at the next midnight.
+        let since = since.or(from.map(|d| day_start(d, zone)));
+        let until = until.or(to.map(|d| days_bounds(d, d, zone).1));
+        if let (Some(s), Some(u)) = (since, until) {
+            if s > u {
+                return Err(format!(
+                    "\"since\" ({}) is after \"until\" ({}).",
+                    instant_text(s),
+                    instant_text(u)
+                ));
+            }
+        }
         let range = match self.range.as_str() {
             "" => None,
             r => Some(Range::parse_or_explain(r)?),
         };
-        if range.is_some() && (from.is_some() || to.is_some()) {
+        if range.is_some() && (since.is_some() || until.is_some()) {
             return Err(
                 "Choose either a range or the days \"from\" and \"to\", not both.".to_owned(),
             );
@@ -183,8 +217,8 @@ impl Typed {
             click_id: some(&self.click_id),
             txid: some(&self.txid),
             platform,
-            from,
-            to,
+            since,
+            until,
             range,
             before,
         })
@@ -204,19 +238,43 @@ fn day(value: &str, name: &str) -> Result<Option<NaiveDate>, String> {
         })
 }
 
+/// A `since` or `until` as the admin API reads it, within the days a filter may name.
+fn bound(value: &str, name: &str) -> Result<Option<DateTime<Utc>>, String> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    instant(value)
+        .filter(|t| (FIRST_DAY..=LAST_DAY).contains(&t.date_naive()))
+        .map(Some)
+        .ok_or_else(|| {
+            format!(
+                "\"{name}\" ({value:?}) is not a time like 2026-11-30T00:00:00Z or a date like \
+                 2026-11-30 (1970 to 9999)."
+            )
+        })
+}
+
 impl Filter {
-    /// The storage filter: whole calendar days in `zone`, `to` included; a range is counted
-    /// from `now`.
+    /// The form's day inputs for these bounds: the day `since` falls on and the last day
+    /// before `until`, in `zone`.
+    pub fn days(&self, zone: Tz) -> (String, String) {
+        let day = |t: DateTime<Utc>| t.with_timezone(&zone).date_naive().to_string();
+        (
+            self.since.map(day).unwrap_or_default(),
+            self.until
+                .map(|u| day(u - TimeDelta::nanoseconds(1)))
+                .unwrap_or_default(),
+        )
+    }
+
+    /// The storage filter; a range is whole calendar days in `zone`, counted from `now`.
     pub fn list_filter(&self, zone: Tz, now: DateTime<Utc>) -> ListFilter<'_> {
         let (since, until) = match self.range {
             Some(r) => {
                 let (s, u) = r.bounds(now, zone);
                 (Some(s), Some(u))
             }
-            None => (
-                self.from.map(|d| day_start(d, zone)),
-                self.to.map(|d| days_bounds(d, d, zone).1),
-            ),
+            None => (self.since, self.until),
         };
         ListFilter {
             campaign: self.campaign.as_deref(),
@@ -244,8 +302,8 @@ impl Filter {
     /// The list with these filters but the days of the preset `range` instead of theirs.
     pub fn range_url(&self, range: Range) -> String {
         let f = Filter {
-            from: None,
-            to: None,
+            since: None,
+            until: None,
             range: Some(range),
             ..self.clone()
         };
@@ -277,11 +335,11 @@ impl Filter {
         if let Some(p) = self.platform {
             pairs.push(("platform", p.as_str().to_owned()));
         }
-        if let Some(d) = self.from {
-            pairs.push(("from", d.to_string()));
+        if let Some(t) = self.since {
+            pairs.push(("since", instant_text(t)));
         }
-        if let Some(d) = self.to {
-            pairs.push(("to", d.to_string()));
+        if let Some(t) = self.until {
+            pairs.push(("until", instant_text(t)));
         }
         if let Some(r) = self.range {
             pairs.push(("range", r.as_str().to_owned()));
@@ -321,8 +379,12 @@ fn encode(value: &str) -> String {
 mod tests {
     use super::*;
 
-    fn date(s: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    fn at(s: &str) -> DateTime<Utc> {
+        instant(s).unwrap()
+    }
+
+    fn checked(query: &str, zone: Tz) -> Result<Filter, String> {
+        Typed::from_query(query).and_then(|t| t.check(zone))
     }
 
     #[test]
@@ -334,12 +396,12 @@ mod tests {
             click_id: Some("clk-1".into()),
             txid: Some("tx 1".into()),
             platform: Some(PlatformKind::TikTok),
-            from: Some(date("2026-11-01")),
-            to: Some(date("2026-11-30")),
+            since: Some(at("2026-11-01T00:00:00Z")),
+            until: Some(at("2026-12-01T00:00:00Z")),
             range: None,
             before: Some(77),
         };
-        let ok: [(&str, Filter); 5] = [
+        let ok: [(&str, Filter); 6] = [
             ("", Filter::default()),
             (
                 "campaign=&state=&tracker=&click_id=&from=&to=",
@@ -347,6 +409,10 @@ mod tests {
             ),
             (
                 "campaign=shop&state=failed&tracker=binom&click_id=clk-1&txid=tx%201&platform=tiktok&from=2026-11-01&to=2026-11-30&before=77",
+                all.clone(),
+            ),
+            (
+                "campaign=shop&state=failed&tracker=binom&click_id=clk-1&txid=tx%201&platform=tiktok&since=2026-11-01&until=2026-12-01T00:00:00Z&before=77",
                 all,
             ),
             (
@@ -365,8 +431,7 @@ mod tests {
             ),
         ];
         for (query, want) in ok {
-            let got = Typed::from_query(query).and_then(|t| t.check());
-            assert_eq!(got, Ok(want), "{query}");
+            assert_eq!(checked(query, Tz::UTC), Ok(want), "{query}");
         }
         let bad = [
             ("state=queued", "Unknown state \"queued\""),
@@ -386,39 +451,46 @@ mod tests {
             ("campaign=%ZZ", "%"),
             ("range=week", "Unknown range \"week\""),
             ("range=today&from=2026-12-01", "either a range"),
+            ("range=today&until=2026-12-01", "either a range"),
+            ("since=yesterday", "\"since\" (\"yesterday\") is not a time"),
+            ("until=+262142-01-01", "is not a time"),
+            ("since=2026-12-02&until=2026-12-01", "is after"),
+            ("from=2026-12-01&since=2026-12-01", "either the days"),
         ];
         for (query, want) in bad {
-            let got = Typed::from_query(query).and_then(|t| t.check());
-            let err = got.expect_err(query);
+            let err = checked(query, Tz::UTC).expect_err(query);
             assert!(err.contains(want), "{query}: {err}");
         }
     }
 
     #[test]
     fn days_are_whole_and_inclusive_in_the_display_zone() {
-        let f = Filter {
-            from: Some(date("2026-11-30")),
-            to: Some(date("2026-11-30")),
-            ..Filter::default()
-        };
-        let now = Utc::now();
         let cases = [
-            (
-                Tz::UTC,
-                "2026-11-30T00:00:00+00:00",
-                "2026-12-01T00:00:00+00:00",
-            ),
+            (Tz::UTC, "2026-11-30T00:00:00Z", "2026-12-01T00:00:00Z"),
             (
                 Tz::Asia__Tokyo,
-                "2026-11-29T15:00:00+00:00",
-                "2026-11-30T15:00:00+00:00",
+                "2026-11-29T15:00:00Z",
+                "2026-11-30T15:00:00Z",
             ),
         ];
         for (zone, since, until) in cases {
-            let l = f.list_filter(zone, now);
-            assert_eq!(l.since.unwrap().to_rfc3339(), since, "{zone}");
-            assert_eq!(l.until.unwrap().to_rfc3339(), until, "{zone}");
+            let f = checked("from=2026-11-30&to=2026-11-30", zone).unwrap();
+            let l = f.list_filter(zone, Utc::now());
+            assert_eq!(l.since, Some(at(since)), "{zone}");
+            assert_eq!(l.until, Some(at(until)), "{zone}: the next midnight");
             assert_eq!(l.limit, PAGE_SIZE);
+            assert_eq!(f.days(zone), ("2026-11-30".into(), "2026-11-30".into()));
+            let query = f.url(None);
+            assert_eq!(
+                query,
+                format!(
+                    "/ui/conversions?since={}&until={}",
+                    since.replace(':', "%3A"),
+                    until.replace(':', "%3A")
+                )
+            );
+            let again = checked(query.split_once('?').unwrap().1, zone).unwrap();
+            assert_eq!(again, f, "the redirect's link reads back the same days");
         }
         // A preset is counted from now, in the zone.
         let now = DateTime::parse_from_rfc3339("2026-12-01T23:30:00Z")
@@ -443,11 +515,11 @@ mod tests {
                 Filter {
                     campaign: Some("a b&c".into()),
                     state: Some(DeliveryStatus::Pending),
-                    from: Some(date("2026-01-02")),
+                    since: Some(at("2026-01-02")),
                     ..Filter::default()
                 },
                 Some(9),
-                "/ui/conversions?campaign=a%20b%26c&state=pending&from=2026-01-02&before=9",
+                "/ui/conversions?campaign=a%20b%26c&state=pending&since=2026-01-02T00%3A00%3A00Z&before=9",
             ),
         ];
         for (filter, before, want) in cases {
@@ -455,13 +527,13 @@ mod tests {
         }
         let f = Filter {
             state: Some(DeliveryStatus::Failed),
-            to: Some(date("2026-01-02")),
+            until: Some(at("2026-01-02T15:00:00Z")),
             before: Some(9),
             ..Filter::default()
         };
         assert_eq!(
             f.export_url(),
-            "/ui/conversions/export.csv?state=failed&to=2026-01-02",
+            "/ui/conversions/export.csv?state=failed&until=2026-01-02T15%3A00%3A00Z",
             "every filter, no cursor"
         );
     }

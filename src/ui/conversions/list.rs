@@ -15,7 +15,7 @@ use crate::trackers::Tracker;
 use crate::ui::days::{when, zone_label, Range};
 use crate::ui::money::amount;
 use crate::ui::session::Session;
-use crate::ui::{html_response, layout, UiError};
+use crate::ui::{html_response, layout, see_other, UiError};
 
 /// The conversions table (also on a click's page): each row links to the conversion's page.
 /// Times are in the display zone, which the heading names.
@@ -90,15 +90,17 @@ pub async fn list(
         .into_iter()
         .map(|c| c.key.as_str().to_owned())
         .collect();
-    let (typed, checked) = match Typed::from_query(req.query_string()) {
+    let zone = state.ui.zone;
+    let (mut typed, checked) = match Typed::from_query(req.query_string()) {
         Ok(typed) => {
-            let checked = typed.check();
+            let checked = typed.check(zone);
             (typed, checked)
         }
         Err(e) => (Typed::default(), Err(e)),
     };
-    let zone = state.ui.zone;
     let filter = match checked {
+        // The form's days (and old links) become the same days as `since` and `until`.
+        Ok(f) if typed.names_days() => return Ok(see_other(&f.url(f.before))),
         Ok(f) => f,
         Err(message) => {
             let body = html! {
@@ -112,6 +114,7 @@ pub async fn list(
             ));
         }
     };
+    (typed.from, typed.to) = filter.days(zone);
     let list_filter = filter.list_filter(zone, chrono::Utc::now());
     let page = conversions::page(&state.pool, &list_filter).await?;
     let place = conversion_count::placement(&state.pool, &list_filter).await?;
@@ -165,7 +168,16 @@ pub async fn export_csv(
     state: web::Data<AppState>,
     session: Session,
 ) -> Result<HttpResponse, UiError> {
-    let filter = match Typed::from_query(req.query_string()).and_then(|t| t.check()) {
+    let zone = state.ui.zone;
+    let typed = Typed::from_query(req.query_string());
+    let filter = match typed
+        .as_ref()
+        .map_err(String::clone)
+        .and_then(|t| t.check(zone))
+    {
+        Ok(f) if typed.as_ref().is_ok_and(Typed::names_days) => {
+            return Ok(see_other(&f.export_url()))
+        }
         Ok(f) => f,
         Err(message) => {
             let body = html! { p.error role="alert" { (message) } p { a href="/ui/conversions" { "Conversions" } } };
@@ -176,7 +188,7 @@ pub async fn export_csv(
             ));
         }
     };
-    let filter = filter.list_filter(state.ui.zone, chrono::Utc::now());
+    let filter = filter.list_filter(zone, chrono::Utc::now());
     let csv = export::conversions(&state.pool, &filter, export::EXPORT_CAP).await?;
     Ok(csv.response("conversions"))
 }
@@ -279,7 +291,7 @@ pub async fn refused(
         if t != only_cursor {
             return Err("This page takes no filters, only the page cursor \"before\".".to_owned());
         }
-        t.check()
+        t.check(state.ui.zone)
     });
     let before = match typed {
         Ok(f) => f.before,
