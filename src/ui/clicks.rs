@@ -24,20 +24,19 @@ fn value(pairs: &[(String, String)], name: &str) -> String {
         .map_or(String::new(), |(_, v)| v.trim().to_owned())
 }
 
-/// What an erasure removed, said in words (the notice after the redirect).
+/// What an erasure removed, said in words (the notice after the redirect): a click id and
+/// counts, or nothing when the query holds anything else.
 fn erased_words(pairs: &[(String, String)]) -> Option<String> {
-    let id = value(pairs, "erased");
-    if id.is_empty() {
-        return None;
-    }
-    let n = |name: &str| value(pairs, name).parse::<u64>().unwrap_or(0);
+    let id = ClickId::parse(&value(pairs, "erased")).ok()?;
+    let n = |name: &str| value(pairs, name).parse::<u64>().ok();
     Some(format!(
-        "Erased click {id}: {} click deleted, {} conversions scrubbed of personal data, {} event \
+        "Erased click {}: {} click deleted, {} conversions scrubbed of personal data, {} event \
          payloads erased ({} of them not sent yet, now never sent).",
-        n("clicks"),
-        n("conversions"),
-        n("events"),
-        n("cancelled"),
+        id.as_str(),
+        n("clicks")?,
+        n("conversions")?,
+        n("events")?,
+        n("cancelled")?,
     ))
 }
 
@@ -330,10 +329,8 @@ mod tests {
                 "erased=clk-1&clicks=1&conversions=2&events=2&cancelled=1",
                 Some("Erased click clk-1: 1 click deleted, 2 conversions scrubbed of personal data, 2 event payloads erased (1 of them not sent yet, now never sent)."),
             ),
-            (
-                "erased=clk-2&clicks=nonsense",
-                Some("Erased click clk-2: 0 click deleted, 0 conversions scrubbed of personal data, 0 event payloads erased (0 of them not sent yet, now never sent)."),
-            ),
+            ("erased=clk-2&clicks=nonsense", None),
+            ("erased=a%20b&clicks=1&conversions=0&events=0&cancelled=0", None),
         ];
         for (query, want) in cases {
             assert_eq!(erased_words(&pairs(query)).as_deref(), want, "{query}");

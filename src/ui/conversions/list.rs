@@ -80,6 +80,29 @@ fn why(c: &ConversionView) -> Markup {
     }
 }
 
+/// The outcome of "Retry all failed", read back from its redirect: counts only, so the notice
+/// never says words the query chose.
+#[derive(Debug, PartialEq)]
+struct Retried {
+    requeued: u64,
+    still_failed: u64,
+    more: bool,
+}
+
+impl Retried {
+    fn from_typed(t: &Typed) -> Option<Self> {
+        let count = |v: &str| match v {
+            "" => Some(0),
+            v => v.parse::<u64>().ok(),
+        };
+        Some(Retried {
+            requeued: t.retried.parse().ok()?,
+            still_failed: count(&t.still_failed)?,
+            more: t.more == "1",
+        })
+    }
+}
+
 pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -123,15 +146,13 @@ pub async fn list(
         None => None,
     };
     let body = html! {
-        @if !typed.retried.is_empty() {
+        @if let Some(r) = Retried::from_typed(&typed) {
             p.notice role="status" {
                 "Retried the failed conversions of " (filter.campaign.as_deref().unwrap_or("the campaign"))
-                ": " (typed.retried) " queued again"
-                @if !typed.still_failed.is_empty() && typed.still_failed != "0" {
-                    ", " (typed.still_failed) " still cannot be built"
-                }
+                ": " (r.requeued) " queued again"
+                @if r.still_failed > 0 { ", " (r.still_failed) " still cannot be built" }
                 "."
-                @if typed.more == "1" { " More are left: retry again." }
+                @if r.more { " More are left: retry again." }
             }
         }
         nav.ranges aria-label="Date range" {
@@ -341,4 +362,31 @@ pub async fn refused(
         p { a href="/ui/conversions" { "All conversions" } }
     };
     Ok(crate::ui::page(&session, "Refused postbacks", body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_retry_notice_is_counts_only() {
+        let read = |q: &str| Retried::from_typed(&Typed::from_query(q).unwrap());
+        let notice = |requeued, still_failed, more| {
+            Some(Retried {
+                requeued,
+                still_failed,
+                more,
+            })
+        };
+        assert_eq!(read("retried=3&still_failed=1&more=1"), notice(3, 1, true));
+        assert_eq!(read("retried=0"), notice(0, 0, false));
+        for query in [
+            "",
+            "retried=call%20us",
+            "retried=2&still_failed=x",
+            "retried=-1",
+        ] {
+            assert_eq!(read(query), None, "{query}");
+        }
+    }
 }
