@@ -3,7 +3,7 @@
 
 use sqlx::PgPool;
 
-use super::conversion_view::ListFilter;
+use super::conversion_filter::ListFilter;
 use crate::domain::{DeliveryStatus, PlatformKind};
 
 /// Counts are exact up to this many rows, then "10,000+".

@@ -5,9 +5,10 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use sqlx::PgPool;
 
+pub use super::conversion_filter::ListFilter;
 use super::events::AttemptView;
 use crate::domain::{
-    CampaignKey, DeliveryStatus, Dropped, EventState, FailureClass, PlatformKind, PlatformSkip,
+    DeliveryStatus, Dropped, EventState, FailureClass, PlatformKind, PlatformSkip,
 };
 
 /// One row of the admin conversion list. `state` is the conversion's delivery state (the least
@@ -124,35 +125,6 @@ pub async fn view(pool: &PgPool, id: i64) -> Result<Option<ConversionView>, sqlx
     )
     .fetch_optional(pool)
     .await
-}
-
-/// The admin list's filters; `None` matches everything.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ListFilter<'a> {
-    pub campaign: Option<&'a str>,
-    pub state: Option<DeliveryStatus>,
-    /// The tracker the postback came through (`keitaro`, `binom`...).
-    pub tracker: Option<&'a str>,
-    pub click_id: Option<&'a str>,
-    /// The transaction id, exactly.
-    pub txid: Option<&'a str>,
-    /// Conversions with an event for this platform.
-    pub platform: Option<PlatformKind>,
-    /// Received at or after.
-    pub since: Option<DateTime<Utc>>,
-    /// Received before.
-    pub until: Option<DateTime<Utc>>,
-    /// Ids below this one (the next page).
-    pub before: Option<i64>,
-    pub limit: i64,
-}
-
-impl ListFilter<'_> {
-    /// A filter that cannot be a campaign key matches nothing.
-    pub fn matches_nothing(&self) -> bool {
-        self.campaign
-            .is_some_and(|c| CampaignKey::parse(c).is_err())
-    }
 }
 
 /// How many conversions of a campaign received in the last `days` days are

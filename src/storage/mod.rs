@@ -10,6 +10,7 @@ pub mod click_size;
 pub mod clicks;
 pub mod conversion_count;
 pub mod conversion_dedup;
+pub mod conversion_filter;
 pub mod conversion_view;
 pub mod conversions;
 pub mod events;

@@ -2,43 +2,31 @@
 //! over the alert loop's service ([`crate::alerts::Alerts`]).
 
 use actix_web::http::StatusCode;
-use actix_web::web::{self, Bytes};
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use maud::{html, Markup};
 
 use super::session::Session;
 use super::{html_response, layout, UiError};
 use crate::alerts::Delivery;
 use crate::domain::{AlertChannel, AlertKind};
-use crate::http::params::parse_urlencoded;
 use crate::startup::AppState;
 
 /// How many alerts sent the page lists.
 const LISTED: i64 = 100;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/ui/alerts").get(show))
-        .service(web::resource("/ui/alerts/test").post(send_test));
-}
-
-async fn show(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, UiError> {
-    let session = Session::require(&req, &state.pool).await?;
+pub(super) async fn show(
+    state: web::Data<AppState>,
+    session: Session,
+) -> Result<HttpResponse, UiError> {
     render(&state, &session, None, StatusCode::OK).await
 }
 
 /// Sends the test alert and shows the page with what each channel made of it (rendered, not
 /// redirected, so the outcome is this click's).
-async fn send_test(
-    req: HttpRequest,
+pub(super) async fn send_test(
     state: web::Data<AppState>,
-    body: Bytes,
+    session: Session,
 ) -> Result<HttpResponse, UiError> {
-    let session = Session::require(&req, &state.pool).await?;
-    let csrf = parse_urlencoded(&body)
-        .unwrap_or_default()
-        .into_iter()
-        .find_map(|(k, v)| (k == "csrf").then_some(v));
-    session.check_form(&req, csrf.as_deref().unwrap_or(""))?;
     let deliveries = state.alerts.send_test().await?;
     let status = if deliveries.is_empty() {
         StatusCode::UNPROCESSABLE_ENTITY

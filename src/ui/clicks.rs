@@ -16,15 +16,6 @@ use crate::storage::clicks::{self, Lookup};
 use crate::storage::conversions::{self, ListFilter};
 use crate::storage::{campaigns, privacy};
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/ui/clicks").get(lookup))
-        .service(
-            web::resource("/ui/clicks/erase")
-                .get(confirm_erase)
-                .post(erase),
-        );
-}
-
 /// The query or form value `name` ("" when absent or unreadable).
 fn value(pairs: &[(String, String)], name: &str) -> String {
     pairs
@@ -33,20 +24,19 @@ fn value(pairs: &[(String, String)], name: &str) -> String {
         .map_or(String::new(), |(_, v)| v.trim().to_owned())
 }
 
-/// What an erasure removed, said in words (the notice after the redirect).
+/// What an erasure removed, said in words (the notice after the redirect): a click id and
+/// counts, or nothing when the query holds anything else.
 fn erased_words(pairs: &[(String, String)]) -> Option<String> {
-    let id = value(pairs, "erased");
-    if id.is_empty() {
-        return None;
-    }
-    let n = |name: &str| value(pairs, name).parse::<u64>().unwrap_or(0);
+    let id = ClickId::parse(&value(pairs, "erased")).ok()?;
+    let n = |name: &str| value(pairs, name).parse::<u64>().ok();
     Some(format!(
-        "Erased click {id}: {} click deleted, {} conversions scrubbed of personal data, {} event \
+        "Erased click {}: {} click deleted, {} conversions scrubbed of personal data, {} event \
          payloads erased ({} of them not sent yet, now never sent).",
-        n("clicks"),
-        n("conversions"),
-        n("events"),
-        n("cancelled"),
+        id.as_str(),
+        n("clicks")?,
+        n("conversions")?,
+        n("events")?,
+        n("cancelled")?,
     ))
 }
 
@@ -71,8 +61,11 @@ fn set(v: &Option<String>) -> &'static str {
     }
 }
 
-pub async fn lookup(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, UiError> {
-    let session = Session::require(&req, &state.pool).await?;
+pub async fn lookup(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+) -> Result<HttpResponse, UiError> {
     let pairs = parse_urlencoded(req.query_string().as_bytes()).unwrap_or_default();
     let click_id = value(&pairs, "click_id");
     let campaign = value(&pairs, "campaign");
@@ -210,9 +203,8 @@ fn click_card(c: &Click, zone: chrono_tz::Tz) -> Markup {
 
 /// `/ui/clicks/erase?click_id=&campaign=` (the confirmation page's address). Click ids and
 /// keys that pass their parsers are URL-safe characters only, so they need no encoding.
-fn erase_url(pairs: &[(String, String)]) -> String {
-    let (id, key) = (value(pairs, "click_id"), value(pairs, "campaign"));
-    match (ClickId::parse(&id), CampaignKey::parse(&key)) {
+fn erase_url(id: &str, key: &str) -> String {
+    match (ClickId::parse(id), CampaignKey::parse(key)) {
         (Ok(id), Ok(key)) => format!(
             "/ui/clicks/erase?click_id={}&campaign={}",
             id.as_str(),
@@ -228,8 +220,8 @@ fn erase_url(pairs: &[(String, String)]) -> String {
 pub async fn confirm_erase(
     req: HttpRequest,
     state: web::Data<AppState>,
+    session: Session,
 ) -> Result<HttpResponse, UiError> {
-    let session = Session::require(&req, &state.pool).await?;
     let pairs = parse_urlencoded(req.query_string().as_bytes()).unwrap_or_default();
     let raw = value(&pairs, "click_id");
     let key = value(&pairs, "campaign");
@@ -272,24 +264,29 @@ pub async fn confirm_erase(
     Ok(confirm.page(&session))
 }
 
+#[derive(serde::Deserialize)]
+pub struct EraseForm {
+    #[serde(default)]
+    click_id: String,
+    #[serde(default)]
+    campaign: String,
+    #[serde(default)]
+    confirm: String,
+}
+
 /// `POST /ui/clicks/erase` (`click_id`, `campaign`, `confirm=yes`): the erasure of
 /// `DELETE /admin/v1/clicks/{click_id}?campaign=`.
 pub async fn erase(
-    req: HttpRequest,
-    body: web::Bytes,
+    form: web::Form<EraseForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
-    let session = Session::require(&req, &state.pool).await?;
-    let fields = parse_urlencoded(&body).unwrap_or_default();
-    session.check_form(&req, &value(&fields, "csrf"))?;
-    if !confirmed(&fields) {
-        return Ok(see_other(&erase_url(&fields)));
+    let (raw, key) = (form.click_id.trim(), form.campaign.trim());
+    if !confirmed(&form.confirm) {
+        return Ok(see_other(&erase_url(raw, key)));
     }
-    let raw = value(&fields, "click_id");
     let not_found = || UiError::NotFound(format!("There is no click with id {raw:?}."));
-    let id = ClickId::parse(&raw).map_err(|_| not_found())?;
-    let key = value(&fields, "campaign");
-    let campaign = match key.as_str() {
+    let id = ClickId::parse(raw).map_err(|_| not_found())?;
+    let campaign = match key {
         "" => None,
         key => Some(
             campaigns::find_by_key(&state.pool, key)
@@ -332,10 +329,8 @@ mod tests {
                 "erased=clk-1&clicks=1&conversions=2&events=2&cancelled=1",
                 Some("Erased click clk-1: 1 click deleted, 2 conversions scrubbed of personal data, 2 event payloads erased (1 of them not sent yet, now never sent)."),
             ),
-            (
-                "erased=clk-2&clicks=nonsense",
-                Some("Erased click clk-2: 0 click deleted, 0 conversions scrubbed of personal data, 0 event payloads erased (0 of them not sent yet, now never sent)."),
-            ),
+            ("erased=clk-2&clicks=nonsense", None),
+            ("erased=a%20b&clicks=1&conversions=0&events=0&cancelled=0", None),
         ];
         for (query, want) in cases {
             assert_eq!(erased_words(&pairs(query)).as_deref(), want, "{query}");

@@ -18,9 +18,16 @@ use crate::storage::refused_tokens::{self, RefusedToken};
 /// The form field that says the person saw the confirmation page.
 pub const CONFIRMED: &str = "confirm";
 
-/// Whether a submitted form carries the confirmation.
-pub fn confirmed(pairs: &[(String, String)]) -> bool {
-    pairs.iter().any(|(k, v)| k == CONFIRMED && v == "yes")
+/// Whether a submitted form's [`CONFIRMED`] field carries the confirmation.
+pub fn confirmed(value: &str) -> bool {
+    value == "yes"
+}
+
+/// A destructive action's form with nothing but the confirmation (the guard reads `csrf`).
+#[derive(serde::Deserialize)]
+pub struct ConfirmForm {
+    #[serde(default)]
+    pub confirm: String,
 }
 
 pub struct Confirm<'a> {

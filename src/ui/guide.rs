@@ -2,11 +2,10 @@
 //! bridge has no other copy its users can reach. One text, compiled in: the campaign page's
 //! lead-form snippet is cut from it too.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::HttpResponse;
 use maud::{html, PreEscaped};
 use pulldown_cmark::{html::push_html, Event, Options, Parser};
 
-use crate::startup::AppState;
 use crate::ui::session::Session;
 use crate::ui::UiError;
 
@@ -43,11 +42,7 @@ fn render(markdown: &str) -> String {
 }
 
 /// `GET /ui/guide/landing`.
-pub async fn landing(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, UiError> {
-    let session = Session::require(&req, &state.pool).await?;
+pub async fn landing(session: Session) -> Result<HttpResponse, UiError> {
     let body = html! {
         article.card.guide #guide { (PreEscaped(render(LANDING))) }
     };

@@ -9,7 +9,7 @@
 use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::TryStreamExt;
 use maud::{html, Markup};
 
 use super::import_rows;
@@ -26,14 +26,7 @@ use crate::storage::imports::{self, ImportRow};
 
 type State = web::Data<AppState>;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/ui/imports").get(list).post(upload))
-        .service(web::resource("/ui/imports/{id}").get(show))
-        .service(web::resource("/ui/imports/{id}/bad-lines.csv").get(import_rows::bad_lines_csv));
-}
-
-async fn list(req: HttpRequest, state: State) -> Result<HttpResponse, UiError> {
-    let session = Session::require(&req, &state.pool).await?;
+pub(super) async fn list(state: State, session: Session) -> Result<HttpResponse, UiError> {
     let recent = imports::recent(&state.pool, 50).await?;
     let body = html! {
         (upload_form(&session.csrf_token))
@@ -112,20 +105,23 @@ fn upload_form(csrf: &str) -> Markup {
 }
 
 /// POST /ui/imports: 303 to the import's page once the file is stored.
-async fn upload(
+pub(super) async fn upload(
     req: HttpRequest,
     payload: web::Payload,
     state: State,
+    session: Session,
 ) -> Result<HttpResponse, UiError> {
-    let session = Session::require(&req, &state.pool).await?;
     let refused = |r: UploadRefusal| refusal_page(&session, r);
     let mut form = match upload_kind(&req) {
         Ok(UploadKind::Multipart) => Multipart::new(req.headers(), payload.into_inner()),
+        // The guard lets only forms with a token through: a CSV body has none.
         Ok(UploadKind::Csv) => return Err(UiError::Csrf),
         Err(r) => return Ok(refused(r)),
     };
-    let csrf = first_csrf_part(&mut form).await.ok_or(UiError::Csrf)?;
-    session.check_form(&req, &csrf)?;
+    // The first part is the token the guard checked.
+    if form.try_next().await.is_err() {
+        return Err(UiError::Csrf);
+    }
     let (spooled, options) = match spool_file_part(&mut form).await {
         Ok(s) => s,
         Err(r) => return Ok(refused(r)),
@@ -133,22 +129,6 @@ async fn upload(
     let id = import::start(importer(&state), spooled, options).await?;
     tracing::info!(import_id = id, "import started from the dashboard");
     Ok(see_other(&format!("/ui/imports/{id}")))
-}
-
-/// The value of the form's first part when that part is `csrf` (a token is 64 hex digits).
-async fn first_csrf_part(form: &mut Multipart) -> Option<String> {
-    let mut field = form.try_next().await.ok()??;
-    if field.name() != Some("csrf") {
-        return None;
-    }
-    let mut value = Vec::new();
-    while let Some(chunk) = field.next().await {
-        value.extend_from_slice(&chunk.ok()?);
-        if value.len() > 256 {
-            return None;
-        }
-    }
-    String::from_utf8(value).ok()
 }
 
 /// A refused upload: the reason, the status the API gives, and the form again.
@@ -170,12 +150,11 @@ fn refusal_page(session: &Session, r: UploadRefusal) -> HttpResponse {
     )
 }
 
-async fn show(
-    req: HttpRequest,
+pub(super) async fn show(
     path: web::Path<String>,
     state: State,
+    session: Session,
 ) -> Result<HttpResponse, UiError> {
-    let session = Session::require(&req, &state.pool).await?;
     let missing = || UiError::NotFound(format!("There is no import {:?}.", *path));
     let id: i64 = path.parse().map_err(|_| missing())?;
     let i = imports::find(&state.pool, id).await?.ok_or_else(missing)?;

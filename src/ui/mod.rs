@@ -8,6 +8,7 @@ mod confirm;
 mod conversions;
 mod days;
 mod dropped;
+mod guard;
 mod guide;
 mod health;
 mod import_rows;
@@ -16,15 +17,17 @@ mod money;
 mod overview;
 mod pages;
 mod session;
+mod table;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpResponse, ResponseError};
+use actix_web::{HttpResponse, ResponseError};
 use maud::{html, Markup, DOCTYPE};
 
 pub use overview::{chart_svg, hourly_series, Overview};
+pub use table::{configure, Access, UiRoute, Verb, ROUTES};
 
 const CSS: &str = include_str!("app.css");
 /// The dashboard's only script: copy buttons. Pages work without it.
@@ -75,30 +78,6 @@ pub fn plain_http_warning(public_url: Option<&str>, listen_addr: SocketAddr) -> 
          Put capi-bridge behind a TLS proxy and set PUBLIC_URL=https://your.host, or listen on \
          127.0.0.1 only"
     ))
-}
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/ui")
-            .get(|| async { see_other("/ui/") })
-            .head(|| async { see_other("/ui/") }),
-    )
-    .service(web::resource("/ui/").get(pages::overview))
-    .service(
-        web::resource("/ui/login")
-            .get(pages::login_form)
-            .post(pages::sign_in),
-    )
-    .service(web::resource("/ui/logout").post(pages::sign_out))
-    .service(web::resource("/ui/logout-everywhere").post(pages::sign_out_everywhere))
-    .service(web::resource("/ui/app.css").get(stylesheet))
-    .service(web::resource("/ui/app.js").get(script))
-    .service(web::resource(guide::LANDING_GUIDE_URL).get(guide::landing));
-    campaigns::configure(cfg);
-    conversions::configure(cfg);
-    clicks::configure(cfg);
-    imports::configure(cfg);
-    alerts::configure(cfg);
 }
 
 async fn script() -> HttpResponse {

@@ -75,32 +75,14 @@ pub async fn sign_in(
     Ok(res)
 }
 
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
-
-pub async fn sign_out(
-    req: HttpRequest,
-    state: State,
-    form: web::Form<CsrfForm>,
-) -> Result<HttpResponse, UiError> {
-    let session = Session::require(&req, &state.pool).await?;
-    session.check_form(&req, &form.csrf)?;
+pub async fn sign_out(state: State, session: Session) -> Result<HttpResponse, UiError> {
     session.end(&state.pool).await?;
     Ok(signed_out(&state))
 }
 
 /// Ends every dashboard session, in every browser: after a lost laptop, or to be sure no one
 /// else is signed in (rotating ADMIN_TOKEN does the same).
-pub async fn sign_out_everywhere(
-    req: HttpRequest,
-    state: State,
-    form: web::Form<CsrfForm>,
-) -> Result<HttpResponse, UiError> {
-    let session = Session::require(&req, &state.pool).await?;
-    session.check_form(&req, &form.csrf)?;
+pub async fn sign_out_everywhere(state: State, session: Session) -> Result<HttpResponse, UiError> {
     let ended = session.end_all(&state.pool).await?;
     tracing::info!(sessions = ended, "every dashboard session signed out");
     Ok(signed_out(&state))
@@ -118,8 +100,11 @@ fn signed_out(state: &State) -> HttpResponse {
     res
 }
 
-pub async fn overview(req: HttpRequest, state: State) -> Result<HttpResponse, UiError> {
-    let session = Session::require(&req, &state.pool).await?;
+pub async fn overview(
+    req: HttpRequest,
+    state: State,
+    session: Session,
+) -> Result<HttpResponse, UiError> {
     let now = Utc::now();
     let day = overview::window(&state.pool, now - chrono::Duration::hours(24)).await?;
     let week = overview::window(&state.pool, now - chrono::Duration::days(7)).await?;

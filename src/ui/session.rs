@@ -19,6 +19,7 @@ use crate::storage::ui_sessions;
 pub const COOKIE: &str = "capi_session";
 
 /// A signed-in browser.
+#[derive(Clone)]
 pub struct Session {
     id_hash: String,
     pub csrf_token: String,

@@ -78,6 +78,7 @@ mod ui_clicks;
 mod ui_conversions;
 mod ui_copy_browser;
 mod ui_escaping;
+mod ui_guard;
 mod ui_imports;
 mod ui_landing;
 mod ui_landing_browser;

@@ -5,12 +5,13 @@
 
 use chrono::{DateTime, Datelike, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
+use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::helpers::*;
 use crate::test_mode::row_of;
 use crate::ui_conversions::{listed, text_of};
-use crate::ui_session::sign_in;
+use crate::ui_session::{get_page, sign_in};
 
 /// Registers `click_id` on `campaign` and posts it back in Keitaro's dialect; the conversion id.
 async fn convert(app: &TestApp, campaign: &str, click_id: &str, rest: &str) -> i64 {
@@ -252,9 +253,18 @@ async fn presets_are_calendar_days_of_the_display_zone() {
         "shown in Tokyo time: {page}"
     );
     assert!(page.contains(r#"aria-current="page">Today<"#), "{page}");
-    // A day filter is a Tokyo day too.
+    // A day filter is a Tokyo day too: the form's inclusive day becomes `since`/`until`
+    // at Tokyo midnights.
     let path = format!("/ui/conversions?from={local_today}&to={local_today}");
-    let (_, by_days) = text_of(&app, &path, &cookie).await;
+    let resp = get_page(&app, &path, &cookie).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let location = resp.headers()["location"].to_str().unwrap().to_owned();
+    let next = midnight(local_today.succ_opt().unwrap());
+    assert!(
+        location.contains(&next.format("%Y-%m-%dT%H").to_string()),
+        "until is the next Tokyo midnight: {location}"
+    );
+    let (_, by_days) = text_of(&app, &location, &cookie).await;
     assert_eq!(listed(&by_days), got);
 
     // The overview's totals count Tokyo days, and its chart says whose hours it draws.

@@ -1,5 +1,5 @@
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::{campaign_key, find_campaign, query, Admin};
@@ -9,7 +9,7 @@ use crate::http::params::Params;
 use crate::http::ApiError;
 use crate::ingest::retry::{self, retry_conversion, Retried};
 use crate::startup::AppState;
-use crate::storage::{conversions, events, import_lines, refused};
+use crate::storage::{conversion_filter, conversions, events, import_lines, refused};
 
 /// `GET /admin/v1/conversions?campaign=&state=&tracker=&click_id=&txid=&platform=&since=&until=&limit=&before=`: newest
 /// first. An unknown parameter is a 400: a misspelt filter must not silently return everything.
@@ -129,15 +129,7 @@ fn time(q: &Params, name: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
     let Some(v) = q.get(name) else {
         return Ok(None);
     };
-    let parsed = DateTime::parse_from_rfc3339(v)
-        .map(|t| t.with_timezone(&Utc))
-        .ok()
-        .or_else(|| {
-            NaiveDate::parse_from_str(v, "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-                .map(|t| t.and_utc())
-        });
+    let parsed = conversion_filter::instant(v);
     parsed.map(Some).ok_or_else(|| {
         ApiError::bad_request(
             "invalid_parameter",

@@ -1,6 +1,6 @@
 //! Disabling a campaign takes a confirmation page that says what stops and what goes on.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use maud::html;
 
 use super::page::platforms;
@@ -12,11 +12,10 @@ use crate::ui::{see_other, UiError};
 
 /// `GET /ui/campaigns/{key}/disable`: what disabling stops and what goes on, and the button.
 pub async fn confirm_disable(
-    req: HttpRequest,
     state: State,
+    session: Session,
     key: web::Path<String>,
 ) -> Result<HttpResponse, UiError> {
-    let session = Session::require(&req, &state.pool).await?;
     let campaign = find(&state, &key).await?;
     let url = campaign_url(campaign.key.as_str());
     if !campaign.enabled {

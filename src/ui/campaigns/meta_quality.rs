@@ -1,14 +1,12 @@
 //! The campaign page's "Meta's view" card: Meta's own figures for the campaign's pixel, per
 //! event, with the last fetch's outcome and the advice joined from Meta's figures and ours.
 
-use actix_web::web::{self, Bytes};
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use maud::{html, Markup};
 use serde_json::Value;
 
-use super::super::session::Session;
 use super::super::{see_other, UiError};
-use super::{campaign_url, checked_form, find};
+use super::{campaign_url, find};
 use crate::domain::Campaign;
 use crate::quality::QualityReport;
 use crate::routes::admin::meta_quality::latest;
@@ -101,13 +99,9 @@ pub async fn card(
 /// The card's button: asks for a fetch at the next round (the shared once-a-minute limit
 /// applies: a press within it changes nothing) and shows the page again.
 pub async fn refresh(
-    req: HttpRequest,
     state: web::Data<AppState>,
     key: web::Path<String>,
-    body: Bytes,
 ) -> Result<HttpResponse, UiError> {
-    let session = Session::require(&req, &state.pool).await?;
-    checked_form(&req, &session, &body)?;
     let campaign = find(&state, &key).await?;
     if let Some(meta) = &campaign.meta {
         store::request_refresh(&state.pool, meta.pixel_id.as_str()).await?;

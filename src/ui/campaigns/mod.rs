@@ -2,52 +2,33 @@
 //! test event, recent conversions). Thin handlers over [`CampaignService`] and the admin API's
 //! shared functions.
 
-mod disable;
+pub(super) mod disable;
 mod form;
-mod meta_quality;
+pub(super) mod meta_quality;
 mod page;
 mod stats;
 
 use actix_web::http::StatusCode;
-use actix_web::web::{self, Bytes};
+use actix_web::web;
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::Utc;
 use maud::html;
 
 use self::form::{FormError, FormValues, Mode};
 use self::page::{Notice, TestEvent, Verdict};
-use super::confirm::{confirmed, refused_retry};
+use super::confirm::{confirmed, refused_retry, ConfirmForm};
 use super::health::banners;
 use super::session::Session;
 use super::{html_response, layout, page as signed_in_page, see_other, UiError};
 use crate::campaigns::{service, CampaignError, CampaignInput};
 use crate::domain::{Campaign, CampaignKey, EventName};
 use crate::health;
-use crate::http::params::parse_urlencoded;
 use crate::routes::admin::test_event;
 use crate::startup::AppState;
 use crate::storage::{campaign_stats, money};
 use crate::ui::days::Range;
 
 type State = web::Data<AppState>;
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/ui/campaigns").get(list).post(create))
-        .service(web::resource("/ui/campaigns/new").get(new_form))
-        .service(web::resource("/ui/campaigns/{key}").get(show))
-        .service(
-            web::resource("/ui/campaigns/{key}/edit")
-                .get(edit_form)
-                .post(update),
-        )
-        .service(web::resource("/ui/campaigns/{key}/enabled").post(set_enabled))
-        .service(web::resource("/ui/campaigns/{key}/disable").get(disable::confirm_disable))
-        .service(web::resource("/ui/campaigns/{key}/retry-failed").post(retry_failed))
-        .service(web::resource("/ui/campaigns/{key}/test-event").post(send_test_event))
-        .service(
-            web::resource("/ui/campaigns/{key}/meta-quality/refresh").post(meta_quality::refresh),
-        );
-}
 
 /// The campaign named in the path; a key that cannot be one is the same 404 as an unknown one.
 async fn find(state: &AppState, raw: &str) -> Result<Campaign, UiError> {
@@ -63,22 +44,8 @@ async fn find(state: &AppState, raw: &str) -> Result<Campaign, UiError> {
     }
 }
 
-/// A submitted form's fields, after its CSRF token has been checked. An unreadable body has no
-/// readable token either, so it is refused the same way.
-fn checked_form(
-    req: &HttpRequest,
-    session: &Session,
-    body: &[u8],
-) -> Result<Vec<(String, String)>, UiError> {
-    let pairs = parse_urlencoded(body).map_err(|_| UiError::Csrf)?;
-    let csrf = pairs
-        .iter()
-        .find(|(k, _)| k == "csrf")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("");
-    session.check_form(req, csrf)?;
-    Ok(pairs)
-}
+/// The campaign form's fields in order (its event map repeats names), already past the guard.
+pub(super) type Fields = web::Form<Vec<(String, String)>>;
 
 fn field<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
     pairs
@@ -92,8 +59,7 @@ fn campaign_url(key: &str) -> String {
     format!("/ui/campaigns/{key}")
 }
 
-async fn list(req: HttpRequest, state: State) -> Result<HttpResponse, UiError> {
-    let session = Session::require(&req, &state.pool).await?;
+pub(super) async fn list(state: State, session: Session) -> Result<HttpResponse, UiError> {
     let campaigns = service(&state).list().await.map_err(storage)?;
     let now = Utc::now();
     let problems = health::problems(&state.pool, &state.health, now).await?;
@@ -184,8 +150,7 @@ fn form_page(
     )
 }
 
-async fn new_form(req: HttpRequest, state: State) -> Result<HttpResponse, UiError> {
-    let session = Session::require(&req, &state.pool).await?;
+pub(super) async fn new_form(session: Session) -> Result<HttpResponse, UiError> {
     let values = FormValues::new_campaign();
     Ok(form_page(
         &session,
@@ -197,9 +162,11 @@ async fn new_form(req: HttpRequest, state: State) -> Result<HttpResponse, UiErro
     ))
 }
 
-async fn create(req: HttpRequest, state: State, body: Bytes) -> Result<HttpResponse, UiError> {
-    let session = Session::require(&req, &state.pool).await?;
-    let pairs = checked_form(&req, &session, &body)?;
+pub(super) async fn create(
+    state: State,
+    session: Session,
+    pairs: Fields,
+) -> Result<HttpResponse, UiError> {
     let values = FormValues::from_pairs(&pairs);
     let refused = |status, e: FormError| {
         form_page(
@@ -232,12 +199,11 @@ async fn create(req: HttpRequest, state: State, body: Bytes) -> Result<HttpRespo
     }
 }
 
-async fn edit_form(
-    req: HttpRequest,
+pub(super) async fn edit_form(
     state: State,
+    session: Session,
     key: web::Path<String>,
 ) -> Result<HttpResponse, UiError> {
-    let session = Session::require(&req, &state.pool).await?;
     let campaign = find(&state, &key).await?;
     let mode = Mode::edit(&campaign);
     let title = format!("Edit {}", campaign.key.as_str());
@@ -252,14 +218,12 @@ async fn edit_form(
     ))
 }
 
-async fn update(
-    req: HttpRequest,
+pub(super) async fn update(
     state: State,
+    session: Session,
     key: web::Path<String>,
-    body: Bytes,
+    pairs: Fields,
 ) -> Result<HttpResponse, UiError> {
-    let session = Session::require(&req, &state.pool).await?;
-    let pairs = checked_form(&req, &session, &body)?;
     let campaign = find(&state, &key).await?;
     let key = campaign.key.as_str();
     let mode = Mode::edit(&campaign);
@@ -308,12 +272,12 @@ async fn update(
     }
 }
 
-async fn show(
+pub(super) async fn show(
     req: HttpRequest,
     state: State,
+    session: Session,
     key: web::Path<String>,
 ) -> Result<HttpResponse, UiError> {
-    let session = Session::require(&req, &state.pool).await?;
     let campaign = find(&state, &key).await?;
     let notice = Notice::from_query(req.query_string());
     page::render(
@@ -328,17 +292,22 @@ async fn show(
     .await
 }
 
-async fn set_enabled(
-    req: HttpRequest,
+#[derive(serde::Deserialize)]
+pub(super) struct EnabledForm {
+    #[serde(default)]
+    enabled: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+pub(super) async fn set_enabled(
     state: State,
     key: web::Path<String>,
-    body: Bytes,
+    form: web::Form<EnabledForm>,
 ) -> Result<HttpResponse, UiError> {
-    let session = Session::require(&req, &state.pool).await?;
-    let pairs = checked_form(&req, &session, &body)?;
     let campaign = find(&state, &key).await?;
-    let enabled = field(&pairs, "enabled") == "true";
-    if !enabled && campaign.enabled && !confirmed(&pairs) {
+    let enabled = form.enabled == "true";
+    if !enabled && campaign.enabled && !confirmed(&form.confirm) {
         return Ok(see_other(&format!(
             "{}/disable",
             campaign_url(campaign.key.as_str())
@@ -359,16 +328,14 @@ async fn set_enabled(
     )))
 }
 
-async fn retry_failed(
-    req: HttpRequest,
+pub(super) async fn retry_failed(
     state: State,
+    session: Session,
     key: web::Path<String>,
-    body: Bytes,
+    form: web::Form<ConfirmForm>,
 ) -> Result<HttpResponse, UiError> {
-    let session = Session::require(&req, &state.pool).await?;
-    let pairs = checked_form(&req, &session, &body)?;
     let campaign = find(&state, &key).await?;
-    if !confirmed(&pairs) {
+    if !confirmed(&form.confirm) {
         let url = campaign_url(campaign.key.as_str());
         let action = format!("{url}/retry-failed");
         let warning = refused_retry(&state, &session, &campaign, None, &action, vec![], &url);
@@ -395,16 +362,21 @@ async fn retry_failed(
 
 /// Sends the synthetic event and shows the campaign page with Meta's verdict (rendered, not
 /// redirected: the verdict is for this click only and never lands in a URL).
-async fn send_test_event(
+#[derive(serde::Deserialize)]
+pub(super) struct TestEventForm {
+    #[serde(default)]
+    event_name: String,
+}
+
+pub(super) async fn send_test_event(
     req: HttpRequest,
     state: State,
+    session: Session,
     key: web::Path<String>,
-    body: Bytes,
+    form: web::Form<TestEventForm>,
 ) -> Result<HttpResponse, UiError> {
-    let session = Session::require(&req, &state.pool).await?;
-    let pairs = checked_form(&req, &session, &body)?;
     let campaign = find(&state, &key).await?;
-    let name = match field(&pairs, "event_name") {
+    let name = match form.event_name.as_str() {
         "" => "Lead",
         n => n,
     };

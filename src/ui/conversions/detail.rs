@@ -10,7 +10,6 @@ use serde_json::Value;
 use super::filter::with_query;
 use super::list::test_badge;
 use crate::domain::PlatformKind;
-use crate::http::params::parse_urlencoded;
 use crate::ingest::retry::{check_retryable, EventCheck};
 use crate::startup::AppState;
 use crate::storage::conversions;
@@ -156,18 +155,6 @@ pub(super) fn parse_id(raw: &str) -> Result<i64, UiError> {
         .ok_or_else(|| UiError::NotFound(format!("There is no conversion {raw:?}.")))
 }
 
-/// A POSTed form's fields; a body that is not a form has none (and so no CSRF token).
-pub(super) fn form_fields(body: &[u8]) -> Vec<(String, String)> {
-    parse_urlencoded(body).unwrap_or_default()
-}
-
-pub(super) fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
-    fields
-        .iter()
-        .find(|(n, _)| n == name)
-        .map_or("", |(_, v)| v.as_str())
-}
-
 /// A signed-in page with another status than 200 (a refused retry).
 pub(super) fn page_with(
     session: &Session,
@@ -185,8 +172,8 @@ pub async fn show(
     req: HttpRequest,
     id: web::Path<String>,
     state: web::Data<AppState>,
+    session: Session,
 ) -> Result<HttpResponse, UiError> {
-    let session = Session::require(&req, &state.pool).await?;
     let id = parse_id(&id)?;
     let conv = conversions::view(&state.pool, id)
         .await?

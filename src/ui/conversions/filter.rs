@@ -1,19 +1,20 @@
 //! The list's filters as typed in its form (query parameters) and as checked for the query.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 
 use crate::domain::{ClickId, DeliveryStatus, PlatformKind};
 use crate::http::params::parse_urlencoded;
-use crate::storage::conversions::ListFilter;
+use crate::storage::conversion_filter::{instant, instant_text, ListFilter};
 use crate::trackers::Tracker;
 use crate::ui::days::{day_start, days_bounds, Range};
 
 /// Rows per page of the list.
 pub const PAGE_SIZE: i64 = 50;
 
-/// Names the list page answers to: the filters, the paging cursor and the notice of a
-/// campaign's retry. Anything else is a 400, so a misspelt filter never shows everything.
+/// Names the list page answers to: the filters, the form's day inputs (redirected to `since`
+/// and `until`), the paging cursor and the notice of a campaign's retry. Anything else is a
+/// 400, so a misspelt filter never shows everything.
 const KNOWN: &[&str] = &[
     "campaign",
     "state",
@@ -21,9 +22,11 @@ const KNOWN: &[&str] = &[
     "click_id",
     "txid",
     "platform",
+    "since",
+    "until",
+    "range",
     "from",
     "to",
-    "range",
     "before",
     "retried",
     "still_failed",
@@ -45,6 +48,10 @@ pub struct Typed {
     pub click_id: String,
     pub txid: String,
     pub platform: String,
+    pub since: String,
+    pub until: String,
+    /// The form's day inputs (calendar days in the display zone, `to` included): the list
+    /// answers them with a redirect to the same days as `since` and `until`.
     pub from: String,
     pub to: String,
     pub range: String,
@@ -66,10 +73,10 @@ pub struct Filter {
     pub txid: Option<String>,
     /// Conversions with an event for this platform.
     pub platform: Option<PlatformKind>,
-    /// Received on or after this day (a calendar day in the display zone).
-    pub from: Option<NaiveDate>,
-    /// Received on or before this day (in the display zone).
-    pub to: Option<NaiveDate>,
+    /// Received at or after.
+    pub since: Option<DateTime<Utc>>,
+    /// Received before.
+    pub until: Option<DateTime<Utc>>,
     /// A date preset (`range=today`), counted from the moment the list is read.
     pub range: Option<Range>,
     pub before: Option<i64>,
@@ -91,6 +98,8 @@ impl Typed {
                 "click_id" => &mut typed.click_id,
                 "txid" => &mut typed.txid,
                 "platform" => &mut typed.platform,
+                "since" => &mut typed.since,
+                "until" => &mut typed.until,
                 "from" => &mut typed.from,
                 "to" => &mut typed.to,
                 "range" => &mut typed.range,
@@ -110,7 +119,13 @@ impl Typed {
         Ok(typed)
     }
 
-    pub fn check(&self) -> Result<Filter, String> {
+    /// Whether the query names the form's days, which the list redirects to `since`/`until`.
+    pub fn names_days(&self) -> bool {
+        !self.from.is_empty() || !self.to.is_empty()
+    }
+
+    /// The checked filters; the form's days are whole calendar days in `zone`.
+    pub fn check(&self, zone: Tz) -> Result<Filter, String> {
         let some = |s: &String| (!s.is_empty()).then(|| s.clone());
         let state = match self.state.as_str() {
             "" => None,
@@ -158,11 +173,30 @@ impl Typed {
                 return Err(format!("The day \"from\" ({f}) is after \"to\" ({t})."));
             }
         }
+        let (since, until) = (bound(&self.since, "since")?, bound(&self.until, "until")?);
+        if self.names_days() && (since.is_some() || until.is_some()) {
+            return Err(
+                "Choose either the days \"from\" and \"to\" or \"since\" and \"until\", not both."
+                    .to_owned(),
+            );
+        }
+        // An included last day ends at the next midnight.
+        let since = since.or(from.map(|d| day_start(d, zone)));
+        let until = until.or(to.map(|d| days_bounds(d, d, zone).1));
+        if let (Some(s), Some(u)) = (since, until) {
+            if s > u {
+                return Err(format!(
+                    "\"since\" ({}) is after \"until\" ({}).",
+                    instant_text(s),
+                    instant_text(u)
+                ));
+            }
+        }
         let range = match self.range.as_str() {
             "" => None,
             r => Some(Range::parse_or_explain(r)?),
         };
-        if range.is_some() && (from.is_some() || to.is_some()) {
+        if range.is_some() && (since.is_some() || until.is_some()) {
             return Err(
                 "Choose either a range or the days \"from\" and \"to\", not both.".to_owned(),
             );
@@ -181,8 +215,8 @@ impl Typed {
             click_id: some(&self.click_id),
             txid: some(&self.txid),
             platform,
-            from,
-            to,
+            since,
+            until,
             range,
             before,
         })
@@ -202,19 +236,43 @@ fn day(value: &str, name: &str) -> Result<Option<NaiveDate>, String> {
         })
 }
 
+/// A `since` or `until` as the admin API reads it, within the days a filter may name.
+fn bound(value: &str, name: &str) -> Result<Option<DateTime<Utc>>, String> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    instant(value)
+        .filter(|t| (FIRST_DAY..=LAST_DAY).contains(&t.date_naive()))
+        .map(Some)
+        .ok_or_else(|| {
+            format!(
+                "\"{name}\" ({value:?}) is not a time like 2026-11-30T00:00:00Z or a date like \
+                 2026-11-30 (1970 to 9999)."
+            )
+        })
+}
+
 impl Filter {
-    /// The storage filter: whole calendar days in `zone`, `to` included; a range is counted
-    /// from `now`.
+    /// The form's day inputs for these bounds: the day `since` falls on and the last day
+    /// before `until`, in `zone`.
+    pub fn days(&self, zone: Tz) -> (String, String) {
+        let day = |t: DateTime<Utc>| t.with_timezone(&zone).date_naive().to_string();
+        (
+            self.since.map(day).unwrap_or_default(),
+            self.until
+                .map(|u| day(u - TimeDelta::nanoseconds(1)))
+                .unwrap_or_default(),
+        )
+    }
+
+    /// The storage filter; a range is whole calendar days in `zone`, counted from `now`.
     pub fn list_filter(&self, zone: Tz, now: DateTime<Utc>) -> ListFilter<'_> {
         let (since, until) = match self.range {
             Some(r) => {
                 let (s, u) = r.bounds(now, zone);
                 (Some(s), Some(u))
             }
-            None => (
-                self.from.map(|d| day_start(d, zone)),
-                self.to.map(|d| days_bounds(d, d, zone).1),
-            ),
+            None => (self.since, self.until),
         };
         ListFilter {
             campaign: self.campaign.as_deref(),
@@ -242,8 +300,8 @@ impl Filter {
     /// The list with these filters but the days of the preset `range` instead of theirs.
     pub fn range_url(&self, range: Range) -> String {
         let f = Filter {
-            from: None,
-            to: None,
+            since: None,
+            until: None,
             range: Some(range),
             ..self.clone()
         };
@@ -275,11 +333,11 @@ impl Filter {
         if let Some(p) = self.platform {
             pairs.push(("platform", p.as_str().to_owned()));
         }
-        if let Some(d) = self.from {
-            pairs.push(("from", d.to_string()));
+        if let Some(t) = self.since {
+            pairs.push(("since", instant_text(t)));
         }
-        if let Some(d) = self.to {
-            pairs.push(("to", d.to_string()));
+        if let Some(t) = self.until {
+            pairs.push(("until", instant_text(t)));
         }
         if let Some(r) = self.range {
             pairs.push(("range", r.as_str().to_owned()));
@@ -316,151 +374,5 @@ fn encode(value: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn date(s: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-    }
-
-    #[test]
-    fn reads_and_checks_the_query() {
-        let all = Filter {
-            campaign: Some("shop".into()),
-            state: Some(DeliveryStatus::Failed),
-            tracker: Some(Tracker::Binom),
-            click_id: Some("clk-1".into()),
-            txid: Some("tx 1".into()),
-            platform: Some(PlatformKind::TikTok),
-            from: Some(date("2026-11-01")),
-            to: Some(date("2026-11-30")),
-            range: None,
-            before: Some(77),
-        };
-        let ok: [(&str, Filter); 5] = [
-            ("", Filter::default()),
-            (
-                "campaign=&state=&tracker=&click_id=&from=&to=",
-                Filter::default(),
-            ),
-            (
-                "campaign=shop&state=failed&tracker=binom&click_id=clk-1&txid=tx%201&platform=tiktok&from=2026-11-01&to=2026-11-30&before=77",
-                all,
-            ),
-            (
-                "range=last7&from=&to=",
-                Filter {
-                    range: Some(Range::Last7),
-                    ..Filter::default()
-                },
-            ),
-            (
-                "state=sent&retried=3&still_failed=0&more=1",
-                Filter {
-                    state: Some(DeliveryStatus::Sent),
-                    ..Filter::default()
-                },
-            ),
-        ];
-        for (query, want) in ok {
-            let got = Typed::from_query(query).and_then(|t| t.check());
-            assert_eq!(got, Ok(want), "{query}");
-        }
-        let bad = [
-            ("state=queued", "Unknown state \"queued\""),
-            ("tracker=adsterra", "Unknown tracker \"adsterra\""),
-            ("from=30.11.2026", "\"from\" (\"30.11.2026\") is not a date"),
-            ("to=2026-02-30", "\"to\" (\"2026-02-30\") is not a date"),
-            ("to=+262142-01-01", "is not a date"),
-            ("from=2026-12-02&to=2026-12-01", "is after"),
-            ("click_id=a%20b", "The click id \"a b\" must be"),
-            ("before=-1", "not a positive number"),
-            (
-                "platform=facebook",
-                "Unknown platform \"facebook\": it must be one of meta, tiktok",
-            ),
-            ("txid=a%01b", "without control characters"),
-            ("stat=failed", "Unknown filter \"stat\""),
-            ("campaign=%ZZ", "%"),
-            ("range=week", "Unknown range \"week\""),
-            ("range=today&from=2026-12-01", "either a range"),
-        ];
-        for (query, want) in bad {
-            let got = Typed::from_query(query).and_then(|t| t.check());
-            let err = got.expect_err(query);
-            assert!(err.contains(want), "{query}: {err}");
-        }
-    }
-
-    #[test]
-    fn days_are_whole_and_inclusive_in_the_display_zone() {
-        let f = Filter {
-            from: Some(date("2026-11-30")),
-            to: Some(date("2026-11-30")),
-            ..Filter::default()
-        };
-        let now = Utc::now();
-        let cases = [
-            (
-                Tz::UTC,
-                "2026-11-30T00:00:00+00:00",
-                "2026-12-01T00:00:00+00:00",
-            ),
-            (
-                Tz::Asia__Tokyo,
-                "2026-11-29T15:00:00+00:00",
-                "2026-11-30T15:00:00+00:00",
-            ),
-        ];
-        for (zone, since, until) in cases {
-            let l = f.list_filter(zone, now);
-            assert_eq!(l.since.unwrap().to_rfc3339(), since, "{zone}");
-            assert_eq!(l.until.unwrap().to_rfc3339(), until, "{zone}");
-            assert_eq!(l.limit, PAGE_SIZE);
-        }
-        // A preset is counted from now, in the zone.
-        let now = DateTime::parse_from_rfc3339("2026-12-01T23:30:00Z")
-            .unwrap()
-            .to_utc();
-        let today = Filter {
-            range: Some(Range::Today),
-            ..Filter::default()
-        };
-        let l = today.list_filter(Tz::Asia__Tokyo, now);
-        assert_eq!(l.since.unwrap().to_rfc3339(), "2026-12-01T15:00:00+00:00");
-        assert_eq!(l.until.unwrap().to_rfc3339(), "2026-12-02T15:00:00+00:00");
-        assert_eq!(today.url(None), "/ui/conversions?range=today");
-    }
-
-    #[test]
-    fn builds_the_next_page_url() {
-        let cases = [
-            (Filter::default(), None, "/ui/conversions"),
-            (Filter::default(), Some(5), "/ui/conversions?before=5"),
-            (
-                Filter {
-                    campaign: Some("a b&c".into()),
-                    state: Some(DeliveryStatus::Pending),
-                    from: Some(date("2026-01-02")),
-                    ..Filter::default()
-                },
-                Some(9),
-                "/ui/conversions?campaign=a%20b%26c&state=pending&from=2026-01-02&before=9",
-            ),
-        ];
-        for (filter, before, want) in cases {
-            assert_eq!(filter.url(before), want);
-        }
-        let f = Filter {
-            state: Some(DeliveryStatus::Failed),
-            to: Some(date("2026-01-02")),
-            before: Some(9),
-            ..Filter::default()
-        };
-        assert_eq!(
-            f.export_url(),
-            "/ui/conversions/export.csv?state=failed&to=2026-01-02",
-            "every filter, no cursor"
-        );
-    }
-}
+#[path = "filter_tests.rs"]
+mod tests;

@@ -15,7 +15,7 @@ use crate::trackers::Tracker;
 use crate::ui::days::{when, zone_label, Range};
 use crate::ui::money::amount;
 use crate::ui::session::Session;
-use crate::ui::{html_response, layout, UiError};
+use crate::ui::{html_response, layout, see_other, UiError};
 
 /// The conversions table (also on a click's page): each row links to the conversion's page.
 /// Times are in the display zone, which the heading names.
@@ -80,22 +80,50 @@ fn why(c: &ConversionView) -> Markup {
     }
 }
 
-pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, UiError> {
-    let session = Session::require(&req, &state.pool).await?;
+/// The outcome of "Retry all failed", read back from its redirect: counts only, so the notice
+/// never says words the query chose.
+#[derive(Debug, PartialEq)]
+struct Retried {
+    requeued: u64,
+    still_failed: u64,
+    more: bool,
+}
+
+impl Retried {
+    fn from_typed(t: &Typed) -> Option<Self> {
+        let count = |v: &str| match v {
+            "" => Some(0),
+            v => v.parse::<u64>().ok(),
+        };
+        Some(Retried {
+            requeued: t.retried.parse().ok()?,
+            still_failed: count(&t.still_failed)?,
+            more: t.more == "1",
+        })
+    }
+}
+
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+) -> Result<HttpResponse, UiError> {
     let keys: Vec<String> = campaigns::list(&state.pool)
         .await?
         .into_iter()
         .map(|c| c.key.as_str().to_owned())
         .collect();
-    let (typed, checked) = match Typed::from_query(req.query_string()) {
+    let zone = state.ui.zone;
+    let (mut typed, checked) = match Typed::from_query(req.query_string()) {
         Ok(typed) => {
-            let checked = typed.check();
+            let checked = typed.check(zone);
             (typed, checked)
         }
         Err(e) => (Typed::default(), Err(e)),
     };
-    let zone = state.ui.zone;
     let filter = match checked {
+        // The form's days (and old links) become the same days as `since` and `until`.
+        Ok(f) if typed.names_days() => return Ok(see_other(&f.url(f.before))),
         Ok(f) => f,
         Err(message) => {
             let body = html! {
@@ -109,6 +137,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
             ));
         }
     };
+    (typed.from, typed.to) = filter.days(zone);
     let list_filter = filter.list_filter(zone, chrono::Utc::now());
     let page = conversions::page(&state.pool, &list_filter).await?;
     let place = conversion_count::placement(&state.pool, &list_filter).await?;
@@ -117,15 +146,13 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
         None => None,
     };
     let body = html! {
-        @if !typed.retried.is_empty() {
+        @if let Some(r) = Retried::from_typed(&typed) {
             p.notice role="status" {
                 "Retried the failed conversions of " (filter.campaign.as_deref().unwrap_or("the campaign"))
-                ": " (typed.retried) " queued again"
-                @if !typed.still_failed.is_empty() && typed.still_failed != "0" {
-                    ", " (typed.still_failed) " still cannot be built"
-                }
+                ": " (r.requeued) " queued again"
+                @if r.still_failed > 0 { ", " (r.still_failed) " still cannot be built" }
                 "."
-                @if typed.more == "1" { " More are left: retry again." }
+                @if r.more { " More are left: retry again." }
             }
         }
         nav.ranges aria-label="Date range" {
@@ -160,9 +187,18 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
 pub async fn export_csv(
     req: HttpRequest,
     state: web::Data<AppState>,
+    session: Session,
 ) -> Result<HttpResponse, UiError> {
-    let session = Session::require(&req, &state.pool).await?;
-    let filter = match Typed::from_query(req.query_string()).and_then(|t| t.check()) {
+    let zone = state.ui.zone;
+    let typed = Typed::from_query(req.query_string());
+    let filter = match typed
+        .as_ref()
+        .map_err(String::clone)
+        .and_then(|t| t.check(zone))
+    {
+        Ok(f) if typed.as_ref().is_ok_and(Typed::names_days) => {
+            return Ok(see_other(&f.export_url()))
+        }
         Ok(f) => f,
         Err(message) => {
             let body = html! { p.error role="alert" { (message) } p { a href="/ui/conversions" { "Conversions" } } };
@@ -173,7 +209,7 @@ pub async fn export_csv(
             ));
         }
     };
-    let filter = filter.list_filter(state.ui.zone, chrono::Utc::now());
+    let filter = filter.list_filter(zone, chrono::Utc::now());
     let csv = export::conversions(&state.pool, &filter, export::EXPORT_CAP).await?;
     Ok(csv.response("conversions"))
 }
@@ -265,8 +301,8 @@ fn select(id: &str, name: &str, words: &[&str], chosen: &str) -> Markup {
 pub async fn refused(
     req: HttpRequest,
     state: web::Data<AppState>,
+    session: Session,
 ) -> Result<HttpResponse, UiError> {
-    let session = Session::require(&req, &state.pool).await?;
     let typed = Typed::from_query(req.query_string()).and_then(|t| {
         // Only the cursor applies here.
         let only_cursor = Typed {
@@ -276,7 +312,7 @@ pub async fn refused(
         if t != only_cursor {
             return Err("This page takes no filters, only the page cursor \"before\".".to_owned());
         }
-        t.check()
+        t.check(state.ui.zone)
     });
     let before = match typed {
         Ok(f) => f.before,
@@ -326,4 +362,31 @@ pub async fn refused(
         p { a href="/ui/conversions" { "All conversions" } }
     };
     Ok(crate::ui::page(&session, "Refused postbacks", body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_retry_notice_is_counts_only() {
+        let read = |q: &str| Retried::from_typed(&Typed::from_query(q).unwrap());
+        let notice = |requeued, still_failed, more| {
+            Some(Retried {
+                requeued,
+                still_failed,
+                more,
+            })
+        };
+        assert_eq!(read("retried=3&still_failed=1&more=1"), notice(3, 1, true));
+        assert_eq!(read("retried=0"), notice(0, 0, false));
+        for query in [
+            "",
+            "retried=call%20us",
+            "retried=2&still_failed=x",
+            "retried=-1",
+        ] {
+            assert_eq!(read(query), None, "{query}");
+        }
+    }
 }

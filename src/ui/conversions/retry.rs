@@ -3,32 +3,29 @@
 //! token, a retry would only be refused again: the page warns and asks first.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use maud::html;
 
-use super::detail::{field, form_fields, page_with, parse_id};
+use super::detail::{page_with, parse_id};
 use super::filter::with_query;
 use crate::domain::{CampaignKey, EventState, FailureClass, PlatformKind};
 use crate::ingest::retry::{retry_campaign, retry_conversion, Retried};
 use crate::startup::AppState;
 use crate::storage::{campaigns, conversions};
-use crate::ui::confirm::{confirmed, refused_retry};
+use crate::ui::confirm::{confirmed, refused_retry, ConfirmForm};
 use crate::ui::session::Session;
 use crate::ui::{see_other, UiError};
 
 /// `POST /ui/conversions/{id}/retry`: the admin API's retry; 303 back with a notice, or a 409
 /// page saying why nothing was retried.
 pub async fn retry(
-    req: HttpRequest,
     id: web::Path<String>,
-    body: web::Bytes,
+    form: web::Form<ConfirmForm>,
     state: web::Data<AppState>,
+    session: Session,
 ) -> Result<HttpResponse, UiError> {
-    let session = Session::require(&req, &state.pool).await?;
-    let fields = form_fields(&body);
-    session.check_form(&req, field(&fields, "csrf"))?;
     let id = parse_id(&id)?;
-    if !confirmed(&fields) {
+    if !confirmed(&form.confirm) {
         if let Some(warning) = refused_conversion(&state, &session, id).await? {
             return Ok(warning);
         }
@@ -58,21 +55,26 @@ pub async fn retry(
 
 /// `POST /ui/conversions/retry-failed` (`campaign`): the admin API's retry of a campaign's
 /// failed conversions; 303 to the list of that campaign with a notice.
+#[derive(serde::Deserialize)]
+pub struct RetryFailedForm {
+    #[serde(default)]
+    campaign: String,
+    #[serde(default)]
+    confirm: String,
+}
+
 pub async fn retry_failed(
-    req: HttpRequest,
-    body: web::Bytes,
+    form: web::Form<RetryFailedForm>,
     state: web::Data<AppState>,
+    session: Session,
 ) -> Result<HttpResponse, UiError> {
-    let session = Session::require(&req, &state.pool).await?;
-    let fields = form_fields(&body);
-    session.check_form(&req, field(&fields, "csrf"))?;
-    let raw = field(&fields, "campaign");
+    let raw = form.campaign.as_str();
     let not_found = || UiError::NotFound(format!("There is no campaign {raw:?}."));
     let key = CampaignKey::parse(raw).map_err(|_| not_found())?;
     let campaign = campaigns::find_by_key(&state.pool, key.as_str())
         .await?
         .ok_or_else(not_found)?;
-    if !confirmed(&fields) {
+    if !confirmed(&form.confirm) {
         let fields = vec![("campaign", key.as_str().to_owned())];
         let back = with_query("/ui/conversions", &fields);
         let warning =
