@@ -2,11 +2,12 @@
 //! fake Graph API (wiremock) that speaks Meta's request and error formats, and a fake TikTok.
 
 mod helpers;
+// The browser driver is a helper; tests name it `crate::browser`.
+use helpers::browser;
 
 mod admin_campaigns;
 mod alerts;
 mod auth_failures;
-mod browser;
 mod campaign_region;
 mod click_budget;
 mod click_campaigns;

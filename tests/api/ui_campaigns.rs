@@ -7,7 +7,7 @@ use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 
 use crate::helpers::*;
-use crate::ui_session::{get_page, sign_in, FORM};
+use crate::helpers::ui::{get_page, sign_in, FORM};
 
 /// The CSRF token of a signed-in page (its first form's hidden field).
 pub fn csrf_of(page: &str) -> String {
@@ -643,7 +643,7 @@ async fn a_browser_creates_a_campaign_with_the_forms_defaults() {
         return;
     };
     let app = spawn_app().await;
-    crate::ui_browser::sign_in(&b, &app, ADMIN_TOKEN).await;
+    crate::helpers::browser_ui::sign_in(&b, &app, ADMIN_TOKEN).await;
     b.goto(&app.url("/ui/campaigns/new")).await;
     b.type_into("input[name=key]", "browsed").await;
     b.type_into("input[name=pixel_id]", "1234567890").await;
@@ -1095,7 +1095,7 @@ async fn a_browser_creates_a_tiktok_only_campaign() {
         return;
     };
     let app = spawn_app().await;
-    crate::ui_browser::sign_in(&b, &app, ADMIN_TOKEN).await;
+    crate::helpers::browser_ui::sign_in(&b, &app, ADMIN_TOKEN).await;
     b.goto(&app.url("/ui/campaigns/new")).await;
     b.type_into("input[name=key]", "ttbrowsed").await;
     b.type_into("input[name=tiktok_pixel_code]", TIKTOK_CODE)

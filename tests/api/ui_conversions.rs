@@ -8,7 +8,7 @@ use wiremock::matchers::method;
 use wiremock::{Mock, Respond};
 
 use crate::helpers::*;
-use crate::ui_session::{get_page, sign_in, FORM};
+use crate::helpers::ui::{get_page, sign_in, FORM};
 
 /// The CSRF token of a signed-in page (its sign-out form carries it).
 pub fn csrf_of(page: &str) -> String {
@@ -512,7 +512,7 @@ async fn every_conversions_and_clicks_route_redirects_to_sign_in_without_a_sessi
 #[tokio::test]
 async fn in_a_browser_a_failed_event_is_found_and_retried() {
     use crate::browser::Browser;
-    use crate::ui_browser::sign_in;
+    use crate::helpers::browser_ui::sign_in;
 
     let Some(b) = Browser::start().await else {
         return;

@@ -7,10 +7,10 @@ use chrono::{DateTime, Datelike, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde_json::json;
 
+use crate::helpers::ui::row_of;
+use crate::helpers::ui::sign_in;
+use crate::helpers::ui::{listed, text_of};
 use crate::helpers::*;
-use crate::test_mode::row_of;
-use crate::ui_conversions::{listed, text_of};
-use crate::ui_session::sign_in;
 
 /// Registers `click_id` on `campaign` and posts it back in Keitaro's dialect; the conversion id.
 async fn convert(app: &TestApp, campaign: &str, click_id: &str, rest: &str) -> i64 {
