@@ -16,6 +16,7 @@ pub mod gate;
 pub mod leads;
 pub mod meta;
 pub mod outbox;
+pub mod postbacks;
 pub mod problems;
 pub mod quality;
 mod requests;
