@@ -15,6 +15,7 @@ pub mod dataset_quality;
 pub mod gate;
 pub mod leads;
 pub mod meta;
+pub mod ops;
 pub mod outbox;
 pub mod postbacks;
 pub mod problems;
