@@ -9,6 +9,7 @@ mod app;
 pub mod browser;
 pub mod browser_ui;
 pub mod campaign_forms;
+pub mod clicks;
 pub mod csv;
 mod database;
 pub mod dataset_quality;
