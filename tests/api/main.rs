@@ -5,7 +5,8 @@ mod helpers;
 // The browser driver is a helper; tests name it `crate::browser`.
 use helpers::browser;
 
-mod admin_campaigns;
+mod admin_campaigns_create;
+mod admin_campaigns_manage;
 mod alerts;
 mod auth_failures;
 mod campaign_region;

@@ -4,6 +4,7 @@
 //! (`problems`), the deployed binary (`serve`) and waiting on it (`wait`), and a gate in front
 //! of a fake (`gate`). The common ones are re-exported here, so tests `use crate::helpers::*`.
 
+pub mod admin_campaigns;
 pub mod alerts;
 mod app;
 pub mod browser;
