@@ -35,6 +35,7 @@ mod imports;
 mod key_rotation;
 mod late_twins;
 mod log_secrets;
+mod malformed_requests;
 mod meta_quality;
 mod openapi;
 mod ops_erasure;
