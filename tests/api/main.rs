@@ -85,6 +85,7 @@ mod ui_campaign_urls;
 mod ui_campaigns;
 mod ui_clicks;
 mod ui_conversions;
+mod ui_conversions_retry;
 mod ui_copy_browser;
 mod ui_imports;
 mod ui_landing;
