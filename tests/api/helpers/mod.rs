@@ -27,6 +27,7 @@ mod requests;
 pub mod serve;
 pub mod tiktok;
 pub mod ui;
+pub mod ui_campaigns;
 mod wait;
 
 pub use app::{spawn_app, spawn_app_with, spawn_on, TestApp};
