@@ -26,6 +26,7 @@ pub mod quality;
 mod requests;
 pub mod serve;
 pub mod tiktok;
+pub mod tiktok_capture;
 pub mod ui;
 pub mod ui_campaigns;
 mod wait;
