@@ -22,6 +22,7 @@ pub mod ops;
 pub mod outbox;
 pub mod postbacks;
 pub mod problems;
+pub mod properties;
 pub mod quality;
 mod requests;
 pub mod serve;
