@@ -14,6 +14,7 @@ pub mod clicks;
 pub mod csv;
 mod database;
 pub mod dataset_quality;
+pub mod delivery;
 pub mod errors;
 pub mod gate;
 pub mod leads;
