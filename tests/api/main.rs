@@ -82,6 +82,8 @@ mod tiktok_capture_clicks;
 mod tiktok_capture_conversions;
 mod tiktok_client;
 mod tiktok_delivery;
+mod tiktok_delivery_campaigns;
+mod tiktok_delivery_failures;
 mod tiktok_external_id;
 mod tiktok_test_event;
 mod token_encryption;

@@ -29,6 +29,7 @@ mod requests;
 pub mod serve;
 pub mod tiktok;
 pub mod tiktok_capture;
+pub mod tiktok_delivery;
 pub mod ui;
 pub mod ui_campaigns;
 mod wait;
