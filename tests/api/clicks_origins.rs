@@ -127,8 +127,15 @@ async fn a_nul_character_in_the_campaign_key_is_404_not_500() {
 /// database is the last line against raw personal data being stored.
 #[tokio::test]
 async fn the_database_refuses_anything_but_a_sha256_hex_in_hashed_columns() {
-    let app = spawn_app().await;
-    app.create_campaign("offer1", json!({})).await;
+    // The schema alone is under test: a migrated database, no server.
+    let (_database, pool) = migrated_database().await;
+    sqlx::query(
+        "INSERT INTO campaigns (key, name, pixel_id, access_token, event_map) \
+         VALUES ('offer1', 'Campaign offer1', '1234567890', 'EAAtest', '{}')",
+    )
+    .execute(&pool)
+    .await
+    .expect("a campaign row");
     let hash = "62a14e44f765419d10fea99367361a727c12365e2520f32218d505ed9aa0f62f";
     let refused = [
         "john@example.com".to_owned(),
@@ -158,7 +165,7 @@ async fn the_database_refuses_anything_but_a_sha256_hex_in_hashed_columns() {
             let err = sqlx::query(&insert)
                 .bind(format!("chk-{column}-{i}"))
                 .bind(value)
-                .execute(&app.pool)
+                .execute(&pool)
                 .await
                 .expect_err(&format!("{table}.{column} must refuse {value:?}"));
             let constraint = err
@@ -174,7 +181,7 @@ async fn the_database_refuses_anything_but_a_sha256_hex_in_hashed_columns() {
         let done = sqlx::query(&insert)
             .bind(format!("chk-{column}-ok"))
             .bind(hash)
-            .execute(&app.pool)
+            .execute(&pool)
             .await
             .unwrap_or_else(|e| panic!("{table}.{column} must take a hash: {e}"));
         assert_eq!(done.rows_affected(), 1);

@@ -35,10 +35,11 @@ pub mod ui_campaigns;
 mod wait;
 
 pub use app::{spawn_app, spawn_app_with, spawn_on, TestApp};
-pub use database::{fresh_database, TestDatabase};
+pub use database::{fresh_database, migrated_database, TestDatabase};
 pub use leads::{lead_via, queue_lead, queue_lead_via, take_update_token, Queued};
 pub use meta::{graph_error, mount_graph_ok, received, GraphOk};
 pub use problems::{assert_problem, assert_problem_headers};
+pub use requests::urlencode;
 pub use serve::{binary, free_port, spawn_serve};
 pub use wait::wait_for;
 

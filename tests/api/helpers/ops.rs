@@ -60,17 +60,6 @@ pub fn with_pii(subid: &str, status: &str) -> String {
     )
 }
 
-pub fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// Personal fields of the conversions of `click_id`: (ip, user_agent, em, fbclid) per row.
 pub type Pii = (
     Option<String>,

@@ -169,3 +169,15 @@ impl TestApp {
         self.worker.tick().await.expect("delivery pass")
     }
 }
+
+/// `s` percent-encoded for a query string or a form (RFC 3986's unreserved characters kept).
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -29,17 +29,6 @@ pub async fn clicks_stored(app: &TestApp) -> i64 {
         .unwrap()
 }
 
-pub fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 pub async fn postback_with_ttclid(app: &TestApp, click_id: &str) -> Value {
     let resp = app
         .postback(

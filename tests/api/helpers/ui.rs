@@ -4,7 +4,7 @@
 use reqwest::header::{LOCATION, SET_COOKIE};
 use reqwest::{Response, StatusCode};
 
-use super::{TestApp, ADMIN_TOKEN};
+use super::{urlencode, TestApp, ADMIN_TOKEN};
 
 pub const FORM: &str = "application/x-www-form-urlencoded";
 
@@ -125,17 +125,6 @@ fn unescape(s: &str) -> String {
         .replace("&amp;", "&")
 }
 
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// POSTs a form's `fields` to `path` as a same-origin browser would.
 pub async fn post_form(
     app: &TestApp,
@@ -150,7 +139,7 @@ pub async fn post_form(
 pub fn body_of(fields: &[(&str, &str)]) -> String {
     fields
         .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
         .collect::<Vec<_>>()
         .join("&")
 }
