@@ -12,9 +12,9 @@ use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::helpers::alerts::*;
+use crate::helpers::ui::{csrf_of, post_form};
+use crate::helpers::ui::{get_page, sign_in};
 use crate::helpers::*;
-use crate::ui_campaigns::{csrf_of, post_form};
-use crate::ui_session::{get_page, sign_in};
 
 const PUBLIC_URL: &str = "https://bridge.example";
 const KEY: &str = "keto-fb-us";

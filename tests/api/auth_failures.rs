@@ -4,8 +4,8 @@
 
 use reqwest::{Response, StatusCode};
 
+use crate::helpers::ui::FORM;
 use crate::helpers::*;
-use crate::ui_session::FORM;
 
 /// The app behind a "proxy" on 127.0.0.1, so each request can say which client it is from.
 async fn app_with_limit(limit: &str) -> TestApp {

@@ -5,9 +5,10 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::browser::click_row;
+use crate::helpers::campaign_forms::create_fields;
+use crate::helpers::ui::get_page;
+use crate::helpers::ui::{csrf_of, post_form, session};
 use crate::helpers::*;
-use crate::ui_campaigns::{create_fields, csrf_of, post_form, session};
-use crate::ui_session::get_page;
 
 /// sha256("447911123456"): Meta's digest of `07911 123456` in Britain (coreutils sha256sum).
 const UK_MOBILE: &str = "40b5c38342a9c584ec707e8679b003f8c779c6aaa138c976ef94e049cc05208f";

@@ -7,9 +7,9 @@ use reqwest::header::LOCATION;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
+use crate::helpers::ui::sign_in;
+use crate::helpers::ui::{csrf, post_form_body, text_of};
 use crate::helpers::*;
-use crate::ui_conversions::{csrf, post_form, text_of};
-use crate::ui_session::sign_in;
 
 const FBP_A: &str = "fb.1.1596403881668.1111111111";
 const FBP_B: &str = "fb.1.1596403881668.2222222222";
@@ -242,7 +242,7 @@ async fn the_dashboard_asks_which_campaigns_click_and_erases_only_that_one() {
         "{page}"
     );
 
-    let resp = post_form(
+    let resp = post_form_body(
         &app,
         "/ui/clicks/erase",
         &cookie,

@@ -5,25 +5,9 @@ use reqwest::header::{CONTENT_DISPOSITION, CONTENT_TYPE, LOCATION};
 use reqwest::StatusCode;
 use serde_json::json;
 
+use crate::helpers::csv::{cell, rows};
+use crate::helpers::ui::{get_page, sign_in};
 use crate::helpers::*;
-use crate::ui_session::{get_page, sign_in};
-
-/// The rows of a CSV answer, the header row first.
-pub fn rows(body: &str) -> Vec<csv::StringRecord> {
-    csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(body.as_bytes())
-        .records()
-        .map(|r| r.expect("a CSV row"))
-        .collect()
-}
-
-/// The value of `column` in `row` (by the header row).
-pub fn cell<'a>(rows: &'a [csv::StringRecord], row: usize, column: &str) -> &'a str {
-    let i = rows[0].iter().position(|h| h == column).expect(column);
-    &rows[row][i]
-}
 
 /// Two campaigns: `shop` with a lead whose txid is a formula and a refund-like negative value,
 /// `blog` with a plain lead.

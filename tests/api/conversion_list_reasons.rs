@@ -5,9 +5,9 @@
 use serde_json::json;
 
 use crate::helpers::tiktok::{FakeTikTok, PARAMETER_ERROR};
+use crate::helpers::ui::sign_in;
+use crate::helpers::ui::text_of;
 use crate::helpers::*;
-use crate::ui_conversions::text_of;
-use crate::ui_session::sign_in;
 
 const TT_MESSAGE: &str = "Invalid value for event_id: not a valid string.";
 

@@ -5,8 +5,8 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use crate::helpers::ui::{get_page, sign_in};
 use crate::helpers::*;
-use crate::ui_session::{get_page, sign_in};
 
 async fn page(app: &TestApp, cookie: &str, path: &str) -> String {
     let resp = get_page(app, path, cookie).await;
@@ -68,9 +68,9 @@ async fn a_txid_finds_exactly_its_conversion_in_the_api_and_the_dashboard() {
         .text()
         .await
         .unwrap();
-    let rows = crate::conversion_export::rows(&csv);
+    let rows = crate::helpers::csv::rows(&csv);
     assert_eq!(rows.len(), 2, "{csv}");
-    assert_eq!(crate::conversion_export::cell(&rows, 1, "click_id"), "c2");
+    assert_eq!(crate::helpers::csv::cell(&rows, 1, "click_id"), "c2");
 
     let cookie = sign_in(&app).await;
     let html = page(&app, &cookie, "/ui/conversions?txid=tx-c3").await;

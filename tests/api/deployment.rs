@@ -2,21 +2,8 @@
 
 use std::process::Command;
 
+use crate::helpers::binary as bin;
 use crate::helpers::*;
-
-pub fn bin() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_capi-bridge"));
-    for var in [
-        "DATABASE_URL",
-        "ADMIN_TOKEN",
-        "POSTBACK_KEY",
-        "LISTEN_ADDR",
-        "RUST_LOG",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd
-}
 
 #[test]
 fn a_missing_setting_is_one_line_naming_the_variable() {

@@ -4,8 +4,8 @@
 
 use serde_json::json;
 
+use crate::helpers::ui::{get_page, sign_in};
 use crate::helpers::*;
-use crate::ui_session::{get_page, sign_in};
 
 #[tokio::test]
 async fn admin_answers_and_dashboard_pages_are_never_cached() {

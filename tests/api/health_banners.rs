@@ -7,8 +7,8 @@ use serde_json::json;
 use wiremock::matchers::{method, path_regex};
 use wiremock::Mock;
 
+use crate::helpers::ui::{get_page, sign_in};
 use crate::helpers::*;
-use crate::ui_session::{get_page, sign_in};
 
 const REFUSED_PIXEL: &str = "2222222222";
 /// A key the test server does not have: tokens sealed under it cannot be opened.

@@ -7,10 +7,10 @@ use reqwest::header::{CONTENT_DISPOSITION, CONTENT_TYPE, LOCATION};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::conversion_export::{cell, rows};
+use crate::helpers::csv::{cell, rows};
+use crate::helpers::ui::{get_page, sign_in};
 use crate::helpers::*;
 use crate::imports::{finished, multipart_named, post_csv, post_multipart, started};
-use crate::ui_session::{get_page, sign_in};
 
 async fn upload_named(app: &TestApp, file_name: &str, file: &str) -> i64 {
     started(post_multipart(app, multipart_named(&[], file_name, file)).await).await

@@ -6,8 +6,8 @@ use capi_bridge::config::Cli;
 use clap::Parser;
 use serde_json::json;
 
+use crate::helpers::ui::{get_page, sign_in};
 use crate::helpers::*;
-use crate::ui_session::{get_page, sign_in};
 
 const NEW_KEY: &str = "new-postback-key-8d2f6a0c4e1b7395";
 

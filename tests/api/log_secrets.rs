@@ -1,7 +1,7 @@
 //! The real binary through a full scenario (clicks, postbacks, a delivery, a refused token and
 //! its alert on two unreachable channels), every log line read: no secret, no raw personal data.
 
-use crate::deployment::bin;
+use crate::helpers::binary as bin;
 use crate::helpers::*;
 
 /// The real binary, a full scenario, every log line read: no secret and no raw personal data.

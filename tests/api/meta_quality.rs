@@ -4,42 +4,20 @@
 
 use std::time::Duration;
 
-use capi_bridge::config::meta_quality::{MetaQualityConfig, QualityInterval};
 use capi_bridge::domain::meta_quality::FetchOutcome;
 use capi_bridge::meta_quality::QualityFetcher;
-use capi_bridge::platforms::meta::dataset_quality::DatasetQualityClient;
-use capi_bridge::secrets::{parse_key, TokenCipher};
 use capi_bridge::storage::meta_quality as store;
 use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::helpers::dataset_quality::{full_event, FakeQuality, TokenAccess};
+use crate::helpers::quality::{fetcher, PIXEL, SIX_HOURS};
 use crate::helpers::{
     assert_problem, queue_lead_via, spawn_app, spawn_app_with, wait_for, TestApp, ACCESS_TOKEN,
-    TEST_SECRETS_KEY,
 };
 
-pub const PIXEL: &str = "1234567890";
 const OTHER_PIXEL: &str = "5550001";
 const NEWER_TOKEN: &str = "EAAnewer-campaign-token-123456";
-
-/// A process's fetcher on the test app's database (several make several processes).
-pub fn fetcher(app: &TestApp, interval: Option<Duration>) -> QualityFetcher {
-    let client =
-        DatasetQualityClient::new(&app.graph.uri(), "v26.0", None, Duration::from_secs(2)).unwrap();
-    let cipher = TokenCipher::new(
-        Some(parse_key(TEST_SECRETS_KEY).unwrap()),
-        Default::default(),
-    );
-    let config = MetaQualityConfig {
-        meta_quality_interval: QualityInterval(interval),
-        meta_quality_retention: Duration::from_secs(90 * 86400),
-        meta_quality_poll: Duration::from_secs(1),
-    };
-    QualityFetcher::new(app.pool.clone(), client, cipher, &config)
-}
-
-pub const SIX_HOURS: Option<Duration> = Some(Duration::from_secs(6 * 3600));
 
 async fn outcomes(f: &QualityFetcher) -> Vec<(String, FetchOutcome)> {
     let mut got = f.round().await.expect("round").fetched;

@@ -4,8 +4,8 @@
 
 use serde_json::{json, Value};
 
+use crate::helpers::ui::{get_page, sign_in};
 use crate::helpers::*;
-use crate::ui_session::{get_page, sign_in};
 
 async fn page(app: &TestApp, path: &str, cookie: &str) -> String {
     let resp = get_page(app, path, cookie).await;

@@ -6,9 +6,9 @@
 use capi_bridge::domain::EventState;
 use serde_json::{json, Value};
 
+use crate::helpers::ui::sign_in;
+use crate::helpers::ui::text_of;
 use crate::helpers::*;
-use crate::ui_conversions::text_of;
-use crate::ui_session::sign_in;
 
 /// A TikTok `data[]` element as the platform's event builder makes it.
 fn tiktok_payload(event_id: &str) -> Value {

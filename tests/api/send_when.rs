@@ -6,9 +6,9 @@
 use serde_json::{json, Value};
 
 use crate::helpers::tiktok::tiktok_settings;
+use crate::helpers::ui::sign_in;
+use crate::helpers::ui::text_of;
 use crate::helpers::*;
-use crate::ui_conversions::text_of;
-use crate::ui_session::sign_in;
 
 const FBCLID: &str = "IwAR2sendwhen";
 const TTCLID: &str = "E.C.P.sendwhen1";

@@ -8,7 +8,7 @@ use std::process::Command;
 use capi_bridge::config::Cli;
 use clap::Parser;
 
-use crate::deployment::bin;
+use crate::helpers::binary as bin;
 
 const STRONG_ADMIN: &str = "adm-7e2c9a41f0b8d35c6e1a4f927b0d8c3e5a16f4b2";
 const STRONG_KEY: &str = "pbk-1d8f3b6a0c9e47d2a5f18c3e6b9d0a4f7c2e5b81";

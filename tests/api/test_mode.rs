@@ -6,10 +6,12 @@ use serde_json::{json, Value};
 use wiremock::matchers::method;
 use wiremock::{Mock, ResponseTemplate};
 
+use crate::helpers::leads::lead;
 use crate::helpers::tiktok::tiktok_settings;
+use crate::helpers::ui::row_of;
+use crate::helpers::ui::sign_in;
+use crate::helpers::ui::text_of;
 use crate::helpers::*;
-use crate::ui_conversions::{lead, text_of};
-use crate::ui_session::sign_in;
 
 const META_CODE: &str = "TEST4242";
 const TIKTOK_CODE: &str = "TTTEST777";
@@ -29,15 +31,6 @@ async fn listed_test_platforms(app: &TestApp, id: i64) -> Value {
         .unwrap_or_else(|| panic!("conversion {id} not listed: {list}"))
         .clone();
     row["test_platforms"].clone()
-}
-
-/// The `<tr>` of the dashboard's conversions table that lists `click_id`.
-pub fn row_of<'a>(page: &'a str, click_id: &str) -> &'a str {
-    let at = page
-        .find(&format!("<code>{click_id}</code>"))
-        .unwrap_or_else(|| panic!("{click_id} not listed in {page}"));
-    let row = &page[page[..at].rfind("<tr>").unwrap()..];
-    &row[..row.find("</tr>").unwrap()]
 }
 
 /// The attempts table of a platform on a conversion's page.

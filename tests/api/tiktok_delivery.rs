@@ -1,129 +1,15 @@
 //! One postback, two platforms: Meta and TikTok each get the conversion with the event id its
 //! own pixel got, each is retried, parked and cancelled on its own, and campaigns from before
 //! TikTok keep working unchanged. Here: the fan-out and TikTok's digests; TikTok failing in
-//! `failures.rs`; campaigns gaining and losing TikTok in `campaigns.rs`.
+//! `tiktok_delivery_failures.rs`; campaigns gaining and losing TikTok in
+//! `tiktok_delivery_campaigns.rs`.
 
-mod campaigns;
-mod failures;
-
-use std::collections::HashMap;
-
-use capi_bridge::delivery::TickReport;
+use crate::helpers::tiktok::{tiktok_settings, FAKE_REQUEST_ID, TIKTOK_PIXEL, TIKTOK_TOKEN};
+use crate::helpers::tiktok_delivery::*;
+use crate::helpers::*;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use wiremock::matchers::any;
-use wiremock::{Mock, MockServer, Respond};
-
-use crate::helpers::outbox::{counts, event_states, make_due_now};
-use crate::helpers::tiktok::{
-    tiktok_settings, FakeTikTok, FAKE_REQUEST_ID, TIKTOK_PIXEL, TIKTOK_TOKEN,
-};
-use crate::helpers::*;
-
-const TTCLID: &str = "E.C.P.CqgBx9Z3eWc-Ab_1";
-const TTP: &str = "2Nf3kJ8qL0xYzAbCdEfGhIjKlMn";
-
-// ---------------------------------------------------------------------------------------------
-// Helpers
-// ---------------------------------------------------------------------------------------------
-
-/// Registers `click` (a JSON click body without campaign and click id) and sends a generic lead
-/// postback for it; returns the postback's `events` answer.
-async fn lead(app: &TestApp, campaign: &str, click_id: &str, click: Value) -> Value {
-    let answer = app.click_and_lead(campaign, click_id, click).await;
-    assert_eq!(answer["status"], "accepted", "{answer}");
-    answer["events"].clone()
-}
-
-/// `(platform, event id)` of each event a postback answered with.
-fn answered(events: &Value) -> Vec<(String, String)> {
-    events
-        .as_array()
-        .expect("events")
-        .iter()
-        .map(|e| {
-            (
-                e["platform"].as_str().unwrap().to_owned(),
-                e["event_id"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
-}
-
-fn ids(events: &[Value]) -> Vec<String> {
-    let mut ids: Vec<String> = events
-        .iter()
-        .map(|e| e["event_id"].as_str().expect("event_id").to_owned())
-        .collect();
-    ids.sort();
-    ids
-}
-
-fn sorted(ids: &[&str]) -> Vec<String> {
-    let mut v: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
-    v.sort();
-    v
-}
-
-/// One outbox row, as the tests look at it.
-#[derive(Debug, Clone, PartialEq)]
-struct Row {
-    state: String,
-    failure_class: Option<String>,
-    attempts: i32,
-}
-
-/// The outbox by (platform, event id).
-async fn outbox(app: &TestApp) -> HashMap<(String, String), Row> {
-    let rows: Vec<(String, String, String, Option<String>, i32)> = sqlx::query_as(
-        "SELECT platform, event_id, state, failure_class, attempts FROM events ORDER BY id",
-    )
-    .fetch_all(&app.pool)
-    .await
-    .unwrap();
-    rows.into_iter()
-        .map(|(p, id, state, failure_class, attempts)| {
-            let row = Row {
-                state,
-                failure_class,
-                attempts,
-            };
-            ((p, id), row)
-        })
-        .collect()
-}
-
-/// Replaces every answer of a fake (and forgets what it received).
-async fn answers(server: &MockServer, answer: impl Respond + 'static) {
-    server.reset().await;
-    Mock::given(any()).respond_with(answer).mount(server).await;
-}
-
-fn report(claimed: usize, requests: usize, delivered: usize, retrying: usize) -> TickReport {
-    TickReport {
-        claimed,
-        requests,
-        delivered,
-        retrying,
-        ..TickReport::default()
-    }
-}
-
-/// The last attempt at TikTok for an event: (outcome, HTTP status, code, trace id).
-async fn last_tiktok_attempt(
-    app: &TestApp,
-    event_id: &str,
-) -> (String, Option<i32>, Option<i32>, Option<String>) {
-    sqlx::query_as(
-        "SELECT a.outcome, a.http_status, a.error_code, a.fbtrace_id FROM delivery_attempts a \
-         JOIN events e ON e.id = a.event_row_id \
-         WHERE e.platform = 'tiktok' AND e.event_id = $1 ORDER BY a.id DESC LIMIT 1",
-    )
-    .bind(event_id)
-    .fetch_one(&app.pool)
-    .await
-    .unwrap()
-}
+use std::collections::HashMap;
 
 fn sha256(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))

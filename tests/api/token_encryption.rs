@@ -10,7 +10,7 @@ use capi_bridge::config::Cli;
 use capi_bridge::secrets::{parse_key, Keys, TokenCipher};
 use capi_bridge::startup::Application;
 use clap::Parser;
-use serde_json::{json, Value};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 use wiremock::matchers::{method, path_regex};
 use wiremock::Mock;
@@ -25,19 +25,6 @@ async fn stored_token(app: &TestApp, campaign: &str) -> String {
         .fetch_one(&app.pool)
         .await
         .unwrap()
-}
-
-async fn queue_lead(app: &TestApp, campaign: &str, click_id: &str) -> i64 {
-    let r = app
-        .register_click(json!({"campaign": campaign, "click_id": click_id}))
-        .await;
-    assert_eq!(r.status(), 201);
-    let r = app
-        .postback("keitaro", &format!("subid={click_id}&status=lead"))
-        .await;
-    assert_eq!(r.status(), 200);
-    let body: Value = r.json().await.unwrap();
-    body["conversion_id"].as_i64().expect("conversion_id")
 }
 
 #[tokio::test]
@@ -66,7 +53,7 @@ async fn a_token_copied_to_another_campaigns_row_does_not_open() {
         stored_token(&app, "alpha").await
     );
 
-    let conversion = queue_lead(&app, "beta", "copied-1").await;
+    let conversion = queue_lead(&app, "beta", "copied-1").await.conversion_id;
     app.deliver().await;
     assert!(
         app.graph_requests().await.is_empty(),

@@ -7,10 +7,12 @@ use reqwest::header::LOCATION;
 use reqwest::{Response, StatusCode};
 use serde_json::json;
 
+use crate::helpers::campaign_forms::edit_fields;
+use crate::helpers::leads::parked_lead;
 use crate::helpers::meta::refuses_the_token;
+use crate::helpers::ui::get_page;
+use crate::helpers::ui::{post_form, session};
 use crate::helpers::*;
-use crate::ui_campaigns::{edit_fields, post_form, session};
-use crate::ui_session::get_page;
 
 fn location(resp: &Response) -> String {
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
@@ -25,21 +27,6 @@ async fn page(app: &TestApp, path: &str, cookie: &str) -> String {
 
 async fn enabled(app: &TestApp, key: &str) -> bool {
     app.admin_get(&format!("/admin/v1/campaigns/{key}")).await["enabled"] == true
-}
-
-/// A lead on `key` whose Meta event is parked on the refused token; its conversion id.
-pub async fn parked_lead(app: &TestApp, key: &str, click_id: &str) -> i64 {
-    let answer = app.click_and_lead(key, click_id, json!({})).await;
-    app.deliver().await;
-    let class: Option<String> = sqlx::query_scalar(
-        "SELECT failure_class FROM events WHERE conversion_id = $1 AND platform = 'meta'",
-    )
-    .bind(answer["conversion_id"].as_i64().unwrap())
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
-    assert_eq!(class.as_deref(), Some("auth"), "parked on the token");
-    answer["conversion_id"].as_i64().unwrap()
 }
 
 #[tokio::test]

@@ -5,8 +5,8 @@
 use serde_json::json;
 
 use crate::browser::Browser;
+use crate::helpers::browser_ui::sign_in;
 use crate::helpers::*;
-use crate::ui_browser::sign_in;
 
 /// The console's errors (a CSP violation is one), but the browser's own favicon request.
 async fn errors(b: &Browser) -> Vec<String> {

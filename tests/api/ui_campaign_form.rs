@@ -3,9 +3,10 @@
 
 use reqwest::StatusCode;
 
+use crate::helpers::campaign_forms::{create_fields, tiktok_fields, with};
+use crate::helpers::ui::get_page;
+use crate::helpers::ui::{post_form, session};
 use crate::helpers::*;
-use crate::ui_campaigns::{create_fields, post_form, session, tiktok_fields, with};
-use crate::ui_session::get_page;
 
 /// How many status rows a map editor (`prefix`: "" for Meta's, "tiktok_") shows.
 fn status_rows(page: &str, prefix: &str) -> usize {

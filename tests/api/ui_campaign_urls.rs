@@ -5,8 +5,8 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
+use crate::helpers::ui::sign_in;
 use crate::helpers::*;
-use crate::ui_session::sign_in;
 
 const WARNING: &str = r#"id="base-url-warning""#;
 

@@ -4,9 +4,9 @@ use reqwest::header::LOCATION;
 use reqwest::StatusCode;
 use serde_json::json;
 
+use crate::helpers::ui::sign_in;
+use crate::helpers::ui::{csrf, post_form_body, text_of};
 use crate::helpers::*;
-use crate::ui_conversions::{csrf, post_form, text_of};
-use crate::ui_session::sign_in;
 
 const EMAIL: &str = "Jane.Doe@Example.com";
 const IP: &str = "203.0.113.77";
@@ -92,13 +92,13 @@ async fn a_click_is_shown_by_its_hashes_only_and_erased_through_the_form() {
         "click_id=clk-pii".to_owned(),
         format!("click_id=clk-pii&csrf={}", "a".repeat(64)),
     ] {
-        let resp = post_form(&app, "/ui/clicks/erase", &cookie, &body).await;
+        let resp = post_form_body(&app, "/ui/clicks/erase", &cookie, &body).await;
         assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     }
     app.admin_get("/admin/v1/clicks/clk-pii").await;
 
     // Without the confirmation, the form leads to the page that asks for it.
-    let resp = post_form(
+    let resp = post_form_body(
         &app,
         "/ui/clicks/erase",
         &cookie,
@@ -117,7 +117,7 @@ async fn a_click_is_shown_by_its_hashes_only_and_erased_through_the_form() {
     );
     app.admin_get("/admin/v1/clicks/clk-pii").await;
 
-    let resp = post_form(
+    let resp = post_form_body(
         &app,
         "/ui/clicks/erase",
         &cookie,
@@ -145,7 +145,7 @@ async fn a_click_is_shown_by_its_hashes_only_and_erased_through_the_form() {
 
     // Nothing left to erase, or not a click id: 404 pages.
     for id in ["clk-pii", "not%20an%20id"] {
-        let resp = post_form(
+        let resp = post_form_body(
             &app,
             "/ui/clicks/erase",
             &cookie,

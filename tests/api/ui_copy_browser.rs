@@ -5,8 +5,8 @@
 use serde_json::json;
 
 use crate::browser::Browser;
+use crate::helpers::browser_ui::{sign_in, sign_in_at};
 use crate::helpers::*;
-use crate::ui_browser::{sign_in, sign_in_at};
 
 /// The text of the copy status next to the button copying `id`.
 fn status_of(id: &str) -> String {

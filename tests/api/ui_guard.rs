@@ -7,8 +7,8 @@ use capi_bridge::ui::{Access, UiRoute, Verb, ROUTES};
 use reqwest::header::{CONTENT_TYPE, LOCATION};
 use reqwest::{Response, StatusCode};
 
+use crate::helpers::ui::{csrf_of, get_page, session_cookie, sign_in, sign_in_with, FORM};
 use crate::helpers::*;
-use crate::ui_session::{csrf_of, get_page, session_cookie, sign_in, sign_in_with, FORM};
 
 const OLD_TOKEN: &str = "previous-admin-token-0d9e3c51a7b24f68";
 const BOUNDARY: &str = "guardboundary7MA4YWxk";

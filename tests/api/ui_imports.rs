@@ -6,16 +6,12 @@ use std::time::Duration;
 use reqwest::header::LOCATION;
 use reqwest::{Response, StatusCode};
 
+use crate::helpers::ui::{csrf_of, get_page, sign_in};
 use crate::helpers::*;
 use crate::imports::{mixed_file, multipart, seed, BOUNDARY};
-use crate::ui_session::{get_page, sign_in};
 
-fn csrf_of(page: &str) -> String {
-    let start = page.find(r#"name="csrf" value=""#).expect("a csrf field") + 19;
-    page[start..start + 64].to_owned()
-}
-
-async fn post_form(app: &TestApp, cookie: Option<&str>, body: String) -> Response {
+/// POSTs the dashboard's multipart import form, with the session `cookie` if any.
+async fn upload(app: &TestApp, cookie: Option<&str>, body: String) -> Response {
     let mut req = app
         .client
         .post(app.url("/ui/imports"))
@@ -55,7 +51,7 @@ async fn an_upload_through_the_form_reaches_100_percent_and_lists_the_bad_lines(
     assert!(form.find(r#"name="csrf""#) < form.find(r#"name="file""#));
     let csrf = csrf_of(&form);
 
-    let resp = post_form(
+    let resp = upload(
         &app,
         Some(&cookie),
         multipart(&[("csrf", &csrf)], &mixed_file()),
@@ -146,7 +142,7 @@ async fn uploads_need_the_csrf_token_first_and_a_session() {
         multipart(&[("csrf", &"0".repeat(64))], file),
         multipart(&[("note", "x")], file),
     ] {
-        let resp = post_form(&app, Some(&cookie), body).await;
+        let resp = upload(&app, Some(&cookie), body).await;
         assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     }
     let resp = app
@@ -160,7 +156,7 @@ async fn uploads_need_the_csrf_token_first_and_a_session() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
 
-    let resp = post_form(&app, None, multipart(&[], file)).await;
+    let resp = upload(&app, None, multipart(&[], file)).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert_eq!(resp.headers()[LOCATION], "/ui/login");
     for path in ["/ui/imports", "/ui/imports/1"] {
@@ -193,7 +189,7 @@ async fn bad_uploads_get_a_page_with_the_reason() {
         (no_file, 400, "the form has no file part"),
     ];
     for (body, status, reason) in cases {
-        let resp = post_form(&app, Some(&cookie), body).await;
+        let resp = upload(&app, Some(&cookie), body).await;
         assert_eq!(resp.status().as_u16(), status, "{reason}");
         let page = resp.text().await.unwrap();
         assert!(page.contains(reason), "{reason} in {page}");
@@ -216,7 +212,7 @@ async fn in_a_browser_an_import_reaches_100_percent_with_its_bad_lines() {
     let mut file = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
     std::io::Write::write_all(&mut file, mixed_file().as_bytes()).unwrap();
 
-    crate::ui_browser::sign_in(&b, &app, ADMIN_TOKEN).await;
+    crate::helpers::browser_ui::sign_in(&b, &app, ADMIN_TOKEN).await;
     b.goto(&app.url("/ui/imports")).await;
     b.type_into("#file", file.path().to_str().unwrap()).await;
     b.click_to_next_page("form[enctype] button[type=submit]")

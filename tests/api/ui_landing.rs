@@ -4,8 +4,8 @@
 use serde_json::json;
 
 use crate::browser::lead_form_block;
+use crate::helpers::ui::{get_page, sign_in};
 use crate::helpers::*;
-use crate::ui_session::{get_page, sign_in};
 
 #[tokio::test]
 async fn the_landing_guide_needs_a_session_and_shows_raw_html_as_text() {

@@ -5,8 +5,8 @@
 use serde_json::json;
 
 use crate::browser::Browser;
+use crate::helpers::browser_ui::{shot, sign_in};
 use crate::helpers::*;
-use crate::ui_browser::{shot, sign_in};
 
 /// A Meta pixel id as long as Meta's are (16 digits).
 const PIXEL: &str = "1234567890123456";

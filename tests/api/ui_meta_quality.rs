@@ -4,10 +4,10 @@
 use serde_json::json;
 
 use crate::helpers::dataset_quality::{full_event, FakeQuality, TokenAccess};
+use crate::helpers::quality::{fetcher, PIXEL, SIX_HOURS};
+use crate::helpers::ui::{csrf_of, post_form};
+use crate::helpers::ui::{get_page, sign_in};
 use crate::helpers::{spawn_app, ACCESS_TOKEN};
-use crate::meta_quality::{fetcher, PIXEL, SIX_HOURS};
-use crate::ui_campaigns::{csrf_of, post_form};
-use crate::ui_session::{get_page, sign_in};
 
 #[tokio::test]
 async fn the_campaign_page_shows_metas_view_in_its_bands_with_advice_and_failures() {

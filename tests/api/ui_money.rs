@@ -8,10 +8,10 @@ use chrono_tz::Tz;
 use reqwest::StatusCode;
 use serde_json::json;
 
+use crate::helpers::ui::row_of;
+use crate::helpers::ui::{get_page, sign_in};
+use crate::helpers::ui::{listed, text_of};
 use crate::helpers::*;
-use crate::test_mode::row_of;
-use crate::ui_conversions::{listed, text_of};
-use crate::ui_session::{get_page, sign_in};
 
 /// Registers `click_id` on `campaign` and posts it back in Keitaro's dialect; the conversion id.
 async fn convert(app: &TestApp, campaign: &str, click_id: &str, rest: &str) -> i64 {

@@ -3,8 +3,8 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
+use crate::helpers::ui::{get_page, sign_in};
 use crate::helpers::*;
-use crate::ui_session::{get_page, sign_in};
 
 fn row(label: &str, day: i64, week: i64) -> String {
     format!(r#"<th scope="row">{label}</th><td class="num">{day}</td><td class="num">{week}</td>"#)

@@ -8,11 +8,11 @@
 use serde_json::{json, Value};
 
 use crate::browser::Browser;
+use crate::helpers::browser_ui::sign_in;
+use crate::helpers::leads::parked_lead;
 use crate::helpers::meta::refuses_the_token;
 use crate::helpers::*;
 use crate::imports::{finished, mixed_file, post_csv, started};
-use crate::ui_actions::parked_lead;
-use crate::ui_browser::sign_in;
 
 /// A working day's data: leads sent on one campaign, a second whose token Meta refuses (its
 /// events failed), and an import with bad lines. The ids of a failed conversion and the import.

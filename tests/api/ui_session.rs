@@ -4,48 +4,8 @@
 use reqwest::header::{LOCATION, SET_COOKIE};
 use reqwest::{Response, StatusCode};
 
+use crate::helpers::ui::{csrf_of, get_page, sign_in, sign_in_with, FORM};
 use crate::helpers::*;
-
-pub const FORM: &str = "application/x-www-form-urlencoded";
-
-/// POST /ui/login with `token`.
-pub async fn sign_in_with(app: &TestApp, token: &str) -> Response {
-    app.client
-        .post(app.url("/ui/login"))
-        .header("content-type", FORM)
-        .body(format!("token={token}"))
-        .send()
-        .await
-        .expect("sign-in request")
-}
-
-/// Signs in with the admin token; returns the `Cookie` header to send back.
-pub async fn sign_in(app: &TestApp) -> String {
-    session_cookie(&sign_in_with(app, ADMIN_TOKEN).await)
-}
-
-/// The `Cookie` header a successful sign-in answer sets.
-pub fn session_cookie(resp: &Response) -> String {
-    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    assert_eq!(resp.headers()[LOCATION], "/ui/");
-    let set = resp.headers()[SET_COOKIE].to_str().unwrap();
-    set.split(';').next().unwrap().to_owned()
-}
-
-pub async fn get_page(app: &TestApp, path: &str, cookie: &str) -> Response {
-    app.client
-        .get(app.url(path))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .expect("page request")
-}
-
-/// The CSRF token in a signed-in page's sign-out form.
-pub fn csrf_of(page: &str) -> String {
-    let start = page.find(r#"name="csrf" value=""#).expect("a csrf field") + 19;
-    page[start..start + 64].to_owned()
-}
 
 async fn sign_out(app: &TestApp, cookie: &str, body: &str, origin: Option<&str>) -> Response {
     let mut req = app

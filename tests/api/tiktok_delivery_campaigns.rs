@@ -4,9 +4,13 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use sqlx::migrate::Migrator;
-use wiremock::MockServer;
 
-use super::*;
+use crate::helpers::outbox::{counts, event_states, make_due_now};
+use crate::helpers::tiktok::{FakeTikTok, TIKTOK_PIXEL};
+use crate::helpers::tiktok_delivery::*;
+use crate::helpers::*;
+use serde_json::{json, Value};
+use wiremock::MockServer;
 
 // ---------------------------------------------------------------------------------------------
 // A campaign on TikTok only; removing TikTok

@@ -302,7 +302,8 @@ impl Drop for Browser {
 /// `country`, or the first of any): the digests the tag must send are the file's, which the
 /// Rust and Node tests share (docs/reference/meta-capi.md, "Meta's test vectors").
 pub fn vector(field: &str, input: &str, country: Option<&str>) -> Value {
-    let file: Value = serde_json::from_str(include_str!("../vectors/normalisation.json")).unwrap();
+    let file: Value =
+        serde_json::from_str(include_str!("../../vectors/normalisation.json")).unwrap();
     file["rows"]
         .as_array()
         .unwrap()

@@ -2,7 +2,11 @@
 
 use wiremock::{Request, Respond, ResponseTemplate};
 
-use super::*;
+use crate::helpers::outbox::{counts, event_states, make_due_now};
+use crate::helpers::tiktok::{FakeTikTok, FAKE_REQUEST_ID};
+use crate::helpers::tiktok_delivery::*;
+use crate::helpers::*;
+use serde_json::{json, Value};
 
 // ---------------------------------------------------------------------------------------------
 // Outage: TikTok down while Meta delivers at once, then TikTok drains without doubles

@@ -1,7 +1,10 @@
 //! TikTok's external_id digest: SHA-256 of the id as given (case kept), next to Meta's of the
 //! lowercased id; made by the bridge from a raw id, or by the landing page beside an id it hashed.
 
-use super::*;
+use serde_json::{json, Value};
+
+use crate::helpers::tiktok_capture::*;
+use crate::helpers::*;
 
 /// sha256("crm-8431"): Meta's digest of "CRM-8431" (trimmed, lowercased).
 const META_EXT: &str = "bc27d9a320c06b36d8e822100e3980d2d039ab898098c1f06e2a4050cd426b68";
