@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod alerts;
+pub mod limits;
 pub mod meta_quality;
 pub mod ui;
 mod values;
@@ -114,8 +115,8 @@ pub struct Config {
 
     /// Failed authentications per client address (IPv6: per /64) on every credential, before
     /// further failures get 429: N/s, N/m, N/h, or off. A valid credential always passes.
-    #[arg(long, env = "AUTH_FAILURE_LIMIT", value_name = "AUTH_FAILURE_LIMIT", default_value = "10/m", value_parser = crate::http::rate_limit::parse_rate, global = true)]
-    pub auth_failure_limit: crate::http::rate_limit::RateLimitSetting,
+    #[arg(long, env = "AUTH_FAILURE_LIMIT", value_name = "AUTH_FAILURE_LIMIT", default_value = "10/m", value_parser = limits::parse_rate, global = true)]
+    pub auth_failure_limit: limits::RateLimitSetting,
 
     /// Graph API base URL (tests point it at a fake).
     #[arg(long, env = "META_GRAPH_URL", value_name = "META_GRAPH_URL", default_value = "https://graph.facebook.com", value_parser = parse_base_url, global = true)]
@@ -160,24 +161,24 @@ pub struct Config {
 
     /// Click requests per client address, new or not (N/s, N/m, N/h, or off): bounds the work a
     /// flood costs; the disk is bounded by the three below.
-    #[arg(long, env = "CLICK_RATE_LIMIT", value_name = "CLICK_RATE_LIMIT", default_value = "6000/m", value_parser = crate::http::rate_limit::parse_rate, global = true)]
-    pub click_rate_limit: crate::http::rate_limit::RateLimitSetting,
+    #[arg(long, env = "CLICK_RATE_LIMIT", value_name = "CLICK_RATE_LIMIT", default_value = "6000/m", value_parser = limits::parse_rate, global = true)]
+    pub click_rate_limit: limits::RateLimitSetting,
 
     /// New click ids per client address (an IPv6 /64 is one), N/m, N/h, N/d or off;
     /// re-registrations of a stored click do not count. Callers with the postback key are exempt.
-    #[arg(long, env = "CLICK_ADDRESS_NEW_LIMIT", value_name = "CLICK_ADDRESS_NEW_LIMIT", default_value = "1000/h", value_parser = crate::http::click_budget::parse_count, global = true)]
-    pub click_address_new_limit: crate::http::click_budget::BudgetSetting,
+    #[arg(long, env = "CLICK_ADDRESS_NEW_LIMIT", value_name = "CLICK_ADDRESS_NEW_LIMIT", default_value = "1000/h", value_parser = limits::parse_count, global = true)]
+    pub click_address_new_limit: limits::BudgetSetting,
 
     /// Bytes of clicks one client address may store (4MB/h; KB, MB, GB; or off): at most this
     /// per period, plus one period's worth at once.
-    #[arg(long, env = "CLICK_ADDRESS_BYTES_LIMIT", value_name = "CLICK_ADDRESS_BYTES_LIMIT", default_value = "4MB/h", value_parser = crate::http::click_budget::parse_bytes, global = true)]
-    pub click_address_bytes_limit: crate::http::click_budget::BudgetSetting,
+    #[arg(long, env = "CLICK_ADDRESS_BYTES_LIMIT", value_name = "CLICK_ADDRESS_BYTES_LIMIT", default_value = "4MB/h", value_parser = limits::parse_bytes, global = true)]
+    pub click_address_bytes_limit: limits::BudgetSetting,
 
     /// Bytes of clicks one campaign stores from public callers, all addresses together (or
     /// off): a public campaign key can store at most this per period, plus two periods' worth
     /// at once. Over it the heaviest addresses are refused first.
-    #[arg(long, env = "CLICK_CAMPAIGN_BYTES_LIMIT", value_name = "CLICK_CAMPAIGN_BYTES_LIMIT", default_value = "100MB/h", value_parser = crate::http::click_budget::parse_bytes, global = true)]
-    pub click_campaign_bytes_limit: crate::http::click_budget::BudgetSetting,
+    #[arg(long, env = "CLICK_CAMPAIGN_BYTES_LIMIT", value_name = "CLICK_CAMPAIGN_BYTES_LIMIT", default_value = "100MB/h", value_parser = limits::parse_bytes, global = true)]
+    pub click_campaign_bytes_limit: limits::BudgetSetting,
 
     /// Replaced by CLICK_CAMPAIGN_BYTES_LIMIT; a value is ignored with a warning.
     #[arg(
@@ -299,8 +300,13 @@ pub struct Secrets {
 }
 
 impl Config {
-    pub fn click_budget(&self) -> crate::http::click_budget::ClickBudgetSettings {
-        crate::http::click_budget::ClickBudgetSettings {
+    /// One set of rules for the banners and the alerts.
+    pub fn health_rules(&self) -> crate::health::HealthRules {
+        self.alerts.health_rules(self.unmatched_grace)
+    }
+
+    pub fn click_budget(&self) -> limits::ClickBudgetSettings {
+        limits::ClickBudgetSettings {
             new_per_address: self.click_address_new_limit,
             bytes_per_address: self.click_address_bytes_limit,
             bytes_per_campaign: self.click_campaign_bytes_limit,

@@ -7,21 +7,17 @@
 //! does not open: the key, not the id, because it is known before the INSERT that assigns the
 //! id, it is unique, and the API never changes it. `enc:v1:` values (no associated data, written
 //! by earlier versions) still open, and `serve` re-seals them at start-up.
-//! At start-up `serve` refuses a database holding tokens sealed under a key it was not given,
+//! At start-up `serve` (`startup::tokens`) refuses a database holding tokens sealed under a key it was not given,
 //! re-seals every token that is not in the current form (rotation, or decryption when the key
 //! became `none`; see docs/operations.md), using `SECRETS_KEY_PREVIOUS` to read the old ones,
 //! and re-queues events parked only because their token could not be opened.
 
+use crate::domain::PlatformKind;
 use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use sha2::{Digest, Sha256};
-use sqlx::PgPool;
-
-use crate::domain::PlatformKind;
-use crate::storage::campaigns::{self, StoredToken};
-use crate::storage::events;
 
 const PREFIX: &str = "enc:v2:";
 /// Earlier versions' form, without associated data.
@@ -234,7 +230,7 @@ impl TokenCipher {
     }
 
     /// Whether a stored value is not in the form `seal` would write now.
-    fn is_stale(&self, stored: &str) -> bool {
+    pub fn is_stale(&self, stored: &str) -> bool {
         match (&self.current, stored.strip_prefix(PREFIX)) {
             (Some(key), Some(rest)) => !rest.starts_with(&format!("{}:", key.id)),
             // Plain, or enc:v1 without the campaign bound.
@@ -253,10 +249,13 @@ impl TokenCipher {
 
     /// Refuses tokens sealed under a key this process was not given: their campaigns' events
     /// would all fail until a restart with the key.
-    fn refuse_unknown_keys(&self, rows: &[StoredToken]) -> Result<(), StartError> {
-        let unknown: Vec<&str> = rows
-            .iter()
-            .filter_map(|r| key_id(&r.access_token))
+    pub fn refuse_unknown_keys<'a>(
+        &self,
+        stored: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), StartError> {
+        let unknown: Vec<&str> = stored
+            .into_iter()
+            .filter_map(key_id)
             .filter(|id| !self.knows(id))
             .collect();
         if unknown.is_empty() {
@@ -271,33 +270,6 @@ impl TokenCipher {
             None => StartError::KeyNeeded { count, ids },
             Some(_) => StartError::UnknownKey { count, ids },
         })
-    }
-
-    /// At start-up, in one transaction: refuses tokens sealed under an unknown key, re-seals
-    /// every access token (Meta's and TikTok's) not in the current form, and puts back in the
-    /// queue the events parked on a token that opens now.
-    pub async fn settle_at_start_up(&self, pool: &PgPool) -> Result<Settled, StartError> {
-        let mut tx = pool.begin().await?;
-        let rows = campaigns::tokens_for_update(&mut tx).await?;
-        self.refuse_unknown_keys(&rows)?;
-        let mut settled = Settled::default();
-        let mut readable = Vec::new();
-        for row in rows {
-            let context = seal_context(&row.key, row.platform);
-            if self.is_stale(&row.access_token) {
-                let token = self.open(&context, &row.access_token)?;
-                let sealed = self.seal(&context, &token);
-                campaigns::set_stored_token(&mut tx, row.id, row.platform, &sealed).await?;
-                settled.resealed += 1;
-            } else if self.open(&context, &row.access_token).is_err() {
-                // Damaged or copied from another row: its events stay parked, saying so.
-                continue;
-            }
-            readable.push((row.id, row.platform));
-        }
-        settled.requeued = events::requeue_unrefused(&mut tx, &readable).await?;
-        tx.commit().await?;
-        Ok(settled)
     }
 }
 

@@ -42,7 +42,7 @@ fn help_states_what_a_public_click_may_store() {
         assert!(help.contains(needle), "--help lacks {needle}");
     }
     let c = parse(&[]).unwrap().config.click_budget();
-    let amount = |s: crate::http::click_budget::BudgetSetting| s.0.unwrap().amount;
+    let amount = |s: super::limits::BudgetSetting| s.0.unwrap().amount;
     assert_eq!(amount(c.new_per_address), 1000.0);
     assert_eq!(amount(c.bytes_per_address), 4e6);
     assert_eq!(amount(c.bytes_per_campaign), 1e8);

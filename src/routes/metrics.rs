@@ -8,18 +8,8 @@ use crate::http::auth::{bearer_token, secret_matches};
 use crate::http::auth_limit::Credential;
 use crate::http::client_ip::client_ip;
 use crate::http::ApiError;
-use crate::startup::AppState;
-
-/// How the main listener answers `/metrics`.
-#[derive(Debug, Clone)]
-pub enum MetricsAccess {
-    /// Bearer METRICS_TOKEN.
-    Token(String),
-    /// Only on the METRICS_ADDR listener.
-    SeparateListener,
-    /// Neither is configured.
-    Off,
-}
+use crate::metrics::MetricsAccess;
+use crate::state::AppState;
 
 /// On the main listener.
 pub async fn guarded(

@@ -59,8 +59,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(postback::receive))
                 .route(web::post().to(postback::receive)),
         )
-        .configure(admin::configure)
-        .configure(crate::ui::configure);
+        .configure(admin::configure);
 }
 
 /// Counts every request by its route pattern (never the raw path: ids would explode the
@@ -74,7 +73,7 @@ pub async fn count_requests(
         .unwrap_or_else(|| crate::metrics::UNMATCHED_ROUTE.to_owned());
     let method = crate::metrics::method_label(req.method());
     let metrics = req
-        .app_data::<web::Data<crate::startup::AppState>>()
+        .app_data::<web::Data<crate::state::AppState>>()
         .map(|s| std::sync::Arc::clone(&s.metrics));
     let res = next.call(req).await;
     if let Some(m) = metrics {
@@ -98,7 +97,7 @@ pub async fn deadline(
     let upload = req.method() == actix_web::http::Method::POST
         && crate::routes::admin::imports::is_upload_path(req.path());
     let limit = req
-        .app_data::<web::Data<crate::startup::AppState>>()
+        .app_data::<web::Data<crate::state::AppState>>()
         .map(|s| {
             if upload {
                 s.import_upload_timeout

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::{Campaign, CampaignKey, DateOrder, EventMap};
 use crate::http::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The tag's sources in the order they run; its tests are the browser tests in
 /// `tests/api/tag_*.rs` and, for cookies.js and normalise.js, `node --test tests/tag/`.

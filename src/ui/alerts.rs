@@ -11,7 +11,7 @@ use super::{html_response, layout, UiError};
 use crate::alerts::Delivery;
 use crate::domain::{AlertChannel, AlertKind};
 use crate::http::params::parse_urlencoded;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// How many alerts sent the page lists.
 const LISTED: i64 = 100;

@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, PreEscaped};
 use pulldown_cmark::{html::push_html, Event, Options, Parser};
 
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::ui::session::Session;
 use crate::ui::UiError;
 

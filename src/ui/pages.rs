@@ -15,7 +15,7 @@ use crate::http::auth::secret_matches;
 use crate::http::auth_limit::Credential;
 use crate::http::client_ip::client_ip;
 use crate::http::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::storage::{outbox_stats, overview};
 
 type State = web::Data<AppState>;

@@ -13,7 +13,7 @@ use sqlx::PgPool;
 
 use super::{UiError, UiSettings};
 use crate::http::auth::secret_matches;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::storage::ui_sessions;
 
 pub const COOKIE: &str = "capi_session";

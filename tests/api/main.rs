@@ -31,6 +31,7 @@ mod imports;
 mod key_rotation;
 mod late_twins;
 mod log_secrets;
+mod loops;
 mod meta_quality;
 mod openapi;
 mod ops;

@@ -9,7 +9,7 @@ use crate::campaigns::{CampaignError, CampaignInput, CampaignService};
 use crate::domain::HttpUrl;
 use crate::domain::{Campaign, Country, DateOrder};
 use crate::http::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 fn service(state: &AppState) -> CampaignService<'_> {
     CampaignService {

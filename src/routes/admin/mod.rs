@@ -19,7 +19,7 @@ use crate::http::auth_limit::Credential;
 use crate::http::client_ip::client_ip;
 use crate::http::params::{parse_urlencoded, Params};
 use crate::http::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Proof that the request carried the admin token. Taking it as a handler argument is what
 /// protects an admin route. Wrong tokens count against the client's failed-authentication limit.

@@ -12,7 +12,7 @@ use crate::platforms::meta::test_event::TestVisitor;
 use crate::platforms::tiktok::client::Batch;
 use crate::platforms::tiktok::test_event::{synthetic_event, verdict, TestVerdict};
 use crate::secrets::seal_context;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub async fn send(
     state: &AppState,

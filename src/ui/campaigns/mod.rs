@@ -25,7 +25,7 @@ use crate::domain::{Campaign, CampaignKey, EventName};
 use crate::health;
 use crate::http::params::parse_urlencoded;
 use crate::routes::admin::test_event;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::storage::{campaign_stats, money};
 use crate::ui::days::Range;
 

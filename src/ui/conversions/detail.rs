@@ -12,7 +12,7 @@ use super::list::test_badge;
 use crate::domain::PlatformKind;
 use crate::http::params::parse_urlencoded;
 use crate::ingest::retry::{check_retryable, EventCheck};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::storage::conversions;
 use crate::storage::conversions::Delivery;
 use crate::storage::import_lines;
