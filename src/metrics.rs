@@ -27,7 +27,7 @@ fn duration_histogram() -> Histogram {
 #[derive(Debug, Clone)]
 pub enum MetricsAccess {
     /// Bearer METRICS_TOKEN.
-    Token(String),
+    Token(secrecy::SecretString),
     /// Only on the METRICS_ADDR listener.
     SeparateListener,
     /// Neither is configured.

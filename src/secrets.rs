@@ -17,6 +17,7 @@ use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use secrecy::{ExposeSecret, SecretBox};
 use sha2::{Digest, Sha256};
 
 const PREFIX: &str = "enc:v2:";
@@ -29,10 +30,19 @@ fn aad(campaign: &str) -> Vec<u8> {
 }
 
 /// A 256-bit key as given in the environment: 64 hex digits or base64 of 32 bytes.
-#[derive(Clone)]
 pub struct SecretKey {
-    bytes: [u8; 32],
+    /// Zeroed when dropped; read only to build a cipher.
+    bytes: SecretBox<[u8; 32]>,
     id: String,
+}
+
+impl Clone for SecretKey {
+    fn clone(&self) -> Self {
+        SecretKey {
+            bytes: SecretBox::new(Box::new(*self.bytes.expose_secret())),
+            id: self.id.clone(),
+        }
+    }
 }
 
 impl std::fmt::Debug for SecretKey {
@@ -46,7 +56,10 @@ impl SecretKey {
     /// repeated is a hand-made key.
     pub fn looks_random(&self) -> bool {
         let mut seen = [false; 256];
-        self.bytes.iter().for_each(|&b| seen[usize::from(b)] = true);
+        self.bytes
+            .expose_secret()
+            .iter()
+            .for_each(|&b| seen[usize::from(b)] = true);
         seen.iter().filter(|&&s| s).count() >= 16
     }
 }
@@ -64,7 +77,10 @@ pub fn parse_key(s: &str) -> Result<SecretKey, String> {
         .try_into()
         .map_err(|_| "must be exactly 32 bytes (openssl rand -hex 32)".to_owned())?;
     let id = hex::encode(Sha256::digest(bytes))[..8].to_owned();
-    Ok(SecretKey { bytes, id })
+    Ok(SecretKey {
+        bytes: SecretBox::new(Box::new(bytes)),
+        id,
+    })
 }
 
 /// `SECRETS_KEY` as set: a key, or `none`, the explicit choice to store tokens as given.
@@ -185,7 +201,7 @@ impl TokenCipher {
         let Some(key) = &self.current else {
             return token.to_owned();
         };
-        let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&key.bytes));
+        let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key.bytes.expose_secret()));
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
         let payload = Payload {
             msg: token.as_bytes(),
@@ -221,7 +237,7 @@ impl TokenCipher {
             return Err(corrupt());
         }
         let (nonce, ct) = blob.split_at(12);
-        let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&key.bytes));
+        let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key.bytes.expose_secret()));
         let payload = Payload { msg: ct, aad: &aad };
         let plain = cipher
             .decrypt(Nonce::from_slice(nonce), payload)
@@ -325,7 +341,7 @@ mod tests {
     #[test]
     fn legacy_ciphertexts_open_and_are_stale() {
         let k = key(1);
-        let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&k.bytes));
+        let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(k.bytes.expose_secret()));
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
         let mut blob = nonce.to_vec();
         blob.extend_from_slice(&cipher.encrypt(&nonce, b"old-token".as_ref()).unwrap());

@@ -8,6 +8,7 @@ use actix_web::http::header;
 use actix_web::middleware::ErrorHandlers;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
+use secrecy::ExposeSecret;
 use sqlx::PgPool;
 use tokio::sync::{watch, Notify};
 use tracing_actix_web::TracingLogger;
@@ -95,10 +96,15 @@ impl Application {
         let signal = Arc::new(Notify::new());
         let campaigns = Arc::new(CampaignCache::new(pool.clone(), Duration::from_secs(2)));
         let metrics = Arc::new(Metrics::default());
+        // The Graph clients sign each token with it (appsecret_proof).
+        let app_secret = config
+            .meta_app_secret
+            .as_ref()
+            .map(|s| s.expose_secret().to_owned());
         let graph = GraphClient::new(
             &config.meta_graph_url,
             &config.meta_api_version,
-            config.meta_app_secret.clone(),
+            app_secret.clone(),
             config.delivery_timeout,
         )
         .context("building the HTTP client for Meta failed")?;
@@ -118,7 +124,7 @@ impl Application {
             DatasetQualityClient::new(
                 &config.meta_graph_url,
                 &config.meta_api_version,
-                config.meta_app_secret.clone(),
+                app_secret.clone(),
                 config.delivery_timeout,
             )
             .context("building the HTTP client for Meta's quality figures failed")?,

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use secrecy::{ExposeSecret, SecretString};
 use sqlx::PgPool;
 use tokio::sync::Notify;
 
@@ -29,10 +30,10 @@ use crate::storage::group_commit::{write_with_fallback, GroupCommit, GroupCommit
 /// Shared by every request handler.
 pub struct AppState {
     pub pool: PgPool,
-    pub admin_token: String,
-    pub postback_key: String,
+    pub admin_token: SecretString,
+    pub postback_key: SecretString,
     /// Also accepted while trackers switch to `postback_key`.
-    pub postback_key_previous: Option<String>,
+    pub postback_key_previous: Option<SecretString>,
     /// Wrong credentials per client address, on every route that takes one.
     pub auth_failures: FailedAuthLimit,
     pub trusted_proxies: TrustedProxies,
@@ -151,8 +152,10 @@ impl AppState {
     pub fn postback_key_used(&self, presented: &[u8]) -> Option<KeyUsed> {
         let used = postback_key_used(
             presented,
-            &self.postback_key,
-            self.postback_key_previous.as_deref(),
+            self.postback_key.expose_secret(),
+            self.postback_key_previous
+                .as_ref()
+                .map(|k| k.expose_secret()),
         );
         if let Some(key) = used {
             self.metrics.postback_key(key);

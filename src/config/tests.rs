@@ -134,3 +134,38 @@ fn trusted_proxies_take_cidrs_and_bare_addresses() {
     assert!(p.contains("127.0.0.1".parse().unwrap()));
     assert!(!p.contains("192.168.0.1".parse().unwrap()));
 }
+
+/// The configuration and the checked secrets are logged and printed with `{:?}`: no secret
+/// may appear in either.
+#[test]
+fn debug_output_holds_no_secret() {
+    let secrets = [
+        "4f1c9a7e2b8d03f6a5c1e9b7d2f4a806",
+        "9b3e7d1f5a2c8e04b6d9f1a3c7e5b208",
+        "e2a94c7f1b6d3085f9c2e4a7b1d6f308",
+        "71d0c5e8a3f94b26d1e8c07a5b3f9e42",
+        "meta-app-secret-0c5e8a3f94b26d1e",
+    ];
+    let config = parse(&[
+        "--database-url",
+        "postgres://localhost/capi",
+        "--admin-token",
+        secrets[0],
+        "--postback-key",
+        secrets[1],
+        "--postback-key-previous",
+        secrets[2],
+        "--metrics-token",
+        secrets[3],
+        "--meta-app-secret",
+        secrets[4],
+        "--secrets-key",
+        "none",
+    ])
+    .unwrap()
+    .config;
+    let printed = format!("{config:?} {:?}", config.secrets().unwrap());
+    for secret in secrets {
+        assert!(!printed.contains(secret), "{secret} in {printed}");
+    }
+}

@@ -3,6 +3,7 @@
 //! listener it is open.
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use secrecy::ExposeSecret;
 
 use crate::http::auth::{bearer_token, secret_matches};
 use crate::http::auth_limit::Credential;
@@ -18,7 +19,9 @@ pub async fn guarded(
 ) -> Result<HttpResponse, ApiError> {
     match &state.metrics_access {
         MetricsAccess::Token(token) => {
-            if !bearer_token(&req).is_some_and(|t| secret_matches(t, token.as_bytes())) {
+            if !bearer_token(&req)
+                .is_some_and(|t| secret_matches(t, token.expose_secret().as_bytes()))
+            {
                 let ip = client_ip(&req, &state.trusted_proxies);
                 return Err(state.auth_failures.failed(ip, Credential::MetricsToken));
             }
