@@ -195,8 +195,25 @@ impl TokenCipher {
         }
     }
 
-    /// The form to store for `campaign` (its key): encrypted under the current key, or as
-    /// given without one.
+    /// The form to store for `campaign_key`'s token for `platform`: see [`Self::seal`].
+    pub fn seal_token(&self, campaign_key: &str, platform: PlatformKind, token: &str) -> String {
+        self.seal(&seal_context(campaign_key, platform), token)
+    }
+
+    /// `campaign_key`'s token for `platform` from its stored form: the one way to open a token,
+    /// so each is opened under the context it was sealed with.
+    pub fn open_token(
+        &self,
+        campaign_key: &str,
+        platform: PlatformKind,
+        stored: &str,
+    ) -> Result<String, CipherError> {
+        self.open(&seal_context(campaign_key, platform), stored)
+    }
+
+    /// The form to store under `campaign` (a [`seal_context`]; a campaign's own key is Meta's):
+    /// encrypted under the current key, or as given without one. Public for tests that write
+    /// stored tokens; the service seals through [`Self::seal_token`].
     pub fn seal(&self, campaign: &str, token: &str) -> String {
         let Some(key) = &self.current else {
             return token.to_owned();
@@ -215,8 +232,8 @@ impl TokenCipher {
         format!("{PREFIX}{}:{}", key.id, STANDARD.encode(blob))
     }
 
-    /// `campaign`'s token from its stored form.
-    pub fn open(&self, campaign: &str, stored: &str) -> Result<String, CipherError> {
+    /// `campaign`'s token from its stored form (`campaign` being a [`seal_context`]).
+    fn open(&self, campaign: &str, stored: &str) -> Result<String, CipherError> {
         let (rest, aad) = if let Some(rest) = stored.strip_prefix(PREFIX) {
             (rest, aad(campaign))
         } else if let Some(rest) = stored.strip_prefix(LEGACY_PREFIX) {
@@ -299,7 +316,7 @@ fn key_id(stored: &str) -> Option<&str> {
 
 /// What a token is sealed to: the campaign key for Meta's token (as always), the key and the
 /// platform for the others, so one token cannot be copied into the other's column.
-pub fn seal_context(campaign_key: &str, platform: PlatformKind) -> std::borrow::Cow<'_, str> {
+fn seal_context(campaign_key: &str, platform: PlatformKind) -> std::borrow::Cow<'_, str> {
     match platform {
         PlatformKind::Meta => campaign_key.into(),
         other => format!("{campaign_key}/{}", other.as_str()).into(),

@@ -36,9 +36,6 @@ mod metrics_listener;
 mod tokens;
 pub use database::{connect, warn_when_autovacuum_off};
 
-/// Largest request body any endpoint takes.
-pub const BODY_LIMIT: usize = 64 * 1024;
-
 pub struct Application {
     port: u16,
     server: actix_web::dev::Server,
@@ -186,7 +183,7 @@ impl Application {
                         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")),
                 )
                 .app_data(state.clone())
-                .app_data(web::PayloadConfig::new(BODY_LIMIT))
+                .app_data(web::PayloadConfig::new(crate::http::BODY_LIMIT))
                 .configure(routes::configure)
                 .configure(crate::ui::configure)
                 .default_service(web::to(routes::not_found))

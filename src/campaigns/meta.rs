@@ -35,9 +35,10 @@ impl CampaignService<'_> {
         let mut changed = false;
         if let Some(new) = token {
             // An unreadable stored token counts as changed: the new one replaces it.
+            let stored = meta.access_token.expose();
             let old = self
                 .cipher
-                .open(current.key.as_str(), meta.access_token.expose())
+                .open_token(current.key.as_str(), PlatformKind::Meta, stored)
                 .ok();
             changed = old.as_deref() != Some(new.expose());
             next.access_token = self.seal(&current.key, PlatformKind::Meta, &new);

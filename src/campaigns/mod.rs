@@ -21,9 +21,10 @@ use crate::domain::{
     ActionSource, CampaignKey, Country, Currency, DateOrder, EventIdTemplate, EventMap, HttpUrl,
     LatePixelTwin, ParseError, PixelId, SendWhen, ValueSource,
 };
-use crate::secrets::{seal_context, TokenCipher};
+use crate::secrets::TokenCipher;
+use crate::state::AppState;
 use crate::storage::campaign_cache::CampaignCache;
-use crate::storage::{campaigns, events};
+use crate::storage::{self, campaigns, events, Taken};
 
 /// The campaign fields as a client sends them; absent fields are `None`. On update, `null`
 /// clears the optional texts (`test_event_code`, `landing_url`, `default_country`,
@@ -304,6 +305,16 @@ pub struct CampaignService<'a> {
     pub delivery_signal: &'a Notify,
 }
 
+/// The service over the application's state, as the admin API and the dashboard use it.
+pub fn service(state: &AppState) -> CampaignService<'_> {
+    CampaignService {
+        pool: &state.pool,
+        cipher: &state.cipher,
+        cache: &state.campaigns,
+        delivery_signal: &state.delivery_signal,
+    }
+}
+
 impl CampaignService<'_> {
     pub async fn create(&self, input: CampaignInput) -> Result<Campaign, CampaignError> {
         let key = match input.key.as_deref() {
@@ -466,16 +477,16 @@ impl CampaignService<'_> {
 
     /// Stored sealed (encrypted when SECRETS_KEY is set), bound to the campaign and platform.
     fn seal(&self, key: &CampaignKey, platform: PlatformKind, token: &AccessToken) -> AccessToken {
-        let context = seal_context(key.as_str(), platform);
-        AccessToken::new(self.cipher.seal(&context, token.expose()))
+        let sealed = self
+            .cipher
+            .seal_token(key.as_str(), platform, token.expose());
+        AccessToken::new(sealed)
     }
 }
 
 fn key_taken(e: sqlx::Error) -> CampaignError {
-    match &e {
-        sqlx::Error::Database(db) if db.constraint() == Some("campaigns_key_key") => {
-            CampaignError::Exists
-        }
+    match storage::taken(&e) {
+        Some(Taken::CampaignKey) => CampaignError::Exists,
         _ => CampaignError::Storage(e),
     }
 }

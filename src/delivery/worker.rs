@@ -21,7 +21,6 @@ use crate::domain::AccessToken;
 use crate::domain::{AttemptRecord, PlatformKind};
 use crate::ingest;
 use crate::platforms::{Answer, Destination, Verdict};
-use crate::secrets::seal_context;
 use crate::storage::campaigns;
 use crate::storage::events::{self, ClaimedEvent, Transition};
 
@@ -199,8 +198,8 @@ impl DeliveryWorker {
         // from a campaign is `Removed`: its events still in flight are cancelled like the rest.
         for c in campaigns::find_many(&deps.pool, &ids).await? {
             for d in c.destinations() {
-                let context = seal_context(c.key.as_str(), d.platform);
-                let token = deps.cipher.open(&context, d.access_token.expose());
+                let stored = d.access_token.expose();
+                let token = deps.cipher.open_token(c.key.as_str(), d.platform, stored);
                 let target = token
                     .map_err(|e| NoTarget::Unreadable(e.to_string()))
                     .map(|t| Target {

@@ -42,8 +42,9 @@ impl PixelFiredAt {
                 .filter(|t| *t <= now + CLOCK_SKEW_MAX && *t >= now - FIRED_AGE_MAX)
                 .ok_or_else(|| {
                     ParseError::new(format!(
-                        "time for {} must be unix milliseconds within the last 62 days",
-                        name.as_str()
+                        "time for {} must be unix milliseconds within the last {} days",
+                        name.as_str(),
+                        FIRED_AGE_MAX.num_days()
                     ))
                 })?;
             out.insert(name.as_str().to_owned(), at);

@@ -1,4 +1,4 @@
-//! TikTok's normalisation where it differs from Meta's (`shared/reference/tiktok-events.md`).
+//! TikTok's normalisation where it differs from Meta's (`docs/reference/tiktok-events.md`).
 //! Email (trim, lowercase) hashes the same way for both platforms; the phone (here) and the
 //! external_id (the id as given, case kept, in `CustomerData::set_raw`) get TikTok digests.
 

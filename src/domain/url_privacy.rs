@@ -1,7 +1,7 @@
 //! Personal data in page URLs. Meta restricts pixels and datasets whose URLs carry an email
 //! or a phone number, and the docs promise stored parameters hold no customer data: query
 //! parameters holding either are removed from every URL the bridge stores or sends. The same
-//! rule as the landing tag's `personal()` (src/tag/tag.js), so a URL reads the same whichever
+//! rule as the landing tag's `personal()` (src/tag/send.js), so a URL reads the same whichever
 //! side cleaned it.
 
 use std::borrow::Cow;

@@ -83,6 +83,14 @@ impl ApiError {
         }
     }
 
+    /// A public route naming a campaign that is unknown, disabled or cannot exist: one answer.
+    pub fn no_enabled_campaign(key: &str) -> Self {
+        ApiError::not_found(
+            "campaign_not_found",
+            format!("no enabled campaign with key {key:?}"),
+        )
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::BadRequest { code, .. }
@@ -109,6 +117,7 @@ impl ApiError {
 }
 
 pub use crate::storage::is_transient_db_error;
+use crate::storage::Taken;
 
 impl From<crate::storage::group_commit::WriteError> for ApiError {
     fn from(e: crate::storage::group_commit::WriteError) -> Self {
@@ -135,22 +144,22 @@ impl From<sqlx::Error> for ApiError {
                     "a value in the request cannot be stored (for example a NUL character)",
                 );
             }
-            if db.is_unique_violation() {
-                let (code, detail) = match db.constraint() {
-                    Some("campaigns_key_key") => {
-                        ("campaign_exists", "a campaign with this key already exists")
-                    }
-                    Some("conversions_dedup_key") => (
-                        "duplicate_conversion",
-                        "this conversion is already recorded",
-                    ),
-                    _ => ("conflict", "the request conflicts with stored data"),
-                };
-                return ApiError::Conflict {
-                    code,
-                    detail: detail.into(),
-                };
-            }
+        }
+        if let Some(taken) = crate::storage::taken(&e) {
+            let (code, detail) = match taken {
+                Taken::CampaignKey => {
+                    ("campaign_exists", "a campaign with this key already exists")
+                }
+                Taken::Conversion => (
+                    "duplicate_conversion",
+                    "this conversion is already recorded",
+                ),
+                Taken::Other => ("conflict", "the request conflicts with stored data"),
+            };
+            return ApiError::Conflict {
+                code,
+                detail: detail.into(),
+            };
         }
         ApiError::Internal(e.into())
     }
@@ -224,25 +233,21 @@ impl ResponseError for ApiError {
             }
             _ => {}
         }
-        let body = problem_body(status, self.code(), self.title(), &detail);
-        match self {
-            ApiError::Upstream {
-                upstream: Some(said),
-                ..
-            } => {
-                let mut body: serde_json::Value =
-                    serde_json::from_str(&body).expect("problem bodies are JSON");
-                // Named for the platform that said it: `tiktok_*` codes are TikTok's.
-                let member = if self.code().starts_with("tiktok") {
-                    "tiktok"
-                } else {
-                    "meta"
-                };
-                body[member] = said.clone();
-                resp.body(body.to_string())
-            }
-            _ => resp.body(body),
+        let mut body = problem(status, self.code(), self.title(), &detail);
+        if let ApiError::Upstream {
+            upstream: Some(said),
+            ..
+        } = self
+        {
+            // Named for the platform that said it: `tiktok_*` codes are TikTok's.
+            let member = if self.code().starts_with("tiktok") {
+                "tiktok"
+            } else {
+                "meta"
+            };
+            body[member] = said.clone();
         }
+        resp.body(body.to_string())
     }
 }
 
@@ -252,6 +257,11 @@ pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json; charset=utf-8"
 
 /// An RFC 9457 problem; `request_id` is there when built while serving a request.
 pub fn problem_body(status: StatusCode, code: &str, title: &str, detail: &str) -> String {
+    problem(status, code, title, detail).to_string()
+}
+
+/// [`problem_body`] as a value, for an answer that adds members.
+fn problem(status: StatusCode, code: &str, title: &str, detail: &str) -> serde_json::Value {
     let mut body = json!({
         "type": format!("https://capi-bridge.dev/problems/{code}"),
         "title": title,
@@ -262,7 +272,7 @@ pub fn problem_body(status: StatusCode, code: &str, title: &str, detail: &str) -
     if let Some(id) = crate::http::request_id::current() {
         body["request_id"] = id.into();
     }
-    body.to_string()
+    body
 }
 
 #[cfg(test)]
@@ -301,5 +311,21 @@ mod tests {
         assert_eq!(b["detail"], "subid is required");
         assert_eq!(b["title"], "Bad Request");
         assert!(b["type"].as_str().unwrap().ends_with("/missing_field"));
+    }
+
+    #[test]
+    fn what_the_platform_said_is_named_for_it() {
+        let said = json!({"message": "Invalid OAuth access token", "code": 190});
+        let upstream = |code| ApiError::Upstream {
+            timed_out: false,
+            code,
+            detail: "refused".into(),
+            upstream: Some(said.clone()),
+        };
+        let meta = body(&upstream("meta_rejected"));
+        assert_eq!((&meta["meta"], &meta["tiktok"]), (&said, &json!(null)));
+        assert_eq!(meta["code"], "meta_rejected");
+        let tiktok = body(&upstream("tiktok_rejected"));
+        assert_eq!((&tiktok["tiktok"], &tiktok["meta"]), (&said, &json!(null)));
     }
 }

@@ -40,9 +40,15 @@ impl Decision {
         conv.skipped = self.skipped.clone();
     }
 
-    fn failed(campaign_id: Option<i64>, event_name: Option<String>, reason: String) -> Self {
+    /// A decision to send nothing: the conversion ends in `state`, for `reason`.
+    fn unsent(
+        state: ConversionState,
+        campaign_id: Option<i64>,
+        event_name: Option<String>,
+        reason: String,
+    ) -> Self {
         Decision {
-            state: ConversionState::Failed,
+            state,
             campaign_id,
             event_name,
             failure_reason: Some(reason),
@@ -86,7 +92,7 @@ pub fn decide(
                   (add &campaign=<key> to the postback URL to send such conversions)"
                 .to_owned(),
         };
-        return Decision::failed(None, None, reason);
+        return Decision::unsent(ConversionState::Failed, None, None, reason);
     };
     let campaign_id = Some(campaign.id);
     let platforms = campaign.platforms();
@@ -99,37 +105,20 @@ pub fn decide(
         }
     }
     let Some(event_name) = mapped.first().map(|(_, name)| name.clone()) else {
-        return Decision {
-            state: ConversionState::Skipped,
-            campaign_id,
-            event_name: None,
-            failure_reason: Some(reasons(&not_sent, platforms.len())),
-            events: Vec::new(),
-            unbuilt: Vec::new(),
-            skipped: Vec::new(),
-        };
+        let reason = reasons(&not_sent, platforms.len());
+        return Decision::unsent(ConversionState::Skipped, campaign_id, None, reason);
     };
     if let Some(reason) = refund(conv, &event_name) {
-        return Decision {
-            state: ConversionState::Skipped,
-            campaign_id,
-            event_name: None,
-            failure_reason: Some(reason),
-            events: Vec::new(),
-            unbuilt: Vec::new(),
-            skipped: Vec::new(),
-        };
+        return Decision::unsent(ConversionState::Skipped, campaign_id, None, reason);
     }
     if campaign.require_consent && click.and_then(|c| c.consent) != Some(true) {
-        return Decision {
-            state: ConversionState::Suppressed,
+        let reason = "the campaign requires consent and the click has none".into();
+        return Decision::unsent(
+            ConversionState::Suppressed,
             campaign_id,
-            event_name: Some(event_name),
-            failure_reason: Some("the campaign requires consent and the click has none".into()),
-            events: Vec::new(),
-            unbuilt: Vec::new(),
-            skipped: Vec::new(),
-        };
+            Some(event_name),
+            reason,
+        );
     }
     let (mapped, skipped) = by_send_when(campaign, click, conv, mapped);
     let Some(event_name) = mapped.first().map(|(_, name)| name.clone()) else {
@@ -137,14 +126,10 @@ pub fn decide(
             .iter()
             .map(|s| (s.platform, s.reason.clone()))
             .collect();
+        let reason = reasons(&why, platforms.len());
         return Decision {
-            state: ConversionState::Skipped,
-            campaign_id,
-            event_name: None,
-            failure_reason: Some(reasons(&why, platforms.len())),
-            events: Vec::new(),
-            unbuilt: Vec::new(),
             skipped,
+            ..Decision::unsent(ConversionState::Skipped, campaign_id, None, reason)
         };
     };
     let mut events = Vec::new();

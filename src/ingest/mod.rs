@@ -212,11 +212,6 @@ impl BatchWriter<(Postback, DateTime<Utc>), Outcome> for PostbackBatches {
     ) -> Result<Vec<Outcome>, sqlx::Error> {
         record_batch(&self.pool, &self.campaigns, items).await
     }
-
-    async fn one(&self, item: &(Postback, DateTime<Utc>)) -> Result<Outcome, sqlx::Error> {
-        let mut out = record_batch(&self.pool, &self.campaigns, std::slice::from_ref(item)).await?;
-        Ok(out.pop().expect("one answer per postback"))
-    }
 }
 
 /// Records postbacks in one transaction, answers in input order, in a handful of statements

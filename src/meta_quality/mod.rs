@@ -13,7 +13,7 @@ use crate::config::meta_quality::MetaQualityConfig;
 use crate::domain::meta_quality::{outcome_of_error, EventQuality, FetchOutcome};
 use crate::domain::{AccessToken, PlatformKind};
 use crate::platforms::meta::dataset_quality::{said, DatasetQualityClient, QualityReply};
-use crate::secrets::{seal_context, TokenCipher};
+use crate::secrets::TokenCipher;
 use crate::storage::{campaigns, meta_quality as store};
 
 /// How long a process holds a claimed pixel: every token on it may be tried, each within the
@@ -101,8 +101,8 @@ impl QualityFetcher {
                 continue;
             };
             let Some(meta) = &campaign.meta else { continue };
-            let context = seal_context(campaign.key.as_str(), PlatformKind::Meta);
-            let Ok(token) = self.cipher.open(&context, meta.access_token.expose()) else {
+            let (key, stored) = (campaign.key.as_str(), meta.access_token.expose());
+            let Ok(token) = self.cipher.open_token(key, PlatformKind::Meta, stored) else {
                 continue;
             };
             let attempt = Attempt::of(id, self.client.fetch(pixel, &AccessToken::new(token)).await);

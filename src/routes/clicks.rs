@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 
 use super::click_budget;
 use super::click_fields::parse_click;
-use crate::domain::{CampaignKey, ClickId, EventIds, EventMap, ParseError};
+use crate::domain::{ClickId, EventIds, EventMap, ParseError};
 use crate::http::auth_limit::Credential;
 use crate::http::client_ip::client_ip;
 use crate::http::params::{media_type, parse_urlencoded};
@@ -206,18 +206,8 @@ async fn register(
     span.record("campaign", campaign_key);
     span.record("click_id", click_id.as_str());
 
-    let known_shape = CampaignKey::parse(campaign_key).is_ok();
-    let campaign = if known_shape {
-        state.campaigns.get(campaign_key).await?
-    } else {
-        None
-    };
-    let campaign = campaign.filter(|c| c.enabled).ok_or_else(|| {
-        ApiError::not_found(
-            "campaign_not_found",
-            format!("no enabled campaign with key {campaign_key:?}"),
-        )
-    })?;
+    let campaign = (state.campaigns.enabled(campaign_key).await?)
+        .ok_or_else(|| ApiError::no_enabled_campaign(campaign_key))?;
 
     state.click_sources.observe(peer);
 

@@ -133,11 +133,15 @@ pub fn problem_for_framework_errors<B>(
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();
+    let too_large;
     let (code, detail) = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => (
-            "payload_too_large",
-            "the request body is larger than 64 KiB",
-        ),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            too_large = format!(
+                "the request body is larger than {} KiB",
+                crate::http::BODY_LIMIT / 1024
+            );
+            ("payload_too_large", too_large.as_str())
+        }
         StatusCode::METHOD_NOT_ALLOWED => (
             "method_not_allowed",
             "this endpoint does not take that method",

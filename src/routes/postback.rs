@@ -25,7 +25,7 @@ pub async fn receive(
     let tracker = Tracker::parse(&path).ok_or_else(|| {
         ApiError::not_found(
             "unknown_tracker",
-            "tracker must be one of keitaro, binom, bemob, voluum, redtrack, clickflare, generic",
+            format!("tracker must be one of {}", Tracker::names()),
         )
     })?;
     if !state.postback_allowed_ips.0.is_empty()

@@ -12,21 +12,26 @@ use flate2::Compression;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::domain::{Campaign, CampaignKey, DateOrder, EventMap};
+use crate::domain::{Campaign, DateOrder, EventMap};
 use crate::http::ApiError;
 use crate::state::AppState;
 
-/// The tag's sources in the order they run; its tests are the browser tests in
-/// `tests/api/tag_*.rs` and, for cookies.js and normalise.js, `node --test tests/tag/`.
-const TAG_SOURCES: [&str; 4] = [
+/// The tag's sources in the order they run: the pure decisions first, then tag.js, the part that
+/// needs a browser. `node --test tests/tag/` loads the others from this list; the browser tests
+/// in `tests/api/tag_*.rs` run the whole.
+const TAG_SOURCES: [&str; 6] = [
     include_str!("../tag/sha256.js"),
     include_str!("../tag/cookies.js"),
     include_str!("../tag/normalise.js"),
+    include_str!("../tag/click.js"),
+    include_str!("../tag/send.js"),
     include_str!("../tag/tag.js"),
 ];
 
 /// The script landers load: one function holds the hashing (sha256.js), the cookie rules
-/// (cookies.js), the customer-data rules (normalise.js) and the tag, so none adds a page global. Built once, at first use.
+/// (cookies.js), the customer-data rules (normalise.js), the click and its event ids
+/// (click.js), what is sent (send.js) and the tag, so none adds a page global. Built once, at
+/// first use.
 static TAG_JS: LazyLock<String> = LazyLock::new(|| {
     let mut js = String::from(
         "/*! capi-bridge landing tag: Meta and TikTok cookies, click registration, \
@@ -159,17 +164,8 @@ pub async fn config(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let key = key.into_inner();
-    let campaign = if CampaignKey::parse(&key).is_ok() {
-        state.campaigns.get(&key).await?
-    } else {
-        None
-    };
-    let campaign = campaign.filter(|c| c.enabled).ok_or_else(|| {
-        ApiError::not_found(
-            "campaign_not_found",
-            format!("no enabled campaign with key {key:?}"),
-        )
-    })?;
+    let campaign = (state.campaigns.enabled(&key).await?)
+        .ok_or_else(|| ApiError::no_enabled_campaign(&key))?;
     // A campaign without Meta has no Meta events for the tag to hand `fbq`.
     let events: Vec<&str> = match campaign.meta {
         Some(_) => names(&campaign.event_map),

@@ -3,7 +3,7 @@
 
 use sqlx::PgPool;
 
-use crate::secrets::{seal_context, Settled, StartError, TokenCipher};
+use crate::secrets::{Settled, StartError, TokenCipher};
 use crate::storage::{campaigns, events};
 
 /// At start-up, in one transaction: refuses tokens sealed under an unknown key, re-seals
@@ -16,13 +16,15 @@ pub async fn settle(cipher: &TokenCipher, pool: &PgPool) -> Result<Settled, Star
     let mut settled = Settled::default();
     let mut readable = Vec::new();
     for row in rows {
-        let context = seal_context(&row.key, row.platform);
         if cipher.is_stale(&row.access_token) {
-            let token = cipher.open(&context, &row.access_token)?;
-            let sealed = cipher.seal(&context, &token);
+            let token = cipher.open_token(&row.key, row.platform, &row.access_token)?;
+            let sealed = cipher.seal_token(&row.key, row.platform, &token);
             campaigns::set_stored_token(&mut tx, row.id, row.platform, &sealed).await?;
             settled.resealed += 1;
-        } else if cipher.open(&context, &row.access_token).is_err() {
+        } else if cipher
+            .open_token(&row.key, row.platform, &row.access_token)
+            .is_err()
+        {
             // Damaged or copied from another row: its events stay parked, saying so.
             continue;
         }

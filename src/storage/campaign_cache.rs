@@ -46,6 +46,16 @@ impl CampaignCache {
         Ok(found)
     }
 
+    /// The enabled campaign with `key`, as public routes (clicks, the tag) need it: `None` for a
+    /// disabled or unknown one, and for a key no campaign can have, which never reaches the
+    /// database.
+    pub async fn enabled(&self, key: &str) -> Result<Option<Arc<Campaign>>, sqlx::Error> {
+        if CampaignKey::parse(key).is_err() {
+            return Ok(None);
+        }
+        Ok(self.get(key).await?.filter(|c| c.enabled))
+    }
+
     /// The region a postback's or import row's customer data is read in: that of the campaign
     /// it names (a national phone number's calling code, a date's order); without a known
     /// campaign, international rules apply.

@@ -191,10 +191,10 @@ async fn collect<T, R, F, Fut>(
     }
 }
 
-/// Writes a batch in one transaction, or one item alone.
+/// Writes a batch in one transaction, answering each item in order; a batch of one item is
+/// how an item is written alone.
 pub trait BatchWriter<T, R> {
     fn batch(&self, items: &[T]) -> impl Future<Output = Result<Vec<R>, sqlx::Error>> + Send;
-    fn one(&self, item: &T) -> impl Future<Output = Result<R, sqlx::Error>> + Send;
 }
 
 /// Writes `items` in one transaction; if that fails for a reason other than an unreachable
@@ -226,9 +226,46 @@ pub async fn write_with_fallback<T, R, W: BatchWriter<T, R>>(
             tracing::debug!(error = %e, batch = items.len(), "batch failed; writing its items one by one");
             let mut out = Vec::with_capacity(items.len());
             for item in &items {
-                out.push(writer.one(item).await.map_err(WriteError::from));
+                out.push(write_alone(writer, item).await);
             }
             out
         }
+    }
+}
+
+/// `item` in a transaction of its own; a writer that answers nothing for it is a failed write,
+/// not a panic.
+async fn write_alone<T, R, W: BatchWriter<T, R>>(writer: &W, item: &T) -> Result<R, WriteError> {
+    let mut answers = writer.batch(std::slice::from_ref(item)).await?;
+    answers
+        .pop()
+        .ok_or_else(|| WriteError::Failed("the writer answered nothing for the item".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Refuses every batch of more than one item; answers a lone item with itself, or with
+    /// nothing when it is 0.
+    struct Alone;
+
+    impl BatchWriter<u8, u8> for Alone {
+        async fn batch(&self, items: &[u8]) -> Result<Vec<u8>, sqlx::Error> {
+            match items {
+                [0] => Ok(Vec::new()),
+                [item] => Ok(vec![*item]),
+                _ => Err(sqlx::Error::RowNotFound),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_batch_is_written_item_by_item_and_a_missing_answer_fails_its_item() {
+        let answers = write_with_fallback(&Alone, vec![7, 0, 9]).await;
+        assert!(
+            matches!(answers[..], [Ok(7), Err(WriteError::Failed(_)), Ok(9)]),
+            "{answers:?}"
+        );
     }
 }

@@ -69,6 +69,12 @@ pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
+/// A row id as a path or a page cursor gives it: a positive BIGINT. Any other text names no
+/// row, so callers answer it as they answer an unknown id.
+pub fn row_id(raw: &str) -> Option<i64> {
+    raw.parse::<i64>().ok().filter(|n| *n > 0)
+}
+
 /// Which database errors mean "try again shortly" rather than "bug".
 pub fn is_transient_db_error(e: &sqlx::Error) -> bool {
     match e {
@@ -84,5 +90,50 @@ pub fn is_transient_db_error(e: &sqlx::Error) -> bool {
                 || c == "40P01"
         }),
         _ => false,
+    }
+}
+
+/// The unique constraints a caller answers by name (a conflict, not a bug).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Taken {
+    /// `campaigns.key`: a campaign with this key exists.
+    CampaignKey,
+    /// A conversion's dedup key: it is recorded already.
+    Conversion,
+    /// Any other unique constraint.
+    Other,
+}
+
+/// Which unique constraint `e` violated; `None` when it is no unique violation. The one place
+/// that knows the constraints' names.
+pub fn taken(e: &sqlx::Error) -> Option<Taken> {
+    let sqlx::Error::Database(db) = e else {
+        return None;
+    };
+    if !db.is_unique_violation() {
+        return None;
+    }
+    Some(match db.constraint() {
+        Some("campaigns_key_key") => Taken::CampaignKey,
+        Some("conversions_dedup_key") => Taken::Conversion,
+        _ => Taken::Other,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_row_id_is_a_positive_bigint() {
+        let cases = [
+            ("42", Some(42)),
+            ("0", None),
+            ("-3", None),
+            ("4x", None),
+            ("", None),
+            ("9223372036854775808", None),
+        ];
+        for (raw, id) in cases {
+            assert_eq!(super::row_id(raw), id, "{raw:?}");
+        }
     }
 }

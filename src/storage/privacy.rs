@@ -1,5 +1,6 @@
 //! Deleting personal data: the retention job and erasure of one click on request.
 
+use std::future::Future;
 use std::time::Duration;
 
 use sqlx::PgPool;
@@ -26,24 +27,20 @@ pub async fn apply_retention(
     event_retention: Duration,
     batch: i64,
 ) -> Result<RetentionReport, sqlx::Error> {
-    let mut report = RetentionReport::default();
-    loop {
-        let n = sqlx::query!(
+    let clicks_deleted = in_batches(batch, || async move {
+        let done = sqlx::query!(
             "DELETE FROM clicks WHERE id IN (SELECT id FROM clicks \
              WHERE first_seen_at < now() - make_interval(secs => $1) LIMIT $2)",
             secs(click_retention),
             batch
         )
         .execute(pool)
-        .await?
-        .rows_affected();
-        report.clicks_deleted += n;
-        if n < batch as u64 {
-            break;
-        }
-    }
-    loop {
-        let n = sqlx::query!(
+        .await?;
+        Ok(done.rows_affected())
+    })
+    .await?;
+    let payloads_erased = in_batches(batch, || async move {
+        let done = sqlx::query!(
             "UPDATE events SET payload = NULL WHERE id IN (SELECT id FROM events \
              WHERE payload IS NOT NULL AND state <> 'pending' \
                AND created_at < now() - make_interval(secs => $1) LIMIT $2)",
@@ -51,16 +48,13 @@ pub async fn apply_retention(
             batch
         )
         .execute(pool)
-        .await?
-        .rows_affected();
-        report.payloads_erased += n;
-        if n < batch as u64 {
-            break;
-        }
-    }
-    loop {
+        .await?;
+        Ok(done.rows_affected())
+    })
+    .await?;
+    let conversions_scrubbed = in_batches(batch, || async move {
         // The SET list and the personal-data test are the same in erase_click below.
-        let n = sqlx::query!(
+        let done = sqlx::query!(
             "UPDATE conversions SET ip = NULL, user_agent = NULL, fbclid = NULL, em = NULL, \
                 ph = NULL, fn = NULL, ln = NULL, ge = NULL, db = NULL, ct = NULL, st = NULL, \
                 zp = NULL, country = NULL, external_id = NULL, event_source_url = NULL, \
@@ -81,23 +75,39 @@ pub async fn apply_retention(
             batch
         )
         .execute(pool)
-        .await?
-        .rows_affected();
-        report.conversions_scrubbed += n;
-        if n < batch as u64 {
-            break;
-        }
-    }
+        .await?;
+        Ok(done.rows_affected())
+    })
+    .await?;
     let cutoff = chrono::Utc::now()
         - chrono::Duration::from_std(event_retention).unwrap_or(chrono::Duration::MAX);
+    let refused_postbacks_deleted = in_batches(batch, || {
+        super::refused::delete_older_than(pool, cutoff, batch)
+    })
+    .await?;
+    Ok(RetentionReport {
+        clicks_deleted,
+        payloads_erased,
+        conversions_scrubbed,
+        refused_postbacks_deleted,
+    })
+}
+
+/// Runs `step`, one statement touching at most `batch` rows, until a run touches fewer; the
+/// rows touched in all.
+async fn in_batches<F, Fut>(batch: i64, mut step: F) -> Result<u64, sqlx::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<u64, sqlx::Error>>,
+{
+    let mut total = 0;
     loop {
-        let n = super::refused::delete_older_than(pool, cutoff, batch).await?;
-        report.refused_postbacks_deleted += n;
+        let n = step().await?;
+        total += n;
         if n < batch as u64 {
-            break;
+            return Ok(total);
         }
     }
-    Ok(report)
 }
 
 /// What an erasure removed.

@@ -70,3 +70,27 @@ function fbpRandom(r) {
 function metaCookie(domain, now, payload) {
   return 'fb.' + subdomainIndex(domain) + '.' + now + '.' + payload;
 }
+
+// A TikTok id (`ttclid`, `_ttp`) as given, when a cookie can hold it and the bridge takes it (a
+// 422 would cost the click): printable ASCII without quotes, commas, semicolons or backslashes.
+function tiktokId(v) {
+  return /^[\x21-\x7e]{1,512}$/.test(v) && !/[",;\\]/.test(v) ? v : undefined;
+}
+
+// The cookies a page keeps and writes. `jar(name)` lists a cookie's values as the browser does;
+// `fbclid` is the URL's payload (fbclidPayload), `ttclid` its TikTok id; `domain()` gives the
+// cookie domain, asked only when a Meta cookie is written. Meta's rules: a new fbclid replaces
+// `_fbc`; `_fbp` is written only when missing; a malformed one counts as missing; a well-formed
+// one is kept byte for byte; both for 90 days. `ttclid` is written like `_fbc`, for 30 days as
+// TikTok's own template keeps it; `_ttp` is TikTok's pixel's, only read. `write`: the
+// [name, value, days] to set; `sent`: what the click registration carries.
+function cookiePlan(jar, fbclid, ttclid, domain, now, random) {
+  var write = [];
+  var fbc = keptFbc(jar('_fbc'), fbclid);
+  if (!fbc && fbclid) write.push(['_fbc', (fbc = metaCookie(domain(), now, fbclid)), 90]);
+  var fbp = jar('_fbp').filter(validCookie)[0];
+  if (!fbp) write.push(['_fbp', (fbp = metaCookie(domain(), now, fbpRandom(random))), 90]);
+  var tt = jar('ttclid')[0] || '';
+  if (ttclid && tt !== ttclid) write.push(['ttclid', (tt = ttclid), 30]);
+  return { write: write, sent: { fbc: fbc || undefined, fbp: fbp, ttclid: tiktokId(tt) } };
+}

@@ -1,5 +1,6 @@
-// The landing tag. Served after sha256.js, cookies.js and normalise.js, all inside one function
-// (src/routes/tag.rs).
+// The landing tag: what needs the browser (the page, cookies, storage, the pixels, timers and
+// the network). Its decisions are the pure functions of cookies.js, click.js, send.js and
+// normalise.js, served before it inside one function (src/routes/tag.rs).
 (function () {
   'use strict';
 
@@ -31,38 +32,20 @@
     var clickParams = (attr('click-param') || 'subid,clickid,cid,click_id').split(',').map(function (p) {
       return p.trim();
     });
-    var clickId = '';
-    for (var i = 0; i < clickParams.length && !clickId; i++) {
-      clickId = (params.get(clickParams[i]) || '').trim();
-    }
-    var campaignInUrl = attr('campaign-param') && params.get(attr('campaign-param'));
-    var campaign = campaignInUrl || attr('campaign');
-    // The click's update token: the first registration makes it the click's, and only requests
-    // carrying it may change the click later. Made here, so every beacon carries it from the
-    // first (a beacon's answer cannot be read).
-    var updateToken = '';
     // A thank-you page on the lander's site rarely has the click id in its URL: the lander's is
-    // remembered for 7 days (Meta takes events up to 7 days old), with its token.
-    safe(function () {
-      var store = w.localStorage;
-      var KEY = 'capiBridge.click';
-      var WEEK = 7 * 864e5;
-      var kept = JSON.parse(store.getItem(KEY) || 'null');
-      if (clickId) {
-        if (kept && kept.c === clickId && kept.k === campaign) updateToken = kept.u || '';
-        updateToken = updateToken || newToken();
-        store.setItem(KEY, JSON.stringify({ c: clickId, k: campaign, t: Date.now(), u: updateToken }));
-      } else {
-        var same = kept && (kept.k === campaign || (attr('campaign-param') && !campaignInUrl));
-        if (same && Date.now() - kept.t < WEEK) {
-          clickId = String(kept.c || '');
-          campaign = kept.k;
-          updateToken = kept.u || '';
-        }
-      }
+    // remembered in localStorage, with its update token (click.js). The token: the first
+    // registration makes it the click's, and only requests carrying it may change the click
+    // later. Made here, so every beacon carries it from the first (a beacon's answer cannot be
+    // read); without storage it lives as long as the page.
+    var KEY = 'capiBridge.click';
+    var byParam = attr('campaign-param');
+    var click = pageClick({ c: clickIdIn(params, clickParams), k: byParam && params.get(byParam) }, attr('campaign'), byParam, safe(function () {
+      return JSON.parse(w.localStorage.getItem(KEY) || 'null');
+    })(), Date.now());
+    if (click.c && !click.u) click.u = safe(newToken, '')();
+    if (click.keep) safe(function () {
+      w.localStorage.setItem(KEY, JSON.stringify({ c: click.c, k: click.k, t: Date.now(), u: click.u }));
     })();
-    // Without storage the token lives as long as the page.
-    if (clickId && !updateToken) updateToken = safe(newToken, '')();
 
     // 16 bytes of the browser's CSPRNG as 32 hex characters.
     function newToken() {
@@ -72,12 +55,7 @@
     }
     // Sanitised once, here: what `_fbc` holds and the click sends (cookies.js).
     var fbclid = fbclidPayload(params.get('fbclid'));
-    // TikTok's ids go as given, so only what a cookie holds and the bridge takes (a 422 would
-    // cost the click): printable ASCII without quotes, commas, semicolons or backslashes.
-    function token(v) {
-      return /^[\x21-\x7e]{1,512}$/.test(v) && !/[",;\\]/.test(v) ? v : undefined;
-    }
-    var ttclid = token((params.get('ttclid') || '').trim());
+    var ttclid = tiktokId((params.get('ttclid') || '').trim());
     // A page without a click id gets ids no server event will carry, but distinct ones.
     var pageId = Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
 
@@ -91,7 +69,7 @@
     var held = []; // calls waiting for the config or for consent
     var pending = {}; // click fields waiting to be sent
 
-    // ---- cookies (the rules are cookies.js's) -------------------------------------------------
+    // ---- cookies (the decisions are cookies.js's) ---------------------------------------------
 
     // Every value of cookie `n` (a name can sit on several domains), first as the browser lists.
     function cookies(n) {
@@ -119,7 +97,7 @@
       return (domain = domain || '');
     }
 
-    // One cookie `n`, for `days` (90), on that domain: copies on the host or its other domains
+    // One cookie `n`, for `days`, on that domain: copies on the host or its other domains
     // (an older tag's, a malformed one) are removed, so the page reads the one written.
     function setCookie(n, v, days) {
       var tail = '; path=/; SameSite=Lax';
@@ -127,71 +105,24 @@
       [''].concat(cookieDomains(location.hostname)).forEach(function (x) {
         if (x !== at) d.cookie = n + '=; max-age=0' + tail + (x ? '; domain=' + x : '');
       });
-      d.cookie = n + '=' + v + '; max-age=' + (days || 90) * 86400 + tail + (at ? '; domain=' + at : '');
-      return v;
+      d.cookie = n + '=' + v + '; max-age=' + days * 86400 + tail + (at ? '; domain=' + at : '');
     }
 
-    // Meta's rules: a new fbclid replaces `_fbc`; `_fbp` is written only when missing; a
-    // malformed one counts as missing; a well-formed one is kept byte for byte.
     function writeCookies() {
-      var fbc = keptFbc(cookies('_fbc'), fbclid);
-      if (!fbc && fbclid) fbc = setCookie('_fbc', metaCookie(cookieDomain(), Date.now(), fbclid));
-      var fbp = cookies('_fbp').filter(validCookie)[0];
-      if (!fbp) fbp = setCookie('_fbp', metaCookie(cookieDomain(), Date.now(), fbpRandom(Math.random())));
-      // `ttclid` like `_fbc`, for 30 days as TikTok's own template keeps it; `_ttp` is its pixel's.
-      var tt = ttclid && cookie('ttclid') !== ttclid ? setCookie('ttclid', ttclid, 30) : cookie('ttclid');
-      return { fbc: fbc || undefined, fbp: fbp, ttclid: token(tt), ttp: ttp() };
+      var plan = cookiePlan(cookies, fbclid, ttclid, cookieDomain, Date.now(), Math.random());
+      plan.write.forEach(function (c) {
+        setCookie(c[0], c[1], c[2]);
+      });
+      // `_ttp` is TikTok's pixel's, only read.
+      plan.sent.ttp = ttp();
+      return plan.sent;
     }
 
     function ttp() {
-      return token(cookie('_ttp'));
+      return tiktokId(cookie('_ttp'));
     }
 
-    // ---- the page address, without personal data ----------------------------------------------
-
-    var EMAIL = /[^\s@]+@[^\s@]+\.[^\s@]+/;
-    var PHONE_NAME = /^(phone|tel|telephone|mobile|cell|ph|msisdn|phone_?number|whatsapp)$/i;
-
-    // Meta restricts pixels whose URLs carry an email or a phone number: such parameters are
-    // dropped, the click id and fbclid never are.
-    function personal(name, value) {
-      if (name === 'fbclid' || name === 'ttclid' || clickParams.indexOf(name) >= 0) return false;
-      var digits = value.replace(/\D/g, '').length;
-      if (EMAIL.test(value)) return true;
-      if (PHONE_NAME.test(name) && digits >= 6) return true;
-      return /^\s*\+?[\d\s().-]+$/.test(value) && /[+\s().-]/.test(value) && digits >= 7 && digits <= 15;
-    }
-
-    function cleanUrl(href) {
-      if (!/^https?:\/\//i.test(href || '')) return undefined;
-      href = href.split('#')[0];
-      var q = href.indexOf('?');
-      if (q < 0) return href;
-      var kept = href.slice(q + 1).split('&').filter(function (part) {
-        var eq = part.indexOf('=');
-        var name = eq < 0 ? part : part.slice(0, eq);
-        var value = eq < 0 ? '' : part.slice(eq + 1);
-        try {
-          name = decodeURIComponent(name.replace(/\+/g, ' '));
-          value = decodeURIComponent(value.replace(/\+/g, ' '));
-        } catch (e) {
-          // Undecodable: judged as written.
-        }
-        return !personal(name, value);
-      });
-      return href.slice(0, q) + (kept.length ? '?' + kept.join('&') : '');
-    }
-
-    // ---- sending ------------------------------------------------------------------------------
-
-    function merge(into, from) {
-      for (var k in from) {
-        if (!Object.prototype.hasOwnProperty.call(from, k) || from[k] === undefined) continue;
-        if (from[k] && typeof from[k] === 'object') merge((into[k] = into[k] || {}), from[k]);
-        else into[k] = from[k];
-      }
-      return into;
-    }
+    // ---- sending (what to send is send.js's) --------------------------------------------------
 
     // sendBeacon survives the page being left; its text/plain body needs no CORS preflight.
     function post(body) {
@@ -216,30 +147,20 @@
 
     function send(fields) {
       merge(pending, fields);
-      if (!started || !clickId || !campaign) return;
-      var body = merge({ campaign: campaign, click_id: clickId, update_token: updateToken || undefined }, pending);
-      pending = {};
-      post(body);
+      var body = started && clickBody(click, pending);
+      if (body) {
+        pending = {};
+        post(body);
+      }
     }
 
     // ---- eventIDs -----------------------------------------------------------------------------
 
-    // The campaign's event_id_template rendered as the server renders it, so the pixel and the
-    // server event share an id even when the registration is lost. `{txid}` is unknown here: it
-    // renders empty, and the registered id is what the server uses.
+    // An id once handed out (with the config known) stays the page's (click.js renders it).
     function eventId(name) {
       name = String(name);
       if (given[name]) return given[name];
-      var id;
-      if (!clickId) {
-        id = name + '-' + pageId;
-      } else {
-        var t = (config && config.event_id_template) || '{event_name}-{click_id}';
-        id = [['{event_name}', name], ['{click_id}', clickId], ['{txid}', ''], ['{campaign}', campaign]]
-          .reduce(function (s, p) {
-            return s.split(p[0]).join(p[1]);
-          }, t);
-      }
+      var id = eventIdFor(config && config.event_id_template, name, click.c, click.k, pageId);
       if (ready) given[name] = id;
       return id;
     }
@@ -264,12 +185,6 @@
         order: c.date_order
       });
       if (Object.keys(hashes).length) send(hashes);
-    }
-
-    function obj(k, v) {
-      var o = {};
-      o[k] = v;
-      return o;
     }
 
     // ---- the pixels ---------------------------------------------------------------------------
@@ -307,15 +222,11 @@
       if (!fired) send({ tiktok_event_ids: obj(name, id) });
     }
 
-    // A Meta event fires fbq, and ttq too when TikTok's map sends a twin for the same status; a
-    // name only TikTok's map sends (a TikTok-only lander) fires ttq alone.
     function track(name, data) {
       name = String(name);
-      var map = (tiktok && tiktok.from_meta) || {};
-      var twin = Object.prototype.hasOwnProperty.call(map, name) ? String(map[name]) : '';
-      var only = !twin && tiktok && (config.events || []).indexOf(name) < 0 && tiktok.events.indexOf(name) >= 0;
-      if (!only) fireMeta(name, data);
-      if (twin || only) fireTikTok(twin || name, data);
+      var to = pixelsFor(name, config, tiktok);
+      if (to.meta) fireMeta(name, data);
+      if (to.tiktok) fireTikTok(to.tiktok, data);
     }
 
     // ---- lifecycle ----------------------------------------------------------------------------
@@ -326,8 +237,8 @@
       var cookies = writeCookies();
       send(merge({
         fbclid: fbclid || undefined,
-        event_source_url: cleanUrl(location.href),
-        referrer_url: cleanUrl(d.referrer),
+        event_source_url: cleanUrl(location.href, clickParams),
+        referrer_url: cleanUrl(d.referrer, clickParams),
         consent: consent === null ? undefined : consent,
         event_ids: ids((config && config.events) || []),
         tiktok_event_ids: tiktok ? ids(tiktok.events) : undefined
@@ -406,8 +317,8 @@
       // The tag never waits long for the bridge: without the config it uses the default
       // template, which is what the server uses for a campaign that kept it.
       setTimeout(safe(configured), 1500);
-      if (!campaign || !w.fetch) return configured(null);
-      w.fetch(base + '/v1/campaigns/' + encodeURIComponent(campaign) + '/tag-config', {
+      if (!click.k || !w.fetch) return configured(null);
+      w.fetch(base + '/v1/campaigns/' + encodeURIComponent(click.k) + '/tag-config', {
         credentials: 'omit'
       }).then(function (r) {
         return r.ok ? r.json() : null;

@@ -145,6 +145,11 @@ impl Tracker {
         Self::ALL.into_iter().find(|t| t.as_str() == s)
     }
 
+    /// Every tracker's word, for messages: `keitaro, binom, ...`.
+    pub fn names() -> String {
+        Self::ALL.map(Tracker::as_str).join(", ")
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Tracker::Keitaro => "keitaro",

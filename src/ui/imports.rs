@@ -102,7 +102,7 @@ fn upload_form(csrf: &str) -> Markup {
                 " (ISO 8601 or Unix seconds), " code { "campaign" } ", " code { "em" } ", "
                 code { "ph" } "… optional; Keitaro's " code { "Subid" } ", " code { "Tid" } " and "
                 code { "Revenue" } " are read as " code { "click_id" } ", " code { "txid" } " and "
-                code { "payout" } " (Revenue wins over a Payout column). Up to 50 MB. Rows follow the postback rules: "
+                code { "payout" } " (Revenue wins over a Payout column). Up to " (import::BODY_LIMIT_MB) " MB. Rows follow the postback rules: "
                 "importing a file twice adds nothing, except that a row whose conversion "
                 "failed replaces it."
             }

@@ -217,15 +217,52 @@ async fn two_alert_loops_send_each_alert_once() {
     let _second = spawn_on(&first.database_url, MockServer::start().await, &args).await;
     first.create_campaign(KEY, json!({})).await;
     parked_lead(&first, "loop-1").await;
-    for _ in 0..100 {
-        if counts(&channels).await != (0, 0) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    wait_for("the alert", Duration::from_secs(10), || async {
+        let sent = counts(&channels).await;
+        (sent != (0, 0)).then_some(()).ok_or(format!("{sent:?}"))
+    })
+    .await;
+    // Two rounds at the decision lock: after the second, each loop has decided once more while
+    // the alert held, and finished sending whatever it decided.
+    for _ in 0..2 {
+        both_loops_at_the_lock(&first)
+            .await
+            .rollback()
+            .await
+            .unwrap();
     }
-    // Twenty more passes of each loop.
-    tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(counts(&channels).await, (1, 1));
+}
+
+/// Takes the alerts' decision lock and holds it until two passes wait for it: each loop is
+/// then past every pass it began before.
+async fn both_loops_at_the_lock(app: &TestApp) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let lock = "hashtextextended('capi-bridge alerts', 7002)";
+    let mut tx = app.pool.begin().await.unwrap();
+    sqlx::query(&format!("SELECT pg_advisory_xact_lock({lock})"))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    // A bigint key is listed as its high and low 32 bits.
+    let waiting = format!(
+        "SELECT count(*) FROM pg_locks, (SELECT {lock} AS k) alerts_lock \
+          WHERE locktype = 'advisory' AND NOT granted AND objsubid = 1 \
+            AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+            AND classid::bigint = (k >> 32) & 4294967295 AND objid::bigint = k & 4294967295"
+    );
+    wait_for(
+        "both loops at the lock",
+        Duration::from_secs(10),
+        || async {
+            let n: i64 = sqlx::query_scalar(&waiting)
+                .fetch_one(&app.pool)
+                .await
+                .unwrap();
+            (n == 2).then_some(()).ok_or(format!("{n} waiting"))
+        },
+    )
+    .await;
+    tx
 }
 
 #[tokio::test]

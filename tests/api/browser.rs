@@ -298,13 +298,29 @@ impl Drop for Browser {
 
 // ---- landers ------------------------------------------------------------------------------
 
-/// Meta's published test vectors (../shared/reference/meta-capi.md).
-pub const EM_HASH: &str = "62a14e44f765419d10fea99367361a727c12365e2520f32218d505ed9aa0f62f";
-pub const PH_HASH: &str = "e323ec626319ca94ee8bff2e4c87cf613be6ea19919ed1364124e16807ab3176";
-pub const FN_HASH: &str = "6915771be1c5aa0c886870b6951b03d7eafc121fea0e80a5ea83beb7c449f4ec";
-pub const LN_HASH: &str = "08e1996b5dd49e62a4b4c010d44e4345592a863bb9f8e3976219bac29417149c";
-/// sha256("+16505551212"): TikTok's digest of the same phone, E.164 with the '+'.
-pub const TIKTOK_PH_HASH: &str = "1e231c66011e7a2d867a9cfae267a6aff103cf4913640b6e71a99850fc0ffbc8";
+/// The row of tests/vectors/normalisation.json for `field` and `input` (in a campaign of
+/// `country`, or the first of any): the digests the tag must send are the file's, which the
+/// Rust and Node tests share (docs/reference/meta-capi.md, "Meta's test vectors").
+pub fn vector(field: &str, input: &str, country: Option<&str>) -> Value {
+    let file: Value = serde_json::from_str(include_str!("../vectors/normalisation.json")).unwrap();
+    file["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| {
+            r["field"] == field && r["input"] == input && country.is_none_or(|c| r["country"] == c)
+        })
+        .unwrap_or_else(|| panic!("no vector for {field} {input:?}"))
+        .clone()
+}
+
+/// Meta's digest of `input` in `field`, from the vectors.
+pub fn meta_digest(field: &str, input: &str) -> String {
+    vector(field, input, None)["expected_sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
 
 /// The README's `html` block that follows `marker` in its "Landing page" section.
 pub fn readme_block(marker: &str) -> String {
@@ -398,6 +414,14 @@ pub async fn click_row(app: &TestApp, click_id: &str) -> Value {
 
 pub async fn sent(b: &Browser) -> Vec<String> {
     serde_json::from_value(b.eval("return sent;").await).unwrap()
+}
+
+/// Waits until the tag has acted on its campaign's config (or on giving up on it): `ready`
+/// callbacks run after the tag's start, so what it sends or fires at load is done by then.
+pub async fn tag_configured(b: &Browser) {
+    b.eval("capiBridge.ready(function () { window.tagConfigured = true; }); return null;")
+        .await;
+    b.wait("the tag's config", "window.tagConfigured").await;
 }
 
 pub async fn no_errors(b: &Browser) {

@@ -45,10 +45,32 @@ async fn autovacuum_off_is_warned_once_at_start_up() {
     let graph = wiremock::MockServer::start().await;
     mount_graph_ok(&graph).await;
     let serve = spawn_serve(&database, &graph.uri(), &[]).await;
-    // Some traffic and a delivery pass after start-up: the warning is not repeated.
+    // Traffic and a delivery after start-up (its attempt logged): the warning is not repeated.
     serve.create_campaign("vacuum", "1234567890").await;
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let logs = serve.logs();
+    let click = serde_json::json!({"campaign": "vacuum", "click_id": "vac-1"});
+    let resp = serve
+        .client
+        .post(serve.url("/v1/clicks"))
+        .header("user-agent", BROWSER_UA)
+        .json(&click)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let lead = format!("/v1/postback/keitaro?key={POSTBACK_KEY}&subid=vac-1&status=lead");
+    let resp = serve.client.get(serve.url(&lead)).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let logs = wait_for(
+        "the delivery attempt logged",
+        std::time::Duration::from_secs(10),
+        || async {
+            let logs = serve.logs();
+            logs.contains("delivery attempt")
+                .then_some(logs)
+                .ok_or_else(|| "not yet".to_owned())
+        },
+    )
+    .await;
     let lines: Vec<&str> = logs
         .lines()
         .filter(|l| l.contains("autovacuum is off"))

@@ -9,20 +9,6 @@ use wiremock::MockServer;
 use crate::browser::*;
 use crate::helpers::*;
 
-/// The vectors' row for `field` and `input` (in a campaign of `country`, or any).
-fn vector(field: &str, input: &str, country: Option<&str>) -> Value {
-    let file: Value = serde_json::from_str(include_str!("../vectors/normalisation.json")).unwrap();
-    file["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| {
-            r["field"] == field && r["input"] == input && country.is_none_or(|c| r["country"] == c)
-        })
-        .unwrap_or_else(|| panic!("no vector for {field} {input:?}"))
-        .clone()
-}
-
 #[tokio::test]
 async fn identify_hashes_by_the_campaigns_region_and_sends_no_raw_value() {
     let Some(b) = Browser::start().await else {

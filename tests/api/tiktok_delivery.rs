@@ -228,7 +228,7 @@ async fn tiktoks_digests_follow_the_reference_normalisation() {
     let carol = sha256("carol@example.net");
     let hashed_id = sha256("u_77");
     // (click, em, ph, external_id) as the landing page sends them, and what the reference
-    // (shared/reference/tiktok-events.md) makes of them: email trimmed and lowercased, phone in
+    // (docs/reference/tiktok-events.md) makes of them: email trimmed and lowercased, phone in
     // E.164 with the '+', external_id as given (trimmed, case kept: Meta lowercases it), a value
     // that already is a digest passed through.
     let vectors = [

@@ -1,6 +1,6 @@
 //! Customer information: normalised and hashed the moment it arrives, following Meta's rules
 //! (its customer-information documentation first, where silent its `capi-param-builder`;
-//! `shared/reference/meta-capi.md`, `docs/normalisation.md`). Raw values never leave this module:
+//! `docs/reference/meta-capi.md`, `docs/normalisation.md`). Raw values never leave this module:
 //! the only way to obtain a [`Sha256Hash`] from user input is [`CustomerField::hash`].
 
 mod country;

@@ -82,3 +82,39 @@ fn every_vector_row_holds() {
         }
     }
 }
+
+/// Meta's published vectors, as docs/reference/meta-capi.md quotes them, are rows of the file:
+/// the table's input, normalised value and digest (backquoted, in that order) match a row.
+#[test]
+fn metas_published_vectors_are_rows() {
+    let file: File =
+        serde_json::from_str(include_str!("../../../tests/vectors/normalisation.json")).unwrap();
+    let doc = include_str!("../../../docs/reference/meta-capi.md");
+    let table = doc.split("### Meta's test vectors").nth(1).unwrap();
+    let quoted = |line: &str| -> Vec<String> {
+        line.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_owned)
+            .collect()
+    };
+    let published: Vec<Vec<String>> = table
+        .lines()
+        .take_while(|l| !l.starts_with("## "))
+        .filter(|l| l.starts_with("| `"))
+        .map(quoted)
+        .collect();
+    assert_eq!(published.len(), 4, "{published:?}");
+    for triple in &published {
+        let [input, normalised, digest] = &triple[..] else {
+            panic!("{triple:?}");
+        };
+        assert!(
+            file.rows.iter().any(|r| r.source == "meta docs"
+                && &r.input == input
+                && r.expected_normalised.as_ref() == Some(normalised)
+                && r.expected_sha256.as_ref() == Some(digest)),
+            "{triple:?} is no row of the vectors"
+        );
+    }
+}

@@ -22,7 +22,7 @@ use crate::storage::imports::{self, ImportCounts, LineDropped, LineError};
 use crate::trackers::Postback;
 use row::Header;
 pub mod spool;
-pub use spool::{Spooled, Spooler, UploadError, BODY_LIMIT};
+pub use spool::{Spooled, Spooler, UploadError, BODY_LIMIT, BODY_LIMIT_MB};
 
 /// Rows per transaction (and per progress update).
 pub const BATCH_ROWS: usize = 500;
@@ -191,23 +191,23 @@ impl Importer {
                     .push(bad_line(line_no, &header, &line, refused)),
             }
             if batch.rows.len() + batch.invalid.len() >= BATCH_ROWS {
-                self.record(opts, std::mem::take(&mut batch), &mut kept)
+                self.record(id, opts, std::mem::take(&mut batch), &mut kept)
                     .await?;
             }
         }
-        self.record(opts, batch, &mut kept).await
+        self.record(id, opts, batch, &mut kept).await
     }
 
-    /// Records one batch in one transaction, then its progress in one UPDATE.
+    /// Records one batch of import `id` in one transaction, then its progress in one UPDATE.
     /// `kept`: the bad lines and the dropped fields kept so far (capped at [`BAD_LINES_KEPT`]
     /// and [`ERRORS_KEPT`]).
     async fn record(
         &self,
+        id: i64,
         opts: BatchOptions,
         batch: Batch,
         kept: &mut (usize, usize),
     ) -> anyhow::Result<()> {
-        let id = opts.import_id.expect("an import's batches name it");
         let (kept, dropped_kept) = (&mut kept.0, &mut kept.1);
         let lines = (batch.rows.len() + batch.invalid.len()) as i64;
         if lines == 0 && batch.columns.is_empty() {

@@ -9,10 +9,12 @@ use super::row::{self, Header};
 
 /// Largest import file.
 pub const BODY_LIMIT: usize = 50 * 1024 * 1024;
+/// [`BODY_LIMIT`] in the unit messages give it in.
+pub const BODY_LIMIT_MB: usize = BODY_LIMIT / 1024 / 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum UploadError {
-    #[error("the file is larger than {} MB", BODY_LIMIT / 1024 / 1024)]
+    #[error("the file is larger than {BODY_LIMIT_MB} MB")]
     TooLarge,
     #[error("the file is empty")]
     Empty,

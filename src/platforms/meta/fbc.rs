@@ -1,4 +1,4 @@
-//! The `fbc` a Meta event carries (`shared/reference/meta-capi.md`, "fbc and fbp"): the `_fbc`
+//! The `fbc` a Meta event carries (`docs/reference/meta-capi.md`, "fbc and fbp"): the `_fbc`
 //! cookie byte for byte, else `fb.1.<creation ms>.<fbclid>` built from the click's or the
 //! postback's fbclid. Pure.
 

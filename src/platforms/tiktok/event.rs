@@ -1,5 +1,5 @@
 //! One `data[]` element of a TikTok web-events request, built from values already hashed on
-//! arrival (`shared/reference/tiktok-events.md`). Pure: no clock, no database.
+//! arrival (`docs/reference/tiktok-events.md`). Pure: no clock, no database.
 
 use serde_json::{json, Map, Value};
 

@@ -1,5 +1,5 @@
 //! TikTok's Events API (web events): the event builder, the HTTP client and what TikTok's
-//! answers mean (`shared/reference/tiktok-events.md`).
+//! answers mean (`docs/reference/tiktok-events.md`).
 
 pub mod answer;
 pub mod client;

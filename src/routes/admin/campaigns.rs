@@ -5,20 +5,11 @@ use actix_web::HttpResponse;
 use serde_json::{json, Value};
 
 use super::{campaign_key, json_body, Admin};
-use crate::campaigns::{CampaignError, CampaignInput, CampaignService};
+use crate::campaigns::{service, CampaignError, CampaignInput};
 use crate::domain::HttpUrl;
 use crate::domain::{Campaign, Country, DateOrder};
 use crate::http::ApiError;
 use crate::state::AppState;
-
-fn service(state: &AppState) -> CampaignService<'_> {
-    CampaignService {
-        pool: &state.pool,
-        cipher: &state.cipher,
-        cache: &state.campaigns,
-        delivery_signal: &state.delivery_signal,
-    }
-}
 
 impl From<CampaignError> for ApiError {
     fn from(e: CampaignError) -> Self {

@@ -147,9 +147,7 @@ fn time(q: &Params, name: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
 }
 
 fn parse_id(raw: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|n| *n > 0)
+    crate::storage::row_id(raw)
         .ok_or_else(|| ApiError::not_found("conversion_not_found", "no such conversion"))
 }
 

@@ -228,5 +228,5 @@ fn no_import(raw: &str) -> ApiError {
 
 /// An import id from the path; one that cannot be an id names no import.
 fn import_id(raw: &str) -> Result<i64, ApiError> {
-    raw.parse().map_err(|_| no_import(raw))
+    crate::storage::row_id(raw).ok_or_else(|| no_import(raw))
 }

@@ -118,7 +118,7 @@ pub async fn run(
     })?;
     let token = state
         .cipher
-        .open(key, meta.access_token.expose())
+        .open_token(key, PlatformKind::Meta, meta.access_token.expose())
         .map(AccessToken::new)
         // A token error like delivery's: the user sets the token again (or the right key).
         .map_err(|e| ApiError::Unprocessable {

@@ -11,7 +11,6 @@ use crate::http::ApiError;
 use crate::platforms::meta::test_event::TestVisitor;
 use crate::platforms::tiktok::client::Batch;
 use crate::platforms::tiktok::test_event::{synthetic_event, verdict, TestVerdict};
-use crate::secrets::seal_context;
 use crate::state::AppState;
 
 pub async fn send(
@@ -39,10 +38,9 @@ pub async fn send(
             ),
         });
     };
-    let context = seal_context(key, PlatformKind::TikTok);
     let token = state
         .cipher
-        .open(&context, tiktok.access_token.expose())
+        .open_token(key, PlatformKind::TikTok, tiktok.access_token.expose())
         .map(AccessToken::new)
         .map_err(|e| ApiError::Unprocessable {
             code: "access_token_unreadable",

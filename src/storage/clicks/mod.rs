@@ -78,15 +78,8 @@ pub struct Upserted {
     pub tiktok_event_ids: EventIds,
 }
 
-/// Stores a click, or merges it into the stored one when the registrant may change it.
-pub async fn upsert(pool: &PgPool, c: &NewClick) -> Result<Upserted, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let mut out = upsert_many(&mut tx, std::slice::from_ref(c)).await?;
-    tx.commit().await?;
-    Ok(out.pop().expect("one answer per click"))
-}
-
-/// Group-commit writer for clicks: one transaction per batch.
+/// Group-commit writer for clicks: one transaction per batch. A click is stored, or merged
+/// into the stored one when the registrant may change it.
 pub struct ClickBatches(pub PgPool);
 
 impl BatchWriter<NewClick, Upserted> for ClickBatches {
@@ -96,10 +89,6 @@ impl BatchWriter<NewClick, Upserted> for ClickBatches {
         tx.commit().await?;
         Ok(answers)
     }
-
-    async fn one(&self, click: &NewClick) -> Result<Upserted, sqlx::Error> {
-        upsert(&self.0, click).await
-    }
 }
 
 type Key = (String, i64);
@@ -108,7 +97,7 @@ fn key_of(c: &NewClick) -> Key {
     (c.click_id.as_str().to_owned(), c.campaign_id)
 }
 
-/// [`upsert`] for many clicks, a few statements per round; the answers are in input order.
+/// Stores or merges many clicks, a few statements per round; the answers are in input order.
 /// One statement cannot touch a row twice, so a click repeated in the batch goes into a later
 /// round, applied in arrival order.
 pub async fn upsert_many(

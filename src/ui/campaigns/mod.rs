@@ -20,7 +20,7 @@ use super::confirm::{confirmed, refused_retry};
 use super::health::banners;
 use super::session::Session;
 use super::{html_response, layout, page as signed_in_page, see_other, UiError};
-use crate::campaigns::{CampaignError, CampaignInput, CampaignService};
+use crate::campaigns::{service, CampaignError, CampaignInput};
 use crate::domain::{Campaign, CampaignKey, EventName};
 use crate::health;
 use crate::http::params::parse_urlencoded;
@@ -47,15 +47,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/ui/campaigns/{key}/meta-quality/refresh").post(meta_quality::refresh),
         );
-}
-
-fn service(state: &AppState) -> CampaignService<'_> {
-    CampaignService {
-        pool: &state.pool,
-        cipher: &state.cipher,
-        cache: &state.campaigns,
-        delivery_signal: &state.delivery_signal,
-    }
 }
 
 /// The campaign named in the path; a key that cannot be one is the same 404 as an unknown one.

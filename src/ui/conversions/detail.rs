@@ -152,9 +152,7 @@ fn platform_names(deliveries: &[Delivery]) -> String {
 }
 
 pub(super) fn parse_id(raw: &str) -> Result<i64, UiError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|n| *n > 0)
+    crate::storage::row_id(raw)
         .ok_or_else(|| UiError::NotFound(format!("There is no conversion {raw:?}.")))
 }
 

@@ -170,9 +170,7 @@ impl Typed {
         let before = match self.before.as_str() {
             "" => None,
             b => Some(
-                b.parse::<i64>()
-                    .ok()
-                    .filter(|n| *n > 0)
+                crate::storage::row_id(b)
                     .ok_or_else(|| format!("The page cursor {b:?} is not a positive number."))?,
             ),
         };
