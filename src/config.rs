@@ -5,8 +5,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use secrecy::{ExposeSecret, SecretString};
 
 mod alerts;
+pub mod limits;
 pub mod meta_quality;
 pub mod ui;
 mod values;
@@ -78,7 +80,7 @@ pub struct Config {
 
     /// Bearer token for /admin/v1 (at least 24 characters, hard to guess). Required by serve.
     #[arg(long, env = "ADMIN_TOKEN", value_name = "ADMIN_TOKEN", hide_env_values = true, value_parser = secret("ADMIN_TOKEN"), global = true)]
-    pub admin_token: Option<String>,
+    pub admin_token: Option<SecretString>,
 
     /// The service's public base URL (https://capi.example.com); when https, the dashboard's
     /// session cookie is marked Secure.
@@ -95,7 +97,7 @@ pub struct Config {
     /// Bearer token for GET /metrics (at least 24 characters, hard to guess). Without it and without
     /// METRICS_ADDR, /metrics is off.
     #[arg(long, env = "METRICS_TOKEN", value_name = "METRICS_TOKEN", hide_env_values = true, value_parser = secret("METRICS_TOKEN"), global = true)]
-    pub metrics_token: Option<String>,
+    pub metrics_token: Option<SecretString>,
 
     /// A second listener serving only GET /metrics, without authentication (for example
     /// 127.0.0.1:9090: keep it off the internet).
@@ -105,17 +107,17 @@ pub struct Config {
     /// Secret every postback must carry as key=... or X-Postback-Key (at least 24 characters, hard to guess).
     /// Required by serve.
     #[arg(long, env = "POSTBACK_KEY", value_name = "POSTBACK_KEY", hide_env_values = true, value_parser = secret("POSTBACK_KEY"), global = true)]
-    pub postback_key: Option<String>,
+    pub postback_key: Option<SecretString>,
 
     /// The former POSTBACK_KEY while trackers are being switched to a new one: both are accepted,
     /// and capi_bridge_postback_key_total{key} says when the old one stops arriving.
     #[arg(long, env = "POSTBACK_KEY_PREVIOUS", value_name = "POSTBACK_KEY_PREVIOUS", hide_env_values = true, value_parser = secret("POSTBACK_KEY_PREVIOUS"), global = true)]
-    pub postback_key_previous: Option<String>,
+    pub postback_key_previous: Option<SecretString>,
 
     /// Failed authentications per client address (IPv6: per /64) on every credential, before
     /// further failures get 429: N/s, N/m, N/h, or off. A valid credential always passes.
-    #[arg(long, env = "AUTH_FAILURE_LIMIT", value_name = "AUTH_FAILURE_LIMIT", default_value = "10/m", value_parser = crate::http::rate_limit::parse_rate, global = true)]
-    pub auth_failure_limit: crate::http::rate_limit::RateLimitSetting,
+    #[arg(long, env = "AUTH_FAILURE_LIMIT", value_name = "AUTH_FAILURE_LIMIT", default_value = "10/m", value_parser = limits::parse_rate, global = true)]
+    pub auth_failure_limit: limits::RateLimitSetting,
 
     /// Graph API base URL (tests point it at a fake).
     #[arg(long, env = "META_GRAPH_URL", value_name = "META_GRAPH_URL", default_value = "https://graph.facebook.com", value_parser = parse_base_url, global = true)]
@@ -135,9 +137,10 @@ pub struct Config {
         env = "META_APP_SECRET",
         value_name = "META_APP_SECRET",
         hide_env_values = true,
+        value_parser = any_secret,
         global = true
     )]
-    pub meta_app_secret: Option<String>,
+    pub meta_app_secret: Option<SecretString>,
 
     /// 32-byte key (64 hex digits or base64) encrypting access tokens at rest (AES-256-GCM), or
     /// `none` to store them unencrypted. Required by serve.
@@ -160,24 +163,24 @@ pub struct Config {
 
     /// Click requests per client address, new or not (N/s, N/m, N/h, or off): bounds the work a
     /// flood costs; the disk is bounded by the three below.
-    #[arg(long, env = "CLICK_RATE_LIMIT", value_name = "CLICK_RATE_LIMIT", default_value = "6000/m", value_parser = crate::http::rate_limit::parse_rate, global = true)]
-    pub click_rate_limit: crate::http::rate_limit::RateLimitSetting,
+    #[arg(long, env = "CLICK_RATE_LIMIT", value_name = "CLICK_RATE_LIMIT", default_value = "6000/m", value_parser = limits::parse_rate, global = true)]
+    pub click_rate_limit: limits::RateLimitSetting,
 
     /// New click ids per client address (an IPv6 /64 is one), N/m, N/h, N/d or off;
     /// re-registrations of a stored click do not count. Callers with the postback key are exempt.
-    #[arg(long, env = "CLICK_ADDRESS_NEW_LIMIT", value_name = "CLICK_ADDRESS_NEW_LIMIT", default_value = "1000/h", value_parser = crate::http::click_budget::parse_count, global = true)]
-    pub click_address_new_limit: crate::http::click_budget::BudgetSetting,
+    #[arg(long, env = "CLICK_ADDRESS_NEW_LIMIT", value_name = "CLICK_ADDRESS_NEW_LIMIT", default_value = "1000/h", value_parser = limits::parse_count, global = true)]
+    pub click_address_new_limit: limits::BudgetSetting,
 
     /// Bytes of clicks one client address may store (4MB/h; KB, MB, GB; or off): at most this
     /// per period, plus one period's worth at once.
-    #[arg(long, env = "CLICK_ADDRESS_BYTES_LIMIT", value_name = "CLICK_ADDRESS_BYTES_LIMIT", default_value = "4MB/h", value_parser = crate::http::click_budget::parse_bytes, global = true)]
-    pub click_address_bytes_limit: crate::http::click_budget::BudgetSetting,
+    #[arg(long, env = "CLICK_ADDRESS_BYTES_LIMIT", value_name = "CLICK_ADDRESS_BYTES_LIMIT", default_value = "4MB/h", value_parser = limits::parse_bytes, global = true)]
+    pub click_address_bytes_limit: limits::BudgetSetting,
 
     /// Bytes of clicks one campaign stores from public callers, all addresses together (or
     /// off): a public campaign key can store at most this per period, plus two periods' worth
     /// at once. Over it the heaviest addresses are refused first.
-    #[arg(long, env = "CLICK_CAMPAIGN_BYTES_LIMIT", value_name = "CLICK_CAMPAIGN_BYTES_LIMIT", default_value = "100MB/h", value_parser = crate::http::click_budget::parse_bytes, global = true)]
-    pub click_campaign_bytes_limit: crate::http::click_budget::BudgetSetting,
+    #[arg(long, env = "CLICK_CAMPAIGN_BYTES_LIMIT", value_name = "CLICK_CAMPAIGN_BYTES_LIMIT", default_value = "100MB/h", value_parser = limits::parse_bytes, global = true)]
+    pub click_campaign_bytes_limit: limits::BudgetSetting,
 
     /// Replaced by CLICK_CAMPAIGN_BYTES_LIMIT; a value is ignored with a warning.
     #[arg(
@@ -293,14 +296,19 @@ pub struct Config {
 #[derive(Debug, Clone)]
 pub struct Secrets {
     pub database_url: String,
-    pub admin_token: String,
-    pub postback_key: String,
-    pub postback_key_previous: Option<String>,
+    pub admin_token: SecretString,
+    pub postback_key: SecretString,
+    pub postback_key_previous: Option<SecretString>,
 }
 
 impl Config {
-    pub fn click_budget(&self) -> crate::http::click_budget::ClickBudgetSettings {
-        crate::http::click_budget::ClickBudgetSettings {
+    /// One set of rules for the banners and the alerts.
+    pub fn health_rules(&self) -> crate::health::HealthRules {
+        self.alerts.health_rules(self.unmatched_grace)
+    }
+
+    pub fn click_budget(&self) -> limits::ClickBudgetSettings {
+        limits::ClickBudgetSettings {
             new_per_address: self.click_address_new_limit,
             bytes_per_address: self.click_address_bytes_limit,
             bytes_per_campaign: self.click_campaign_bytes_limit,
@@ -328,7 +336,7 @@ impl Config {
     }
 
     pub fn secrets(&self) -> Result<Secrets, String> {
-        let required = |v: &Option<String>, name: &str| {
+        let required = |v: &Option<SecretString>, name: &str| {
             v.clone()
                 .ok_or_else(|| format!("{name} is required; {}", weak::GENERATE))
         };
@@ -340,17 +348,22 @@ impl Config {
         };
         // Only serve exposes these, so only serve refuses guessable ones (migrate and
         // healthcheck run in the same container with the same environment).
-        weak::check("ADMIN_TOKEN", &secrets.admin_token)?;
-        weak::check("POSTBACK_KEY", &secrets.postback_key)?;
-        weak::check_distinct(&secrets.admin_token, &secrets.postback_key)?;
+        let (admin, postback) = (
+            secrets.admin_token.expose_secret(),
+            secrets.postback_key.expose_secret(),
+        );
+        weak::check("ADMIN_TOKEN", admin)?;
+        weak::check("POSTBACK_KEY", postback)?;
+        weak::check_distinct(admin, postback)?;
         if let Some(previous) = &secrets.postback_key_previous {
-            weak::check("POSTBACK_KEY_PREVIOUS", previous)?;
-            weak::check_distinct(&secrets.admin_token, previous)?;
+            weak::check("POSTBACK_KEY_PREVIOUS", previous.expose_secret())?;
+            weak::check_distinct(admin, previous.expose_secret())?;
         }
         if let Some(token) = &self.metrics_token {
+            let token = token.expose_secret();
             weak::check("METRICS_TOKEN", token)?;
             // Equal to ADMIN_TOKEN is allowed: the user then chooses one secret for both.
-            if token.eq_ignore_ascii_case(&secrets.postback_key) {
+            if token.eq_ignore_ascii_case(postback) {
                 return Err(format!(
                     "METRICS_TOKEN and POSTBACK_KEY must differ (postback URLs are seen by \
                      trackers and networks); {}",

@@ -23,6 +23,17 @@ fn duration_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.01, 2.0, 12))
 }
 
+/// How the main listener answers `/metrics`.
+#[derive(Debug, Clone)]
+pub enum MetricsAccess {
+    /// Bearer METRICS_TOKEN.
+    Token(secrecy::SecretString),
+    /// Only on the METRICS_ADDR listener.
+    SeparateListener,
+    /// Neither is configured.
+    Off,
+}
+
 /// The `route` label of requests that matched no route.
 pub const UNMATCHED_ROUTE: &str = "unmatched";
 

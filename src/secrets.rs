@@ -7,21 +7,18 @@
 //! does not open: the key, not the id, because it is known before the INSERT that assigns the
 //! id, it is unique, and the API never changes it. `enc:v1:` values (no associated data, written
 //! by earlier versions) still open, and `serve` re-seals them at start-up.
-//! At start-up `serve` refuses a database holding tokens sealed under a key it was not given,
+//! At start-up `serve` (`startup::tokens`) refuses a database holding tokens sealed under a key it was not given,
 //! re-seals every token that is not in the current form (rotation, or decryption when the key
 //! became `none`; see docs/operations.md), using `SECRETS_KEY_PREVIOUS` to read the old ones,
 //! and re-queues events parked only because their token could not be opened.
 
+use crate::domain::PlatformKind;
 use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use secrecy::{ExposeSecret, SecretBox};
 use sha2::{Digest, Sha256};
-use sqlx::PgPool;
-
-use crate::domain::PlatformKind;
-use crate::storage::campaigns::{self, StoredToken};
-use crate::storage::events;
 
 const PREFIX: &str = "enc:v2:";
 /// Earlier versions' form, without associated data.
@@ -33,10 +30,19 @@ fn aad(campaign: &str) -> Vec<u8> {
 }
 
 /// A 256-bit key as given in the environment: 64 hex digits or base64 of 32 bytes.
-#[derive(Clone)]
 pub struct SecretKey {
-    bytes: [u8; 32],
+    /// Zeroed when dropped; read only to build a cipher.
+    bytes: SecretBox<[u8; 32]>,
     id: String,
+}
+
+impl Clone for SecretKey {
+    fn clone(&self) -> Self {
+        SecretKey {
+            bytes: SecretBox::new(Box::new(*self.bytes.expose_secret())),
+            id: self.id.clone(),
+        }
+    }
 }
 
 impl std::fmt::Debug for SecretKey {
@@ -50,7 +56,10 @@ impl SecretKey {
     /// repeated is a hand-made key.
     pub fn looks_random(&self) -> bool {
         let mut seen = [false; 256];
-        self.bytes.iter().for_each(|&b| seen[usize::from(b)] = true);
+        self.bytes
+            .expose_secret()
+            .iter()
+            .for_each(|&b| seen[usize::from(b)] = true);
         seen.iter().filter(|&&s| s).count() >= 16
     }
 }
@@ -68,7 +77,10 @@ pub fn parse_key(s: &str) -> Result<SecretKey, String> {
         .try_into()
         .map_err(|_| "must be exactly 32 bytes (openssl rand -hex 32)".to_owned())?;
     let id = hex::encode(Sha256::digest(bytes))[..8].to_owned();
-    Ok(SecretKey { bytes, id })
+    Ok(SecretKey {
+        bytes: SecretBox::new(Box::new(bytes)),
+        id,
+    })
 }
 
 /// `SECRETS_KEY` as set: a key, or `none`, the explicit choice to store tokens as given.
@@ -206,7 +218,7 @@ impl TokenCipher {
         let Some(key) = &self.current else {
             return token.to_owned();
         };
-        let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&key.bytes));
+        let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key.bytes.expose_secret()));
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
         let payload = Payload {
             msg: token.as_bytes(),
@@ -242,7 +254,7 @@ impl TokenCipher {
             return Err(corrupt());
         }
         let (nonce, ct) = blob.split_at(12);
-        let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&key.bytes));
+        let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key.bytes.expose_secret()));
         let payload = Payload { msg: ct, aad: &aad };
         let plain = cipher
             .decrypt(Nonce::from_slice(nonce), payload)
@@ -251,7 +263,7 @@ impl TokenCipher {
     }
 
     /// Whether a stored value is not in the form `seal` would write now.
-    fn is_stale(&self, stored: &str) -> bool {
+    pub fn is_stale(&self, stored: &str) -> bool {
         match (&self.current, stored.strip_prefix(PREFIX)) {
             (Some(key), Some(rest)) => !rest.starts_with(&format!("{}:", key.id)),
             // Plain, or enc:v1 without the campaign bound.
@@ -270,10 +282,13 @@ impl TokenCipher {
 
     /// Refuses tokens sealed under a key this process was not given: their campaigns' events
     /// would all fail until a restart with the key.
-    fn refuse_unknown_keys(&self, rows: &[StoredToken]) -> Result<(), StartError> {
-        let unknown: Vec<&str> = rows
-            .iter()
-            .filter_map(|r| key_id(&r.access_token))
+    pub fn refuse_unknown_keys<'a>(
+        &self,
+        stored: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), StartError> {
+        let unknown: Vec<&str> = stored
+            .into_iter()
+            .filter_map(key_id)
             .filter(|id| !self.knows(id))
             .collect();
         if unknown.is_empty() {
@@ -288,33 +303,6 @@ impl TokenCipher {
             None => StartError::KeyNeeded { count, ids },
             Some(_) => StartError::UnknownKey { count, ids },
         })
-    }
-
-    /// At start-up, in one transaction: refuses tokens sealed under an unknown key, re-seals
-    /// every access token (Meta's and TikTok's) not in the current form, and puts back in the
-    /// queue the events parked on a token that opens now.
-    pub async fn settle_at_start_up(&self, pool: &PgPool) -> Result<Settled, StartError> {
-        let mut tx = pool.begin().await?;
-        let rows = campaigns::tokens_for_update(&mut tx).await?;
-        self.refuse_unknown_keys(&rows)?;
-        let mut settled = Settled::default();
-        let mut readable = Vec::new();
-        for row in rows {
-            let context = seal_context(&row.key, row.platform);
-            if self.is_stale(&row.access_token) {
-                let token = self.open(&context, &row.access_token)?;
-                let sealed = self.seal(&context, &token);
-                campaigns::set_stored_token(&mut tx, row.id, row.platform, &sealed).await?;
-                settled.resealed += 1;
-            } else if self.open(&context, &row.access_token).is_err() {
-                // Damaged or copied from another row: its events stay parked, saying so.
-                continue;
-            }
-            readable.push((row.id, row.platform));
-        }
-        settled.requeued = events::requeue_unrefused(&mut tx, &readable).await?;
-        tx.commit().await?;
-        Ok(settled)
     }
 }
 
@@ -370,7 +358,7 @@ mod tests {
     #[test]
     fn legacy_ciphertexts_open_and_are_stale() {
         let k = key(1);
-        let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&k.bytes));
+        let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(k.bytes.expose_secret()));
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
         let mut blob = nonce.to_vec();
         blob.extend_from_slice(&cipher.encrypt(&nonce, b"old-token".as_ref()).unwrap());

@@ -22,7 +22,7 @@ use crate::domain::{
     LatePixelTwin, ParseError, PixelId, SendWhen, ValueSource,
 };
 use crate::secrets::TokenCipher;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::storage::campaign_cache::CampaignCache;
 use crate::storage::{self, campaigns, events, Taken};
 

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use clap::Args;
+use secrecy::{ExposeSecret, SecretString};
 
 use super::values::{parse_base_url, secret};
 
@@ -17,7 +18,7 @@ pub struct AlertConfig {
 
     /// Telegram bot token (from @BotFather); alerts go to TELEGRAM_CHAT_ID.
     #[arg(long, env = "TELEGRAM_BOT_TOKEN", value_name = "TELEGRAM_BOT_TOKEN", hide_env_values = true, value_parser = secret("TELEGRAM_BOT_TOKEN"), global = true)]
-    pub telegram_bot_token: Option<String>,
+    pub telegram_bot_token: Option<SecretString>,
 
     /// The Telegram chat (a user, group or channel id such as -1001234567890) alerts go to.
     #[arg(long, env = "TELEGRAM_CHAT_ID", value_name = "TELEGRAM_CHAT_ID", value_parser = parse_chat_id, global = true)]
@@ -125,7 +126,7 @@ impl AlertConfig {
     /// Telegram's settings when both are set; one without the other is refused at start-up.
     pub fn telegram(&self) -> Result<Option<(&str, &str)>, String> {
         match (&self.telegram_bot_token, &self.telegram_chat_id) {
-            (Some(token), Some(chat)) => Ok(Some((token, chat))),
+            (Some(token), Some(chat)) => Ok(Some((token.expose_secret(), chat))),
             (None, None) => Ok(None),
             (Some(_), None) => Err(
                 "TELEGRAM_BOT_TOKEN is set without TELEGRAM_CHAT_ID: set both, \

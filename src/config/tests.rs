@@ -42,7 +42,7 @@ fn help_states_what_a_public_click_may_store() {
         assert!(help.contains(needle), "--help lacks {needle}");
     }
     let c = parse(&[]).unwrap().config.click_budget();
-    let amount = |s: crate::http::click_budget::BudgetSetting| s.0.unwrap().amount;
+    let amount = |s: super::limits::BudgetSetting| s.0.unwrap().amount;
     assert_eq!(amount(c.new_per_address), 1000.0);
     assert_eq!(amount(c.bytes_per_address), 4e6);
     assert_eq!(amount(c.bytes_per_campaign), 1e8);
@@ -133,4 +133,39 @@ fn trusted_proxies_take_cidrs_and_bare_addresses() {
     assert!(p.contains("10.1.2.3".parse().unwrap()));
     assert!(p.contains("127.0.0.1".parse().unwrap()));
     assert!(!p.contains("192.168.0.1".parse().unwrap()));
+}
+
+/// The configuration and the checked secrets are logged and printed with `{:?}`: no secret
+/// may appear in either.
+#[test]
+fn debug_output_holds_no_secret() {
+    let secrets = [
+        "4f1c9a7e2b8d03f6a5c1e9b7d2f4a806",
+        "9b3e7d1f5a2c8e04b6d9f1a3c7e5b208",
+        "e2a94c7f1b6d3085f9c2e4a7b1d6f308",
+        "71d0c5e8a3f94b26d1e8c07a5b3f9e42",
+        "meta-app-secret-0c5e8a3f94b26d1e",
+    ];
+    let config = parse(&[
+        "--database-url",
+        "postgres://localhost/capi",
+        "--admin-token",
+        secrets[0],
+        "--postback-key",
+        secrets[1],
+        "--postback-key-previous",
+        secrets[2],
+        "--metrics-token",
+        secrets[3],
+        "--meta-app-secret",
+        secrets[4],
+        "--secrets-key",
+        "none",
+    ])
+    .unwrap()
+    .config;
+    let printed = format!("{config:?} {:?}", config.secrets().unwrap());
+    for secret in secrets {
+        assert!(!printed.contains(secret), "{secret} in {printed}");
+    }
 }

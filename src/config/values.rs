@@ -4,10 +4,11 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use ipnet::IpNet;
+use secrecy::SecretString;
 
 /// The shape every secret must have; how strong it must be is judged by `serve` alone
 /// ([`super::weak`]), so `migrate` and `healthcheck` run with any value.
-pub(super) fn secret(name: &'static str) -> impl Fn(&str) -> Result<String, String> + Clone {
+pub(super) fn secret(name: &'static str) -> impl Fn(&str) -> Result<SecretString, String> + Clone {
     move |s: &str| {
         if s.is_empty() {
             Err(format!("{name} is empty"))
@@ -16,9 +17,14 @@ pub(super) fn secret(name: &'static str) -> impl Fn(&str) -> Result<String, Stri
                 "{name} must not contain spaces or control characters"
             ))
         } else {
-            Ok(s.to_owned())
+            Ok(SecretString::from(s))
         }
     }
+}
+
+/// Any value, kept out of `Debug` and logs.
+pub(super) fn any_secret(s: &str) -> Result<SecretString, String> {
+    Ok(SecretString::from(s))
 }
 
 pub(super) fn parse_metrics_addr(s: &str) -> Result<SocketAddr, String> {

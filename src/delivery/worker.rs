@@ -20,7 +20,7 @@ pub use super::{WorkerDeps, WorkerSettings};
 use crate::domain::AccessToken;
 use crate::domain::{AttemptRecord, PlatformKind};
 use crate::ingest;
-use crate::platforms::{Answer, Destination, Verdict, EVERY_PLATFORM};
+use crate::platforms::{Answer, Destination, Verdict};
 use crate::storage::campaigns;
 use crate::storage::events::{self, ClaimedEvent, Transition};
 
@@ -336,7 +336,7 @@ impl Inner {
 
     /// One request to the platform, counted in the metrics and logged.
     async fn send(&self, kind: PlatformKind, target: &Target, chunk: &[ClaimedEvent]) -> Answer {
-        let platform = self.deps.platforms.get(kind).expect(EVERY_PLATFORM);
+        let platform = self.deps.platforms.get(kind);
         let events: Vec<&serde_json::Value> = chunk.iter().map(|e| &e.payload).collect();
         let to = Destination {
             pixel_id: &target.pixel_id,

@@ -10,6 +10,7 @@ mod currency;
 mod customer;
 mod dropped;
 pub mod meta_quality;
+pub mod params;
 mod pixel_twin;
 mod records;
 mod send_when;

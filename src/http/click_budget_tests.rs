@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use super::*;
 
 fn ip(s: &str) -> Option<IpAddr> {

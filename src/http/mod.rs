@@ -12,4 +12,7 @@ pub mod rate_limit;
 pub mod request_id;
 pub mod request_span;
 
+/// Largest request body any endpoint takes (an import upload has its own).
+pub const BODY_LIMIT: usize = 64 * 1024;
+
 pub use error::ApiError;

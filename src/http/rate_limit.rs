@@ -4,33 +4,13 @@
 
 use std::hash::Hash;
 use std::net::{IpAddr, Ipv6Addr};
-use std::num::NonZeroU32;
 
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota};
+use governor::DefaultKeyedRateLimiter;
 
 use super::ApiError;
 
-/// `off`, or `N/s`, `N/m`, `N/h` (requests per client address; bursts up to N).
-#[derive(Debug, Clone, Copy)]
-pub struct RateLimitSetting(pub Option<Quota>);
-
-pub fn parse_rate(s: &str) -> Result<RateLimitSetting, String> {
-    let s = s.trim();
-    if s.eq_ignore_ascii_case("off") || s == "0" {
-        return Ok(RateLimitSetting(None));
-    }
-    let err = || format!("{s:?} is not like 6000/m, 100/s or off");
-    let (n, unit) = s.split_once('/').ok_or_else(err)?;
-    let n = n.trim().parse::<NonZeroU32>().map_err(|_| err())?;
-    let quota = match unit.trim() {
-        "s" | "sec" | "second" => Quota::per_second(n),
-        "m" | "min" | "minute" => Quota::per_minute(n),
-        "h" | "hour" => Quota::per_hour(n),
-        _ => return Err(err()),
-    };
-    Ok(RateLimitSetting(Some(quota)))
-}
+pub use crate::config::limits::{parse_rate, RateLimitSetting};
 
 /// A keyed limiter; `off` lets everything through.
 pub struct RateLimit<K: Hash + Eq + Clone> {

@@ -114,24 +114,24 @@ pub trait Platform: Send + Sync {
     fn send<'a>(&'a self, to: Destination<'a>, events: &'a [&'a Value]) -> Sending<'a>;
 }
 
-/// Startup registers every [`PlatformKind`]; a missing one is a programming error.
-pub const EVERY_PLATFORM: &str = "the process configures every platform kind";
-
-/// The platforms this process delivers to, by kind.
+/// The platforms this process delivers to: one field per [`PlatformKind`], so a new kind does
+/// not compile until it has its platform here.
 #[derive(Clone)]
-pub struct Platforms(Vec<Arc<dyn Platform>>);
+pub struct Platforms {
+    pub meta: Arc<dyn Platform>,
+    pub tiktok: Arc<dyn Platform>,
+}
 
 impl Platforms {
-    pub fn new(platforms: Vec<Arc<dyn Platform>>) -> Self {
-        Platforms(platforms)
-    }
-
-    pub fn get(&self, kind: PlatformKind) -> Option<&dyn Platform> {
-        self.0.iter().find(|p| p.kind() == kind).map(|p| p.as_ref())
+    pub fn get(&self, kind: PlatformKind) -> &dyn Platform {
+        match kind {
+            PlatformKind::Meta => self.meta.as_ref(),
+            PlatformKind::TikTok => self.tiktok.as_ref(),
+        }
     }
 
     /// The limits of a platform the process delivers to.
     pub fn limits(&self, kind: PlatformKind) -> Limits {
-        self.get(kind).expect(EVERY_PLATFORM).limits()
+        self.get(kind).limits()
     }
 }

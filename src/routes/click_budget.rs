@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use crate::http::click_budget::{Cost, Reservation, Stored};
 use crate::http::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::storage::clicks::{self, NewClick, Upserted, Written};
 
 /// `None` for a server-side caller; 429 when the address or the campaign has no room.

@@ -18,7 +18,7 @@ use crate::http::client_ip::client_ip;
 use crate::http::params::{media_type, parse_urlencoded};
 use crate::http::ApiError;
 use crate::ingest::event_id::base_event_id;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::storage::clicks::{Registrant, Written};
 
 #[derive(Debug, Deserialize)]

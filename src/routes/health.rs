@@ -3,7 +3,7 @@ use std::time::Duration;
 use actix_web::{web, HttpResponse};
 
 use crate::http::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Alive: answers without touching the database (the container healthcheck).
 pub async fn healthz() -> HttpResponse {

@@ -3,23 +3,14 @@
 //! listener it is open.
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use secrecy::ExposeSecret;
 
 use crate::http::auth::{bearer_token, secret_matches};
 use crate::http::auth_limit::Credential;
 use crate::http::client_ip::client_ip;
 use crate::http::ApiError;
-use crate::startup::AppState;
-
-/// How the main listener answers `/metrics`.
-#[derive(Debug, Clone)]
-pub enum MetricsAccess {
-    /// Bearer METRICS_TOKEN.
-    Token(String),
-    /// Only on the METRICS_ADDR listener.
-    SeparateListener,
-    /// Neither is configured.
-    Off,
-}
+use crate::metrics::MetricsAccess;
+use crate::state::AppState;
 
 /// On the main listener.
 pub async fn guarded(
@@ -28,7 +19,9 @@ pub async fn guarded(
 ) -> Result<HttpResponse, ApiError> {
     match &state.metrics_access {
         MetricsAccess::Token(token) => {
-            if !bearer_token(&req).is_some_and(|t| secret_matches(t, token.as_bytes())) {
+            if !bearer_token(&req)
+                .is_some_and(|t| secret_matches(t, token.expose_secret().as_bytes()))
+            {
                 let ip = client_ip(&req, &state.trusted_proxies);
                 return Err(state.auth_failures.failed(ip, Credential::MetricsToken));
             }

@@ -59,8 +59,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(postback::receive))
                 .route(web::post().to(postback::receive)),
         )
-        .configure(admin::configure)
-        .configure(crate::ui::configure);
+        .configure(admin::configure);
 }
 
 /// Counts every request by its route pattern (never the raw path: ids would explode the
@@ -74,7 +73,7 @@ pub async fn count_requests(
         .unwrap_or_else(|| crate::metrics::UNMATCHED_ROUTE.to_owned());
     let method = crate::metrics::method_label(req.method());
     let metrics = req
-        .app_data::<web::Data<crate::startup::AppState>>()
+        .app_data::<web::Data<crate::state::AppState>>()
         .map(|s| std::sync::Arc::clone(&s.metrics));
     let res = next.call(req).await;
     if let Some(m) = metrics {
@@ -98,7 +97,7 @@ pub async fn deadline(
     let upload = req.method() == actix_web::http::Method::POST
         && crate::routes::admin::imports::is_upload_path(req.path());
     let limit = req
-        .app_data::<web::Data<crate::startup::AppState>>()
+        .app_data::<web::Data<crate::state::AppState>>()
         .map(|s| {
             if upload {
                 s.import_upload_timeout
@@ -139,7 +138,7 @@ pub fn problem_for_framework_errors<B>(
         StatusCode::PAYLOAD_TOO_LARGE => {
             too_large = format!(
                 "the request body is larger than {} KiB",
-                crate::startup::BODY_LIMIT / 1024
+                crate::http::BODY_LIMIT / 1024
             );
             ("payload_too_large", too_large.as_str())
         }

@@ -11,7 +11,7 @@ use crate::http::client_ip::client_ip;
 use crate::http::params::{media_type, parse_urlencoded, Params};
 use crate::http::ApiError;
 use crate::ingest::Outcome;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::storage::refused;
 use crate::trackers::{self, Parsed, PostbackError, Tracker};
 

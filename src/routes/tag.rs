@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::{Campaign, DateOrder, EventMap};
 use crate::http::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The tag's sources in the order they run: the pure decisions first, then tag.js, the part that
 /// needs a browser. `node --test tests/tag/` loads the others from this list; the browser tests

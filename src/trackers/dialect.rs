@@ -3,12 +3,12 @@ use sha2::{Digest, Sha256};
 
 use super::{normalise_status, Parsed, Postback, PostbackError, Tracker};
 use crate::domain::caps::{STATUS_MAX, TXID_MAX};
+use crate::domain::params::Params;
 use crate::domain::parse_public_ip;
 use crate::domain::{
     CampaignKey, ClickId, CookieValue, Currency, CustomerData, CustomerField, DropReport, HttpUrl,
     ParseError, Region, UserAgent,
 };
-use crate::http::params::Params;
 
 /// The parameter names of one tracker.
 struct Names {

@@ -1,7 +1,7 @@
 use super::*;
 
 fn params(q: &str) -> Params {
-    Params::from_pairs(crate::http::params::parse_urlencoded(q.as_bytes()).unwrap())
+    Params::from_pairs(crate::domain::params::parse_urlencoded(q.as_bytes()).unwrap())
 }
 
 fn conv(t: Tracker, q: &str) -> Postback {

@@ -81,7 +81,7 @@ const KEPT_VALUE_MAX: usize = 256;
 
 /// The received parameters as a user may see them: without the key and personal data, and
 /// URLs without the query parameters that hold an email or a phone number.
-pub fn kept_params(p: &crate::http::params::Params) -> serde_json::Value {
+pub fn kept_params(p: &crate::domain::params::Params) -> serde_json::Value {
     let map: serde_json::Map<String, serde_json::Value> = p
         .iter()
         .filter_map(|(name, value)| Some((clean(name), kept_value(name, value)?)))
@@ -223,7 +223,7 @@ pub enum PostbackError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::params::{parse_urlencoded, Params};
+    use crate::domain::params::{parse_urlencoded, Params};
 
     fn params(q: &str) -> Params {
         Params::from_pairs(parse_urlencoded(q.as_bytes()).unwrap())

@@ -230,7 +230,7 @@ mod tests {
                 "{} transaction id",
                 u.id
             );
-            let t = crate::http::params::Params::from_pairs(u.query.split('&').map(|pair| {
+            let t = crate::domain::params::Params::from_pairs(u.query.split('&').map(|pair| {
                 let (n, v) = pair.split_once('=').unwrap();
                 (n.to_owned(), v.to_owned())
             }));

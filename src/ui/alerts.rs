@@ -9,7 +9,7 @@ use super::session::Session;
 use super::{html_response, layout, UiError};
 use crate::alerts::Delivery;
 use crate::domain::{AlertChannel, AlertKind};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// How many alerts sent the page lists.
 const LISTED: i64 = 100;

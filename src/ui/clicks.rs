@@ -11,7 +11,7 @@ use super::session::Session;
 use super::{html_response, layout, see_other, UiError};
 use crate::domain::{CampaignKey, Click, ClickId};
 use crate::http::params::parse_urlencoded;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::storage::clicks::{self, Lookup};
 use crate::storage::conversions::{self, ListFilter};
 use crate::storage::{campaigns, privacy};

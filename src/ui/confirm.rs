@@ -12,7 +12,7 @@ use super::UiError;
 use super::{html_response, layout};
 use crate::domain::Campaign;
 use crate::domain::PlatformKind;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::storage::refused_tokens::{self, RefusedToken};
 
 /// The form field that says the person saw the confirmation page.

@@ -6,7 +6,7 @@ use maud::{html, Markup};
 
 use super::days::{when, zone_label};
 use super::UiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::storage::import_lines;
 use crate::storage::imports::ImportRow;
 

@@ -21,7 +21,7 @@ use crate::ingest::import;
 use crate::routes::admin::imports::{
     importer, spool_file_part, upload_kind, UploadKind, UploadRefusal,
 };
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::storage::imports::{self, ImportRow};
 
 type State = web::Data<AppState>;

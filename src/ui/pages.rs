@@ -4,6 +4,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use maud::html;
+use secrecy::ExposeSecret;
 use serde::Deserialize;
 
 use super::health::banners;
@@ -15,7 +16,7 @@ use crate::http::auth::secret_matches;
 use crate::http::auth_limit::Credential;
 use crate::http::client_ip::client_ip;
 use crate::http::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::storage::{outbox_stats, overview};
 
 type State = web::Data<AppState>;
@@ -55,7 +56,10 @@ pub async fn sign_in(
     same_origin(&req)?;
     // Wrong tokens count against the address's failed-authentication limit (shared with every
     // other credential); the right one always signs in.
-    if !secret_matches(form.token.trim().as_bytes(), state.admin_token.as_bytes()) {
+    if !secret_matches(
+        form.token.trim().as_bytes(),
+        state.admin_token.expose_secret().as_bytes(),
+    ) {
         let ip = client_ip(&req, &state.trusted_proxies);
         return match state.auth_failures.failed(ip, Credential::DashboardSignIn) {
             ApiError::TooManyFailures { retry_after_secs } => {
@@ -64,7 +68,7 @@ pub async fn sign_in(
             _ => Ok(login_page(HttpResponse::Unauthorized(), true)),
         };
     }
-    let (_, id) = Session::start(&state.pool, &state.ui, &state.admin_token).await?;
+    let (_, id) = Session::start(&state.pool, &state.ui, state.admin_token.expose_secret()).await?;
     let mut res = see_other("/ui/");
     res.headers_mut().insert(
         header::SET_COOKIE,

@@ -8,12 +8,13 @@ use chrono::Utc;
 use hmac::{Hmac, Mac};
 use rand::rngs::OsRng;
 use rand::RngCore;
+use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
 use super::{UiError, UiSettings};
 use crate::http::auth::secret_matches;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::storage::ui_sessions;
 
 pub const COOKIE: &str = "capi_session";
@@ -109,7 +110,7 @@ impl Session {
         let row = ui_sessions::find(pool, &id_hash)
             .await?
             .ok_or(UiError::SignIn)?;
-        let current = token_fingerprint(id, &state.admin_token);
+        let current = token_fingerprint(id, state.admin_token.expose_secret());
         if !secret_matches(current.as_bytes(), row.token_fingerprint.as_bytes()) {
             ui_sessions::delete(pool, &id_hash).await?;
             return Err(UiError::SignIn);

@@ -126,7 +126,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     // Typed forms get the app's body limit, not the extractor's smaller default.
     let mut scope = web::scope("/ui")
         .wrap(from_fn(guard::guard))
-        .app_data(web::FormConfig::default().limit(crate::startup::BODY_LIMIT));
+        .app_data(web::FormConfig::default().limit(crate::http::BODY_LIMIT));
     for resource in resources(Access::SignedIn, "/ui") {
         scope = scope.service(resource);
     }

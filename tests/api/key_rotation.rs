@@ -4,6 +4,7 @@
 
 use capi_bridge::config::Cli;
 use clap::Parser;
+use secrecy::ExposeSecret;
 use serde_json::json;
 
 use crate::helpers::ui::{get_page, sign_in};
@@ -113,7 +114,12 @@ fn the_previous_key_is_checked_like_the_others() {
             "none",
         ])
         .map_err(|e| e.to_string())
-        .and_then(|cli| cli.config.secrets().map(|s| s.postback_key_previous))
+        .and_then(|cli| {
+            cli.config.secrets().map(|s| {
+                s.postback_key_previous
+                    .map(|k| k.expose_secret().to_owned())
+            })
+        })
     };
     assert_eq!(
         with("e2a94c7f1b6d3085f9c2e4a7b1d6f308").unwrap().as_deref(),

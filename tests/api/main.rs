@@ -39,6 +39,7 @@ mod imports;
 mod key_rotation;
 mod late_twins;
 mod log_secrets;
+mod loops;
 mod malformed_requests;
 mod meta_quality;
 mod openapi;

@@ -122,21 +122,6 @@ async fn heartbeat(pool: PgPool, id: i64) {
     }
 }
 
-/// Fails imports whose process died, now and every few seconds. Several `serve` processes may
-/// share a database (delivery is lease-based), so an import counts as interrupted only once its
-/// heartbeat is [`STALE_AFTER`] old, never merely because this process has just started.
-pub async fn sweep_interrupted(pool: PgPool) {
-    let mut every = tokio::time::interval(HEARTBEAT * 2);
-    loop {
-        every.tick().await;
-        match imports::fail_stale(&pool, STALE_AFTER, INTERRUPTED).await {
-            Ok(0) => {}
-            Ok(n) => tracing::warn!(imports = n, "interrupted imports marked failed"),
-            Err(e) => tracing::warn!(error = %e, "checking for interrupted imports failed"),
-        }
-    }
-}
-
 /// One batch of lines: each a postback to record or the reason it is invalid.
 #[derive(Default)]
 struct Batch {

@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::domain::params::Params;
 use crate::domain::{ActionSource, Region};
-use crate::http::params::Params;
 use crate::trackers::{self, Parsed, Postback, Tracker};
 
 /// Longest line read; a longer one is an invalid row (no field needs anywhere near this).

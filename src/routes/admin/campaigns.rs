@@ -9,7 +9,7 @@ use crate::campaigns::{service, CampaignError, CampaignInput};
 use crate::domain::HttpUrl;
 use crate::domain::{Campaign, Country, DateOrder};
 use crate::http::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 impl From<CampaignError> for ApiError {
     fn from(e: CampaignError) -> Self {

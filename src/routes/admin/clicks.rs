@@ -4,7 +4,7 @@ use serde_json::{json, Map, Value};
 use super::{campaign_key, find_campaign, query, Admin};
 use crate::domain::{Click, ClickId};
 use crate::http::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::storage::clicks::{self, Lookup};
 use crate::storage::privacy;
 

@@ -8,7 +8,7 @@ use crate::export;
 use crate::http::params::Params;
 use crate::http::ApiError;
 use crate::ingest::retry::{self, retry_conversion, Retried};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::storage::{conversion_filter, conversions, events, import_lines, refused};
 
 /// `GET /admin/v1/conversions?campaign=&state=&tracker=&click_id=&txid=&platform=&since=&until=&limit=&before=`: newest

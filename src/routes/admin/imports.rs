@@ -13,7 +13,7 @@ use crate::http::ApiError;
 use crate::ingest::import::{
     self, spool, ImportOptions, Importer, Spooled, UploadError, BODY_LIMIT,
 };
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::storage::imports;
 
 /// Room for a multipart form's boundaries and small fields around the file.

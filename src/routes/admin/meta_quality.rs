@@ -12,7 +12,7 @@ use crate::http::ApiError;
 use crate::meta_quality::advice::{advise, Figures};
 use crate::platforms::meta::dataset_quality::event;
 use crate::quality::QualityReport;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::storage::meta_quality::{self as store, Snapshot};
 
 pub const MAX_DAYS: u32 = 90;

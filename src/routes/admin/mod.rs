@@ -12,6 +12,7 @@ pub mod tiktok_test_event;
 use std::future::{ready, Ready};
 
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use secrecy::ExposeSecret;
 
 use crate::domain::{Campaign, CampaignKey};
 use crate::http::auth::{bearer_token, secret_matches};
@@ -19,7 +20,7 @@ use crate::http::auth_limit::Credential;
 use crate::http::client_ip::client_ip;
 use crate::http::params::{parse_urlencoded, Params};
 use crate::http::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Proof that the request carried the admin token. Taking it as a handler argument is what
 /// protects an admin route. Wrong tokens count against the client's failed-authentication limit.
@@ -33,8 +34,9 @@ impl FromRequest for Admin {
         let Some(state) = req.app_data::<web::Data<AppState>>() else {
             return ready(Err(ApiError::Unauthorized));
         };
-        let ok = bearer_token(req)
-            .is_some_and(|token| secret_matches(token, state.admin_token.as_bytes()));
+        let ok = bearer_token(req).is_some_and(|token| {
+            secret_matches(token, state.admin_token.expose_secret().as_bytes())
+        });
         ready(if ok {
             Ok(Admin)
         } else {

@@ -8,7 +8,7 @@ use super::{campaign_key, find_campaign, query, Admin};
 use crate::domain::{Campaign, PlatformKind, PIXEL_DEDUP_WINDOW};
 use crate::http::ApiError;
 use crate::quality::{shape, PlatformRows, QualityReport};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::storage::quality;
 
 /// Longest window: events older than this are rarely still stored with their payloads.

@@ -14,7 +14,7 @@ use crate::http::client_ip::client_ip;
 use crate::http::ApiError;
 use crate::platforms::meta::graph::{Batch, SendResult};
 use crate::platforms::meta::test_event::{synthetic_event, TestVisitor};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

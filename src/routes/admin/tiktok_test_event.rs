@@ -11,7 +11,7 @@ use crate::http::ApiError;
 use crate::platforms::meta::test_event::TestVisitor;
 use crate::platforms::tiktok::client::Batch;
 use crate::platforms::tiktok::test_event::{synthetic_event, verdict, TestVerdict};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub async fn send(
     state: &AppState,

@@ -10,7 +10,7 @@ use super::{campaign_url, find};
 use crate::domain::Campaign;
 use crate::quality::QualityReport;
 use crate::routes::admin::meta_quality::latest;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::storage::meta_quality as store;
 
 /// Meta's own bands: below 6 limits optimisation, 7 and up is the target.

@@ -24,7 +24,7 @@ use crate::campaigns::{service, CampaignError, CampaignInput};
 use crate::domain::{Campaign, CampaignKey, EventName};
 use crate::health;
 use crate::routes::admin::test_event;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::storage::{campaign_stats, money};
 use crate::ui::days::Range;
 

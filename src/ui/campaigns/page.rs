@@ -5,6 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::Utc;
 use maud::{html, Markup};
+use secrecy::ExposeSecret;
 
 use super::super::guide::{lead_form_snippet, LANDING_GUIDE_URL};
 use super::super::health::banners;
@@ -14,7 +15,7 @@ use crate::domain::{Campaign, EventMap};
 use crate::health;
 use crate::quality::{match_keys, PlatformQuality, QualityReport};
 use crate::routes::admin::quality::{report_for, DEFAULT_DAYS};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::storage::conversions::{self, ListFilter};
 use crate::trackers::{POSTBACK_URLS, SAMPLE_CLICK_ID};
 
@@ -246,7 +247,7 @@ pub async fn render(
             h2 { "Postback URLs" }
             p.hint { "Paste your tracker's line into its S2S postback setting. REPLACE / OPTIONAL: put your tracker's or network's macro for that value there. Each URL names this campaign (campaign=" (key) "), so a conversion whose click the lander never registered still reaches it. Which one matches for your traffic, and what happens without a transaction id: docs/trackers.md." }
             @for u in POSTBACK_URLS {
-                (copy_field(&format!("postback-{}", u.id), u.label, &u.campaign_url(&base, &state.postback_key, key)))
+                (copy_field(&format!("postback-{}", u.id), u.label, &u.campaign_url(&base, state.postback_key.expose_secret(), key)))
             }
             h3 { "Test before pasting" }
             p.hint #postback-test-hint {
@@ -257,7 +258,7 @@ pub async fn render(
                 code { "curl -g" } "). Plain " code { "curl" } " turns " code { "{status}" } " into " code { "status" } " and " code { "{revenue}" } " into " code { "revenue" } " (its URL globbing): the bridge then reads made-up values (with a payout macro, " code { "422 invalid_field" } "), not what a tracker sends, so test with these URLs instead."
             }
             @for u in POSTBACK_URLS {
-                (copy_field(&format!("postback-test-{}", u.id), &format!("{} (test)", u.label), &u.test_url(&base, &state.postback_key, key)))
+                (copy_field(&format!("postback-test-{}", u.id), &format!("{} (test)", u.label), &u.test_url(&base, state.postback_key.expose_secret(), key)))
             }
         }
         section.card {

@@ -11,7 +11,7 @@ use super::filter::with_query;
 use super::list::test_badge;
 use crate::domain::PlatformKind;
 use crate::ingest::retry::{check_retryable, EventCheck};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::storage::conversions;
 use crate::storage::conversions::Delivery;
 use crate::storage::import_lines;

@@ -8,7 +8,7 @@ use maud::{html, Markup};
 use super::filter::{with_query, Typed};
 use crate::domain::{DeliveryStatus, PlatformKind};
 use crate::export;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::storage::conversions::{self, ConversionView};
 use crate::storage::{campaigns, conversion_count, refused};
 use crate::trackers::Tracker;

@@ -10,7 +10,7 @@ use super::detail::{page_with, parse_id};
 use super::filter::with_query;
 use crate::domain::{CampaignKey, EventState, FailureClass, PlatformKind};
 use crate::ingest::retry::{retry_campaign, retry_conversion, Retried};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::storage::{campaigns, conversions};
 use crate::ui::confirm::{confirmed, refused_retry, ConfirmForm};
 use crate::ui::session::Session;

@@ -9,7 +9,7 @@ use actix_web::HttpRequest;
 use maud::{html, Markup};
 
 use crate::http::client_ip::request_base_url;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Where trackers and landers reach this service: PUBLIC_URL, else the address this page was
 /// asked for (forwarded headers only from TRUSTED_PROXIES).
