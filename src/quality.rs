@@ -3,10 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
-use crate::domain::PlatformKind;
+use crate::domain::{Campaign, PlatformKind, PIXEL_DEDUP_WINDOW};
+use crate::storage;
 use crate::storage::quality::{EventStats, QualityRows};
 
 /// The `user_data` keys Meta matches on, in the order the report lists them.
@@ -268,6 +269,46 @@ fn shape_events(
 
 fn round_secs(s: f64) -> f64 {
     (s * 1000.0).round() / 1000.0
+}
+
+/// Longest window: events older than this are rarely still stored with their payloads.
+pub const MAX_DAYS: u32 = 90;
+pub const DEFAULT_DAYS: u32 = 7;
+
+/// The campaign's report over the last `days`, for the admin API and the dashboard alike.
+pub async fn report_for(
+    state: &crate::startup::AppState,
+    campaign: &Campaign,
+    days: u32,
+) -> Result<QualityReport, sqlx::Error> {
+    let since = Utc::now() - Duration::days(i64::from(days));
+    let window = PIXEL_DEDUP_WINDOW.to_std().expect("a positive window");
+    let mut per_platform = Vec::new();
+    for &platform in PlatformKind::ALL {
+        let rows =
+            storage::quality::rows(&state.pool, campaign.id, platform, since, window).await?;
+        per_platform.push(PlatformRows {
+            platform,
+            mapped_events: mapped_events(campaign, platform),
+            rows,
+        });
+    }
+    let mut report = shape(campaign.key.as_str(), days, since, per_platform);
+    report.dropped_fields = storage::quality::dropped_counts(&state.pool, campaign.id, since)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(report)
+}
+
+/// The event names the campaign's map for `platform` sends (none: it does not use it).
+fn mapped_events(campaign: &Campaign, platform: PlatformKind) -> Vec<&str> {
+    campaign
+        .platforms()
+        .into_iter()
+        .find(|(p, _)| *p == platform)
+        .map(|(_, map)| map.event_names().into_iter().map(|n| n.as_str()).collect())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use super::{html_response, layout, page, refreshing_page, see_other, UiError};
 use crate::domain::ActionSource;
 use crate::http::ApiError;
 use crate::ingest::import;
-use crate::routes::admin::imports::{
+use crate::ingest::import::upload::{
     importer, spool_file_part, upload_kind, UploadKind, UploadRefusal,
 };
 use crate::startup::AppState;

@@ -22,6 +22,7 @@ use crate::storage::imports::{self, ImportCounts, LineDropped, LineError};
 use crate::trackers::Postback;
 use row::Header;
 pub mod spool;
+pub mod upload;
 pub use spool::{Spooled, Spooler, UploadError, BODY_LIMIT};
 
 /// Rows per transaction (and per progress update).

@@ -4,16 +4,14 @@
 
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
-use chrono::Utc;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::{campaign_key, find_campaign, json_body, Admin};
-use crate::domain::{AccessToken, Campaign, EventName, ParseError, PlatformKind};
-use crate::http::client_ip::client_ip;
+use crate::campaigns::test_event::{run, visitor, TestEventError};
+use crate::domain::{EventName, ParseError, PlatformKind};
 use crate::http::ApiError;
-use crate::platforms::meta::graph::{Batch, SendResult};
-use crate::platforms::meta::test_event::{synthetic_event, TestVisitor};
+use crate::platforms::meta::graph::SendResult;
 use crate::startup::AppState;
 
 #[derive(Debug, Default, Deserialize)]
@@ -56,90 +54,6 @@ pub async fn send(
     }
     let sent = run(&state, &campaign, &event_name, visitor(&req, &state)).await?;
     verdict(sent.result, &sent.event, &sent.test_event_code)
-}
-
-/// The synthetic event as sent, with Meta's answer.
-pub struct TestEventSent {
-    pub result: SendResult,
-    pub event: serde_json::Value,
-    pub test_event_code: String,
-}
-
-/// The visitor the synthetic event claims: whoever asked for the test.
-pub fn visitor(req: &HttpRequest, state: &AppState) -> TestVisitor {
-    TestVisitor {
-        ip: client_ip(req, &state.trusted_proxies).map(|ip| ip.to_string()),
-        user_agent: req
-            .headers()
-            .get(actix_web::http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .filter(|ua| !ua.trim().is_empty())
-            .unwrap_or(concat!(
-                "capi-bridge/",
-                env!("CARGO_PKG_VERSION"),
-                " test event"
-            ))
-            .to_owned(),
-    }
-}
-
-/// Builds the campaign's synthetic event and sends it to Meta with its `test_event_code`: the
-/// admin API and the dashboard's test-event button both call this.
-pub async fn run(
-    state: &AppState,
-    campaign: &Campaign,
-    event_name: &EventName,
-    visitor: TestVisitor,
-) -> Result<TestEventSent, ApiError> {
-    let key = campaign.key.as_str();
-    let Some(meta) = &campaign.meta else {
-        return Err(ApiError::Unprocessable {
-            code: "no_meta_pixel",
-            detail: format!(
-                "campaign {key:?} does not advertise on Meta: set its pixel_id and access_token \
-                 first"
-            ),
-        });
-    };
-    let Some(test_event_code) = campaign.test_event_code.as_deref() else {
-        return Err(ApiError::Unprocessable {
-            code: "no_test_event_code",
-            detail: format!(
-                "campaign {key:?} has no test_event_code: copy the code from Events Manager > Test \
-                 events and set it with PATCH /admin/v1/campaigns/{key}"
-            ),
-        });
-    };
-    let event = synthetic_event(campaign, event_name, Utc::now(), visitor).map_err(|e| {
-        ApiError::Unprocessable {
-            code: "test_event_incomplete",
-            detail: format!("the test event cannot be built: {e}"),
-        }
-    })?;
-    let token = state
-        .cipher
-        .open(key, meta.access_token.expose())
-        .map(AccessToken::new)
-        // A token error like delivery's: the user sets the token again (or the right key).
-        .map_err(|e| ApiError::Unprocessable {
-            code: "access_token_unreadable",
-            detail: e.to_string(),
-        })?;
-    let event = serde_json::to_value(&event).map_err(|e| ApiError::Internal(e.into()))?;
-    let result = state
-        .graph
-        .send(&Batch {
-            pixel_id: meta.pixel_id.as_str(),
-            access_token: &token,
-            test_event_code: Some(test_event_code),
-            events: vec![&event],
-        })
-        .await;
-    Ok(TestEventSent {
-        result,
-        event,
-        test_event_code: test_event_code.to_owned(),
-    })
 }
 
 /// Meta's answer as ours: its acceptance as 200, its refusal as 502 with its own words.
@@ -189,5 +103,21 @@ fn verdict(
             detail: format!("Meta did not answer the test event: {message}"),
             upstream: http_status.map(|s| json!({ "http_status": s })),
         }),
+    }
+}
+
+impl From<TestEventError> for ApiError {
+    fn from(e: TestEventError) -> Self {
+        let code = match &e {
+            TestEventError::NoMetaPixel(_) => "no_meta_pixel",
+            TestEventError::NoTestEventCode(_) => "no_test_event_code",
+            TestEventError::Incomplete(_) => "test_event_incomplete",
+            TestEventError::TokenUnreadable(_) => "access_token_unreadable",
+            TestEventError::Internal(_) => return ApiError::Internal(e.into()),
+        };
+        ApiError::Unprocessable {
+            code,
+            detail: e.to_string(),
+        }
     }
 }

@@ -10,8 +10,8 @@ use super::super::session::Session;
 use super::super::{see_other, UiError};
 use super::{campaign_url, checked_form, find};
 use crate::domain::Campaign;
+use crate::meta_quality::latest;
 use crate::quality::QualityReport;
-use crate::routes::admin::meta_quality::latest;
 use crate::startup::AppState;
 use crate::storage::meta_quality as store;
 

@@ -13,7 +13,7 @@ use super::super::{html_response, layout, UiError};
 use crate::domain::{Campaign, EventMap};
 use crate::health;
 use crate::quality::{match_keys, PlatformQuality, QualityReport};
-use crate::routes::admin::quality::{report_for, DEFAULT_DAYS};
+use crate::quality::{report_for, DEFAULT_DAYS};
 use crate::startup::AppState;
 use crate::storage::conversions::{self, ListFilter};
 use crate::trackers::{POSTBACK_URLS, SAMPLE_CLICK_ID};
