@@ -51,7 +51,8 @@ pub fn match_keys(platform: PlatformKind) -> &'static [&'static str] {
 /// Failure reasons listed per event name, most frequent first.
 pub const TOP_REASONS: usize = 5;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct QualityReport {
     pub campaign: String,
     pub days: u32,
@@ -66,7 +67,8 @@ pub struct QualityReport {
 }
 
 /// One platform's events, each reported on that platform's match keys.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PlatformQuality {
     pub platform: PlatformKind,
     pub events: Vec<EventQuality>,
@@ -79,7 +81,8 @@ pub struct PlatformRows<'a> {
     pub rows: QualityRows,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct EventQuality {
     pub event_name: String,
     pub sent: i64,
@@ -96,7 +99,8 @@ pub struct EventQuality {
 }
 
 /// Events more than 48 hours after their pixel twin, past Meta's dedup window.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LateTwins {
     /// Sent anyway (`late_pixel_twin: send`): Meta may have counted these twice. The share is
     /// of `sent`.
@@ -105,7 +109,8 @@ pub struct LateTwins {
     pub skipped: i64,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Share {
     pub count: i64,
     /// `count / sent`, 0 when nothing was sent; 4 decimals.
@@ -123,13 +128,15 @@ impl Share {
     }
 }
 
-#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct EventIdSources {
     /// "Event id registered": the page registered an eventID for the pixel on the click (a
     /// lead whose pixel never fired still counts).
     pub pixel: Share,
     /// "Pixel fired with this id": of those, the clicks whose page also reported the pixel
     /// firing that event (Meta only; `None` for platforms whose firing is not recorded).
+    #[schema(required = true)]
     pub pixel_fired: Option<Share>,
     /// Built from the campaign's template (the click is known, the page registered no id).
     pub template: Share,
@@ -137,13 +144,17 @@ pub struct EventIdSources {
     pub no_click: Share,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Medians {
+    #[schema(required = true)]
     pub click_to_conversion: Option<f64>,
+    #[schema(required = true)]
     pub conversion_to_accepted: Option<f64>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Reason {
     pub state: String,
     pub reason: String,

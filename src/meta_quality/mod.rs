@@ -3,7 +3,7 @@
 //! up delivery, and a failure is stored as the fetch's outcome, never on events.
 
 pub mod advice;
-mod view;
+pub mod view;
 
 pub use view::latest;
 

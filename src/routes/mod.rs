@@ -6,54 +6,57 @@ mod click_fields;
 pub mod clicks;
 pub mod health;
 pub mod metrics;
+mod openapi;
 pub mod postback;
 pub mod tag;
 
 use actix_cors::Cors;
 use actix_web::{web, HttpResponse};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::http::ApiError;
+use crate::openapi::route::{op, resource, resource_with};
+pub use openapi::registered;
 
+/// The routes on the server's own `ServiceConfig`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    api(&mut ServiceConfig::new(cfg));
+}
+
+/// Every route, registered once: the server's routing and the OpenAPI document (the routes that
+/// are documented operations) both come from here.
+pub fn api(cfg: &mut ServiceConfig) {
+    cfg.map(undocumented)
+        .service(resource_with(
+            [op!(clicks::register_post), op!(clicks::register_get)],
+            |r| r.wrap(open_cors(&["GET", "POST"]).allow_any_header()),
+        ))
+        // Link checkers and CDNs probe assets with HEAD, which the document holds too.
+        .service(resource([op!(tag::script)]))
+        .service(resource_with([op!(tag::config)], |r| {
+            r.wrap(open_cors(&["GET"]))
+        }))
+        .service(resource([
+            op!(postback::receive),
+            op!(postback::receive_post),
+        ]))
+        .configure(admin::configure);
+}
+
+/// Routes outside the document: health, metrics and the document itself.
+fn undocumented(cfg: &mut web::ServiceConfig) -> &mut web::ServiceConfig {
     cfg.service(web::resource("/healthz").get(health::healthz))
         .service(web::resource("/readyz").get(health::readyz))
         .service(web::resource("/metrics").get(metrics::guarded))
-        .service(web::resource("/openapi.json").get(crate::openapi::serve))
-        .service(
-            web::resource("/v1/clicks")
-                // Landing pages live on other domains.
-                .wrap(
-                    Cors::default()
-                        .allow_any_origin()
-                        .allowed_methods(["GET", "POST"])
-                        .allow_any_header()
-                        .max_age(86_400),
-                )
-                .route(web::post().to(clicks::register_post))
-                .route(web::get().to(clicks::register_get)),
-        )
-        .service(
-            web::resource("/v1/tag.js")
-                .get(tag::script)
-                // Link checkers and CDNs probe assets with HEAD.
-                .route(web::head().to(tag::script)),
-        )
-        .service(
-            web::resource("/v1/campaigns/{key}/tag-config")
-                .wrap(
-                    Cors::default()
-                        .allow_any_origin()
-                        .allowed_methods(["GET"])
-                        .max_age(86_400),
-                )
-                .get(tag::config),
-        )
-        .service(
-            web::resource("/v1/postback/{tracker}")
-                .route(web::get().to(postback::receive))
-                .route(web::post().to(postback::receive)),
-        )
-        .configure(admin::configure);
+        .service(web::resource("/openapi.json").get(openapi::serve))
+}
+
+/// Landing pages live on other domains: their routes answer any origin.
+fn open_cors(methods: &[&'static str]) -> Cors {
+    Cors::default()
+        .allow_any_origin()
+        .allowed_methods(methods.iter().copied())
+        .max_age(86_400)
 }
 
 pub async fn not_found() -> Result<HttpResponse, ApiError> {
