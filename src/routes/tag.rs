@@ -136,12 +136,12 @@ pub struct TagConfigTikTok {
 
 /// `GET /v1/tag.js`: gzipped when the client accepts it, else as is.
 #[utoipa::path(
-    method(get, head), path = "/v1/tag.js", tag = "public", operation_id = "tag_script",
+    get, path = "/v1/tag.js", tag = "public", operation_id = "tag_script",
     description = "The landing tag (docs/landing.md): `<script async src=\".../v1/tag.js\" \
                    data-campaign=\"KEY\">`. Cached for an hour (`Cache-Control: public, \
                    max-age=3600`), then revalidated with its strong `ETag`. Gzipped for a \
                    client that accepts gzip (`Vary: Accept-Encoding`; an `ETag` per encoding). \
-                   HEAD answers the same without the body (link checkers and CDNs probe with it).",
+                   HEAD answers the same without the body.",
     params(("If-None-Match" = Option<String>, Header,
         description = "An ETag of an earlier answer: 304 when it is still current")),
     responses(
@@ -149,7 +149,11 @@ pub struct TagConfigTikTok {
             body = String, headers(("ETag" = String), ("Cache-Control" = String))),
         (status = 304, description = "Not modified",
             headers(("ETag" = String), ("Cache-Control" = String))),
-        TagProblem,
+        // Its one header parameter can carry bytes HTTP forbids: the HTTP layer refuses such a
+        // request before any route, with no body.
+        (status = 400, description = "A malformed request (e.g. a header value with forbidden \
+            bytes), refused before routing"),
+        Common,
     )
 )]
 pub async fn script(req: HttpRequest) -> HttpResponse {
