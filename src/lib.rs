@@ -41,3 +41,4 @@ pub mod storage;
 pub mod telemetry;
 pub mod trackers;
 pub mod ui;
+pub mod upload;

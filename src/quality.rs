@@ -3,10 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
-use crate::domain::PlatformKind;
+use crate::domain::{Campaign, PlatformKind, PIXEL_DEDUP_WINDOW};
+use crate::storage;
 use crate::storage::quality::{EventStats, QualityRows};
 
 /// The `user_data` keys Meta matches on, in the order the report lists them.
@@ -50,7 +51,8 @@ pub fn match_keys(platform: PlatformKind) -> &'static [&'static str] {
 /// Failure reasons listed per event name, most frequent first.
 pub const TOP_REASONS: usize = 5;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct QualityReport {
     pub campaign: String,
     pub days: u32,
@@ -65,7 +67,8 @@ pub struct QualityReport {
 }
 
 /// One platform's events, each reported on that platform's match keys.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PlatformQuality {
     pub platform: PlatformKind,
     pub events: Vec<EventQuality>,
@@ -78,7 +81,8 @@ pub struct PlatformRows<'a> {
     pub rows: QualityRows,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct EventQuality {
     pub event_name: String,
     pub sent: i64,
@@ -95,7 +99,8 @@ pub struct EventQuality {
 }
 
 /// Events more than 48 hours after their pixel twin, past Meta's dedup window.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LateTwins {
     /// Sent anyway (`late_pixel_twin: send`): Meta may have counted these twice. The share is
     /// of `sent`.
@@ -104,7 +109,8 @@ pub struct LateTwins {
     pub skipped: i64,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Share {
     pub count: i64,
     /// `count / sent`, 0 when nothing was sent; 4 decimals.
@@ -122,13 +128,15 @@ impl Share {
     }
 }
 
-#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct EventIdSources {
     /// "Event id registered": the page registered an eventID for the pixel on the click (a
     /// lead whose pixel never fired still counts).
     pub pixel: Share,
     /// "Pixel fired with this id": of those, the clicks whose page also reported the pixel
     /// firing that event (Meta only; `None` for platforms whose firing is not recorded).
+    #[schema(required = true)]
     pub pixel_fired: Option<Share>,
     /// Built from the campaign's template (the click is known, the page registered no id).
     pub template: Share,
@@ -136,13 +144,17 @@ pub struct EventIdSources {
     pub no_click: Share,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Medians {
+    #[schema(required = true)]
     pub click_to_conversion: Option<f64>,
+    #[schema(required = true)]
     pub conversion_to_accepted: Option<f64>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Reason {
     pub state: String,
     pub reason: String,
@@ -268,6 +280,45 @@ fn shape_events(
 
 fn round_secs(s: f64) -> f64 {
     (s * 1000.0).round() / 1000.0
+}
+
+/// Longest window: events older than this are rarely still stored with their payloads.
+pub const MAX_DAYS: u32 = 90;
+pub const DEFAULT_DAYS: u32 = 7;
+
+/// The campaign's report over the last `days`, for the admin API and the dashboard alike.
+pub async fn report_for(
+    pool: &sqlx::PgPool,
+    campaign: &Campaign,
+    days: u32,
+) -> Result<QualityReport, sqlx::Error> {
+    let since = Utc::now() - Duration::days(i64::from(days));
+    let window = PIXEL_DEDUP_WINDOW.to_std().expect("a positive window");
+    let mut per_platform = Vec::new();
+    for &platform in PlatformKind::ALL {
+        let rows = storage::quality::rows(pool, campaign.id, platform, since, window).await?;
+        per_platform.push(PlatformRows {
+            platform,
+            mapped_events: mapped_events(campaign, platform),
+            rows,
+        });
+    }
+    let mut report = shape(campaign.key.as_str(), days, since, per_platform);
+    report.dropped_fields = storage::quality::dropped_counts(pool, campaign.id, since)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(report)
+}
+
+/// The event names the campaign's map for `platform` sends (none: it does not use it).
+fn mapped_events(campaign: &Campaign, platform: PlatformKind) -> Vec<&str> {
+    campaign
+        .platforms()
+        .into_iter()
+        .find(|(p, _)| *p == platform)
+        .map(|(_, map)| map.event_names().into_iter().map(|n| n.as_str()).collect())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

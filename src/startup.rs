@@ -33,6 +33,7 @@ use crate::storage::campaign_cache::CampaignCache;
 
 mod database;
 mod metrics_listener;
+mod middleware;
 mod tokens;
 pub use database::{connect, warn_when_autovacuum_off};
 
@@ -169,29 +170,32 @@ impl Application {
                 stopped.clone(),
             )),
         ];
-        let mut server = HttpServer::new(move || {
-            App::new()
-                .wrap(ErrorHandlers::new().default_handler(routes::problem_for_framework_errors))
-                .wrap(actix_web::middleware::from_fn(routes::deadline))
-                .wrap(actix_web::middleware::from_fn(routes::count_requests))
-                .wrap(actix_web::middleware::from_fn(request_id::stamp))
-                .wrap(TracingLogger::<RequestSpan>::new())
-                // Outermost, so errors and 404s get it too; ApiError adds it to errors raised
-                // by middleware, which bypass this one.
-                .wrap(
-                    actix_web::middleware::DefaultHeaders::new()
-                        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")),
-                )
-                .app_data(state.clone())
-                .app_data(web::PayloadConfig::new(crate::http::BODY_LIMIT))
-                .configure(routes::configure)
-                .configure(crate::ui::configure)
-                .default_service(web::to(routes::not_found))
-        })
-        .listen(listener)?
-        // The request head must arrive within this; `deadline` bounds the rest.
-        .client_request_timeout(Duration::from_secs(5))
-        .shutdown_timeout(config.shutdown_timeout.as_secs().max(1));
+        let mut server =
+            HttpServer::new(move || {
+                App::new()
+                    .wrap(ErrorHandlers::new().default_handler(
+                        crate::http::framework_errors::problem_for_framework_errors,
+                    ))
+                    .wrap(actix_web::middleware::from_fn(middleware::deadline))
+                    .wrap(actix_web::middleware::from_fn(middleware::count_requests))
+                    .wrap(actix_web::middleware::from_fn(request_id::stamp))
+                    .wrap(TracingLogger::<RequestSpan>::new())
+                    // Outermost, so errors and 404s get it too; ApiError adds it to errors raised
+                    // by middleware, which bypass this one.
+                    .wrap(
+                        actix_web::middleware::DefaultHeaders::new()
+                            .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")),
+                    )
+                    .app_data(state.clone())
+                    .app_data(web::PayloadConfig::new(crate::http::BODY_LIMIT))
+                    .configure(routes::configure)
+                    .configure(crate::ui::configure)
+                    .default_service(web::to(routes::not_found))
+            })
+            .listen(listener)?
+            // The request head must arrive within this; `deadline` bounds the rest.
+            .client_request_timeout(Duration::from_secs(5))
+            .shutdown_timeout(config.shutdown_timeout.as_secs().max(1));
         if let Some(n) = config.http_workers {
             server = server.workers(n.max(1));
         }

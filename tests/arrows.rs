@@ -44,14 +44,7 @@ const NEVER: &[(&str, &str, &str)] = &[
 
 /// Lines known to break a rule while the work that removes them is under way, as
 /// `(file under src/, imported module)`; each must still be there, so the list only shrinks.
-const PENDING: &[(&str, &str)] = &[
-    // The dashboard's imports, uploads and test events still call `routes::admin` (issue 23,
-    // item 4 moves those services into their domain modules).
-    ("ui/imports.rs", "routes"),
-    ("ui/campaigns/page.rs", "routes"),
-    ("ui/campaigns/mod.rs", "routes"),
-    ("ui/campaigns/meta_quality.rs", "routes"),
-];
+const PENDING: &[(&str, &str)] = &[];
 
 /// The entry points (`cli` starts `startup`), which may import anything.
 const ROOTS: &[&str] = &["lib", "main", "cli"];

@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 
 mod meta;
 mod send_when;
+pub mod test_event;
 mod tiktok;
 
 use tiktok::TikTokChanges;

@@ -90,7 +90,7 @@ pub fn skip_reason(
 }
 
 /// A platform a conversion was not sent to, and why (shown in the answer and the views).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct PlatformSkip {
     pub platform: PlatformKind,
     pub reason: String,

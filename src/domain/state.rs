@@ -67,6 +67,7 @@ pub enum FailureClass {
     Serialize,
     serde::Deserialize,
     sqlx::Type,
+    utoipa::ToSchema,
 )]
 #[sqlx(type_name = "text", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]

@@ -6,6 +6,7 @@ pub mod auth_limit;
 pub mod click_budget;
 pub mod client_ip;
 pub mod error;
+pub mod framework_errors;
 pub mod params;
 pub mod proxy_hint;
 pub mod rate_limit;

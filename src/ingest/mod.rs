@@ -112,7 +112,7 @@ impl Outcome {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct QueuedEvent {
     pub platform: PlatformKind,
     pub event_name: String,

@@ -195,7 +195,9 @@ fn not_rebuilt(platform: PlatformKind, decision: &super::decide::Decision) -> St
 }
 
 /// What retrying a campaign's failed conversions did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = CampaignRequeued)]
 pub struct CampaignRetry {
     pub requeued: u64,
     pub still_failed: u64,

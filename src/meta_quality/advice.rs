@@ -19,8 +19,11 @@ pub struct Figures {
 }
 
 /// A rule that fired: its name, what to do, and the figures it read.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = MetaAdvice)]
 pub struct Advice {
+    /// `fbclid_dropped`, `pixel_without_event_id`, `pixel_already_sees_them` or `email_missing`.
     pub rule: &'static str,
     pub advice: &'static str,
     pub because: String,

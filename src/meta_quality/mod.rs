@@ -3,6 +3,9 @@
 //! up delivery, and a failure is stored as the fetch's outcome, never on events.
 
 pub mod advice;
+pub mod view;
+
+pub use view::latest;
 
 use std::time::Duration;
 

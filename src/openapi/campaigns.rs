@@ -1,5 +1,5 @@
-//! The campaign schemas of the OpenAPI document: a campaign as shown, as created and as changed,
-//! with its TikTok settings.
+//! The campaign request bodies of the OpenAPI document: a campaign as created and as changed,
+//! with its TikTok settings (`crate::campaigns::CampaignInput` parses both).
 
 #![allow(dead_code)]
 
@@ -7,20 +7,6 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 use utoipa::ToSchema;
-
-/// A campaign's TikTok settings as shown: the access token is never shown.
-#[derive(ToSchema)]
-pub struct TikTokSettings {
-    pixel_code: String,
-    access_token_set: bool,
-    test_event_code: Option<String>,
-    /// Tracker status -> TikTok event name (`null`: not sent to TikTok).
-    event_map: BTreeMap<String, Option<String>>,
-    /// `always` or `platform_click` (only conversions whose click carries TikTok's own signal,
-    /// `ttclid` or `_ttp`); `null`: the default (`platform_click` when the campaign is on Meta
-    /// too, else `always`).
-    send_when: Option<String>,
-}
 
 /// TikTok's settings as sent: `pixel_code` and `access_token` are required to add TikTok;
 /// afterwards only the fields that change. `null` for `test_event_code` clears it.
@@ -37,46 +23,6 @@ pub struct TikTokFields {
     /// `ttclid` or `_ttp`); `null`: the default (`platform_click` when the campaign is on Meta
     /// too, else `always`).
     send_when: Option<String>,
-}
-
-/// A campaign as the admin API shows it; the access tokens are never shown. `pixel_id`,
-/// `access_token_set`, `test_event_code`, `action_source` and `event_map` are its Meta
-/// settings (`pixel_id` null for a TikTok-only campaign).
-#[derive(ToSchema)]
-pub struct Campaign {
-    key: String,
-    name: String,
-    pixel_id: Option<String>,
-    access_token_set: bool,
-    test_event_code: Option<String>,
-    action_source: String,
-    event_map: BTreeMap<String, Option<String>>,
-    currency: String,
-    value_source: Value,
-    event_id_template: String,
-    landing_url: Option<String>,
-    /// `send` or `skip`: events that would reach Meta more than 48 hours after their pixel twin.
-    late_pixel_twin: String,
-    require_consent: bool,
-    limited_data_use: bool,
-    enabled: bool,
-    /// `null` when the campaign does not advertise on TikTok.
-    tiktok: Option<TikTokSettings>,
-    /// ISO 3166-1 alpha-2 (`gb`): national phone numbers get its calling code. Never sent as
-    /// the visitor's `country`.
-    default_country: Option<String>,
-    /// `mdy` or `dmy`: how `01/02/1990` is read; `null`: `mdy` when `default_country` is `us`,
-    /// `dmy` for another country, only dates that read one way without a country.
-    date_order: Option<String>,
-    /// `always` or `platform_click` (only conversions whose click, or postback, carries Meta's
-    /// own signal: `fbclid`, `_fbc` or `_fbp`); `null`: the default (`platform_click` when the
-    /// campaign is on TikTok too, else `always`). Refused without Meta.
-    meta_send_when: Option<String>,
-    /// The rule each platform of the campaign follows, its own or the default:
-    /// `{"meta": "platform_click", "tiktok": "platform_click"}`.
-    send_when: BTreeMap<String, String>,
-    created_at: String,
-    updated_at: String,
 }
 
 /// A new campaign: `key`, and Meta's `pixel_id` and `access_token` or `tiktok` (or both).
@@ -148,9 +94,4 @@ pub struct CampaignPatch {
     /// own signal: `fbclid`, `_fbc` or `_fbp`); `null`: the default (`platform_click` when the
     /// campaign is on TikTok too, else `always`). Refused without Meta.
     meta_send_when: Option<String>,
-}
-
-#[derive(ToSchema)]
-pub struct CampaignList {
-    campaigns: Vec<Campaign>,
 }

@@ -5,19 +5,25 @@ use std::collections::BTreeMap;
 
 use actix_web::http::header::{self, ContentType};
 use actix_web::http::StatusCode;
-use actix_web::web::{self, Bytes};
+use actix_web::web;
+// Named apart: utoipa would document a `Bytes` argument as an octet-stream body.
+use actix_web::web::Bytes as Body;
 use actix_web::{HttpRequest, HttpResponse};
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 use super::click_budget;
 use super::click_fields::parse_click;
+use crate::domain::DropReport;
 use crate::domain::{ClickId, EventIds, EventMap, ParseError};
 use crate::http::auth_limit::Credential;
 use crate::http::client_ip::client_ip;
 use crate::http::params::{media_type, parse_urlencoded};
 use crate::http::ApiError;
 use crate::ingest::event_id::base_event_id;
+use crate::openapi::problems::{problems, Public};
+use crate::openapi::schemas::ClickRequest as ClickRequestDoc;
 use crate::state::AppState;
 use crate::storage::clicks::{Registrant, Written};
 
@@ -67,11 +73,67 @@ pub(super) struct ClickRequest {
     pub(super) update_token: Option<String>,
 }
 
+problems! {
+    /// What a click registration may be answered instead.
+    ClickProblem: Public {
+        MissingField = (400, "missing_field"),
+        InvalidBody = (400, "invalid_body"),
+        InvalidParameters = (400, "invalid_parameters"),
+        CampaignNotFound = (404, "campaign_not_found"),
+        RateLimited = (429, "rate_limited"),
+    }
+}
+
+/// A registered click (201 when new or when nothing changed, 200 when merged into a known one).
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClickRegistered {
+    click_id: String,
+    /// Meta event name -> the event id the Meta pixel should use (empty without Meta).
+    #[schema(value_type = BTreeMap<String, String>)]
+    event_ids: Map<String, Value>,
+    /// TikTok event name -> the `event_id` the TikTok pixel should use (campaigns with TikTok).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<BTreeMap<String, String>>)]
+    tiktok_event_ids: Option<Map<String, Value>>,
+    /// The click's update token for later registrations: the one offered, else a new one.
+    /// Absent only when a caller with the postback key merged into a known click.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    update_token: Option<String>,
+    /// Fields not used: a browser's overrides (`client_ip_address`, `client_user_agent`) and
+    /// every dropped field. Absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    ignored: Vec<&'static str>,
+    /// Each field dropped or cleaned, and why. Absent when none.
+    #[serde(skip_serializing_if = "DropReport::is_empty")]
+    #[schema(value_type = Vec<crate::domain::Dropped>)]
+    dropped: DropReport,
+}
+
 /// `POST /v1/clicks`: JSON, a form, or JSON sent as `text/plain` by `navigator.sendBeacon`.
+#[utoipa::path(
+    post, path = "/v1/clicks", tag = "public", operation_id = "register_click_post",
+    description = "Registers a landing page visit (its click id, Meta's cookies, TikTok's \
+                   `ttclid` and `_ttp`). Public: landing pages call it from the browser (CORS \
+                   open). A browser changes a registered click only with its `update_token`; \
+                   without it the answer is the same as for a new click (201), and only \
+                   `consent: false` is stored.",
+    request_body(content(
+        (ClickRequestDoc = "application/json"),
+        (ClickRequestDoc = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 201, description = "A new click, or a registration that changed nothing \
+            (a browser's without the click's update token)", body = ClickRegistered),
+        (status = 200, description = "A known click, updated (with its update token or the \
+            postback key)", body = ClickRegistered),
+        ClickProblem,
+    )
+)]
 #[tracing::instrument(skip_all, fields(campaign, click_id))]
 pub async fn register_post(
     req: HttpRequest,
-    body: Bytes,
+    body: Body,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let request = match media_type(&req).as_str() {
@@ -85,6 +147,22 @@ pub async fn register_post(
 
 /// `GET /v1/clicks?...`: the same fields as query parameters, for an `<img>` tag. Answers a 1x1
 /// GIF, or the JSON answer when the client asks for JSON.
+#[utoipa::path(
+    get, path = "/v1/clicks", tag = "public", operation_id = "register_click_get",
+    description = "The same as POST, as query parameters, for an `<img>` tag: answers a 1x1 GIF \
+                   unless `Accept` asks for JSON.",
+    params(
+        ("campaign" = String, Query, example = "st-offer"),
+        ("click_id" = String, Query, example = "st-click-2"),
+    ),
+    responses(
+        (status = 201, description = "A new click, or a registration that changed nothing",
+            content((ClickRegistered = "application/json"), (Vec<u8> = "image/gif"))),
+        (status = 200, description = "A known click, updated", content(
+            (ClickRegistered = "application/json"), (Vec<u8> = "image/gif"))),
+        ClickProblem,
+    )
+)]
 #[tracing::instrument(skip_all, fields(campaign, click_id))]
 pub async fn register_get(
     req: HttpRequest,
@@ -186,7 +264,7 @@ async fn register(
     req: &HttpRequest,
     state: &AppState,
     r: ClickRequest,
-) -> Result<(StatusCode, Value), ApiError> {
+) -> Result<(StatusCode, ClickRegistered), ApiError> {
     let peer = client_ip(req, &state.trusted_proxies);
     state.click_rate_limit.check(peer)?;
     let presented = req
@@ -252,22 +330,19 @@ async fn register(
         Written::Merged => StatusCode::OK,
         Written::Inserted | Written::Ignored => StatusCode::CREATED,
     };
-    let mut answer = json!({ "click_id": click_id, "event_ids": event_ids });
-    if let Some(ids) = tiktok_event_ids {
-        answer["tiktok_event_ids"] = Value::Object(ids);
-    }
-    // A key holder's merge keeps the click's own token, which only its hash records.
-    if !(registrant == Registrant::Key && stored.written == Written::Merged) {
-        answer["update_token"] = Value::String(update_token.as_str().to_owned());
-    }
-    // Present only when something was dropped, so a clean registration's answer is unchanged.
-    if !intake.ignored.is_empty() {
-        answer["ignored"] = json!(intake.ignored);
-    }
-    if !intake.dropped.is_empty() {
-        answer["dropped"] = json!(intake.dropped);
-    }
     state.metrics.dropped(&intake.dropped);
+    let answer = ClickRegistered {
+        click_id: click_id.as_str().to_owned(),
+        event_ids,
+        tiktok_event_ids,
+        // A key holder's merge keeps the click's own token, which only its hash records.
+        update_token: (!(registrant == Registrant::Key && stored.written == Written::Merged))
+            .then(|| update_token.as_str().to_owned()),
+        // Present only when something was dropped, so a clean registration's answer is
+        // unchanged.
+        ignored: intake.ignored,
+        dropped: intake.dropped,
+    };
     Ok((status, answer))
 }
 

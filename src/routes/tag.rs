@@ -9,11 +9,13 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use flate2::write::GzEncoder;
 use flate2::Compression;
-use serde_json::{json, Value};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
 
 use crate::domain::{Campaign, DateOrder, EventMap};
 use crate::http::ApiError;
+use crate::openapi::problems::{problems, Common};
 use crate::state::AppState;
 
 /// The tag's sources in the order they run: the pure decisions first, then tag.js, the part that
@@ -93,7 +95,72 @@ const TAG_CACHE: &str = "public, max-age=3600";
 /// The campaign's settings change rarely and a stale copy only delays a template change.
 const CONFIG_CACHE: &str = "public, max-age=300";
 
+problems! {
+    /// What the tag's routes may answer instead.
+    TagProblem: Common {
+        /// A malformed request (e.g. a header value with forbidden bytes), refused before
+        /// routing.
+        BadRequest = (400, "bad_request"),
+        CampaignNotFound = (404, "campaign_not_found"),
+    }
+}
+
+/// `GET /v1/campaigns/{key}/tag-config`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TagConfig {
+    campaign: String,
+    /// Rendered by the tag as the server renders it (`{txid}` empty).
+    event_id_template: String,
+    /// The Meta event names the campaign's event map sends (empty without Meta).
+    events: Vec<String>,
+    /// The campaign's `require_consent`: the tag waits for `capiBridge.consent(true)`.
+    consent_required: bool,
+    /// `null` when the campaign does not send to TikTok.
+    #[schema(required = true)]
+    tiktok: Option<TagConfigTikTok>,
+    /// The calling code of the campaign's `default_country` (`"44"`), for national phone
+    /// numbers; `null` without one. The country itself is not sent.
+    #[schema(required = true)]
+    calling_code: Option<String>,
+    /// `mdy` or `dmy`: how slashed dates of birth read; `null` when only unambiguous ones do.
+    #[schema(required = true)]
+    date_order: Option<&'static str>,
+}
+
+/// The TikTok part of the tag's settings.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TagConfigTikTok {
+    /// The TikTok event names the campaign's TikTok map sends.
+    events: Vec<String>,
+    /// Meta event -> the TikTok event the same status sends: `capiBridge.track(meta)` also
+    /// fires `ttq.track` with it.
+    from_meta: BTreeMap<String, String>,
+}
+
 /// `GET /v1/tag.js`: gzipped when the client accepts it, else as is.
+#[utoipa::path(
+    get, path = "/v1/tag.js", tag = "public", operation_id = "tag_script",
+    description = "The landing tag (docs/landing.md): `<script async src=\".../v1/tag.js\" \
+                   data-campaign=\"KEY\">`. Cached for an hour (`Cache-Control: public, \
+                   max-age=3600`), then revalidated with its strong `ETag`. Gzipped for a \
+                   client that accepts gzip (`Vary: Accept-Encoding`; an `ETag` per encoding). \
+                   HEAD answers the same without the body.",
+    params(("If-None-Match" = Option<String>, Header,
+        description = "An ETag of an earlier answer: 304 when it is still current")),
+    responses(
+        (status = 200, description = "The script", content_type = "text/javascript",
+            body = String, headers(("ETag" = String), ("Cache-Control" = String))),
+        (status = 304, description = "Not modified",
+            headers(("ETag" = String), ("Cache-Control" = String))),
+        // Its one header parameter can carry bytes HTTP forbids: the HTTP layer refuses such a
+        // request before any route, with no body.
+        (status = 400, description = "A malformed request (e.g. a header value with forbidden \
+            bytes), refused before routing"),
+        Common,
+    )
+)]
 pub async fn script(req: HttpRequest) -> HttpResponse {
     let gzip = accepts_gzip(
         req.headers()
@@ -159,6 +226,18 @@ fn if_none_match(req: &HttpRequest, etag: &str) -> bool {
 
 /// `GET /v1/campaigns/{key}/tag-config`: what the tag needs to give the pixel the server's
 /// eventIDs. Public and cacheable: the template and event names are on every lander anyway.
+#[utoipa::path(
+    get, path = "/v1/campaigns/{key}/tag-config", tag = "public", operation_id = "tag_config",
+    description = "What the landing tag needs to give each pixel (Meta's, TikTok's) the \
+                   server's event ids. Public (CORS open), cached for 5 minutes, nothing secret \
+                   in it.",
+    params(("key" = String, Path, example = "st-offer")),
+    responses(
+        (status = 200, body = TagConfig, description = "The campaign's tag settings",
+            headers(("Cache-Control" = String))),
+        TagProblem,
+    )
+)]
 pub async fn config(
     key: web::Path<String>,
     state: web::Data<AppState>,
@@ -167,40 +246,41 @@ pub async fn config(
     let campaign = (state.campaigns.enabled(&key).await?)
         .ok_or_else(|| ApiError::no_enabled_campaign(&key))?;
     // A campaign without Meta has no Meta events for the tag to hand `fbq`.
-    let events: Vec<&str> = match campaign.meta {
+    let events: Vec<String> = match campaign.meta {
         Some(_) => names(&campaign.event_map),
         None => Vec::new(),
     };
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, CONFIG_CACHE))
-        .json(json!({
-            "campaign": campaign.key,
-            "event_id_template": campaign.event_id_template.as_str(),
-            "events": events,
-            "consent_required": campaign.require_consent,
-            "tiktok": tiktok_config(&campaign),
+        .json(TagConfig {
+            campaign: campaign.key.as_str().to_owned(),
+            event_id_template: campaign.event_id_template.as_str().to_owned(),
+            events,
+            consent_required: campaign.require_consent,
+            tiktok: tiktok_config(&campaign),
             // For the tag's phone and date normalisation: the digits national numbers get
             // (`"44"`), and how slashed dates read; the country itself is not sent.
-            "calling_code": campaign
+            calling_code: campaign
                 .default_country
                 .and_then(|c| c.calling_code())
                 .map(|code| code.to_string()),
-            "date_order": campaign.region().date_order.map(DateOrder::as_str),
-        })))
+            date_order: campaign.region().date_order.map(DateOrder::as_str),
+        }))
 }
 
-fn names(map: &EventMap) -> Vec<&str> {
-    map.event_names().into_iter().map(|n| n.as_str()).collect()
+fn names(map: &EventMap) -> Vec<String> {
+    map.event_names()
+        .into_iter()
+        .map(|n| n.as_str().to_owned())
+        .collect()
 }
 
 /// TikTok's part: the events its map sends (each gets an id on the click), and for each Meta
 /// event the TikTok event the same status sends, so `track('Lead')` fires both pixels. When one
 /// Meta event's statuses send different TikTok events, the one named alike wins, else the
 /// first status word's. `null` without TikTok.
-fn tiktok_config(campaign: &Campaign) -> Value {
-    let Some(tiktok) = &campaign.tiktok else {
-        return Value::Null;
-    };
+fn tiktok_config(campaign: &Campaign) -> Option<TagConfigTikTok> {
+    let tiktok = campaign.tiktok.as_ref()?;
     let mut from_meta: BTreeMap<&str, &str> = BTreeMap::new();
     if campaign.meta.is_some() {
         for (word, meta) in campaign.event_map.sending() {
@@ -213,7 +293,13 @@ fn tiktok_config(campaign: &Campaign) -> Value {
             }
         }
     }
-    json!({ "events": names(&tiktok.event_map), "from_meta": from_meta })
+    Some(TagConfigTikTok {
+        events: names(&tiktok.event_map),
+        from_meta: from_meta
+            .into_iter()
+            .map(|(m, t)| (m.to_owned(), t.to_owned()))
+            .collect(),
+    })
 }
 
 #[cfg(test)]

@@ -25,7 +25,10 @@ pub fn start(
     let port = listener.local_addr()?.port();
     let server = HttpServer::new(move || {
         App::new()
-            .wrap(ErrorHandlers::new().default_handler(routes::problem_for_framework_errors))
+            .wrap(
+                ErrorHandlers::new()
+                    .default_handler(crate::http::framework_errors::problem_for_framework_errors),
+            )
             .wrap(actix_web::middleware::from_fn(request_id::stamp))
             .wrap(TracingLogger::<RequestSpan>::new())
             .wrap(

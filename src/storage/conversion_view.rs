@@ -15,37 +15,52 @@ use crate::domain::{
 /// advanced of its events'), and `last_error` with `last_error_platform` say why, whichever
 /// platform's event it is; the other event fields describe its Meta event when there is one,
 /// else its first, as before a conversion had several (`deliveries` in the detail has each).
-#[derive(Debug, serde::Serialize)]
+// Not closed: the detail flattens it with more fields (`allOf`).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = Conversion)]
 pub struct ConversionView {
     pub id: i64,
     pub click_id: String,
     /// The postback named no campaign and several campaigns held its click id: it joined the
     /// most recently registered of those clicks, which may be the wrong one.
     pub click_ambiguous: bool,
+    #[schema(required = true)]
     pub campaign: Option<String>,
     pub tracker: String,
     pub raw_status: String,
     pub status: String,
     pub txid: String,
+    #[schema(required = true)]
     pub event_name: Option<String>,
+    #[schema(required = true)]
     pub event_id: Option<String>,
+    #[schema(required = true)]
     pub value: Option<f64>,
+    #[schema(required = true)]
     pub currency: Option<String>,
+    #[schema(value_type = String)]
     pub state: DeliveryStatus,
     pub attempts: i32,
     /// Why the conversion is not (yet) sent: the last error of its least advanced event that has
     /// one (of whichever platform), else the conversion's own failure reason.
+    #[schema(required = true)]
     pub last_error: Option<String>,
     /// The platform whose event `last_error` is; `None` when it is the conversion's own.
+    #[schema(required = true)]
     pub last_error_platform: Option<PlatformKind>,
     /// Why the conversion was skipped, suppressed or not built.
+    #[schema(required = true)]
     pub reason: Option<String>,
     /// The postback as received, without the key and personal data.
+    #[schema(required = true)]
     pub params: Option<serde_json::Value>,
     pub received_at: DateTime<Utc>,
     pub event_time: DateTime<Utc>,
+    #[schema(required = true)]
     pub sent_at: Option<DateTime<Utc>>,
+    #[schema(required = true)]
     pub next_attempt_at: Option<DateTime<Utc>>,
+    #[schema(required = true)]
     pub payload: Option<serde_json::Value>,
     /// TikTok's click id is known (on the conversion or its click); never shown raw.
     pub ttclid_set: bool,
@@ -58,10 +73,12 @@ pub struct ConversionView {
     pub no_payout: bool,
     /// The postback's fields that were dropped or changed, and why (empty when none).
     #[serde(serialize_with = "list_or_empty")]
+    #[schema(value_type = Vec<Dropped>)]
     pub dropped: Option<Json<Vec<Dropped>>>,
     /// The campaign's platforms whose `send_when` kept this conversion from them, and why
     /// (empty when none): such a platform has no event.
     #[serde(serialize_with = "list_or_empty")]
+    #[schema(value_type = Vec<PlatformSkip>)]
     pub skipped: Option<Json<Vec<PlatformSkip>>>,
     /// The platforms whose event went to their Test Events (its latest attempt carried a test
     /// event code), Meta's first; empty in production.
@@ -239,22 +256,30 @@ pub async fn page(pool: &PgPool, f: &ListFilter<'_>) -> Result<Page, sqlx::Error
 }
 
 /// One platform's event of a conversion, with that event's attempts.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Delivery {
     pub platform: PlatformKind,
+    #[schema(value_type = String)]
     pub state: EventState,
     pub event_name: String,
     pub event_id: String,
+    #[schema(value_type = Option<String>, required = true)]
     pub failure_class: Option<FailureClass>,
     /// Why it failed, expired or waits (the last error recorded).
+    #[schema(required = true)]
     pub last_error: Option<String>,
     pub attempts: i32,
+    #[schema(required = true)]
     pub next_attempt_at: Option<DateTime<Utc>>,
+    #[schema(required = true)]
     pub sent_at: Option<DateTime<Utc>>,
     /// As sent (or to be sent); `None` once erased.
+    #[schema(required = true)]
     pub payload: Option<serde_json::Value>,
     /// The test event code its latest attempt carried: it went to the platform's Test Events.
     /// `None`: production, or not attempted yet.
+    #[schema(required = true)]
     pub test_event_code: Option<String>,
     pub attempts_log: Vec<AttemptView>,
 }

@@ -414,13 +414,16 @@ pub async fn cancel_pending(
 
 /// One delivery attempt of a conversion's event; `fbtrace_id` is the platform's trace id
 /// (Meta's fbtrace_id, TikTok's request_id).
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Attempt)]
 pub struct AttemptView {
     /// The event it was for (the detail groups attempts by event).
     #[serde(skip)]
     pub event_row_id: i64,
     pub platform: PlatformKind,
     pub attempted_at: DateTime<Utc>,
+    #[schema(value_type = String)]
     pub outcome: AttemptOutcome,
     pub http_status: Option<i32>,
     pub error_code: Option<i32>,

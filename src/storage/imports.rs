@@ -7,7 +7,7 @@ use sqlx::PgPool;
 use crate::domain::ActionSource;
 
 /// Rows per outcome, as stored and as the API shows them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ImportCounts {
     pub accepted: i64,
     pub duplicate: i64,
@@ -19,7 +19,7 @@ pub struct ImportCounts {
 /// What became of an import's conversions since, read from them (and their events): it
 /// follows deliveries, retries and the unmatched sweep, where [`ImportCounts`] stay as answered
 /// at upload.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ImportFates {
     /// Every platform's event accepted.
     pub sent: i64,
@@ -36,7 +36,8 @@ pub struct ImportFates {
 }
 
 /// A bad line: a row refused, or recorded but unsendable (`import_bad_lines`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = ImportLineError)]
 pub struct LineError {
     /// Line number in the file (the header is line 1).
     pub line: i64,
@@ -54,7 +55,8 @@ pub const ERRORS_SHOWN: i64 = 100;
 
 /// A field one recorded row had dropped, and why (line 1: a column of the header, dropped from
 /// every row).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[schema(as = ImportLineDropped)]
 pub struct LineDropped {
     /// Line number in the file (the header is line 1).
     pub line: i64,
@@ -65,19 +67,26 @@ pub struct LineDropped {
     pub value: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// An import as the admin API shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Import)]
 pub struct ImportRow {
     pub id: i64,
     pub created_at: DateTime<Utc>,
     /// The uploaded file's name; `None`: the upload named none (a text/csv body to the API).
+    #[schema(required = true)]
     pub file_name: Option<String>,
+    #[schema(required = true)]
     pub finished_at: Option<DateTime<Utc>>,
     /// `running`, `done` or `failed`.
     pub state: String,
+    #[schema(required = true)]
     pub failure_reason: Option<String>,
     pub rows_total: i64,
     pub rows_done: i64,
     /// Meta's action source for the rows without a registered click, as the uploader chose.
+    #[schema(value_type = Option<String>, required = true)]
     pub default_action_source: Option<ActionSource>,
     pub counts: ImportCounts,
     /// The import's conversions as they stand now (see [`ImportFates`]).

@@ -4,7 +4,8 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RefusedPostback {
     pub id: i64,
     pub received_at: DateTime<Utc>,

@@ -18,11 +18,9 @@ use super::{html_response, layout, page, refreshing_page, see_other, UiError};
 use crate::domain::ActionSource;
 use crate::http::ApiError;
 use crate::ingest::import;
-use crate::routes::admin::imports::{
-    importer, spool_file_part, upload_kind, UploadKind, UploadRefusal,
-};
 use crate::state::AppState;
 use crate::storage::imports::{self, ImportRow};
+use crate::upload::{importer, spool_file_part, upload_kind, UploadKind, UploadRefusal};
 
 type State = web::Data<AppState>;
 

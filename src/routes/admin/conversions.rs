@@ -1,23 +1,122 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::{campaign_key, find_campaign, query, Admin};
 use crate::domain::{DeliveryStatus, PlatformKind};
 use crate::export;
 use crate::http::params::Params;
 use crate::http::ApiError;
-use crate::ingest::retry::{self, retry_conversion, Retried};
+use crate::ingest::retry::{self, retry_conversion, CampaignRetry, Retried};
+use crate::openapi::problems::{problems, Admin as AdminProblem};
 use crate::state::AppState;
+use crate::storage::conversions::{ConversionView, Delivery};
+use crate::storage::events::AttemptView;
+use crate::storage::refused::RefusedPostback;
 use crate::storage::{conversion_filter, conversions, events, import_lines, refused};
+
+problems! {
+    /// The conversion routes' own problems.
+    ConversionProblem: AdminProblem {
+        InvalidState = (400, "invalid_state"),
+        InvalidPlatform = (400, "invalid_platform"),
+        ConversionNotFound = (404, "conversion_not_found"),
+        CampaignNotFound = (404, "campaign_not_found"),
+        NotRetryable = (409, "not_retryable"),
+        StillFailing = (409, "still_failing"),
+    }
+}
+
+/// A page of conversions, newest first.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConversionPage {
+    conversions: Vec<ConversionView>,
+    /// Pass as `before` for the next page; `null` on the last.
+    #[schema(required = true)]
+    next_before: Option<i64>,
+}
+
+/// A page of refused postbacks, newest first.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefusedPage {
+    refused_postbacks: Vec<RefusedPostback>,
+    #[schema(required = true)]
+    next_before: Option<i64>,
+}
+
+/// A conversion with every delivery attempt, and each platform's delivery with its own.
+#[derive(Serialize, ToSchema)]
+pub struct ConversionDetail {
+    #[serde(flatten)]
+    conversion: ConversionView,
+    /// Every attempt of every platform, oldest first.
+    attempts_log: Vec<AttemptView>,
+    deliveries: Vec<Delivery>,
+    /// The import that recorded it; `null` for a postback's.
+    #[schema(required = true)]
+    import: Option<ConversionImport>,
+}
+
+/// The import a conversion came from.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConversionImport {
+    id: i64,
+    /// `null` when the upload named no file.
+    #[schema(required = true)]
+    file_name: Option<String>,
+}
+
+/// The filters of the list and the export, as the document shows them (`list_filter` reads
+/// them from the query).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct ConversionFilters {
+    campaign: Option<String>,
+    /// `pending`, `sent`, `failed`, ... (another word is a 400 `invalid_state`).
+    state: Option<String>,
+    /// keitaro, binom, bemob, voluum, redtrack, clickflare or generic
+    tracker: Option<String>,
+    click_id: Option<String>,
+    /// The transaction id, exactly
+    txid: Option<String>,
+    /// meta or tiktok: conversions with an event for that platform; another word is a 400
+    /// `invalid_platform`
+    platform: Option<String>,
+    /// RFC 3339 time or YYYY-MM-DD
+    since: Option<String>,
+    /// RFC 3339 time or YYYY-MM-DD
+    until: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Requeued {
+    requeued: i64,
+}
 
 /// `GET /admin/v1/conversions?campaign=&state=&tracker=&click_id=&txid=&platform=&since=&until=&limit=&before=`: newest
 /// first. An unknown parameter is a 400: a misspelt filter must not silently return everything.
+#[utoipa::path(
+    get, path = "/conversions", tag = "admin", operation_id = "conversion_list",
+    description = "Newest first; an unknown parameter is a 400.",
+    params(
+        ConversionFilters,
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 1000),
+        ("before" = Option<i64>, Query, minimum = 1),
+    ),
+    security(("admin_token" = [])),
+    responses((status = 200, body = ConversionPage, description = "A page"), ConversionProblem)
+)]
 pub async fn list(
     _: Admin,
     req: HttpRequest,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<web::Json<ConversionPage>, ApiError> {
     let q = query(&req, &[FILTERS, &["limit", "before"]].concat())?;
     let (limit, before) = page(&q)?;
     let filter = conversions::ListFilter {
@@ -26,8 +125,10 @@ pub async fn list(
         ..list_filter(&q)?
     };
     let page = conversions::page(&state.pool, &filter).await?;
-    Ok(HttpResponse::Ok()
-        .json(json!({ "conversions": page.items, "next_before": page.next_before })))
+    Ok(web::Json(ConversionPage {
+        conversions: page.items,
+        next_before: page.next_before,
+    }))
 }
 
 /// The list's filters (the CSV export takes the same).
@@ -74,6 +175,23 @@ fn list_filter(q: &Params) -> Result<conversions::ListFilter<'_>, ApiError> {
 /// `GET /admin/v1/conversions.csv?campaign=&state=&tracker=&click_id=&txid=&platform=&since=&until=`: the
 /// conversions the list's filters match, newest first, as a CSV download (at most
 /// [`export::EXPORT_CAP`] rows).
+#[utoipa::path(
+    get, path = "/conversions.csv", tag = "admin", operation_id = "conversion_csv",
+    description = "The conversions the list's filters match, newest first, as a CSV download \
+                   (at most 100,000 rows; `X-Export-Truncated: true` and a last line say when \
+                   it was cut). Text cells starting with `=`, `+`, `-`, `@`, a tab or a carriage \
+                   return get a leading `'`; numbers stay numbers. An unknown parameter is a 400.",
+    params(
+        ConversionFilters,
+    ),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The CSV file (`Content-Disposition: attachment`)",
+         content_type = "text/csv", body = String,
+         example = "id,received_at,event_time,campaign,tracker,click_id,txid,status,event_name,state,value,currency,test_platforms,last_error_platform,last_error\n7,2026-11-30T12:00:00Z,2026-11-30T12:00:00Z,shop,keitaro,clk-1,'=1+1,sale,Purchase,sent,-12.5,USD,,,\n"),
+        ConversionProblem
+    )
+)]
 pub async fn export_csv(
     _: Admin,
     req: HttpRequest,
@@ -87,18 +205,30 @@ pub async fn export_csv(
 
 /// `GET /admin/v1/refused-postbacks?limit=&before=`: postbacks that carried the key but were
 /// refused (an unfilled status macro, a missing click id...), newest first.
+#[utoipa::path(
+    get, path = "/refused-postbacks", tag = "admin", operation_id = "refused_list",
+    params(
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 1000),
+        ("before" = Option<i64>, Query, minimum = 1),
+    ),
+    security(("admin_token" = [])),
+    responses((status = 200, body = RefusedPage, description = "A page"), ConversionProblem)
+)]
 pub async fn refused(
     _: Admin,
     req: HttpRequest,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<web::Json<RefusedPage>, ApiError> {
     let q = query(&req, &["limit", "before"])?;
     let (limit, before) = page(&q)?;
     let items = refused::list(&state.pool, before, limit).await?;
     let next_before = (items.len() as i64 == limit)
         .then(|| items.last().map(|c| c.id))
         .flatten();
-    Ok(HttpResponse::Ok().json(json!({ "refused_postbacks": items, "next_before": next_before })))
+    Ok(web::Json(RefusedPage {
+        refused_postbacks: items,
+        next_before,
+    }))
 }
 
 /// `limit` (1-1000, default 50) and `before` (an id).
@@ -139,66 +269,99 @@ fn time(q: &Params, name: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
 }
 
 fn parse_id(raw: &str) -> Result<i64, ApiError> {
-    crate::storage::row_id(raw)
-        .ok_or_else(|| ApiError::not_found("conversion_not_found", "no such conversion"))
+    crate::storage::row_id(raw).ok_or_else(|| no_conversion("no such conversion".into()))
+}
+
+fn no_conversion(detail: String) -> ApiError {
+    ApiError::not_found(ConversionProblem::ConversionNotFound.code(), detail)
 }
 
 /// One conversion with every delivery attempt, and each platform's delivery with its own.
+#[utoipa::path(
+    get, path = "/conversions/{id}", tag = "admin", operation_id = "conversion_get",
+    description = "`state` is the least advanced of its events' (pending < failed < expired < \
+                   sent); the other top-level event fields describe its Meta event when there is \
+                   one, else its first; `deliveries` has each platform's.",
+    params(("id" = String, Path, example = "1")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, body = ConversionDetail, description = "The conversion"),
+        ConversionProblem,
+    )
+)]
 pub async fn get(
     _: Admin,
     id: web::Path<String>,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<web::Json<ConversionDetail>, ApiError> {
     let id = parse_id(&id)?;
     let conv = conversions::view(&state.pool, id)
         .await?
-        .ok_or_else(|| ApiError::not_found("conversion_not_found", "no such conversion"))?;
-    let attempts = events::attempts_for_conversion(&state.pool, id).await?;
+        .ok_or_else(|| no_conversion("no such conversion".into()))?;
+    let attempts_log = events::attempts_for_conversion(&state.pool, id).await?;
     let deliveries = conversions::deliveries(&state.pool, id).await?;
-    let mut body = serde_json::to_value(&conv).map_err(|e| ApiError::Internal(e.into()))?;
-    body["attempts_log"] = json!(attempts);
-    body["deliveries"] = json!(deliveries);
-    body["import"] = match import_lines::import_of_conversion(&state.pool, id).await? {
-        Some(i) => json!({ "id": i.id, "file_name": i.file_name }),
-        None => json!(null),
-    };
-    Ok(HttpResponse::Ok().json(body))
+    let import = import_lines::import_of_conversion(&state.pool, id)
+        .await?
+        .map(|i| ConversionImport {
+            id: i.id,
+            file_name: i.file_name,
+        });
+    Ok(web::Json(ConversionDetail {
+        conversion: conv,
+        attempts_log,
+        deliveries,
+        import,
+    }))
 }
 
 /// Retries a failed conversion: its event is built again from the click and campaign as they
 /// are now (a landing URL added since counts), keeping its event id. Expired events stay expired.
+#[utoipa::path(
+    post, path = "/conversions/{id}/retry", tag = "admin", operation_id = "conversion_retry",
+    params(("id" = String, Path, example = "1")),
+    security(("admin_token" = [])),
+    responses((status = 200, body = Requeued, description = "Re-queued"), ConversionProblem)
+)]
 pub async fn retry(
     _: Admin,
     id: web::Path<String>,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<web::Json<Requeued>, ApiError> {
     let id = parse_id(&id)?;
     let retried = retry_conversion(&state.pool, &state.campaigns, id).await?;
     let detail = retried.refusal().unwrap_or_default();
     match retried {
         Retried::Queued => {
             state.delivery_signal.notify_one();
-            Ok(HttpResponse::Ok().json(json!({ "requeued": 1 })))
+            Ok(web::Json(Requeued { requeued: 1 }))
         }
         Retried::StillFailed(_) => Err(ApiError::Conflict {
-            code: "still_failing",
+            code: ConversionProblem::StillFailing.code(),
             detail,
         }),
         Retried::NotFailed(_) => Err(ApiError::Conflict {
-            code: "not_retryable",
+            code: ConversionProblem::NotRetryable.code(),
             detail,
         }),
-        Retried::NotFound => Err(ApiError::not_found("conversion_not_found", detail)),
+        Retried::NotFound => Err(no_conversion(detail)),
     }
 }
 
 /// Retries every failed conversion of a campaign (up to [`retry::RETRY_BATCH`]; `more` says to call
 /// again).
+#[utoipa::path(
+    post, path = "/campaigns/{key}/retry-failed", tag = "admin",
+    operation_id = "campaign_retry_failed",
+    description = "Re-queues up to 1000 failed conversions of the campaign.",
+    params(("key" = String, Path, example = "st-offer")),
+    security(("admin_token" = [])),
+    responses((status = 200, body = CampaignRetry, description = "Re-queued"), ConversionProblem)
+)]
 pub async fn retry_campaign(
     _: Admin,
     key: web::Path<String>,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<web::Json<CampaignRetry>, ApiError> {
     let key = campaign_key(&key)?;
     let campaign = find_campaign(&state, &key).await?;
     let done = retry::retry_campaign(
@@ -208,5 +371,5 @@ pub async fn retry_campaign(
         campaign.id,
     )
     .await?;
-    Ok(HttpResponse::Ok().json(done))
+    Ok(web::Json(done))
 }

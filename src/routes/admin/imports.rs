@@ -3,78 +3,38 @@
 use actix_multipart::Multipart;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use futures_util::TryStreamExt;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::Admin;
-use crate::domain::ActionSource;
-use crate::http::params::media_type;
 use crate::http::ApiError;
-use crate::ingest::import::{
-    self, spool, ImportOptions, Importer, Spooled, UploadError, BODY_LIMIT,
-};
+use crate::ingest::import::{self, spool, ImportOptions, UploadError, BODY_LIMIT};
+use crate::openapi::imports::ImportUpload;
+use crate::openapi::problems::{problems, Admin as AdminProblem};
 use crate::state::AppState;
-use crate::storage::imports;
+use crate::storage::imports::{self, ImportRow};
+use crate::upload::{
+    default_action_source, importer, spool_file_part, upload_kind, UploadKind, UploadRefusal,
+};
 
-/// Room for a multipart form's boundaries and small fields around the file.
-const FORM_OVERHEAD: usize = 64 * 1024;
-
-/// The upload routes, which get IMPORT_UPLOAD_TIMEOUT instead of REQUEST_TIMEOUT.
-pub fn is_upload_path(path: &str) -> bool {
-    matches!(path, "/admin/v1/imports" | "/ui/imports")
-}
-
-/// The import service for a request's state.
-pub fn importer(state: &AppState) -> Importer {
-    Importer {
-        pool: state.pool.clone(),
-        campaigns: state.campaigns.clone(),
-        delivery_signal: state.delivery_signal.clone(),
-        metrics: state.metrics.clone(),
+problems! {
+    /// The import routes' own problems.
+    ImportProblem: AdminProblem {
+        EmptyFile = (400, "empty_file"),
+        MissingFile = (400, "missing_file"),
+        InvalidForm = (400, "invalid_form"),
+        UploadFailed = (400, "upload_failed"),
+        ImportNotFound = (404, "import_not_found"),
+        InvalidHeader = (422, "invalid_header"),
+        InvalidActionSource = (422, "invalid_action_source"),
     }
 }
 
-/// How the file arrives.
-pub enum UploadKind {
-    Csv,
-    Multipart,
-}
-
-/// The body's kind, refusing other media types and a declared length over the limit before
-/// reading anything.
-pub fn upload_kind(req: &HttpRequest) -> Result<UploadKind, UploadRefusal> {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
-    let kind = match media_type(req).as_str() {
-        "text/csv" | "application/csv" | "text/plain" => UploadKind::Csv,
-        "multipart/form-data" => UploadKind::Multipart,
-        other => return Err(UploadRefusal::MediaType(other.to_owned())),
-    };
-    let limit = match kind {
-        UploadKind::Csv => BODY_LIMIT,
-        UploadKind::Multipart => BODY_LIMIT + FORM_OVERHEAD,
-    };
-    if declared.is_some_and(|n| n > limit) {
-        return Err(UploadRefusal::Upload(UploadError::TooLarge));
-    }
-    Ok(kind)
-}
-
-/// Why an upload is refused, for the API's problem or the dashboard's page.
-#[derive(Debug, thiserror::Error)]
-pub enum UploadRefusal {
-    #[error("send the file as text/csv or as multipart/form-data, not {0:?}")]
-    MediaType(String),
-    #[error("the form has no file part (name it \"file\")")]
-    NoFile,
-    #[error("the form is malformed: {0}")]
-    Form(String),
-    #[error("action_source {0}")]
-    ActionSource(String),
-    #[error(transparent)]
-    Upload(#[from] UploadError),
+/// The import is recorded; its rows are processed in the background.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportStarted {
+    id: i64,
 }
 
 impl From<UploadRefusal> for ApiError {
@@ -82,92 +42,67 @@ impl From<UploadRefusal> for ApiError {
         let detail = r.to_string();
         match r {
             UploadRefusal::MediaType(t) => ApiError::UnsupportedMediaType(t),
-            UploadRefusal::NoFile => ApiError::bad_request("missing_file", detail),
-            UploadRefusal::Form(_) => ApiError::bad_request("invalid_form", detail),
+            UploadRefusal::NoFile => {
+                ApiError::bad_request(ImportProblem::MissingFile.code(), detail)
+            }
+            UploadRefusal::Form(_) => {
+                ApiError::bad_request(ImportProblem::InvalidForm.code(), detail)
+            }
             UploadRefusal::ActionSource(_) => ApiError::Unprocessable {
-                code: "invalid_action_source",
+                code: ImportProblem::InvalidActionSource.code(),
                 detail,
             },
             UploadRefusal::Upload(UploadError::TooLarge) => {
                 ApiError::PayloadTooLarge { limit: BODY_LIMIT }
             }
             UploadRefusal::Upload(UploadError::Empty) => {
-                ApiError::bad_request("empty_file", detail)
+                ApiError::bad_request(ImportProblem::EmptyFile.code(), detail)
             }
             UploadRefusal::Upload(UploadError::Header(_)) => ApiError::Unprocessable {
-                code: "invalid_header",
+                code: ImportProblem::InvalidHeader.code(),
                 detail,
             },
             UploadRefusal::Upload(UploadError::Body(_)) => {
-                ApiError::bad_request("upload_failed", detail)
+                ApiError::bad_request(ImportProblem::UploadFailed.code(), detail)
             }
             UploadRefusal::Upload(e @ UploadError::Io(_)) => ApiError::Internal(e.into()),
         }
     }
 }
 
-/// The import's default action source, from a form field or the query (`None`: absent or
-/// empty, the campaign's applies). The whole upload is refused for a bad one, before any row is
-/// read: it is the uploader's choice for every row, answered at once, not a row's field.
-pub fn default_action_source(value: Option<&str>) -> Result<Option<ActionSource>, UploadRefusal> {
-    match value.map(str::trim).filter(|v| !v.is_empty()) {
-        None => Ok(None),
-        Some(v) => ActionSource::parse(v)
-            .map(Some)
-            .map_err(|e| UploadRefusal::ActionSource(e.0)),
-    }
-}
-
-/// Spools the next file part of a form (a part with a file name, or named `file`), reading an
-/// `action_source` part sent before it.
-pub async fn spool_file_part(
-    form: &mut Multipart,
-) -> Result<(Spooled, ImportOptions), UploadRefusal> {
-    let mut options = ImportOptions::default();
-    while let Some(mut field) = form
-        .try_next()
-        .await
-        .map_err(|e| UploadRefusal::Form(e.to_string()))?
-    {
-        let is_file = field.name() == Some("file")
-            || field
-                .content_disposition()
-                .is_some_and(|d| d.get_filename().is_some());
-        if is_file {
-            options.file_name = field
-                .content_disposition()
-                .and_then(|d| d.get_filename())
-                .and_then(import::file_name);
-            return Ok((spool::spool(field).await?, options));
-        }
-        if field.name() == Some("action_source") {
-            let mut value = Vec::new();
-            while let Some(chunk) = field
-                .try_next()
-                .await
-                .map_err(|e| UploadRefusal::Form(e.to_string()))?
-            {
-                value.extend_from_slice(&chunk);
-                if value.len() > 64 {
-                    return Err(UploadRefusal::ActionSource("is too long".into()));
-                }
-            }
-            let value = String::from_utf8_lossy(&value);
-            options.default_action_source = default_action_source(Some(&value))?;
-        }
-    }
-    Err(UploadRefusal::NoFile)
-}
-
 /// `POST /admin/v1/imports`'s query.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ImportQuery {
-    /// Meta's action source for rows without one and without a registered click.
+    /// Meta's action_source for rows without one and without a registered click (a multipart
+    /// `action_source` part before the file wins).
+    #[param(example = "phone_call")]
     pub action_source: Option<String>,
 }
 
 /// `POST /admin/v1/imports`: 202 `{"id"}` once the file is stored and the import recorded; the
 /// rows are processed in the background (`GET /admin/v1/imports/{id}` shows how far).
+#[utoipa::path(
+    post, path = "/imports", tag = "admin", operation_id = "import_create",
+    description = "Imports offline conversions from a CSV file (at most 50 MB): the body as \
+                   `text/csv`, or the `file` part of a `multipart/form-data` form. The header \
+                   line must name `click_id` and `status`; `payout`, `currency`, `txid`, \
+                   `event_time` (ISO 8601 or Unix seconds), `campaign`, `em`, `ph`... are \
+                   optional, and `action_source` (Meta's) for rows not on a website. Each row \
+                   is recorded as a generic postback; a row whose conversion failed replaces \
+                   it. Answers once the file is stored; the rows are processed in the \
+                   background.",
+    request_body(content(
+        (String = "text/csv", example = "click_id,status,payout,currency\nc1,sale,12.5,EUR\n"),
+        (ImportUpload = "multipart/form-data"),
+    )),
+    security(("admin_token" = [])),
+    responses(
+        (status = 202, body = ImportStarted, description = "Started",
+            headers(("Location" = String, description = "The import's URL"))),
+        ImportProblem,
+    )
+)]
 pub async fn create(
     _: Admin,
     req: HttpRequest,
@@ -192,24 +127,47 @@ pub async fn create(
     tracing::info!(import_id = id, "import started");
     Ok(HttpResponse::Accepted()
         .insert_header((header::LOCATION, format!("/admin/v1/imports/{id}")))
-        .json(json!({ "id": id })))
+        .json(ImportStarted { id }))
 }
 
 /// `GET /admin/v1/imports/{id}`: state, progress, counts by outcome and the first line errors.
+#[utoipa::path(
+    get, path = "/imports/{id}", tag = "admin", operation_id = "import_get",
+    params(("id" = String, Path, example = "1")),
+    security(("admin_token" = [])),
+    responses((status = 200, body = ImportRow, description = "The import"), ImportProblem)
+)]
 pub async fn get(
     _: Admin,
     path: web::Path<String>,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<web::Json<ImportRow>, ApiError> {
     let id = import_id(&path)?;
     let row = imports::find(&state.pool, id)
         .await?
         .ok_or_else(|| no_import(&path))?;
-    Ok(HttpResponse::Ok().json(row))
+    Ok(web::Json(row))
 }
 
 /// `GET /admin/v1/imports/{id}/bad-lines.csv`: the import's bad lines as CSV, each with its
 /// reason and, unless it is personal data, the value of the column the reason is about.
+#[utoipa::path(
+    get, path = "/imports/{id}/bad-lines.csv", tag = "admin", operation_id = "import_bad_lines",
+    description = "The import's bad lines as a CSV download: `line`, `field` (the column the \
+                   reason is about), `value` (its value, empty for personal data such as `em` \
+                   or `ph`) and `reason`. Up to 10,000 are kept per import; when there were \
+                   more, `X-Export-Truncated: true` and a last line `first 10000 bad lines \
+                   only...` say so. Text cells starting with `=`, `+`, `-`, `@`, a tab or a \
+                   carriage return get a leading `'`, as in the conversions export.",
+    params(("id" = String, Path, example = "1")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The CSV file (`Content-Disposition: attachment`)",
+         content_type = "text/csv", body = String,
+         example = "line,field,value,reason\n3,status,'=1+1,status is ignored\n5,ph,,ph is not a phone number\n"),
+        ImportProblem
+    )
+)]
 pub async fn bad_lines_csv(
     _: Admin,
     path: web::Path<String>,
@@ -223,7 +181,10 @@ pub async fn bad_lines_csv(
 }
 
 fn no_import(raw: &str) -> ApiError {
-    ApiError::not_found("import_not_found", format!("no import {raw:?}"))
+    ApiError::not_found(
+        ImportProblem::ImportNotFound.code(),
+        format!("no import {raw:?}"),
+    )
 }
 
 /// An import id from the path; one that cannot be an id names no import.

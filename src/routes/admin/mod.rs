@@ -13,6 +13,7 @@ use std::future::{ready, Ready};
 
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 use secrecy::ExposeSecret;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::domain::{Campaign, CampaignKey};
 use crate::http::auth::{bearer_token, secret_matches};
@@ -20,6 +21,7 @@ use crate::http::auth_limit::Credential;
 use crate::http::client_ip::client_ip;
 use crate::http::params::{parse_urlencoded, Params};
 use crate::http::ApiError;
+use crate::openapi::route::{op, resource};
 use crate::state::AppState;
 
 /// Proof that the request carried the admin token. Taking it as a handler argument is what
@@ -46,47 +48,34 @@ impl FromRequest for Admin {
     }
 }
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(
-        web::scope("/admin/v1")
+        utoipa_actix_web::scope("/admin/v1")
             // Answers hold campaigns' settings and visitors' data: no cache may keep them.
             .wrap(
                 actix_web::middleware::DefaultHeaders::new()
                     .add((actix_web::http::header::CACHE_CONTROL, "no-store")),
             )
-            .service(
-                web::resource("/campaigns")
-                    .post(campaigns::create)
-                    .get(campaigns::list),
-            )
-            .service(
-                web::resource("/campaigns/{key}")
-                    .get(campaigns::get)
-                    .patch(campaigns::patch)
-                    .delete(campaigns::delete),
-            )
-            .service(
-                web::resource("/campaigns/{key}/retry-failed").post(conversions::retry_campaign),
-            )
-            .service(web::resource("/campaigns/{key}/quality").get(quality::report))
-            .service(web::resource("/campaigns/{key}/test-event").post(test_event::send))
-            .service(web::resource("/campaigns/{key}/meta-quality").get(meta_quality::get))
-            .service(
-                web::resource("/campaigns/{key}/meta-quality/refresh").post(meta_quality::refresh),
-            )
-            .service(
-                web::resource("/clicks/{click_id}")
-                    .get(clicks::get)
-                    .delete(clicks::erase),
-            )
-            .service(web::resource("/imports").post(imports::create))
-            .service(web::resource("/imports/{id}").get(imports::get))
-            .service(web::resource("/imports/{id}/bad-lines.csv").get(imports::bad_lines_csv))
-            .service(web::resource("/conversions").get(conversions::list))
-            .service(web::resource("/conversions.csv").get(conversions::export_csv))
-            .service(web::resource("/refused-postbacks").get(conversions::refused))
-            .service(web::resource("/conversions/{id}").get(conversions::get))
-            .service(web::resource("/conversions/{id}/retry").post(conversions::retry)),
+            .service(resource([op!(campaigns::create), op!(campaigns::list)]))
+            .service(resource([
+                op!(campaigns::get),
+                op!(campaigns::patch),
+                op!(campaigns::delete),
+            ]))
+            .service(resource([op!(quality::report)]))
+            .service(resource([op!(test_event::send)]))
+            .service(resource([op!(meta_quality::get)]))
+            .service(resource([op!(meta_quality::refresh)]))
+            .service(resource([op!(imports::create)]))
+            .service(resource([op!(imports::get)]))
+            .service(resource([op!(imports::bad_lines_csv)]))
+            .service(resource([op!(clicks::get), op!(clicks::erase)]))
+            .service(resource([op!(conversions::retry_campaign)]))
+            .service(resource([op!(conversions::list)]))
+            .service(resource([op!(conversions::export_csv)]))
+            .service(resource([op!(conversions::refused)]))
+            .service(resource([op!(conversions::get)]))
+            .service(resource([op!(conversions::retry)])),
     );
 }
 

@@ -2,18 +2,22 @@
 //! campaign's `test_event_code`. The one handler that calls Meta itself: the point is Meta's
 //! verdict, in the answer, while the user watches Events Manager. Nothing is stored.
 
-use actix_web::web::{self, Bytes};
-use actix_web::{HttpRequest, HttpResponse};
-use chrono::Utc;
-use serde::Deserialize;
-use serde_json::json;
+use actix_web::web;
+// Named apart: utoipa would document a `Bytes` argument as an octet-stream body.
+use actix_web::web::Bytes as Body;
+use actix_web::HttpRequest;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use utoipa::ToSchema;
 
+use super::tiktok_test_event::TikTokTestEventAccepted;
 use super::{campaign_key, find_campaign, json_body, Admin};
-use crate::domain::{AccessToken, Campaign, EventName, ParseError, PlatformKind};
-use crate::http::client_ip::client_ip;
+use crate::campaigns::test_event::{run, visitor, TestEventError};
+use crate::domain::{EventName, ParseError, PlatformKind};
 use crate::http::ApiError;
-use crate::platforms::meta::graph::{Batch, SendResult};
-use crate::platforms::meta::test_event::{synthetic_event, TestVisitor};
+use crate::openapi::problems::{problems, Admin as AdminProblem};
+use crate::openapi::schemas::TestEventRequest;
+use crate::platforms::meta::graph::SendResult;
 use crate::state::AppState;
 
 #[derive(Debug, Default, Deserialize)]
@@ -24,14 +28,71 @@ struct TestEventBody {
     platform: Option<String>,
 }
 
+problems! {
+    /// Why no test event went out, or what the platform said instead of accepting it.
+    TestEventProblem: AdminProblem {
+        CampaignNotFound = (404, "campaign_not_found"),
+        InvalidField = (422, "invalid_field"),
+        NoMetaPixel = (422, "no_meta_pixel"),
+        NoTiktokPixel = (422, "no_tiktok_pixel"),
+        NoTestEventCode = (422, "no_test_event_code"),
+        TestEventIncomplete = (422, "test_event_incomplete"),
+        AccessTokenUnreadable = (422, "access_token_unreadable"),
+        MetaRefused = (502, "meta_refused"),
+        MetaUnreachable = (502, "meta_unreachable"),
+        TiktokRefused = (502, "tiktok_refused"),
+        TiktokUnreachable = (502, "tiktok_unreachable"),
+        MetaTimeout = (504, "meta_timeout"),
+        TiktokTimeout = (504, "tiktok_timeout"),
+    }
+}
+
+/// Meta accepted the test event.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MetaTestEventAccepted {
+    #[schema(required = true)]
+    events_received: Option<u64>,
+    #[schema(required = true)]
+    fbtrace_id: Option<String>,
+    test_event_code: String,
+    /// The event as sent.
+    event: Value,
+}
+
+/// The platform accepted the test event.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum TestEventAccepted {
+    Meta(MetaTestEventAccepted),
+    TikTok(TikTokTestEventAccepted),
+}
+
+#[utoipa::path(
+    post, path = "/campaigns/{key}/test-event", tag = "admin",
+    operation_id = "campaign_test_event",
+    description = "Sends one synthetic event to Meta now with the campaign's `test_event_code` \
+                   and answers with Meta's verdict. Not a conversion, not stored. With \
+                   `\"platform\": \"tiktok\"` it goes to TikTok with the campaign's TikTok \
+                   `test_event_code`. A refusal's problem holds the platform's words: `meta` \
+                   (`code`, `error_subcode`, `message`, `fbtrace_id`) or `tiktok` (`code`, \
+                   `message`, `request_id`).",
+    params(("key" = String, Path, example = "st-offer")),
+    request_body(content = TestEventRequest, content_type = "application/json"),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, body = TestEventAccepted, description = "The platform accepted it"),
+        TestEventProblem,
+    )
+)]
 #[tracing::instrument(skip_all, fields(campaign = %key))]
 pub async fn send(
     _: Admin,
     key: web::Path<String>,
     req: HttpRequest,
-    body: Bytes,
+    body: Body,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<web::Json<TestEventAccepted>, ApiError> {
     let key = campaign_key(&key)?;
     let body: TestEventBody = if body.iter().all(u8::is_ascii_whitespace) {
         TestEventBody::default()
@@ -45,7 +106,9 @@ pub async fn send(
         None | Some(Some(PlatformKind::Meta)) => {}
         Some(Some(PlatformKind::TikTok)) => {
             let visitor = visitor(&req, &state);
-            return super::tiktok_test_event::send(&state, &campaign, &event_name, visitor).await;
+            let accepted =
+                super::tiktok_test_event::send(&state, &campaign, &event_name, visitor).await?;
+            return Ok(web::Json(TestEventAccepted::TikTok(accepted)));
         }
         Some(None) => {
             return Err(ApiError::invalid_field(
@@ -55,115 +118,31 @@ pub async fn send(
         }
     }
     let sent = run(&state, &campaign, &event_name, visitor(&req, &state)).await?;
-    verdict(sent.result, &sent.event, &sent.test_event_code)
-}
-
-/// The synthetic event as sent, with Meta's answer.
-pub struct TestEventSent {
-    pub result: SendResult,
-    pub event: serde_json::Value,
-    pub test_event_code: String,
-}
-
-/// The visitor the synthetic event claims: whoever asked for the test.
-pub fn visitor(req: &HttpRequest, state: &AppState) -> TestVisitor {
-    TestVisitor {
-        ip: client_ip(req, &state.trusted_proxies).map(|ip| ip.to_string()),
-        user_agent: req
-            .headers()
-            .get(actix_web::http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .filter(|ua| !ua.trim().is_empty())
-            .unwrap_or(concat!(
-                "capi-bridge/",
-                env!("CARGO_PKG_VERSION"),
-                " test event"
-            ))
-            .to_owned(),
-    }
-}
-
-/// Builds the campaign's synthetic event and sends it to Meta with its `test_event_code`: the
-/// admin API and the dashboard's test-event button both call this.
-pub async fn run(
-    state: &AppState,
-    campaign: &Campaign,
-    event_name: &EventName,
-    visitor: TestVisitor,
-) -> Result<TestEventSent, ApiError> {
-    let key = campaign.key.as_str();
-    let Some(meta) = &campaign.meta else {
-        return Err(ApiError::Unprocessable {
-            code: "no_meta_pixel",
-            detail: format!(
-                "campaign {key:?} does not advertise on Meta: set its pixel_id and access_token \
-                 first"
-            ),
-        });
-    };
-    let Some(test_event_code) = campaign.test_event_code.as_deref() else {
-        return Err(ApiError::Unprocessable {
-            code: "no_test_event_code",
-            detail: format!(
-                "campaign {key:?} has no test_event_code: copy the code from Events Manager > Test \
-                 events and set it with PATCH /admin/v1/campaigns/{key}"
-            ),
-        });
-    };
-    let event = synthetic_event(campaign, event_name, Utc::now(), visitor).map_err(|e| {
-        ApiError::Unprocessable {
-            code: "test_event_incomplete",
-            detail: format!("the test event cannot be built: {e}"),
-        }
-    })?;
-    let token = state
-        .cipher
-        .open_token(key, PlatformKind::Meta, meta.access_token.expose())
-        .map(AccessToken::new)
-        // A token error like delivery's: the user sets the token again (or the right key).
-        .map_err(|e| ApiError::Unprocessable {
-            code: "access_token_unreadable",
-            detail: e.to_string(),
-        })?;
-    let event = serde_json::to_value(&event).map_err(|e| ApiError::Internal(e.into()))?;
-    let result = state
-        .graph
-        .send(&Batch {
-            pixel_id: meta.pixel_id.as_str(),
-            access_token: &token,
-            test_event_code: Some(test_event_code),
-            events: vec![&event],
-        })
-        .await;
-    Ok(TestEventSent {
-        result,
-        event,
-        test_event_code: test_event_code.to_owned(),
-    })
+    verdict(sent.result, sent.event, sent.test_event_code).map(web::Json)
 }
 
 /// Meta's answer as ours: its acceptance as 200, its refusal as 502 with its own words.
 fn verdict(
     result: SendResult,
-    event: &serde_json::Value,
-    test_event_code: &str,
-) -> Result<HttpResponse, ApiError> {
+    event: Value,
+    test_event_code: String,
+) -> Result<TestEventAccepted, ApiError> {
     let timed_out = result.timed_out();
     match result {
         SendResult::Accepted {
             events_received,
             fbtrace_id,
-        } => Ok(HttpResponse::Ok().json(json!({
-            "events_received": events_received,
-            "fbtrace_id": fbtrace_id,
-            "test_event_code": test_event_code,
-            "event": event,
-        }))),
+        } => Ok(TestEventAccepted::Meta(MetaTestEventAccepted {
+            events_received,
+            fbtrace_id,
+            test_event_code,
+            event,
+        })),
         SendResult::MetaError {
             http_status, error, ..
         } => Err(ApiError::Upstream {
             timed_out: false,
-            code: "meta_refused",
+            code: TestEventProblem::MetaRefused.code(),
             detail: format!("Meta refused the test event: {}", error.readable()),
             upstream: Some(json!({
                 "http_status": http_status,
@@ -182,12 +161,28 @@ fn verdict(
         } => Err(ApiError::Upstream {
             timed_out,
             code: if timed_out {
-                "meta_timeout"
+                TestEventProblem::MetaTimeout.code()
             } else {
-                "meta_unreachable"
+                TestEventProblem::MetaUnreachable.code()
             },
             detail: format!("Meta did not answer the test event: {message}"),
             upstream: http_status.map(|s| json!({ "http_status": s })),
         }),
+    }
+}
+
+impl From<TestEventError> for ApiError {
+    fn from(e: TestEventError) -> Self {
+        let code = match &e {
+            TestEventError::NoMetaPixel(_) => TestEventProblem::NoMetaPixel.code(),
+            TestEventError::NoTestEventCode(_) => TestEventProblem::NoTestEventCode.code(),
+            TestEventError::Incomplete(_) => TestEventProblem::TestEventIncomplete.code(),
+            TestEventError::TokenUnreadable(_) => TestEventProblem::AccessTokenUnreadable.code(),
+            TestEventError::Internal(_) => return ApiError::Internal(e.into()),
+        };
+        ApiError::Unprocessable {
+            code,
+            detail: e.to_string(),
+        }
     }
 }

@@ -2,9 +2,10 @@
 //! sent to TikTok now with the campaign's TikTok `test_event_code`, answered with TikTok's
 //! `code`, `message` and `request_id`. Nothing is stored.
 
-use actix_web::HttpResponse;
 use chrono::Utc;
-use serde_json::json;
+use serde::Serialize;
+use serde_json::{json, Value};
+use utoipa::ToSchema;
 
 use crate::domain::{AccessToken, Campaign, EventName, PlatformKind};
 use crate::http::ApiError;
@@ -13,12 +14,28 @@ use crate::platforms::tiktok::client::Batch;
 use crate::platforms::tiktok::test_event::{synthetic_event, verdict, TestVerdict};
 use crate::state::AppState;
 
+/// TikTok accepted the test event: its own words, with the event as sent.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TikTokTestEventAccepted {
+    /// `tiktok`.
+    platform: PlatformKind,
+    /// TikTok's answer code (0: accepted).
+    code: i64,
+    message: String,
+    #[schema(required = true)]
+    request_id: Option<String>,
+    test_event_code: String,
+    /// The event as sent, in TikTok's format.
+    event: Value,
+}
+
 pub async fn send(
     state: &AppState,
     campaign: &Campaign,
     event_name: &EventName,
     visitor: TestVisitor,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<TikTokTestEventAccepted, ApiError> {
     let key = campaign.key.as_str();
     let Some(tiktok) = &campaign.tiktok else {
         return Err(ApiError::Unprocessable {
@@ -57,14 +74,14 @@ pub async fn send(
         })
         .await;
     match verdict(&reply) {
-        TestVerdict::Accepted(said) => Ok(HttpResponse::Ok().json(json!({
-            "platform": "tiktok",
-            "code": said.code,
-            "message": said.message,
-            "request_id": said.request_id,
-            "test_event_code": code,
-            "event": event,
-        }))),
+        TestVerdict::Accepted(said) => Ok(TikTokTestEventAccepted {
+            platform: PlatformKind::TikTok,
+            code: said.code,
+            message: said.message,
+            request_id: said.request_id,
+            test_event_code: code.to_owned(),
+            event: serde_json::to_value(&event).map_err(|e| ApiError::Internal(e.into()))?,
+        }),
         TestVerdict::Refused { http_status, said } => Err(ApiError::Upstream {
             timed_out: false,
             code: "tiktok_refused",

@@ -8,8 +8,8 @@ use serde_json::Value;
 use super::super::{see_other, UiError};
 use super::{campaign_url, find};
 use crate::domain::Campaign;
+use crate::meta_quality::latest;
 use crate::quality::QualityReport;
-use crate::routes::admin::meta_quality::latest;
 use crate::state::AppState;
 use crate::storage::meta_quality as store;
 

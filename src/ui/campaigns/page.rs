@@ -14,7 +14,7 @@ use super::super::{html_response, layout, UiError};
 use crate::domain::{Campaign, EventMap};
 use crate::health;
 use crate::quality::{match_keys, PlatformQuality, QualityReport};
-use crate::routes::admin::quality::{report_for, DEFAULT_DAYS};
+use crate::quality::{report_for, DEFAULT_DAYS};
 use crate::state::AppState;
 use crate::storage::conversions::{self, ListFilter};
 use crate::trackers::{POSTBACK_URLS, SAMPLE_CLICK_ID};
@@ -142,7 +142,7 @@ pub async fn render(
     let key = campaign.key.as_str();
     let base = base::base_url(req, state);
     let base_warning = base::warning(state.ui.public_url.is_some(), base::Host::of(&base));
-    let report = report_for(state, campaign, DEFAULT_DAYS).await?;
+    let report = report_for(&state.pool, campaign, DEFAULT_DAYS).await?;
     let meta_view =
         super::meta_quality::card(state, campaign, &report, &session.csrf_token).await?;
     let recent = conversions::list(
