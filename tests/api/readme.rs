@@ -199,7 +199,7 @@ async fn the_tiktok_commands_run_as_written_after_try_it() {
     );
     let stdout = run_as_written(&served, &script);
     assert!(
-        stdout.contains(r#"{"event_id":"ttlead-kt-124","event_name":"Lead","platform":"tiktok"}"#),
+        stdout.contains(r#"{"platform":"tiktok","event_name":"Lead","event_id":"ttlead-kt-124"}"#),
         "{stdout}"
     );
 

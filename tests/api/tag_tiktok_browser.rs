@@ -123,7 +123,20 @@ async fn ttq_gets_the_id_the_servers_tiktok_event_carries_and_ttclid_is_kept() {
 
     // The next page of the visit has no ttclid in its address: the cookie's goes with the click.
     b.goto(&format!("{}/lp?subid=kt-tt2", named(&site))).await;
-    assert_eq!(click_row(&app, "kt-tt2").await["ttclid"], TTCLID);
+    let row = wait_for(
+        "kt-tt2 with the cookie's ttclid",
+        Duration::from_secs(10),
+        || async {
+            let row = click_row(&app, "kt-tt2").await;
+            if row["ttclid"] == TTCLID {
+                Ok(row)
+            } else {
+                Err(row.to_string())
+            }
+        },
+    )
+    .await;
+    assert_eq!(row["ttclid"], TTCLID);
     no_errors(&b).await;
 }
 
