@@ -6,9 +6,9 @@ use std::time::Duration;
 use reqwest::header::LOCATION;
 use reqwest::{Response, StatusCode};
 
+use crate::helpers::imports::{mixed_file, multipart, seed, BOUNDARY};
 use crate::helpers::ui::{csrf_of, get_page, sign_in};
 use crate::helpers::*;
-use crate::imports::{mixed_file, multipart, seed, BOUNDARY};
 
 /// POSTs the dashboard's multipart import form, with the session `cookie` if any.
 async fn upload(app: &TestApp, cookie: Option<&str>, body: String) -> Response {
