@@ -59,7 +59,13 @@ async fn patch_changes_fields_and_null_clears_the_test_event_code() {
     let created = app
         .create_campaign("offer1", json!({"test_event_code": "TEST123"}))
         .await;
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    // Created an hour ago, so the patch's `updated_at` must differ from it.
+    sqlx::query(
+        "UPDATE campaigns SET updated_at = updated_at - interval '1 hour' WHERE key = 'offer1'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
 
     let resp = app
         .admin(

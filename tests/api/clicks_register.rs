@@ -79,8 +79,15 @@ async fn a_second_registration_merges_and_the_first_values_win() {
         }))
         .await;
     assert_eq!(resp.status(), 201);
+    // The first registration was an hour ago, so the merge's `updated_at` must move on.
+    sqlx::query(
+        "UPDATE clicks SET first_seen_at = first_seen_at - interval '1 hour', \
+         updated_at = updated_at - interval '1 hour' WHERE click_id = 'clk-m'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
     let first = stored_click(&app, "clk-m").await;
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
 
     let resp = app
         .client

@@ -8,9 +8,9 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::csv::{cell, rows};
+use crate::helpers::imports::{finished, multipart_named, post_csv, post_multipart, started};
 use crate::helpers::ui::{get_page, sign_in};
 use crate::helpers::*;
-use crate::imports::{finished, multipart_named, post_csv, post_multipart, started};
 
 async fn upload_named(app: &TestApp, file_name: &str, file: &str) -> i64 {
     started(post_multipart(app, multipart_named(&[], file_name, file)).await).await

@@ -4,9 +4,9 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use crate::helpers::imports::{finished, post_csv};
 use crate::helpers::ui::{get_page, sign_in};
 use crate::helpers::*;
-use crate::imports::{finished, post_csv};
 
 async fn import(app: &TestApp, file: &str) -> Value {
     let resp = post_csv(app, file.to_owned()).await;

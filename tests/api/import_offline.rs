@@ -5,9 +5,9 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use crate::helpers::imports::{finished, multipart, BOUNDARY};
 use crate::helpers::ui::{get_page, sign_in};
 use crate::helpers::*;
-use crate::imports::{finished, multipart, BOUNDARY};
 
 async fn started(resp: reqwest::Response) -> i64 {
     assert_eq!(resp.status(), StatusCode::ACCEPTED);

@@ -5,8 +5,8 @@
 
 use serde_json::json;
 
+use crate::helpers::imports::{finished, post_csv, started};
 use crate::helpers::*;
-use crate::imports::{finished, post_csv, started};
 
 /// The next `failures` statements inserting conversions fail with SQLSTATE `code`.
 async fn refuse_inserts(app: &TestApp, failures: i64, code: &str) {

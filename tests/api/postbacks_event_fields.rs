@@ -159,19 +159,31 @@ async fn the_test_event_code_goes_on_the_request_and_only_for_its_campaign() {
 // fbc
 // ---------------------------------------------------------------------------------------------
 
+/// Moves the click's first sighting an hour back and returns it, so the conversion is later.
+async fn an_hour_ago(app: &TestApp, click_id: &str) -> chrono::DateTime<chrono::Utc> {
+    sqlx::query(
+        "UPDATE clicks SET first_seen_at = first_seen_at - interval '1 hour' WHERE click_id = $1",
+    )
+    .bind(click_id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    first_seen(app, click_id).await
+}
+
 #[tokio::test]
 async fn fbc_is_built_from_the_fbclid_with_the_clicks_first_seen_time_and_case() {
     let app = spawn_app().await;
     app.create_campaign("offer1", json!({})).await;
-    let first_seen = click(
+    click(
         &app,
         "offer1",
         "fbc-1",
         json!({"fbclid": "IwAR2xYz_MiXeD-CaSe"}),
     )
     .await;
-    // The conversion comes later: its time must not leak into fbc.
-    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    // The conversion comes an hour later: its time must not leak into fbc.
+    let first_seen = an_hour_ago(&app, "fbc-1").await;
     accepted(
         &app,
         "keitaro",
@@ -194,8 +206,8 @@ async fn fbc_is_built_from_the_fbclid_with_the_clicks_first_seen_time_and_case()
 async fn a_postback_fbclid_builds_fbc_with_the_clicks_first_seen_time() {
     let app = spawn_app().await;
     app.create_campaign("offer1", json!({})).await;
-    let first_seen = click(&app, "offer1", "fbc-2", json!({})).await;
-    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    click(&app, "offer1", "fbc-2", json!({})).await;
+    let first_seen = an_hour_ago(&app, "fbc-2").await;
     accepted(
         &app,
         "keitaro",

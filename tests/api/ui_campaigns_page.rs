@@ -264,34 +264,3 @@ async fn an_unknown_campaign_is_a_404_page() {
     .await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
 }
-
-#[tokio::test]
-async fn every_campaign_route_redirects_to_sign_in_without_a_session() {
-    let app = spawn_app().await;
-    app.create_campaign("private", json!({})).await;
-    for path in [
-        "/ui/campaigns",
-        "/ui/campaigns/new",
-        "/ui/campaigns/private",
-        "/ui/campaigns/private/edit",
-        "/ui/campaigns/nosuch",
-    ] {
-        let resp = get_page(&app, path, "").await;
-        assert_see_other(&resp, "/ui/login");
-        assert!(resp.text().await.unwrap().is_empty(), "{path}: no data");
-    }
-    for path in [
-        "/ui/campaigns",
-        "/ui/campaigns/private/edit",
-        "/ui/campaigns/private/enabled",
-        "/ui/campaigns/private/retry-failed",
-        "/ui/campaigns/private/test-event",
-    ] {
-        let resp = post_form(&app, path, "", &[("csrf", "x"), ("enabled", "false")]).await;
-        assert_see_other(&resp, "/ui/login");
-    }
-    assert_eq!(
-        app.admin_get("/admin/v1/campaigns/private").await["enabled"],
-        true
-    );
-}

@@ -8,10 +8,10 @@ use wiremock::matchers::method;
 use wiremock::{Mock, ResponseTemplate};
 
 use crate::helpers::dataset_quality::{full_event, FakeQuality, TokenAccess};
+use crate::helpers::imports::{finished, multipart_named, post_multipart, started};
 use crate::helpers::quality::{fetcher, PIXEL, SIX_HOURS};
 use crate::helpers::ui::{get_page, sign_in};
 use crate::helpers::*;
-use crate::imports::{finished, multipart_named, post_multipart, started};
 
 /// Every hostile value starts so: no page may hold it raw.
 const RAW: &str = "<script>x_";

@@ -9,15 +9,15 @@ use serde_json::{json, Value};
 
 use crate::browser::Browser;
 use crate::helpers::browser_ui::sign_in;
+use crate::helpers::imports::{finished, mixed_file, post_csv, started};
 use crate::helpers::leads::parked_lead;
 use crate::helpers::meta::refuses_the_token;
 use crate::helpers::*;
-use crate::imports::{finished, mixed_file, post_csv, started};
 
 /// A working day's data: leads sent on one campaign, a second whose token Meta refuses (its
 /// events failed), and an import with bad lines. The ids of a failed conversion and the import.
 async fn seed(app: &TestApp) -> (i64, i64) {
-    crate::imports::seed(app).await;
+    crate::helpers::imports::seed(app).await;
     app.create_campaign("keto-fb-us", json!({"name": "Keto US"}))
         .await;
     for i in 1..=6 {

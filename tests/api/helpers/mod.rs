@@ -17,6 +17,7 @@ pub mod dataset_quality;
 pub mod delivery;
 pub mod errors;
 pub mod gate;
+pub mod imports;
 pub mod leads;
 pub mod meta;
 pub mod ops;
