@@ -110,7 +110,7 @@ pub async fn bad_lines_csv(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
     let missing = || UiError::NotFound(format!("There is no import {:?}.", *path));
-    let id: i64 = path.parse().map_err(|_| missing())?;
+    let id = crate::storage::row_id(&path).ok_or_else(missing)?;
     let csv = crate::export::import_bad_lines(&state.pool, id)
         .await?
         .ok_or_else(missing)?;

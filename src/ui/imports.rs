@@ -154,7 +154,7 @@ pub(super) async fn show(
     session: Session,
 ) -> Result<HttpResponse, UiError> {
     let missing = || UiError::NotFound(format!("There is no import {:?}.", *path));
-    let id: i64 = path.parse().map_err(|_| missing())?;
+    let id = crate::storage::row_id(&path).ok_or_else(missing)?;
     let i = imports::find(&state.pool, id).await?.ok_or_else(missing)?;
     let percent = percent(&i);
     let imported = import_rows::imported(&state, &i).await?;
