@@ -138,14 +138,17 @@ impl Plan {
             out.push(settled(evs, EventState::Failed, class, park.why(), None, t));
         }
         if !self.skip_late_twin.is_empty() {
-            let why = "not sent: the pixel fired this event on this click more than 48 hours \
-                       earlier, past Meta's deduplication window, so Meta would count it twice; \
-                       the campaign's late_pixel_twin is skip";
+            let why = format!(
+                "not sent: the pixel fired this event on this click more than {} hours earlier, \
+                 past Meta's deduplication window, so Meta would count it twice; the campaign's \
+                 late_pixel_twin is skip",
+                crate::domain::PIXEL_DEDUP_WINDOW.num_hours()
+            );
             out.push(settled(
                 &self.skip_late_twin[..],
                 EventState::Failed,
                 Some(FailureClass::LatePixelTwin),
-                why.into(),
+                why,
                 None,
                 Some(Tally::Failed),
             ));
